@@ -1,0 +1,44 @@
+"""Shared fixtures: every test that takes ``backend`` runs once per available backend."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import xpnn
+
+
+def _cuda_available():
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+BACKENDS = ["numpy", "array_api_strict"]
+if importlib.util.find_spec("torch") is not None:
+    BACKENDS.append("torch")
+if _cuda_available():
+    BACKENDS.append("cupy")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """The backend name; the default backend is set to it for the test's duration."""
+    xpnn.set_default_backend(request.param)
+    xpnn.manual_seed(0)
+    yield request.param
+    xpnn.set_default_backend("numpy")
+
+
+@pytest.fixture
+def rng():
+    """A seeded host generator for test data (no global NumPy RNG state)."""
+    return np.random.default_rng(1234)
+
+
+def to_np(x):
+    """A NumPy copy of a Tensor or an array of any backend."""
+    return x.numpy() if isinstance(x, xpnn.Tensor) else xpnn.to_numpy(x)

@@ -1,0 +1,80 @@
+"""Matrix products: matmul, and linear (matmul + bias fused into one node)."""
+from __future__ import annotations
+
+from ..autograd import Function, as_tensor
+from .elementwise import unbroadcast
+from .shape import reshape
+
+
+class MatMul(Function):
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        return A @ B
+
+    def backward(self, dY):
+        A, B, xp = self.A, self.B, self.xp
+        # Y = A B  =>  dA = dY B^T,  dB = A^T dY  (batch dims summed where broadcast)
+        dA = unbroadcast(xp, dY @ xp.matrix_transpose(B), A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, xp.matrix_transpose(A) @ dY, B.shape) if self.needs[1] else None
+        return dA, dB
+
+
+class Linear(Function):
+    """Y = X W^T + b for X of shape (N, in), W (out, in), b (out,)."""
+
+    def forward(self, X, W, b=None):
+        self.X, self.W = X, W
+        Y = X @ W.T
+        if b is not None:
+            Y += b  # Y is fresh: adding in place saves one (N, out) temporary
+        return Y
+
+    def backward(self, dY):
+        X, W, xp = self.X, self.W, self.xp
+        dX = dY @ W if self.needs[0] else None
+        dW = dY.T @ X if self.needs[1] else None
+        if len(self.needs) == 2:
+            return dX, dW
+        return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least one dim, got {a.shape} @ "
+                         f"{b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[-1]} vs {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1:
+        return reshape(matmul(reshape(a, (1, a.shape[0])), b),
+                       b.shape[:-2] + (b.shape[-1],))
+    if b.ndim == 1:
+        return reshape(MatMul.apply(a, reshape(b, (b.shape[0], 1))), a.shape[:-1])
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None):
+    """Affine map ``x @ weight.T + bias`` over the last axis, as one graph node.
+
+    Args:
+        x: (..., in_features)
+        weight: (out_features, in_features)
+        bias: (out_features,) or None
+    Returns:
+        (..., out_features), the dtype of x
+    """
+    x = as_tensor(x)
+    in_features = weight.shape[1]
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape "
+                         f"{weight.shape} (expects last dim {in_features})")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {x.dtype} differs from weight dtype "
+                        f"{weight.dtype}; cast the input (no silent up/down-cast)")
+    lead = x.shape[:-1]
+    if len(lead) != 1:
+        x = reshape(x, (-1, in_features))
+    y = Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    return y if len(lead) == 1 else reshape(y, lead + (weight.shape[0],))

@@ -1,0 +1,80 @@
+"""Finite-difference gradient checking (central differences, float64)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric gradients disagree; the message names the worst element."""
+
+
+def _project(outputs, weights):
+    """sum_k <out_k, w_k>: one scalar whose gradient is J^T w, checking the whole Jacobian
+    against a random direction at the cost of one backward."""
+    total = None
+    for out, w in zip(outputs, weights):
+        term = (out * Tensor(w, _be=out._be)).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Compare backward() with central differences for every input that requires grad.
+
+    Args:
+        fn: callable taking the Tensors in ``inputs`` and returning a Tensor or a tuple.
+        inputs: Tensors; those with requires_grad=True are checked and must be float64.
+        eps, atol, rtol: step and tolerances (|analytic - numeric| <= atol + rtol*|numeric|).
+    Returns:
+        True. Raises GradcheckError with the input index, element, analytic and numeric
+        values of the worst mismatch.
+    """
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True")
+    for i in checked:
+        if not str(inputs[i].dtype).endswith("float64"):
+            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 "
+                            "(float32 is too coarse for finite differences)")
+    rng = np.random.default_rng(seed)
+
+    def outputs_of(args):
+        out = fn(*args)
+        return out if isinstance(out, tuple) else (out,)
+
+    outs = outputs_of(inputs)
+    be = inputs[checked[0]]._be
+    weights = [be.asarray(rng.standard_normal(o.shape)) for o in outs]
+    for i in checked:
+        inputs[i].grad = None
+    _project(outs, weights).backward()
+
+    worst = None
+    for i in checked:
+        x = inputs[i]
+        host = x.numpy().astype(np.float64)
+        analytic = (np.zeros(host.shape) if x.grad is None else
+                    np.asarray(be.to_numpy(x.grad), dtype=np.float64))
+        numeric = np.zeros(host.shape)
+        for idx in np.ndindex(host.shape):
+            vals = []
+            for step in (eps, -eps):
+                bumped = host.copy()
+                bumped[idx] += step
+                args = list(inputs)
+                args[i] = Tensor(be.asarray(bumped, dtype=x.dtype), _be=be)
+                vals.append(float(_project(outputs_of(args), weights).item()))
+            numeric[idx] = (vals[0] - vals[1]) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if err.size and err.max() > 0:
+            idx = np.unravel_index(int(np.argmax(err)), err.shape)
+            if worst is None or err[idx] > worst[0]:
+                worst = (err[idx], i, tuple(int(j) for j in idx), analytic[idx], numeric[idx])
+    if worst is not None:
+        _, i, idx, a, n = worst
+        raise GradcheckError(f"gradcheck: input {i}, element {idx}: analytic {a:.8g} vs "
+                             f"numeric {n:.8g} (|diff| {abs(a - n):.3g} > atol {atol} + "
+                             f"rtol {rtol} * |numeric|)")
+    return True

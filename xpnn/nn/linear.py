@@ -1,0 +1,62 @@
+"""Linear (fully connected) and Flatten."""
+from __future__ import annotations
+
+import math
+
+from .. import functional as F
+from . import init
+from .module import Module, check_int, new_parameter
+
+
+class Linear(Module):
+    """y = x W^T + b.
+
+    Args:
+        in_features, out_features: sizes, ints >= 1.
+        bias: learn an additive bias.
+        backend, device, dtype: where the parameters live (default: the default backend,
+            float32).
+    Shapes: input (..., in_features) -> output (..., out_features).
+    Init (PyTorch's default): W ~ U(-1/sqrt(in), 1/sqrt(in)) via kaiming_uniform(a=sqrt(5)),
+    b ~ U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, backend=None, device=None,
+                 dtype=None):
+        super().__init__()
+        self.in_features = check_int("Linear", "in_features", in_features)
+        self.out_features = check_int("Linear", "out_features", out_features)
+        self.weight = new_parameter((out_features, in_features), backend, device, dtype)
+        self.bias = new_parameter((out_features,), backend, device, dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self!r}: input of shape {x.shape} does not match weight of "
+                             f"shape {self.weight.shape} (expects last dim "
+                             f"{self.in_features})")
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    """Flattens dims start_dim..end_dim (default: all but the batch dim)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
