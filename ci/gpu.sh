@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The GPU suite, for a machine with CUDA, CuPy and PyTorch: every test with the cupy backend
+# added to the `backend` fixture, then the GPU benchmarks. Pure-Python wheels that the machine
+# lacks (array-api-compat, array-api-strict, ...) can be carried in .whl/ and are installed
+# into /tmp/site first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
+fi
+export PYTHONPATH=$PWD:${PYTHONPATH:-}
+python3 -c "import cupy; print('cupy', cupy.__version__, cupy.cuda.runtime.getDeviceCount(), 'GPU(s)')"
+python3 -m pytest -q -p no:cacheprovider "$@"
+for b in benchmarks/*_gpu.py; do
+  [ -e "$b" ] && python3 "$b"
+done
+exit 0
