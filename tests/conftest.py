@@ -17,6 +17,17 @@ def _cuda_available():
         return False
 
 
+# Test shapes are tiny: BLAS and OpenMP threads only add contention (badly so on a shared
+# 2-core machine), so the suite runs single-threaded.
+try:
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+except ImportError:  # scikit-learn (the data extra) brings threadpoolctl
+    pass
+if importlib.util.find_spec("torch") is not None:
+    import torch
+    torch.set_num_threads(1)
+
 BACKENDS = ["numpy", "array_api_strict"]
 if importlib.util.find_spec("torch") is not None:
     BACKENDS.append("torch")

@@ -11,6 +11,7 @@ import threading
 from . import backend as B
 
 _mode = threading.local()
+_anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
 
 
 def is_grad_enabled():
@@ -53,6 +54,9 @@ class Function:
     """
 
     n_out = 1  # multi-output ops set this, or return a tuple from forward
+    # True where backward always returns new arrays that nothing else holds: a leaf can then
+    # keep its first gradient as it is instead of copying it (see _accumulate)
+    fresh_grads = False
 
     def forward(self, *xs, **params):
         raise NotImplementedError
@@ -75,6 +79,8 @@ class Function:
             fn.needs = tuple(t.requires_grad for t in inputs)
         else:
             fn = None
+        if _anomaly is not None:
+            _anomaly.forward(cls, inputs, out, fn)
         if type(out) is tuple:
             if fn is not None:
                 fn.out_meta = [(o.shape, o.dtype) for o in out]
@@ -153,8 +159,10 @@ class Tensor:
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = repr(self.numpy()).replace("array(", "").rstrip(")")
-        dtype = str(self.dtype).replace("torch.", "")
+        # array2string, not repr: NumPy's repr adds its own dtype, and a 0-d result of a
+        # NumPy reduction is a scalar whose repr is "np.float32(...)"
+        body = B.np.array2string(B.np.asarray(self.numpy()), separator=", ")
+        dtype = B.dtype_name(self.dtype)
         return f"Tensor({body}, dtype={dtype}, backend={self.backend!r}{grad})"
 
     # -- conversion -----------------------------------------------------------------
@@ -244,11 +252,13 @@ def backward(root, grad=None, retain_graph=False):
         dXs = node.backward(*dYs)
         if type(dXs) is not tuple:
             dXs = (dXs,)
+        if _anomaly is not None:
+            _anomaly.backward(node, dXs)
         for t, need, dX in zip(node.inputs, node.needs, dXs):
             if not need or dX is None:
                 continue
             if t._node is None:
-                _accumulate(t, dX)
+                _accumulate(t, dX, node.fresh_grads)
             else:
                 slots = grads.get(t._node)
                 if slots is None:
@@ -263,11 +273,17 @@ def _slots(node):
     return [None] * (len(node.out_meta) if hasattr(node, "out_meta") else 1)
 
 
-def _accumulate(leaf, g):
+def _accumulate(leaf, g, fresh=False):
     if tuple(g.shape) != leaf.shape:
         raise RuntimeError(f"internal: gradient of shape {tuple(g.shape)} for a leaf of shape "
                            f"{leaf.shape}")
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+    else:
+        # Unless the op vouches that g is its own new array, copy it: g may be a read-only
+        # broadcast view (sum's backward) or the very array another leaf receives (add's
+        # backward), and optimizers and clipping update gradients and parameters in place.
+        leaf.grad = g if fresh else leaf._be.xp.asarray(g, copy=True)
 
 
 def _topo_order(root):
@@ -301,7 +317,7 @@ def tensor(data, backend=None, device=None, dtype=None, requires_grad=False):
             makes floating data float32 (the default float dtype; no silent float64).
         requires_grad: record operations on it for backward().
     Returns:
-        Tensor
+        Tensor owning a copy of the data (``as_tensor`` wraps a backend array without copying)
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -312,7 +328,10 @@ def tensor(data, backend=None, device=None, dtype=None, requires_grad=False):
     if dtype is None:
         dtype = _default_dtype_for(data)
     if B.is_array(data) and B.backend_of(data) is be:
-        arr = data if (dtype is None or data.dtype == be.dtype(dtype)) else \
+        # a copy, as torch.tensor makes: optimizers update parameters in place, and a
+        # wrapped user array would change under them (as_tensor wraps without copying)
+        arr = be.xp.asarray(data, copy=True) if (dtype is None or data.dtype ==
+                                                 be.dtype(dtype)) else \
             be.xp.astype(data, be.dtype(dtype))
     else:
         arr = be.asarray(data, dtype=dtype)
@@ -332,14 +351,21 @@ def _is_floating(be, dtype):
 
 
 def as_tensor(x, like=None):
-    """A Tensor for a Tensor, a backend array or (with ``like``) a Python scalar."""
+    """A Tensor for a Tensor, a backend array or (with ``like``) a Python or NumPy scalar."""
     if isinstance(x, Tensor):
         return x
+    if like is not None and isinstance(x, B.np.generic):
+        # a NumPy scalar (np.float64(2.0), a reduction's result) acts like the Python number
+        # it holds, as in PyTorch: it must not upcast a float32 tensor to float64, nor be
+        # taken for a NumPy array when ``like`` lives on another backend
+        x = x.item()
     if B.is_array(x):
         return Tensor(x)
     if like is not None and isinstance(x, (int, float, bool)):
         be = like._be
         dtype = like.dtype if not isinstance(x, bool) else be.xp.bool
+        if isinstance(x, float) and not _is_floating(be, dtype):
+            dtype = be.dtype("float32")  # typed like an int tensor, 0.5 would become 0
         return Tensor(be.xp.asarray(x, dtype=dtype, device=be.device), _be=be)
     raise TypeError(f"expected a Tensor or a backend array, got {type(x).__name__}")
 

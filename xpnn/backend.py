@@ -12,7 +12,7 @@ import numpy as np
 
 NAMES = ("numpy", "cupy", "torch", "array_api_strict")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-          "uint8", "bool")
+          "uint8", "uint16", "uint32", "uint64", "bool")
 
 _state = threading.local()
 _cache: dict = {}
@@ -53,12 +53,23 @@ class Backend:
     # -- host transfer --------------------------------------------------------------
     def asarray(self, data, dtype=None):
         """Copy host data (NumPy array, list, scalar) or an array of any backend here."""
+        if self.name != "numpy" and _name_of_array(data) == self.name and \
+                backend_of(data) is self:
+            # already here: copy on the device, no host round trip (bfloat16 has no NumPy twin)
+            return self.xp.asarray(data, dtype=self.dtype(dtype), device=self.device,
+                                   copy=True)
         if not isinstance(data, (np.ndarray, np.generic, list, tuple, int, float, bool)):
             data = to_numpy(data)
         if self.name == "torch":
-            # torch's asarray wants a torch dtype; NumPy data of any dtype converts cleanly
-            return self.xp.asarray(np.asarray(data), dtype=self.dtype(dtype), device=self.device)
-        return self.xp.asarray(data, dtype=self.dtype(dtype), device=self.device)
+            # torch's asarray wants a torch dtype; NumPy data of any dtype converts cleanly.
+            # Cast after the copy: torch.asarray(0-d float64 ndarray, dtype=float32,
+            # copy=True) raises "can't alias tensor with dtype 'Double' into dtype 'Float'"
+            arr = self.xp.asarray(np.asarray(data), device=self.device, copy=True)
+            dt = self.dtype(dtype)
+            return arr if dt is None or arr.dtype == dt else self.xp.astype(arr, dt)
+        # copy=True: NumPy (and torch, above) would otherwise share the caller's host buffer,
+        # and optimizers update parameters in place
+        return self.xp.asarray(data, dtype=self.dtype(dtype), device=self.device, copy=True)
 
     def to_numpy(self, arr):
         return to_numpy(arr)
@@ -301,14 +312,127 @@ def _cupy_index_add(dst, axis, index, src):
     return dst
 
 
+def _strided_im2col(lib):
+    """im2col for NumPy or CuPy: one strided view of the windows, then one copy.
+
+    (C, Hp, Wp, N) -> (C, kh*kw, Ho, Wo, N); the portable twin is
+    ``xpnn.functional.conv.im2col_portable`` (a stack of kh*kw slices).
+    """
+    as_strided = lib.lib.stride_tricks.as_strided
+    extra = {"writeable": False} if lib is np else {}
+
+    def im2col(Xc, kernel, stride, dilation, out_hw):
+        (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
+        C, _, _, N = Xc.shape
+        s0, s1, s2, s3 = Xc.strides
+        view = as_strided(Xc, shape=(C, kh, kw, Ho, Wo, N),
+                          strides=(s0, dh * s1, dw * s2, sh * s1, sw * s2, s3), **extra)
+        return view.reshape(C, kh * kw, Ho, Wo, N)  # the reshape is the one copy
+    return im2col
+
+
+def _inplace_col2im(lib):
+    """col2im for NumPy or CuPy: ``add(window, tap, out=window)`` on views of one buffer,
+    which skips the copy-back that ``out[key] += tap`` (setitem) makes."""
+    def col2im(cols, padded_hw, kernel, stride, dilation):
+        C, _, Ho, Wo, N = cols.shape
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        if lib is np:
+            out = np.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
+        else:
+            with cols.device:  # CuPy allocates on the current device: make it cols' own
+                out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                view = out[:, i * dh:i * dh + sh * (Ho - 1) + 1:sh,
+                           j * dw:j * dw + sw * (Wo - 1) + 1:sw, :]
+                lib.add(view, cols[:, i * kw + j], out=view)
+        return out
+    return col2im
+
+
+def _np_max_pool_backward(Xc, Yc, dYc, taps, disjoint, covered):
+    """Max-pool backward for NumPy: each tap's 0/1 first-maximum mask times dY, written
+    straight into its window of dX with ``out=`` (no mask casts, no temporaries); the
+    portable twin is ``xpnn.functional.pool.MaxPool.backward``.
+
+    Xc (C, Hp, Wp, N) padded input, Yc / dYc (C, Ho, Wo, N); taps: (row slice, col slice)
+    per kernel tap in window order; disjoint: no element is in two windows; covered: the
+    windows tile Xc exactly (then dX needs no zero fill).
+    """
+    dX = np.empty(Xc.shape, dYc.dtype) if covered and disjoint else \
+        np.zeros(Xc.shape, dYc.dtype)
+    taken = None
+    last = len(taps) - 1
+    for t, (hs, ws) in enumerate(taps):
+        if t == last and taken is not None:
+            hit = np.logical_not(taken, out=taken)  # the maximum is one of the taps
+        else:
+            hit = np.equal(Xc[:, hs, ws, :], Yc)
+            if taken is None:
+                taken = hit.copy() if last else hit
+            else:
+                np.logical_and(hit, np.logical_not(taken), out=hit)  # not an earlier tap
+                np.logical_or(taken, hit, out=taken)
+        view = dX[:, hs, ws, :]
+        if disjoint:
+            np.multiply(hit, dYc, out=view)
+        else:
+            view += hit * dYc
+    return dX
+
+
+class _TorchConv:
+    """PyTorch's own convolution kernels (oneDNN on CPU, cuDNN on CUDA) as a native path.
+
+    Geometry comes as 2-tuples from ``xpnn.functional.conv``; padding is symmetric except for
+    padding="same" with an even kernel, which is padded explicitly first.
+    """
+
+    @staticmethod
+    def _pad(X, pads):
+        (pt, pb), (pl, pr) = pads
+        if pt == pb and pl == pr:
+            return X, [pt, pl], None
+        import torch.nn.functional as tf
+        return tf.pad(X, (pl, pr, pt, pb)), [0, 0], (pt, pl)
+
+    @staticmethod
+    def forward(X, W, b, *, kernel, stride, pads, dilation, groups, output_padding,
+                transposed):
+        import torch
+        X, padding, _ = _TorchConv._pad(X, pads)
+        return torch.ops.aten.convolution(X, W, b, list(stride), padding, list(dilation),
+                                          transposed, list(output_padding), groups)
+
+    @staticmethod
+    def backward(dY, X, W, mask, *, kernel, stride, pads, dilation, groups, output_padding,
+                 transposed):
+        import torch
+        H, Wd = X.shape[2:]
+        X, padding, crop = _TorchConv._pad(X, pads)
+        dX, dW, db = torch.ops.aten.convolution_backward(
+            dY, X, W, [dY.shape[1]] if mask[2] else None, list(stride), padding,
+            list(dilation), transposed, list(output_padding), groups, list(mask))
+        if crop is not None and dX is not None:
+            dX = dX[:, :, crop[0]:crop[0] + H, crop[1]:crop[1] + Wd]
+        return (dX if mask[0] else None, dW if mask[1] else None, db if mask[2] else None)
+
+
 def _native_fast_paths(name):
     """Optional native kernels, by op name; callers fall back to portable code when absent.
 
     ``index_add(dst, axis, index, src)``: dst[..., index[i], ...] += src[..., i, ...] in place.
     ``erf(x)``: the error function.
+    ``im2col(Xc, kernel, stride, dilation, out_hw)`` and ``col2im(cols, padded_hw, kernel,
+    stride, dilation)``: the window copies of a convolution in (C, H, W, N) order.
+    ``conv2d``: an object with ``forward`` and ``backward`` running the whole convolution.
+    ``max_pool_backward(Xc, Yc, dYc, taps, disjoint, covered)``: dX of max pooling.
+    Tests check each against the portable code (tests/test_conv.py).
     """
     if name == "numpy":
-        fast = {"index_add": _np_index_add}
+        fast = {"index_add": _np_index_add, "im2col": _strided_im2col(np),
+                "col2im": _inplace_col2im(np), "max_pool_backward": _np_max_pool_backward}
         try:
             from scipy.special import erf
             fast["erf"] = erf
@@ -317,13 +441,88 @@ def _native_fast_paths(name):
         return fast
     if name == "torch":
         import torch
-        return {"index_add": _torch_index_add, "erf": torch.special.erf}
+        return {"index_add": _torch_index_add, "erf": torch.special.erf, "conv2d": _TorchConv}
     if name == "cupy":
+        import cupy
         from cupyx.scipy.special import erf
-        return {"index_add": _cupy_index_add, "erf": erf}
+        return {"index_add": _cupy_index_add, "erf": erf, "im2col": _strided_im2col(cupy),
+                "col2im": _inplace_col2im(cupy)}
     return {}
 
 
 def dtype_name(dtype):
     """'float32' for float32 of any backend (np.float32, torch.float32, strict's float32)."""
     return str(dtype).split(".")[-1].replace("dtype(", "").strip("')\"")
+
+
+# -- generator state (checkpoints) ------------------------------------------------------------
+def _generator_state(be):
+    """The state of ``be.rng`` as host data: a dict (NumPy) or a NumPy uint8 array."""
+    g = be.rng
+    if be.name == "torch":
+        return g.get_state().numpy().copy()  # a uint8 CPU tensor on every device
+    if be.name == "cupy":
+        raw = getattr(g.bit_generator, "_state", None)  # the cuRAND per-thread states
+        if raw is None:
+            raise BackendError("backend 'cupy': this CuPy version does not expose its "
+                               "generator state; it cannot be checkpointed")
+        return raw.get().view(np.uint8).copy()
+    return g.bit_generator.state
+
+
+def _set_generator_state(be, state):
+    g = be.rng
+    if be.name == "torch":
+        import torch
+        g.set_state(torch.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
+    elif be.name == "cupy":
+        raw = g.bit_generator._state
+        host = np.ascontiguousarray(state, dtype=np.uint8)
+        if host.size != raw.size * raw.itemsize:
+            raise BackendError(f"backend 'cupy': generator state of {host.size} bytes for a "
+                               f"generator of {raw.size * raw.itemsize} (another GPU model?)")
+        import cupy
+        raw[...] = cupy.asarray(host.view(raw.dtype))
+    else:
+        g.bit_generator.state = state
+
+
+def _rng_key(be):
+    # cupy.cuda.Device prints as "<CUDA Device 0>"; its id is what get_backend takes back
+    return f"{be.name}:{be.device.id if be.name == 'cupy' else be.device}"
+
+
+def get_rng_state():
+    """Every random state xpnn uses, as host data (for checkpoints).
+
+    Returns:
+        dict with ``"seed"`` (the last ``manual_seed``), ``"host"`` (the parameter-init
+        generator's ``bit_generator.state``) and ``"backends"``: {``"name:device"``: state}
+        for each backend whose runtime generator exists (a dict for NumPy and
+        array-api-strict, a NumPy uint8 array for torch and CuPy).
+    """
+    backends = {}
+    for be in {id(b): b for b in _cache.values()}.values():
+        if be._rng is not None and be._rng_epoch == _seed["epoch"]:
+            backends[_rng_key(be)] = _generator_state(be)
+    return {"seed": _seed["value"], "host": host_rng().bit_generator.state,
+            "backends": backends}
+
+
+def set_rng_state(state):
+    """Restore what :func:`get_rng_state` returned.
+
+    Backends named in ``state`` get their generator state back; every other backend restarts
+    its stream from the seed, as it would in a process that never drew from it. A backend
+    or device missing on this machine (a CUDA state restored on a CPU-only host) is skipped:
+    nothing here can draw from it.
+    """
+    manual_seed(state["seed"])  # new epoch: every runtime generator restarts from the seed
+    host_rng().bit_generator.state = state["host"]
+    for key, value in state["backends"].items():
+        name, _, device = key.partition(":")
+        try:
+            be = get_backend(name, int(device) if name == "cupy" else device)
+        except BackendError:
+            continue
+        _set_generator_state(be, value)

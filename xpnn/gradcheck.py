@@ -46,7 +46,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     outs = outputs_of(inputs)
     be = inputs[checked[0]]._be
-    weights = [be.asarray(rng.standard_normal(o.shape)) for o in outs]
+    # each direction lives where its output does (fn may move data with .to())
+    weights = [o._be.asarray(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs]
     for i in checked:
         inputs[i].grad = None
     _project(outs, weights).backward()

@@ -37,7 +37,8 @@ class ReLU(Function):
         return self.Y
 
     def backward(self, dY):
-        return self.xp.where(self.Y > 0, dY, 0.0)
+        # a multiply by the 0/1 mask: NumPy's where() is ~10x slower on random masks
+        return dY * self.xp.astype(self.Y > 0, dY.dtype)
 
 
 class LeakyReLU(Function):

@@ -16,11 +16,27 @@ def unbroadcast(xp, g, shape):
 
 
 def _pair(a, b):
-    """Two Tensors from a Tensor and a Tensor/array/Python scalar, the scalar typed like a."""
+    """Two Tensors from a Tensor and a Tensor/array/scalar, the scalar typed like the tensor.
+
+    An int or bool operand meeting a floating one is cast to its dtype first, as in PyTorch:
+    NumPy would make int64 + float32 float64, and array_api_strict refuses the mix.
+    """
     if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
-    b = as_tensor(b)
-    return as_tensor(a, like=b), b
+        b = as_tensor(b, like=a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, like=b)
+    fa, fb = _floating(a), _floating(b)
+    if fa != fb and a._be is b._be:
+        if fa:
+            b = Tensor(b.xp.astype(b.data, a.dtype), _be=b._be)
+        else:
+            a = Tensor(a.xp.astype(a.data, b.dtype), _be=a._be)
+    return a, b
+
+
+def _floating(t):
+    return t.xp.isdtype(t.dtype, "real floating")
 
 
 class Add(Function):
@@ -96,7 +112,7 @@ class PowScalar(Function):
 
 class Maximum(Function):
     def forward(self, A, B):
-        self.mask = A >= B  # ties send the gradient to A, as torch.maximum's subgradient
+        self.mask = A >= B  # a tie sends the whole gradient to A (torch splits it in half)
         self.shapes = (A.shape, B.shape)
         return self.xp.maximum(A, B)
 
@@ -198,7 +214,8 @@ def div(a, b):
 def pow(a, b):
     """a ** b; a Python-number exponent takes the cheaper one-input path."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        return PowScalar.apply(a, p=b)
+        # float(): np.float64 is a float subclass, and as an exponent it would upcast float32
+        return PowScalar.apply(a, p=float(b) if isinstance(b, float) else b)
     return Pow.apply(*_pair(a, b))
 
 

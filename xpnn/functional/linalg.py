@@ -1,7 +1,7 @@
 """Matrix products: matmul, and linear (matmul + bias fused into one node)."""
 from __future__ import annotations
 
-from ..autograd import Function, as_tensor
+from ..autograd import Function, _mixed, as_tensor
 from .elementwise import unbroadcast
 from .shape import reshape
 
@@ -21,6 +21,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """Y = X W^T + b for X of shape (N, in), W (out, in), b (out,)."""
+
+    fresh_grads = True  # dX, dW, db are each a new matmul/sum result
 
     def forward(self, X, W, b=None):
         self.X, self.W = X, W
@@ -47,9 +49,9 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} vs {b.shape[-2 if b.ndim > 1 else 0]})")
-    if a.ndim == 1:
+    if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m); (n,) @ (n,) -> ()
         return reshape(matmul(reshape(a, (1, a.shape[0])), b),
-                       b.shape[:-2] + (b.shape[-1],))
+                       b.shape[:-2] + (b.shape[-1],) if b.ndim > 1 else ())
     if b.ndim == 1:
         return reshape(MatMul.apply(a, reshape(b, (b.shape[0], 1))), a.shape[:-1])
     return MatMul.apply(a, b)
@@ -66,6 +68,8 @@ def linear(x, weight, bias=None):
         (..., out_features), the dtype of x
     """
     x = as_tensor(x)
+    if x._be is not weight._be:  # before the dtype check: torch.float32 != np.float32
+        _mixed("linear", (x, weight))
     in_features = weight.shape[1]
     if x.ndim == 0 or x.shape[-1] != in_features:
         raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, _mixed, as_tensor
 from .activation import _sigmoid, log_softmax_array
 from .shape import permute, reshape
 
@@ -234,6 +234,8 @@ def _pointwise(cls, name, input, target, reduction, **kw):
     if input.shape != target.shape:
         raise ValueError(f"{name}: input of shape {input.shape} and target of shape "
                          f"{target.shape} differ")
+    if input._be is not target._be:  # before the dtype check: torch.float32 != np.float32
+        _mixed(name, (input, target))
     if input.dtype != target.dtype:
         raise TypeError(f"{name}: input dtype {input.dtype} and target dtype {target.dtype} "
                         "differ")

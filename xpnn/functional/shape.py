@@ -38,6 +38,11 @@ class GetItem(Function):
             return index_add(self.be, xp.zeros(self.shape, dtype=self.dtype,
                                                device=self.be.device), 0, key, dY)
         dX = xp.zeros(self.shape, dtype=self.dtype, device=self.be.device)
+        if key is None or (isinstance(key, tuple) and any(k is None for k in key)):
+            # the Array API allows None (new axis) only when reading: assign through the
+            # key without it, dropping those size-1 axes from dY
+            key = () if key is None else tuple(k for k in key if k is not None)
+            dY = xp.reshape(dY, tuple(dX[key].shape))
         dX[key] = dY
         return dX
 
@@ -52,7 +57,8 @@ class Concat(Function):
         out, start = [], 0
         ax = self.axis % len(dY.shape)
         for n in self.sizes:
-            out.append(dY[(slice(None),) * ax + (slice(start, start + n),)])
+            # the trailing Ellipsis: the Array API wants every axis indexed
+            out.append(dY[(slice(None),) * ax + (slice(start, start + n), ...)])
             start += n
         return tuple(out)
 
@@ -65,7 +71,7 @@ class Stack(Function):
     def backward(self, dY):
         n = dY.shape[self.axis]
         ax = self.axis % len(dY.shape)
-        return tuple(dY[(slice(None),) * ax + (i,)] for i in range(n))
+        return tuple(dY[(slice(None),) * ax + (i, ...)] for i in range(n))
 
 
 class Take(Function):
@@ -173,7 +179,30 @@ def getitem(x, key):
         key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
     if _is_int_array(key):
         return Take.apply(x, indices=key, axis=0)
+    if isinstance(key, tuple) and key and _is_int_array(key[-1]) and \
+            all(isinstance(k, slice) and k == slice(None) for k in key[:-1]):
+        # x[:, ..., :, idx] is take along that axis: repeated indices must add up in
+        # backward, which GetItem's assignment ``dX[key] = dY`` would not do
+        return Take.apply(x, indices=key[-1], axis=len(key) - 1)
+    if isinstance(key, tuple) and len(key) > 1 and all(_is_int_array(k) for k in key):
+        return _gather_leading(x, key)
     return GetItem.apply(x, key=key)
+
+
+def _gather_leading(x, key):
+    """x[i0, i1, ...], int arrays on the leading axes, as one take on those axes flattened:
+    repeated index tuples then add up in backward (an assignment would keep one), and
+    array_api_strict, which cannot assign through integer arrays, works too."""
+    xp, k = x.xp, len(key)
+    if k > x.ndim:
+        raise IndexError(f"getitem: {k} index arrays for a tensor of shape {x.shape}")
+    lead, rest = x.shape[:k], x.shape[k:]
+    flat = None
+    for ix, n in zip(xp.broadcast_arrays(*key), lead):
+        ix = xp.where(ix < 0, ix + n, ix)  # negative indices count from the end
+        flat = ix if flat is None else flat * n + ix
+    out = Take.apply(reshape(x, (-1,) + rest), indices=xp.reshape(flat, (-1,)), axis=0)
+    return reshape(out, tuple(flat.shape) + rest)
 
 
 def concat(tensors, axis=0):
@@ -194,7 +223,8 @@ def stack(tensors, axis=0):
 def take(x, indices, axis=0):
     """Select entries along ``axis`` by an integer index array (repeats allowed)."""
     indices = indices.data if isinstance(indices, Tensor) else indices
-    return Take.apply(x, indices=indices, axis=axis)
+    # a non-negative axis: the native scatter-adds build (slice(None),) * axis
+    return Take.apply(x, indices=indices, axis=axis % x.ndim)
 
 
 def to(x, backend=None, device=None, dtype=None):

@@ -177,7 +177,10 @@ class Module:
                                  f"{tuple(value.shape)} in the state dict but "
                                  f"{tuple(current.shape)} in the model")
             be = B.backend_of(current)
-            staged.append((mod, name, is_param, be.asarray(value, dtype=current.dtype)))
+            arr = be.asarray(value, dtype=current.dtype)
+            # asarray may alias the caller's array (NumPy, torch from NumPy): optimizers
+            # update parameters in place, so the module must own its copy
+            staged.append((mod, name, is_param, be.xp.asarray(arr, copy=True)))
         for mod, name, is_param, arr in staged:
             if is_param:
                 getattr(mod, name).data = arr

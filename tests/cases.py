@@ -1,0 +1,413 @@
+"""One table of op and layer cases, reused by every check that runs over ops or layers.
+
+test_ops.py runs each OpCase through the float64 gradient check, against PyTorch autograd, a
+float32 dtype check and (``rowwise`` cases) the batched-equals-row-by-row check; test_layers.py
+runs each LayerCase through backend parity, torch parity, state_dict and row-by-row checks.
+Inputs (:class:`Arg`) come from a seeded NumPy Generator: every backend sees the same numbers.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import xpnn
+import xpnn.functional as F
+
+try:  # torch is optional: the torch-twin checks skip without it
+    import torch
+    import torch.nn.functional as TF
+except ImportError:  # pragma: no cover
+    torch = TF = None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One positional input of a case.
+
+    Args:
+        shape: its shape.
+        kind: "normal" N(0, 1); "positive" U(0.5, 2); "unit" U(0.05, 0.95) (probabilities
+            away from 0 and 1); "probs" a softmax over axis 1 (class probabilities);
+            "labels" ints in [0, classes); "ignored" labels with every third one -100;
+            "mask" a bool array with both values; "index" the int array ``value``.
+        grad: whether the input requires grad (only floating kinds can).
+        classes: the class count for "labels" / "ignored".
+        value: the data for "index".
+    """
+    shape: tuple = ()
+    kind: str = "normal"
+    grad: bool = True
+    classes: int = 0
+    value: tuple = ()
+
+
+def Int(*values):
+    """A fixed int64 index array argument."""
+    return Arg((len(values),), "index", grad=False, value=values)
+
+
+def _draw(arg, rng):
+    kind, shape = arg.kind, arg.shape
+    if kind == "normal":
+        return rng.standard_normal(shape)
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, shape)
+    if kind == "unit":
+        return rng.uniform(0.05, 0.95, shape)
+    if kind == "probs":
+        z = np.exp(rng.standard_normal(shape))
+        return z / z.sum(axis=1, keepdims=True)
+    if kind in ("labels", "ignored"):
+        y = rng.integers(0, arg.classes, shape)
+        if kind == "ignored":
+            y.reshape(-1)[1::3] = -100  # every third target ignored, never all of them
+        return y
+    if kind == "mask":
+        m = rng.random(shape) < 0.5
+        m.reshape(-1)[:2] = (True, False)  # both values present, so neither path is empty
+        return m
+    if kind == "index":
+        return np.asarray(arg.value, dtype=np.int64)
+    raise ValueError(f"unknown Arg kind {kind!r}")
+
+
+def host_inputs(args, seed=0):
+    """NumPy inputs for a tuple of Args: float64, int64 or bool."""
+    rng = np.random.default_rng(seed)
+    return [_draw(a, rng) for a in args]
+
+
+def is_float(arg):
+    return arg.kind in ("normal", "positive", "unit", "probs")
+
+
+def to_xpnn(args, host, backend, dtype):
+    """Tensors on ``backend``: floating inputs cast to ``dtype``, the rest kept as they are."""
+    return [xpnn.tensor(h, backend=backend, dtype=dtype if is_float(a) else None,
+                        requires_grad=a.grad and is_float(a)) for a, h in zip(args, host)]
+
+
+def to_torch(args, host, dtype=None):
+    """torch tensors for the same inputs (floating ones in ``dtype``, float64 by default)."""
+    dtype = dtype or torch.float64
+    return [torch.tensor(h, dtype=dtype if is_float(a) else None,
+                         requires_grad=a.grad and is_float(a)) for a, h in zip(args, host)]
+
+
+# -- ops ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OpCase:
+    """One call of one xpnn.functional op.
+
+    Args:
+        name: "<op>:<variant>"; <op> is the xpnn.functional name the case covers.
+        fn: fn(*Tensors) -> Tensor, the xpnn call.
+        args: an Arg per positional input of fn.
+        ref: ref(*torch tensors) -> torch tensor, the same call in PyTorch (None: no twin).
+        rowwise: indices of the args batched along axis 0 such that output row i depends
+            only on row i of them (and all of the other args); () when that does not hold.
+        strict: whether array_api_strict supports the call.
+        random: draws random numbers (its values differ between backends and dtypes).
+    """
+    name: str
+    fn: Callable
+    args: tuple
+    ref: Callable | None = None
+    rowwise: tuple = ()
+    strict: bool = True
+    random: bool = False
+
+    def __repr__(self):
+        return self.name
+
+
+SAME = "same"  # ref=SAME: fn itself works on torch tensors (operators, shared methods)
+
+
+def _op(name, fn, args, ref=None, rowwise=(), strict=True, random=False):
+    return OpCase(name, fn, tuple(args), fn if ref is SAME else ref, tuple(rowwise), strict,
+                  random)
+
+
+def _torch(name):
+    """torch.<name> or torch.nn.functional.<name>, or None without torch."""
+    return torch and (getattr(TF, name, None) or getattr(torch, name))
+
+
+A = Arg
+S23, S234 = A((2, 3)), A((2, 3, 4))
+P23 = A((2, 3), "positive")
+MASK23 = A((2, 3), "mask", False)
+ROW = (0,)
+
+OPS = [
+    # elementwise, through the Tensor operators (broadcasting, scalars on either side)
+    _op("add:same", lambda a, b: a + b, [S23, S23], SAME, (0, 1)),
+    _op("add:broadcast", lambda a, b: a + b, [A((2, 1, 3)), A((4, 1))], SAME),
+    _op("add:scalar", lambda a: 2.5 + a + 1, [S23], SAME, ROW),
+    _op("sub:broadcast", lambda a, b: a - b, [S23, A((3,))], SAME, ROW),
+    _op("sub:scalar", lambda a: (3 - a) - 0.5, [S23], SAME, ROW),
+    _op("mul:broadcast", lambda a, b: a * b, [A((2, 1)), A((1, 3))], SAME),
+    _op("mul:scalar", lambda a: 2 * a * -1.5, [S23], SAME, ROW),
+    _op("div:broadcast", lambda a, b: a / b, [S23, A((2, 1), "positive")], SAME, (0, 1)),
+    _op("div:scalar", lambda a: 2 / a / 4, [P23], SAME, ROW),
+    _op("pow:tensors", lambda a, b: a ** b, [P23, A((3,))], SAME, ROW),
+    _op("pow:int", lambda a: a ** 3, [S23], SAME, ROW),
+    _op("pow:half", lambda a: a ** 0.5, [P23], SAME, ROW),
+    _op("pow:rscalar", lambda a: 2 ** a, [S23], SAME, ROW),
+    _op("neg", lambda a: -a, [S23], SAME, ROW),
+    _op("exp", F.exp, [S23], _torch("exp"), ROW),
+    _op("log", F.log, [P23], _torch("log"), ROW),
+    _op("sqrt", F.sqrt, [P23], _torch("sqrt"), ROW),
+    _op("abs", abs, [S23], SAME, ROW),
+    _op("square", F.square, [S23], _torch("square"), ROW),
+    _op("clip:both", lambda a: F.clip(a, -0.5, 0.5), [S23], lambda a: a.clamp(-0.5, 0.5), ROW),
+    _op("clip:min", lambda a: F.clip(a, min=0.1), [S23], lambda a: a.clamp(min=0.1), ROW),
+    _op("clip:max", lambda a: a.clip(max=0.2), [S23], SAME, ROW),
+    _op("where", F.where, [MASK23, S23, A((3,))], _torch("where"), (0, 1)),
+    _op("where:scalar", lambda c, a: F.where(c, a, 0.5), [MASK23, S23],
+        lambda c, a: torch.where(c, a, 0.5), (0, 1)),
+    _op("maximum", F.maximum, [S23, A((3,))], _torch("maximum"), ROW),
+    _op("minimum", F.minimum, [S23, A((3,))], _torch("minimum"), ROW),
+    # matrix products
+    _op("matmul:2d", lambda a, b: a @ b, [S23, A((3, 4))], SAME, ROW),
+    _op("matmul:batched", F.matmul, [S234, A((2, 4, 2))], _torch("matmul"), (0, 1)),
+    _op("matmul:bcast", F.matmul, [A((1, 3, 2)), A((2, 2, 4))], _torch("matmul")),
+    _op("matmul:3d@2d", F.matmul, [S234, A((4, 2))], _torch("matmul"), ROW),
+    _op("matmul:1d@2d", F.matmul, [A((3,)), A((3, 2))], _torch("matmul")),
+    _op("matmul:2d@1d", F.matmul, [S23, A((3,))], _torch("matmul"), ROW),
+    _op("matmul:1d@1d", F.matmul, [A((3,)), A((3,))], _torch("matmul")),
+    _op("matmul:1d@3d", F.matmul, [A((3,)), A((2, 3, 2))], _torch("matmul")),
+    _op("linear:bias", F.linear, [S23, A((4, 3)), A((4,))], _torch("linear"), ROW),
+    _op("linear:nobias", F.linear, [S23, A((4, 3))], _torch("linear"), ROW),
+    _op("linear:3d", F.linear, [S234, A((2, 4)), A((2,))], _torch("linear"), ROW),
+    # reductions (axis None, int, negative, tuple; keepdims); torch says dim/keepdim
+    _op("sum:all", lambda x: x.sum(), [S234], SAME),
+    _op("sum:axis", lambda x: F.sum(x, axis=1), [S234], lambda x: x.sum(1), ROW),
+    _op("sum:keep", lambda x: F.sum(x, (0, 2), keepdims=True), [S234],
+        lambda x: x.sum((0, 2), keepdim=True)),
+    _op("mean:all", lambda x: x.mean(), [S234], SAME),
+    _op("mean:axis", lambda x: F.mean(x, axis=-1), [S234], lambda x: x.mean(-1), ROW),
+    _op("mean:keep", lambda x: F.mean(x, (1, 2), keepdims=True), [S234],
+        lambda x: x.mean((1, 2), keepdim=True), ROW),
+    _op("max:all", lambda x: x.max(), [S234], lambda x: x.amax()),
+    _op("max:axis", lambda x: F.max(x, axis=1), [S234], lambda x: x.amax(1), ROW),
+    _op("max:keep", lambda x: F.max(x, -1, keepdims=True), [S234],
+        lambda x: x.amax(-1, keepdim=True), ROW),
+    _op("min:all", lambda x: x.min(), [S234], lambda x: x.amin()),
+    _op("min:axis", lambda x: F.min(x, axis=(0, 2)), [S234], lambda x: x.amin((0, 2))),
+    _op("min:keep", lambda x: F.min(x, 1, keepdims=True), [S234],
+        lambda x: x.amin(1, keepdim=True), ROW),
+    _op("var:all", lambda x: x.var(), [S234], lambda x: x.var(correction=0)),
+    _op("var:axis", lambda x: F.var(x, axis=1, correction=1), [S234],
+        lambda x: x.var(1, correction=1), ROW),
+    _op("var:keep", lambda x: F.var(x, (0, 2), keepdims=True), [S234],
+        lambda x: x.var((0, 2), correction=0, keepdim=True)),
+    _op("std:axis", lambda x: F.std(x, axis=-1, correction=1), [S234],
+        lambda x: x.std(-1, correction=1), ROW),
+    _op("logsumexp:last", F.logsumexp, [S234], lambda x: x.logsumexp(-1), ROW),
+    _op("logsumexp:keep", lambda x: F.logsumexp(x, (1, 2), keepdims=True), [S234],
+        lambda x: x.logsumexp((1, 2), keepdim=True), ROW),
+    # shapes and indexing
+    _op("reshape", lambda x: x.reshape(x.shape[0], 12), [S234], SAME, ROW),
+    _op("reshape:tuple", lambda x: F.reshape(x, (4, -1)), [S234], lambda x: x.reshape(4, -1)),
+    _op("flatten", F.flatten, [S234], lambda x: x.flatten(1), ROW),
+    _op("flatten:all", lambda x: F.flatten(x, 0), [S234], lambda x: x.flatten()),
+    _op("permute", lambda x: x.permute(2, 0, 1), [S234], SAME),
+    _op("transpose", F.transpose, [S234], lambda x: x.transpose(-2, -1), ROW),
+    _op("transpose:T", lambda x: x.T, [S23], SAME),
+    _op("unsqueeze", lambda x: F.unsqueeze(x, 1), [S23], lambda x: x.unsqueeze(1), ROW),
+    _op("squeeze", lambda x: F.squeeze(x, 1), [A((2, 1, 3))], lambda x: x.squeeze(1), ROW),
+    _op("squeeze:all", F.squeeze, [A((1, 3, 1))], lambda x: x.squeeze()),
+    _op("getitem:slice", lambda x: x[1:, :2], [A((3, 4))], SAME),
+    _op("getitem:int", lambda x: x[1, :, 2], [S234], SAME),
+    _op("getitem:negative", lambda x: x[-1, ...], [S234], SAME),
+    # array_api_strict wants every axis indexed (or an Ellipsis); NumPy/torch fill in the rest
+    _op("getitem:partial", lambda x: x[-1], [S234], SAME, strict=False),
+    _op("getitem:step", lambda x: x[:, ::2], [A((3, 4))], SAME, ROW),
+    _op("getitem:none", lambda x: x[None, :, 0], [S23], SAME),
+    _op("getitem:intarray", lambda x, i: x[i], [A((3, 4)), Int(2, 0, 2, 2)], SAME),
+    _op("getitem:columns", lambda x, i: x[:, i], [A((3, 4)), Int(3, 3, 0)], SAME, ROW),
+    _op("getitem:pairs", lambda x, i, j: x[i, j], [S234, Int(1, 1, 0), Int(2, 2, -1)], SAME),
+    _op("getitem:mask", lambda x, m: x[m], [A((3, 4)), A((3, 4), "mask", False)], SAME),
+    _op("getitem:rowmask", lambda x, m: x[m], [A((4, 3)), A((4,), "mask", False)], SAME),
+    _op("concat:0", lambda a, b, c: F.concat([a, b, c]), [S23, A((1, 3)), A((3, 3))],
+        lambda a, b, c: torch.cat([a, b, c])),
+    _op("concat:-1", lambda a, b: F.cat([a, b], axis=-1), [S23, A((2, 2))],
+        lambda a, b: torch.cat([a, b], -1), (0, 1)),
+    _op("stack:0", lambda a, b: F.stack([a, b]), [S23, S23], lambda a, b: torch.stack([a, b])),
+    _op("stack:-1", lambda a, b: F.stack([a, b], axis=-1), [S23, S23],
+        lambda a, b: torch.stack([a, b], -1), (0, 1)),
+    _op("take:0", F.take, [A((3, 4)), Int(0, 2, 2)], lambda x, i: torch.index_select(x, 0, i)),
+    _op("take:1", lambda x, i: F.take(x, i, axis=1), [S234, Int(1, 1, 0, 2)],
+        lambda x, i: torch.index_select(x, 1, i), ROW),
+    _op("take:-1", lambda x, i: F.take(x, i, axis=-1), [S234, Int(3, 0, 3)],
+        lambda x, i: torch.index_select(x, -1, i), ROW),
+    # activations
+    _op("relu", F.relu, [S234], _torch("relu"), ROW),
+    _op("leaky_relu", lambda x: F.leaky_relu(x, 0.1), [S234],
+        lambda x: TF.leaky_relu(x, 0.1), ROW),
+    _op("elu", F.elu, [S234], _torch("elu"), ROW),
+    _op("elu:alpha", lambda x: F.elu(x, 0.5), [S234], lambda x: TF.elu(x, 0.5), ROW),
+    _op("gelu:exact", F.gelu, [S234], _torch("gelu"), ROW),
+    _op("gelu:tanh", lambda x: F.gelu(x, "tanh"), [S234],
+        lambda x: TF.gelu(x, approximate="tanh"), ROW),
+    _op("sigmoid", F.sigmoid, [S234], _torch("sigmoid"), ROW),
+    _op("silu", F.silu, [S234], _torch("silu"), ROW),
+    _op("tanh", F.tanh, [S234], _torch("tanh"), ROW),
+    _op("softplus", F.softplus, [S234], _torch("softplus"), ROW),
+    _op("softplus:beta", lambda x: F.softplus(x, beta=2.0, threshold=1.0), [S234],
+        lambda x: TF.softplus(x, beta=2.0, threshold=1.0), ROW),
+    _op("dropout:p0", lambda x: F.dropout(x, 0.0), [S23], lambda x: TF.dropout(x, 0.0), ROW),
+    _op("dropout:eval", lambda x: F.dropout(x, 0.5, training=False), [S23],
+        lambda x: TF.dropout(x, 0.5, training=False), ROW),
+    # the same seed before each call gives the same mask, so finite differences see it too
+    _op("dropout:train", lambda x: (xpnn.manual_seed(3), F.dropout(x, 0.5))[1], [S234],
+        random=True),
+]
+for _ax in (0, 1, -1):
+    OPS += [_op(f"{f}:axis{_ax}", lambda x, a=_ax, f=f: getattr(F, f)(x, axis=a), [S234],
+                lambda x, a=_ax, f=f: getattr(TF, f)(x, a), ROW if _ax else ())
+            for f in ("softmax", "log_softmax")]
+
+# -- losses: every reduction; rowwise only without a reduction ------------------------------
+N, C = 4, 3
+X = A((N, C))
+LBL, IGN = A((N,), "labels", False, C), A((N,), "ignored", False, C)
+WC = A((C,), "positive", False)
+U = A((N, C), "unit")
+
+
+def _loss(name, args, keywords=(), batched=(0, 1), **kw):
+    """One case per reduction of F.<op> against torch's F.<op> (<op>: ``name`` up to ':').
+
+    The last ``len(keywords)`` args are passed as those keywords; ``kw`` as they are.
+    """
+    op, k = name.split(":")[0], len(args) - len(keywords)
+
+    def call(lib, r):
+        f = getattr(lib, op)
+        return lambda *t: f(*t[:k], reduction=r, **dict(zip(keywords, t[k:])), **kw)
+    OPS.extend(_op(f"{name}:{r}", call(F, r), args, TF and call(TF, r),
+                   batched if r == "none" else ()) for r in ("mean", "sum", "none"))
+
+
+_loss("mse_loss", [X, X])
+_loss("l1_loss", [X, X])
+_loss("huber_loss", [X, X])
+_loss("huber_loss:delta", [X, X], delta=0.4)
+_loss("binary_cross_entropy", [U, U])
+_loss("binary_cross_entropy:weight", [U, U, WC], ("weight",))
+_loss("binary_cross_entropy_with_logits", [X, U])
+_loss("binary_cross_entropy_with_logits:weight", [X, U, A((N, 1), "positive", False)],
+      ("weight",), batched=(0, 1, 2))
+_loss("binary_cross_entropy_with_logits:pos_weight", [X, U, WC], ("pos_weight",))
+_loss("binary_cross_entropy_with_logits:both", [X, U, WC, WC], ("weight", "pos_weight"))
+for _name in ("cross_entropy", "nll_loss"):
+    _loss(_name, [X, LBL])
+    _loss(f"{_name}:weight", [X, LBL, WC], ("weight",))
+    _loss(f"{_name}:ignore", [X, IGN])
+    _loss(f"{_name}:ignore_weight", [X, IGN, WC], ("weight",))
+    _loss(f"{_name}:ignore1", [X, LBL], ignore_index=1)
+    _loss(f"{_name}:spatial", [A((2, C, 3)), A((2, 3), "labels", False, C)])
+    _loss(f"{_name}:unbatched", [A((C,)), A((), "labels", False, C)], batched=())
+PROB = A((N, C), "probs", False)
+_loss("cross_entropy:smoothing", [X, LBL], label_smoothing=0.2)
+_loss("cross_entropy:smoothing_weight", [X, LBL, WC], ("weight",), label_smoothing=0.2)
+_loss("cross_entropy:smoothing_ignore", [X, IGN, WC], ("weight",), label_smoothing=0.2)
+_loss("cross_entropy:probs", [X, PROB])
+_loss("cross_entropy:probs_weight", [X, PROB, WC], ("weight",))
+_loss("cross_entropy:probs_smoothing", [X, PROB], label_smoothing=0.3)
+_loss("cross_entropy:probs_spatial", [A((2, C, 2, 2)), A((2, C, 2, 2), "probs", False)])
+
+# functional names whose checks live outside this table, and where
+ELSEWHERE = {"to": "test_autograd.py::test_to_between_backends_is_differentiable",
+             "cat": "alias of concat (concat:-1 calls F.cat)",
+             "eq": "comparison, no gradient: test_autograd.py::test_comparisons",
+             "ne": "comparison", "lt": "comparison", "le": "comparison", "gt": "comparison",
+             "ge": "comparison"}
+
+
+# xpnn.nn classes (in the files LAYERS covers) whose checks live elsewhere, and where
+LAYERS_ELSEWHERE = {"Module": "test_layers.py::test_custom_module_with_module_list",
+                    "ModuleList": "test_layers.py::test_custom_module_with_module_list",
+                    "Parameter": "test_layers.py::test_custom_module_with_module_list"}
+
+
+# -- layers -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerCase:
+    """One module, built the same way from xpnn.nn or torch.nn.
+
+    Args:
+        name: a test id.
+        build: build(nn, arr) -> Module; ``nn`` is xpnn.nn or torch.nn (the constructors are
+            called identically) and ``arr(numpy_array)`` makes that library's array (for loss
+            weights).
+        args: an Arg per forward input (float32 in the parity checks).
+        rowwise: whether output row i depends only on row i of every input.
+        train: run in training mode (False: eval()).
+    """
+    name: str
+    build: Callable
+    args: tuple
+    rowwise: bool = True
+    train: bool = True
+
+    def __repr__(self):
+        return self.name
+
+
+def _layer(name, build, args, rowwise=True, train=True):
+    return LayerCase(name, build, tuple(args), rowwise, train)
+
+
+X4, X8 = A((3, 4)), A((3, 8))
+LAYERS = [
+    _layer("Linear", lambda nn, arr: nn.Linear(4, 3), [X4]),
+    _layer("Linear:nobias", lambda nn, arr: nn.Linear(4, 3, bias=False), [X4]),
+    _layer("Linear:3d", lambda nn, arr: nn.Linear(4, 2), [A((3, 2, 4))]),
+    _layer("Flatten", lambda nn, arr: nn.Flatten(), [A((3, 2, 2))]),
+    _layer("Flatten:dims", lambda nn, arr: nn.Flatten(0, 1), [A((3, 2, 2))], rowwise=False),
+    _layer("Identity", lambda nn, arr: nn.Identity(), [X4]),
+    _layer("Dropout:p0", lambda nn, arr: nn.Dropout(0.0), [X4]),
+    _layer("Dropout:eval", lambda nn, arr: nn.Dropout(0.5), [X4], train=False),
+    _layer("Dropout1d:eval", lambda nn, arr: nn.Dropout1d(0.5), [A((3, 2, 4))], train=False),
+    _layer("Dropout2d:p0", lambda nn, arr: nn.Dropout2d(0.0), [A((3, 2, 2, 2))]),
+    _layer("Sequential:mlp", lambda nn, arr: nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.0), nn.Linear(8, 8), nn.Tanh(),
+        nn.Identity(), nn.Linear(8, 2)), [X4]),
+    _layer("Sequential:nested", lambda nn, arr: nn.Sequential(
+        nn.Flatten(), nn.Sequential(nn.Linear(6, 5), nn.GELU()), nn.Linear(5, 3, bias=False)),
+        [A((3, 2, 3))]),
+]
+LAYERS += [_layer(f"{_cls}{_tag}", lambda nn, arr, c=_cls, kw=_kw: getattr(nn, c)(**kw), [X8])
+           for _cls, _tag, _kw in [("ReLU", "", {}), ("LeakyReLU", "", {"negative_slope": 0.2}),
+                                   ("ELU", "", {"alpha": 0.7}), ("GELU", "", {}),
+                                   ("GELU", ":tanh", {"approximate": "tanh"}),
+                                   ("SiLU", "", {}), ("Sigmoid", "", {}), ("Tanh", "", {}),
+                                   ("Softplus", "", {"beta": 2.0, "threshold": 1.0}),
+                                   ("Softmax", "", {"dim": 1}),
+                                   ("LogSoftmax", "", {"dim": -1})]]
+_W = np.array([0.5, 1.0, 2.0])
+for _r in ("mean", "sum", "none"):
+    _row = _r == "none"
+    LAYERS += [
+        _layer(f"CrossEntropyLoss:{_r}", lambda nn, arr, r=_r: nn.CrossEntropyLoss(
+            reduction=r), [X, LBL], _row),
+        _layer(f"CrossEntropyLoss:weight_smooth_{_r}", lambda nn, arr, r=_r:
+               nn.CrossEntropyLoss(weight=arr(_W), reduction=r, label_smoothing=0.1),
+               [X, IGN], _row),
+        _layer(f"NLLLoss:{_r}", lambda nn, arr, r=_r: nn.NLLLoss(arr(_W), reduction=r),
+               [X, LBL], _row),
+        _layer(f"MSELoss:{_r}", lambda nn, arr, r=_r: nn.MSELoss(reduction=r), [X, X], _row),
+        _layer(f"L1Loss:{_r}", lambda nn, arr, r=_r: nn.L1Loss(reduction=r), [X, X], _row),
+        _layer(f"HuberLoss:{_r}", lambda nn, arr, r=_r: nn.HuberLoss(reduction=r, delta=0.5),
+               [X, X], _row),
+        _layer(f"BCELoss:{_r}", lambda nn, arr, r=_r: nn.BCELoss(arr(_W), reduction=r),
+               [U, U], _row),
+        _layer(f"BCEWithLogitsLoss:{_r}", lambda nn, arr, r=_r: nn.BCEWithLogitsLoss(
+            arr(_W), reduction=r, pos_weight=arr(_W[::-1].copy())), [X, U], _row),
+    ]

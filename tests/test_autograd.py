@@ -1,0 +1,383 @@
+"""The autograd engine: operators, broadcasting, indexing, accumulation, graph lifetime,
+no_grad, diamonds, transfers between backends, dtypes and ``xpnn.tensor``'s rules."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from conftest import to_np
+
+import xpnn
+import xpnn.functional as F
+from xpnn import nn
+from xpnn.backend import dtype_name
+
+EPS32 = float(np.finfo(np.float32).eps)
+TOL32 = 50 * EPS32  # float32 against torch float32: a few roundings of O(1) values
+
+OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+       "/": lambda a, b: a / b, "**": lambda a, b: a ** b}
+
+
+def t32(data, backend, grad=True):
+    return xpnn.tensor(np.asarray(data, dtype=np.float32), backend=backend, requires_grad=grad)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _close(a, b, tol=TOL32, msg=""):
+    np.testing.assert_allclose(to_np(a), np.asarray(b), rtol=tol, atol=tol, err_msg=msg)
+
+
+# -- operators ------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", list(OPS))
+@pytest.mark.parametrize("sa, sb", [((2, 3), (3,)), ((2, 1, 3), (4, 1)), ((1,), (2, 3)),
+                                    ((), (2, 3)), ((3, 1), (1, 1))])
+def test_operator_broadcasting_reduces_grads_to_input_shapes(op, sa, sb, backend, rng):
+    torch = _torch()
+    ha, hb = rng.uniform(0.5, 2.0, sa), rng.uniform(0.5, 2.0, sb)  # positive: ** and /
+    a, b = t32(ha, backend), t32(hb, backend)
+    out = OPS[op](a, b)
+    ta, tb = (torch.tensor(h, dtype=torch.float32, requires_grad=True) for h in (ha, hb))
+    ref = OPS[op](ta, tb)
+    assert out.shape == tuple(ref.shape) and dtype_name(out.dtype) == "float32"
+    _close(out, ref.detach())
+    out.sum().backward()
+    ref.sum().backward()
+    for x, tx in ((a, ta), (b, tb)):
+        assert x.grad.shape == x.shape and dtype_name(x.grad.dtype) == "float32"
+        _close(x.grad, tx.grad, msg=f"{op} {sa} {sb}")
+
+
+@pytest.mark.parametrize("op", list(OPS))
+@pytest.mark.parametrize("scalar", [2, 0.5, np.float64(1.5), np.int64(3)])
+def test_scalar_operands_on_either_side(op, scalar, backend):
+    """Python and NumPy scalars work on both sides and never upcast float32."""
+    torch = _torch()
+    h = np.array([[0.5, 1.0, 2.0], [1.5, 0.75, 3.0]])
+    for side in ("left", "right"):
+        x = t32(h, backend)
+        tx = torch.tensor(h, dtype=torch.float32, requires_grad=True)
+        s = float(scalar) if isinstance(scalar, np.generic) else scalar
+        if side == "left":
+            out, ref = OPS[op](scalar, x), OPS[op](s, tx)
+        else:
+            out, ref = OPS[op](x, scalar), OPS[op](tx, s)
+        assert dtype_name(out.dtype) == "float32", (op, side, type(scalar))
+        assert out.backend == backend
+        _close(out, ref.detach(), msg=f"{side} {op}")
+        out.sum().backward()
+        ref.sum().backward()
+        assert dtype_name(x.grad.dtype) == "float32"
+        _close(x.grad, tx.grad, msg=f"{side} {op}")
+
+
+def test_neg_abs_and_raw_array_operands(backend):
+    x = t32([[-1.0, 2.0], [3.0, -4.0]], backend)
+    raw = xpnn.tensor(np.full((2, 2), 2.0, np.float32), backend=backend).data
+    # backend arrays act as constants; array_api_strict's arrays raise TypeError instead of
+    # deferring to Tensor, so there they can only stand on the right
+    scaled = x * raw if backend == "array_api_strict" else raw * x
+    out = (-abs(x) + scaled - x / raw).sum()
+    out.backward()
+    _close(x.grad, [[1 + 2 - 0.5, -1 + 2 - 0.5], [-1 + 2 - 0.5, 1 + 2 - 0.5]])
+
+
+@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)),
+                                    ((2, 2, 3), (3, 4)), ((2, 2, 3), (1, 3, 4)),
+                                    ((3,), (2, 3, 4))])
+def test_matmul_operator_batched_and_1d(sa, sb, backend, rng):
+    torch = _torch()
+    ha, hb = rng.standard_normal(sa), rng.standard_normal(sb)
+    a, b = t32(ha, backend), t32(hb, backend)
+    ta, tb = (torch.tensor(h, dtype=torch.float32, requires_grad=True) for h in (ha, hb))
+    out, ref = a @ b, ta @ tb
+    assert out.shape == tuple(ref.shape)
+    _close(out, ref.detach())
+    w = rng.standard_normal(out.shape)
+    (out * t32(w, backend, False)).sum().backward()
+    (ref * torch.tensor(w, dtype=torch.float32)).sum().backward()
+    _close(a.grad, ta.grad)
+    _close(b.grad, tb.grad)
+
+
+# -- indexing -------------------------------------------------------------------------------
+def test_indexing_gradients(backend):
+    h = np.arange(12.0).reshape(3, 4)
+    cases = [  # (key builder, expected d sum(x[key]) / dx)
+        (lambda be: (slice(1, None), slice(None, 2)),
+         np.array([[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0]])),
+        (lambda be: (1, ...), np.array([[0, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]])),
+        (lambda be: (-1, 2), np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]])),
+        (lambda be: xpnn.tensor(np.array([2, 0, 2, 2]), backend=be),  # repeats add up
+         np.array([[1] * 4, [0] * 4, [3] * 4])),
+        (lambda be: (slice(None), xpnn.tensor(np.array([3, 3, 0]), backend=be).data),
+         np.array([[1, 0, 0, 2]] * 3)),
+        (lambda be: tuple(xpnn.tensor(np.array(i), backend=be).data  # repeated pairs
+                          for i in ([0, 0, 2, -1], [1, 1, 3, 3])),
+         np.array([[0, 2, 0, 0], [0, 0, 0, 0], [0, 0, 0, 2]])),
+        (lambda be: xpnn.tensor(h > 5, backend=be),  # a bool mask
+         (h > 5).astype(int)),
+        (lambda be: xpnn.tensor(np.array([True, False, True]), backend=be).data,
+         np.array([[1] * 4, [0] * 4, [1] * 4])),
+    ]
+    for i, (key, expected) in enumerate(cases):
+        x = t32(h, backend)
+        y = x[key(backend)]
+        y.sum().backward()
+        assert dtype_name(x.grad.dtype) == "float32"
+        np.testing.assert_array_equal(to_np(x.grad), expected, err_msg=f"case {i}")
+
+
+def test_shape_ops_and_reductions_route_grads(backend):
+    x = t32(np.arange(24.0).reshape(2, 3, 4), backend)
+    parts = [x.reshape(6, 4).sum(), x.permute(2, 0, 1)[0, ...].sum(),
+             F.transpose(x, 0, 2)[0, ...].sum(), F.concat([x, x], axis=1).mean(),
+             F.stack([x, x], axis=-1).sum(), F.take(x, xpnn.tensor(np.array([0, 0]),
+                                                                  backend=backend), 2).sum()]
+    sum(parts[1:], parts[0]).backward()
+    expected = (np.ones((2, 3, 4)) + (np.arange(4) == 0)[None, None, :]
+                + (np.arange(4) == 0)[None, None, :] + 2 / 48 + 2
+                + 2 * (np.arange(4) == 0)[None, None, :])
+    _close(x.grad, expected)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var"])
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (-1, True),
+                                            ((0, 2), False), ((1, 2), True)])
+def test_reductions_over_axes(name, axis, keepdims, backend, rng):
+    torch = _torch()
+    h = rng.standard_normal((2, 3, 4))
+    x, tx = t32(h, backend), torch.tensor(h, dtype=torch.float32, requires_grad=True)
+    out = getattr(F, name)(x, axis=axis, keepdims=keepdims)
+    dims = axis if axis is not None else (0, 1, 2)
+    tname = {"max": "amax", "min": "amin"}.get(name, name)
+    kw = {"correction": 0} if name == "var" else {}
+    ref = getattr(torch, tname)(tx, dim=dims, keepdim=keepdims, **kw)
+    assert out.shape == tuple(ref.shape)
+    _close(out, ref.detach())
+    w = rng.standard_normal(out.shape)
+    (out * t32(w, backend, False)).sum().backward()
+    (ref * torch.tensor(w, dtype=torch.float32)).sum().backward()
+    _close(x.grad, tx.grad)
+
+
+def test_elementwise_math(backend):
+    h = np.array([[0.25, 1.0, 4.0], [2.0, 0.5, 9.0]])
+    x = t32(h, backend)
+    y = (x.exp() + x.log() + x.sqrt() + abs(x - 1) + x.clip(0.5, 2.0)
+         + F.where(x > 1.5, x * 3, x * 0.0)).sum()
+    y.backward()
+    expected = (np.exp(h) + 1 / h + 0.5 / np.sqrt(h) + np.sign(h - 1)
+                + ((h >= 0.5) & (h <= 2.0)) + np.where(h > 1.5, 3.0, 0.0))
+    _close(x.grad, expected)
+
+
+def test_int_and_bool_tensors_meet_floats_as_float32(backend):
+    """An int/bool operand meeting a float (scalar or tensor) becomes float32, as in
+    PyTorch: not truncated to int (0.5 -> 0), not float64 (NumPy's int64 + float32)."""
+    y = xpnn.tensor([1, 2], backend=backend)
+    x = t32([3.0, 4.0], backend)
+    for out, want in ((y * 0.5, [0.5, 1.0]), (0.5 + y, [1.5, 2.5]), (y * np.float64(1.5),
+                                                                      [1.5, 3.0]),
+                      ((y == 2) * 1.0, [0.0, 1.0]), (x * y, [3.0, 8.0]), (y / x, [1 / 3, 0.5])):
+        assert dtype_name(out.dtype) == "float32"
+        _close(out, want)
+    (x * y).sum().backward()
+    _close(x.grad, [1.0, 2.0])
+    assert dtype_name((y * 2).dtype) == "int64" and not (y == 1.5).numpy().any()
+
+
+def test_comparisons_return_bool_without_grad(backend):
+    x = t32([1.0, 2.0, 3.0], backend)
+    for out, want in ((x > 2, [0, 0, 1]), (x >= 2, [0, 1, 1]), (x < 2, [1, 0, 0]),
+                      (x <= 2, [1, 1, 0]), (x == 2, [0, 1, 0]), (x != 2, [1, 0, 1]),
+                      (1.5 < x, [0, 1, 1])):
+        assert dtype_name(out.dtype) == "bool" and not out.requires_grad
+        np.testing.assert_array_equal(out.numpy(), np.array(want, bool))
+
+
+# -- the engine -----------------------------------------------------------------------------
+def test_gradients_accumulate_over_backward_calls(backend):
+    x = t32([1.0, 2.0], backend)
+    (x * 2).sum().backward()
+    (x * x).sum().backward()
+    _close(x.grad, [2 + 2, 2 + 4])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_leaf_grads_are_owned_and_writable(backend):
+    """Two leaves never share one gradient array, and a gradient can be updated in place
+    (optimizers do), even when backward produced a broadcast view."""
+    a, b = t32(np.ones((2, 3)), backend), t32(np.ones((2, 3)), backend)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    a.grad *= 3.0
+    _close(b.grad, np.ones((2, 3)))
+    _close(a.grad, 3 * np.ones((2, 3)))
+
+
+def test_graph_is_freed_after_backward(backend):
+    x = t32([1.0, 2.0], backend)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
+        y.backward()
+
+
+def test_saved_arrays_are_released_by_backward():
+    x = t32(np.ones(5), "numpy")
+    e = x.exp()
+    saved = weakref.ref(e.data)  # saved by Exp (its output) and by Mul (an input)
+    y = (e * x).sum()
+    del e
+    y.backward()
+    gc.collect()
+    assert saved() is None
+
+
+def test_retain_graph_allows_a_second_backward(backend):
+    x = t32([1.0, 2.0], backend)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    _close(x.grad, [4.0, 8.0])
+
+
+def test_no_grad_records_nothing(backend):
+    x = t32([1.0, 2.0], backend)
+    with xpnn.no_grad():
+        y = (x * 2).exp().sum()
+        with xpnn.enable_grad():
+            z = (x * 2).sum()
+    assert not y.requires_grad and y.is_leaf
+    assert z.requires_grad and xpnn.is_grad_enabled()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+    @xpnn.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(x).requires_grad
+    assert (x * 3).requires_grad
+
+
+def test_requires_grad_propagation_and_detach(backend):
+    x, c = t32([1.0, 2.0], backend), t32([3.0, 4.0], backend, grad=False)
+    assert not (c * 2).requires_grad
+    y = (x * c + x.detach() * 100).sum()
+    y.backward()
+    _close(x.grad, [3.0, 4.0])
+    assert c.grad is None
+
+
+def test_diamond_graph_sums_gradients(backend):
+    x = t32([0.5, 1.5], backend)
+    a = x * 2  # used by two branches that meet again
+    y = (a * a + a.exp() + x * x).sum()
+    y.backward()
+    h = np.array([0.5, 1.5])
+    _close(x.grad, 8 * h + 2 * np.exp(2 * h) + 2 * h)
+
+
+def test_multi_output_function_with_unused_output(backend):
+    class Split(xpnn.Function):
+        def forward(self, X):
+            return X * 2, X * 3
+
+        def backward(self, dA, dB):
+            return dA * 2 + dB * 3
+
+    x = t32([1.0, 2.0], backend)
+    a, _unused = Split.apply(x)
+    (a.sum() * 1.0).backward()  # b's gradient is missing: the engine passes zeros
+    _close(x.grad, [2.0, 2.0])
+
+
+def test_backward_argument_checks(backend):
+    x = t32([1.0, 2.0], backend)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"non-scalar output of shape \(2,\)"):
+        y.backward()
+    with pytest.raises(ValueError, match=r"grad of shape \(3,\) for a tensor of shape \(2,\)"):
+        y.backward(xpnn.tensor(np.ones(3, np.float32), backend=backend))
+    y.backward(t32([1.0, 10.0], backend, grad=False))
+    _close(x.grad, [2.0, 20.0])
+
+
+@pytest.mark.parametrize("src, dst", [("numpy", "torch"), ("torch", "array_api_strict"),
+                                      ("array_api_strict", "numpy")])
+def test_to_between_backends_is_differentiable(src, dst):
+    pytest.importorskip("torch")
+    x = t32([1.0, 2.0, 3.0], src)
+    y = x.to(dst)
+    assert y.backend == dst and y.requires_grad
+    squares = (y * y).sum().to(src) * 0.5  # back to the source backend
+    plain = y.to(dtype="float64").sum().to(src, dtype="float32")  # through a dtype change
+    loss = squares + plain
+    assert loss.backend == src
+    loss.backward()
+    assert x.grad is not None and xpnn.backend.backend_of(x.grad).name == src
+    assert dtype_name(x.grad.dtype) == "float32"
+    _close(x.grad, [2.0, 3.0, 4.0])
+    x64 = xpnn.tensor(np.array([0.5, 1.5]), backend=src, dtype="float64", requires_grad=True)
+    assert xpnn.gradcheck(lambda t: (t.to(dst) ** 3).to(src), x64)
+
+
+def test_float32_model_has_no_float64_anywhere(backend):
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 2))
+    x = t32(np.ones((5, 3)), backend, grad=False)
+    y = xpnn.tensor(np.array([0, 1, 1, 0, 1]), backend=backend)
+    out = model(x)
+    loss = F.cross_entropy(out, y) + F.mse_loss(out, out.detach() * 0.5) + out.var() * 0.1
+    assert dtype_name(out.dtype) == dtype_name(loss.dtype) == "float32"
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert dtype_name(p.dtype) == dtype_name(p.grad.dtype) == "float32", name
+
+
+# -- xpnn.tensor ----------------------------------------------------------------------------
+def test_tensor_default_dtype_rules(backend):
+    def name(t):
+        return dtype_name(t.dtype)
+
+    assert name(xpnn.tensor([1.0, 2.0])) == "float32"  # Python floats: float32
+    assert name(xpnn.tensor(3.5)) == "float32"
+    assert name(xpnn.tensor(np.zeros(2))) == "float32"  # float64 data: float32
+    assert name(xpnn.tensor(np.zeros(2, np.float32))) == "float32"
+    if backend != "array_api_strict":  # it has no float16
+        assert name(xpnn.tensor(np.zeros(2, np.float16))) == "float16"  # others kept
+    assert name(xpnn.tensor([1, 2])) == "int64"
+    assert name(xpnn.tensor(np.array([1, 2], np.int32))) == "int32"
+    assert name(xpnn.tensor([True, False])) == "bool"
+    assert name(xpnn.tensor(np.zeros(2), dtype="float64")) == "float64"  # asked for
+    assert name(xpnn.tensor([1, 2], dtype="float32")) == "float32"
+    t = xpnn.tensor([1.0])
+    assert t.backend == backend  # host data goes to the default backend
+    assert xpnn.tensor(t.data).backend == backend  # a backend array stays where it is
+    assert xpnn.tensor([1.0], backend="numpy").backend == "numpy"
+    assert not t.requires_grad and xpnn.tensor([1.0], requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+        xpnn.tensor([1, 2], requires_grad=True)
+
+
+def test_tensor_default_dtype_of_torch_float64():
+    torch = _torch()
+    t = xpnn.tensor(torch.zeros(2, dtype=torch.float64))
+    assert t.backend == "torch" and t.dtype == torch.float32
+    assert xpnn.tensor(torch.zeros(2, dtype=torch.float64), dtype="float64").dtype == \
+        torch.float64
+
+
+def test_tensor_metadata_and_repr(backend):
+    x = xpnn.tensor([[1.0, 2.0]], backend=backend, requires_grad=True)
+    assert x.shape == (1, 2) and x.ndim == 2 and len(x) == 1 and x.size() == 2
+    assert isinstance(x.numpy(), np.ndarray) and x.numpy().dtype == np.float32
+    r = repr(x.sum())
+    assert r == f"Tensor(3., dtype=float32, backend={backend!r}, requires_grad=True)"
+    assert repr(xpnn.tensor([1, 2], backend=backend)) == \
+        f"Tensor([1, 2], dtype=int64, backend={backend!r})"

@@ -1,0 +1,203 @@
+"""Every op in xpnn.functional, from the case table in cases.py: float64 gradient checks on
+every backend, forward and backward against PyTorch autograd, float32 in -> float32 out,
+and batched-equals-row-by-row."""
+import numpy as np
+import pytest
+from cases import ELSEWHERE, OPS, TF, host_inputs, to_torch, to_xpnn
+
+import xpnn
+import xpnn.functional as F
+from xpnn.backend import dtype_name
+
+EPS32 = float(np.finfo(np.float32).eps)
+EPS64 = float(np.finfo(np.float64).eps)
+# float64 against PyTorch: the same formulas, summed in other orders -> a few thousand eps
+TWIN_TOL = 1e4 * EPS64
+# array_api_strict has no erf; the portable Abramowitz-Stegun 7.1.26 form is good to 1.5e-7
+ERF_APPROX_TOL = 5e-7
+# float32 on a backend against float64 on NumPy: rounding of O(1) values through a few ops
+F32_TOL = 200 * EPS32
+# one row alone against the same row in a batch: BLAS may block the sums differently
+ROW_TOL = 16 * EPS32
+
+OUR_MODULES = ("activation", "elementwise", "linalg", "loss", "reduce", "shape", "dropout")
+
+
+def _skip_unsupported(case, backend):
+    if backend == "array_api_strict" and not case.strict:
+        pytest.skip(f"{case.name}: not expressible in array_api_strict")
+
+
+def _cotangent(shape, seed=1):
+    return np.asarray(np.random.default_rng(seed).standard_normal(shape))
+
+
+def test_every_functional_op_has_a_case():
+    """A new op in these modules must join the table (or ELSEWHERE, saying where it is
+    tested)."""
+    covered = {c.name.split(":")[0] for c in OPS} | set(ELSEWHERE)
+    ours = {n for n in F.__all__ if callable(getattr(F, n))
+            and getattr(getattr(F, n), "__module__", "").rsplit(".", 1)[-1] in OUR_MODULES}
+    assert ours - covered == set()
+    assert len({c.name for c in OPS}) == len(OPS), "case names must be unique"
+
+
+@pytest.mark.parametrize("case", OPS, ids=repr)
+def test_gradcheck_float64(case, backend):
+    _skip_unsupported(case, backend)
+    inputs = to_xpnn(case.args, host_inputs(case.args), backend, "float64")
+    assert any(t.requires_grad for t in inputs)
+    assert xpnn.gradcheck(case.fn, *inputs)
+
+
+@pytest.mark.parametrize("case", [c for c in OPS if c.ref is not None], ids=repr)
+def test_matches_torch_autograd(case, backend):
+    """Forward values and input gradients equal torch's, in float64, on every backend."""
+    torch = pytest.importorskip("torch")
+    _skip_unsupported(case, backend)
+    host = host_inputs(case.args)
+    xs = to_xpnn(case.args, host, backend, "float64")
+    ts = to_torch(case.args, host)
+    out, ref = case.fn(*xs), case.ref(*ts)
+    tol = TWIN_TOL
+    if backend == "array_api_strict" and case.name == "gelu:exact":
+        tol = ERF_APPROX_TOL
+    assert out.shape == tuple(ref.shape)
+    assert dtype_name(out.dtype) == "float64"
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+    w = _cotangent(out.shape)
+    (out * xpnn.tensor(w, backend=backend, dtype="float64")).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        if x.requires_grad:
+            assert x.grad is not None, f"input {i} got no gradient"
+            assert tuple(x.grad.shape) == x.shape
+            np.testing.assert_allclose(xpnn.to_numpy(x.grad), t.grad.numpy(), rtol=tol,
+                                       atol=tol, err_msg=f"{case.name}: input {i}")
+
+
+@pytest.mark.parametrize("case", OPS, ids=repr)
+def test_float32_in_float32_out(case, backend):
+    """float32 inputs give float32 outputs and gradients (no silent float64), with values
+    close to the float64 NumPy result."""
+    _skip_unsupported(case, backend)
+    host = host_inputs(case.args)
+    ref = to_xpnn(case.args, host, "numpy", "float64")
+    xs = to_xpnn(case.args, host, backend, "float32")
+    out, ref_out = case.fn(*xs), case.fn(*ref)
+    assert dtype_name(out.dtype) == "float32", case.name
+    assert out.shape == ref_out.shape
+    values = not case.random  # a random op draws other numbers in float32 / elsewhere
+    if values:
+        np.testing.assert_allclose(out.numpy(), ref_out.numpy(), rtol=F32_TOL, atol=F32_TOL)
+    w = _cotangent(out.shape)
+    out.backward(xpnn.tensor(w, backend=backend, dtype="float32"))
+    ref_out.backward(xpnn.tensor(w, backend="numpy", dtype="float64"))
+    for i, (x, r) in enumerate(zip(xs, ref)):
+        if x.requires_grad:
+            assert dtype_name(x.grad.dtype) == "float32", f"{case.name}: input {i}"
+            assert tuple(x.grad.shape) == x.shape
+            if values:
+                    np.testing.assert_allclose(xpnn.to_numpy(x.grad), r.grad, rtol=F32_TOL,
+                                           atol=F32_TOL, err_msg=f"{case.name}: input {i}")
+
+
+@pytest.mark.parametrize("case", [c for c in OPS if c.rowwise], ids=repr)
+def test_batched_equals_row_by_row(case, backend):
+    """Row i of a batched call (value and input gradient) equals the call on row i alone."""
+    _skip_unsupported(case, backend)
+    host = host_inputs(case.args)
+    xs = to_xpnn(case.args, host, backend, "float32")
+    out = case.fn(*xs)
+    out.backward(xpnn.tensor(np.ones(out.shape), backend=backend, dtype="float32"))
+    n = host[case.rowwise[0]].shape[0]
+    assert out.shape[0] == n
+    for i in range(n):
+        rows = [h[i:i + 1] if k in case.rowwise else h for k, h in enumerate(host)]
+        xi = to_xpnn(case.args, rows, backend, "float32")
+        oi = case.fn(*xi)
+        np.testing.assert_allclose(oi.numpy(), out.numpy()[i:i + 1], rtol=ROW_TOL,
+                                   atol=ROW_TOL, err_msg=f"{case.name}: row {i}")
+        oi.backward(xpnn.tensor(np.ones(oi.shape), backend=backend, dtype="float32"))
+        for k in case.rowwise:
+            if xi[k].requires_grad:
+                np.testing.assert_allclose(xpnn.to_numpy(xi[k].grad),
+                                           xpnn.to_numpy(xs[k].grad)[i:i + 1],
+                                           rtol=ROW_TOL, atol=ROW_TOL,
+                                           err_msg=f"{case.name}: grad of input {k}, row {i}")
+
+
+# -- gradcheck checks itself ----------------------------------------------------------------
+class _WrongSquare(xpnn.Function):
+    """x^2 with a backward that is right everywhere except (when asked) at one element."""
+
+    def forward(self, X, bad=None):
+        self.X, self.bad = X, bad
+        return X * X
+
+    def backward(self, dY):
+        dX = 2 * self.X * dY
+        if self.bad is None:
+            return dX * 0.5  # wrong everywhere: x instead of 2x
+        mask = self.xp.zeros(dX.shape, dtype=dX.dtype, device=self.be.device)
+        mask[self.bad] = 1.0
+        return dX + mask  # wrong only at element ``bad``
+
+
+class _WrongSecondInput(xpnn.Function):
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        return A * B
+
+    def backward(self, dY):
+        return dY * self.B, dY * self.B  # dB should be dY * A
+
+
+def test_gradcheck_names_input_and_element_of_a_wrong_backward(backend):
+    x = xpnn.tensor(np.linspace(0.5, 2.0, 6).reshape(2, 3), dtype="float64",
+                    requires_grad=True)
+    with pytest.raises(xpnn.GradcheckError, match=r"input 0, element \(1, 2\)"):
+        xpnn.gradcheck(lambda t: _WrongSquare.apply(t, bad=(1, 2)), x)
+    with pytest.raises(xpnn.GradcheckError, match=r"input 0, element \(\d, \d\): analytic"):
+        xpnn.gradcheck(lambda t: _WrongSquare.apply(t), x)
+    a = xpnn.tensor(np.ones(3), dtype="float64", requires_grad=True)
+    b = xpnn.tensor(np.array([1.5, 2.0, 3.0]), dtype="float64", requires_grad=True)
+    with pytest.raises(xpnn.GradcheckError, match=r"input 1, element \(\d,\)"):
+        xpnn.gradcheck(_WrongSecondInput.apply, a, b)
+    # the right backward passes
+    assert xpnn.gradcheck(lambda t: t * t, x)
+
+
+def test_gradcheck_rejects_float32_and_no_grad_inputs():
+    x32 = xpnn.tensor(np.ones(3), dtype="float32", requires_grad=True)
+    with pytest.raises(TypeError, match="input 0 is float32"):
+        xpnn.gradcheck(F.exp, x32)
+    with pytest.raises(ValueError, match="requires_grad"):
+        xpnn.gradcheck(F.exp, xpnn.tensor(np.ones(3), dtype="float64"))
+
+
+def test_cross_entropy_is_stable_for_huge_logits(backend):
+    """Logits of +-1e4 in float32: finite loss and gradients, and the exact values
+    (log-softmax subtracts the row max first, so nothing overflows)."""
+    logits = np.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], np.float32)
+    y = np.array([0, 1, 2])
+    x = xpnn.tensor(logits, backend=backend, requires_grad=True)
+    loss = F.cross_entropy(x, xpnn.tensor(y, backend=backend), reduction="none")
+    # row 0: the right class has all the mass; row 1: -log softmax = 1e4 - (-1e4)
+    np.testing.assert_allclose(loss.numpy(), [0.0, 2e4, 0.0], rtol=EPS32, atol=0)
+    loss.sum().backward()
+    g = xpnn.to_numpy(x.grad)
+    assert np.isfinite(g).all() and dtype_name(x.grad.dtype) == "float32"
+    # d/dx = softmax - onehot, softmax one-hot on the max
+    np.testing.assert_array_equal(g, [[0, 0, 0], [1, -1, 0], [0, 0, 0]])
+    for kw in ({}, {"label_smoothing": 0.1}, {"weight": xpnn.tensor(np.ones(3),
+                                                                    backend=backend)}):
+        x.grad = None
+        mean = F.cross_entropy(x, xpnn.tensor(y, backend=backend), **kw)
+        mean.backward()
+        assert np.isfinite(mean.numpy()).all() and np.isfinite(xpnn.to_numpy(x.grad)).all()
+    torch = pytest.importorskip("torch")
+    smooth = F.cross_entropy(xpnn.tensor(logits, backend=backend),
+                             xpnn.tensor(y, backend=backend), label_smoothing=0.1)
+    ref = TF.cross_entropy(torch.tensor(logits), torch.tensor(y), label_smoothing=0.1)
+    np.testing.assert_allclose(smooth.numpy(), ref.numpy(), rtol=F32_TOL)
