@@ -1,0 +1,59 @@
+"""Adagrad, PyTorch's update formula."""
+from __future__ import annotations
+
+from .optimizer import Optimizer, check_hyper
+
+
+class Adagrad(Optimizer):
+    """Adagrad: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization" (JMLR 2011), https://jmlr.org/papers/v12/duchi11a.html.
+
+    Per step t, with ``g`` the gradient (``-g`` if maximize, plus ``weight_decay * p``)::
+
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g^2                      (s starts at initial_accumulator_value)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    Args:
+        params: Parameters, or dicts of ``{"params": [...], hyperparameter: value}``.
+        lr: learning rate (>= 0).
+        lr_decay: learning-rate decay per step (>= 0).
+        weight_decay: L2 penalty added to the gradient (>= 0).
+        initial_accumulator_value: starting value of the squared-gradient sum (>= 0).
+        eps: added to the denominator (>= 0).
+        maximize: ascend the objective instead of descending.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=bool(maximize)))
+        for group in self.param_groups:  # PyTorch creates Adagrad's state eagerly
+            for p in group["params"]:
+                self.init_state(p, group)
+
+    def _validate(self, group):
+        for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            check_hyper("Adagrad", key, group[key])
+
+    def init_state(self, param, group=None):
+        """Step 0 and a sum filled with ``initial_accumulator_value``, allocated like param."""
+        group = self._group_of(param) if group is None else group
+        total = param.xp.full(param.data.shape, float(group["initial_accumulator_value"]),
+                              dtype=param.data.dtype, device=param._be.device)
+        state = self.state[param] = {"step": 0, "sum": total}
+        return state
+
+    def _update_group(self, group):
+        lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
+        for p, g, state in self._params_with_grad(group):
+            t = state["step"] = state["step"] + 1
+            clr = lr / (1.0 + (t - 1) * lr_decay)
+            total = state["sum"]
+            total += g * g
+            std = p._be.xp.sqrt(total)
+            std += eps
+            update = g / std
+            update *= clr
+            p.data -= update

@@ -1,0 +1,92 @@
+"""Gradient clipping by global norm and by value, PyTorch's formulas.
+
+Clipping rebinds each ``p.grad`` to a new array instead of scaling it in place: backward may
+hand the same gradient array to two leaves (``a + b``), or a read-only broadcast view, and an
+in-place product would then scale one buffer twice or fail.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import Tensor
+
+
+def _with_grads(parameters, fn_name):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    params = list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{fn_name}: parameters[{i}] is a {type(p).__name__}, not a Tensor")
+    return params, [p for p in params if p.grad is not None]
+
+
+def _vector_norm(xp, x, order):
+    """The ``order``-norm of all elements of ``x`` as a 0-d array of x's dtype."""
+    if hasattr(xp, "linalg"):
+        return xp.asarray(xp.linalg.vector_norm(x, ord=order))  # NumPy returns a scalar
+    x = xp.abs(x)  # namespaces without the linalg extension
+    if order == math.inf:
+        return xp.max(x)
+    return xp.sum(x ** order) ** (1.0 / order)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    The total norm is the ``norm_type``-norm of the per-parameter norms (the norm of all
+    gradients concatenated); every gradient is multiplied by
+    ``min(1, max_norm / (total_norm + 1e-6))``. Parameters without a gradient are skipped.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors whose ``.grad`` to clip.
+        max_norm: the largest allowed total norm (>= 0).
+        norm_type: the norm's order p (> 0), or ``math.inf`` for the max-abs norm.
+        error_if_nonfinite: raise if the total norm is nan or inf (this reads it on the
+            host; otherwise nothing leaves the device).
+    Returns:
+        0-d backend array (the gradients' dtype and device): the total norm before clipping.
+    """
+    params, with_grad = _with_grads(parameters, "clip_grad_norm_")
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not max_norm >= 0.0 or not norm_type > 0.0:
+        raise ValueError(f"clip_grad_norm_: need max_norm >= 0 and norm_type > 0, got "
+                         f"max_norm={max_norm!r}, norm_type={norm_type!r}")
+    if not with_grad:
+        be = params[0]._be if params else B.get_backend(None)
+        return be.xp.zeros((), dtype=be.dtype("float32"), device=be.device)
+    be = with_grad[0]._be
+    xp, dtype = be.xp, with_grad[0].grad.dtype
+    for p in with_grad:
+        if p._be is not be:
+            raise TypeError(f"clip_grad_norm_: gradients live on different backends/devices "
+                            f"({be.name}:{be.device} vs {p._be.name}:{p._be.device})")
+    norms = [_vector_norm(xp, p.grad, norm_type) for p in with_grad]
+    norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
+    total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                           f"gradients is {float(total)}, so they cannot be clipped; pass "
+                           "error_if_nonfinite=False to clip anyway")
+    coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
+    for p in with_grad:
+        p.grad = p.grad * (coef if p.grad.dtype == dtype else xp.astype(coef, p.grad.dtype))
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient element into ``[-clip_value, clip_value]``.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors whose ``.grad`` to clip.
+        clip_value: the bound (>= 0).
+    Returns:
+        None
+    """
+    _, with_grad = _with_grads(parameters, "clip_grad_value_")
+    clip_value = float(clip_value)
+    if not clip_value >= 0.0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    for p in with_grad:
+        p.grad = p._be.xp.clip(p.grad, -clip_value, clip_value)

@@ -1,0 +1,315 @@
+"""Optimizer: parameter groups, per-parameter state, and PyTorch-shaped state dicts.
+
+An optimizer owns ``param_groups`` (dicts holding ``"params"`` and the hyperparameters) and
+``state`` (one dict of slots per parameter: backend arrays shaped like the parameter, plus
+Python numbers such as the step count). Subclasses write ``init_state`` and
+``_update_group``, the paper's update of one group; ``step`` and ``_params_with_grad`` do the
+part every update shares (closure, skipping params without a grad, lazy state, maximize,
+weight decay). The update runs on raw backend arrays, so it records no graph and needs no
+``no_grad``.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from .. import backend as B
+from ..autograd import Tensor, enable_grad
+
+
+def check_hyper(owner, name, value, low=0.0, high=None, high_open=True):
+    """Raise, quoting the value, unless ``value`` is a real number in [low, high) (or ]).
+
+    Args:
+        owner: the class name used in the message (``"Adam"``).
+        name: the hyperparameter's name (``"lr"``, ``"betas[0]"``).
+        value: what the user passed.
+        low: the smallest allowed value (inclusive).
+        high: the bound above, or None for no bound.
+        high_open: whether ``high`` itself is excluded.
+    Returns:
+        float: the value as a Python float (so no NumPy float64 scalar leaks into updates).
+    """
+    try:
+        ok = not isinstance(value, (bool, str))
+        v = float(value) if ok else math.nan
+    except (TypeError, ValueError, RuntimeError):  # e.g. an array of several values
+        ok, v = False, math.nan
+    if not ok or not math.isfinite(v) or v < low or high is not None and \
+            (v >= high if high_open else v > high):
+        span = f"[{low}, {'inf' if high is None else high}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be a number in {span}, got {value!r}")
+    return v
+
+
+def add_weight_decay(g, p, weight_decay):
+    """``g + weight_decay * p`` as one new array (the gradient itself is never modified)."""
+    decayed = p.data * weight_decay
+    decayed += g
+    return decayed
+
+
+def zeros_like_param(p):
+    """A zero array with ``p``'s shape, dtype and device (an optimizer slot)."""
+    return p.xp.zeros(p.data.shape, dtype=p.data.dtype, device=p._be.device)
+
+
+class Optimizer:
+    """Base of every optimizer.
+
+    Args:
+        params: an iterable of Parameters (Tensors), or of dicts, each with ``"params"`` and
+            hyperparameters that override ``defaults`` for that group.
+        defaults: the hyperparameters every group gets unless it sets its own.
+
+    Attributes:
+        param_groups: list of dicts, each with ``"params"`` (list of Tensors) and every key of
+            ``defaults`` (``"lr"`` included).
+        state: {Parameter: {slot name: backend array or Python number}} (a defaultdict),
+            filled by ``init_state`` the first time a parameter has a gradient.
+    """
+
+    _scalar_slots = ("step",)  # slots that hold Python numbers, not arrays
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self._validate(self.defaults)
+        self.state = defaultdict(dict)  # as in PyTorch: state[p] of a stateless p is {}
+        self.param_groups = []
+        if isinstance(params, (Tensor, dict)) or B.is_array(params):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
+                            f"of dicts, got a single {type(params).__name__}")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    # -- groups ---------------------------------------------------------------------
+    def _validate(self, group):
+        """Check a group's hyperparameters; subclasses raise ValueError quoting the value."""
+        check_hyper(type(self).__name__, "lr", group["lr"])
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters, filling hyperparameters it leaves out from defaults.
+
+        Args:
+            param_group: dict with ``"params"`` (a Tensor or an iterable of Tensors) and
+                optional hyperparameters.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a param group must be a dict, got "
+                            f"{type(param_group).__name__}")
+        params = param_group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)) or params is None:
+            raise TypeError(f"{name}: a group's 'params' must be an ordered iterable of "
+                            f"Tensors, got {type(params).__name__}")
+        params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors, but params[{i}] is a "
+                                f"{type(p).__name__}")
+            if not p.xp.isdtype(p.dtype, "real floating"):
+                raise TypeError(f"{name}: params[{i}] has dtype {p.dtype}; only floating "
+                                "Tensors can be optimized")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: some parameters appear more than once (in one group "
+                             "or in several)")
+        group = dict(param_group)
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._validate(group)
+        self.param_groups.append(group)
+
+    # -- per-step API ---------------------------------------------------------------
+    def init_state(self, param, group=None):
+        """Create (and store) the zeroed slots of ``param``; subclasses add their slots.
+
+        Args:
+            param: one of this optimizer's Parameters.
+            group: its param group (found when None).
+        Returns:
+            dict: the new state of ``param``.
+        """
+        state = self.state[param] = {}
+        return state
+
+    def _group_of(self, param):
+        for group in self.param_groups:
+            if any(p is param for p in group["params"]):
+                return group
+        raise KeyError(f"{type(self).__name__}: this Tensor is not one of the optimizer's "
+                       "parameters")
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every parameter's gradient (or set it to zeros with ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:  # a fresh array: the old one may be shared with another leaf
+                    p.grad = p.xp.zeros(p.grad.shape, dtype=p.grad.dtype, device=p._be.device)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; params whose grad is None are skipped.
+
+        Args:
+            closure: optional callable that re-evaluates the model and returns the loss.
+        Returns:
+            the closure's loss, or None.
+        """
+        loss = self._call_closure(closure)
+        for group in self.param_groups:
+            self._update_group(group)
+        return loss
+
+    def _update_group(self, group):
+        """Apply the optimizer's update to the params of one group (subclasses write this,
+        usually as a loop over ``_params_with_grad(group)``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no step()")
+
+    def _params_with_grad(self, group, with_state=True):
+        """Yield ``(param, grad, state)`` for each param of ``group`` whose grad is not None.
+
+        The preamble every update shares, in PyTorch's order: the state is created by
+        ``init_state`` on first use, the grad is negated if ``group["maximize"]``, and
+        weight decay is applied: decoupled (``p *= 1 - lr * weight_decay``, AdamW) when
+        ``group.get("decoupled_weight_decay")``, else L2 (``g + weight_decay * p``, a new
+        array). The caller's gradient arrays are never modified.
+
+        Args:
+            group: one of ``param_groups``.
+            with_state: False yields None for the state and creates none (SGD without
+                momentum keeps no state, as in PyTorch).
+        Yields:
+            (Tensor, backend array shaped like the param, dict or None).
+        """
+        maximize, wd = group["maximize"], float(group["weight_decay"])
+        decay = 1.0 - float(group["lr"]) * wd if group.get("decoupled_weight_decay") else None
+        states, state = self.state, None
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if with_state:
+                state = states.get(p)
+                if state is None:
+                    state = self.init_state(p, group)
+            if maximize:
+                g = -g
+            if wd != 0.0:
+                if decay is not None:
+                    p.data *= decay
+                else:
+                    g = add_weight_decay(g, p, wd)
+            yield p, g, state
+
+    @staticmethod
+    def _call_closure(closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # -- state dicts ----------------------------------------------------------------
+    def state_dict(self):
+        """The optimizer's state in PyTorch's layout.
+
+        Returns:
+            dict: ``{"state": {param index: {slot: array or number}}, "param_groups":
+            [{hyperparameters..., "params": [param indices]}]}``. Indices count the
+            parameters across groups in order. Arrays are the live slots (as in PyTorch):
+            save or copy them before stepping again if you need a snapshot.
+        """
+        index, groups = {}, []
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in g["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: dict(slots) for p, slots in self.state.items()
+                 if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict from ``state_dict()`` (of any backend, or from torch.optim).
+
+        Everything is checked and converted first, so an error leaves the optimizer as it
+        was. Array slots are copied onto each parameter's backend, device and dtype; scalar
+        slots (``"step"``) become Python numbers. Hyperparameters come from the state dict.
+
+        Args:
+            state_dict: ``{"state": {...}, "param_groups": [...]}`` as ``state_dict`` makes.
+        Raises:
+            ValueError: wrong number of groups or of parameters in a group, an unknown
+                parameter index, or a slot whose shape is not the parameter's.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or \
+                "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
+                             f"'param_groups', got {type(state_dict).__name__}")
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} param "
+                             f"groups, this optimizer has {len(self.param_groups)}")
+        by_index, new_groups = {}, []
+        for i, (group, sg) in enumerate(zip(self.param_groups, saved)):
+            if len(sg["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: param group {i} has "
+                                 f"{len(sg['params'])} params in the state dict but "
+                                 f"{len(group['params'])} in the optimizer")
+            by_index.update(zip((int(k) for k in sg["params"]), group["params"]))
+            new = {k: v for k, v in sg.items() if k != "params"}
+            for key, value in self.defaults.items():
+                new.setdefault(key, value)  # e.g. a key an older torch did not save
+            self._validate(new)
+            new["params"] = group["params"]
+            new_groups.append(new)
+        new_state = defaultdict(dict)
+        for key, slots in state_dict["state"].items():
+            idx = int(key)
+            if idx not in by_index:
+                raise ValueError(f"{name}.load_state_dict: state for param {idx}, but the "
+                                 f"param groups hold indices {sorted(by_index)}")
+            p = by_index[idx]
+            new_state[p] = {slot: self._convert_slot(p, idx, slot, value)
+                            for slot, value in slots.items()}
+        for group, new in zip(self.param_groups, new_groups):
+            group.clear()
+            group.update(new)  # in place, so references to a group stay valid
+        self.state = new_state
+
+    def _convert_slot(self, p, idx, slot, value):
+        """One loaded slot on ``p``'s backend: a Python number or an owned array copy."""
+        if isinstance(value, Tensor):
+            value = value.data
+        if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if slot in self._scalar_slots:
+            host = B.to_numpy(value)  # load time, not the hot loop: a host read is fine
+            if host.size != 1:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of "
+                                 f"param {idx} must be a number, got shape {host.shape}")
+            number = float(host.reshape(()))
+            return int(number) if number.is_integer() else number
+        if tuple(value.shape) != p.shape:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of param "
+                             f"{idx} has shape {tuple(value.shape)} but the param has shape "
+                             f"{p.shape}")
+        # Backend.asarray always copies: stepping updates slots in place, and the caller's
+        # arrays (or another optimizer's live slots) must not change with them
+        return p._be.asarray(value, dtype=p.dtype)

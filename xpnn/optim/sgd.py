@@ -1,0 +1,67 @@
+"""SGD with optional momentum, Nesterov momentum, weight decay and maximisation."""
+from __future__ import annotations
+
+from .optimizer import Optimizer, check_hyper
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's formulation of (Nesterov) momentum.
+
+    Momentum as in Sutskever et al., "On the importance of initialization and momentum in
+    deep learning" (ICML 2013), http://proceedings.mlr.press/v28/sutskever13.html. Per step,
+    with ``g`` the gradient::
+
+        g = -g if maximize;   g = g + weight_decay * p
+        b = g (first step),   b = momentum * b + (1 - dampening) * g (later steps)
+        g = g + momentum * b if nesterov else b
+        p = p - lr * g
+
+    Args:
+        params: Parameters, or dicts of ``{"params": [...], hyperparameter: value}``.
+        lr: learning rate (>= 0).
+        momentum: momentum factor (>= 0); 0 keeps no buffer.
+        dampening: dampening of the momentum (in [0, 1]).
+        weight_decay: L2 penalty added to the gradient (>= 0).
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening == 0).
+        maximize: ascend the objective instead of descending.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=bool(nesterov),
+                                      maximize=bool(maximize)))
+
+    def _validate(self, group):
+        check_hyper("SGD", "lr", group["lr"])
+        momentum = check_hyper("SGD", "momentum", group["momentum"])
+        dampening = check_hyper("SGD", "dampening", group["dampening"], 0.0, 1.0, False)
+        check_hyper("SGD", "weight_decay", group["weight_decay"])
+        if group["nesterov"] and (momentum <= 0.0 or dampening != 0.0):
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening == 0, got "
+                             f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+
+    def init_state(self, param, group=None):
+        """No slots until the first step: PyTorch starts the momentum buffer at the first
+        (undampened) gradient, not at zero, and a zero slot would change the trajectory."""
+        state = self.state[param] = {}
+        return state
+
+    def _update_group(self, group):
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        damp, nesterov = float(group["dampening"]), group["nesterov"]
+        for p, g, state in self._params_with_grad(group, with_state=momentum != 0.0):
+            if momentum != 0.0:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = p.xp.asarray(g, copy=True)
+                else:
+                    buf *= momentum
+                    buf += g if damp == 0.0 else g * (1.0 - damp)
+                if nesterov:
+                    ahead = buf * momentum
+                    ahead += g
+                    g = ahead
+                else:
+                    g = buf
+            p.data -= g * lr
