@@ -1,0 +1,154 @@
+"""detect_anomaly(): find the first op whose forward output or backward gradient is NaN/Inf.
+
+While the context is active, ``Function.apply`` checks every forward output and
+``backward()`` every gradient an op returns; the first non-finite one raises
+:class:`AnomalyError` naming the op, the pass, the input shapes and the line of user code
+that called the op. Inactive, it costs one module-global ``is not None`` test per op.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np  # host side only: reading rows already copied off the device
+
+from . import autograd
+from . import backend as B
+
+_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or Inf while :class:`detect_anomaly` was active."""
+
+
+def _floating(xp, arr):
+    return xp.isdtype(arr.dtype, ("real floating", "complex floating"))
+
+
+def _bad(xp, arr):
+    """'NaN' / 'Inf' if the floating array ``arr`` has such entries, else None."""
+    if not _floating(xp, arr) or bool(xp.all(xp.isfinite(arr))):
+        return None
+    return "NaN" if bool(xp.any(xp.isnan(arr))) else "Inf"
+
+
+def _describe(xp, arrays):
+    parts = []
+    for i, a in enumerate(arrays):
+        note = " (already non-finite)" if _bad(xp, a) else ""
+        parts.append(f"#{i} {tuple(a.shape)} {B.dtype_name(a.dtype)}{note}")
+    return ", ".join(parts) or "none"
+
+
+def _caller():
+    """'file:line in function' of the innermost frame outside the xpnn package."""
+    f = sys._getframe(2)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PKG):
+        f = f.f_back
+    if f is None:
+        return "unknown location"
+    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+
+
+class _Checker:
+    """What autograd calls while anomaly detection is on."""
+
+    def forward(self, cls, inputs, out, node):
+        where = _caller()
+        if node is not None:
+            node._anomaly_where = where  # for the backward message; freed with the node
+        outs = out if type(out) is tuple else (out,)
+        xp = inputs[0]._be.xp
+        for i, Y in enumerate(outs):
+            kind = _bad(xp, Y)
+            if kind:
+                raise AnomalyError(
+                    f"detect_anomaly: {cls.__name__} forward produced {kind} in output {i} "
+                    f"(shape {tuple(Y.shape)}); inputs: "
+                    f"{_describe(xp, [t.data for t in inputs])}; called at {where}")
+
+    def backward(self, node, dXs):
+        xp = node.xp
+        for i, (t, dX) in enumerate(zip(node.inputs, dXs)):
+            kind = None if dX is None else _bad(xp, dX)
+            if kind:
+                where = node.__dict__.get("_anomaly_where", "a call made before "
+                                          "detect_anomaly was entered")
+                raise AnomalyError(
+                    f"detect_anomaly: {type(node).__name__} backward produced {kind} in the "
+                    f"gradient for input {i} (shape {tuple(dX.shape)}); forward inputs: "
+                    f"{_describe(xp, [x.data for x in node.inputs])}; the op was called "
+                    f"at {where}")
+
+
+class detect_anomaly:
+    """Context manager (and decorator): raise at the first NaN/Inf an op produces.
+
+    Example::
+
+        with xpnn.detect_anomaly():
+            loss = model(x).sum()      # a NaN here names the op and the line
+            loss.backward()            # a NaN gradient names the op and where it was called
+
+    Every output and gradient is checked on the host, so use it to debug, not to train.
+    """
+
+    def __enter__(self):
+        self._prev = autograd._anomaly
+        autograd._anomaly = _Checker()
+        return self
+
+    def __exit__(self, *exc):
+        autograd._anomaly = self._prev
+
+    def __call__(self, fn):
+        def wrapped(*args, **kwargs):
+            with detect_anomaly():
+                return fn(*args, **kwargs)
+        wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+        return wrapped
+
+
+# -- gradient guards for the training loop (no host sync per step) ---------------------------
+def grad_sums(params):
+    """One device vector: the sum of each parameter's gradient (0 where it has none).
+
+    A NaN or Inf anywhere in a gradient makes its sum non-finite, so stacking these vectors
+    and reading them once every few steps checks every gradient without a per-step sync.
+    Sums accumulate in float32 (float64 for float64 parameters) so float16 gradients do not
+    overflow.
+
+    Args:
+        params: list of Parameters, all on one backend.
+    Returns:
+        device array of shape (len(params),).
+    """
+    xp, sums, mixed = params[0]._be.xp, [], False
+    f32, f64 = xp.float32, xp.float64
+    for p in params:  # one entry per parameter, so rows of different steps line up
+        g = p.grad
+        if g is None:
+            sums.append(xp.zeros((), dtype=f32, device=p._be.device))
+        elif g.dtype == f32 or g.dtype == f64:
+            sums.append(xp.sum(g))
+            mixed = mixed or g.dtype == f64
+        else:  # float16/bfloat16
+            sums.append(xp.sum(g, dtype=f32))
+    if mixed:
+        sums = [xp.astype(s, f64) for s in sums]
+    return xp.stack(sums)
+
+
+def first_nonfinite_grad(names, rows):
+    """(row, parameter name) of the first non-finite gradient sum in ``rows``, or None.
+
+    Args:
+        names: the parameters' names, in the order given to ``grad_sums``.
+        rows: host array (steps, len(names)) of stacked ``grad_sums`` results.
+    """
+    bad = np.argwhere(~np.isfinite(np.asarray(rows, dtype=np.float64)))
+    if bad.size == 0:
+        return None
+    row, col = (int(v) for v in bad[0])
+    return row, names[col]
