@@ -1,0 +1,405 @@
+"""The training loop: ``fit`` (with progress bar, metrics and callbacks), ``evaluate``,
+``predict`` and ``History``.
+
+The loop never syncs the device per step: each step's loss stays on the device, and every
+``sync_every`` steps the pending losses are stacked and copied to the host in one transfer.
+That one read both feeds the progress bar and checks that every loss was finite, so a NaN is
+reported with its exact epoch and step.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from . import backend as B
+from .anomaly import first_nonfinite_grad, grad_sums
+from .autograd import Tensor, no_grad
+from .callbacks import Callback, FitContext
+from .data.loader import DataLoader
+from .metrics import get_metric
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+class History:
+    """Per-epoch logs of a ``fit`` run.
+
+    Attributes:
+        history: dict of key -> list with one value per epoch: ``loss``, each train metric,
+            ``val_loss`` and ``val_<metric>`` with ``val``, ``lr`` (when the optimizer has
+            one), ``time`` (seconds), ``skipped`` (non-finite steps skipped).
+        epoch: the 0-based epoch numbers run.
+    """
+
+    def __init__(self):
+        self.history, self.epoch = {}, []
+
+    def append(self, epoch, logs):
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            # a key first seen late (e.g. after resuming) is padded so columns stay aligned
+            self.history.setdefault(k, [None] * (len(self.epoch) - 1)).append(v)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __len__(self):
+        return len(self.epoch)
+
+    @property
+    def wall_time(self):
+        """Total seconds spent in the recorded epochs (training and validation)."""
+        return float(sum(t for t in self.history.get("time", []) if t is not None))
+
+    def best(self, key, mode="auto"):
+        """(0-based epoch, value) of the best ``key``; mode as in EarlyStopping."""
+        vals = self.history[key]
+        mode = ("max" if "acc" in key and "loss" not in key else "min") if mode == "auto" \
+            else mode
+        pick = max if mode == "max" else min
+        i = pick(range(len(vals)), key=lambda j: vals[j])
+        return self.epoch[i], vals[i]
+
+    def to_dict(self):
+        """JSON-ready dict: ``{"epoch": [...], key: [...]}``, arrays as nested lists."""
+        out = {"epoch": list(self.epoch)}
+        for k, vals in self.history.items():
+            out[k] = [v.tolist() if isinstance(v, np.ndarray) else v for v in vals]
+        return out
+
+    def __repr__(self):
+        keys = ", ".join(self.history)
+        return f"History({len(self.epoch)} epochs: {keys})"
+
+
+def _model_backend(model):
+    for p in model.parameters():
+        return p._be
+    return B.get_backend(None)
+
+
+def _as_loader(data, model, batch_size, shuffle, name):
+    """A DataLoader for ``(X, y)`` arrays, or the iterable as it is."""
+    if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], Tensor) \
+            and hasattr(data[0], "shape"):
+        be = _model_backend(model)
+        return DataLoader(data[0], data[1], batch_size=batch_size, shuffle=shuffle,
+                          backend=be.name, device=be.device)
+    if isinstance(data, DataLoader):
+        be = _model_backend(model)
+        if data.be is not be and any(True for _ in model.parameters()):
+            raise ValueError(f"{name}: the model's parameters are on {be.name}:{be.device} but "
+                             f"the loader yields {data.be.name}:{data.be.device} batches; make "
+                             f"the DataLoader with backend={be.name!r}")
+    if not hasattr(data, "__iter__"):
+        raise TypeError(f"{name}: expected a DataLoader, an iterable of (x, y) batches or an "
+                        f"(X, y) tuple of arrays, got {type(data).__name__}")
+    return data
+
+
+def _lr_of(optimizer):
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        lr = groups[0].get("lr") if isinstance(groups[0], dict) else None
+        if lr is not None:
+            return float(lr)
+    lr = getattr(optimizer, "lr", None)
+    return float(lr) if isinstance(lr, (int, float)) else None
+
+
+def _progress_mode(progress):
+    if progress in (False, None):
+        return None
+    if progress == "lines":
+        return "lines"
+    if progress is True:
+        return "bar" if sys.stderr.isatty() else None
+    raise ValueError(f"fit: progress must be True, False or 'lines', got {progress!r}")
+
+
+def _fmt(logs):
+    return "  ".join(f"{k}={v:.4g}" for k, v in logs.items()
+                     if isinstance(v, float) and k != "time")
+
+
+def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",), callbacks=(),
+        progress=True, on_nonfinite="raise", sync_every=20, batch_size=32, start_epoch=0,
+        resume_from=None):
+    """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
+
+    Args:
+        model: an ``nn.Module``.
+        train: a ``DataLoader`` (or any re-iterable of ``(x, y)`` Tensor batches), or an
+            ``(X, y)`` tuple of arrays, batched with ``batch_size`` and shuffled.
+        loss: ``loss(output, y)`` -> scalar Tensor (e.g. ``F.cross_entropy``).
+        optimizer: an ``xpnn.optim`` optimizer over the model's parameters.
+        epochs: the epoch count to reach (epochs ``start_epoch .. epochs-1`` run).
+        val: validation data (same forms as ``train``), evaluated after every epoch.
+        metrics: names or ``xpnn.metrics.Metric`` objects, computed on the training batches
+            (in train mode, as seen during the epoch) and on ``val``.
+        callbacks: ``xpnn.callbacks.Callback`` objects.
+        progress: True: a tqdm bar per epoch when stderr is a terminal, quiet otherwise;
+            ``"lines"``: one summary line per epoch on stdout; False: quiet.
+        on_nonfinite: ``"raise"``: stop with :class:`NonFiniteLossError` naming epoch and step
+            (detected at the next sync, within ``sync_every`` steps) where the loss or a
+            parameter's gradient (named) was NaN/Inf; ``"skip"``: leave out steps whose loss
+            or gradients are not finite (costs two device syncs per step).
+        sync_every: steps between reads of the loss from the device.
+        batch_size: batch size when ``train``/``val`` are arrays.
+        start_epoch: first epoch to run (for resuming from a checkpoint).
+        resume_from: a checkpoint from ``xpnn.save_checkpoint`` (e.g. by
+            ``ModelCheckpoint(save_optimizer=True)``): model, optimizer, the scheduler of a
+            callback and every RNG state are restored and training continues at the saved
+            epoch, exactly as the uninterrupted run would have (xpnn.io.resume_fit).
+    Returns:
+        History
+    """
+    if on_nonfinite not in ("raise", "skip"):
+        raise ValueError(f"fit: on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
+    for arg, value, low in (("epochs", epochs, 1), ("sync_every", sync_every, 1),
+                            ("start_epoch", start_epoch, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"fit: {arg} must be an int >= {low}, got {value!r}")
+    cbs = list(callbacks)
+    for cb in cbs:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"fit: callbacks must be xpnn.callbacks.Callback objects, got "
+                            f"{type(cb).__name__}")
+    train = _as_loader(train, model, batch_size, True, "fit(train=)")
+    val = None if val is None else _as_loader(val, model, max(batch_size, 256), False,
+                                              "fit(val=)")
+    mode = _progress_mode(progress)
+    history = History()
+    ctx = FitContext(model, optimizer, history, epochs)
+    if resume_from is not None:
+        from .io.checkpoint import resume_fit
+        start_epoch, ctx.global_step = resume_fit(resume_from, model, optimizer, cbs, train)
+    for cb in cbs:
+        cb.set_context(ctx)
+        cb.on_train_begin()
+    for epoch in range(start_epoch, epochs):
+        ctx.epoch = epoch
+        for cb in cbs:
+            cb.on_epoch_begin(epoch)
+        t0 = time.perf_counter()
+        logs = _train_epoch(model, train, loss, optimizer, [get_metric(m) for m in metrics],
+                            cbs, ctx, mode, on_nonfinite, sync_every)
+        if val is not None:
+            for k, v in evaluate(model, val, loss, metrics).items():
+                logs["val_" + k] = v
+        lr = _lr_of(optimizer)
+        if lr is not None:
+            logs["lr"] = lr
+        logs["time"] = time.perf_counter() - t0
+        history.append(epoch, logs)
+        if mode is not None:
+            line = f"epoch {epoch + 1}/{epochs}  {_fmt(logs)}  ({logs['time']:.1f}s)"
+            if mode == "bar":
+                _bar_close(ctx, _fmt(logs))
+            else:
+                print(line, flush=True)
+        for cb in cbs:
+            cb.on_epoch_end(epoch, logs)
+        if ctx.stop_training:
+            break
+    for cb in cbs:
+        cb.on_train_end()
+    return history
+
+
+def _bar_close(ctx, summary):
+    bar = getattr(ctx, "_bar", None)
+    if bar is not None:
+        bar.set_postfix_str(summary)
+        bar.close()
+        ctx._bar = None
+
+
+def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_nonfinite,
+                 sync_every):
+    """One pass over ``train``; returns the epoch's logs (loss and metrics, on the host)."""
+    model.train()
+    for m in metrics:
+        m.reset()
+    total_steps = len(train) if hasattr(train, "__len__") else None
+    bar = None
+    if mode == "bar":
+        from tqdm.auto import tqdm
+        bar = ctx._bar = tqdm(total=total_steps, desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}",
+                              unit="batch", leave=True, dynamic_ncols=True, file=sys.stderr)
+    zero_grad = getattr(optimizer, "zero_grad", None) or model.zero_grad
+    pending, sizes = [], []          # device losses and batch sizes since the last sync
+    named = list(model.named_parameters())
+    names, params = [n for n, _ in named], [p for _, p in named]
+    pending_g = []                   # device gradient sums per step (anomaly.grad_sums)
+    loss_sum, samples, skipped, shown = 0.0, 0, 0, 0
+    t0 = time.perf_counter()
+
+    def sync(step):
+        """Copy the pending losses to the host (one transfer) and check them."""
+        nonlocal loss_sum, samples, shown
+        if not pending:
+            return
+        xp = B.backend_of(pending[0]).xp
+        vals = B.to_numpy(xp.stack(pending)).astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(vals))
+        bad_g = first_nonfinite_grad(names, B.to_numpy(xp.stack(pending_g))) if pending_g \
+            else None
+        if bad_g is not None and (not bad.size or bad_g[0] < bad[0]):
+            _raise_nonfinite_grad(bad_g[1], ctx, step - len(vals) + 1 + bad_g[0], total_steps)
+        if bad.size:
+            first = step - len(vals) + 1 + int(bad[0])
+            _raise_nonfinite(vals[bad[0]], ctx, first, total_steps)
+        loss_sum += float(np.dot(vals, sizes))
+        samples += sum(sizes)
+        pending.clear(), sizes.clear(), pending_g.clear()
+        if bar is not None:
+            bar.update(step + 1 - shown)
+            shown = step + 1
+            rate = samples / max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(loss=f"{loss_sum / samples:.4f}", samples_per_s=f"{rate:.0f}")
+
+    step = -1
+    for step, batch in enumerate(train):
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"fit: each training batch must be an (x, y) pair, got "
+                            f"{type(batch).__name__}")
+        xb, yb = batch
+        out = model(xb)
+        L = loss_fn(out, yb)
+        if on_nonfinite == "skip" and not math.isfinite(float(B.to_numpy(L.data))):
+            skipped += 1
+            continue
+        zero_grad()
+        L.backward()
+        if params:  # a NaN/Inf gradient with a finite loss: caught here, not a step later
+            sums = grad_sums(params)
+            if on_nonfinite == "skip":
+                if not np.all(np.isfinite(B.to_numpy(sums))):
+                    skipped += 1
+                    continue
+            else:
+                pending_g.append(sums)
+        optimizer.step()
+        ctx.global_step += 1
+        yr = yb.data if isinstance(yb, Tensor) else yb
+        for m in metrics:
+            m.update(out.data, yr)
+        pending.append(L.data)
+        sizes.append(int(out.shape[0]))
+        for cb in cbs:
+            cb.on_batch_end(step)
+        if len(pending) >= sync_every:
+            sync(step)
+    sync(step)
+    if samples == 0:
+        if skipped:
+            raise NonFiniteLossError(f"fit: every step of epoch {ctx.epoch + 1} had a "
+                                     f"non-finite loss ({skipped} skipped)")
+        raise ValueError("fit: the training data yielded no batches")
+    logs = {"loss": loss_sum / samples}
+    for m in metrics:
+        logs[m.name] = m.result()
+    if on_nonfinite == "skip":
+        logs["skipped"] = skipped
+    return logs
+
+
+def _raise_nonfinite_grad(name, ctx, step, total):
+    if ctx.__dict__.get("_bar") is not None:
+        ctx._bar.close()
+    of = f" of {total}" if total else ""
+    raise NonFiniteLossError(f"fit: the gradient of parameter {name!r} is NaN/Inf at epoch "
+                             f"{ctx.epoch + 1} of {ctx.epochs}, step {step + 1}{of} (counting "
+                             "from 1); training stopped. Use "
+                             "xpnn.detect_anomaly() to find the op, lower the learning rate, "
+                             "or pass on_nonfinite='skip' to leave such steps out")
+
+
+def _raise_nonfinite(value, ctx, step, total):
+    if ctx.__dict__.get("_bar") is not None:
+        ctx._bar.close()
+    of = f" of {total}" if total else ""
+    raise NonFiniteLossError(f"fit: the loss is {value} at epoch {ctx.epoch + 1} of "
+                             f"{ctx.epochs}, step {step + 1}{of} (counting from 1); training "
+                             "stopped. Lower the learning rate, check the inputs, or pass "
+                             "on_nonfinite='skip' to leave such steps out")
+
+
+@no_grad()
+def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
+    """Loss and metrics of ``model`` over ``data`` in eval mode, without recording a graph.
+
+    Args:
+        model: an ``nn.Module``.
+        data: a DataLoader, an iterable of ``(x, y)`` batches, or an ``(X, y)`` tuple.
+        loss: ``loss(output, y)`` (mean over the batch) or None.
+        metrics: names or Metric objects.
+        batch_size: when ``data`` are arrays.
+    Returns:
+        dict: ``"loss"`` (when ``loss`` is given) and one entry per metric; floats, or an
+        int64 ndarray for the confusion matrix.
+    """
+    data = _as_loader(data, model, batch_size, False, "evaluate")
+    was_training = model.training
+    model.eval()
+    try:
+        ms = [get_metric(m) for m in metrics]
+        for m in ms:
+            m.reset()
+        total, n = None, 0
+        for xb, yb in data:
+            out = model(xb)
+            yr = yb.data if isinstance(yb, Tensor) else yb
+            if loss is not None:
+                s = loss(out, yb).data * int(out.shape[0])
+                total = s if total is None else total + s
+            n += int(out.shape[0])
+            for m in ms:
+                m.update(out.data, yr)
+    finally:
+        model.train(was_training)
+    logs = {}
+    if loss is not None:
+        logs["loss"] = float(B.to_numpy(total)) / n if n else float("nan")
+    for m in ms:
+        logs[m.name] = m.result()
+    return logs
+
+
+@no_grad()
+def predict(model, data, batch_size=256):
+    """The model's outputs for every sample, in order, in eval mode.
+
+    Args:
+        model: an ``nn.Module``.
+        data: an array of inputs (n, ...) (NumPy, any backend, or a Tensor), or a DataLoader
+            / iterable of batches (``(x, y)`` pairs or ``x`` alone; ``y`` is ignored).
+        batch_size: when ``data`` is an array.
+    Returns:
+        ndarray (n, ...) on the host: the outputs concatenated (one device-to-host copy).
+    """
+    if isinstance(data, Tensor) or B.is_array(data) or isinstance(data, np.ndarray):
+        be = _model_backend(model)
+        data = DataLoader(data, batch_size=batch_size, backend=be.name, device=be.device)
+    was_training = model.training
+    model.eval()
+    try:
+        outs = []
+        for batch in data:
+            xb = batch[0] if isinstance(batch, (tuple, list)) else batch
+            outs.append(model(xb).data)
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise ValueError("predict: the data yielded no batches")
+    xp = B.backend_of(outs[0]).xp
+    return B.to_numpy(xp.concat(outs, axis=0))
