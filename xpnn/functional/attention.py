@@ -1,0 +1,150 @@
+"""Scaled dot-product attention as one node with a hand-written backward.
+
+softmax(Q K^T * scale + mask) V (Vaswani et al. 2017, eq. 1). The forward keeps the
+probabilities P; the backward is the softmax Jacobian-vector product
+dS = P * (dP - rowsum(dP * P)), so no (L, S) intermediate beyond P is stored.
+Masks follow torch.nn.functional.scaled_dot_product_attention: a bool mask marks the
+positions that MAY be attended (True = attend), a float mask is added to the scores.
+A query row that may attend nowhere gets all-zero weights (and output), as torch's does.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import Function, Tensor, as_tensor
+from .elementwise import unbroadcast
+
+
+def safe_softmax(xp, S):
+    """Softmax over the last axis; rows that are entirely -inf give zeros, not NaN."""
+    m = xp.max(S, axis=-1, keepdims=True)
+    m = xp.where(m > -xp.inf, m, 0.0)
+    E = xp.exp(S - m)
+    total = xp.sum(E, axis=-1, keepdims=True)
+    return E / xp.where(total > 0, total, 1.0)
+
+
+def causal_mask(xp, L, S, device):
+    """(L, S) bool, True on and below the diagonal: query i may attend keys 0..i."""
+    return xp.arange(L, device=device)[:, None] >= xp.arange(S, device=device)[None, :]
+
+
+class ScaledDotProductAttention(Function):
+    """O = dropout(softmax(Q K^T scale + M)) V; optional second output: the weights used."""
+
+    def forward(self, Q, K, V, M=None, allowed=None, dropout_p=0.0, scale=1.0,
+                weights=False):
+        xp = self.xp
+        S = (Q @ xp.matrix_transpose(K)) * scale
+        if M is not None:
+            S = S + M
+        if allowed is not None:
+            S = xp.where(allowed, S, -xp.inf)
+        P = safe_softmax(xp, S)
+        self.P, self.keep = P, None
+        if dropout_p > 0:
+            keep = self.be.uniform(P.shape, P.dtype) >= dropout_p
+            self.keep = xp.astype(keep, P.dtype) * (1 / (1 - dropout_p))
+            P = P * self.keep
+        self.Q, self.K, self.V, self.Pd, self.scale = Q, K, V, P, scale
+        self.m_shape = None if M is None else M.shape
+        Out = P @ V
+        return (Out, P) if weights else Out
+
+    def backward(self, dO, dW=None):
+        xp, P, Pd = self.xp, self.P, self.Pd
+        Q, K, V, scale = self.Q, self.K, self.V, self.scale
+        dV = unbroadcast(xp, xp.matrix_transpose(Pd) @ dO, V.shape) if self.needs[2] else None
+        dP = dO @ xp.matrix_transpose(V)
+        if dW is not None:
+            dP = dP + dW  # the returned weights were used downstream too
+        if self.keep is not None:
+            dP = dP * self.keep
+        dS = P * (dP - xp.sum(dP * P, axis=-1, keepdims=True))
+        dQ = unbroadcast(xp, (dS @ K) * scale, Q.shape) if self.needs[0] else None
+        dK = unbroadcast(xp, (xp.matrix_transpose(dS) @ Q) * scale, K.shape) \
+            if self.needs[1] else None
+        if self.m_shape is None:
+            return dQ, dK, dV
+        dM = unbroadcast(xp, dS, self.m_shape) if self.needs[3] else None
+        return dQ, dK, dV, dM
+
+
+def _broadcastable(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
+
+
+def check_mask(name, mask, target, dtype):
+    """Raise naming ``name`` unless ``mask`` is bool or ``dtype`` and broadcasts to target."""
+    xp = B.backend_of(mask.data if isinstance(mask, Tensor) else mask).xp
+    shape, mdtype = tuple(mask.shape), mask.dtype
+    if mdtype != xp.bool and mdtype != dtype:
+        raise TypeError(f"{name}: mask must be bool or the query's dtype {dtype}, got "
+                        f"{mdtype} (mask shape {shape})")
+    if not _broadcastable(shape, target):
+        raise ValueError(f"{name}: mask of shape {shape} does not broadcast to the attention "
+                         f"scores' shape {target}")
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, need_weights=False):
+    """Attention with PyTorch's argument conventions, as one fused graph node.
+
+    Args:
+        query: (..., L, E); key: (..., S, E); value: (..., S, Ev). Leading dims broadcast.
+        attn_mask: bool (True = may attend) or float (added to the scores), broadcastable
+            to (..., L, S).
+        dropout_p: dropout on the attention weights (pass 0.0 in evaluation).
+        is_causal: also mask keys after the query's position (top-left aligned tril).
+        scale: score scale; default 1/sqrt(E).
+        need_weights: also return the (..., L, S) weights actually applied (after dropout).
+    Returns:
+        (..., L, Ev) Tensor; with need_weights, a pair (output, weights).
+    """
+    name = "scaled_dot_product_attention"
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"{name}: query, key, value need at least 2 dims (..., seq, dim), "
+                         f"got {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{name}: query {q.shape} / key {k.shape} need the same last dim and "
+                         f"key / value {v.shape} the same sequence length")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"{name}: query, key, value dtypes differ: {q.dtype}, {k.dtype}, "
+                        f"{v.dtype}")
+    if not 0 <= dropout_p < 1:
+        raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p!r}")
+    xp = q.xp
+    L, S = q.shape[-2], k.shape[-2]
+    lead = _broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2], name)
+    scores = lead + (L, S)
+    M, allowed = None, None
+    if attn_mask is not None:
+        check_mask(name, attn_mask, scores, q.dtype)
+        if attn_mask.dtype == xp.bool:
+            allowed = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+        else:
+            M = as_tensor(attn_mask)
+    if is_causal:
+        tri = causal_mask(xp, L, S, q.device)
+        allowed = tri if allowed is None else allowed & tri
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    inputs = (q, k, v) if M is None else (q, k, v, M)
+    return ScaledDotProductAttention.apply(*inputs, allowed=allowed, dropout_p=dropout_p,
+                                           scale=scale, weights=need_weights)
+
+
+def _broadcast_shapes(a, b, c, name):
+    n = max(len(a), len(b), len(c))
+    out = []
+    for dims in zip(*[(1,) * (n - len(s)) + tuple(s) for s in (a, b, c)]):
+        big = max(dims)
+        if any(d not in (1, big) for d in dims):
+            raise ValueError(f"{name}: batch dims {a}, {b}, {c} of query, key, value do not "
+                             "broadcast")
+        out.append(big)
+    return tuple(out)
+

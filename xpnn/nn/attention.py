@@ -1,0 +1,365 @@
+"""MultiheadAttention, TransformerEncoderLayer/TransformerEncoder and positional encodings.
+
+Names and layouts are torch.nn's (``in_proj_weight`` (3E, E), ``in_proj_bias``,
+``out_proj.weight/bias``; ``self_attn``, ``linear1``, ``linear2``, ``norm1``, ``norm2``;
+``layers.{i}``), so a PyTorch state dict loads unchanged. Mask conventions are torch's MHA
+ones: a bool ``attn_mask``/``key_padding_mask`` marks positions that may NOT be attended
+(the opposite of scaled_dot_product_attention's), a float mask is added to the scores.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from .. import functional as F
+from ..autograd import Tensor, as_tensor
+from ..functional.attention import scaled_dot_product_attention
+from . import init
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module, ModuleList, check_int, new_parameter
+from .norm import LayerNorm
+
+
+def _as_mask(m):
+    return m if m is None or isinstance(m, Tensor) else as_tensor(m)
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention (Vaswani et al. 2017, sec. 3.2.2) with torch's parameters.
+
+    Args:
+        embed_dim: model width E; num_heads: h, must divide E.
+        dropout: dropout on the attention weights (training mode only).
+        bias: learn in_proj_bias and out_proj.bias.
+        kdim, vdim: key/value widths when they differ from E (then the projections are
+            ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``).
+        batch_first: inputs/outputs (N, L, E) instead of (L, N, E).
+        backend, device, dtype: where the parameters live.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, *,
+                 backend=None, device=None, dtype=None):
+        super().__init__()
+        name = "MultiheadAttention"
+        self.embed_dim = check_int(name, "embed_dim", embed_dim)
+        self.num_heads = check_int(name, "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"{name}: embed_dim ({embed_dim}) must be divisible by num_heads "
+                             f"({num_heads})")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError(f"{name}: add_bias_kv / add_zero_attn are not supported")
+        if isinstance(dropout, bool) or not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
+        self.kdim = embed_dim if kdim is None else check_int(name, "kdim", kdim)
+        self.vdim = embed_dim if vdim is None else check_int(name, "vdim", vdim)
+        self.head_dim, self.dropout = embed_dim // num_heads, float(dropout)
+        self.batch_first = bool(batch_first)
+        self._same = self.kdim == embed_dim and self.vdim == embed_dim
+        E, kw = embed_dim, dict(backend=backend, device=device, dtype=dtype)
+        if self._same:
+            self.in_proj_weight = new_parameter((3 * E, E), **kw)
+        else:
+            self.q_proj_weight = new_parameter((E, E), **kw)
+            self.k_proj_weight = new_parameter((E, self.kdim), **kw)
+            self.v_proj_weight = new_parameter((E, self.vdim), **kw)
+        self.in_proj_bias = new_parameter((3 * E,), **kw) if bias else None
+        self.out_proj = Linear(E, E, bias=bias, **kw)
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        """torch's init: xavier_uniform on the input projection(s), zero biases."""
+        if self._same:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _project(self, query, key, value):
+        """q, k, v = input projections; one GEMM when it is self-attention."""
+        E, b = self.embed_dim, self.in_proj_bias
+        if self._same and query is key and key is value:
+            qkv = F.linear(query, self.in_proj_weight, b)
+            return tuple(qkv[..., i * E:(i + 1) * E] for i in range(3))
+        if self._same:
+            ws = [self.in_proj_weight[i * E:(i + 1) * E, :] for i in range(3)]
+        else:
+            ws = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
+        bs = [None] * 3 if b is None else [b[i * E:(i + 1) * E] for i in range(3)]
+        return tuple(F.linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, bs))
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        """Attend from query to key/value.
+
+        Args:
+            query (L, N, E), key (S, N, kdim), value (S, N, vdim) (batch_first: N first;
+                unbatched: no N).
+            key_padding_mask: (N, S) (unbatched (S,)); bool True = padding, or float added.
+            need_weights: also return the attention weights.
+            attn_mask: (L, S) or (N * num_heads, L, S); bool True = not allowed, or float.
+            average_attn_weights: average the returned weights over heads.
+            is_causal: with no attn_mask, mask future keys (a causal mask is built).
+        Returns:
+            (output (L, N, E) or batch_first (N, L, E), weights (N, L, S) averaged or
+            (N, num_heads, L, S), or None when need_weights is False).
+        """
+        name = "MultiheadAttention"
+        q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+        if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
+            raise ValueError(f"{name}: query, key, value must all be 3-D (batched) or 2-D "
+                             f"(unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
+        if q.shape[-1] != self.embed_dim or k.shape[-1] != self.kdim or \
+                v.shape[-1] != self.vdim:
+            raise ValueError(f"{name}: feature sizes of query {q.shape}, key {k.shape}, value "
+                             f"{v.shape} must be (embed_dim={self.embed_dim}, "
+                             f"kdim={self.kdim}, vdim={self.vdim})")
+        if q.dtype != self.out_proj.weight.dtype:
+            raise TypeError(f"{name}: input dtype {q.dtype} differs from the weights' dtype "
+                            f"{self.out_proj.weight.dtype}")
+        batched = q.ndim == 3
+        same = query is key and key is value
+        if not batched:
+            q, k, v = (F.unsqueeze(t, 0) for t in (q, k, v))
+        elif not self.batch_first:
+            q, k, v = (F.transpose(t, 0, 1) for t in (q, k, v))
+        if same:
+            k = v = q
+        N, L, S = q.shape[0], q.shape[1], k.shape[1]
+        if k.shape[:2] != (N, S) or v.shape[:2] != (N, S):
+            raise ValueError(f"{name}: key {key.shape} and value {value.shape} must share batch "
+                             f"and sequence sizes that fit query {query.shape}")
+        h, d = self.num_heads, self.head_dim
+        mask = self._merge_masks(key_padding_mask, attn_mask, is_causal, N, L, S, q, batched)
+        q, k, v = self._project(q, k, v)
+        q, k, v = (F.permute(F.reshape(t, (N, t.shape[1], h, d)), (0, 2, 1, 3))
+                   for t in (q, k, v))
+        res = scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            need_weights=need_weights)
+        out, weights = res if need_weights else (res, None)
+        out = self.out_proj(F.reshape(F.permute(out, (0, 2, 1, 3)), (N, L, h * d)))
+        if weights is not None and average_attn_weights:
+            weights = F.mean(weights, axis=1)
+        if not batched:
+            out = F.squeeze(out, 0)
+            weights = None if weights is None else F.squeeze(weights, 0)
+        elif not self.batch_first:
+            out = F.transpose(out, 0, 1)
+        return out, weights
+
+    def _merge_masks(self, kpm, attn_mask, is_causal, N, L, S, q, batched):
+        """One mask in scaled_dot_product_attention's convention, shaped to (N, h, L, S)."""
+        name, h, xp = "MultiheadAttention", self.num_heads, q.xp
+        kpm, attn_mask = _as_mask(kpm), _as_mask(attn_mask)
+        parts = []
+        if kpm is not None:
+            want = (N, S) if batched else (S,)
+            _check_mask(name, "key_padding_mask", kpm, (want,), q.dtype)
+            parts.append(F.reshape(kpm, (N, 1, 1, S)))
+        if attn_mask is not None:
+            _check_mask(name, "attn_mask", attn_mask, ((L, S), (N * h, L, S)), q.dtype)
+            parts.append(attn_mask if attn_mask.ndim == 2 else
+                         F.reshape(attn_mask, (N, h, L, S)))
+        elif is_causal:
+            parts.append(Tensor(~(xp.arange(L, device=q.device)[:, None] >=
+                                  xp.arange(S, device=q.device)[None, :]), _be=q._be))
+        if not parts:
+            return None
+        if all(p.dtype == xp.bool for p in parts):
+            blocked = parts[0].data
+            for p in parts[1:]:
+                blocked = blocked | p.data
+            return Tensor(~blocked, _be=q._be)
+        total = None
+        for p in parts:  # a bool "blocked" mask becomes -inf where blocked
+            if p.dtype == xp.bool:
+                neg = xp.full(p.shape, -xp.inf, dtype=q.dtype, device=q.device)
+                p = Tensor(xp.where(p.data, neg, 0.0), _be=q._be)
+            total = p if total is None else total + p
+        return total
+
+    def extra_repr(self):
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
+                f"dropout={self.dropout}, batch_first={self.batch_first}")
+
+
+def _check_mask(layer, arg, mask, shapes, dtype):
+    xp = mask.xp
+    if mask.dtype != xp.bool and mask.dtype != dtype:
+        raise TypeError(f"{layer}: {arg} must be bool or the input's dtype {dtype}, got "
+                        f"{mask.dtype} (shape {mask.shape})")
+    if mask.shape not in shapes:
+        raise ValueError(f"{layer}: {arg} has shape {mask.shape}, expected "
+                         f"{' or '.join(str(s) for s in shapes)}")
+
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each residual (Vaswani et al. 2017).
+
+    Args:
+        d_model: width; nhead: heads (must divide d_model).
+        dim_feedforward: hidden width of the feed-forward block.
+        dropout: after attention, inside and after the feed-forward block.
+        activation: "relu", "gelu" or a callable on Tensors.
+        layer_norm_eps: LayerNorm epsilon.
+        batch_first: (N, S, E) instead of (S, N, E).
+        norm_first: pre-norm (x + f(norm(x))) instead of post-norm (norm(x + f(x))).
+        bias: biases in the linear layers and LayerNorms.
+    Shapes: src (S, N, E) / (N, S, E) / (S, E) -> same shape.
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True, *,
+                 backend=None, device=None, dtype=None):
+        super().__init__()
+        if not callable(activation) and activation not in _ACTIVATIONS:
+            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or "
+                             f"a callable, got {activation!r}")
+        kw = dict(backend=backend, device=device, dtype=dtype)
+        self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward,
+                            dropout=dropout, activation=activation,
+                            layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                            norm_first=norm_first, bias=bias)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, **kw)
+        self.linear1 = Linear(d_model, check_int("TransformerEncoderLayer", "dim_feedforward",
+                                                 dim_feedforward), bias=bias, **kw)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
+        self.norm_first = bool(norm_first)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.activation = _ACTIVATIONS.get(activation, activation)
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        """Args: src; src_mask (S, S) or (N*nhead, S, S); src_key_padding_mask (N, S);
+        masks in MultiheadAttention's convention. Returns a Tensor shaped like src."""
+        x = as_tensor(src)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"TransformerEncoderLayer: src must be 3-D (batched) or 2-D "
+                             f"(unbatched), got shape {x.shape}")
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff_block(x))
+
+    def _sa_block(self, x, mask, kpm, is_causal):
+        out = self.self_attn(x, x, x, key_padding_mask=kpm, attn_mask=mask,
+                             need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(out)
+
+    def _ff_block(self, x):
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+def _clone(layer):
+    """A fresh layer with ``layer``'s settings and a copy of its weights (torch deep-copies
+    the template, so every layer of a new TransformerEncoder starts identical)."""
+    p = next(iter(layer.parameters()))
+    twin = type(layer)(**layer._config, backend=p.backend, device=p.device,
+                       dtype=B.dtype_name(p.dtype))
+    twin.load_state_dict(layer.state_dict())
+    return twin.train(layer.training)
+
+
+class TransformerEncoder(Module):
+    """A stack of ``num_layers`` copies of ``encoder_layer``, then an optional ``norm``.
+
+    Args:
+        encoder_layer: a TransformerEncoderLayer, copied (weights included) num_layers times.
+        num_layers: int >= 1.
+        norm: a final Module (e.g. LayerNorm), or None.
+    """
+
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
+                 mask_check=True):
+        super().__init__()
+        check_int("TransformerEncoder", "num_layers", num_layers)
+        if not isinstance(encoder_layer, TransformerEncoderLayer):
+            raise TypeError(f"TransformerEncoder: encoder_layer must be a "
+                            f"TransformerEncoderLayer, got {type(encoder_layer).__name__}")
+        self.layers = ModuleList([_clone(encoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
+        """Args as TransformerEncoderLayer.forward (``mask`` is src_mask)."""
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                      is_causal=is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+def _add_positions(name, x, pe, batch_first):
+    """x + pe[:T] broadcast over the batch axis, whichever layout x has."""
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{name}: input must be (T, E), (T, N, E) or batch_first (N, T, E), "
+                         f"got shape {x.shape}")
+    T = x.shape[1] if (x.ndim == 3 and batch_first) else x.shape[0]
+    if T > pe.shape[0] or x.shape[-1] != pe.shape[1]:
+        raise ValueError(f"{name}: input of shape {x.shape} needs positions up to {T} and "
+                         f"width {x.shape[-1]}; the table is {tuple(pe.shape)} (max_len, d_model)")
+    rows = pe[:T, :]
+    if x.ndim == 3:
+        rows = F.unsqueeze(rows, 0 if batch_first else 1)
+    return x + rows
+
+
+class SinusoidalPositionalEncoding(Module):
+    """Adds PE(t, 2i) = sin(t / 10000^(2i/d)), PE(t, 2i+1) = cos(...) (Vaswani et al. 2017,
+    sec. 3.5), then dropout. The table is a non-persistent buffer (recomputed, not saved).
+
+    Args:
+        d_model: width (int >= 1); max_len: longest sequence; dropout: after the addition.
+        batch_first: inputs are (N, T, E) instead of (T, N, E).
+    """
+
+    def __init__(self, d_model, max_len=5000, dropout=0.0, batch_first=False, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        check_int("SinusoidalPositionalEncoding", "d_model", d_model)
+        check_int("SinusoidalPositionalEncoding", "max_len", max_len)
+        be = B.get_backend(backend, device)
+        xp, dt = be.xp, be.dtype(dtype if dtype is not None else "float32")
+        pos = xp.arange(max_len, dtype=dt, device=be.device)[:, None]
+        freq = xp.exp(xp.arange(0, d_model, 2, dtype=dt, device=be.device) *
+                      (-math.log(10000.0) / d_model))
+        pe = xp.zeros((max_len, d_model), dtype=dt, device=be.device)
+        pe[:, 0::2] = xp.sin(pos * freq)
+        pe[:, 1::2] = xp.cos(pos * freq[:d_model // 2])
+        self.register_buffer("pe", pe, persistent=False)
+        self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
+
+    def forward(self, x):
+        x = as_tensor(x)
+        pe = Tensor(self.pe)
+        return self.dropout(_add_positions("SinusoidalPositionalEncoding", x, pe,
+                                           self.batch_first))
+
+
+class LearnedPositionalEncoding(Module):
+    """Adds a learned vector per position (``weight`` (max_len, d_model), N(0, 0.02) init,
+    as GPT-2), then dropout. Args as SinusoidalPositionalEncoding."""
+
+    def __init__(self, d_model, max_len=512, dropout=0.0, batch_first=False, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        check_int("LearnedPositionalEncoding", "d_model", d_model)
+        check_int("LearnedPositionalEncoding", "max_len", max_len)
+        self.weight = new_parameter((max_len, d_model), backend, device, dtype)
+        init.normal_(self.weight, 0.0, 0.02)
+        self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
+
+    def forward(self, x):
+        return self.dropout(_add_positions("LearnedPositionalEncoding", as_tensor(x),
+                                           self.weight, self.batch_first))

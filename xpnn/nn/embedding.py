@@ -1,0 +1,74 @@
+"""Embedding: a learned table of vectors indexed by integer ids (torch.nn.Embedding)."""
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd import Tensor
+from ..functional.embedding import embedding
+from . import init
+from .module import Module, Parameter, check_int, new_parameter
+
+
+class Embedding(Module):
+    """Look up ``weight[ids]``.
+
+    Args:
+        num_embeddings: vocabulary size V (int >= 1).
+        embedding_dim: vector size D (int >= 1).
+        padding_idx: a row initialised to zero that never receives a gradient (negative
+            counts from the end), or None.
+        backend, device, dtype: where the table lives (default backend, float32).
+    Shapes: ids of any shape, integers in [0, V) -> ids.shape + (D,).
+    Init (PyTorch's): weight ~ N(0, 1), the padding row zeroed.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        V = self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
+                    not -V <= padding_idx < V:
+                raise ValueError(f"Embedding: padding_idx must be an int in [-{V}, {V}), got "
+                                 f"{padding_idx!r}")
+            padding_idx %= V
+        self.padding_idx = padding_idx
+        self.weight = new_parameter((V, embedding_dim), backend, device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx, :] = 0
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding whose table is ``embeddings`` (V, D) (any backend's array or Tensor);
+        ``freeze`` turns off its gradient."""
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if len(data.shape) != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (V, D), got "
+                             f"shape {tuple(data.shape)}")
+        be = B.backend_of(data) if B.is_array(data) else B.get_backend(None)
+        emb = cls(data.shape[0], data.shape[1], padding_idx, backend=be.name, device=be.device,
+                  dtype=B.dtype_name(data.dtype))
+        emb.weight = Parameter(be.asarray(data, dtype=data.dtype), requires_grad=not freeze)
+        return emb
+
+    def forward(self, ids):
+        """Args: ids, integer Tensor/array of any shape. Returns ids.shape + (D,)."""
+        if isinstance(ids, Tensor):
+            data = ids.data
+        else:
+            data = ids
+        if B.is_array(data) and not B.backend_of(data).xp.isdtype(data.dtype, "integral"):
+            raise TypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
+                            f"(shape {tuple(data.shape)})")
+        try:
+            return embedding(data, self.weight, self.padding_idx)
+        except IndexError as e:
+            raise IndexError(str(e).replace("embedding:", f"{self!r}:", 1)) from None
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

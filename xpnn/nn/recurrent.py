@@ -1,0 +1,289 @@
+"""RNN, LSTM, GRU and their single-step cells, with PyTorch's names, layouts and outputs.
+
+Parameters are named ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
+``bias_hh_l{k}`` (``_reverse`` appended for the backward direction), so a PyTorch state dict
+loads unchanged. Each layer-direction is one fused node (xpnn/functional/recurrent.py).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import functional as F
+from ..autograd import as_tensor
+from ..functional.recurrent import GATES, recurrent_layer, zeros_state
+from . import init
+from .module import Module, check_int, new_parameter
+
+
+def _check_dtype(layer, x, weight):
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{layer}: input dtype {x.dtype} differs from the weights' dtype "
+                        f"{weight.dtype}; cast one of them")
+
+
+class RNNBase(Module):
+    """Shared machinery of RNN, LSTM and GRU (see those for the arguments)."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(mode, mode)
+        self.mode, self._name = mode, name
+        self.input_size = check_int(name, "input_size", input_size)
+        self.hidden_size = check_int(name, "hidden_size", hidden_size)
+        self.num_layers = check_int(name, "num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got "
+                             f"{dropout!r}")
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        D, G, H = 2 if bidirectional else 1, GATES[mode], hidden_size
+        self._flat_names = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else H * D
+            for d in range(D):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes = [("weight_ih", (G * H, layer_in)), ("weight_hh", (G * H, H))]
+                if bias:
+                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+                names = []
+                for base, shape in shapes:
+                    setattr(self, base + sfx, new_parameter(shape, backend, device, dtype))
+                    names.append(base + sfx)
+                self._flat_names.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's init: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def flatten_parameters(self):
+        """A no-op kept for PyTorch compatibility (cuDNN weight packing has no analogue)."""
+
+    def _weights(self, k):
+        return [getattr(self, n) for n in self._flat_names[k]]
+
+    def forward(self, input, hx=None):
+        """Run the stack over a sequence.
+
+        Args:
+            input: (T, N, input_size), (N, T, input_size) with batch_first, or unbatched
+                (T, input_size).
+            hx: initial hidden state (num_layers * D, N, H) (unbatched: (num_layers * D, H));
+                for LSTM a pair (h_0, c_0) of that shape; None means zeros.
+        Returns:
+            output (T, N, D * H) (batch_first: (N, T, D * H)) and h_n (num_layers * D, N, H),
+            for LSTM (output, (h_n, c_n)), exactly as PyTorch returns them.
+        """
+        x = as_tensor(input)
+        name, lstm = self._name, self.mode == "LSTM"
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got "
+                             f"shape {x.shape}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input of shape {x.shape} has feature size "
+                             f"{x.shape[-1]}, expected input_size={self.input_size}")
+        _check_dtype(name, x, self.weight_ih_l0)
+        batched = x.ndim == 3
+        if not batched:
+            x = F.unsqueeze(x, 1)
+        elif self.batch_first:
+            x = F.transpose(x, 0, 1)
+        T, N = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: the sequence is empty (input shape {input.shape})")
+        D = 2 if self.bidirectional else 1
+        h0, c0 = self._initial_states(hx, tuple(input.shape), N, batched, D, x)
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(D):
+                k = layer * D + d
+                state = (h0[k], c0[k]) if lstm else h0[k]
+                res = recurrent_layer(self.mode, x, state, self._weights(k), reverse=d == 1)
+                outs.append(res[0])
+                hs.append(res[1])
+                if lstm:
+                    cs.append(res[2])
+            x = outs[0] if D == 1 else F.concat(outs, axis=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        h_n = F.stack(hs, axis=0)
+        c_n = F.stack(cs, axis=0) if lstm else None
+        if not batched:
+            x = F.squeeze(x, 1)
+            h_n = F.squeeze(h_n, 1)
+            c_n = F.squeeze(c_n, 1) if lstm else None
+        elif self.batch_first:
+            x = F.transpose(x, 0, 1)
+        return (x, (h_n, c_n)) if lstm else (x, h_n)
+
+    def _initial_states(self, hx, in_shape, N, batched, D, like):
+        """Per layer-direction (N, H) initial states; zeros (no graph) when hx is None."""
+        name, L, H = self._name, self.num_layers * D, self.hidden_size
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            zero = zeros_state(like, N, H)
+            return [zero] * L, [zero] * L
+        if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"{name}: hx must be a pair (h_0, c_0), got {type(hx).__name__}")
+        states = list(hx) if lstm else [hx]
+        want = (L, N, H) if batched else (L, H)
+        out = []
+        for which, s in zip(("h_0", "c_0"), states):
+            s = as_tensor(s)
+            if s.shape != want:
+                raise ValueError(f"{name}: {which} has shape {s.shape}, expected {want} "
+                                 f"(num_layers * num_directions, batch, hidden_size) for an "
+                                 f"input of shape {in_shape}")
+            _check_dtype(name, s, self.weight_ih_l0)
+            if not batched:
+                s = F.unsqueeze(s, 1)
+            out.append([s[k, ...] for k in range(L)])
+        return out[0], (out[1] if lstm else out[0])
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                             ("bidirectional", False)):
+            if getattr(self, key) != default:
+                s += f", {key}={getattr(self, key)}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
+
+    Args:
+        input_size, hidden_size, num_layers: ints >= 1.
+        nonlinearity: "tanh" or "relu".
+        bias: learn b_ih and b_hh.
+        batch_first: input/output are (N, T, F) instead of (T, N, F) (h_n is not affected).
+        dropout: dropout on the outputs of every layer but the last (training mode only).
+        bidirectional: also run the sequence backwards and concatenate the two outputs.
+        backend, device, dtype: where the parameters live.
+    Shapes: see :meth:`RNNBase.forward`; forward returns (output, h_n).
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, **kw):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         **kw)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, PyTorch's gate order (i, f, g, o); arguments as :class:`RNN`
+    (no nonlinearity). forward returns (output, (h_n, c_n))."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, **kw):
+        if proj_size:
+            raise NotImplementedError(f"LSTM: proj_size={proj_size!r} is not supported")
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, **kw)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, PyTorch's gate order (r, z, n); arguments as :class:`RNN`
+    (no nonlinearity). forward returns (output, h_n)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, **kw):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, **kw)
+
+
+class RNNCellBase(Module):
+    """One time step; parameters ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``."""
+
+    def __init__(self, mode, input_size, hidden_size, bias=True, *, backend=None, device=None,
+                 dtype=None):
+        super().__init__()
+        name = {"RNN_TANH": "RNNCell", "RNN_RELU": "RNNCell"}.get(mode, mode + "Cell")
+        self.mode, self._name = mode, name
+        self.input_size = check_int(name, "input_size", input_size)
+        self.hidden_size = check_int(name, "hidden_size", hidden_size)
+        self.bias = bool(bias)
+        G, H = GATES[mode], hidden_size
+        self.weight_ih = new_parameter((G * H, input_size), backend, device, dtype)
+        self.weight_hh = new_parameter((G * H, H), backend, device, dtype)
+        self.bias_ih = new_parameter((G * H,), backend, device, dtype) if bias else None
+        self.bias_hh = new_parameter((G * H,), backend, device, dtype) if bias else None
+        bound = 1 / math.sqrt(H)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def forward(self, input, hx=None):
+        """Args: input (N, input_size) or (input_size,); hx (N, H) or (H,) (LSTM: a pair),
+        None for zeros. Returns h' (N, H) (LSTMCell: (h', c'))."""
+        x = as_tensor(input)
+        name, H, lstm = self._name, self.hidden_size, self.mode == "LSTM"
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
+                             f"({self.input_size},), got {x.shape}")
+        _check_dtype(name, x, self.weight_ih)
+        batched = x.ndim == 2
+        x = F.unsqueeze(x if batched else F.unsqueeze(x, 0), 0)  # (1, N, I): T = 1
+        N = x.shape[1]
+        if hx is None:
+            zero = zeros_state(x, N, H)
+            states = [zero, zero] if lstm else [zero]
+        else:
+            if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                raise TypeError(f"{name}: hx must be a pair (h, c), got {type(hx).__name__}")
+            states = [as_tensor(s) for s in (hx if lstm else [hx])]
+            want = (N, H) if batched else (H,)
+            for s in states:
+                if s.shape != want:
+                    raise ValueError(f"{name}: hidden state of shape {s.shape}, expected "
+                                     f"{want} for an input of shape {input.shape}")
+                _check_dtype(name, s, self.weight_ih)
+            if not batched:
+                states = [F.unsqueeze(s, 0) for s in states]
+        weights = [self.weight_ih, self.weight_hh] + (
+            [self.bias_ih, self.bias_hh] if self.bias else [])
+        res = recurrent_layer(self.mode, x, tuple(states) if lstm else states[0], weights)
+        out = res[1:] if lstm else res[1:2]
+        if not batched:
+            out = tuple(F.squeeze(o, 0) for o in out)
+        return tuple(out) if lstm else out[0]
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(RNNCellBase):
+    """h' = act(W_ih x + b_ih + W_hh h + b_hh); nonlinearity "tanh" or "relu"."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", **kw):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, bias, **kw)
+        self.nonlinearity = nonlinearity
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step; forward(input, (h, c)) returns (h', c')."""
+
+    def __init__(self, input_size, hidden_size, bias=True, **kw):
+        super().__init__("LSTM", input_size, hidden_size, bias, **kw)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step; forward(input, h) returns h'."""
+
+    def __init__(self, input_size, hidden_size, bias=True, **kw):
+        super().__init__("GRU", input_size, hidden_size, bias, **kw)
