@@ -19,3 +19,30 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) with probability p in training mode (spatial
+    dropout: neighbouring pixels are correlated, so per-pixel dropout regularizes little);
+    the identity in eval mode."""
+
+    def __init__(self, p=0.5):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
+                             f"{p!r}")
+        super().__init__(p)
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{self!r}: expected a 4-D input (N, C, H, W), got shape "
+                             f"{x.shape}")
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout1d(Dropout2d):
+    """Zeroes whole channels of (N, C, L) with probability p in training mode."""
+
+    def forward(self, x):
+        if x.ndim != 3:
+            raise ValueError(f"{self!r}: expected a 3-D input (N, C, L), got shape {x.shape}")
+        return F.dropout1d(x, self.p, self.training)

@@ -1,0 +1,373 @@
+"""Convolutions (conv1d/2d, conv_transpose1d/2d): one graph node each, im2col + one GEMM.
+
+Layout. Tensors are NCHW (PyTorch's layout), but the work is done in "CHWN" order: channels
+outermost, the batch innermost. Every kernel offset (i, j) of the im2col/col2im then reads or
+adds a window ``Xc[:, i:i+Ho, j:j+Wo, :]`` whose innermost run is a whole row of the batch
+(Wo*N contiguous numbers) instead of Wo: on NumPy that made im2col ~2x and col2im ~2.5x
+faster than in (C, N, H, W) order (batch 128, 32 channels, 13x13). The GEMM output (O, Ho*Wo*N) is handed on as an NCHW *view* of CHWN
+memory; elementwise ops keep that memory order, so the next conv gets its CHWN input for free.
+
+Matrices. With groups g, ``Wm`` is the weight as (g, W.shape[0]/g, rest) and ``cols`` the
+unfolded input as (g, C/g*kh*kw, Ho*Wo*N). Then
+    conv:            Y = Wm @ cols(X)          dW = dY @ cols(X)^T      dX = col2im(Wm^T @ dY)
+    conv_transpose:  Y = col2im(Wm^T @ X)      dW = X @ cols(dY)^T      dX = Wm @ cols(dY)
+The transposed conv is the adjoint of the conv, so the same three pieces serve both.
+
+Portable first, native second: im2col/col2im below are pure Array API code (stack of strided
+slices; sums of shifted slices written with setitem). ``Backend.fast`` may supply "im2col",
+"col2im" (NumPy/CuPy strided views) or a whole "conv2d" (PyTorch's own kernels).
+"""
+from __future__ import annotations
+
+from ..autograd import Function, as_tensor
+
+# -- argument handling ---------------------------------------------------------------------
+
+
+def ntuple(op, arg, value, n, minimum):
+    """``value`` (an int or a sequence of n ints, each >= minimum) as a tuple of n ints."""
+    vals = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(vals, (tuple, list)) or len(vals) != n or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in vals):
+        raise ValueError(f"{op}: {arg} must be an int >= {minimum} or a tuple of {n} such ints,"
+                         f" got {value!r}")
+    return tuple(vals)
+
+
+def conv_pads(op, padding, kernel, dilation, stride):
+    """Padding as ((top, bottom), (left, right)); "same" pads d*(k-1) in total, the odd one
+    at the end (PyTorch's rule), and needs stride 1; "valid" is no padding."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got "
+                             f"{padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    return tuple((p, p) for p in ntuple(op, "padding", padding, len(kernel), 0))
+
+
+def out_size(n, k, s, pads, d):
+    """Output length of a window of k taps (dilation d) sliding with stride s over n + pads."""
+    return (n + pads[0] + pads[1] - d * (k - 1) - 1) // s + 1
+
+
+# -- portable kernels ----------------------------------------------------------------------
+
+
+def to_chwn(xp, X, pads=((0, 0), (0, 0)), value=0.0):
+    """X (N, C, H, W) as a (C, Hp, Wp, N) array, padded with ``value`` (a view if no pads)."""
+    Xc = xp.permute_dims(X, (1, 2, 3, 0))
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return Xc
+    C, H, W, N = Xc.shape
+    out = xp.full((C, H + pt + pb, W + pl + pr, N), value, dtype=X.dtype, device=X.device)
+    out[:, pt:pt + H, pl:pl + W, :] = Xc
+    return out
+
+
+def window(k, d, s, n):
+    """The slice that picks tap k (dilation d) of n windows with stride s, along one axis."""
+    return slice(k * d, k * d + s * (n - 1) + 1, s)
+
+
+def im2col_portable(xp, Xc, kernel, stride, dilation, out_hw):
+    """(C, Hp, Wp, N) -> cols (C, kh*kw, Ho, Wo, N): tap (i, j) of every output position."""
+    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
+    return xp.stack([Xc[:, window(i, dh, sh, Ho), window(j, dw, sw, Wo), :]
+                     for i in range(kh) for j in range(kw)], axis=1)
+
+
+def col2im_portable(xp, cols, padded_hw, kernel, stride, dilation):
+    """Adjoint of im2col: (C, kh*kw, Ho, Wo, N) -> (C, Hp, Wp, N), overlapping taps added."""
+    C, _, Ho, Wo, N = cols.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    out = xp.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype, device=cols.device)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, window(i, dh, sh, Ho), window(j, dw, sw, Wo), :] += cols[:, i * kw + j, ...]
+    return out
+
+
+def _im2col(be, Xc, kernel, stride, dilation, out_hw):
+    native = be.fast.get("im2col")
+    if native is not None:
+        return native(Xc, kernel, stride, dilation, out_hw)
+    return im2col_portable(be.xp, Xc, kernel, stride, dilation, out_hw)
+
+
+def _col2im(be, cols, padded_hw, kernel, stride, dilation):
+    native = be.fast.get("col2im")
+    if native is not None:
+        return native(cols, padded_hw, kernel, stride, dilation)
+    return col2im_portable(be.xp, cols, padded_hw, kernel, stride, dilation)
+
+
+def _unfold(be, X, g, geo, out_hw):
+    """X (N, C, H, W) -> cols (g, C/g*kh*kw, Ho*Wo*N)."""
+    kernel, stride, pads, dilation = geo["kernel"], geo["stride"], geo["pads"], geo["dilation"]
+    cols = _im2col(be, to_chwn(be.xp, X, pads), kernel, stride, dilation, out_hw)
+    C = X.shape[1]
+    return be.xp.reshape(cols, (g, C // g * kernel[0] * kernel[1], -1))
+
+
+def _fold(be, cols, shape, geo, win_hw):
+    """cols (g, C/g*kh*kw, Ho*Wo*N) -> (N, C, H, W), the adjoint of _unfold; (Ho, Wo) =
+    ``win_hw`` windows per axis (fewer than fit when a transposed conv has output_padding)."""
+    xp = be.xp
+    N, C, H, W = shape
+    (kh, kw), ((pt, pb), (pl, pr)) = geo["kernel"], geo["pads"]
+    Hp, Wp = H + pt + pb, W + pl + pr
+    cols = xp.reshape(cols, (C, kh * kw) + tuple(win_hw) + (N,))
+    out = _col2im(be, cols, (Hp, Wp), geo["kernel"], geo["stride"], geo["dilation"])
+    out = out[:, pt:pt + H, pl:pl + W, :] if (pt or pb or pl or pr) else out
+    return xp.permute_dims(out, (3, 0, 1, 2))
+
+
+def _as_mat(xp, X, g):
+    """(N, C, H, W) -> (g, C/g, H*W*N); free when X already lies in CHWN memory."""
+    return xp.reshape(xp.permute_dims(X, (1, 2, 3, 0)), (g, X.shape[1] // g, -1))
+
+
+def _from_mat(xp, M, N, H, W):
+    """(g, C/g, H*W*N) -> an (N, C, H, W) view."""
+    return xp.permute_dims(xp.reshape(M, (-1, H, W, N)), (3, 0, 1, 2))
+
+
+def _bmm(xp, A, B):
+    """Batched matmul over the group axis; one plain GEMM when there is a single group."""
+    if A.shape[0] == 1:
+        return xp.reshape(A[0, ...] @ B[0, ...], (1, A.shape[1], B.shape[2]))
+    return A @ B
+
+
+def _mT(xp, A):
+    return xp.matrix_transpose(A)
+
+
+class ConvNd(Function):
+    """Convolution (or its adjoint, the transposed convolution) over 1 or 2 spatial dims.
+
+    1-D inputs (N, C, L) run as 2-D with H = 1. ``geo`` holds kernel, stride, pads,
+    dilation, groups and (transposed only) output_padding, all as 2-tuples.
+    """
+
+    def forward(self, X, W, b=None, geo=None, transposed=False):
+        xp = self.xp
+        self.one_d = X.ndim == 3
+        if self.one_d:
+            X = xp.reshape(X, (X.shape[0], X.shape[1], 1, X.shape[2]))
+            W = xp.reshape(W, (W.shape[0], W.shape[1], 1, W.shape[2]))
+        self.geo, self.transposed, self.has_b = geo, transposed, b is not None
+        self.X, self.W = X, W
+        native = self.be.fast.get("conv2d")
+        if native is not None:
+            Y = native.forward(X, W, b, transposed=transposed, **geo)
+        elif transposed:
+            Y = self._transposed_forward(X, W, b)
+        else:
+            Y = self._forward(X, W, b)
+        return xp.reshape(Y, (Y.shape[0], Y.shape[1], Y.shape[3])) if self.one_d else Y
+
+    def _forward(self, X, W, b):
+        xp, geo, g = self.xp, self.geo, self.geo["groups"]
+        N, _, H, Wd = X.shape
+        Ho, Wo = (out_size(n, k, s, p, d) for n, k, s, p, d in zip(
+            (H, Wd), geo["kernel"], geo["stride"], geo["pads"], geo["dilation"]))
+        self.cols = _unfold(self.be, X, g, geo, (Ho, Wo))
+        Ym = _bmm(xp, xp.reshape(W, (g, W.shape[0] // g, -1)), self.cols)
+        if b is not None:
+            Ym += xp.reshape(b, (g, -1, 1))  # Ym is fresh, so in place is safe and cheaper
+        return _from_mat(xp, Ym, N, Ho, Wo)
+
+    def _transposed_forward(self, X, W, b):
+        xp, geo, g = self.xp, self.geo, self.geo["groups"]
+        N, _, H, Wd = X.shape
+        (kh, kw), (sh, sw), (dh, dw) = geo["kernel"], geo["stride"], geo["dilation"]
+        (pt, pb), (pl, pr) = geo["pads"]
+        Ho = (H - 1) * sh - pt - pb + dh * (kh - 1) + geo["output_padding"][0] + 1
+        Wo = (Wd - 1) * sw - pl - pr + dw * (kw - 1) + geo["output_padding"][1] + 1
+        cols = _bmm(xp, _mT(xp, xp.reshape(W, (g, W.shape[0] // g, -1))), _as_mat(xp, X, g))
+        Y = _fold(self.be, cols, (N, W.shape[1] * g, Ho, Wo), geo, (H, Wd))
+        return Y if b is None else Y + xp.reshape(b, (1, -1, 1, 1))
+
+    def backward(self, dY):
+        xp, X, W, geo = self.xp, self.X, self.W, self.geo
+        need_x, need_w = self.needs[0], self.needs[1]
+        need_b = self.has_b and self.needs[2]
+        if self.one_d:
+            dY = xp.reshape(dY, (dY.shape[0], dY.shape[1], 1, dY.shape[2]))
+        native = self.be.fast.get("conv2d")
+        if native is not None:
+            dX, dW, db = native.backward(dY, X, W, (need_x, need_w, need_b),
+                                         transposed=self.transposed, **geo)
+        elif self.transposed:
+            dX, dW, db = self._transposed_backward(dY, need_x, need_w, need_b)
+        else:
+            dX, dW, db = self._backward(dY, need_x, need_w, need_b)
+        if self.one_d:
+            dX = None if dX is None else xp.reshape(dX, (X.shape[0], X.shape[1], X.shape[3]))
+            dW = None if dW is None else xp.reshape(dW, (W.shape[0], W.shape[1], W.shape[3]))
+        return (dX, dW, db) if self.has_b else (dX, dW)
+
+    def _backward(self, dY, need_x, need_w, need_b):
+        xp, W, g = self.xp, self.W, self.geo["groups"]
+        dYm = _as_mat(xp, dY, g)  # (g, O/g, Ho*Wo*N)
+        db = xp.reshape(xp.sum(dYm, axis=2), (-1,)) if need_b else None
+        dW = xp.reshape(_bmm(xp, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
+        dX = None
+        if need_x:
+            Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
+            dX = _fold(self.be, _bmm(xp, _mT(xp, Wm), dYm), self.X.shape, self.geo,
+                       dY.shape[2:])
+        return dX, dW, db
+
+    def _transposed_backward(self, dY, need_x, need_w, need_b):
+        xp, X, W, g = self.xp, self.X, self.W, self.geo["groups"]
+        N, _, H, Wd = X.shape
+        db = xp.sum(dY, axis=(0, 2, 3)) if need_b else None
+        colsY = _unfold(self.be, dY, g, self.geo, (H, Wd))  # (g, Cout/g*kh*kw, H*W*N)
+        dW = dX = None
+        if need_w:
+            dW = xp.reshape(_bmm(xp, _as_mat(xp, X, g), _mT(xp, colsY)), W.shape)
+        if need_x:
+            Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
+            dX = _from_mat(xp, _bmm(xp, Wm, colsY), N, H, Wd)
+        return dX, dW, db
+
+
+# -- public functions ----------------------------------------------------------------------
+
+
+def _check(op, x, weight, bias, nd, transposed, groups):
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != nd + 2:
+        names = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+        raise ValueError(f"{op}: expected a {nd + 2}-D input {names}, got shape {x.shape}")
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{op}: expected a {nd + 2}-D weight, got shape {weight.shape}")
+    groups = ntuple(op, "groups", groups, 1, 1)[0]
+    if transposed:
+        c_in, c_out = weight.shape[0], weight.shape[1] * groups
+        expect = f"weight.shape[0] = {c_in}"
+    else:
+        c_in, c_out = weight.shape[1] * groups, weight.shape[0]
+        expect = f"weight.shape[1] * groups = {weight.shape[1]} * {groups}"
+    if x.shape[1] != c_in:
+        raise ValueError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels, but weight"
+                         f" of shape {weight.shape} expects {c_in} ({expect})")
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"{op}: groups={groups} must divide in_channels={c_in} and "
+                         f"out_channels={c_out}")
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)}, expected ({c_out},)")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype};"
+                            " cast the input (no silent up/down-cast)")
+    return x, weight, groups
+
+
+def _geometry(op, x, weight, nd, stride, padding, dilation, groups, output_padding=None):
+    """Validated geometry as 2-D tuples (1-D convs get a unit H axis)."""
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(op, "stride", stride, nd, 1)
+    dilation = ntuple(op, "dilation", dilation, nd, 1)
+    pads = conv_pads(op, padding, kernel, dilation, stride)
+    spatial = x.shape[2:]
+    if output_padding is None:  # a conv: every window must fit in the padded input
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        padded = tuple(n + p[0] + p[1] for n, p in zip(spatial, pads))
+        if any(s > n for s, n in zip(span, padded)):
+            raise ValueError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
+                             f"larger than the padded input {padded} (input shape {x.shape}, "
+                             f"padding {padding})")
+        output_padding = (0,) * nd
+    else:
+        output_padding = ntuple(op, "output_padding", output_padding, nd, 0)
+        for o, s, d in zip(output_padding, stride, dilation):
+            if o >= max(s, d):
+                raise ValueError(f"{op}: output_padding {output_padding} must be smaller than "
+                                 f"stride {stride} or dilation {dilation}")
+        for n, k, s, d, p, o in zip(spatial, kernel, stride, dilation, pads, output_padding):
+            if (n - 1) * s - p[0] - p[1] + d * (k - 1) + o + 1 < 1:
+                raise ValueError(f"{op}: padding {padding} leaves no output for input shape "
+                                 f"{x.shape} and kernel {kernel}")
+    if nd == 1:
+        kernel, stride, dilation = (1,) + kernel, (1,) + stride, (1,) + dilation
+        pads, output_padding = ((0, 0),) + pads, (0,) + output_padding
+    return {"kernel": kernel, "stride": stride, "pads": pads, "dilation": dilation,
+            "groups": groups, "output_padding": output_padding}
+
+
+def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
+    x, weight, groups = _check(op, x, weight, bias, nd, False, groups)
+    geo = _geometry(op, x, weight, nd, stride, padding, dilation, groups)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return ConvNd.apply(*args, geo=geo, transposed=False)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_out, C_in / groups, kh, kw).
+        bias: (C_out,) or None.
+        stride, dilation: int or (h, w), >= 1.
+        padding: int or (h, w) zeros on both sides, or "same" (stride 1) / "valid".
+        groups: splits channels into independent groups; must divide C_in and C_out.
+    Returns:
+        (N, C_out, Ho, Wo), Ho = (H + 2p - d(kh - 1) - 1) // s + 1; the dtype of x.
+    """
+    return _conv("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
+
+    Args:
+        x: (N, C_in, L); weight: (C_out, C_in / groups, k); bias: (C_out,) or None.
+        stride, padding, dilation, groups: as in :func:`conv2d`, ints.
+    Returns:
+        (N, C_out, Lo), Lo = (L + 2p - d(k - 1) - 1) // s + 1.
+    """
+    return _conv("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_t(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
+    x, weight, groups = _check(op, x, weight, bias, nd, True, groups)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a tuple, got {padding!r}")
+    geo = _geometry(op, x, weight, nd, stride, padding, dilation, groups, output_padding)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return ConvNd.apply(*args, geo=geo, transposed=True)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input), as PyTorch's.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_in, C_out / groups, kh, kw).
+        bias: (C_out,) or None.
+        stride, padding, dilation, groups: those of the conv this one is the adjoint of.
+        output_padding: extra rows/cols on the bottom/right, < max(stride, dilation).
+    Returns:
+        (N, C_out, Ho, Wo), Ho = (H - 1)s - 2p + d(kh - 1) + output_padding + 1.
+    """
+    return _conv_t("conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution; x (N, C_in, L), weight (C_in, C_out / groups, k)."""
+    return _conv_t("conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
+

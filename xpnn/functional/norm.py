@@ -1,0 +1,282 @@
+"""Normalization: batch_norm, layer_norm, group_norm; each one node with its backward.
+
+All three standardize X over some axes, Xhat = (X - mean) / sqrt(var + eps) with the biased
+variance, then apply a per-feature affine map. With dXhat = dL/dXhat and M values per
+statistic, the chain rule through mean and var gives (Ioffe & Szegedy 2015, eq. after 3)
+
+    dX = inv * (dXhat - mean(dXhat) - Xhat * mean(dXhat * Xhat)),   inv = 1/sqrt(var + eps).
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function, as_tensor
+
+
+def _stats(xp, X, axes, eps):
+    mean = xp.mean(X, axis=axes, keepdims=True)
+    var = xp.var(X, axis=axes, keepdims=True)
+    return mean, var, 1 / xp.sqrt(var + eps)
+
+
+def _standardized_backward(xp, dXhat, Xhat, inv, axes):
+    """dX from dXhat for Xhat standardized over ``axes`` (the formula in the module doc)."""
+    m1 = xp.mean(dXhat, axis=axes, keepdims=True)
+    m2 = xp.mean(dXhat * Xhat, axis=axes, keepdims=True)
+    return inv * (dXhat - m1 - Xhat * m2)
+
+
+def _channel_shape(ndim):
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+def per_channel(xp, A):
+    """(N, C, *S) -> (C, prod(S)*N): channels first, the batch last. Free (a view) when A
+    lies in (C, *S, N) memory, as conv outputs do (see conv.py); a copy otherwise."""
+    nd = len(A.shape)
+    return xp.reshape(xp.permute_dims(A, tuple(range(1, nd)) + (0,)), (A.shape[1], -1))
+
+
+def from_per_channel(xp, Am, shape):
+    """Inverse of :func:`per_channel`: (C, M) -> an (N, C, *S) view."""
+    nd = len(shape)
+    A = xp.reshape(Am, (shape[1],) + tuple(shape[2:]) + (shape[0],))
+    return xp.permute_dims(A, (nd - 1,) + tuple(range(nd - 1)))
+
+
+class BatchNorm(Function):
+    """Normalize over every axis but 1 (channels) with given statistics: the batch's in
+    training (the gradient then flows through them), the running ones in eval.
+
+    In training, :func:`batch_norm` passes the centered input ``Xc = X - mean`` as a
+    (C, M) matrix; per-channel sums are then row sums and row dot products (``vecdot``),
+    one pass each, with no temporaries the size of X.
+    """
+
+    def forward(self, X, *wb, mean=None, inv=None, xc=None, has_w=False):
+        xp = self.xp
+        W = wb[0] if has_w else None
+        B = wb[-1] if len(wb) - has_w else None
+        self.has_w, self.has_b, self.shape = has_w, B is not None, X.shape
+        scale = inv if W is None else W * inv
+        self.inv, self.scale, self.training = inv, scale, xc is not None
+        if xc is not None:  # training: Y = Xc * scale + b, in (C, M) order
+            self.Xc = xc
+            Ym = xc * xp.reshape(scale, (-1, 1))
+            if B is not None:
+                Ym += xp.reshape(B, (-1, 1))  # Ym is fresh: in place saves a pass
+            return from_per_channel(xp, Ym, X.shape)
+        # eval: Y = X * scale + (b - mean * scale), broadcast in X's own order
+        cs = _channel_shape(X.ndim)
+        shift = -mean * scale if B is None else B - mean * scale
+        self.X, self.mean = X, mean
+        return X * xp.reshape(scale, cs) + xp.reshape(shift, cs)
+
+    def backward(self, dY):
+        xp, need = self.xp, self.needs
+        need_w = self.has_w and need[1]
+        need_b = self.has_b and need[-1]
+        dYm = per_channel(xp, dY)
+        M = dYm.shape[1]
+        sum_dy = xp.sum(dYm, axis=1) if (need_b or self.training) else None
+        if self.training:
+            Xc = self.Xc
+        elif need_w:
+            Xc = per_channel(xp, self.X) - xp.reshape(self.mean, (-1, 1))
+        # sum(dY * Xhat) with Xhat = Xc * inv
+        sum_dy_xhat = self.inv * xp.vecdot(dYm, Xc, axis=-1) if (need_w or self.training) \
+            else None
+        dX = None
+        if need[0]:
+            a = xp.reshape(self.scale, (-1, 1))
+            if self.training:
+                # dX = scale * (dY - mean(dY) - Xhat * mean(dY * Xhat))
+                b = xp.reshape(self.scale * self.inv * sum_dy_xhat / M, (-1, 1))
+                dXm = dYm * a
+                dXm -= Xc * b
+                dXm -= xp.reshape(self.scale * sum_dy / M, (-1, 1))
+                dX = from_per_channel(xp, dXm, self.shape)
+            else:  # running statistics are constants
+                dX = dY * xp.reshape(self.scale, _channel_shape(dY.ndim))
+        grads = [dX]
+        if self.has_w:
+            grads.append(sum_dy_xhat if need_w else None)
+        if self.has_b:
+            grads.append(sum_dy if need_b else None)
+        return tuple(grads)
+
+
+class LayerNorm(Function):
+    """Normalize over the last k axes; weight and bias have those k axes' shape."""
+
+    def forward(self, X, *wb, k=1, eps=1e-5, has_w=False):
+        xp = self.xp
+        self.axes = tuple(range(X.ndim - k, X.ndim))
+        mean, _, inv = _stats(xp, X, self.axes, eps)
+        Xhat = (X - mean) * inv
+        self.Xhat, self.inv, self.has_w = Xhat, inv, has_w
+        self.W = wb[0] if has_w else None
+        self.has_b = len(wb) - has_w == 1
+        Y = Xhat if self.W is None else Xhat * self.W
+        return Y + wb[-1] if self.has_b else Y
+
+    def backward(self, dY):
+        xp, Xhat = self.xp, self.Xhat
+        lead = tuple(range(dY.ndim - len(self.axes)))
+        grads = [None]
+        if self.needs[0]:
+            dXhat = dY if self.W is None else dY * self.W
+            grads[0] = _standardized_backward(xp, dXhat, Xhat, self.inv, self.axes)
+        if self.has_w:
+            grads.append(xp.sum(dY * Xhat, axis=lead) if self.needs[1] else None)
+        if self.has_b:
+            grads.append(xp.sum(dY, axis=lead) if self.needs[-1] else None)
+        return tuple(grads)
+
+
+class GroupNorm(Function):
+    """Normalize each sample over groups of C/G channels (and all spatial positions)."""
+
+    def forward(self, X, *wb, groups=1, eps=1e-5, has_w=False):
+        xp = self.xp
+        self.shape = X.shape
+        Xg = xp.reshape(X, (X.shape[0], groups, -1))
+        mean, _, inv = _stats(xp, Xg, (2,), eps)
+        Xhat = xp.reshape((Xg - mean) * inv, X.shape)
+        cs = _channel_shape(X.ndim)
+        self.Xhat, self.inv, self.groups, self.has_w = Xhat, inv, groups, has_w
+        self.W = xp.reshape(wb[0], cs) if has_w else None
+        self.has_b = len(wb) - has_w == 1
+        Y = Xhat if self.W is None else Xhat * self.W
+        return Y + xp.reshape(wb[-1], cs) if self.has_b else Y
+
+    def backward(self, dY):
+        xp, Xhat, N = self.xp, self.Xhat, dY.shape[0]
+        axes = (0,) + tuple(range(2, dY.ndim))
+        grads = [None]
+        if self.needs[0]:
+            dXhat = dY if self.W is None else dY * self.W
+            g = (N, self.groups, -1)
+            dX = _standardized_backward(xp, xp.reshape(dXhat, g), xp.reshape(Xhat, g),
+                                        self.inv, (2,))
+            grads[0] = xp.reshape(dX, self.shape)
+        if self.has_w:
+            grads.append(xp.sum(dY * Xhat, axis=axes) if self.needs[1] else None)
+        if self.has_b:
+            grads.append(xp.sum(dY, axis=axes) if self.needs[-1] else None)
+        return tuple(grads)
+
+
+# -- public functions ----------------------------------------------------------------------
+
+
+def _affine(op, x, weight, bias, shape):
+    """The Tensors to pass (x, then weight and bias if given), checked against ``shape``."""
+    args = [x]
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is None:
+            continue
+        if tuple(t.shape) != tuple(shape):
+            raise ValueError(f"{op}: {name} of shape {tuple(t.shape)}, expected {tuple(shape)}"
+                             f" for input of shape {x.shape}")
+        if t.dtype != x.dtype:
+            raise TypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype}")
+        args.append(as_tensor(t))
+    return args
+
+
+def _raw(a):
+    return a.data if hasattr(a, "data") and hasattr(a, "_be") else a
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalization (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
+
+    Args:
+        x: (N, C), (N, C, L) or (N, C, H, W).
+        running_mean, running_var: (C,) arrays or None. In training they are updated in
+            place: r = (1 - momentum) r + momentum * batch_stat, with the unbiased batch
+            variance; in eval they normalize x.
+        weight, bias: (C,) or None.
+        training: use (and return gradients through) the batch statistics.
+        momentum: a float, or a 0-d array (a cumulative average passes 1/batches_seen).
+        eps: added to the variance.
+    Returns:
+        Tensor shaped like x.
+    """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    rm, rv = _raw(running_mean), _raw(running_var)
+    for r, name in ((rm, "running_mean"), (rv, "running_var")):
+        if r is not None and tuple(r.shape) != (C,):
+            raise ValueError(f"batch_norm: {name} of shape {tuple(r.shape)} does not match "
+                             f"the {C} channels of input {x.shape}")
+    if not training and (rm is None or rv is None):
+        raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+    M = math.prod(x.shape) // C
+    if training and M < 2:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel in training, got"
+                         f" input of shape {x.shape}")
+    args = _affine("batch_norm", x, weight, bias, (C,))
+    xp = x.xp
+    xc = None
+    if training:
+        Xm = per_channel(xp, x.data)
+        mean = xp.mean(Xm, axis=1)
+        xc = Xm - xp.reshape(mean, (-1, 1))
+        var = xp.vecdot(xc, xc, axis=-1) / M  # biased, as the normalization uses
+        inv = 1 / xp.sqrt(var + eps)
+        if rm is not None:
+            rm[...] = (1 - momentum) * rm + momentum * mean
+        if rv is not None:
+            rv[...] = (1 - momentum) * rv + momentum * (var * (M / (M - 1)))
+    else:
+        mean, inv = rm, 1 / xp.sqrt(rv + eps)
+    return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, has_w=weight is not None)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization (Ba et al. 2016), as ``torch.nn.functional.layer_norm``.
+
+    Args:
+        x: (..., *normalized_shape).
+        normalized_shape: int or tuple, the trailing dims to normalize over.
+        weight, bias: normalized_shape, or None.
+    Returns:
+        Tensor shaped like x.
+    """
+    x = as_tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
+                         f"normalized_shape {shape}")
+    args = _affine("layer_norm", x, weight, bias, shape)
+    return LayerNorm.apply(*args, k=k, eps=eps, has_w=weight is not None)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalization (Wu & He 2018), as ``torch.nn.functional.group_norm``.
+
+    Args:
+        x: (N, C, *).
+        num_groups: divides C.
+        weight, bias: (C,) or None.
+    Returns:
+        Tensor shaped like x.
+    """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1 \
+            or C % num_groups:
+        raise ValueError(f"group_norm: num_groups={num_groups!r} must be an int >= 1 that "
+                         f"divides the {C} channels of input {x.shape}")
+    args = _affine("group_norm", x, weight, bias, (C,))
+    return GroupNorm.apply(*args, groups=num_groups, eps=eps, has_w=weight is not None)
+

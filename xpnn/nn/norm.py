@@ -1,0 +1,170 @@
+"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm (PyTorch names and buffers)."""
+from __future__ import annotations
+
+from .. import backend as B
+from .. import functional as F
+from . import init
+from .module import Module, check_int, new_parameter
+
+
+def _check_eps(name, eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
+        raise ValueError(f"{name}: eps must be a number > 0, got {eps!r}")
+    return float(eps)
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d: weight, bias, running_mean/var, num_batches_tracked."""
+
+    ranks = (4,)
+    dims = "(N, C, H, W)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, *, backend=None, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = check_int(name, "num_features", num_features)
+        self.eps = _check_eps(name, eps)
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(
+                momentum, (int, float)) or not 0 <= momentum <= 1):
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.momentum = momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        shape = (num_features,)
+        self.weight = new_parameter(shape, backend, device, dtype) if affine else None
+        self.bias = new_parameter(shape, backend, device, dtype) if affine else None
+        if track_running_stats:
+            be = B.get_backend(backend, device)
+            dt = be.dtype(dtype if dtype is not None else "float32")
+            xp = be.xp
+            self.register_buffer("running_mean", xp.zeros(shape, dtype=dt, device=be.device))
+            self.register_buffer("running_var", xp.ones(shape, dtype=dt, device=be.device))
+            self.register_buffer("num_batches_tracked",
+                                 xp.zeros((), dtype=xp.int64, device=be.device))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input {self.dims} with C={self.num_features}"
+                             f", got shape {x.shape}")
+        use_batch = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked = self.num_batches_tracked + 1
+            if self.momentum is None:  # a cumulative average: weight 1/batches seen
+                xp = B.backend_of(self.running_mean).xp
+                momentum = 1 / xp.astype(self.num_batches_tracked, self.running_mean.dtype)
+        track = self.training and self.track_running_stats
+        return F.batch_norm(x, self.running_mean if track or not use_batch else None,
+                            self.running_var if track or not use_batch else None,
+                            self.weight, self.bias, use_batch, momentum, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, C, H, W): statistics per channel over N, H and W.
+
+    Args:
+        num_features: C.
+        eps: added to the variance.
+        momentum: running = (1 - momentum) running + momentum * batch (unbiased variance);
+            None: a cumulative average.
+        affine: learn weight (ones) and bias (zeros).
+        track_running_stats: keep running statistics for eval; if False, eval also uses
+            batch statistics.
+        backend, device, dtype: where parameters and buffers live.
+    Buffers: running_mean, running_var, num_batches_tracked (as PyTorch's state_dict).
+    """
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L); arguments as :class:`BatchNorm2d`."""
+
+    ranks = (2, 3)
+    dims = "(N, C) or (N, C, L)"
+
+
+class LayerNorm(Module):
+    """Layer normalization over the trailing ``normalized_shape`` dims.
+
+    Args:
+        normalized_shape: int or tuple of ints >= 1.
+        eps: added to the variance.
+        elementwise_affine: learn weight (ones) and bias (zeros) of normalized_shape.
+        bias: learn the bias (with elementwise_affine).
+    Shapes: (..., *normalized_shape) -> the same.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
+                 backend=None, device=None, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+            tuple(normalized_shape)
+        for n in shape:
+            check_int("LayerNorm", "normalized_shape", n)
+        if not shape:
+            raise ValueError("LayerNorm: normalized_shape must not be empty")
+        self.normalized_shape, self.eps = shape, _check_eps("LayerNorm", eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        affine = self.elementwise_affine
+        self.weight = new_parameter(shape, backend, device, dtype) if affine else None
+        self.bias = new_parameter(shape, backend, device, dtype) if affine and bias else None
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            raise ValueError(f"{self!r}: input of shape {x.shape} does not end with "
+                             f"{self.normalized_shape}")
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Group normalization: per sample, over groups of channels and all positions.
+
+    Args:
+        num_groups: divides num_channels.
+        num_channels: C.
+        eps: added to the variance.
+        affine: learn per-channel weight (ones) and bias (zeros).
+    Shapes: (N, C, *) -> the same.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        self.num_groups = check_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = check_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide "
+                             f"num_channels={num_channels}")
+        self.eps, self.affine = _check_eps("GroupNorm", eps), bool(affine)
+        shape = (num_channels,)
+        self.weight = new_parameter(shape, backend, device, dtype) if affine else None
+        self.bias = new_parameter(shape, backend, device, dtype) if affine else None
+        if affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"{self!r}: expected input (N, C, ...) with C={self.num_channels}"
+                             f", got shape {x.shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
