@@ -4,13 +4,23 @@
 The three run in alternating rounds in one process, so machine noise hits them alike;
 the figure per peer is the median over rounds of samples/s.
 
-    python benchmarks/mlp.py [--rounds 7] [--steps 30] [--batches 64 256 1024]
+    python benchmarks/mlp.py [--rounds 7] [--steps 30] [--batches 64 256 1024] [--threads N]
+
+``--threads N`` gives both libraries N threads (default: every core). On a machine shared
+with other jobs, ``--threads 1`` is the fair comparison: a 2-thread OpenBLAS pool loses half
+its speed when another process holds a core, torch's OpenMP pool less so.
 """
 import os
+
+import sys  # noqa: E402
 
 # NumPy's OpenBLAS and torch's OpenMP pools spin-wait by default and then fight over the
 # two cores; passive waiting must be set before either library loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# --threads N must also reach OpenBLAS before NumPy loads: it reads the variable once.
+if "--threads" in sys.argv:
+    _n = sys.argv[sys.argv.index("--threads") + 1]
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _n
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
@@ -150,11 +160,14 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024])
     ap.add_argument("--pause", type=float, default=0.3)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for both NumPy's BLAS and torch (default: all cores)")
     args = ap.parse_args()
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     X, y = make_data(max(args.batches) * 8)
-    print(f"threads: torch {torch.get_num_threads()}, OMP_WAIT_POLICY="
+    print(f"threads: torch {torch.get_num_threads()}, OpenBLAS "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, OMP_WAIT_POLICY="
           f"{os.environ['OMP_WAIT_POLICY']}; {args.rounds} rounds x {args.steps} steps")
     rows = []
     for bs in args.batches:
