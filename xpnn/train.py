@@ -313,28 +313,26 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
     return logs
 
 
-def _raise_nonfinite_grad(name, ctx, step, total):
+def _stop_nonfinite(ctx, step, total, what, advice):
+    """Close the progress bar and raise NonFiniteLossError naming epoch and step."""
     if ctx.__dict__.get("_bar") is not None:
         ctx._bar.close()
     of = f" of {total}" if total else ""
-    raise NonFiniteLossError(f"fit: the gradient of parameter {name!r} is NaN/Inf at epoch "
-                             f"{ctx.epoch + 1} of {ctx.epochs}, step {step + 1}{of} (counting "
-                             "from 1); training stopped. Use "
-                             "xpnn.detect_anomaly() to find the op, lower the learning rate, "
+    raise NonFiniteLossError(f"fit: {what} at epoch {ctx.epoch + 1} of {ctx.epochs}, step "
+                             f"{step + 1}{of} (counting from 1); training stopped. {advice}, "
                              "or pass on_nonfinite='skip' to leave such steps out")
 
 
+def _raise_nonfinite_grad(name, ctx, step, total):
+    _stop_nonfinite(ctx, step, total, f"the gradient of parameter {name!r} is NaN/Inf",
+                    "Use xpnn.detect_anomaly() to find the op, lower the learning rate")
+
+
 def _raise_nonfinite(value, ctx, step, total):
-    if ctx.__dict__.get("_bar") is not None:
-        ctx._bar.close()
-    of = f" of {total}" if total else ""
-    raise NonFiniteLossError(f"fit: the loss is {value} at epoch {ctx.epoch + 1} of "
-                             f"{ctx.epochs}, step {step + 1}{of} (counting from 1); training "
-                             "stopped. Lower the learning rate, check the inputs, or pass "
-                             "on_nonfinite='skip' to leave such steps out")
+    _stop_nonfinite(ctx, step, total, f"the loss is {value}",
+                    "Lower the learning rate, check the inputs")
 
 
-@no_grad()
 def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
     """Loss and metrics of ``model`` over ``data`` in eval mode, without recording a graph.
 

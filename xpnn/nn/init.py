@@ -51,8 +51,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def constant_(tensor, value):
-    import numpy as np
-    return _fill(tensor, np.full(tensor.shape, value, dtype=np.float64))
+    return _fill(tensor, B.np.full(tensor.shape, value, dtype=B.np.float64))
 
 
 def zeros_(tensor):
