@@ -80,7 +80,7 @@ def xpnn_stepper(backend, optimizer=True, lr=0.01):
             opt.zero_grad()
         else:
             for p in model.parameters():
-                p.data, p.grad = p.data - lr * p.grad, None
+                p.array, p.grad = p.array - lr * p.grad.array, None
     return step, "xpnn.optim.SGD" if opt is not None else "raw-array SGD"
 
 

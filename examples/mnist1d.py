@@ -42,7 +42,7 @@ class GRUClassifier(nn.Module):
 
     def forward(self, x):
         out, _ = self.gru(F.reshape(x, (x.shape[0], x.shape[1], 1)))  # (N, 40, 2 * hidden)
-        return self.head(self.drop(F.flatten(out)))
+        return self.head(self.drop(F.flatten(out, 1)))
 
 
 def build_gru(args):
@@ -96,7 +96,7 @@ class CNNClassifier(nn.Module):
 
     def forward(self, x):
         h = self.features(F.reshape(x, (x.shape[0], 1, x.shape[1])))  # (N, 2w, 10)
-        pooled = F.concat([F.flatten(self.avg(h)), F.flatten(self.max(h))], axis=1)
+        pooled = F.concat([F.flatten(self.avg(h), 1), F.flatten(self.max(h), 1)], axis=1)
         return self.head(pooled)
 
 

@@ -53,3 +53,18 @@ def rng():
 def to_np(x):
     """A NumPy copy of a Tensor or an array of any backend."""
     return x.numpy() if isinstance(x, xpnn.Tensor) else xpnn.to_numpy(x)
+
+
+def native_tables():
+    """Every table of native kernels by backend name that an op keeps beside its portable
+    code (see each op file): (module, attribute name)."""
+    from xpnn.functional import activation, conv, indexing, pool
+    return [(conv, "IM2COL"), (conv, "COL2IM"), (conv, "CONV"), (pool, "MAX_POOL_BACKWARD"),
+            (indexing, "INDEX_ADD"), (activation, "ERF")]
+
+
+@pytest.fixture
+def portable_only(monkeypatch):
+    """Run with the portable Array API code only: every native kernel table emptied."""
+    for module, name in native_tables():
+        monkeypatch.setattr(module, name, {})

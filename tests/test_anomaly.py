@@ -80,4 +80,4 @@ def test_integer_outputs_are_not_checked(backend):
 
 
 def to_bool(t):
-    return xpnn.to_numpy(t.data).tolist()
+    return xpnn.to_numpy(t.array).tolist()

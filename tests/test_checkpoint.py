@@ -39,9 +39,9 @@ class TinyMomentum:
         self.steps += 1
         for i, p in enumerate(self.params):
             v = self.state.get(i, {}).get("v")
-            v = p.grad if v is None else self.momentum * v + p.grad
+            v = p.grad.array if v is None else self.momentum * v + p.grad.array
             self.state[i] = {"v": v, "n": self.state.get(i, {}).get("n", 0) + 1}
-            p.data = p.data - self.lr * v
+            p.array = p.array - self.lr * v
 
     def state_dict(self):
         return {"state": {i: dict(s) for i, s in self.state.items()},
@@ -293,7 +293,7 @@ def test_checkpoint_is_plain_safetensors(tmp_path):
     train(model, opt, sched, 0, 1)
     path = xpnn.save_checkpoint(tmp_path / "c.safetensors", model, opt, sched, epoch=1)
     tensors = st.load_file(path)
-    assert np.array_equal(tensors["model.0.weight"], xpnn.to_numpy(model[0].weight.data))
+    assert np.array_equal(tensors["model.0.weight"], xpnn.to_numpy(model[0].weight.array))
     assert "optimizer.state.0.v" in tensors
     assert xpnn.io.read_metadata(path)["format"] == "xpnn.checkpoint"
 

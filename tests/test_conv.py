@@ -20,7 +20,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 TWIN_TOL = 1e3 * EPS64
 # float32, the same sums: each backend's GEMM blocks (and so rounds) differently
 TOL32 = 64 * EPS32
-CONV_FAST = ("im2col", "col2im", "conv2d")
+CONV_FAST = ("IM2COL", "COL2IM", "CONV")  # conv.py's tables of native kernels
 # torch's own notice about its padding="same" with even kernels (it pads a copy, as we do)
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -68,14 +68,13 @@ def _tensors(host, backend, dtype):
 
 @pytest.fixture(params=["default", "portable"])
 def path(request, backend, monkeypatch):
-    """Run with the backend's fast paths (native conv kernels where it has them), or with
-    the portable Array API code only."""
-    be = get_backend(backend)
+    """Run with the backend's native conv kernels where it has them, or with the portable
+    Array API code only."""
     if request.param == "portable":
-        if not any(k in be.fast for k in CONV_FAST):
+        if not any(backend in getattr(C, t) for t in CONV_FAST):
             pytest.skip(f"{backend} has no native conv path")
-        monkeypatch.setattr(be, "fast", {k: v for k, v in be.fast.items()
-                                         if k not in CONV_FAST})
+        for t in CONV_FAST:
+            monkeypatch.setattr(C, t, {})
     return request.param
 
 
@@ -137,11 +136,11 @@ def test_native_im2col_col2im_equal_portable(geo):
     Xc = rng.standard_normal((3, 9, 8, 2)).astype(np.float32)
     out = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(
         Xc.shape[1:3], kernel, stride, dilation))
-    fast = get_backend("numpy").fast
-    cols = fast["im2col"](Xc, kernel, stride, dilation, out)
+    be = get_backend("numpy")
+    cols = C.IM2COL["numpy"](be, Xc, kernel, stride, dilation, out)
     np.testing.assert_array_equal(cols, C.im2col_portable(np, Xc, kernel, stride, dilation,
                                                            out))
-    back = fast["col2im"](cols, Xc.shape[1:3], kernel, stride, dilation)
+    back = C.COL2IM["numpy"](be, cols, Xc.shape[1:3], kernel, stride, dilation)
     np.testing.assert_array_equal(back, C.col2im_portable(np, cols, Xc.shape[1:3], kernel,
                                                           stride, dilation))
     # col2im is the adjoint of im2col: <im2col(X), G> == <X, col2im(G)>
@@ -152,12 +151,11 @@ def test_native_im2col_col2im_equal_portable(geo):
 
 def test_native_conv_equals_portable_on_torch(monkeypatch):
     """PyTorch's own conv kernels (the torch fast path) vs the portable code, both on torch."""
-    be = get_backend("torch")
     for case in CASES:
         _, fn, _, _, _, _, kw = case
         results = []
-        for fast in (be.fast, {k: v for k, v in be.fast.items() if k not in CONV_FAST}):
-            monkeypatch.setattr(be, "fast", fast)
+        for table in (C.CONV, {}):
+            monkeypatch.setattr(C, "CONV", table)
             x, w, b = _tensors(_host(case), "torch", "float64")
             y = fn(x, w, b, **kw)
             y.backward(xpnn.tensor(np.ones(y.shape), backend="torch", dtype="float64"))

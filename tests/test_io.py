@@ -73,7 +73,7 @@ def test_loaded_numpy_weights_are_writable(tmp_path):
     path = xpnn.save(mlp("numpy"), tmp_path / "w.safetensors")
     b = xpnn.load(mlp("numpy", seed=3), path)
     for p in b.parameters():
-        assert p.data.flags.writeable and p.data.flags.owndata  # optimizers update in place
+        assert p.array.flags.writeable and p.array.flags.owndata  # optimizers update in place
 
 
 def test_safetensors_package_reads_our_files(tmp_path):
@@ -141,7 +141,7 @@ def test_bfloat16_on_torch(tmp_path):
 def test_dict_target_fills_given_keys_on_their_backends(tmp_path):
     path = xpnn.save({"a": np.float32([1, 2]), "b": np.float32([3])}, tmp_path / "d.st")
     t = xpnn.tensor([0.0, 0.0], backend="torch")
-    target = {"a": t, "b": xpnn.tensor([0.0], backend="array_api_strict").data}
+    target = {"a": t, "b": xpnn.tensor([0.0], backend="array_api_strict").array}
     xpnn.load(target, path)
     assert target["a"] is t and t.backend == "torch" and to_np(t).tolist() == [1, 2]
     assert xpnn.backend.backend_of(target["b"]).name == "array_api_strict"
@@ -333,7 +333,7 @@ print("ready", flush=True)
 while True:
     i += 1
     for p in model.parameters():
-        p.data[...] = i
+        p.array[...] = i
     xpnn.save_checkpoint(path, model, step=i)
 """
 
@@ -359,7 +359,7 @@ def test_sigkill_during_saves_never_corrupts_the_latest(tmp_path):
         if not os.path.exists(path):
             continue  # killed before its first save ever finished
         step = xpnn.load_checkpoint(path, model)["step"]
-        assert step >= last and all(bool((p.data == step).all()) for p in model.parameters())
+        assert step >= last and all(bool((p.array == step).all()) for p in model.parameters())
         last = step
     assert kills >= 10 and last > 0
     xpnn.save_checkpoint(path, model, step=last)  # the next save clears a dead writer's file

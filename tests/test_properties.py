@@ -50,7 +50,7 @@ def inputs(arch):
 def test_random_mlp_passes_gradcheck(arch):
     model = build(arch, "numpy", "float64")
     # the model's own layers, with its parameters replaced by leaves gradcheck can perturb
-    leaves = [xpnn.tensor(p.data.copy(), dtype="float64", requires_grad=True)
+    leaves = [xpnn.tensor(p.array.copy(), dtype="float64", requires_grad=True)
               for p in model.parameters()]
     x = xpnn.tensor(inputs(arch), dtype="float64", requires_grad=True)
 
@@ -76,7 +76,7 @@ def test_random_mlp_agrees_across_backends(arch):
         model = build(arch, backend, "float32")
         xt = xpnn.tensor(x, backend=backend, requires_grad=True)
         out = model(xt)
-        w = np.linspace(-1, 1, out.size()).reshape(out.shape).astype(np.float32)
+        w = np.linspace(-1, 1, out.numel()).reshape(out.shape).astype(np.float32)
         (out * xpnn.tensor(w, backend=backend)).sum().backward()
         results[backend] = [out.numpy(), xpnn.to_numpy(xt.grad)] + \
             [xpnn.to_numpy(p.grad) for p in model.parameters()]

@@ -28,7 +28,7 @@ def _train(backend, use_optim):
             model.zero_grad()
             loss.backward()
             for p in model.parameters():  # plain gradient descent: p <- p - lr * dL/dp
-                p.data = p.data - LR * p.grad
+                p.array = p.array - LR * p.grad.array
         losses.append(float(loss))
     with xpnn.no_grad():
         pred = model(x).numpy() > 0

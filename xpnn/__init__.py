@@ -1,22 +1,83 @@
-"""xpnn: a neural-network framework written once against the Python Array API standard."""
-from . import functional, nn, optim
-from .autograd import Function, Tensor, as_tensor, backward, enable_grad, is_grad_enabled, \
-    no_grad, tensor
-from .backend import (Backend, BackendError, get_backend, manual_seed, set_default_backend,
+"""xpnn: a neural-network framework written once against the Python Array API standard.
+
+``import xpnn as torch`` works for PyTorch programs: tensors, their math, ``nn``, ``optim``,
+``utils.data``, ``autograd``, devices and dtypes use PyTorch's names and meanings.
+"""
+from . import backend as _backend
+from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,
+                       no_grad, set_grad_enabled)
+from .backend import (Backend, BackendError, DType, device, get_backend, get_default_dtype,
+                      initial_seed, manual_seed, set_default_backend, set_default_dtype,
                       to_numpy)
+from .tensor import Size, Tensor
+from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_dlpack,
+                       from_numpy, full, full_like, linspace, normal, numel, ones, ones_like,
+                       rand, rand_like, randint, randint_like, randn, randn_like, randperm,
+                       tensor, zeros, zeros_like)
+from . import functional
+from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmin, bmm,
+                         broadcast_shapes, broadcast_tensors, broadcast_to, cat, ceil, chunk,
+                         clamp, clip, concat, concatenate, cos, cumsum, div, divide, eq, exp,
+                         expm1, flatten, floor, ge, greater, greater_equal, gt, index_select,
+                         isfinite, isinf, isnan, le, less, less_equal, log, log1p,
+                         logical_and, logical_not, logical_or, logical_xor, logsumexp, lt,
+                         masked_fill, matmul, max, maximum, mean, min, minimum, mm, movedim,
+                         moveaxis, mul, multiply, narrow, ne, neg, negative, norm, not_equal,
+                         outer, permute, pow, prod, reciprocal, reshape, round, rsqrt, sign,
+                         sin, split, sqrt, square, squeeze, std, stack, sub, subtract, sum,
+                         swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
+                         unflatten, unsqueeze, var, where)
+from .functional import relu, sigmoid, softmax, log_softmax, tanh
+from . import nn, optim
 from .gradcheck import GradcheckError, gradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
 from . import callbacks, data, metrics
 from .train import History, NonFiniteLossError, evaluate, fit, predict
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["Backend", "BackendError", "Function", "GradcheckError", "Tensor", "as_tensor",
-           "backward", "enable_grad", "functional", "get_backend", "gradcheck",
-           "is_grad_enabled", "manual_seed", "nn", "no_grad", "optim", "set_default_backend",
-           "tensor", "to_numpy"]
-__all__ += ["AnomalyError", "CheckpointError", "detect_anomaly", "load", "load_checkpoint",
-            "load_file", "save", "save_checkpoint"]
-__all__ += ["History", "NonFiniteLossError", "callbacks", "data", "evaluate", "fit", "metrics",
-            "predict"]
+# dtypes as PyTorch names them; each equals that dtype of every backend (see DType)
+float16 = half = DType("float16")
+bfloat16 = DType("bfloat16")
+float32 = float = DType("float32")
+float64 = double = DType("float64")
+int8 = DType("int8")
+int16 = short = DType("int16")
+int32 = int = DType("int32")
+int64 = long = DType("int64")
+uint8 = DType("uint8")
+bool = DType("bool")
+
+
+def is_tensor(obj):
+    """True for an xpnn Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every |input - other| <= atol + rtol * |other| (one host read)."""
+    d = abs(sub(input, other))
+    ok = le(d, add(mul(abs(other), rtol), atol))
+    if equal_nan:
+        ok = logical_or(ok, logical_and(isnan(input), isnan(other)))
+    return _builtin_bool(all(ok).item())
+
+
+def equal(input, other):
+    """True if both tensors have the same shape and elements (``torch.equal``)."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return _builtin_bool(all(eq(input, other)).item())
+
+
+def _builtin_bool(x):
+    import builtins
+    return builtins.bool(x)
+
+
+del _backend

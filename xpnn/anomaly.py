@@ -66,7 +66,7 @@ class _Checker:
                 raise AnomalyError(
                     f"detect_anomaly: {cls.__name__} forward produced {kind} in output {i} "
                     f"(shape {tuple(Y.shape)}); inputs: "
-                    f"{_describe(xp, [t.data for t in inputs])}; called at {where}")
+                    f"{_describe(xp, [t.array for t in inputs])}; called at {where}")
 
     def backward(self, node, dXs):
         xp = node.xp
@@ -78,7 +78,7 @@ class _Checker:
                 raise AnomalyError(
                     f"detect_anomaly: {type(node).__name__} backward produced {kind} in the "
                     f"gradient for input {i} (shape {tuple(dX.shape)}); forward inputs: "
-                    f"{_describe(xp, [x.data for x in node.inputs])}; the op was called "
+                    f"{_describe(xp, [x.array for x in node.inputs])}; the op was called "
                     f"at {where}")
 
 
@@ -127,7 +127,7 @@ def grad_sums(params):
     xp, sums, mixed = params[0]._be.xp, [], False
     f32, f64 = xp.float32, xp.float64
     for p in params:  # one entry per parameter, so rows of different steps line up
-        g = p.grad
+        g = None if p.grad is None else p.grad.array
         if g is None:
             sums.append(xp.zeros((), dtype=f32, device=p._be.device))
         elif g.dtype == f32 or g.dtype == f64:

@@ -1,12 +1,25 @@
-"""Define-by-run reverse-mode autograd: Tensor, Function, backward(), no_grad().
+"""Define-by-run reverse-mode autograd: grad modes, TensorBase, Function, backward() and grad().
 
-A Function instance is one node of the graph. ``forward`` works on backend arrays and saves
-what ``backward`` needs on ``self``; ``backward`` gets dL/dY for each output and returns
-dL/dX for each input, written with the same ``xp`` calls, so the chain rule is visible.
+``TensorBase`` is the data-and-autograd half of a Tensor: the backend array, its gradient and
+its place in the graph. :class:`xpnn.tensor.Tensor` adds the math methods, each a line that
+calls an op of ``xpnn.functional``. The split keeps the imports one way: the ops build on this
+module, and Tensor builds on the ops.
+
+A :class:`Function` instance is one node of the graph. ``apply`` decides, before ``forward``
+runs, whether the call is recorded and which inputs need a gradient (``self.record``,
+``self.needs``), so ``forward`` saves only what ``backward`` will use and an unrecorded call
+prepares nothing. ``backward`` gets dL/dY for each output and returns dL/dX for each input,
+written with the same ``xp`` calls as the forward, so the chain rule is visible.
+
+Every tensor carries a version counter that in-place changes bump. A node remembers the
+versions of the tensors its backward reads and refuses to run if one changed, as PyTorch does.
 """
 from __future__ import annotations
 
 import threading
+import weakref
+
+import array_api_compat as compat
 
 from . import backend as B
 
@@ -14,131 +27,120 @@ _mode = threading.local()
 _anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
 
 
+# -- grad modes ------------------------------------------------------------------------------
 def is_grad_enabled():
-    return getattr(_mode, "grad", True)
+    """Whether ops record a graph in this thread."""
+    return _mode.__dict__.get("grad", True)
 
 
-class no_grad:
-    """Context manager (and decorator) under which no op records a graph."""
+class _GradMode:
+    """Sets the grad mode for a ``with`` block (restoring it after) or, as a decorator
+    (``@no_grad()`` or bare ``@no_grad``), for every call of a function."""
+
+    enabled = False  # the mode inside; None leaves it as it is
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls is not set_grad_enabled:
+            return cls()(args[0])  # bare decorator: @no_grad
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = is_grad_enabled()
-        _mode.grad = False
+        if self.enabled is not None:
+            _mode.grad = self.enabled
 
     def __exit__(self, *exc):
         _mode.grad = self._prev
 
     def __call__(self, fn):
+        enabled = self.enabled
+
         def wrapped(*args, **kwargs):
-            with no_grad():
+            prev = is_grad_enabled()
+            if enabled is not None:
+                _mode.grad = enabled
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _mode.grad = prev
         wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+        wrapped.__wrapped__ = fn
         return wrapped
 
 
-class enable_grad(no_grad):
-    """Context manager that turns graph recording back on inside ``no_grad``."""
+class no_grad(_GradMode):
+    """Context manager (and decorator) under which no op records a graph."""
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that turns graph recording back on inside no_grad."""
+
+    enabled = True
+
+
+class inference_mode(_GradMode):
+    """PyTorch's inference_mode: here the same as ``no_grad``; ``mode=False`` changes
+    nothing."""
+
+    def __init__(self, mode=True):
+        self.enabled = False if mode else None
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: ``set_grad_enabled(False)`` takes effect at once (as in
+    PyTorch), and used with ``with`` it restores the previous mode on exit."""
+
+    def __init__(self, mode):
+        self._prev = is_grad_enabled()
+        self.enabled = bool(mode)
+        _mode.grad = self.enabled
 
     def __enter__(self):
-        self._prev = is_grad_enabled()
-        _mode.grad = True
+        _mode.grad = self.enabled
+
+    def __call__(self, fn):
+        _mode.grad = self._prev  # as a decorator it applies to calls, not to the definition
+        return super().__call__(fn)
 
 
-class Function:
-    """Base of every differentiable op; subclasses write ``forward`` and ``backward``.
+# -- TensorBase ------------------------------------------------------------------------------
+class TensorBase:
+    """A backend array plus what autograd needs: gradient, requires_grad, node, version.
 
-    ``Cls.apply(*tensors, **params)``: tensors are the differentiable inputs (all of one
-    backend and device), params are passed to ``forward`` as keywords. Inside both methods
-    ``self.xp`` is the namespace and ``self.be`` the Backend. ``self.needs[i]`` tells whether
-    input i needs a gradient, so backward can skip work.
+    Attributes:
+        array: the raw backend array (Chainer's name).
     """
 
-    n_out = 1  # multi-output ops set this, or return a tuple from forward
-    # True where backward always returns new arrays that nothing else holds: a leaf can then
-    # keep its first gradient as it is instead of copying it (see _accumulate)
-    fresh_grads = False
-
-    def forward(self, *xs, **params):
-        raise NotImplementedError
-
-    def backward(self, *dYs):
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs, **params):
-        fn = cls.__new__(cls)
-        be = inputs[0]._be
-        for t in inputs:
-            if t._be is not be:
-                _mixed(cls.__name__, inputs)
-        fn.be, fn.xp = be, be.xp
-        out = fn.forward(*[t.data for t in inputs], **params)
-        record = _mode.__dict__.get("grad", True) and any(t.requires_grad for t in inputs)
-        if record:
-            fn.inputs = inputs
-            fn.needs = tuple(t.requires_grad for t in inputs)
-        else:
-            fn = None
-        if _anomaly is not None:
-            _anomaly.forward(cls, inputs, out, fn)
-        if type(out) is tuple:
-            if fn is not None:
-                fn.out_meta = [(o.shape, o.dtype) for o in out]
-            return tuple(Tensor._wrap(o, be, fn, i) for i, o in enumerate(out))
-        return Tensor._wrap(out, be, fn, 0)
-
-
-def _mixed(op, inputs):
-    seen = sorted({f"{t._be.name}:{t._be.device}" for t in inputs})
-    raise TypeError(f"{op}: inputs live on different backends/devices ({' vs '.join(seen)}); "
-                    "move them with .to(backend, device) first")
-
-
-class Tensor:
-    """A backend array plus what autograd needs: ``grad``, ``requires_grad`` and its node.
-
-    Use :func:`xpnn.tensor` to make one. ``data`` is the raw backend array.
-    """
-
-    __slots__ = ("data", "grad", "requires_grad", "_be", "_node", "_idx", "__weakref__")
+    __slots__ = ("array", "_grad", "_rg", "_be", "_node", "_idx", "_vc", "_base", "_hooks",
+                 "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to Tensor
 
-    def __init__(self, data, *, requires_grad=False, _be=None):
-        self.data = data
-        self._be = _be if _be is not None else B.backend_of(data)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._node = None
-        self._idx = 0
+    def __init__(self, array, *, requires_grad=False, _be=None):
+        _init(self, array, _be if _be is not None else B.backend_of(array), None, 0)
+        if requires_grad:
+            self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, be, node, idx):
-        t = Tensor.__new__(Tensor)
-        t.data, t._be, t.grad, t._idx = data, be, None, idx
-        t._node = node
-        t.requires_grad = node is not None
-        return t
+    def _result(self, array, be, node=None, idx=0):
+        """A new plain Tensor holding ``array`` (xpnn.tensor.Tensor overrides this)."""
+        raise NotImplementedError
 
     # -- metadata -------------------------------------------------------------------
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
     def ndim(self):
-        return len(self.data.shape)
+        return len(self.array.shape)
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def backend(self):
+        """The backend's name: "numpy", "cupy", "torch" or "array_api_strict"."""
         return self._be.name
-
-    @property
-    def device(self):
-        return self._be.device
 
     @property
     def xp(self):
@@ -148,147 +150,592 @@ class Tensor:
     def is_leaf(self):
         return self._node is None
 
-    def __len__(self):
-        return self.data.shape[0]
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf)."""
+        return self._node
 
-    def size(self):
-        n = 1
-        for d in self.data.shape:
-            n *= d
-        return n
+    @property
+    def requires_grad(self):
+        return self._rg
 
-    def __repr__(self):
-        grad = ", requires_grad=True" if self.requires_grad else ""
-        # array2string, not repr: NumPy's repr adds its own dtype, and a 0-d result of a
-        # NumPy reduction is a scalar whose repr is "np.float32(...)"
-        body = B.np.array2string(B.np.asarray(self.numpy()), separator=", ")
-        dtype = B.dtype_name(self.dtype)
-        return f"Tensor({body}, dtype={dtype}, backend={self.backend!r}{grad})"
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
 
-    # -- conversion -----------------------------------------------------------------
-    def numpy(self):
-        """A NumPy copy of the data on the host."""
-        return B.to_numpy(self.data).copy() if self.backend != "numpy" else self.data.copy()
-
-    def item(self):
-        return self.numpy().item()
-
-    def __float__(self):
-        return float(self.item())
-
-    def __bool__(self):
-        if self.size() != 1:
-            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous")
-        return bool(self.item())
-
-    def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data, _be=self._be)
-
-    def requires_grad_(self, flag=True):
-        self.requires_grad = bool(flag)
+    def requires_grad_(self, requires_grad=True):
+        """Record operations on this leaf for backward (in place; returns self)."""
+        if self._node is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
+                               "tensors; use .detach() to get a tensor cut from the graph")
+        if requires_grad and not self._be.is_floating(self.array.dtype):
+            raise RuntimeError(f"requires_grad_: only Tensors of floating point dtype can "
+                               f"require gradients, got {B.dtype_name(self.dtype)}")
+        self._rg = bool(requires_grad)
         return self
 
-    def to(self, backend=None, device=None, dtype=None):
-        """This tensor on another backend/device/dtype (differentiable)."""
-        from .functional.shape import to
-        return to(self, backend, device, dtype)
+    @property
+    def _version(self):
+        """How many times this tensor was changed in place."""
+        return self._vc[0]
 
-    def astype(self, dtype):
-        return self.to(dtype=dtype)
+    def _bump(self):
+        """Record an in-place change (in-place ops, optimizer steps, load_state_dict)."""
+        self._vc[0] += 1
 
-    def float(self):
-        return self.astype("float32")
+    def _assign(self, arr):
+        """Overwrite the data with ``arr`` (this tensor's backend and shape): in place where
+        the array is writeable, else by rebinding; bumps the version."""
+        own = self.array
+        if tuple(own.shape) == tuple(arr.shape) and compat.is_writeable_array(own):
+            own[...] = arr if arr.dtype == own.dtype else self._be.xp.astype(arr, own.dtype)
+        else:
+            self._set_array(arr)
+        self._vc[0] += 1
 
-    def double(self):
-        return self.astype("float64")
+    # -- .grad and .data, as in PyTorch ---------------------------------------------
+    @property
+    def grad(self):
+        """dL/d(self) after backward(): a Tensor, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, TensorBase):
+                if not B.is_array(value):
+                    raise TypeError(f"grad: assigned a {type(value).__name__}; expected a "
+                                    "Tensor or None")
+                value = self._result(value, B.backend_of(value))
+            if value._be is not self._be:
+                raise TypeError(f"grad: assigned a gradient on {value._be.name}:"
+                                f"{value._be.device} to a tensor on {self._be.name}:"
+                                f"{self._be.device}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"grad: assigned a gradient of shape {value.shape} to a "
+                                   f"tensor of shape {self.shape}")
+        self._grad = value
+
+    @property
+    def data(self):
+        """A Tensor sharing this tensor's array, cut from the graph and unseen by autograd's
+        version checks (PyTorch's ``.data``): ``p.data.add_(g, alpha=-lr)`` updates ``p``."""
+        t = self._result(self.array, self._be)
+        t._base = self
+        return t
+
+    @data.setter
+    def data(self, value):
+        arr = value.array if isinstance(value, TensorBase) else value
+        if not B.is_array(arr):
+            raise TypeError(f"data: assigned a {type(value).__name__}; expected a Tensor")
+        self.array, self._be = arr, B.backend_of(arr)
+
+    def _set_array(self, arr):
+        """Rebind this tensor (and the tensor it is ``.data`` of) to a new array, for an
+        in-place change the backend could not make in place."""
+        self.array = arr
+        base = self._base
+        while base is not None:
+            base.array = arr
+            base = base._base
+
+    def detach(self):
+        """The same array cut from the graph (shares the version counter, as in PyTorch)."""
+        t = self._result(self.array, self._be)
+        t._vc = self._vc
+        return t
+
+    # -- hooks ----------------------------------------------------------------------
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with the gradient w.r.t. this tensor during backward; a
+        Tensor it returns replaces the gradient. Returns a handle with ``remove()``."""
+        if not self._rg:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does "
+                               "not require grad")
+        if self._node is None:
+            hooks = self._hook_table().setdefault("pre", [])
+        else:
+            node_hooks = self._node.__dict__.setdefault("_out_hooks", {})
+            hooks = node_hooks.setdefault(self._idx, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` was accumulated in backward."""
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have "
+                               "accumulated gradients")
+        hooks = self._hook_table().setdefault("post", [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def zero_grad(self):
+        """Drop this tensor's gradient (``grad = None``)."""
+        self._grad = None
+
+    def retain_grad(self):
+        """Keep ``.grad`` of this non-leaf tensor after backward (leaves always keep it)."""
+        if self._node is None:
+            return
+        if not self._rg:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        ref = weakref.ref(self)
+        self._node.__dict__.setdefault("_retain", {})[self._idx] = ref
+
+    @property
+    def retains_grad(self):
+        node = self._node
+        return node is not None and self._idx in node.__dict__.get("_retain", {})
+
+    def _hook_table(self):
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks
 
     # -- autograd -------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` that requires it.
 
         Args:
-            grad: dL/d(self); defaults to 1 for a one-element tensor.
+            gradient: dL/d(self) (a Tensor or an array of this backend, shape and dtype);
+                defaults to 1 for a one-element tensor.
             retain_graph: keep saved arrays so backward can run again through this graph.
+            create_graph: not supported (no higher-order gradients); must be False.
+            inputs: accumulate only into these leaves (default: every leaf).
         """
-        backward(self, grad, retain_graph)
-
-    def zero_grad(self):
-        self.grad = None
+        backward(self, gradient, retain_graph, create_graph, inputs)
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Reverse-mode sweep from ``root``; frees each node's saved arrays once it has run."""
-    xp = root._be.xp
-    if not root.requires_grad:
-        raise RuntimeError("backward: the tensor does not require grad and has no graph "
-                           "(was it computed under no_grad, or from inputs without "
-                           "requires_grad=True?)")
+def _init(t, array, be, node, idx):
+    """Fill the slots of a new tensor (used by TensorBase and Tensor._result)."""
+    t.array, t._be, t._node, t._idx = array, be, node, idx
+    t._grad, t._base, t._hooks = None, None, None
+    t._rg = node is not None
+    t._vc = [0]
+    return t
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+# -- Function --------------------------------------------------------------------------------
+ALL = "all"
+
+
+class Function:
+    """Base of every differentiable op; subclasses write ``forward`` and ``backward``.
+
+    Two styles share this base:
+
+    * xpnn's ops: instance methods on backend arrays. ``Cls.apply(*tensors, **params)``
+      passes the tensors' arrays to ``forward(self, *arrays, **params)``; inside both methods
+      ``self.xp`` is the namespace, ``self.be`` the Backend, ``self.record`` tells whether a
+      graph is being recorded and ``self.needs[i]`` whether input i needs a gradient.
+      Class attributes declare what backward reads, for the in-place checks:
+      ``saved_inputs`` (indices, or ``ALL``) and ``saves_output``.
+    * PyTorch's: ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
+      Tensors, with ``ctx.save_for_backward``, ``ctx.saved_tensors`` and
+      ``ctx.needs_input_grad``; ``Cls.apply(*args)`` as in ``torch.autograd.Function``.
+    """
+
+    saved_inputs = ALL
+    saves_output = False
+    # True where backward always returns new arrays that nothing else holds: a leaf can then
+    # keep its first gradient as it is instead of copying it (see _accumulate)
+    fresh_grads = False
+    _ctx_style = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            cls._ctx_style = True
+
+    def forward(self, *xs, **params):
+        raise NotImplementedError
+
+    def backward(self, *dYs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        if cls._ctx_style:
+            return _apply_ctx(cls, inputs, params)
+        first = inputs[0]
+        be = first._be
+        for t in inputs:
+            if t._be is not be:
+                _mixed(cls.__name__, inputs)
+        fn = cls.__new__(cls)
+        fn.be, fn.xp = be, be.xp
+        record = False
+        if _mode.__dict__.get("grad", True):
+            needs = tuple(t._rg for t in inputs)
+            record = True in needs
+        fn.record = record
+        fn.needs = needs if record else (False,) * len(inputs)
+        out = fn.forward(*[t.array for t in inputs], **params)
+        if _anomaly is not None:
+            _anomaly.forward(cls, inputs, out, fn if record else None)
+        node = fn if record else None
+        if type(out) is tuple:
+            outs = tuple(first._result(o, be, node, i) for i, o in enumerate(out))
+            if record:
+                fn.out_meta = [(o.shape, o.dtype) for o in out]
+        else:
+            outs = first._result(out, be, node, 0)
+        if record:
+            fn.inputs = inputs
+            # where each input's gradient goes, fixed now: an in-place op may later rebind a
+            # non-leaf input to a new node (see Tensor._become)
+            fn.edges = [(t._node, t._idx) for t in inputs]
+            _remember_versions(fn, cls, inputs, outs)
+        return outs
+
+    # -- PyTorch-style context --------------------------------------------------------
+    def save_for_backward(self, *tensors):
+        self._saved = tuple(tensors)
+        self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            if "_saved_versions" in self.__dict__ or "inputs" not in self.__dict__:
+                raise RuntimeError(f"{type(self).__name__}: saved_tensors was already freed "
+                                   "by an earlier backward (pass retain_graph=True)")
+            return ()
+        for t, v in zip(saved, self._saved_versions):
+            if t is not None and t._vc[0] != v:
+                _raise_modified(type(self).__name__, t.shape, t._vc[0], v)
+        return saved
+
+    def mark_non_differentiable(self, *outputs):
+        self.__dict__.setdefault("_non_diff", set()).update(id(o) for o in outputs)
+
+    def mark_dirty(self, *tensors):
+        pass  # in-place inputs are rebound by xpnn's own in-place machinery
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    @property
+    def needs_input_grad(self):
+        return self.__dict__.get("_needs_input_grad", self.needs)
+
+
+def _remember_versions(fn, cls, inputs, outs):
+    """Store (version cell, version now, shape) of what ``cls.backward`` reads."""
+    n = len(inputs)
+    idx = range(n) if cls.saved_inputs is ALL else [i for i in cls.saved_inputs if i < n]
+    versions = [(inputs[i]._vc, inputs[i]._vc[0], inputs[i].shape) for i in idx]
+    if cls.saves_output:
+        versions += [(o._vc, 0, o.shape) for o in (outs if type(outs) is tuple else (outs,))]
+    fn.versions = versions
+
+
+def _raise_modified(op, shape, now, then):
+    raise RuntimeError(f"backward: a tensor of shape {shape} that {op} saved for its "
+                       f"gradient was modified by an in-place operation (version {now}, "
+                       f"expected {then}); clone it before changing it, or call "
+                       "optimizer.step() only after backward()")
+
+
+def _apply_ctx(cls, args, kwargs):
+    """Run a PyTorch-style Function: forward on Tensors without recording, then one node."""
+    tensors = [a for a in args if isinstance(a, TensorBase)]
+    if not tensors:
+        raise TypeError(f"{cls.__name__}.apply: expected at least one Tensor argument")
+    be = tensors[0]._be
+    for t in tensors:
+        if t._be is not be:
+            _mixed(cls.__name__, tensors)
+    ctx = cls.__new__(cls)
+    ctx.be, ctx.xp = be, be.xp
+    needs = tuple(isinstance(a, TensorBase) and a._rg for a in args)
+    record = is_grad_enabled() and any(needs)
+    ctx._needs_input_grad = needs
+    ctx.needs = tuple(t._rg for t in tensors) if record else (False,) * len(tensors)
+    ctx.record = record
+    prev = is_grad_enabled()
+    _mode.grad = False
+    try:
+        out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        _mode.grad = prev
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    if not record:
+        return out
+    skip = ctx.__dict__.get("_non_diff", set())
+    wrapped = []
+    for i, o in enumerate(outs):
+        if isinstance(o, TensorBase) and id(o) not in skip:
+            if o._node is not None or any(o is t for t in tensors) or o._rg:
+                o = o._result(o.array, o._be)  # never re-parent an input or a graph tensor
+            o._node, o._idx, o._rg = ctx, i, True
+        wrapped.append(o)
+    ctx.inputs = tuple(tensors)
+    ctx.edges = [(t._node, t._idx) for t in tensors]
+    ctx.versions = []
+    ctx.out_meta = [(o.shape, o.dtype) if isinstance(o, TensorBase) else ((), None)
+                    for o in wrapped]
+    ctx._arg_is_tensor = tuple(isinstance(a, TensorBase) for a in args)
+    return wrapped[0] if single else tuple(wrapped)
+
+
+def _call_ctx_backward(node, dYs):
+    """Backward of a PyTorch-style node: grads as Tensors in, arrays out (one per tensor
+    input; a gradient returned for a non-Tensor argument must be None)."""
+    be = node.be
+    grads = [None if d is None else node.inputs[0]._result(d, be) for d in dYs]
+    prev = is_grad_enabled()
+    _mode.grad = False
+    try:
+        res = type(node).backward(node, *grads)
+    finally:
+        _mode.grad = prev
+    res = res if isinstance(res, tuple) else (res,)
+    is_t = node._arg_is_tensor
+    if len(res) != len(is_t):
+        raise RuntimeError(f"{type(node).__name__}.backward returned {len(res)} gradients; "
+                           f"expected one per forward argument ({len(is_t)})")
+    out = []
+    for flag, g in zip(is_t, res):
+        if flag:
+            out.append(None if g is None else (g.array if isinstance(g, TensorBase) else g))
+    return tuple(out)
+
+
+def _mixed(op, inputs):
+    seen = sorted({f"{t._be.name}:{t._be.device}" for t in inputs})
+    raise TypeError(f"{op}: inputs live on different backends/devices ({' vs '.join(seen)}); "
+                    "move them with .to(backend, device) first")
+
+
+# -- backward --------------------------------------------------------------------------------
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
+
+    Args:
+        tensors: a Tensor (or a sequence of them) to differentiate.
+        grad_tensors: dL/d(tensor) for each (None: 1 for a one-element tensor).
+        retain_graph: keep the graph for another backward.
+        create_graph: not supported; must be False.
+        inputs: accumulate only into these leaves.
+    """
+    roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    grads = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else \
+        [grad_tensors] * len(roots)
+    only = None if inputs is None else {id(t) for t in
+                                        (inputs if isinstance(inputs, (list, tuple))
+                                         else [inputs])}
+    _run(roots, grads, bool(retain_graph), create_graph, capture=None, only=only)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """Gradients of ``outputs`` w.r.t. ``inputs``, returned instead of accumulated.
+
+    Returns:
+        tuple with one Tensor per input (None for an input the outputs do not depend on,
+        if ``allow_unused``; zeros with ``materialize_grads``).
+    """
+    roots = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    grads = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else \
+        [grad_outputs] * len(roots)
+    capture = {}
+    for i, t in enumerate(ins):
+        if not t._rg:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+        key = id(t) if t._node is None else (id(t._node), t._idx)
+        capture[key] = [i, None]
+    _run(roots, grads, bool(retain_graph), create_graph, capture=capture, only=set())
+    out = [None] * len(ins)
+    for i, g in capture.values():
+        out[i] = g
+    result = []
+    for i, (t, g) in enumerate(zip(ins, out)):
+        if g is None:
+            if materialize_grads:
+                g = t.xp.zeros(t.array.shape, dtype=t.dtype, device=t._be.device)
+            elif not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute "
+                                   "the outputs; pass allow_unused=True")
+        result.append(None if g is None else t._result(g, t._be))
+    return tuple(result)
+
+
+def _root_grad(root, grad):
+    """The starting gradient of one root as an array, checked against the root."""
+    be = root._be
     if grad is None:
-        if root.size() != 1:
-            raise RuntimeError(f"backward: grad must be given for a non-scalar output of "
-                               f"shape {root.shape}")
-        grad = xp.ones(root.data.shape, dtype=root.dtype, device=root.device)
-    elif isinstance(grad, Tensor):
-        grad = grad.data
-    if tuple(grad.shape) != root.shape:
-        raise ValueError(f"backward: grad of shape {tuple(grad.shape)} for a tensor of "
+        if _numel(root.shape) != 1:
+            raise RuntimeError(f"backward: grad can be implicitly created only for a scalar "
+                               f"output, not for a non-scalar output of shape {root.shape}; "
+                               "pass gradient=")
+        return be.xp.ones(root.array.shape, dtype=root.dtype, device=be.device)
+    arr = grad.array if isinstance(grad, TensorBase) else grad
+    if not B.is_array(arr):
+        raise TypeError(f"backward: gradient must be a Tensor or an array, got "
+                        f"{type(grad).__name__}")
+    gbe = B.backend_of(arr)
+    if gbe is not be:
+        raise TypeError(f"backward: gradient lives on {gbe.name}:{gbe.device} but the tensor "
+                        f"on {be.name}:{be.device}")
+    if tuple(arr.shape) != root.shape:
+        raise ValueError(f"backward: grad of shape {tuple(arr.shape)} for a tensor of "
                          f"shape {root.shape}")
-    if root._node is None:
-        _accumulate(root, grad)
+    if arr.dtype != root.dtype:
+        raise TypeError(f"backward: gradient of dtype {B.dtype_name(arr.dtype)} for a tensor "
+                        f"of dtype {B.dtype_name(root.dtype)}")
+    return arr
+
+
+def _numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _run(roots, grads, retain_graph, create_graph, capture, only):
+    """The reverse sweep: from the roots down, each node once, after all its consumers.
+
+    ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
+    receives its gradient instead of ``.grad``; ``only`` restricts accumulation to leaves
+    whose id it holds (None: every leaf).
+    """
+    if create_graph:
+        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is "
+                                  "not supported by xpnn")
+    pending = {}
+    for root, g in zip(roots, grads):
+        if not root._rg:
+            raise RuntimeError("backward: element 0 of tensors does not require grad and does "
+                               "not have a grad_fn (was it computed under no_grad, or from "
+                               "inputs without requires_grad=True?)")
+        arr = _root_grad(root, g)
+        if root._node is None:
+            _deliver_leaf(root, arr, False, capture, only)
+            continue
+        slots = pending.get(root._node)
+        if slots is None:
+            slots = pending[root._node] = _slots(root._node)
+        prev = slots[root._idx]
+        slots[root._idx] = arr if prev is None else prev + arr
+    if not pending:
         return
-    grads = {root._node: _slots(root._node)}
-    grads[root._node][root._idx] = grad
-    for node in _topo_order(root._node):
-        dYs = grads.pop(node, None)
+    for node in _topo_order(list(pending)):
+        dYs = pending.pop(node, None)
         if dYs is None:
             continue
-        if not hasattr(node, "inputs"):
+        d = node.__dict__
+        if "inputs" not in d:
             raise RuntimeError("backward: this graph was already freed by an earlier "
                                "backward(); pass retain_graph=True to go through it twice")
+        if "_out_hooks" in d or "_retain" in d:
+            dYs = _output_hooks(node, dYs)
+        if capture is not None:
+            for i, dY in enumerate(dYs):
+                hit = capture.get((id(node), i))
+                if hit is not None and dY is not None:
+                    hit[1] = dY if hit[1] is None else hit[1] + dY
+        for vc, then, shape in node.versions:
+            if vc[0] != then:
+                _raise_modified(type(node).__name__, shape, vc[0], then)
         if len(dYs) > 1:  # multi-output op: a missing output gradient is zero
-            dYs = [d if d is not None else xp.zeros(s, dtype=t, device=root.device)
-                   for d, (s, t) in zip(dYs, node.out_meta)]
-        dXs = node.backward(*dYs)
+            dYs = [dY if dY is not None or t is None else
+                   node.xp.zeros(s, dtype=t, device=node.be.device)
+                   for dY, (s, t) in zip(dYs, node.out_meta)]
+        dXs = _call_ctx_backward(node, dYs) if node._ctx_style else node.backward(*dYs)
         if type(dXs) is not tuple:
             dXs = (dXs,)
         if _anomaly is not None:
             _anomaly.backward(node, dXs)
-        for t, need, dX in zip(node.inputs, node.needs, dXs):
+        for t, (src, idx), need, dX in zip(node.inputs, node.edges, node.needs, dXs):
             if not need or dX is None:
                 continue
-            if t._node is None:
-                _accumulate(t, dX, node.fresh_grads)
+            if src is None:
+                _deliver_leaf(t, dX, node.fresh_grads, capture, only)
             else:
-                slots = grads.get(t._node)
+                slots = pending.get(src)
                 if slots is None:
-                    slots = grads[t._node] = _slots(t._node)
-                prev = slots[t._idx]
-                slots[t._idx] = dX if prev is None else prev + dX
+                    slots = pending[src] = _slots(src)
+                prev = slots[idx]
+                slots[idx] = dX if prev is None else prev + dX
         if not retain_graph:
-            node.__dict__.clear()  # frees saved activations as the sweep goes
+            d.clear()  # frees saved activations as the sweep goes
+
+
+def _output_hooks(node, dYs):
+    """Run hooks registered on a node's output tensors; keep retained gradients."""
+    dYs = list(dYs)
+    be = node.be
+    for i, hooks in node.__dict__.get("_out_hooks", {}).items():
+        if dYs[i] is None:
+            continue
+        for hook in hooks:
+            out = hook(node.inputs[0]._result(dYs[i], be))
+            if out is not None:
+                dYs[i] = out.array if isinstance(out, TensorBase) else out
+    for i, ref in node.__dict__.get("_retain", {}).items():
+        t = ref()
+        if t is not None and dYs[i] is not None:
+            g = be.xp.asarray(dYs[i], copy=True)
+            t._grad = t._result(g, be) if t._grad is None else \
+                t._result(t._grad.array + g, be)
+    return dYs
 
 
 def _slots(node):
-    return [None] * (len(node.out_meta) if hasattr(node, "out_meta") else 1)
+    return [None] * len(node.__dict__.get("out_meta", (None,)))
+
+
+def _deliver_leaf(leaf, g, fresh, capture, only):
+    if capture is not None:
+        hit = capture.get(id(leaf))
+        if hit is not None:
+            hit[1] = g if hit[1] is None else hit[1] + g
+    if only is not None and id(leaf) not in only:
+        return
+    _accumulate(leaf, g, fresh)
 
 
 def _accumulate(leaf, g, fresh=False):
     if tuple(g.shape) != leaf.shape:
         raise RuntimeError(f"internal: gradient of shape {tuple(g.shape)} for a leaf of shape "
                            f"{leaf.shape}")
-    if leaf.grad is not None:
-        leaf.grad = leaf.grad + g
+    hooks = leaf._hooks
+    if hooks and hooks.get("pre"):
+        for hook in hooks["pre"]:
+            out = hook(leaf._result(g, leaf._be))
+            if out is not None:
+                g, fresh = (out.array if isinstance(out, TensorBase) else out), False
+    if leaf._grad is not None:
+        acc = leaf._grad
+        acc.array = acc.array + g
+        acc._vc[0] += 1
     else:
         # Unless the op vouches that g is its own new array, copy it: g may be a read-only
         # broadcast view (sum's backward) or the very array another leaf receives (add's
         # backward), and optimizers and clipping update gradients and parameters in place.
-        leaf.grad = g if fresh else leaf._be.xp.asarray(g, copy=True)
+        leaf._grad = leaf._result(g if fresh else leaf._be.xp.asarray(g, copy=True), leaf._be)
+    if hooks and hooks.get("post"):
+        for hook in hooks["post"]:
+            hook(leaf)
 
 
-def _topo_order(root):
-    """Nodes from ``root`` down, each before every node it depends on."""
-    order, seen, stack = [], set(), [(root, False)]
+def _topo_order(roots):
+    """Nodes from ``roots`` down, each before every node it depends on."""
+    order, seen, stack = [], set(), [(r, False) for r in roots]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -298,102 +745,68 @@ def _topo_order(root):
             continue
         seen.add(node)
         stack.append((node, True))
-        for t in getattr(node, "inputs", ()):
-            if t._node is not None and t._node not in seen:
-                stack.append((t._node, False))
+        for src, _ in node.__dict__.get("edges", ()):
+            if src is not None and src not in seen:
+                stack.append((src, False))
     order.reverse()
     return order
 
 
-def tensor(data, backend=None, device=None, dtype=None, requires_grad=False):
-    """Make a Tensor on a backend.
+# -- coercion used by the ops ----------------------------------------------------------------
+def as_tensor(x, like=None, op="op"):
+    """A Tensor for a Tensor, or (with ``like``) a backend array, Python or NumPy scalar.
 
-    Args:
-        data: a Python scalar/list, a NumPy array, an array of any backend, or a Tensor.
-        backend: ``"numpy"``, ``"cupy"``, ``"torch"``, ``"array_api_strict"``; default: the
-            backend of ``data`` if it is a backend array, else ``set_default_backend``'s.
-        device: the device on that backend (``None``: its default).
-        dtype: a dtype name or object. ``None`` keeps integer and bool data as they are and
-            makes floating data float32 (the default float dtype; no silent float64).
-        requires_grad: record operations on it for backward().
-    Returns:
-        Tensor owning a copy of the data (``as_tensor`` wraps a backend array without copying)
+    Python scalars take ``like``'s dtype (PyTorch: a number does not promote a tensor); a
+    float meeting an integer tensor becomes the default float dtype. Arrays must live on
+    ``like``'s backend and device (one rule: mixing raises).
     """
-    if isinstance(data, Tensor):
-        data = data.data
-    if backend is None and B.is_array(data) and B._name_of_array(data) != "numpy":
-        be = B.get_backend(data, device)
-    else:
-        be = B.get_backend(backend, device)
-    if dtype is None:
-        dtype = _default_dtype_for(data)
-    if B.is_array(data) and B.backend_of(data) is be:
-        # a copy, as torch.tensor makes: optimizers update parameters in place, and a
-        # wrapped user array would change under them (as_tensor wraps without copying)
-        arr = be.xp.asarray(data, copy=True) if (dtype is None or data.dtype ==
-                                                 be.dtype(dtype)) else \
-            be.xp.astype(data, be.dtype(dtype))
-    else:
-        arr = be.asarray(data, dtype=dtype)
-    if requires_grad and not _is_floating(be, arr.dtype):
-        raise TypeError(f"tensor: only floating tensors can require grad, got {arr.dtype}")
-    return Tensor(arr, requires_grad=requires_grad, _be=be)
-
-
-def _default_dtype_for(data):
-    """float64 data becomes float32 (the default float dtype); everything else keeps its own."""
-    dtype = data.dtype if B.is_array(data) else B.np.asarray(data).dtype
-    return "float32" if str(dtype).endswith("float64") else None
-
-
-def _is_floating(be, dtype):
-    return be.xp.isdtype(dtype, "real floating")
-
-
-def as_tensor(x, like=None):
-    """A Tensor for a Tensor, a backend array or (with ``like``) a Python or NumPy scalar."""
-    if isinstance(x, Tensor):
+    if isinstance(x, TensorBase):
         return x
-    if like is not None and isinstance(x, B.np.generic):
+    if like is None:
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}; make one with "
+                        "xpnn.tensor(...)")
+    be = like._be
+    if isinstance(x, B.np.generic):
         # a NumPy scalar (np.float64(2.0), a reduction's result) acts like the Python number
-        # it holds, as in PyTorch: it must not upcast a float32 tensor to float64, nor be
-        # taken for a NumPy array when ``like`` lives on another backend
+        # it holds, as in PyTorch: it must not upcast a float32 tensor to float64
+        x = x.item()
+    if isinstance(x, (bool, int, float)):
+        if isinstance(x, bool):
+            dtype = be.xp.bool
+        elif isinstance(x, float) and not be.is_floating(like.dtype):
+            dtype = be.dtype(B.get_default_dtype())
+        else:
+            dtype = like.dtype
+        return like._result(be.xp.asarray(x, dtype=dtype, device=be.device), be)
+    if B.is_array(x):
+        xb = B.backend_of(x)
+        if xb is not be:
+            raise TypeError(f"{op}: an array on {xb.name}:{xb.device} met a tensor on "
+                            f"{be.name}:{be.device}; move it with .to(...) first")
+        return like._result(x, be)
+    if isinstance(x, (list, tuple)):
+        return like._result(be.asarray(x), be)
+    raise TypeError(f"{op}: expected a Tensor, an array or a number, got {type(x).__name__}")
+
+
+def raw(x, like, op, name):
+    """The backend array of a secondary argument (a weight, a mask, an index), on ``like``'s
+    backend: Tensors and arrays of that backend pass, host data (lists, NumPy scalars) is
+    converted, an array of another backend or device raises TypeError naming ``op`` and
+    ``name``."""
+    if x is None:
+        return None
+    if isinstance(x, TensorBase):
+        x = x.array
+    be = like._be
+    if isinstance(x, B.np.generic):  # a NumPy scalar is a number
         x = x.item()
     if B.is_array(x):
-        return Tensor(x)
-    if like is not None and isinstance(x, (int, float, bool)):
-        be = like._be
-        dtype = like.dtype if not isinstance(x, bool) else be.xp.bool
-        if isinstance(x, float) and not _is_floating(be, dtype):
-            dtype = be.dtype("float32")  # typed like an int tensor, 0.5 would become 0
-        return Tensor(be.xp.asarray(x, dtype=dtype, device=be.device), _be=be)
-    raise TypeError(f"expected a Tensor or a backend array, got {type(x).__name__}")
-
-
-def _install_tensor_methods():
-    """Operators and methods on Tensor, forwarding to xpnn.functional (imported late: the
-    ops themselves need Tensor and Function from this module)."""
-    from . import functional as F
-
-    def swap(f):
-        return lambda self, other: f(other, self)
-
-    T = Tensor
-    T.__add__, T.__radd__ = F.add, swap(F.add)
-    T.__sub__, T.__rsub__ = F.sub, swap(F.sub)
-    T.__mul__, T.__rmul__ = F.mul, swap(F.mul)
-    T.__truediv__, T.__rtruediv__ = F.div, swap(F.div)
-    T.__pow__, T.__rpow__ = F.pow, swap(F.pow)
-    T.__matmul__, T.__rmatmul__ = F.matmul, swap(F.matmul)
-    T.__neg__ = F.neg
-    T.__abs__ = F.abs
-    T.__lt__, T.__le__, T.__gt__, T.__ge__ = F.lt, F.le, F.gt, F.ge
-    T.__eq__, T.__ne__ = F.eq, F.ne
-    T.__hash__ = object.__hash__
-    T.__getitem__ = F.getitem
-    for name in ("exp", "log", "sqrt", "abs", "clip", "relu", "sigmoid", "tanh", "sum", "mean",
-                 "max", "min", "var", "std", "reshape", "permute", "transpose", "flatten",
-                 "squeeze", "unsqueeze", "softmax", "log_softmax", "square"):
-        setattr(T, name, getattr(F, name))
-    T.T = property(lambda self: F.permute(self, tuple(range(self.ndim))[::-1]))
-    T.view = T.reshape
+        xb = B.backend_of(x)
+        if xb is not be:
+            raise TypeError(f"{op}: {name} lives on {xb.name}:{xb.device} but the input on "
+                            f"{be.name}:{be.device}; move it with .to(...) first")
+        return x
+    if isinstance(x, (list, tuple, bool, int, float, B.np.generic)):
+        return be.asarray(x)
+    raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}")

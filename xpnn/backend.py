@@ -1,22 +1,28 @@
-"""Backends: resolve a name, namespace or array to (xp, device), and own every native import.
+"""Backends: a name, namespace or array resolved to (xp, device); dtypes; random generators;
+host transfer.
 
-This is the one module that imports NumPy, CuPy, PyTorch and array-api-strict. Everything
-else gets its array namespace ``xp`` from a :class:`Backend`, which it finds on a Tensor.
+This module owns the imports of the array libraries (NumPy, CuPy, PyTorch, array-api-strict)
+and of the optional native modules an op's fast path may ask for (:func:`optional_module`).
+Ops, layers and optimizers get their namespace ``xp`` from a :class:`Backend`, which they find
+on a Tensor. Host-side code (data loading, checkpoints, plotting) imports NumPy itself.
 """
 from __future__ import annotations
 
 import importlib
 import threading
 
+import array_api_compat as compat
 import numpy as np
 
 NAMES = ("numpy", "cupy", "torch", "array_api_strict")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "uint16", "uint32", "uint64", "bool")
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
-_state = threading.local()
-_cache: dict = {}
+_state = threading.local()     # per thread: default backend, host generator
+_cache: dict = {}              # (name, device string) -> Backend
 _seed = {"value": 0, "epoch": 0}
+_default_dtype = {"name": "float32"}
 
 
 class BackendError(RuntimeError):
@@ -24,52 +30,75 @@ class BackendError(RuntimeError):
 
 
 class Backend:
-    """One array library on one device: its namespace, device, generator and fast paths.
+    """One array library on one device: its namespace, device and random generator.
 
     Args:
         name: one of ``NAMES``.
         xp: the Array API namespace.
         device: the device object of that library (``"cpu"`` for NumPy).
+    Attributes:
+        lib: the library's own module (numpy, cupy, torch, array_api_strict), for the native
+            fast paths that ops keep beside their portable code.
     """
 
     def __init__(self, name, xp, device):
         self.name, self.xp, self.device = name, xp, device
-        self.fast = _native_fast_paths(name)
+        self.lib = np if name == "numpy" else _import(name)
         self._rng = None
         self._rng_epoch = -1
 
     def __repr__(self):
         return f"Backend({self.name!r}, device={self.device!r})"
 
+    def __reduce__(self):  # pickles as its name and device, resolved again on load
+        return get_backend, (self.name, device_key(self))
+
+    @property
+    def on_host(self):
+        """True when arrays live in host memory (reading one back costs no device sync)."""
+        if self.name == "numpy":
+            return True
+        if self.name == "torch":
+            return self.device.type == "cpu"
+        if self.name == "array_api_strict":
+            return str(self.device) == str(self.xp.asarray(0).device)
+        return False
+
     # -- dtypes ---------------------------------------------------------------------
     def dtype(self, dtype):
-        """The namespace's dtype for a name (``"float32"``), or the dtype itself."""
-        if dtype is None or not isinstance(dtype, str):
-            return dtype
+        """The namespace's dtype for a name (``"float32"``) or a dtype of any library."""
+        if dtype is None:
+            return None
+        if not isinstance(dtype, str):
+            name = dtype_name(dtype)
+            if name not in DTYPES:
+                raise TypeError(f"unknown dtype {dtype!r}")
+            dtype = name
         if dtype not in DTYPES or not hasattr(self.xp, dtype):
             raise TypeError(f"dtype {dtype!r} is not supported by backend {self.name!r}")
         return getattr(self.xp, dtype)
 
+    def is_floating(self, dtype):
+        return self.xp.isdtype(dtype, "real floating")
+
     # -- host transfer --------------------------------------------------------------
     def asarray(self, data, dtype=None):
-        """Copy host data (NumPy array, list, scalar) or an array of any backend here."""
-        if self.name != "numpy" and _name_of_array(data) == self.name and \
+        """A new array on this backend from host data (NumPy array, list, scalar) or from an
+        array of any backend; always a copy, so nothing the caller holds is aliased."""
+        dt = self.dtype(dtype)
+        if is_array(data) and not isinstance(data, (np.ndarray, np.generic)) and \
                 backend_of(data) is self:
             # already here: copy on the device, no host round trip (bfloat16 has no NumPy twin)
-            return self.xp.asarray(data, dtype=self.dtype(dtype), device=self.device,
-                                   copy=True)
+            arr = self.xp.asarray(data, copy=True)
+            return arr if dt is None or arr.dtype == dt else self.xp.astype(arr, dt)
         if not isinstance(data, (np.ndarray, np.generic, list, tuple, int, float, bool)):
             data = to_numpy(data)
         if self.name == "torch":
-            # torch's asarray wants a torch dtype; NumPy data of any dtype converts cleanly.
-            # Cast after the copy: torch.asarray(0-d float64 ndarray, dtype=float32,
-            # copy=True) raises "can't alias tensor with dtype 'Double' into dtype 'Float'"
+            # torch.asarray(0-d float64 ndarray, dtype=float32, copy=True) raises "can't alias
+            # tensor with dtype 'Double' into dtype 'Float'": copy first, then cast
             arr = self.xp.asarray(np.asarray(data), device=self.device, copy=True)
-            dt = self.dtype(dtype)
             return arr if dt is None or arr.dtype == dt else self.xp.astype(arr, dt)
-        # copy=True: NumPy (and torch, above) would otherwise share the caller's host buffer,
-        # and optimizers update parameters in place
-        return self.xp.asarray(data, dtype=self.dtype(dtype), device=self.device, copy=True)
+        return self.xp.asarray(data, dtype=dt, device=self.device, copy=True)
 
     def to_numpy(self, arr):
         return to_numpy(arr)
@@ -79,46 +108,73 @@ class Backend:
     def rng(self):
         """This backend's own seeded generator; re-seeded by ``xpnn.manual_seed``."""
         if self._rng is None or self._rng_epoch != _seed["epoch"]:
-            self._rng = _make_rng(self, _seed["value"])
+            self._rng = make_generator(self, _seed["value"])
             self._rng_epoch = _seed["epoch"]
         return self._rng
 
-    def uniform(self, shape, dtype):
-        """Uniform [0, 1) samples drawn on the device from the backend's generator."""
-        dtype = self.dtype(dtype)
+    def uniform(self, shape, dtype, generator=None):
+        """Uniform [0, 1) samples drawn on the device from the backend's generator (or from
+        ``generator``, a :class:`xpnn.Generator`)."""
+        dt = self.dtype(dtype)
+        rng = self.rng if generator is None else generator.for_backend(self)
         if self.name == "torch":
-            import torch
-            return torch.rand(shape, generator=self.rng, dtype=dtype, device=self.device)
+            return self.lib.rand(shape, generator=rng, dtype=dt, device=self.device)
         if self.name == "cupy":
-            return self.rng.random(shape, dtype=dtype)
+            with self.device:
+                return rng.random(shape, dtype=dt)
         # NumPy and array-api-strict: a host generator (array-api-strict has no random module)
-        host = self.rng.random(shape, dtype=np.float64 if str(dtype).endswith("float64")
-                               else np.float32)
+        host = rng.random(shape, dtype=np.float64 if dtype_name(dt) == "float64"
+                          else np.float32)
         return host if self.name == "numpy" else self.asarray(host)
 
-    def permutation(self, n):
-        """A random permutation of range(n) as an int64 array on this backend."""
+    def normal(self, shape, dtype, generator=None):
+        """Standard normal samples on the device, from the backend's generator."""
+        dt = self.dtype(dtype)
+        rng = self.rng if generator is None else generator.for_backend(self)
         if self.name == "torch":
-            import torch
-            return torch.randperm(n, generator=self.rng, device=self.device)
+            return self.lib.randn(shape, generator=rng, dtype=dt, device=self.device)
         if self.name == "cupy":
-            return self.rng.permutation(n)
-        host = self.rng.permutation(n)
+            with self.device:
+                return rng.standard_normal(shape, dtype=dt)
+        host = rng.standard_normal(shape, dtype=np.float64 if dtype_name(dt) == "float64"
+                                   else np.float32)
+        return host if self.name == "numpy" else self.asarray(host)
+
+    def integers(self, low, high, shape, generator=None):
+        """int64 samples in [low, high) on the device."""
+        rng = self.rng if generator is None else generator.for_backend(self)
+        if self.name == "torch":
+            return self.lib.randint(low, high, shape, generator=rng, device=self.device)
+        if self.name == "cupy":
+            with self.device:
+                return rng.integers(low, high, shape, dtype=self.lib.int64)
+        host = rng.integers(low, high, shape, dtype=np.int64)
+        return host if self.name == "numpy" else self.asarray(host)
+
+    def permutation(self, n, generator=None):
+        """A random permutation of range(n) as an int64 array on this backend."""
+        rng = self.rng if generator is None else generator.for_backend(self)
+        if self.name == "torch":
+            return self.lib.randperm(n, generator=rng, device=self.device)
+        if self.name == "cupy":
+            # CuPy's Generator has no permutation(): the order of n uniform keys is one
+            with self.device:
+                return self.lib.argsort(rng.random(n))
+        host = rng.permutation(n)
         return host if self.name == "numpy" else self.asarray(host)
 
 
-def _make_rng(be, seed):
-    # Each backend gets its own stream, derived from the global seed and the backend name.
+def make_generator(be, seed):
+    """A native generator for ``be`` seeded from ``seed`` and the backend's name, so each
+    backend draws its own stream."""
     sub = int(np.random.SeedSequence([seed, NAMES.index(be.name)]).generate_state(1)[0])
     if be.name == "torch":
-        import torch
-        g = torch.Generator(device=be.device)
+        g = be.lib.Generator(device=be.device)
         g.manual_seed(sub)
         return g
     if be.name == "cupy":
-        import cupy
-        with cupy.cuda.Device(be.device.id):
-            return cupy.random.default_rng(sub)
+        with be.device:
+            return be.lib.random.default_rng(sub)
     return np.random.default_rng(sub)
 
 
@@ -131,12 +187,171 @@ def manual_seed(seed):
     _state.host = np.random.default_rng(int(seed))
 
 
+def initial_seed():
+    """The seed of the last :func:`manual_seed` (0 before any)."""
+    return _seed["value"]
+
+
 def host_rng():
     """The seeded NumPy Generator that parameter initialisation draws from."""
     rng = getattr(_state, "host", None)
     if rng is None:
         rng = _state.host = np.random.default_rng(_seed["value"])
     return rng
+
+
+# -- default dtype --------------------------------------------------------------------------
+def get_default_dtype():
+    """The name of the floating dtype that new floating tensors and parameters get."""
+    return _default_dtype["name"]
+
+
+def set_default_dtype(dtype):
+    """Set the default floating dtype ("float32" or "float64", or a dtype object)."""
+    name = dtype if isinstance(dtype, str) else dtype_name(dtype)
+    if name not in ("float16", "bfloat16", "float32", "float64"):
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype!r}")
+    _default_dtype["name"] = name
+
+
+# -- dtypes and devices as PyTorch names them ---------------------------------------------------
+class DType(str):
+    """A dtype by name (``xpnn.float32``): equal to that dtype of every backend
+    (``tensor.dtype == xpnn.float32`` holds on NumPy, torch and CuPy; on array-api-strict,
+    whose dtypes compare only among themselves, write ``xpnn.float32 == tensor.dtype``)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        return str.__eq__(self, other if isinstance(other, str) else dtype_name(other))
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+    def __repr__(self):
+        return f"xpnn.{str(self)}"
+
+    @property
+    def is_floating_point(self):
+        return str(self) in FLOAT_DTYPES
+
+    @property
+    def itemsize(self):
+        return 2 if str(self) == "bfloat16" else np.dtype(str(self)).itemsize
+
+
+class device:
+    """A device as PyTorch names it: ``device("cpu")``, ``device("cuda")``,
+    ``device("cuda", 1)``, ``device("cuda:1")``. Where it lands depends on the backend: on
+    the NumPy/CuPy pair "cpu" is NumPy and "cuda" CuPy; on torch they are torch's devices."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        text = str(type)
+        if ":" in text:
+            text, _, idx = text.partition(":")
+            index = int(idx)
+        self.type, self.index = text, index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type={self.type!r}" + ("" if self.index is None else
+                                                 f", index={self.index}") + ")"
+
+    def __eq__(self, other):
+        return str(self) == str(device(other)) if isinstance(other, (str, device)) else \
+            NotImplemented
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+def _is_dtype(obj):
+    if isinstance(obj, str):
+        return obj in DTYPES
+    if isinstance(obj, (np.dtype, type)) and not isinstance(obj, device):
+        try:
+            return dtype_name(obj) in DTYPES
+        except TypeError:
+            return False
+    mod = type(obj).__module__
+    return (mod.startswith("torch") and type(obj).__name__ == "dtype") or \
+        (mod.startswith("array_api_strict") and type(obj).__name__ == "DType")
+
+
+def resolve_device(be, spec):
+    """The Backend that ``spec`` names, seen from ``be``: a backend name, "cpu",
+    "cuda[:i]" (or an int i), a torch/CuPy/array-api-strict device, an ``xpnn.device``."""
+    if isinstance(spec, Backend):
+        return spec
+    if isinstance(spec, str) and spec in NAMES:
+        return get_backend(spec)
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = f"cuda:{spec}"
+    mod = type(spec).__module__
+    if mod.startswith("torch"):
+        return get_backend("torch", spec)
+    if mod.startswith("cupy"):
+        return get_backend("cupy", spec)
+    if mod.startswith("array_api_strict"):
+        return get_backend("array_api_strict", spec)
+    text = str(spec)
+    kind = text.partition(":")[0]
+    if kind == "cpu":
+        if be.name in ("numpy", "cupy"):
+            return get_backend("numpy")
+        return get_backend(be.name, None if be.name == "array_api_strict" else "cpu")
+    if kind == "cuda":
+        if be.name == "array_api_strict":
+            raise BackendError(f"device {text!r}: backend 'array_api_strict' has no CUDA "
+                               "device; move to 'cupy' or 'torch' first")
+        return get_backend("torch" if be.name == "torch" else "cupy", text)
+    if be.name == "array_api_strict":
+        return get_backend("array_api_strict", text)
+    raise BackendError(f"unknown device {spec!r}; use 'cpu', 'cuda', 'cuda:<i>' or a backend "
+                       f"name {NAMES}")
+
+
+def resolve_to(be, args, kwargs, owner="to"):
+    """(Backend, dtype name or None) from the arguments of ``Tensor.to``/``Module.to``:
+    devices, dtypes, a tensor, backend names, and ``backend=``/``device=``/``dtype=``."""
+    kwargs = dict(kwargs)
+    backend = kwargs.pop("backend", None)
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    for key in ("non_blocking", "copy", "memory_format"):
+        kwargs.pop(key, None)
+    if kwargs:
+        raise TypeError(f"{owner}: unexpected arguments {sorted(kwargs)}")
+    for a in args:
+        if hasattr(a, "_be") and hasattr(a, "array"):  # another tensor: its place and dtype
+            backend, dev, dtype = a._be.name, a._be.device, dtype_name(a.array.dtype)
+        elif a is None:
+            continue
+        elif _is_dtype(a):
+            dtype = a
+        elif backend is None and isinstance(a, str) and a in NAMES:
+            backend = a
+        elif dev is None:
+            dev = a
+        else:
+            raise TypeError(f"{owner}: cannot read argument {a!r} as a device or a dtype")
+    if backend is not None:
+        target = get_backend(backend, dev)
+    elif dev is not None:
+        target = resolve_device(be, dev)
+    else:
+        target = be
+    return target, None if dtype is None else dtype_name(dtype)
 
 
 # -- resolution ---------------------------------------------------------------------------
@@ -151,46 +366,62 @@ def _import(name):
         raise BackendError(f"backend {name!r} is not installed ({e}); {extra}") from None
 
 
+def optional_module(name):
+    """An optional native module (``"scipy.special"``, ``"cupyx"``), or None if missing.
+
+    Ops ask for these by name for their native fast paths, so that the array libraries are
+    imported here only.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def _namespace(name):
     if name == "numpy":
         return np  # NumPy >= 2 implements the standard in its main namespace
+    _import(name)
     if name == "torch":
-        _import("torch")
         import array_api_compat.torch as xp
         return xp
     if name == "cupy":
-        _import("cupy")
         import array_api_compat.cupy as xp
         return xp
-    return _import("array_api_strict")
+    import array_api_strict
+    return array_api_strict
 
 
 def _device(name, device):
     """Normalise a user device spec to the library's device object."""
     if name == "numpy":
-        if device not in (None, "cpu"):
+        if device not in (None, "cpu") and str(device) != "cpu":
             raise BackendError(f"backend 'numpy' has only device 'cpu', got {device!r}")
         return "cpu"
     if name == "array_api_strict":
-        import array_api_strict as xp
+        xp = _import(name)
         default = xp.asarray(0).device
         if device in (None, "cpu") or device == default:
             return default
         devs = {str(d): d for d in xp.__array_namespace_info__().devices()}
-        if str(device) in devs:
-            return devs[str(device)]
+        key = str(device)
+        if key not in devs and "'" not in key:
+            key = f"array_api_strict.Device('{key}')"
+        if key in devs:
+            return devs[key]
         raise BackendError(f"backend 'array_api_strict' has no device {device!r}; "
                            f"it has {sorted(devs)}")
     if name == "torch":
-        import torch
+        torch = _import("torch")
         dev = torch.device("cpu" if device is None else device)
         if dev.type == "cuda":
             if not torch.cuda.is_available():
                 raise BackendError(f"backend 'torch': device {device!r} asked for, but CUDA is "
                                    "not available")
-            dev = torch.device("cuda", dev.index if dev.index is not None else 0)
+            dev = torch.device("cuda", dev.index if dev.index is not None else
+                               torch.cuda.current_device())
         return dev
-    import cupy
+    cupy = _import("cupy")
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # the CUDA driver itself is missing
@@ -202,6 +433,15 @@ def _device(name, device):
     if not 0 <= idx < count:
         raise BackendError(f"backend 'cupy' has {count} device(s); device {device!r} asked for")
     return cupy.cuda.Device(idx)
+
+
+def device_key(be):
+    """A plain value naming ``be``'s device that ``get_backend`` takes back (checkpoints)."""
+    if be.name == "cupy":
+        return be.device.id
+    if be.name == "array_api_strict":
+        return str(be.device).split("'")[1] if "'" in str(be.device) else str(be.device)
+    return str(be.device)
 
 
 def get_backend(backend=None, device=None):
@@ -231,14 +471,18 @@ def get_backend(backend=None, device=None):
 
 
 def set_default_backend(backend, device=None):
-    """Set the backend that new tensors and parameters use when none is named."""
+    """Set the backend (and device) that new tensors and parameters use when none is named.
+
+    The setting is per thread, like the grad mode.
+    """
     be = get_backend(backend, device)
     _state.default = be.name
+    _state.default_device = device
     return be
 
 
 def default_backend():
-    return get_backend(None)
+    return get_backend(None, getattr(_state, "default_device", None))
 
 
 def _name_of_namespace(obj):
@@ -250,24 +494,29 @@ def _name_of_namespace(obj):
 
 
 def _name_of_array(arr):
-    mod = type(arr).__module__
-    if isinstance(arr, (np.ndarray, np.generic)):
+    if isinstance(arr, (np.ndarray, np.generic)):  # NumPy reductions return scalars
         return "numpy"
-    if mod.startswith("torch"):
+    if compat.is_torch_array(arr):
         return "torch"
-    if mod.startswith("cupy"):
+    if compat.is_cupy_array(arr):
         return "cupy"
-    if mod.startswith("array_api_strict"):
+    if type(arr).__module__.startswith("array_api_strict"):
         return "array_api_strict"
     return None
 
 
 def is_array(obj):
+    """True for an array of one of the backends (NumPy scalars included: NumPy's full
+    reductions return them)."""
     return _name_of_array(obj) is not None
 
 
 def backend_of(arr):
-    """The Backend that owns a backend array (NumPy, CuPy, torch, array-api-strict)."""
+    """The Backend that owns a backend array (NumPy, CuPy, torch, array-api-strict) or a
+    Tensor."""
+    be = getattr(arr, "_be", None)
+    if isinstance(be, Backend):
+        return be
     name = _name_of_array(arr)
     if name is None:
         raise TypeError(f"expected an array of one of {NAMES}, got {type(arr).__name__}")
@@ -279,217 +528,81 @@ def backend_of(arr):
 
 
 def to_numpy(arr):
-    """A NumPy copy (or view, for NumPy input) of an array of any backend, on the host."""
-    if isinstance(arr, np.ndarray):
-        return arr
+    """A NumPy copy (or view, for NumPy input) of an array of any backend, on the host.
+
+    This is xpnn's one device-to-host transfer: tests count its calls to prove that a
+    training step makes none.
+    """
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return np.asarray(arr)
     name = _name_of_array(arr)
     if name == "torch":
         return arr.detach().cpu().numpy()
     if name == "cupy":
         return arr.get()
     if name == "array_api_strict":
-        import array_api_strict as xp
-        cpu = xp.asarray(0).device
+        cpu = arr.__array_namespace__().asarray(0).device
         if arr.device != cpu:
-            arr = xp.asarray(arr, device=cpu, copy=True)
+            arr = compat.to_device(arr, cpu)
         return np.from_dlpack(arr)
     return np.asarray(arr)
 
 
-# -- native fast paths --------------------------------------------------------------------
-def _np_index_add(dst, axis, index, src):
-    np.add.at(dst, (slice(None),) * axis + (index,), src)
-    return dst
-
-
-def _torch_index_add(dst, axis, index, src):
-    return dst.index_add_(axis, index, src)
-
-
-def _cupy_index_add(dst, axis, index, src):
-    import cupyx
-    cupyx.scatter_add(dst, (slice(None),) * axis + (index,), src)
-    return dst
-
-
-def _strided_im2col(lib):
-    """im2col for NumPy or CuPy: one strided view of the windows, then one copy.
-
-    (C, Hp, Wp, N) -> (C, kh*kw, Ho, Wo, N); the portable twin is
-    ``xpnn.functional.conv.im2col_portable`` (a stack of kh*kw slices).
-    """
-    as_strided = lib.lib.stride_tricks.as_strided
-    extra = {"writeable": False} if lib is np else {}
-
-    def im2col(Xc, kernel, stride, dilation, out_hw):
-        (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
-        C, _, _, N = Xc.shape
-        s0, s1, s2, s3 = Xc.strides
-        view = as_strided(Xc, shape=(C, kh, kw, Ho, Wo, N),
-                          strides=(s0, dh * s1, dw * s2, sh * s1, sw * s2, s3), **extra)
-        return view.reshape(C, kh * kw, Ho, Wo, N)  # the reshape is the one copy
-    return im2col
-
-
-def _inplace_col2im(lib):
-    """col2im for NumPy or CuPy: ``add(window, tap, out=window)`` on views of one buffer,
-    which skips the copy-back that ``out[key] += tap`` (setitem) makes."""
-    def col2im(cols, padded_hw, kernel, stride, dilation):
-        C, _, Ho, Wo, N = cols.shape
-        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-        if lib is np:
-            out = np.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
-        else:
-            with cols.device:  # CuPy allocates on the current device: make it cols' own
-                out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                view = out[:, i * dh:i * dh + sh * (Ho - 1) + 1:sh,
-                           j * dw:j * dw + sw * (Wo - 1) + 1:sw, :]
-                lib.add(view, cols[:, i * kw + j], out=view)
-        return out
-    return col2im
-
-
-def _np_max_pool_backward(Xc, Yc, dYc, taps, disjoint, covered):
-    """Max-pool backward for NumPy: each tap's 0/1 first-maximum mask times dY, written
-    straight into its window of dX with ``out=`` (no mask casts, no temporaries); the
-    portable twin is ``xpnn.functional.pool.MaxPool.backward``.
-
-    Xc (C, Hp, Wp, N) padded input, Yc / dYc (C, Ho, Wo, N); taps: (row slice, col slice)
-    per kernel tap in window order; disjoint: no element is in two windows; covered: the
-    windows tile Xc exactly (then dX needs no zero fill).
-    """
-    dX = np.empty(Xc.shape, dYc.dtype) if covered and disjoint else \
-        np.zeros(Xc.shape, dYc.dtype)
-    taken = None
-    last = len(taps) - 1
-    for t, (hs, ws) in enumerate(taps):
-        if t == last and taken is not None:
-            hit = np.logical_not(taken, out=taken)  # the maximum is one of the taps
-        else:
-            hit = np.equal(Xc[:, hs, ws, :], Yc)
-            if taken is None:
-                taken = hit.copy() if last else hit
-            else:
-                np.logical_and(hit, np.logical_not(taken), out=hit)  # not an earlier tap
-                np.logical_or(taken, hit, out=taken)
-        view = dX[:, hs, ws, :]
-        if disjoint:
-            np.multiply(hit, dYc, out=view)
-        else:
-            view += hit * dYc
-    return dX
-
-
-class _TorchConv:
-    """PyTorch's own convolution kernels (oneDNN on CPU, cuDNN on CUDA) as a native path.
-
-    Geometry comes as 2-tuples from ``xpnn.functional.conv``; padding is symmetric except for
-    padding="same" with an even kernel, which is padded explicitly first.
-    """
-
-    @staticmethod
-    def _pad(X, pads):
-        (pt, pb), (pl, pr) = pads
-        if pt == pb and pl == pr:
-            return X, [pt, pl], None
-        import torch.nn.functional as tf
-        return tf.pad(X, (pl, pr, pt, pb)), [0, 0], (pt, pl)
-
-    @staticmethod
-    def forward(X, W, b, *, kernel, stride, pads, dilation, groups, output_padding,
-                transposed):
-        import torch
-        X, padding, _ = _TorchConv._pad(X, pads)
-        return torch.ops.aten.convolution(X, W, b, list(stride), padding, list(dilation),
-                                          transposed, list(output_padding), groups)
-
-    @staticmethod
-    def backward(dY, X, W, mask, *, kernel, stride, pads, dilation, groups, output_padding,
-                 transposed):
-        import torch
-        H, Wd = X.shape[2:]
-        X, padding, crop = _TorchConv._pad(X, pads)
-        dX, dW, db = torch.ops.aten.convolution_backward(
-            dY, X, W, [dY.shape[1]] if mask[2] else None, list(stride), padding,
-            list(dilation), transposed, list(output_padding), groups, list(mask))
-        if crop is not None and dX is not None:
-            dX = dX[:, :, crop[0]:crop[0] + H, crop[1]:crop[1] + Wd]
-        return (dX if mask[0] else None, dW if mask[1] else None, db if mask[2] else None)
-
-
-def _native_fast_paths(name):
-    """Optional native kernels, by op name; callers fall back to portable code when absent.
-
-    ``index_add(dst, axis, index, src)``: dst[..., index[i], ...] += src[..., i, ...] in place.
-    ``erf(x)``: the error function.
-    ``im2col(Xc, kernel, stride, dilation, out_hw)`` and ``col2im(cols, padded_hw, kernel,
-    stride, dilation)``: the window copies of a convolution in (C, H, W, N) order.
-    ``conv2d``: an object with ``forward`` and ``backward`` running the whole convolution.
-    ``max_pool_backward(Xc, Yc, dYc, taps, disjoint, covered)``: dX of max pooling.
-    Tests check each against the portable code (tests/test_conv.py).
-    """
-    if name == "numpy":
-        fast = {"index_add": _np_index_add, "im2col": _strided_im2col(np),
-                "col2im": _inplace_col2im(np), "max_pool_backward": _np_max_pool_backward}
-        try:
-            from scipy.special import erf
-            fast["erf"] = erf
-        except ImportError:
-            pass
-        return fast
-    if name == "torch":
-        import torch
-        return {"index_add": _torch_index_add, "erf": torch.special.erf, "conv2d": _TorchConv}
-    if name == "cupy":
-        import cupy
-        from cupyx.scipy.special import erf
-        return {"index_add": _cupy_index_add, "erf": erf, "im2col": _strided_im2col(cupy),
-                "col2im": _inplace_col2im(cupy)}
-    return {}
-
-
 def dtype_name(dtype):
     """'float32' for float32 of any backend (np.float32, torch.float32, strict's float32)."""
-    return str(dtype).split(".")[-1].replace("dtype(", "").strip("')\"")
+    if isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):
+        return np.dtype(dtype).name
+    return str(dtype).split(".")[-1].replace("dtype(", "").strip("')\"<>")
 
 
 # -- generator state (checkpoints) ------------------------------------------------------------
 def _generator_state(be):
-    """The state of ``be.rng`` as host data: a dict (NumPy) or a NumPy uint8 array."""
+    """The state of ``be.rng`` as host data: a dict (NumPy, array-api-strict) or a NumPy
+    array (torch: its byte state; CuPy: a 63-bit key, see below)."""
     g = be.rng
     if be.name == "torch":
         return g.get_state().numpy().copy()  # a uint8 CPU tensor on every device
     if be.name == "cupy":
-        raw = getattr(g.bit_generator, "_state", None)  # the cuRAND per-thread states
-        if raw is None:
-            raise BackendError("backend 'cupy': this CuPy version does not expose its "
-                               "generator state; it cannot be checkpointed")
-        return raw.get().view(np.uint8).copy()
+        # CuPy's Generator has no public state: draw a key from it and restart it from that
+        # key, so the run that saved and the run that resumes continue from the same point
+        with be.device:
+            key = int(g.integers(0, 2 ** 63 - 1, size=1)[0])
+            be._rng = be.lib.random.default_rng(key)
+        return np.asarray([key], dtype=np.int64)
     return g.bit_generator.state
+
+
+def _generator_state_of(be, g):
+    """The state of a native generator ``g`` of ``be`` (not CuPy: no public state)."""
+    if be.name == "torch":
+        return g.get_state().numpy().copy()
+    if be.name == "cupy":
+        raise BackendError("backend 'cupy': a CuPy generator has no public state to save")
+    return g.bit_generator.state
+
+
+def _set_generator_state_of(be, g, state):
+    if be.name == "torch":
+        g.set_state(be.lib.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
+    elif be.name != "cupy":
+        g.bit_generator.state = state
 
 
 def _set_generator_state(be, state):
     g = be.rng
     if be.name == "torch":
-        import torch
-        g.set_state(torch.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
+        g.set_state(be.lib.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
     elif be.name == "cupy":
-        raw = g.bit_generator._state
-        host = np.ascontiguousarray(state, dtype=np.uint8)
-        if host.size != raw.size * raw.itemsize:
-            raise BackendError(f"backend 'cupy': generator state of {host.size} bytes for a "
-                               f"generator of {raw.size * raw.itemsize} (another GPU model?)")
-        import cupy
-        raw[...] = cupy.asarray(host.view(raw.dtype))
+        with be.device:
+            be._rng = be.lib.random.default_rng(int(np.asarray(state).reshape(-1)[0]))
     else:
         g.bit_generator.state = state
 
 
 def _rng_key(be):
-    # cupy.cuda.Device prints as "<CUDA Device 0>"; its id is what get_backend takes back
-    return f"{be.name}:{be.device.id if be.name == 'cupy' else be.device}"
+    return f"{be.name}:{device_key(be)}"
 
 
 def get_rng_state():

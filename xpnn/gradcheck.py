@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Tensor
+from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):
@@ -57,7 +57,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         x = inputs[i]
         host = x.numpy().astype(np.float64)
         analytic = (np.zeros(host.shape) if x.grad is None else
-                    np.asarray(be.to_numpy(x.grad), dtype=np.float64))
+                    np.asarray(x.grad.numpy(), dtype=np.float64))
         numeric = np.zeros(host.shape)
         for idx in np.ndindex(host.shape):
             vals = []

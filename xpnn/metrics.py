@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as B
-from .autograd import Tensor
+from .autograd import TensorBase as Tensor
 
 
 def _raw(a):
     """A backend array (NumPy arrays pass through)."""
     if isinstance(a, Tensor):
-        return a.data
+        return a.array
     return a if B.is_array(a) else np.asarray(a)
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from . import backend as B
 from .anomaly import first_nonfinite_grad, grad_sums
-from .autograd import Tensor, no_grad
+from .autograd import no_grad
+from .tensor import Tensor
 from .callbacks import Callback, FitContext
 from .data.loader import DataLoader
 from .metrics import get_metric
@@ -275,7 +276,7 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
         xb, yb = batch
         out = model(xb)
         L = loss_fn(out, yb)
-        if on_nonfinite == "skip" and not math.isfinite(float(B.to_numpy(L.data))):
+        if on_nonfinite == "skip" and not math.isfinite(float(B.to_numpy(L.array))):
             skipped += 1
             continue
         zero_grad()
@@ -290,10 +291,10 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
                 pending_g.append(sums)
         optimizer.step()
         ctx.global_step += 1
-        yr = yb.data if isinstance(yb, Tensor) else yb
+        yr = yb.array if isinstance(yb, Tensor) else yb
         for m in metrics:
-            m.update(out.data, yr)
-        pending.append(L.data)
+            m.update(out.array, yr)
+        pending.append(L.array)
         sizes.append(int(out.shape[0]))
         for cb in cbs:
             cb.on_batch_end(step)
@@ -356,13 +357,13 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
         total, n = None, 0
         for xb, yb in data:
             out = model(xb)
-            yr = yb.data if isinstance(yb, Tensor) else yb
+            yr = yb.array if isinstance(yb, Tensor) else yb
             if loss is not None:
-                s = loss(out, yb).data * int(out.shape[0])
+                s = loss(out, yb).array * int(out.shape[0])
                 total = s if total is None else total + s
             n += int(out.shape[0])
             for m in ms:
-                m.update(out.data, yr)
+                m.update(out.array, yr)
     finally:
         model.train(was_training)
     logs = {}
@@ -394,7 +395,7 @@ def predict(model, data, batch_size=256):
         outs = []
         for batch in data:
             xb = batch[0] if isinstance(batch, (tuple, list)) else batch
-            outs.append(model(xb).data)
+            outs.append(model(xb).array)
     finally:
         model.train(was_training)
     if not outs:

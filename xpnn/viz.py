@@ -178,7 +178,7 @@ def plot_activations(names=ACTIVATIONS, x_range=(-4.0, 4.0), save=None):
         y.sum().backward()  # elementwise f, so d(sum f)/dx_i = f'(x_i)
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.plot(xs, y.numpy(), label="f(x)", lw=2)
-        ax.plot(xs, B.to_numpy(x.grad), "--", label="f'(x)", lw=1.5)
+        ax.plot(xs, x.grad.numpy(), "--", label="f'(x)", lw=1.5)
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_title(name)
@@ -265,7 +265,7 @@ def plot_network(model, max_nodes=8, title=None, save=None):
         prev = pts
     ax.set_xlim(-0.6, len(cols) - 0.4)
     ax.set_ylim(-2.0, 1.9)
-    n_params = sum(p.size() for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     ax.set_title(title or f"{type(model).__name__}: {n_params:,} parameters")
     return _finish(fig, save)
 

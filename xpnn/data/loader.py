@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as B
-from ..autograd import Tensor
+from ..tensor import Tensor
 
 
 def _host(name, a):
     """A NumPy view of an array-like, with float64 narrowed to float32 (no silent float64)."""
     if isinstance(a, Tensor):
-        a = a.data
+        a = a.array
     a = B.to_numpy(a) if B.is_array(a) else np.asarray(a)
     if a.ndim == 0:
         raise ValueError(f"DataLoader: {name} must have a sample axis, got a 0-d array")

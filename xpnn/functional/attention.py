@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, TensorBase, as_tensor, raw
+from .dropout import dropout_mask
 from .elementwise import unbroadcast
 
 
@@ -44,8 +45,7 @@ class ScaledDotProductAttention(Function):
         P = safe_softmax(xp, S)
         self.P, self.keep = P, None
         if dropout_p > 0:
-            keep = self.be.uniform(P.shape, P.dtype) >= dropout_p
-            self.keep = xp.astype(keep, P.dtype) * (1 / (1 - dropout_p))
+            self.keep = dropout_mask(self.be, P.shape, P.dtype, dropout_p)
             P = P * self.keep
         self.Q, self.K, self.V, self.Pd, self.scale = Q, K, V, P, scale
         self.m_shape = None if M is None else M.shape
@@ -79,7 +79,7 @@ def _broadcastable(shape, target):
 
 def check_mask(name, mask, target, dtype):
     """Raise naming ``name`` unless ``mask`` is bool or ``dtype`` and broadcasts to target."""
-    xp = B.backend_of(mask.data if isinstance(mask, Tensor) else mask).xp
+    xp = B.backend_of(mask.array if isinstance(mask, TensorBase) else mask).xp
     shape, mdtype = tuple(mask.shape), mask.dtype
     if mdtype != xp.bool and mdtype != dtype:
         raise TypeError(f"{name}: mask must be bool or the query's dtype {dtype}, got "
@@ -105,7 +105,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         (..., L, Ev) Tensor; with need_weights, a pair (output, weights).
     """
     name = "scaled_dot_product_attention"
-    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    q = as_tensor(query, op="scaled_dot_product_attention")
+    k, v = as_tensor(key, like=q, op=name), as_tensor(value, like=q, op=name)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ValueError(f"{name}: query, key, value need at least 2 dims (..., seq, dim), "
                          f"got {q.shape}, {k.shape}, {v.shape}")
@@ -125,9 +126,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None:
         check_mask(name, attn_mask, scores, q.dtype)
         if attn_mask.dtype == xp.bool:
-            allowed = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+            allowed = raw(attn_mask, q, name, "attn_mask")
         else:
-            M = as_tensor(attn_mask)
+            M = as_tensor(attn_mask, like=q, op=name)
     if is_causal:
         tri = causal_mask(xp, L, S, q.device)
         allowed = tri if allowed is None else allowed & tri

@@ -14,12 +14,14 @@ unfolded input as (g, C/g*kh*kw, Ho*Wo*N). Then
 The transposed conv is the adjoint of the conv, so the same three pieces serve both.
 
 Portable first, native second: im2col/col2im below are pure Array API code (stack of strided
-slices; sums of shifted slices written with setitem). ``Backend.fast`` may supply "im2col",
-"col2im" (NumPy/CuPy strided views) or a whole "conv2d" (PyTorch's own kernels).
+slices; sums of shifted slices written with setitem). Beside them, by backend name: NumPy and
+CuPy get im2col as one strided view and col2im as in-place adds (``IM2COL``, ``COL2IM``), and
+torch runs the whole convolution with its own kernels (``CONV``). Tests check that each
+native kernel gives the portable result.
 """
 from __future__ import annotations
 
-from ..autograd import Function, as_tensor
+from ..autograd import Function, TensorBase, as_tensor
 
 # -- argument handling ---------------------------------------------------------------------
 
@@ -93,26 +95,101 @@ def col2im_portable(xp, cols, padded_hw, kernel, stride, dilation):
     return out
 
 
-def _im2col(be, Xc, kernel, stride, dilation, out_hw):
-    native = be.fast.get("im2col")
-    if native is not None:
-        return native(Xc, kernel, stride, dilation, out_hw)
+# -- native kernels, by backend name --------------------------------------------------------
+
+
+def im2col_strided(be, Xc, kernel, stride, dilation, out_hw):
+    """im2col for NumPy or CuPy: one strided view of the windows, then one copy (the
+    reshape): (C, Hp, Wp, N) -> (C, kh*kw, Ho, Wo, N)."""
+    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
+    C, _, _, N = Xc.shape
+    s0, s1, s2, s3 = Xc.strides
+    extra = {"writeable": False} if be.name == "numpy" else {}
+    view = be.lib.lib.stride_tricks.as_strided(
+        Xc, shape=(C, kh, kw, Ho, Wo, N), strides=(s0, dh * s1, dw * s2, sh * s1, sw * s2, s3),
+        **extra)
+    return view.reshape(C, kh * kw, Ho, Wo, N)
+
+
+def col2im_inplace(be, cols, padded_hw, kernel, stride, dilation):
+    """col2im for NumPy or CuPy: ``add(window, tap, out=window)`` on views of one buffer,
+    which skips the copy-back that ``out[key] += tap`` (setitem) makes."""
+    C, _, Ho, Wo, N = cols.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    lib = be.lib
+    if be.name == "cupy":
+        with cols.device:  # CuPy allocates on the current device: make it cols' own
+            out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
+    else:
+        out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            view = out[:, window(i, dh, sh, Ho), window(j, dw, sw, Wo), :]
+            lib.add(view, cols[:, i * kw + j], out=view)
+    return out
+
+
+def _im2col_portable(be, Xc, kernel, stride, dilation, out_hw):
     return im2col_portable(be.xp, Xc, kernel, stride, dilation, out_hw)
 
 
-def _col2im(be, cols, padded_hw, kernel, stride, dilation):
-    native = be.fast.get("col2im")
-    if native is not None:
-        return native(cols, padded_hw, kernel, stride, dilation)
+def _col2im_portable(be, cols, padded_hw, kernel, stride, dilation):
     return col2im_portable(be.xp, cols, padded_hw, kernel, stride, dilation)
+
+
+class TorchConv:
+    """PyTorch's own convolution kernels (oneDNN on CPU, cuDNN on CUDA) for the whole op.
+
+    Geometry comes as 2-tuples; padding is symmetric except for padding="same" with an even
+    kernel, which is padded explicitly first.
+    """
+
+    @staticmethod
+    def _pad(be, X, pads):
+        (pt, pb), (pl, pr) = pads
+        if pt == pb and pl == pr:
+            return X, [pt, pl], None
+        return be.lib.nn.functional.pad(X, (pl, pr, pt, pb)), [0, 0], (pt, pl)
+
+    @staticmethod
+    def forward(be, X, W, b, *, kernel, stride, pads, dilation, groups, output_padding,
+                transposed):
+        X, padding, _ = TorchConv._pad(be, X, pads)
+        return be.lib.ops.aten.convolution(X, W, b, list(stride), padding, list(dilation),
+                                           transposed, list(output_padding), groups)
+
+    @staticmethod
+    def backward(be, dY, X, W, mask, *, kernel, stride, pads, dilation, groups,
+                 output_padding, transposed):
+        H, Wd = X.shape[2:]
+        X, padding, crop = TorchConv._pad(be, X, pads)
+        dX, dW, db = be.lib.ops.aten.convolution_backward(
+            dY, X, W, [dY.shape[1]] if mask[2] else None, list(stride), padding,
+            list(dilation), transposed, list(output_padding), groups, list(mask))
+        if crop is not None and dX is not None:
+            dX = dX[:, :, crop[0]:crop[0] + H, crop[1]:crop[1] + Wd]
+        return (dX if mask[0] else None, dW if mask[1] else None, db if mask[2] else None)
+
+
+IM2COL = {"numpy": im2col_strided, "cupy": im2col_strided}
+COL2IM = {"numpy": col2im_inplace, "cupy": col2im_inplace}
+CONV = {"torch": TorchConv}
+
+
+def _im2col(be, Xc, kernel, stride, dilation, out_hw):
+    return IM2COL.get(be.name, _im2col_portable)(be, Xc, kernel, stride, dilation, out_hw)
+
+
+def _col2im(be, cols, padded_hw, kernel, stride, dilation):
+    return COL2IM.get(be.name, _col2im_portable)(be, cols, padded_hw, kernel, stride, dilation)
 
 
 def _unfold(be, X, g, geo, out_hw):
     """X (N, C, H, W) -> cols (g, C/g*kh*kw, Ho*Wo*N)."""
     kernel, stride, pads, dilation = geo["kernel"], geo["stride"], geo["pads"], geo["dilation"]
     cols = _im2col(be, to_chwn(be.xp, X, pads), kernel, stride, dilation, out_hw)
-    C = X.shape[1]
-    return be.xp.reshape(cols, (g, C // g * kernel[0] * kernel[1], -1))
+    C, N = X.shape[1], X.shape[0]
+    return be.xp.reshape(cols, (g, C // g * kernel[0] * kernel[1], out_hw[0] * out_hw[1] * N))
 
 
 def _fold(be, cols, shape, geo, win_hw):
@@ -130,12 +207,13 @@ def _fold(be, cols, shape, geo, win_hw):
 
 def _as_mat(xp, X, g):
     """(N, C, H, W) -> (g, C/g, H*W*N); free when X already lies in CHWN memory."""
-    return xp.reshape(xp.permute_dims(X, (1, 2, 3, 0)), (g, X.shape[1] // g, -1))
+    N, C, H, W = X.shape
+    return xp.reshape(xp.permute_dims(X, (1, 2, 3, 0)), (g, C // g, H * W * N))
 
 
 def _from_mat(xp, M, N, H, W):
     """(g, C/g, H*W*N) -> an (N, C, H, W) view."""
-    return xp.permute_dims(xp.reshape(M, (-1, H, W, N)), (3, 0, 1, 2))
+    return xp.permute_dims(xp.reshape(M, (M.shape[0] * M.shape[1], H, W, N)), (3, 0, 1, 2))
 
 
 def _bmm(xp, A, B):
@@ -164,9 +242,9 @@ class ConvNd(Function):
             W = xp.reshape(W, (W.shape[0], W.shape[1], 1, W.shape[2]))
         self.geo, self.transposed, self.has_b = geo, transposed, b is not None
         self.X, self.W = X, W
-        native = self.be.fast.get("conv2d")
+        native = CONV.get(self.be.name)
         if native is not None:
-            Y = native.forward(X, W, b, transposed=transposed, **geo)
+            Y = native.forward(self.be, X, W, b, transposed=transposed, **geo)
         elif transposed:
             Y = self._transposed_forward(X, W, b)
         else:
@@ -201,9 +279,9 @@ class ConvNd(Function):
         need_b = self.has_b and self.needs[2]
         if self.one_d:
             dY = xp.reshape(dY, (dY.shape[0], dY.shape[1], 1, dY.shape[2]))
-        native = self.be.fast.get("conv2d")
+        native = CONV.get(self.be.name)
         if native is not None:
-            dX, dW, db = native.backward(dY, X, W, (need_x, need_w, need_b),
+            dX, dW, db = native.backward(self.be, dY, X, W, (need_x, need_w, need_b),
                                          transposed=self.transposed, **geo)
         elif self.transposed:
             dX, dW, db = self._transposed_backward(dY, need_x, need_w, need_b)

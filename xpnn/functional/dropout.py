@@ -1,31 +1,84 @@
-"""Dropout: zero entries with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+"""Dropout: zero entries with probability p and scale the rest by 1/(1-p) (inverted dropout),
+elementwise or whole channels at a time. Masks come from the backend's own generator."""
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd import Function, as_tensor
 
 
+def dropout_mask(be, shape, dtype, p, generator=None):
+    """A mask of ``shape``: 0 with probability p, else 1/(1-p) (also used by attention)."""
+    keep = be.uniform(shape, dtype, generator) >= p
+    return be.xp.astype(keep, dtype) * (1 / (1 - p))
+
+
 class Dropout(Function):
-    def forward(self, X, p=0.5):
-        keep = self.be.uniform(X.shape, X.dtype) >= p  # mask from the backend's own generator
-        self.M = self.xp.astype(keep, X.dtype) * (1 / (1 - p))
-        return X * self.M
+    """Y = X * M for a mask M of ``mask_shape`` (broadcast over the dims it has as 1)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, p=0.5, mask_shape=None):
+        M = dropout_mask(self.be, mask_shape, X.dtype, p)
+        if self.record:
+            self.M = M
+        return X * M
 
     def backward(self, dY):
         return dY * self.M
 
 
-def dropout(x, p=0.5, training=True):
-    """Inverted dropout (Srivastava et al. 2014); the identity when not training or p == 0.
+def _check(op, x, p):
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"{op}: p must be in [0, 1], got {p!r}")
+    x = as_tensor(x, op=op)
+    if not x._be.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+    return x
 
-    Args:
-        x: any shape, floating.
-        p: probability of zeroing an entry, in [0, 1].
-    """
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p!r}")
-    x = as_tensor(x)
+
+def _apply(x, p, training, mask_shape):
     if not training or p == 0:
         return x
     if p == 1:
-        return x * 0.0
-    return Dropout.apply(x, p=p)
+        from .elementwise import mul
+        return mul(x, 0.0)
+    return Dropout.apply(x, p=p, mask_shape=mask_shape)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout (Srivastava et al. 2014); the identity when not training or p == 0.
+
+    Args:
+        input: any shape, floating.
+        p: probability of zeroing an entry, in [0, 1].
+        training: apply it (False: return the input).
+        inplace: accepted for PyTorch compatibility; the result is a new tensor.
+    """
+    x = _check("dropout", input, p)
+    return _apply(x, p, training, x.shape)
+
+
+def _channel_dropout(op, input, p, training, ndim):
+    """One draw per (sample, channel), broadcast over the spatial dims (Tompson et al. 2015,
+    "spatial dropout"); an unbatched input (C, ...) has one draw per channel."""
+    x = _check(op, input, p)
+    if x.ndim not in (ndim, ndim - 1):
+        raise ValueError(f"{op}: expected a {ndim}-D (N, C, ...) or {ndim - 1}-D (C, ...) "
+                         f"input, got shape {x.shape}")
+    lead = 2 if x.ndim == ndim else 1
+    return _apply(x, p, training, x.shape[:lead] + (1,) * (x.ndim - lead))
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, L) inputs, as ``torch.nn.functional.dropout1d``."""
+    return _channel_dropout("dropout1d", input, p, training, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, H, W) inputs, as ``torch.nn.functional.dropout2d``."""
+    return _channel_dropout("dropout2d", input, p, training, 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, D, H, W) inputs."""
+    return _channel_dropout("dropout3d", input, p, training, 5)

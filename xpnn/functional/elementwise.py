@@ -1,7 +1,14 @@
-"""Elementwise arithmetic and math: broadcasting ops whose gradients are reduced back."""
+"""Elementwise arithmetic and math: broadcasting ops whose gradients are reduced back.
+
+Type promotion is PyTorch's: a Python number or a 0-d tensor does not change the dtype of a
+dimensioned tensor of the same kind (float32 * 2.0 and float32 * tensor(2.0, float64) stay
+float32), an integer meeting a float becomes that float, and true division of integers gives
+the default float dtype.
+"""
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from .. import backend as B
+from ..autograd import Function, TensorBase, as_tensor
 
 
 def unbroadcast(xp, g, shape):
@@ -15,49 +22,73 @@ def unbroadcast(xp, g, shape):
     return xp.sum(g, axis=axes, keepdims=True) if axes else g
 
 
-def _pair(a, b):
-    """Two Tensors from a Tensor and a Tensor/array/scalar, the scalar typed like the tensor.
+def _kind(be, dtype):
+    """0 bool, 1 integer, 2 floating (PyTorch's promotion categories)."""
+    xp = be.xp
+    if dtype == xp.bool:
+        return 0
+    return 2 if xp.isdtype(dtype, "real floating") else 1
 
-    An int or bool operand meeting a floating one is cast to its dtype first, as in PyTorch:
-    NumPy would make int64 + float32 float64, and array_api_strict refuses the mix.
-    """
-    if isinstance(a, Tensor):
-        b = as_tensor(b, like=a)
+
+def _cast(t, dtype):
+    return t._result(t.xp.astype(t.array, dtype), t._be)
+
+
+def promote(a, b, op="op"):
+    """Two Tensors of one dtype from Tensors, arrays or numbers, by PyTorch's rules."""
+    if isinstance(a, TensorBase):
+        b = as_tensor(b, like=a, op=op)
     else:
-        b = as_tensor(b)
-        a = as_tensor(a, like=b)
-    fa, fb = _floating(a), _floating(b)
-    if fa != fb and a._be is b._be:
-        if fa:
-            b = Tensor(b.xp.astype(b.data, a.dtype), _be=b._be)
-        else:
-            a = Tensor(a.xp.astype(a.data, b.dtype), _be=a._be)
-    return a, b
+        b = as_tensor(b, op=op) if not isinstance(b, TensorBase) else b
+        a = as_tensor(a, like=b, op=op)
+    if a.dtype == b.dtype or a._be is not b._be:
+        return a, b  # (mixed backends: Function.apply names both)
+    be = a._be
+    ka, kb = _kind(be, a.dtype), _kind(be, b.dtype)
+    za, zb = a.ndim == 0, b.ndim == 0
+    if ka == kb:
+        if za != zb:  # a 0-d operand takes the dimensioned one's dtype
+            return (_cast(a, b.dtype), b) if za else (a, _cast(b, a.dtype))
+        dt = be.xp.result_type(a.dtype, b.dtype)
+        return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
+    # different kinds: the higher kind's dtype wins
+    return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
 
 
 def _floating(t):
-    return t.xp.isdtype(t.dtype, "real floating")
+    """``t`` itself if floating, else cast to the default float dtype (int -> float ops)."""
+    if t._be.is_floating(t.dtype):
+        return t
+    return _cast(t, t._be.dtype(B.get_default_dtype()))
 
 
 class Add(Function):
-    def forward(self, A, B):
-        self.shapes = (A.shape, B.shape)
-        return A + B
+    saved_inputs = ()
+
+    def forward(self, A, B, alpha=1):
+        self.shapes, self.alpha = (A.shape, B.shape), alpha
+        return A + B if alpha == 1 else A + alpha * B
 
     def backward(self, dY):
         sa, sb = self.shapes
-        return unbroadcast(self.xp, dY, sa), unbroadcast(self.xp, dY, sb)
+        dB = None
+        if self.needs[1]:
+            dB = unbroadcast(self.xp, dY if self.alpha == 1 else dY * self.alpha, sb)
+        return unbroadcast(self.xp, dY, sa) if self.needs[0] else None, dB
 
 
 class Sub(Function):
-    def forward(self, A, B):
-        self.shapes = (A.shape, B.shape)
-        return A - B
+    saved_inputs = ()
+
+    def forward(self, A, B, alpha=1):
+        self.shapes, self.alpha = (A.shape, B.shape), alpha
+        return A - B if alpha == 1 else A - alpha * B
 
     def backward(self, dY):
         sa, sb = self.shapes
-        dB = unbroadcast(self.xp, -dY, sb) if self.needs[1] else None
-        return unbroadcast(self.xp, dY, sa), dB
+        dB = unbroadcast(self.xp, -dY if self.alpha == 1 else dY * -self.alpha, sb) \
+            if self.needs[1] else None
+        return unbroadcast(self.xp, dY, sa) if self.needs[0] else None, dB
 
 
 class Mul(Function):
@@ -85,6 +116,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saves_output = True
+
     def forward(self, A, B):
         self.A, self.B = A, B
         self.Y = A ** B
@@ -92,12 +125,18 @@ class Pow(Function):
 
     def backward(self, dY):
         A, B, xp = self.A, self.B, self.xp
-        # d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b log a
-        dA = unbroadcast(xp, dY * B * A ** (B - 1), A.shape) if self.needs[0] else None
-        dB = None
+        zero = xp.zeros((), dtype=dY.dtype, device=dY.device)
+        dA = dB = None
+        if self.needs[0]:
+            # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch: a^0 is constant)
+            dA = unbroadcast(xp, xp.where(B == 0, zero, dY * B * A ** (B - 1)), A.shape)
         if self.needs[1]:
+            # d(a^b)/db = a^b log a: 0 where a == 0 and b >= 0, NaN where a < 0 (PyTorch)
             logA = xp.log(xp.where(A > 0, A, xp.ones_like(A)))
-            dB = unbroadcast(xp, dY * self.Y * logA, B.shape)
+            dB = dY * self.Y * logA
+            dB = xp.where(A < 0, xp.asarray(float("nan"), dtype=dB.dtype, device=dB.device),
+                          xp.where((A == 0) & (B >= 0), zero, dB))
+            dB = unbroadcast(xp, dB, B.shape)
         return dA, dB
 
 
@@ -107,23 +146,36 @@ class PowScalar(Function):
         return X ** p
 
     def backward(self, dY):
+        if self.p == 0:  # x^0 = 1: no gradient, even at x = 0 (0 * 0^-1 would be NaN)
+            return self.xp.zeros_like(dY)
         return dY * (self.p * self.X ** (self.p - 1))
 
 
 class Maximum(Function):
-    def forward(self, A, B):
-        self.mask = A >= B  # a tie sends the whole gradient to A (torch splits it in half)
+    """max(A, B) elementwise (sign=-1: min); at a tie each side gets half the gradient, as
+    in PyTorch."""
+
+    saved_inputs = ()
+
+    def forward(self, A, B, sign=1):
+        xp = self.xp
         self.shapes = (A.shape, B.shape)
-        return self.xp.maximum(A, B)
+        if self.record:
+            win = A > B if sign > 0 else A < B
+            tie = A == B
+            self.wa = xp.astype(win, A.dtype) + 0.5 * xp.astype(tie, A.dtype)
+        return xp.maximum(A, B) if sign > 0 else xp.minimum(A, B)
 
     def backward(self, dY):
-        xp, zero = self.xp, self.xp.zeros_like(dY)
-        sa, sb = self.shapes
-        return (unbroadcast(xp, xp.where(self.mask, dY, zero), sa),
-                unbroadcast(xp, xp.where(self.mask, zero, dY), sb))
+        xp, (sa, sb), wa = self.xp, self.shapes, self.wa
+        dA = unbroadcast(xp, dY * wa, sa) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * (1 - wa), sb) if self.needs[1] else None
+        return dA, dB
 
 
 class Neg(Function):
+    saved_inputs = ()
+
     def forward(self, X):
         return -X
 
@@ -132,12 +184,27 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X):
         self.Y = self.xp.exp(X)
         return self.Y
 
     def backward(self, dY):
         return dY * self.Y
+
+
+class Expm1(Function):
+    saved_inputs = ()
+    saves_output = True
+
+    def forward(self, X):
+        self.Y = self.xp.expm1(X)
+        return self.Y
+
+    def backward(self, dY):
+        return dY * (self.Y + 1)
 
 
 class Log(Function):
@@ -149,13 +216,68 @@ class Log(Function):
         return dY / self.X
 
 
+class Log1p(Function):
+    def forward(self, X):
+        self.X = X
+        return self.xp.log1p(X)
+
+    def backward(self, dY):
+        return dY / (1 + self.X)
+
+
 class Sqrt(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, X):
         self.Y = self.xp.sqrt(X)
         return self.Y
 
     def backward(self, dY):
         return dY / (2 * self.Y)
+
+
+class Rsqrt(Function):
+    saved_inputs = ()
+    saves_output = True
+
+    def forward(self, X):
+        self.Y = 1 / self.xp.sqrt(X)
+        return self.Y
+
+    def backward(self, dY):
+        Y = self.Y  # d x^(-1/2) = -1/2 x^(-3/2) = -Y^3 / 2
+        return dY * (-0.5 * Y * Y * Y)
+
+
+class Reciprocal(Function):
+    saved_inputs = ()
+    saves_output = True
+
+    def forward(self, X):
+        self.Y = 1 / X
+        return self.Y
+
+    def backward(self, dY):
+        return -dY * self.Y * self.Y
+
+
+class Sin(Function):
+    def forward(self, X):
+        self.X = X
+        return self.xp.sin(X)
+
+    def backward(self, dY):
+        return dY * self.xp.cos(self.X)
+
+
+class Cos(Function):
+    def forward(self, X):
+        self.X = X
+        return self.xp.cos(X)
+
+    def backward(self, dY):
+        return -dY * self.xp.sin(self.X)
 
 
 class Abs(Function):
@@ -168,118 +290,246 @@ class Abs(Function):
 
 
 class Clip(Function):
+    saved_inputs = ()
+
     def forward(self, X, lo=None, hi=None):
         xp = self.xp
-        inside = xp.ones(X.shape, dtype=xp.bool, device=self.be.device)
-        if lo is not None:
-            inside = inside & (X >= lo)
-        if hi is not None:
-            inside = inside & (X <= hi)
-        self.inside = inside
+        if self.record:
+            inside = xp.ones(X.shape, dtype=xp.bool, device=X.device)
+            if lo is not None:
+                inside = inside & (X >= lo)
+            if hi is not None:
+                inside = inside & (X <= hi)
+            self.inside = inside
         return xp.clip(X, lo, hi)
 
     def backward(self, dY):
-        return self.xp.where(self.inside, dY, self.xp.zeros_like(dY))
+        return dY * self.xp.astype(self.inside, dY.dtype)
 
 
 class Where(Function):
+    saved_inputs = ()
+
     def forward(self, A, B, cond=None):
         self.cond, self.shapes = cond, (A.shape, B.shape)
         return self.xp.where(cond, A, B)
 
     def backward(self, dY):
-        xp, zero = self.xp, self.xp.zeros_like(dY)
+        xp, zero = self.xp, self.xp.zeros((), dtype=dY.dtype, device=dY.device)
         sa, sb = self.shapes
         dA = unbroadcast(xp, xp.where(self.cond, dY, zero), sa) if self.needs[0] else None
         dB = unbroadcast(xp, xp.where(self.cond, zero, dY), sb) if self.needs[1] else None
         return dA, dB
 
 
-def add(a, b):
-    return Add.apply(*_pair(a, b))
+class Constant(Function):
+    """A piecewise-constant function (sign, floor, ceil, round, trunc): zero gradient."""
+
+    saved_inputs = ()
+
+    def forward(self, X, fn=None):
+        self.shape = X.shape
+        return getattr(self.xp, fn)(X)
+
+    def backward(self, dY):
+        return self.xp.zeros_like(dY)
 
 
-def sub(a, b):
-    return Sub.apply(*_pair(a, b))
+# -- public functions ------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    """input + alpha * other, broadcasting."""
+    return Add.apply(*promote(input, other, "add"), alpha=alpha)
 
 
-def mul(a, b):
-    return Mul.apply(*_pair(a, b))
+def sub(input, other, *, alpha=1):
+    """input - alpha * other, broadcasting."""
+    return Sub.apply(*promote(input, other, "sub"), alpha=alpha)
 
 
-def div(a, b):
-    return Div.apply(*_pair(a, b))
+subtract = sub
 
 
-def pow(a, b):
-    """a ** b; a Python-number exponent takes the cheaper one-input path."""
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        # float(): np.float64 is a float subclass, and as an exponent it would upcast float32
-        return PowScalar.apply(a, p=float(b) if isinstance(b, float) else b)
-    return Pow.apply(*_pair(a, b))
+def mul(input, other):
+    return Mul.apply(*promote(input, other, "mul"))
 
 
-def maximum(a, b):
-    return Maximum.apply(*_pair(a, b))
+multiply = mul
 
 
-def minimum(a, b):
-    return neg(maximum(neg(as_tensor(a, like=b if isinstance(b, Tensor) else None)),
-                       neg(as_tensor(b, like=a if isinstance(a, Tensor) else None))))
+def div(input, other, *, rounding_mode=None):
+    """input / other; integers divide to the default float dtype (``rounding_mode``
+    "trunc" or "floor" keeps them integral, without gradient)."""
+    a, b = promote(input, other, "div")
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                             f"{rounding_mode!r}")
+        q = Div.apply(_floating(a), _floating(b))
+        q = Constant.apply(q, fn=rounding_mode)
+        return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
+    if not a._be.is_floating(a.dtype):
+        a, b = _floating(a), _floating(b)
+    return Div.apply(a, b)
 
 
-def neg(x):
-    return Neg.apply(x)
+divide = true_divide = div
 
 
-def exp(x):
-    return Exp.apply(x)
+def pow(input, exponent):
+    """input ** exponent; a Python-number exponent takes the one-input path."""
+    if isinstance(input, TensorBase) and isinstance(exponent, (int, float, B.np.number)) \
+            and not isinstance(exponent, bool):
+        # a NumPy float64 exponent would upcast float32: take the Python number it holds
+        p = exponent.item() if isinstance(exponent, B.np.number) else exponent
+        if isinstance(p, float) and not input._be.is_floating(input.dtype):
+            input = _floating(input)
+        return PowScalar.apply(input, p=p)
+    return Pow.apply(*promote(input, exponent, "pow"))
 
 
-def log(x):
-    return Log.apply(x)
+def maximum(input, other):
+    return Maximum.apply(*promote(input, other, "maximum"), sign=1)
 
 
-def sqrt(x):
-    return Sqrt.apply(x)
+def minimum(input, other):
+    return Maximum.apply(*promote(input, other, "minimum"), sign=-1)
 
 
-def abs(x):
-    return Abs.apply(x)
+def neg(input):
+    return Neg.apply(as_tensor(input, op="neg"))
 
 
-def square(x):
+negative = neg
+
+
+def _unary(cls, name, float_only=True):
+    def op(input):
+        x = as_tensor(input, op=name)
+        return cls.apply(_floating(x) if float_only else x)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+exp = _unary(Exp, "exp")
+expm1 = _unary(Expm1, "expm1")
+log = _unary(Log, "log")
+log1p = _unary(Log1p, "log1p")
+sqrt = _unary(Sqrt, "sqrt")
+rsqrt = _unary(Rsqrt, "rsqrt")
+reciprocal = _unary(Reciprocal, "reciprocal")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+abs = _unary(Abs, "abs", float_only=False)
+absolute = abs
+exp.__doc__ = "e ** x, elementwise (integers are computed in the default float dtype)."
+
+
+def square(input):
+    x = as_tensor(input, op="square")
     return Mul.apply(x, x)
 
 
-def clip(x, min=None, max=None):
-    """Clamp to [min, max]; the gradient is zero where the input was clamped."""
+def _rounding(fn):
+    def op(input):
+        x = as_tensor(input, op=fn)
+        if not x._be.is_floating(x.dtype) and fn != "sign":
+            return x
+        return Constant.apply(x, fn=fn)
+    op.__name__ = op.__qualname__ = fn
+    op.__doc__ = f"{fn}, elementwise; its gradient is zero."
+    return op
+
+
+sign, floor, ceil, trunc = (_rounding(f) for f in ("sign", "floor", "ceil", "trunc"))
+
+
+def round(input, decimals=0):
+    """Round half to even (as PyTorch), optionally to ``decimals`` places; zero gradient."""
+    x = as_tensor(input, op="round")
+    if decimals == 0:
+        return _rounding("round")(x)
+    scale = 10.0 ** decimals
+    return div(_rounding("round")(mul(x, scale)), scale)
+
+
+def clamp(input, min=None, max=None):
+    """Clamp to [min, max]; the gradient is zero where the input was clamped. ``min`` and
+    ``max`` may be numbers or tensors."""
+    x = as_tensor(input, op="clamp")
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, TensorBase) or isinstance(max, TensorBase) or B.is_array(min) or \
+            B.is_array(max):
+        if min is not None:
+            x = maximum(x, min)
+        if max is not None:
+            x = minimum(x, max)
+        return x
+    if isinstance(min, float) or isinstance(max, float):
+        x = _floating(x)
     return Clip.apply(x, lo=min, hi=max)
 
 
-def where(cond, a, b):
-    """Elementwise ``cond ? a : b``; differentiable in a and b."""
-    a, b = _pair(a, b)
-    cond = cond.data if isinstance(cond, Tensor) else cond
+clip = clamp
+
+
+def where(condition, input, other):
+    """Elementwise ``condition ? input : other``; differentiable in input and other."""
+    like = input if isinstance(input, TensorBase) else other
+    if not isinstance(like, TensorBase):
+        raise TypeError("where: input or other must be a Tensor")
+    cond = condition.array if isinstance(condition, TensorBase) else condition
+    from ..autograd import raw
+    cond = raw(cond, like, "where", "condition")
+    if cond.dtype != like.xp.bool:
+        raise TypeError(f"where: condition must be bool, got {B.dtype_name(cond.dtype)}")
+    a, b = promote(input, other, "where")
     return Where.apply(a, b, cond=cond)
 
 
-def _compare(op):
-    def cmp(a, b):
-        a, b = _pair(a, b)
+# -- comparisons and predicates (no gradient) ------------------------------------------------
+def _compare(name, fn):
+    def cmp(input, other):
+        a, b = promote(input, other, name)
         if a._be is not b._be:
             from ..autograd import _mixed
-            _mixed(op.__name__, (a, b))
-        return Tensor(op(a.data, b.data), _be=a._be)
+            _mixed(name, (a, b))
+        return a._result(fn(a.array, b.array), a._be)
+    cmp.__name__ = cmp.__qualname__ = name
+    cmp.__doc__ = f"Elementwise {name}, a bool Tensor (no gradient)."
     return cmp
 
 
-def _lt(A, B): return A < B  # noqa: E704
-def _le(A, B): return A <= B  # noqa: E704
-def _gt(A, B): return A > B  # noqa: E704
-def _ge(A, B): return A >= B  # noqa: E704
-def _eq(A, B): return A == B  # noqa: E704
-def _ne(A, B): return A != B  # noqa: E704
+lt = less = _compare("lt", lambda A, B: A < B)
+le = less_equal = _compare("le", lambda A, B: A <= B)
+gt = greater = _compare("gt", lambda A, B: A > B)
+ge = greater_equal = _compare("ge", lambda A, B: A >= B)
+eq = _compare("eq", lambda A, B: A == B)
+ne = not_equal = _compare("ne", lambda A, B: A != B)
+logical_and = _compare("logical_and", lambda A, B: (A != 0) & (B != 0))
+logical_or = _compare("logical_or", lambda A, B: (A != 0) | (B != 0))
+logical_xor = _compare("logical_xor", lambda A, B: (A != 0) ^ (B != 0))
 
 
-lt, le, gt, ge, eq, ne = (_compare(f) for f in (_lt, _le, _gt, _ge, _eq, _ne))
+def _predicate(name):
+    def pred(input):
+        x = as_tensor(input, op=name)
+        return x._result(getattr(x.xp, name)(x.array), x._be)
+    pred.__name__ = pred.__qualname__ = name
+    return pred
+
+
+isnan, isinf, isfinite = (_predicate(n) for n in ("isnan", "isinf", "isfinite"))
+
+
+def logical_not(input):
+    x = as_tensor(input, op="logical_not")
+    return x._result(x.array == 0 if x.array.dtype != x.xp.bool else ~x.array, x._be)
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` where the bool ``mask`` (broadcast) is True; the gradient
+    flows to input elsewhere (and to ``value`` if it is a tensor)."""
+    x = as_tensor(input, op="masked_fill")
+    return where(mask, as_tensor(value, like=x, op="masked_fill") if not isinstance(
+        value, TensorBase) else value, x)

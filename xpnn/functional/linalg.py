@@ -1,8 +1,8 @@
 """Matrix products: matmul, and linear (matmul + bias fused into one node)."""
 from __future__ import annotations
 
-from ..autograd import Function, _mixed, as_tensor
-from .elementwise import unbroadcast
+from ..autograd import Function, TensorBase, _mixed, as_tensor
+from .elementwise import promote, unbroadcast
 from .shape import reshape
 
 
@@ -40,9 +40,9 @@ class Linear(Function):
         return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
 
 
-def matmul(a, b):
+def matmul(input, other):
     """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = promote(input, other, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dim, got {a.shape} @ "
                          f"{b.shape}")
@@ -67,7 +67,7 @@ def linear(x, weight, bias=None):
     Returns:
         (..., out_features), the dtype of x
     """
-    x = as_tensor(x)
+    x = as_tensor(x, like=weight if isinstance(weight, TensorBase) else None, op="linear")
     if x._be is not weight._be:  # before the dtype check: torch.float32 != np.float32
         _mixed("linear", (x, weight))
     in_features = weight.shape[1]
@@ -82,3 +82,28 @@ def linear(x, weight, bias=None):
         x = reshape(x, (-1, in_features))
     y = Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
     return y if len(lead) == 1 else reshape(y, lead + (weight.shape[0],))
+
+
+def mm(input, mat2):
+    """Product of two matrices (2-D only), as ``torch.mm``."""
+    a, b = promote(input, mat2, "mm")
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(input, mat2):
+    """Batched product of (b, n, m) and (b, m, p) tensors, as ``torch.bmm``."""
+    a, b = promote(input, mat2, "bmm")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expects (b, n, m) and (b, m, p) tensors, got shapes {a.shape} "
+                         f"and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-D tensors, (n,) x (m,) -> (n, m)."""
+    a, b = promote(input, vec2, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return MatMul.apply(reshape(a, (-1, 1)), reshape(b, (1, -1)))

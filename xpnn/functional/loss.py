@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, Tensor, _mixed, as_tensor
+from ..autograd import Function, TensorBase, _mixed, as_tensor, raw
 from .activation import _sigmoid, log_softmax_array
 from .shape import permute, reshape
 
@@ -41,12 +41,14 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
     if xp.isdtype(target.dtype, "integral"):
         valid = target != ignore_index
         bad = valid & ((target < 0) | (target >= C))
-        if bool(xp.any(bad)):
-            t = be.to_numpy(target)
-            v = be.to_numpy(valid)
-            lo, hi = t[v].min(), t[v].max()
-            raise IndexError(f"{name}: target labels must be in [0, {C}) (C = {C} classes), "
-                             f"got values in [{lo}, {hi}]")
+        if be.on_host:  # free where the labels are in host memory; a device would sync
+            if bool(xp.any(bad)):
+                t = be.to_numpy(target)
+                v = be.to_numpy(valid)
+                lo, hi = t[v].min(), t[v].max()
+                raise IndexError(f"{name}: target labels must be in [0, {C}) (C = {C} "
+                                 f"classes), got values in [{lo}, {hi}]")
+            bad = None
         onehot = xp.astype(target[:, None] == xp.arange(C, device=be.device)[None, :], dtype)
         w_row = xp.ones(target.shape, dtype=dtype, device=be.device) if weight is None else \
             xp.sum(onehot * weight[None, :], axis=1)
@@ -55,6 +57,11 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
         if smoothing:
             w = 1.0 if weight is None else weight[None, :]
             K = K + (smoothing / C) * w * xp.astype(valid, dtype)[:, None]
+        if bad is not None:
+            # on a device, an out-of-range label makes its loss NaN instead of a host check
+            # per call; fit's non-finite guard then stops at the next sync
+            K = xp.where(bad[:, None], xp.asarray(float("nan"), dtype=dtype, device=be.device),
+                         K)
         return K, xp.sum(w_row)
     if target.dtype != dtype:
         raise TypeError(f"{name}: probability targets must have the input's dtype {dtype}, "
@@ -90,18 +97,16 @@ class CrossEntropy(Function):
 def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing,
                     log_probs):
     _check_reduction(name, reduction)
-    input = as_tensor(input)
-    tgt = target.data if isinstance(target, Tensor) else target
-    w = weight.data if isinstance(weight, Tensor) else weight
+    input = as_tensor(input, op=name)
+    tgt = raw(target, input, name, "target")
+    w = raw(weight, input, name, "weight")
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     if input.ndim < 1:
         raise ValueError(f"{name}: input must be (N, C) or (N, C, d1, ...), got {input.shape}")
     xp = input.xp
-    if not B.is_array(tgt) or B.backend_of(tgt) is not input._be:
-        raise TypeError(f"{name}: target must be an array or Tensor on the input's backend "
-                        f"{input.backend}:{input.device}, got {type(tgt).__name__}"
-                        + (f" on {B.backend_of(tgt)}" if B.is_array(tgt) else ""))
+    if tgt is None:
+        raise TypeError(f"{name}: target must be a Tensor or an array, got None")
     integral = xp.isdtype(tgt.dtype, "integral")
     if input.ndim == 1:  # an unbatched (C,) input
         out = _classification(name, reshape(input, (1, -1)),
@@ -229,8 +234,8 @@ class BCEWithLogits(_Pointwise):
 
 def _pointwise(cls, name, input, target, reduction, **kw):
     _check_reduction(name, reduction)
-    input = as_tensor(input)
-    target = as_tensor(target, like=input)
+    input = as_tensor(input, op=name)
+    target = as_tensor(target, like=input, op=name)
     if input.shape != target.shape:
         raise ValueError(f"{name}: input of shape {input.shape} and target of shape "
                          f"{target.shape} differ")
@@ -239,7 +244,8 @@ def _pointwise(cls, name, input, target, reduction, **kw):
     if input.dtype != target.dtype:
         raise TypeError(f"{name}: input dtype {input.dtype} and target dtype {target.dtype} "
                         "differ")
-    kw = {k: (v.data if isinstance(v, Tensor) else v) for k, v in kw.items()}
+    kw = {k: raw(v, input, name, k) if isinstance(v, TensorBase) or B.is_array(v) else v
+          for k, v in kw.items()}
     return cls.apply(input, target, reduction=reduction, **kw)
 
 

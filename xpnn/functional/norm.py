@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, as_tensor
+from ..autograd import Function, as_tensor, raw
 
 
 def _stats(xp, X, axes, eps):
@@ -34,7 +34,8 @@ def per_channel(xp, A):
     """(N, C, *S) -> (C, prod(S)*N): channels first, the batch last. Free (a view) when A
     lies in (C, *S, N) memory, as conv outputs do (see conv.py); a copy otherwise."""
     nd = len(A.shape)
-    return xp.reshape(xp.permute_dims(A, tuple(range(1, nd)) + (0,)), (A.shape[1], -1))
+    return xp.reshape(xp.permute_dims(A, tuple(range(1, nd)) + (0,)),
+                      (A.shape[1], math.prod(A.shape) // max(A.shape[1], 1)))
 
 
 def from_per_channel(xp, Am, shape):
@@ -44,20 +45,28 @@ def from_per_channel(xp, Am, shape):
     return xp.permute_dims(A, (nd - 1,) + tuple(range(nd - 1)))
 
 
+def _affine_grads(needs, names, grads):
+    """The gradients of the optional affine inputs, in the order they were passed."""
+    return tuple(grads[name] if need else None for name, need in zip(names, needs[1:]))
+
+
 class BatchNorm(Function):
     """Normalize over every axis but 1 (channels) with given statistics: the batch's in
-    training (the gradient then flows through them), the running ones in eval.
+    training (the gradient then flows through them), the running ones in eval; then
+    ``* weight + bias`` per channel (``affine`` names which of the two were passed).
 
     In training, :func:`batch_norm` passes the centered input ``Xc = X - mean`` as a
     (C, M) matrix; per-channel sums are then row sums and row dot products (``vecdot``),
     one pass each, with no temporaries the size of X.
     """
 
-    def forward(self, X, *wb, mean=None, inv=None, xc=None, has_w=False):
+    saved_inputs = ()
+
+    def forward(self, X, *params, mean=None, inv=None, xc=None, affine=()):
         xp = self.xp
-        W = wb[0] if has_w else None
-        B = wb[-1] if len(wb) - has_w else None
-        self.has_w, self.has_b, self.shape = has_w, B is not None, X.shape
+        named = dict(zip(affine, params))
+        W, B = named.get("weight"), named.get("bias")
+        self.affine, self.shape = affine, X.shape
         scale = inv if W is None else W * inv
         self.inv, self.scale, self.training = inv, scale, xc is not None
         if xc is not None:  # training: Y = Xc * scale + b, in (C, M) order
@@ -73,9 +82,8 @@ class BatchNorm(Function):
         return X * xp.reshape(scale, cs) + xp.reshape(shift, cs)
 
     def backward(self, dY):
-        xp, need = self.xp, self.needs
-        need_w = self.has_w and need[1]
-        need_b = self.has_b and need[-1]
+        xp, need = self.xp, dict(zip(self.affine, self.needs[1:]))
+        need_w, need_b = need.get("weight", False), need.get("bias", False)
         dYm = per_channel(xp, dY)
         M = dYm.shape[1]
         sum_dy = xp.sum(dYm, axis=1) if (need_b or self.training) else None
@@ -87,106 +95,100 @@ class BatchNorm(Function):
         sum_dy_xhat = self.inv * xp.vecdot(dYm, Xc, axis=-1) if (need_w or self.training) \
             else None
         dX = None
-        if need[0]:
-            a = xp.reshape(self.scale, (-1, 1))
+        if self.needs[0]:
             if self.training:
                 # dX = scale * (dY - mean(dY) - Xhat * mean(dY * Xhat))
                 b = xp.reshape(self.scale * self.inv * sum_dy_xhat / M, (-1, 1))
-                dXm = dYm * a
+                dXm = dYm * xp.reshape(self.scale, (-1, 1))
                 dXm -= Xc * b
                 dXm -= xp.reshape(self.scale * sum_dy / M, (-1, 1))
                 dX = from_per_channel(xp, dXm, self.shape)
             else:  # running statistics are constants
                 dX = dY * xp.reshape(self.scale, _channel_shape(dY.ndim))
-        grads = [dX]
-        if self.has_w:
-            grads.append(sum_dy_xhat if need_w else None)
-        if self.has_b:
-            grads.append(sum_dy if need_b else None)
-        return tuple(grads)
+        return (dX,) + _affine_grads(self.needs, self.affine,
+                                     {"weight": sum_dy_xhat, "bias": sum_dy})
 
 
 class LayerNorm(Function):
     """Normalize over the last k axes; weight and bias have those k axes' shape."""
 
-    def forward(self, X, *wb, k=1, eps=1e-5, has_w=False):
+    saved_inputs = (1,)
+
+    def forward(self, X, *params, k=1, eps=1e-5, affine=()):
         xp = self.xp
+        named = dict(zip(affine, params))
         self.axes = tuple(range(X.ndim - k, X.ndim))
         mean, _, inv = _stats(xp, X, self.axes, eps)
         Xhat = (X - mean) * inv
-        self.Xhat, self.inv, self.has_w = Xhat, inv, has_w
-        self.W = wb[0] if has_w else None
-        self.has_b = len(wb) - has_w == 1
+        self.Xhat, self.inv, self.affine = Xhat, inv, affine
+        self.W = named.get("weight")
         Y = Xhat if self.W is None else Xhat * self.W
-        return Y + wb[-1] if self.has_b else Y
+        return Y + named["bias"] if "bias" in named else Y
 
     def backward(self, dY):
         xp, Xhat = self.xp, self.Xhat
         lead = tuple(range(dY.ndim - len(self.axes)))
-        grads = [None]
+        dX = None
         if self.needs[0]:
             dXhat = dY if self.W is None else dY * self.W
-            grads[0] = _standardized_backward(xp, dXhat, Xhat, self.inv, self.axes)
-        if self.has_w:
-            grads.append(xp.sum(dY * Xhat, axis=lead) if self.needs[1] else None)
-        if self.has_b:
-            grads.append(xp.sum(dY, axis=lead) if self.needs[-1] else None)
-        return tuple(grads)
+            dX = _standardized_backward(xp, dXhat, Xhat, self.inv, self.axes)
+        grads = {"weight": xp.sum(dY * Xhat, axis=lead) if "weight" in self.affine else None,
+                 "bias": xp.sum(dY, axis=lead) if "bias" in self.affine else None}
+        return (dX,) + _affine_grads(self.needs, self.affine, grads)
 
 
 class GroupNorm(Function):
     """Normalize each sample over groups of C/G channels (and all spatial positions)."""
 
-    def forward(self, X, *wb, groups=1, eps=1e-5, has_w=False):
+    saved_inputs = (1,)
+
+    def forward(self, X, *params, groups=1, eps=1e-5, affine=()):
         xp = self.xp
+        named = dict(zip(affine, params))
         self.shape = X.shape
-        Xg = xp.reshape(X, (X.shape[0], groups, -1))
+        per_group = math.prod(X.shape[1:]) // groups
+        Xg = xp.reshape(X, (X.shape[0], groups, per_group))
         mean, _, inv = _stats(xp, Xg, (2,), eps)
         Xhat = xp.reshape((Xg - mean) * inv, X.shape)
         cs = _channel_shape(X.ndim)
-        self.Xhat, self.inv, self.groups, self.has_w = Xhat, inv, groups, has_w
-        self.W = xp.reshape(wb[0], cs) if has_w else None
-        self.has_b = len(wb) - has_w == 1
+        self.Xhat, self.inv, self.groups, self.affine = Xhat, inv, groups, affine
+        self.W = xp.reshape(named["weight"], cs) if "weight" in named else None
         Y = Xhat if self.W is None else Xhat * self.W
-        return Y + xp.reshape(wb[-1], cs) if self.has_b else Y
+        return Y + xp.reshape(named["bias"], cs) if "bias" in named else Y
 
     def backward(self, dY):
         xp, Xhat, N = self.xp, self.Xhat, dY.shape[0]
         axes = (0,) + tuple(range(2, dY.ndim))
-        grads = [None]
+        dX = None
         if self.needs[0]:
             dXhat = dY if self.W is None else dY * self.W
-            g = (N, self.groups, -1)
+            g = (N, self.groups, math.prod(self.shape[1:]) // self.groups)
             dX = _standardized_backward(xp, xp.reshape(dXhat, g), xp.reshape(Xhat, g),
                                         self.inv, (2,))
-            grads[0] = xp.reshape(dX, self.shape)
-        if self.has_w:
-            grads.append(xp.sum(dY * Xhat, axis=axes) if self.needs[1] else None)
-        if self.has_b:
-            grads.append(xp.sum(dY, axis=axes) if self.needs[-1] else None)
-        return tuple(grads)
+            dX = xp.reshape(dX, self.shape)
+        grads = {"weight": xp.sum(dY * Xhat, axis=axes) if "weight" in self.affine else None,
+                 "bias": xp.sum(dY, axis=axes) if "bias" in self.affine else None}
+        return (dX,) + _affine_grads(self.needs, self.affine, grads)
 
 
 # -- public functions ----------------------------------------------------------------------
 
 
 def _affine(op, x, weight, bias, shape):
-    """The Tensors to pass (x, then weight and bias if given), checked against ``shape``."""
-    args = [x]
+    """(the Tensors to pass: x, then weight and bias if given, checked against ``shape``;
+    the names of the affine ones passed)."""
+    args, names = [x], []
     for t, name in ((weight, "weight"), (bias, "bias")):
         if t is None:
             continue
+        names.append(name)
         if tuple(t.shape) != tuple(shape):
             raise ValueError(f"{op}: {name} of shape {tuple(t.shape)}, expected {tuple(shape)}"
                              f" for input of shape {x.shape}")
         if t.dtype != x.dtype:
             raise TypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype}")
-        args.append(as_tensor(t))
-    return args
-
-
-def _raw(a):
-    return a.data if hasattr(a, "data") and hasattr(a, "_be") else a
+        args.append(as_tensor(t, like=x, op=op))
+    return args, tuple(names)
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -205,11 +207,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     Returns:
         Tensor shaped like x.
     """
-    x = as_tensor(x)
+    x = as_tensor(x, op="batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
-    rm, rv = _raw(running_mean), _raw(running_var)
+    rm, rv = raw(running_mean, x, "batch_norm", "running_mean"), \
+        raw(running_var, x, "batch_norm", "running_var")
     for r, name in ((rm, "running_mean"), (rv, "running_var")):
         if r is not None and tuple(r.shape) != (C,):
             raise ValueError(f"batch_norm: {name} of shape {tuple(r.shape)} does not match "
@@ -220,11 +223,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if training and M < 2:
         raise ValueError(f"batch_norm: expected more than 1 value per channel in training, got"
                          f" input of shape {x.shape}")
-    args = _affine("batch_norm", x, weight, bias, (C,))
+    args, affine = _affine("batch_norm", x, weight, bias, (C,))
     xp = x.xp
     xc = None
     if training:
-        Xm = per_channel(xp, x.data)
+        Xm = per_channel(xp, x.array)
         mean = xp.mean(Xm, axis=1)
         xc = Xm - xp.reshape(mean, (-1, 1))
         var = xp.vecdot(xc, xc, axis=-1) / M  # biased, as the normalization uses
@@ -235,7 +238,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             rv[...] = (1 - momentum) * rv + momentum * (var * (M / (M - 1)))
     else:
         mean, inv = rm, 1 / xp.sqrt(rv + eps)
-    return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, has_w=weight is not None)
+    return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, affine=affine)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -248,15 +251,15 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     Returns:
         Tensor shaped like x.
     """
-    x = as_tensor(x)
+    x = as_tensor(x, op="layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(normalized_shape)
     k = len(shape)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
                          f"normalized_shape {shape}")
-    args = _affine("layer_norm", x, weight, bias, shape)
-    return LayerNorm.apply(*args, k=k, eps=eps, has_w=weight is not None)
+    args, affine = _affine("layer_norm", x, weight, bias, shape)
+    return LayerNorm.apply(*args, k=k, eps=eps, affine=affine)
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
@@ -269,7 +272,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     Returns:
         Tensor shaped like x.
     """
-    x = as_tensor(x)
+    x = as_tensor(x, op="group_norm")
     if x.ndim < 2:
         raise ValueError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
@@ -277,6 +280,6 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
             or C % num_groups:
         raise ValueError(f"group_norm: num_groups={num_groups!r} must be an int >= 1 that "
                          f"divides the {C} channels of input {x.shape}")
-    args = _affine("group_norm", x, weight, bias, (C,))
-    return GroupNorm.apply(*args, groups=num_groups, eps=eps, has_w=weight is not None)
+    args, affine = _affine("group_norm", x, weight, bias, (C,))
+    return GroupNorm.apply(*args, groups=num_groups, eps=eps, affine=affine)
 

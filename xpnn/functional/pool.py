@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from ..autograd import Function, as_tensor
 from .conv import ntuple, to_chwn, window
 from .shape import reshape
@@ -104,68 +105,154 @@ class _Pool(Function):
         return self.xp.permute_dims(dY, (1, 2, 3, 0))
 
 
+def _tap_valid(be, geo, shape, t):
+    """(1, Ho, Wo, 1) bool: which windows' tap ``t`` falls on the input, not on padding;
+    None when every window's tap does (no padding reaches it)."""
+    xp = be.xp
+    kernel, stride, pad, dilation, out, extra = geo
+    i, j = divmod(t, kernel[1])
+    masks = []
+    for k, s, d, p, o, n in zip((i, j), stride, dilation, pad, out, shape[2:]):
+        first, last = k * d - p, k * d - p + s * (o - 1)  # input positions of the tap
+        if first >= 0 and last < n:
+            masks.append(None)
+            continue
+        pos = xp.arange(o, device=be.device) * s + first
+        masks.append((pos >= 0) & (pos < n))
+    if masks[0] is None and masks[1] is None:
+        return None
+    rows = masks[0] if masks[0] is not None else xp.ones(out[0], dtype=xp.bool, device=be.device)
+    cols = masks[1] if masks[1] is not None else xp.ones(out[1], dtype=xp.bool, device=be.device)
+    return xp.reshape(rows[:, None] & cols[None, :], (1, out[0], out[1], 1))
+
+
+def first_max_hits(be, Xc, Yc, taps, geo, shape):
+    """Yield (tap, hit) for each tap of the windows: hit is True where that tap holds the
+    window's maximum and no earlier tap does (ties go to the first maximum in row-major
+    window order, as in PyTorch), never on padding. The last tap takes whatever is left, so
+    a window of NaNs still sends its gradient somewhere (NaN == NaN is False)."""
+    taken = None
+    last = len(taps) - 1
+    for t, tap in enumerate(taps):
+        valid = _tap_valid(be, geo, shape, t)
+        if t == last and taken is not None:
+            hit = ~taken
+        else:
+            hit = Xc[:, tap[0], tap[1], :] == Yc
+            if taken is not None:
+                hit &= ~taken
+        if valid is not None:
+            hit &= valid
+        if t != last:
+            taken = hit if taken is None else taken | hit
+        yield tap, hit
+
+
+def _max_pool_backward_portable(be, Xc, Yc, dYc, taps, geo, shape):
+    xp = be.xp
+    dXc = xp.zeros(Xc.shape, dtype=dYc.dtype, device=be.device)
+    disjoint = _disjoint(geo[0], geo[1], geo[3])
+    for (hs, ws), hit in first_max_hits(be, Xc, Yc, taps, geo, shape):
+        # a multiply by the 0/1 mask, not where(): NumPy's where() is ~10x slower on random
+        # masks (branch mispredictions)
+        part = xp.astype(hit, dYc.dtype) * dYc
+        if disjoint:
+            dXc[:, hs, ws, :] = part
+        else:
+            dXc[:, hs, ws, :] += part
+    return dXc
+
+
+def _max_pool_backward_numpy(be, Xc, Yc, dYc, taps, geo, shape):
+    """The portable backward, writing each tap's masked gradient straight into its window of
+    dX with ``out=`` (no casts or temporaries the size of the window)."""
+    np = be.lib
+    kernel, stride, _, dilation, out, _ = geo
+    disjoint = _disjoint(kernel, stride, dilation)
+    covered = disjoint and all(d == 1 and s == k and n == o * s for n, k, s, d, o in zip(
+        Xc.shape[1:3], kernel, stride, dilation, out))
+    dXc = np.empty(Xc.shape, dYc.dtype) if covered else np.zeros(Xc.shape, dYc.dtype)
+    for (hs, ws), hit in first_max_hits(be, Xc, Yc, taps, geo, shape):
+        view = dXc[:, hs, ws, :]
+        if disjoint:
+            np.multiply(hit, dYc, out=view)
+        else:
+            view += hit * dYc
+    return dXc
+
+
+MAX_POOL_BACKWARD = {"numpy": _max_pool_backward_numpy}
+
+
 class MaxPool(_Pool):
-    def forward(self, X, geo=None):
+    saved_inputs = ()
+
+    def forward(self, X, geo=None, indices=False):
         xp = self.xp
-        Xc, self.taps = self._setup(X, geo, -math.inf)  # -inf padding never wins a window
-        Yc = Xc[:, self.taps[0][0], self.taps[0][1], :]
-        for hs, ws in self.taps[1:]:
+        Xc, taps = self._setup(X, geo, -math.inf)  # -inf padding never wins a window
+        Yc = Xc[:, taps[0][0], taps[0][1], :]
+        for hs, ws in taps[1:]:
             Yc = xp.maximum(Yc, Xc[:, hs, ws, :])
-        self.Xc, self.Yc = Xc, Yc
-        return self._finish(Yc)
+        if self.record:
+            self.Xc, self.Yc, self.taps = Xc, Yc, taps
+        Y = self._finish(Yc)
+        if not indices:
+            return Y
+        return Y, self._finish(self._indices(Xc, Yc, taps))
 
-    def backward(self, dY):
-        xp, Xc, Yc = self.xp, self.Xc, self.Yc
+    def _indices(self, Xc, Yc, taps):
+        """PyTorch's indices: the flat position (row * W + col) in the input plane of each
+        window's first maximum."""
+        xp, be = self.xp, self.be
+        kernel, stride, pad, dilation, out, _ = self.geo
+        W = self.shape[3]
+        idx = xp.zeros(Yc.shape, dtype=xp.int64, device=be.device)
+        for t, (_, hit) in enumerate(first_max_hits(be, Xc, Yc, taps, self.geo, self.shape)):
+            i, j = divmod(t, kernel[1])
+            rows = xp.arange(out[0], device=be.device) * stride[0] + (i * dilation[0] - pad[0])
+            cols = xp.arange(out[1], device=be.device) * stride[1] + (j * dilation[1] - pad[1])
+            pos = xp.reshape(rows[:, None] * W + cols[None, :], (1, out[0], out[1], 1))
+            idx = xp.where(hit, pos, idx)
+        return idx
+
+    def backward(self, dY, dI=None):
         dYc = self._dY(dY)
-        native = self.be.fast.get("max_pool_backward")
-        if native is not None:
-            kernel, stride, _, dilation, out, _ = self.geo
-            covered = all(d == 1 and s == k and n == o * s for n, k, s, d, o in zip(
-                Xc.shape[1:3], kernel, stride, dilation, out))
-            dXc = native(Xc, Yc, dYc, self.taps, _disjoint(kernel, stride, dilation), covered)
-            return self._crop(dXc)
-
-        def parts():
-            taken = None
-            for t, (hs, ws) in enumerate(self.taps):
-                if t == len(self.taps) - 1 and taken is not None:
-                    hit = ~taken  # the maximum is one of the taps: the last gets the rest
-                else:
-                    hit = Xc[:, hs, ws, :] == Yc
-                    if taken is not None:
-                        hit = hit & ~taken  # a tie with an earlier tap is not a hit
-                    taken = hit if taken is None else taken | hit
-                # a multiply by the 0/1 mask, not where(): NumPy's where() is ~10x slower on
-                # random masks (branch mispredictions)
-                yield xp.astype(hit, dYc.dtype) * dYc
-        return self._scatter(parts(), Xc.shape, dYc.dtype)
+        kernel = MAX_POOL_BACKWARD.get(self.be.name, _max_pool_backward_portable)
+        return self._crop(kernel(self.be, self.Xc, self.Yc, dYc, self.taps, self.geo,
+                                 self.shape))
 
 
 class AvgPool(_Pool):
+    saved_inputs = ()
+
     def forward(self, X, geo=None, count_include_pad=True, divisor_override=None):
         Xc, self.taps = self._setup(X, geo, 0.0)
         self.div = self._divisor(count_include_pad, divisor_override, X.dtype)
         Sc = Xc[:, self.taps[0][0], self.taps[0][1], :]
         for hs, ws in self.taps[1:]:
             Sc = Sc + Xc[:, hs, ws, :]
-        self.Xc_shape, self.dtype = Xc.shape, X.dtype
+        self.Xc_shape = Xc.shape
         return self._finish(Sc / self.div)
 
     def _divisor(self, include_pad, override, dtype):
-        """A Python number, or a (1, Ho, Wo, 1) array when windows differ in size (padding
-        not counted, or ceil_mode's last window); window sizes are known on the host."""
+        """A Python number, or a (1, Ho, Wo, 1) array built on the device when windows differ
+        in size (padding not counted, or ceil_mode's last window)."""
         if override is not None:
             return override
+        xp = self.xp
         kernel, stride, pad, _, out, _ = self.geo
-        counts = []
+        sizes, counts = [], []
         for n, k, s, p, o in zip(self.shape[2:], kernel, stride, pad, out):
             lo, hi = (-p, n + p) if include_pad else (0, n)
-            counts.append([min(i * s - p + k, hi) - max(i * s - p, lo) for i in range(o)])
-        if len(set(counts[0])) == 1 and len(set(counts[1])) == 1:
-            return counts[0][0] * counts[1][0]
-        xp = self.xp
-        ch = xp.asarray(counts[0], dtype=dtype, device=self.be.device)
-        cw = xp.asarray(counts[1], dtype=dtype, device=self.be.device)
+            starts = [i * s - p for i in range(o)]
+            host = [min(a + k, hi) - max(a, lo) for a in starts]  # known on the host
+            sizes.append(host)
+            start = xp.arange(o, device=self.be.device) * s - p
+            counts.append(xp.minimum(start + k, hi) - xp.maximum(start, lo))
+        if len(set(sizes[0])) == 1 and len(set(sizes[1])) == 1:
+            return sizes[0][0] * sizes[1][0]
+        ch = xp.astype(counts[0], dtype)
+        cw = xp.astype(counts[1], dtype)
         return xp.reshape(ch, (1, -1, 1, 1)) * xp.reshape(cw, (1, 1, -1, 1))
 
     def backward(self, dY):
@@ -175,6 +262,8 @@ class AvgPool(_Pool):
 
 class AdaptiveAvgPool(Function):
     """Y[n, c] = Ah X[n, c] Aw^T with Ah (oh, H) averaging rows floor(iH/oh)..ceil((i+1)H/oh)."""
+
+    saved_inputs = ()
 
     def forward(self, X, out=None):
         xp = self.xp
@@ -187,13 +276,14 @@ class AdaptiveAvgPool(Function):
         return self.A[0] @ X @ xp.matrix_transpose(self.A[1])
 
     def _averager(self, n, o, dtype):
-        xp = self.xp
-        starts = [(i * n) // o for i in range(o)]
-        ends = [-(-((i + 1) * n) // o) for i in range(o)]
-        pos = xp.reshape(xp.arange(n, device=self.be.device), (1, n))
-        s = xp.reshape(xp.asarray(starts, device=self.be.device), (o, 1))
-        e = xp.reshape(xp.asarray(ends, device=self.be.device), (o, 1))
-        inside = xp.astype((pos >= s) & (pos < e), dtype)
+        """(o, n): row i averages inputs floor(i n / o) .. ceil((i + 1) n / o) - 1; built from
+        aranges on the device (no index arrays copied from the host)."""
+        xp, dev = self.xp, self.be.device
+        i = xp.reshape(xp.arange(o, device=dev), (o, 1))
+        starts = (i * n) // o
+        ends = -((-(i + 1) * n) // o)
+        pos = xp.reshape(xp.arange(n, device=dev), (1, n))
+        inside = xp.astype((pos >= starts) & (pos < ends), dtype)
         return inside / xp.sum(inside, axis=1, keepdims=True)
 
     def backward(self, dY):
@@ -207,65 +297,98 @@ class AdaptiveAvgPool(Function):
 # -- public functions ----------------------------------------------------------------------
 
 
-def _check_rank(op, x, nd):
-    x = as_tensor(x)
-    if x.ndim != nd + 2:
-        names = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-        raise ValueError(f"{op}: expected a {nd + 2}-D input {names}, got shape {x.shape}")
-    return x
+def _batched(op, x, nd, floating=False):
+    """(x as (N, C, *spatial), whether it was unbatched): an unbatched (C, *spatial) input
+    gets a batch dim of 1, as PyTorch accepts."""
+    x = as_tensor(x, op=op)
+    if x.ndim not in (nd + 1, nd + 2):
+        names = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
+        raise ValueError(f"{op}: expected a {nd + 2}-D or {nd + 1}-D input {names}, got "
+                         f"shape {x.shape}")
+    if floating and not x._be.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+    if x.ndim == nd + 1:
+        return reshape(x, (1,) + x.shape), True
+    return x, False
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def _unbatch(y, unbatched):
+    if not unbatched:
+        return y
+    if isinstance(y, tuple):
+        return tuple(_unbatch(t, True) for t in y)
+    return reshape(y, y.shape[1:])
+
+
+def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, unbatched = _batched(op, x, nd)
+    geo = _pool_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
+                         nd)
+    out = MaxPool.apply(x, geo=geo, indices=bool(return_indices))
+    return _unbatch(out, unbatched)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
     Args:
-        x: (N, C, H, W).
+        input: (N, C, H, W) or (C, H, W).
         kernel_size: int or (kh, kw); stride: default kernel_size; padding (with -inf) at
             most half the kernel; dilation: spacing of the taps; ceil_mode: keep a last
             partial window.
+        return_indices: also return the flat index (row * W + col) of each window's maximum
+            in its input plane, for :func:`max_unpool2d`.
     Returns:
-        (N, C, Ho, Wo). The gradient goes to the first maximum of each window.
+        (N, C, Ho, Wo) (and the int64 indices). The gradient goes to the first maximum of
+        each window.
     """
-    x = _check_rank("max_pool2d", x, 2)
-    geo = _pool_geometry("max_pool2d", x.shape[2:], kernel_size, stride, padding, dilation,
-                         ceil_mode, 2)
-    return MaxPool.apply(x, geo=geo)
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-D max pooling over (N, C, L); arguments as :func:`max_pool2d`, ints."""
-    x = _check_rank("max_pool1d", x, 1)
-    geo = _pool_geometry("max_pool1d", x.shape[2:], kernel_size, stride, padding, dilation,
-                         ceil_mode, 1)
-    return MaxPool.apply(x, geo=geo)
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling over (N, C, L) or (C, L); arguments as :func:`max_pool2d`, ints."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    x, unbatched = _batched(op, x, nd)
+    geo = _pool_geometry(op, x.shape[2:], kernel_size, stride, padding, 1, ceil_mode, nd)
+    integral = not x._be.is_floating(x.dtype)
+    if integral:  # PyTorch pools integers to integers (the mean truncated)
+        x = x._result(x.xp.astype(x.array, x._be.dtype(B.get_default_dtype())), x._be)
+    y = AvgPool.apply(x, geo=geo, count_include_pad=count_include_pad,
+                      divisor_override=_divisor(op, divisor_override))
+    if integral:
+        y = y._result(y.xp.astype(y.xp.trunc(y.array), y.xp.int64), y._be)
+    return _unbatch(y, unbatched)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Args:
-        x: (N, C, H, W).
+        input: (N, C, H, W) or (C, H, W).
         kernel_size, stride, padding, ceil_mode: as :func:`max_pool2d` (zero padding).
         count_include_pad: divide by the window size including padding (PyTorch default).
         divisor_override: a fixed divisor instead.
     Returns:
         (N, C, Ho, Wo).
     """
-    x = _check_rank("avg_pool2d", x, 2)
-    geo = _pool_geometry("avg_pool2d", x.shape[2:], kernel_size, stride, padding, 1,
-                         ceil_mode, 2)
-    return AvgPool.apply(x, geo=geo, count_include_pad=count_include_pad,
-                         divisor_override=_divisor("avg_pool2d", divisor_override))
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """1-D average pooling over (N, C, L); arguments as :func:`avg_pool2d`."""
-    x = _check_rank("avg_pool1d", x, 1)
-    geo = _pool_geometry("avg_pool1d", x.shape[2:], kernel_size, stride, padding, 1,
-                         ceil_mode, 1)
-    return AvgPool.apply(x, geo=geo, count_include_pad=count_include_pad)
+    """1-D average pooling over (N, C, L) or (C, L); arguments as :func:`avg_pool2d`."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
 
 
 def _divisor(op, value):
@@ -275,24 +398,37 @@ def _divisor(op, value):
     return value
 
 
-def adaptive_avg_pool2d(x, output_size):
+def _output_size(op, output_size, spatial):
+    """The adaptive output size as ints; None entries keep the input's size."""
+    n = len(spatial)
+    vals = (output_size,) * n if output_size is None or isinstance(output_size, int) \
+        else tuple(output_size)
+    if len(vals) != n:
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got "
+                         f"{output_size!r}")
+    vals = tuple(s if v is None else v for v, s in zip(vals, spatial))
+    return ntuple(op, "output_size", vals, n, 1)
+
+
+def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Args:
-        x: (N, C, H, W).
-        output_size: int or (oh, ow); (1, 1) is global average pooling. Window i covers
-            rows floor(i*H/oh) .. ceil((i+1)*H/oh) - 1.
+        input: (N, C, H, W) or (C, H, W).
+        output_size: int or (oh, ow) (None keeps that input size); (1, 1) is global average
+            pooling. Window i covers rows floor(i*H/oh) .. ceil((i+1)*H/oh) - 1.
     Returns:
         (N, C, oh, ow).
     """
-    x = _check_rank("adaptive_avg_pool2d", x, 2)
-    out = ntuple("adaptive_avg_pool2d", "output_size", output_size, 2, 1)
-    return AdaptiveAvgPool.apply(x, out=out)
+    x, unbatched = _batched("adaptive_avg_pool2d", input, 2, floating=True)
+    out = _output_size("adaptive_avg_pool2d", output_size, x.shape[2:])
+    return _unbatch(AdaptiveAvgPool.apply(x, out=out), unbatched)
 
 
-def adaptive_avg_pool1d(x, output_size):
-    """Average pooling of (N, C, L) to (N, C, output_size)."""
-    x = _check_rank("adaptive_avg_pool1d", x, 1)
-    out = ntuple("adaptive_avg_pool1d", "output_size", output_size, 1, 1)[0]
-    y = adaptive_avg_pool2d(reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])), (1, out))
-    return reshape(y, (x.shape[0], x.shape[1], out))
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of (N, C, L) or (C, L) to length ``output_size``."""
+    x, unbatched = _batched("adaptive_avg_pool1d", input, 1, floating=True)
+    out = _output_size("adaptive_avg_pool1d", output_size, x.shape[2:])[0]
+    N, C, L = x.shape
+    y = AdaptiveAvgPool.apply(reshape(x, (N, C, 1, L)), out=(1, out))
+    return _unbatch(reshape(y, (N, C, out)), unbatched)

@@ -16,11 +16,12 @@ Choices for speed (the math is unchanged):
 - what the backward needs is written into a few (T, N, .) buffers instead of kept as one
   fresh array per step (fresh pages are costly), and in-place ``+=``/``*=`` (standard Array
   API operators) on step temporaries avoid further allocations;
-- with no graph to record (``no_grad`` or nothing requiring grad) nothing is saved.
+- with no graph to record (``no_grad``, or nothing requiring grad: ``self.record`` is False)
+  nothing is saved.
 """
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, is_grad_enabled
+from ..autograd import Function
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -41,7 +42,7 @@ def _gate_affine(xp, X, H, pattern):
 def _input_projection(xp, X, W_ih, b):
     """X (T, N, I) @ W_ih^T (+ b): every step's input pre-activations in one GEMM."""
     T, N, In = X.shape
-    Z = xp.reshape(xp.reshape(X, (T * N, In)) @ xp.matrix_transpose(W_ih), (T, N, -1))
+    Z = xp.reshape(xp.reshape(X, (T * N, In)) @ xp.matrix_transpose(W_ih), (T, N, W_ih.shape[0]))
     return Z if b is None else Z + b
 
 
@@ -129,7 +130,7 @@ class LSTMLayer(Function):
     backward step is dz = [dc, dc, dc, dh] * G, dc_{t-1} = f dc: five array ops per step.
     """
 
-    def forward(self, X, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, reverse=False, save=True):
+    def forward(self, X, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, reverse=False):
         xp = self.xp
         T, H = X.shape[0], W_hh.shape[1]
         scale, shift = _gate_affine(xp, X, H, "ssts")
@@ -142,6 +143,7 @@ class LSTMLayer(Function):
         # Long-lived per-step results go into a few big buffers (written by setitem) rather
         # than one fresh array per step: freshly mapped pages cost more than the copies.
         Y = xp.empty((T, N, H), dtype=dt, device=dev)
+        save = self.record
         if save:
             G = xp.empty((T, N, 4 * H), dtype=dt, device=dev)
             Og = xp.empty((T, N, H), dtype=dt, device=dev)
@@ -202,7 +204,7 @@ class GRULayer(Function):
     0.5 + 0.5 tanh(.) of one (N, 2H) slab.
     """
 
-    def forward(self, X, h0, W_ih, W_hh, b_ih=None, b_hh=None, reverse=False, save=True):
+    def forward(self, X, h0, W_ih, W_hh, b_ih=None, b_hh=None, reverse=False):
         xp = self.xp
         T, N, H = X.shape[0], X.shape[1], W_hh.shape[1]
         scale, _ = _gate_affine(xp, X, H, "sst")
@@ -212,6 +214,7 @@ class GRULayer(Function):
         b_hh = None if b_hh is None else b_hh * scale
         dt, dev = X.dtype, X.device
         Y = xp.empty((T, N, H), dtype=dt, device=dev)
+        save = self.record
         if save:  # r, z, n and W_hn h + b_hn of every step, for the backward
             RZ = xp.empty((T, N, 2 * H), dtype=dt, device=dev)
             Ng, HN = xp.empty((T, N, H), dtype=dt, device=dev), xp.empty((T, N, H), dtype=dt,
@@ -283,17 +286,14 @@ def recurrent_layer(mode, x, hx, weights, reverse=False):
     if mode not in MODES:
         raise ValueError(f"recurrent_layer: mode must be one of {MODES}, got {mode!r}")
     weights = tuple(weights)
-    states = tuple(hx) if mode == "LSTM" else (hx,)
-    # without a graph to record, skip saving what only the backward needs
-    save = is_grad_enabled() and any(t.requires_grad for t in (x, *states, *weights))
     if mode == "LSTM":
-        return LSTMLayer.apply(x, *states, *weights, reverse=reverse, save=save)
+        return LSTMLayer.apply(x, *hx, *weights, reverse=reverse)
     if mode == "GRU":
-        return GRULayer.apply(x, hx, *weights, reverse=reverse, save=save)
+        return GRULayer.apply(x, hx, *weights, reverse=reverse)
     return RNNLayer.apply(x, hx, *weights, relu=mode == "RNN_RELU", reverse=reverse)
 
 
 def zeros_state(like, N, H):
     """A zero initial state (N, H) on ``like``'s backend, dtype and device (no grad)."""
     xp = like.xp
-    return Tensor(xp.zeros((N, H), dtype=like.dtype, device=like.device), _be=like._be)
+    return like._result(xp.zeros((N, H), dtype=like.dtype, device=like._be.device), like._be)

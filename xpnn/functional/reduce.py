@@ -1,18 +1,53 @@
-"""Reductions: sum, mean, max/min, var/std, logsumexp."""
+"""Reductions: sum, mean, prod, max/min (with indices), var/std, logsumexp, norm, any/all,
+argmax/argmin, cumsum.
+
+Dims are PyTorch's ``dim``/``keepdim``; the Array API's ``axis``/``keepdims`` are accepted
+too. Where the two standards give one name different meanings, the spelling chooses: with
+``dim`` (or positionally) PyTorch's, with ``axis`` the Array API's, so code written to either
+runs unchanged. Two functions differ: ``max``/``min`` (``max(x, 1)`` is ``(values,
+indices)``, ``max(x, axis=1)`` the values) and ``var``/``std`` (default ``correction`` 1, or
+0 with ``axis``).
+"""
 from __future__ import annotations
 
-from ..autograd import Function
+import builtins
+import math
+from collections import namedtuple
+
+from .. import backend as B
+from ..autograd import Function, TensorBase, as_tensor
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])  # torch.return_types.max
 
 
-def _axes(axis, nd):
-    if axis is None:
+def resolve(op, dim, axis, keepdim, keepdims):
+    """One (dim, keepdim) from PyTorch's and the Array API's spellings."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _axes(op, dim, nd):
+    """The reduced axes as a sorted tuple of non-negative ints."""
+    if dim is None:
         return tuple(range(nd))
-    if isinstance(axis, int):
-        axis = (axis,)
-    return tuple(sorted(a % nd for a in axis))
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else dim
+    n = builtins.max(nd, 1)
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)) or not -n <= d < n:
+            raise IndexError(f"{op}: dim {d!r} is out of range for a tensor with {nd} dims")
+        out.append(int(d) % n)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} names a dim twice")
+    return tuple(sorted(out)) if nd else ()
 
 
-def _expand(xp, g, shape, axes):
+def _expand(xp, g, axes):
     """Reinsert reduced axes as size 1 so ``g`` broadcasts against the input."""
     kept = list(g.shape)
     for a in axes:
@@ -20,107 +55,389 @@ def _expand(xp, g, shape, axes):
     return xp.reshape(g, tuple(kept)) if tuple(kept) != tuple(g.shape) else g
 
 
+def _drop(shape, axes):
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
 class Sum(Function):
-    def forward(self, X, axis=None, keepdims=False):
-        self.shape, self.axes, self.keep = X.shape, _axes(axis, X.ndim), keepdims
-        return self.xp.sum(X, axis=self.axes, keepdims=keepdims)
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False, dtype=None):
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        return self.xp.sum(X, axis=axes, keepdims=keepdims, dtype=dtype)
 
     def backward(self, dY):
-        g = dY if self.keep else _expand(self.xp, dY, self.shape, self.axes)
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return self.xp.broadcast_to(g, self.shape)
 
 
 class Mean(Function):
-    def forward(self, X, axis=None, keepdims=False):
-        self.shape, self.axes, self.keep = X.shape, _axes(axis, X.ndim), keepdims
-        self.n = 1
-        for a in self.axes:
-            self.n *= X.shape[a]
-        return self.xp.mean(X, axis=self.axes, keepdims=keepdims)
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False):
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        self.n = math.prod(X.shape[a] for a in axes)
+        return self.xp.mean(X, axis=axes, keepdims=keepdims)
 
     def backward(self, dY):
-        g = dY if self.keep else _expand(self.xp, dY, self.shape, self.axes)
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return self.xp.broadcast_to(g / self.n, self.shape)
 
 
-class Max(Function):
-    """max over axes; the gradient is shared equally by tied maxima (like torch.amax)."""
+class Prod(Function):
+    saves_output = True
 
-    def forward(self, X, axis=None, keepdims=False, sign=1):
-        xp = self.xp
-        self.shape, self.axes, self.keep = X.shape, _axes(axis, X.ndim), keepdims
-        Y = xp.max(X, axis=self.axes, keepdims=True) if sign > 0 else \
-            xp.min(X, axis=self.axes, keepdims=True)
-        mask = xp.astype(X == Y, X.dtype)
-        self.weights = mask / xp.sum(mask, axis=self.axes, keepdims=True)
-        return Y if keepdims else xp.reshape(Y, tuple(
-            d for i, d in enumerate(X.shape) if i not in self.axes))
+    def forward(self, X, axes=(), keepdims=False):
+        self.X, self.axes, self.keep = X, axes, keepdims
+        self.Y = self.xp.prod(X, axis=axes, keepdims=True)
+        return self.Y if keepdims else self.xp.reshape(self.Y, _drop(X.shape, axes))
 
     def backward(self, dY):
-        g = dY if self.keep else _expand(self.xp, dY, self.shape, self.axes)
+        xp, X = self.xp, self.X
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        # d prod / dx_i = prod_{j != i} x_j, computed without dividing by an x_i == 0
+        zero = X == 0
+        nonzero = xp.where(zero, xp.ones_like(X), X)
+        p_nz = xp.prod(nonzero, axis=self.axes, keepdims=True)
+        zeros = xp.sum(xp.astype(zero, X.dtype), axis=self.axes, keepdims=True)
+        # one zero in the slice: only it gets prod of the others; two or more: all 0
+        d = xp.where(zero, xp.where(zeros == 1, p_nz, 0.0),
+                     xp.where(zeros == 0, p_nz / nonzero, 0.0))
+        return g * d
+
+
+class Max(Function):
+    """max over axes; tied maxima share the gradient equally (as torch.amax)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False, sign=1):
+        xp = self.xp
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        Y = xp.max(X, axis=axes, keepdims=True) if sign > 0 else \
+            xp.min(X, axis=axes, keepdims=True)
+        if self.record:
+            mask = xp.astype(X == Y, X.dtype)
+            self.weights = mask / xp.sum(mask, axis=axes, keepdims=True)
+        return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return g * self.weights
 
 
-class Var(Function):
-    def forward(self, X, axis=None, keepdims=False, correction=0):
+class MaxDim(Function):
+    """(values, indices) of the max along one dim (sign=-1: min); the gradient goes to the
+    index returned, as in PyTorch."""
+
+    saved_inputs = ()
+
+    def forward(self, X, dim=0, keepdim=False, sign=1):
         xp = self.xp
-        self.shape, self.axes, self.keep = X.shape, _axes(axis, X.ndim), keepdims
-        n = 1
-        for a in self.axes:
-            n *= X.shape[a]
-        self.denom = n - correction
-        self.centered = X - xp.mean(X, axis=self.axes, keepdims=True)
-        return xp.sum(self.centered * self.centered, axis=self.axes,
-                      keepdims=keepdims) / self.denom
+        self.shape, self.dim, self.keep = X.shape, dim, keepdim
+        idx = xp.argmax(X, axis=dim, keepdims=True) if sign > 0 else \
+            xp.argmin(X, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(X, idx, axis=dim)
+        self.idx = idx
+        if not keepdim:
+            vals = xp.squeeze(vals, axis=dim)
+            idx = xp.squeeze(idx, axis=dim)
+        return vals, idx
+
+    def backward(self, dV, dI):
+        xp = self.xp
+        g = dV if self.keep else xp.expand_dims(dV, axis=self.dim)
+        n = self.shape[self.dim]
+        pos = xp.reshape(xp.arange(n, device=dV.device),
+                         (1,) * self.dim + (n,) + (1,) * (len(self.shape) - self.dim - 1))
+        return xp.where(pos == self.idx, g, xp.zeros((), dtype=g.dtype, device=g.device))
+
+
+class Var(Function):
+    def forward(self, X, axes=(), keepdims=False, correction=0):
+        xp = self.xp
+        self.axes, self.keep = axes, keepdims
+        n = math.prod(X.shape[a] for a in axes)
+        self.denom = builtins.max(n - correction, 0)
+        self.centered = X - xp.mean(X, axis=axes, keepdims=True)
+        total = xp.sum(self.centered * self.centered, axis=axes, keepdims=keepdims)
+        return _safe_div(xp, total, self.denom)
 
     def backward(self, dY):
         # d var / dx_i = 2 (x_i - mean) / (n - correction)
-        g = dY if self.keep else _expand(self.xp, dY, self.shape, self.axes)
-        return g * self.centered * (2 / self.denom)
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
+        return _safe_div(self.xp, g * self.centered * 2, self.denom)
+
+
+class Std(Function):
+    """sqrt(var): the gradient (x_i - mean) / ((n - correction) std) is 0 where std is 0,
+    as in PyTorch."""
+
+    saves_output = True
+
+    def forward(self, X, axes=(), keepdims=False, correction=0):
+        xp = self.xp
+        self.axes, self.keep = axes, keepdims
+        n = math.prod(X.shape[a] for a in axes)
+        self.denom = builtins.max(n - correction, 0)
+        self.centered = X - xp.mean(X, axis=axes, keepdims=True)
+        var = _safe_div(xp, xp.sum(self.centered * self.centered, axis=axes, keepdims=True),
+                        self.denom)
+        self.S = xp.sqrt(var)
+        return self.S if keepdims else xp.reshape(self.S, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        xp, S = self.xp, self.S
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        if self.denom == 0:
+            return _safe_div(xp, g * self.centered, 0)
+        safe = xp.where(S == 0, xp.ones_like(S), S)
+        return xp.where(S == 0, xp.zeros((), dtype=S.dtype, device=S.device),
+                        g * self.centered / (safe * self.denom))
+
+
+def _safe_div(xp, a, n):
+    """a / n for a Python int n >= 0: n == 0 gives inf, or NaN where a is 0 (PyTorch's
+    var with correction >= n), without Python's ZeroDivisionError."""
+    if n:
+        return a / n
+    nan = xp.asarray(float("nan"), dtype=a.dtype, device=a.device)
+    return xp.where(a == 0, nan, xp.sign(a) * float("inf"))
 
 
 class LogSumExp(Function):
-    def forward(self, X, axis=-1, keepdims=False):
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False):
         xp = self.xp
-        self.shape, self.axes, self.keep = X.shape, _axes(axis, X.ndim), keepdims
-        m = xp.max(X, axis=self.axes, keepdims=True)
+        self.axes, self.keep = axes, keepdims
+        m = xp.max(X, axis=axes, keepdims=True)
+        # an infinite max (a row of -inf, or a +inf) would give inf - inf = NaN below
+        m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype, device=m.device))
         E = xp.exp(X - m)
-        S = xp.sum(E, axis=self.axes, keepdims=True)
-        self.P = E / S  # softmax: the gradient of logsumexp
+        S = xp.sum(E, axis=axes, keepdims=True)
         Y = xp.log(S) + m
-        return Y if keepdims else xp.reshape(Y, tuple(
-            d for i, d in enumerate(X.shape) if i not in self.axes))
+        if self.record:
+            self.X, self.Y = X, Y
+        return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
 
     def backward(self, dY):
-        g = dY if self.keep else _expand(self.xp, dY, self.shape, self.axes)
-        return g * self.P
+        xp = self.xp
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        return g * xp.exp(self.X - self.Y)  # softmax; NaN on all--inf/+inf rows, as PyTorch
 
 
-def sum(x, axis=None, keepdims=False):
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+class CumSum(Function):
+    saved_inputs = ()
+
+    def forward(self, X, axis=0):
+        self.axis = axis
+        return self.xp.cumulative_sum(X, axis=axis)
+
+    def backward(self, dY):
+        xp = self.xp  # reversed cumulative sum
+        rev = xp.flip(xp.cumulative_sum(xp.flip(dY, axis=self.axis), axis=self.axis),
+                      axis=self.axis)
+        return rev
 
 
-def mean(x, axis=None, keepdims=False):
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+# -- public functions ------------------------------------------------------------------------
+def _prep(op, input, dim, axis, keepdim, keepdims):
+    x = as_tensor(input, op=op)
+    dim, keep = resolve(op, dim, axis, keepdim, keepdims)
+    return x, _axes(op, dim, x.ndim), keep
 
 
-def max(x, axis=None, keepdims=False):
-    return Max.apply(x, axis=axis, keepdims=keepdims, sign=1)
+def _float_input(op, x, dtype=None):
+    if dtype is not None:
+        return x._result(x.xp.astype(x.array, x._be.dtype(dtype)), x._be)
+    if not x._be.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
+                        "(pass dtype= or cast with .float())")
+    return x
 
 
-def min(x, axis=None, keepdims=False):
-    return Max.apply(x, axis=axis, keepdims=keepdims, sign=-1)
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Sum over ``dim`` (all dims by default). Integers sum to int64, as in PyTorch."""
+    x, axes, keep = _prep("sum", input, dim, axis, keepdim, keepdims)
+    if dtype is None and not x._be.is_floating(x.dtype):
+        dtype = x.xp.int64
+    return Sum.apply(x, axes=axes, keepdims=keep, dtype=x._be.dtype(dtype))
 
 
-def var(x, axis=None, keepdims=False, correction=0):
-    """Variance; ``correction=0`` is the population variance (the Array API default)."""
-    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    x, axes, keep = _prep("mean", input, dim, axis, keepdim, keepdims)
+    return Mean.apply(_float_input("mean", x, dtype), axes=axes, keepdims=keep)
 
 
-def std(x, axis=None, keepdims=False, correction=0):
-    from .elementwise import sqrt
-    return sqrt(var(x, axis, keepdims, correction))
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    x, axes, keep = _prep("prod", input, dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = _float_input("prod", x, dtype)
+    return Prod.apply(x, axes=axes, keepdims=keep)
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
+    if isinstance(dim, TensorBase) or B.is_array(dim):  # torch.max(a, b): elementwise
+        from .elementwise import maximum, minimum
+        return (maximum if sign > 0 else minimum)(input, dim)
+    x = as_tensor(input, op=op)
+    if axis is not None or isinstance(dim, (tuple, list)):  # Array API meaning: values only
+        d, keep = resolve(op, dim, axis, keepdim, keepdims)
+        return Max.apply(x, axes=_axes(op, d, x.ndim), keepdims=keep, sign=sign)
+    if dim is None:
+        if x.ndim and not math.prod(x.shape):
+            raise ValueError(f"{op}: the reduction over an empty tensor of shape {x.shape} "
+                             "has no identity")
+        return Max.apply(x, axes=_axes(op, None, x.ndim), keepdims=False, sign=sign)
+    d = _axes(op, dim, x.ndim)
+    keep = bool(keepdim if keepdims is None else keepdims)
+    if x.ndim == 0:
+        return MaxResult(x, x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device),
+                                      x._be))
+    values, indices = MaxDim.apply(x, dim=d[0], keepdim=keep, sign=sign)
+    return MaxResult(values, indices)
+
+
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The maximum: of all entries (``max(x)``), ``(values, indices)`` along a dim
+    (``max(x, 1)``, ``max(x, dim=1)``), the elementwise maximum (``max(a, b)``), or the values
+    over ``axis`` (the Array API's ``max(x, axis=1)``)."""
+    return _max_min("max", 1, input, dim, keepdim, axis, keepdims)
+
+
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The minimum; the forms of :func:`max`."""
+    return _max_min("min", -1, input, dim, keepdim, axis, keepdims)
+
+
+def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The maximum values over ``dim`` (ties share the gradient)."""
+    x, axes, keep = _prep("amax", input, dim, axis, keepdim, keepdims)
+    return Max.apply(x, axes=axes, keepdims=keep, sign=1)
+
+
+def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    x, axes, keep = _prep("amin", input, dim, axis, keepdim, keepdims)
+    return Max.apply(x, axes=axes, keepdims=keep, sign=-1)
+
+
+def _arg(op, input, dim, keepdim, axis, keepdims):
+    x = as_tensor(input, op=op)
+    d, keep = resolve(op, dim, axis, keepdim, keepdims)
+    fn = getattr(x.xp, op)
+    if d is None:
+        out = fn(x.xp.reshape(x.array, (-1,)))
+        if keep:
+            out = x.xp.reshape(out, (1,) * x.ndim)
+    else:
+        out = fn(x.array, axis=_axes(op, d, x.ndim)[0], keepdims=keep)
+    return x._result(x.xp.astype(out, x.xp.int64), x._be)
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the maximum (of the flattened tensor when no dim); no gradient."""
+    return _arg("argmax", input, dim, keepdim, axis, keepdims)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _arg("argmin", input, dim, keepdim, axis, keepdims)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Variance over ``dim``. ``correction`` (or ``unbiased``) defaults to 1 as in PyTorch
+    (0 when the dims are given as ``axis``, the Array API's default); ``correction >= n``
+    gives inf/NaN as in PyTorch."""
+    x, axes, keep = _prep("var", input, dim, axis, keepdim, keepdims)
+    c = _correction(unbiased, correction, axis)
+    return Var.apply(_float_input("var", x), axes=axes, keepdims=keep, correction=c)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Standard deviation over ``dim``; its gradient is 0 where it is 0 (PyTorch)."""
+    x, axes, keep = _prep("std", input, dim, axis, keepdim, keepdims)
+    c = _correction(unbiased, correction, axis)
+    return Std.apply(_float_input("std", x), axes=axes, keepdims=keep, correction=c)
+
+
+def _correction(unbiased, correction, axis):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 0 if axis is not None else 1  # the Array API's default, or PyTorch's
+    return 1 if unbiased else 0
+
+
+def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+    """log(sum(exp(x))) over ``dim`` (the last by default; None: all), stable for any
+    finite input and exact for rows of -inf (-inf) or with +inf (+inf)."""
+    if axis is not None:
+        dim = None
+    x, axes, keep = _prep("logsumexp", input, dim, axis, keepdim, keepdims)
+    return LogSumExp.apply(_float_input("logsumexp", x), axes=axes, keepdims=keep)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The p-norm over ``dim`` (all entries by default): 2 / "fro", 1, inf, -inf or any
+    real p, as ``torch.norm`` for vectors."""
+    from .elementwise import abs as _abs, pow as _pow
+    x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
+    x = _float_input("norm", x)
+    if p in ("fro", 2, 2.0):
+        return L2Norm.apply(x, axes=axes, keepdims=keep)
+    a = _abs(x)
+    if p == float("inf"):
+        return Max.apply(a, axes=axes, keepdims=keep, sign=1)
+    if p == float("-inf"):
+        return Max.apply(a, axes=axes, keepdims=keep, sign=-1)
+    if p == 1:
+        return Sum.apply(a, axes=axes, keepdims=keep)
+    if p == 0:
+        nz = a._result(a.xp.astype(a.array != 0, a.dtype), a._be)
+        return Sum.apply(nz, axes=axes, keepdims=keep)
+    return _pow(Sum.apply(_pow(a, p), axes=axes, keepdims=keep), 1.0 / p)
+
+
+class L2Norm(Function):
+    """sqrt(sum(x^2)); the gradient x / norm is 0 where the norm is 0 (PyTorch)."""
+
+    saves_output = True
+
+    def forward(self, X, axes=(), keepdims=False):
+        xp = self.xp
+        self.X, self.axes, self.keep = X, axes, keepdims
+        self.N = xp.sqrt(xp.sum(X * X, axis=axes, keepdims=True))
+        return self.N if keepdims else xp.reshape(self.N, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        xp, N = self.xp, self.N
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        safe = xp.where(N == 0, xp.ones_like(N), N)
+        return xp.where(N == 0, xp.zeros((), dtype=N.dtype, device=N.device),
+                        g * self.X / safe)
+
+
+def _bool_reduce(op, input, dim, keepdim, axis, keepdims):
+    x = as_tensor(input, op=op)
+    d, keep = resolve(op, dim, axis, keepdim, keepdims)
+    arr = x.array if x.array.dtype == x.xp.bool else x.array != 0
+    return x._result(getattr(x.xp, op)(arr, axis=_axes(op, d, x.ndim), keepdims=keep), x._be)
+
+
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _bool_reduce("all", input, dim, keepdim, axis, keepdims)
+
+
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _bool_reduce("any", input, dim, keepdim, axis, keepdims)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim`` (``cumulative_sum`` in the Array API)."""
+    x = as_tensor(input, op="cumsum")
+    if dtype is not None:
+        x = _float_input("cumsum", x, dtype)
+    return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0] if x.ndim else 0)

@@ -1,4 +1,4 @@
-"""Regularization: L1/L2 weight penalties to add to any loss, and channel dropout.
+"""Regularization: L1/L2 weight penalties to add to any loss.
 
     loss = F.cross_entropy(model(x), y) + F.l2_penalty(model, 5e-4) + F.l1_penalty(model, 1e-5)
 
@@ -8,7 +8,7 @@ Each penalty is one node over all the parameters, however many there are.
 """
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, TensorBase
 
 
 def _params(op, params, skip_1d):
@@ -18,7 +18,7 @@ def _params(op, params, skip_1d):
         params = params.parameters()
     params = list(params)
     for p in params:
-        if not isinstance(p, Tensor):
+        if not isinstance(p, TensorBase):
             raise TypeError(f"{op}: expected Tensors or a Module, got a {type(p).__name__}")
     if skip_1d:
         params = [p for p in params if p.ndim > 1]
@@ -82,47 +82,3 @@ def l2_penalty(params, coeff=1.0, skip_1d=False):
     """
     coeff = _coeff("l2_penalty", coeff)
     return L2Penalty.apply(*_params("l2_penalty", params, skip_1d), coeff=coeff)
-
-
-class ChannelDropout(Function):
-    def forward(self, X, p=0.5):
-        # one draw per (sample, channel), broadcast over the spatial dims
-        shape = tuple(X.shape[:2]) + (1,) * (X.ndim - 2)
-        keep = self.be.uniform(shape, X.dtype) >= p
-        self.M = self.xp.astype(keep, X.dtype) * (1 / (1 - p))
-        return X * self.M
-
-    def backward(self, dY):
-        return dY * self.M
-
-
-def dropout2d(x, p=0.5, training=True):
-    """Zero whole channels with probability p, scale the rest by 1/(1-p) (Tompson et al.
-    2015, "spatial dropout"), as ``torch.nn.functional.dropout2d``.
-
-    Args:
-        x: (N, C, H, W); one draw per (n, c).
-        p: probability in [0, 1].
-        training: the identity when False.
-    Returns:
-        Tensor shaped like x.
-    """
-    return _channel_dropout("dropout2d", x, p, training, 4)
-
-
-def dropout1d(x, p=0.5, training=True):
-    """Channel dropout for (N, C, L) inputs, as ``torch.nn.functional.dropout1d``."""
-    return _channel_dropout("dropout1d", x, p, training, 3)
-
-
-def _channel_dropout(op, x, p, training, ndim):
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-        raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
-    x = as_tensor(x)
-    if x.ndim != ndim:
-        raise ValueError(f"{op}: expected a {ndim}-D input (N, C, ...), got shape {x.shape}")
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0.0
-    return ChannelDropout.apply(x, p=p)

@@ -1,11 +1,40 @@
-"""Shape ops: reshape, permute, indexing, concat/stack, take, and transfer between backends."""
+"""Shape ops: reshape, permute, concat/stack/split, expand, and moving between backends.
+
+Each checks its shapes at the boundary and names itself in the error, so a mistake reads the
+same on every backend.
+"""
 from __future__ import annotations
 
+import math
+
 from .. import backend as B
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, TensorBase, as_tensor
+
+
+def _dims(op, args):
+    """Dims given as f(x, 2, 3) or f(x, (2, 3)) -> a tuple of ints."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, (int, B.np.integer)):
+            raise TypeError(f"{op}: expected ints, got {args!r}")
+    return tuple(int(a) for a in args)
+
+
+def _axis(op, axis, ndim):
+    """A dim in [-ndim, ndim) as a non-negative int (0 for a 0-d tensor's dim -1 or 0)."""
+    n = max(ndim, 1)
+    if isinstance(axis, bool) or not isinstance(axis, (int, B.np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {axis!r}")
+    if not -n <= axis < n:
+        raise IndexError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dims "
+                         f"(expected in [{-n}, {n - 1}])")
+    return int(axis) % n
 
 
 class Reshape(Function):
+    saved_inputs = ()
+
     def forward(self, X, shape=None):
         self.shape = X.shape
         return self.xp.reshape(X, shape)
@@ -15,6 +44,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saved_inputs = ()
+
     def forward(self, X, axes=None):
         self.axes = axes
         return self.xp.permute_dims(X, axes)
@@ -26,28 +57,21 @@ class Permute(Function):
         return self.xp.permute_dims(dY, tuple(inverse))
 
 
-class GetItem(Function):
-    def forward(self, X, key=None):
-        self.shape, self.dtype, self.key = X.shape, X.dtype, key
-        return X[key]
+class Expand(Function):
+    saved_inputs = ()
+
+    def forward(self, X, shape=None):
+        self.shape = X.shape
+        return self.xp.broadcast_to(X, shape)
 
     def backward(self, dY):
-        xp = self.xp
-        key = self.key
-        if _is_int_array(key):  # integer-array index on axis 0: repeats must add up
-            return index_add(self.be, xp.zeros(self.shape, dtype=self.dtype,
-                                               device=self.be.device), 0, key, dY)
-        dX = xp.zeros(self.shape, dtype=self.dtype, device=self.be.device)
-        if key is None or (isinstance(key, tuple) and any(k is None for k in key)):
-            # the Array API allows None (new axis) only when reading: assign through the
-            # key without it, dropping those size-1 axes from dY
-            key = () if key is None else tuple(k for k in key if k is not None)
-            dY = xp.reshape(dY, tuple(dX[key].shape))
-        dX[key] = dY
-        return dX
+        from .elementwise import unbroadcast
+        return unbroadcast(self.xp, dY, self.shape)
 
 
 class Concat(Function):
+    saved_inputs = ()
+
     def forward(self, *Xs, axis=0):
         self.axis = axis
         self.sizes = [X.shape[axis] for X in Xs]
@@ -55,176 +79,257 @@ class Concat(Function):
 
     def backward(self, dY):
         out, start = [], 0
-        ax = self.axis % len(dY.shape)
         for n in self.sizes:
             # the trailing Ellipsis: the Array API wants every axis indexed
-            out.append(dY[(slice(None),) * ax + (slice(start, start + n), ...)])
+            out.append(dY[(slice(None),) * self.axis + (slice(start, start + n), ...)])
             start += n
         return tuple(out)
 
 
 class Stack(Function):
+    saved_inputs = ()
+
     def forward(self, *Xs, axis=0):
         self.axis = axis
         return self.xp.stack(Xs, axis=axis)
 
     def backward(self, dY):
         n = dY.shape[self.axis]
-        ax = self.axis % len(dY.shape)
-        return tuple(dY[(slice(None),) * ax + (i, ...)] for i in range(n))
-
-
-class Take(Function):
-    def forward(self, X, indices=None, axis=0):
-        self.shape, self.dtype, self.indices, self.axis = X.shape, X.dtype, indices, axis
-        return self.xp.take(X, indices, axis=axis)
-
-    def backward(self, dY):
-        xp = self.xp
-        dX = xp.zeros(self.shape, dtype=self.dtype, device=self.be.device)
-        return index_add(self.be, dX, self.axis, self.indices, dY)
+        return tuple(dY[(slice(None),) * self.axis + (i, ...)] for i in range(n))
 
 
 class Transfer(Function):
+    """Y = X on another backend/device/dtype; the gradient goes back the same way."""
+
+    saved_inputs = ()
+
     def forward(self, X, target=None, dtype=None):
-        self.source, self.src_dtype = self.be, X.dtype
+        self.src_dtype = X.dtype
         if target is self.be:
             return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
         return target.asarray(X, dtype=dtype)
 
     def backward(self, dY):
-        if self.source is B.backend_of(dY) and dY.dtype == self.src_dtype:
-            return dY
-        if self.source is B.backend_of(dY):
-            return self.xp.astype(dY, self.src_dtype)
-        return self.source.asarray(dY, dtype=self.src_dtype)
-
-
-def _is_int_array(key):
-    return B.is_array(key) and not str(key.dtype).endswith("bool")
-
-
-def index_add(be, dst, axis, index, src):
-    """dst[..., index[i], ...] += src[..., i, ...] along ``axis``; repeated indices add up.
-
-    Uses the backend's native scatter-add when it has one; the portable path is a one-hot
-    matmul (the Array API has no scatter-add).
-    """
-    native = be.fast.get("index_add")
-    if native is not None:
-        return native(dst, axis, index, src)
-    return index_add_portable(be.xp, dst, axis, index, src)
-
-
-def index_add_portable(xp, dst, axis, index, src):
-    n = dst.shape[axis]
-    onehot = xp.astype(index[:, None] == xp.arange(n, device=dst.device)[None, :], src.dtype)
-    moved = xp.moveaxis(src, axis, -1)  # (..., k)
-    added = xp.moveaxis(moved @ onehot, -1, axis)  # (..., n)
-    return dst + added
+        if B.backend_of(dY) is self.be:
+            return dY if dY.dtype == self.src_dtype else self.xp.astype(dY, self.src_dtype)
+        return self.be.asarray(dY, dtype=B.dtype_name(self.src_dtype))
 
 
 # -- public functions --------------------------------------------------------------------
-def reshape(x, *shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return Reshape.apply(x, shape=tuple(shape))
+def reshape(input, *shape):
+    """``input`` with a new shape of the same size (one dim may be -1); a view where the
+    backend can make one. ``view`` is the same function."""
+    x = as_tensor(input, op="reshape")
+    shape = _dims("reshape", shape)
+    size = math.prod(x.shape)
+    if shape.count(-1) > 1 or any(d < -1 for d in shape):
+        raise ValueError(f"reshape: invalid shape {shape} (at most one -1, no other negatives)")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
+                             f"(size {size})")
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    if math.prod(shape) != size:
+        raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
+                         f"(size {size})")
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
 
 
-def flatten(x, start_dim=1, end_dim=-1):
-    """Merge dims start_dim..end_dim into one (PyTorch's torch.flatten)."""
+view = reshape
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (``torch.flatten``; 0-d becomes 1-d)."""
+    x = as_tensor(input, op="flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape
-    nd = len(shape)
-    s, e = start_dim % nd if nd else 0, end_dim % nd if nd else 0
-    n = 1
-    for d in shape[s:e + 1]:
-        n *= d
-    return reshape(x, shape[:s] + (n,) + shape[e + 1:])
+    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
-def permute(x, *axes):
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    nd = x.ndim
-    return Permute.apply(x, axes=tuple(a % nd for a in axes))
+def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one may be -1), as ``torch.unflatten``."""
+    x = as_tensor(input, op="unflatten")
+    d = _axis("unflatten", dim, x.ndim)
+    sizes = _dims("unflatten", (sizes,))
+    if -1 in sizes:
+        known = math.prod(s for s in sizes if s != -1)
+        sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != x.shape[d]:
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dim {dim} of size "
+                         f"{x.shape[d]} (input shape {x.shape})")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
-def transpose(x, dim0=-2, dim1=-1):
-    """Swap two axes (by default the last two)."""
+def permute(input, *dims):
+    """The dims of ``input`` reordered (``torch.permute``; ``permute_dims`` in the Array
+    API)."""
+    x = as_tensor(input, op="permute")
+    dims = _dims("permute", dims)
+    if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
+                         f"a tensor of shape {x.shape}")
+    dims = tuple(d % x.ndim for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, axes=dims)
+
+
+permute_dims = permute
+
+
+def transpose(input, dim0=-2, dim1=-1):
+    """Swap two dims (by default the last two)."""
+    x = as_tensor(input, op="transpose")
+    if x.ndim < 2:
+        return x
     axes = list(range(x.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return Permute.apply(x, axes=tuple(axes))
+    a, b = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
 
 
-def unsqueeze(x, axis):
-    shape = list(x.shape)
-    shape.insert(axis % (len(shape) + 1), 1)
-    return reshape(x, tuple(shape))
+swapaxes = swapdims = transpose
 
 
-def squeeze(x, axis=None):
-    shape = x.shape
-    if axis is None:
-        return reshape(x, tuple(d for d in shape if d != 1))
-    axis = axis % len(shape)
-    if shape[axis] != 1:
-        raise ValueError(f"squeeze: axis {axis} has size {shape[axis]}, not 1 (shape {shape})")
-    return reshape(x, shape[:axis] + shape[axis + 1:])
+def t(input):
+    """Transpose of a tensor with at most 2 dims (``torch.t``)."""
+    x = as_tensor(input, op="t")
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}")
+    return transpose(x, 0, -1) if x.ndim == 2 else x
 
 
-def getitem(x, key):
-    if isinstance(key, Tensor):
-        key = key.data
-    elif isinstance(key, tuple):
-        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if _is_int_array(key):
-        return Take.apply(x, indices=key, axis=0)
-    if isinstance(key, tuple) and key and _is_int_array(key[-1]) and \
-            all(isinstance(k, slice) and k == slice(None) for k in key[:-1]):
-        # x[:, ..., :, idx] is take along that axis: repeated indices must add up in
-        # backward, which GetItem's assignment ``dX[key] = dY`` would not do
-        return Take.apply(x, indices=key[-1], axis=len(key) - 1)
-    if isinstance(key, tuple) and len(key) > 1 and all(_is_int_array(k) for k in key):
-        return _gather_leading(x, key)
-    return GetItem.apply(x, key=key)
+def movedim(input, source, destination):
+    x = as_tensor(input, op="movedim")
+    src, dst = _axis("movedim", source, x.ndim), _axis("movedim", destination, x.ndim)
+    order = [d for d in range(x.ndim) if d != src]
+    order.insert(dst, src)
+    return permute(x, order)
 
 
-def _gather_leading(x, key):
-    """x[i0, i1, ...], int arrays on the leading axes, as one take on those axes flattened:
-    repeated index tuples then add up in backward (an assignment would keep one), and
-    array_api_strict, which cannot assign through integer arrays, works too."""
-    xp, k = x.xp, len(key)
-    if k > x.ndim:
-        raise IndexError(f"getitem: {k} index arrays for a tensor of shape {x.shape}")
-    lead, rest = x.shape[:k], x.shape[k:]
-    flat = None
-    for ix, n in zip(xp.broadcast_arrays(*key), lead):
-        ix = xp.where(ix < 0, ix + n, ix)  # negative indices count from the end
-        flat = ix if flat is None else flat * n + ix
-    out = Take.apply(reshape(x, (-1,) + rest), indices=xp.reshape(flat, (-1,)), axis=0)
-    return reshape(out, tuple(flat.shape) + rest)
+moveaxis = movedim
 
 
-def concat(tensors, axis=0):
-    """Join tensors along an existing axis."""
-    tensors = [as_tensor(t) for t in tensors]
-    return Concat.apply(*tensors, axis=axis)
+def unsqueeze(input, dim):
+    x = as_tensor(input, op="unsqueeze")
+    d = _axis("unsqueeze", dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
-cat = concat
+expand_dims = unsqueeze
 
 
-def stack(tensors, axis=0):
-    """Join tensors along a new axis."""
-    tensors = [as_tensor(t) for t in tensors]
-    return Stack.apply(*tensors, axis=axis)
+def squeeze(input, dim=None):
+    """Drop dims of size 1 (all of them, or those named by ``dim``, an int or tuple; a named
+    dim of another size is kept, as in PyTorch)."""
+    x = as_tensor(input, op="squeeze")
+    if dim is None:
+        return reshape(x, tuple(d for d in x.shape if d != 1))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    drop = {_axis("squeeze", d, x.ndim) for d in dims}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in drop and n == 1)))
 
 
-def take(x, indices, axis=0):
-    """Select entries along ``axis`` by an integer index array (repeats allowed)."""
-    indices = indices.data if isinstance(indices, Tensor) else indices
-    # a non-negative axis: the native scatter-adds build (slice(None),) * axis
-    return Take.apply(x, indices=indices, axis=axis % x.ndim)
+def expand(input, *sizes):
+    """A broadcast view of ``input`` with the given sizes (-1 keeps a dim)."""
+    x = as_tensor(input, op="expand")
+    sizes = _dims("expand", sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor with {x.ndim} dims")
+    shape = []
+    for i, s in enumerate(sizes):
+        own = x.shape[i - lead] if i >= lead else None
+        if s == -1:
+            if own is None:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dim ({sizes})")
+            s = own
+        if own is not None and own not in (1, s):
+            raise ValueError(f"expand: the size of dim {i - lead} ({own}) must match {s} or be "
+                             f"1 (input shape {x.shape}, sizes {sizes})")
+        shape.append(s)
+    shape = tuple(shape)
+    return x if shape == x.shape else Expand.apply(x, shape=shape)
+
+
+broadcast_to = expand
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    """The broadcast of several shapes, or a ValueError naming them."""
+    n = max((len(s) for s in shapes), default=0)
+    out = []
+    for dims in zip(*[(1,) * (n - len(s)) + tuple(s) for s in shapes]):
+        big = max(dims)
+        if any(d not in (1, big) for d in dims):
+            raise ValueError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
+                             "broadcast together")
+        out.append(big)
+    return tuple(out)
+
+
+def _joinable(op, tensors):
+    if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of Tensors, got "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of Tensors")
+    like = next((t for t in tensors if isinstance(t, TensorBase)), None)
+    tensors = [as_tensor(t, like=like, op=op) for t in tensors]
+    from .elementwise import promote
+    dt = tensors[0].dtype
+    if any(t.dtype != dt for t in tensors):
+        first = tensors[0]
+        for t in tensors[1:]:
+            first, _ = promote(first, t, op)
+        tensors = [promote(t, first, op)[0] for t in tensors]
+    return tensors
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing dim (``concat`` is the Array API name)."""
+    tensors = _joinable("cat", tensors)
+    dim = dim if axis is None else axis
+    nd = tensors[0].ndim
+    if nd == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    d = _axis("cat", dim, nd)
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != nd or any(a != b for j, (a, b) in enumerate(zip(t.shape, first))
+                               if j != d):
+            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
+                             f"{first} except in dim {d}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return Concat.apply(*tensors, axis=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """Join tensors of one shape along a new dim."""
+    tensors = _joinable("stack", tensors)
+    dim = dim if axis is None else axis
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != first:
+            raise ValueError(f"stack: expects each tensor to be equal size, but got {first} at "
+                             f"entry 0 and {t.shape} at entry {i}")
+    return Stack.apply(*tensors, axis=_axis("stack", dim, len(first) + 1))
 
 
 def to(x, backend=None, device=None, dtype=None):

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .. import backend as B
-from ..autograd import Tensor
+from ..autograd import TensorBase as Tensor
 from .atomic import atomic_write
 from .format import CheckpointError, encode, host_array, to_backend, to_host
 from .weights import _module_type, read, stage
@@ -41,7 +41,7 @@ def _encode(obj, name, tensors):
         # JSON has no inf/nan; a tagged string keeps them (a loss can be inf)
         return obj if math.isfinite(obj) else {"$float": repr(obj)}
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj.array
     if isinstance(obj, np.generic):
         return {"$scalar": _encode(np.asarray(obj), name, tensors)}
     if B.is_array(obj):
@@ -216,7 +216,9 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, *, backend=None
 
 def _apply(path, model, optimizer, scheduler, staged, trees, be, old_be, strict, restore_rng):
     """Assign everything; on any failure put every part back and raise CheckpointError."""
-    before = {"model": dict(model.state_dict()), "rng": B.get_rng_state(),
+    # copies: the model's state_dict shares its arrays, which loading overwrites in place
+    before = {"model": {k: v.clone() for k, v in model.state_dict().items()},
+              "rng": B.get_rng_state(),
               "optimizer": None if optimizer is None else optimizer.state_dict(),
               "scheduler": None if scheduler is None else scheduler.state_dict()}
     part = "model"

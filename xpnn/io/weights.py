@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from .. import backend as B
-from ..autograd import Tensor
+from ..autograd import TensorBase as Tensor
 from .atomic import atomic_write
 from .format import NAMES, CheckpointError, decode, encode, host_array, to_backend, to_host
 
@@ -26,7 +26,7 @@ def named_arrays(obj, who):
         if not isinstance(k, str) or not k or k == "__metadata__":
             raise TypeError(f"{who}: keys must be non-empty strings other than "
                             f"'__metadata__', got {k!r}")
-        v = v.data if isinstance(v, Tensor) else v
+        v = v.array if isinstance(v, Tensor) else v
         if not B.is_array(v):
             raise TypeError(f"{who}: key {k!r} is a {type(v).__name__}, not an array or "
                             "Tensor")
@@ -129,7 +129,8 @@ def load(target, path, backend=None, device=None, strict=True):
     staged = stage(path, buf, entries, targets, "the target dict", strict, be)
     for k, arr in staged.items():
         if isinstance(target[k], Tensor):
-            target[k].data, target[k]._be = arr, B.backend_of(arr)
+            target[k].array, target[k]._be = arr, B.backend_of(arr)
+            target[k]._bump()
         else:
             target[k] = arr
     return target

@@ -12,17 +12,17 @@ import math
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd import Tensor, as_tensor
+from ..tensor import Tensor
 from ..functional.attention import scaled_dot_product_attention
 from . import init
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, ModuleList, check_int, new_parameter
+from .module import Module, ModuleList, as_input, check_int, new_parameter, placement
 from .norm import LayerNorm
 
 
 def _as_mask(m):
-    return m if m is None or isinstance(m, Tensor) else as_tensor(m)
+    return as_input(m)
 
 
 class MultiheadAttention(Module):
@@ -109,7 +109,7 @@ class MultiheadAttention(Module):
             (N, num_heads, L, S), or None when need_weights is False).
         """
         name = "MultiheadAttention"
-        q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+        q, k, v = as_input(query), as_input(key), as_input(value)
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
             raise ValueError(f"{name}: query, key, value must all be 3-D (batched) or 2-D "
                              f"(unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
@@ -171,15 +171,15 @@ class MultiheadAttention(Module):
         if not parts:
             return None
         if all(p.dtype == xp.bool for p in parts):
-            blocked = parts[0].data
+            blocked = parts[0].array
             for p in parts[1:]:
-                blocked = blocked | p.data
+                blocked = blocked | p.array
             return Tensor(~blocked, _be=q._be)
         total = None
         for p in parts:  # a bool "blocked" mask becomes -inf where blocked
             if p.dtype == xp.bool:
                 neg = xp.full(p.shape, -xp.inf, dtype=q.dtype, device=q.device)
-                p = Tensor(xp.where(p.data, neg, 0.0), _be=q._be)
+                p = Tensor(xp.where(p.array, neg, 0.0), _be=q._be)
             total = p if total is None else total + p
         return total
 
@@ -243,7 +243,7 @@ class TransformerEncoderLayer(Module):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         """Args: src; src_mask (S, S) or (N*nhead, S, S); src_key_padding_mask (N, S);
         masks in MultiheadAttention's convention. Returns a Tensor shaped like src."""
-        x = as_tensor(src)
+        x = as_input(src)
         if x.ndim not in (2, 3):
             raise ValueError(f"TransformerEncoderLayer: src must be 3-D (batched) or 2-D "
                              f"(unbatched), got shape {x.shape}")
@@ -329,8 +329,8 @@ class SinusoidalPositionalEncoding(Module):
         super().__init__()
         check_int("SinusoidalPositionalEncoding", "d_model", d_model)
         check_int("SinusoidalPositionalEncoding", "max_len", max_len)
-        be = B.get_backend(backend, device)
-        xp, dt = be.xp, be.dtype(dtype if dtype is not None else "float32")
+        be, dt = placement(backend, device, dtype)
+        xp = be.xp
         pos = xp.arange(max_len, dtype=dt, device=be.device)[:, None]
         freq = xp.exp(xp.arange(0, d_model, 2, dtype=dt, device=be.device) *
                       (-math.log(10000.0) / d_model))
@@ -341,8 +341,8 @@ class SinusoidalPositionalEncoding(Module):
         self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
 
     def forward(self, x):
-        x = as_tensor(x)
-        pe = Tensor(self.pe)
+        x = as_input(x)
+        pe = self.pe
         return self.dropout(_add_positions("SinusoidalPositionalEncoding", x, pe,
                                            self.batch_first))
 
@@ -361,5 +361,5 @@ class LearnedPositionalEncoding(Module):
         self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
 
     def forward(self, x):
-        return self.dropout(_add_positions("LearnedPositionalEncoding", as_tensor(x),
+        return self.dropout(_add_positions("LearnedPositionalEncoding", as_input(x),
                                            self.weight, self.batch_first))

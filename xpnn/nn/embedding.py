@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Tensor
-from ..functional.embedding import embedding
+from ..autograd import no_grad
+from ..tensor import Tensor
+from ..functional.embedding import lookup
 from . import init
 from .module import Module, Parameter, check_int, new_parameter
 
@@ -39,13 +40,14 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx, :] = 0
+            with no_grad():
+                self.weight[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
         """An Embedding whose table is ``embeddings`` (V, D) (any backend's array or Tensor);
         ``freeze`` turns off its gradient."""
-        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        data = embeddings.array if isinstance(embeddings, Tensor) else embeddings
         if len(data.shape) != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (V, D), got "
                              f"shape {tuple(data.shape)}")
@@ -58,16 +60,13 @@ class Embedding(Module):
     def forward(self, ids):
         """Args: ids, integer Tensor/array of any shape. Returns ids.shape + (D,)."""
         if isinstance(ids, Tensor):
-            data = ids.data
+            data = ids.array
         else:
             data = ids
         if B.is_array(data) and not B.backend_of(data).xp.isdtype(data.dtype, "integral"):
             raise TypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
                             f"(shape {tuple(data.shape)})")
-        try:
-            return embedding(data, self.weight, self.padding_idx)
-        except IndexError as e:
-            raise IndexError(str(e).replace("embedding:", f"{self!r}:", 1)) from None
+        return lookup(repr(self), data, self.weight, self.padding_idx)
 
     def extra_repr(self):
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

@@ -14,7 +14,7 @@ def _fill(tensor, host):
     name = B.dtype_name(tensor.dtype)
     if name in ("float32", "float64", "float16"):
         host = host.astype(name)  # round on the host, so every backend gets the same bits
-    tensor.data = tensor._be.asarray(host, dtype=tensor.dtype)
+    tensor._assign(tensor._be.asarray(host, dtype=tensor.dtype))
     return tensor
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..autograd import Tensor
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -19,7 +19,7 @@ class _Loss(Module):
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 class CrossEntropyLoss(_Loss):

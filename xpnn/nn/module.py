@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from .. import backend as B
-from ..autograd import Tensor
+from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -14,17 +14,16 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:  # PyTorch: Parameter() is an empty float tensor
+            be = B.default_backend()
+            data = be.xp.empty((0,), dtype=be.dtype(B.get_default_dtype()), device=be.device)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
-
-
-def _is_floating(arr):
-    return B.backend_of(arr).xp.isdtype(arr.dtype, "real floating")
 
 
 class Module:
@@ -52,6 +51,8 @@ class Module:
             params.pop(name, None), bufs.pop(name, None)
             mods[name] = value
         elif name in bufs:
+            if value is not None and not isinstance(value, Tensor) and B.is_array(value):
+                value = Tensor(value)
             bufs[name] = value
         elif name in params or name in mods:
             if value is not None:
@@ -66,12 +67,21 @@ class Module:
             registry.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, array, persistent=True):
-        """A non-trainable array saved in the state dict (e.g. BatchNorm's running mean)."""
-        self._buffers[name] = array
-        if not persistent:
-            self.__dict__.setdefault("_non_persistent", set()).add(name)
-        object.__setattr__(self, name, array)
+    def register_buffer(self, name, tensor, persistent=True):
+        """A non-trainable tensor saved in the state dict (e.g. BatchNorm's running mean);
+        a backend array is wrapped as a Tensor. ``persistent=False`` leaves it out."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            if not B.is_array(tensor):
+                raise TypeError(f"register_buffer: {name!r} must be a Tensor, an array or "
+                                f"None, got {type(tensor).__name__}")
+            tensor = Tensor(tensor)
+        self._buffers[name] = tensor
+        skip = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            skip.discard(name)
+        else:
+            skip.add(name)
+        object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name, param):
         setattr(self, name, param)
@@ -143,12 +153,18 @@ class Module:
                       if b is not None and n not in skip]
         return slots
 
-    def state_dict(self):
-        """{dotted name: backend array}, parameters and persistent buffers, PyTorch names."""
-        out = OrderedDict()
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """{dotted name: Tensor}, parameters and persistent buffers, PyTorch names and layouts.
+
+        As in PyTorch the tensors share the module's arrays (detached from the graph;
+        ``keep_vars=True`` gives the Parameters themselves).
+        """
+        out = OrderedDict() if destination is None else destination
         for key, mod, name, is_param in self._state_slots():
             value = getattr(mod, name)
-            out[key] = value.data if is_param else value
+            if not isinstance(value, Tensor):
+                value = Tensor(value)
+            out[prefix + key] = value if keep_vars and is_param else value.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
@@ -170,8 +186,8 @@ class Module:
                 continue
             mod, name, is_param = slots[key]
             current = getattr(mod, name)
-            current = current.data if is_param else current
-            value = value.data if isinstance(value, Tensor) else value
+            current = current.array if isinstance(current, Tensor) else current
+            value = value.array if isinstance(value, Tensor) else value
             if tuple(value.shape) != tuple(current.shape):
                 raise ValueError(f"load_state_dict: key {key!r} has shape "
                                  f"{tuple(value.shape)} in the state dict but "
@@ -182,11 +198,13 @@ class Module:
             # update parameters in place, so the module must own its copy
             staged.append((mod, name, is_param, be.xp.asarray(arr, copy=True)))
         for mod, name, is_param, arr in staged:
-            if is_param:
-                getattr(mod, name).data = arr
+            current = getattr(mod, name)
+            if isinstance(current, Tensor):
+                current._assign(arr)
             else:
-                mod._buffers[name] = arr
-                object.__setattr__(mod, name, arr)
+                t = Tensor(arr)
+                mod._buffers[name] = t
+                object.__setattr__(mod, name, t)
         return IncompatibleKeys(missing, unexpected)
 
     # -- mode, device ---------------------------------------------------------------
@@ -198,38 +216,100 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, backend=None, device=None, dtype=None):
-        """Move parameters and buffers to a backend/device and/or cast floats to ``dtype``.
-
-        Gradients are dropped. Returns the module itself.
-        """
-        for mod in self.modules():
-            for name, p in mod._parameters.items():
-                if p is None:
-                    continue
-                be = B.get_backend(backend if backend is not None else p.backend,
-                                   device if device is not None or backend is not None
-                                   else p.device)
-                p.data = _move(p.data, be, dtype)
-                p._be, p.grad = be, None
-            for name, buf in mod._buffers.items():
-                if buf is None:
-                    continue
-                src = B.backend_of(buf)
-                be = B.get_backend(backend if backend is not None else src.name,
-                                   device if device is not None or backend is not None
-                                   else src.device)
-                arr = _move(buf, be, dtype if _is_floating(buf) else None)
-                mod._buffers[name] = arr
-                object.__setattr__(mod, name, arr)
+    def to(self, *args, **kwargs):
+        """Move parameters and buffers to a device/backend and/or cast floating ones to a
+        dtype, in place; returns the module. The forms of ``Tensor.to``: ``to("cuda")``,
+        ``to("torch")``, ``to(xpnn.float64)``, ``to(backend=, device=, dtype=)``.
+        Gradients move along."""
+        for t, be, dtype, set_to in self._each_tensor(args, kwargs):
+            floating = B.backend_of(t.array).is_floating(t.array.dtype)
+            arr = _move(t.array, be, dtype if floating else None)
+            if arr is not t.array:
+                set_to(arr, be)
         return self
 
-    def zero_grad(self):
+    def _each_tensor(self, args, kwargs):
+        """(tensor, target backend, dtype, setter) for every parameter and buffer."""
+        for mod in self.modules():
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    be, dtype = B.resolve_to(p._be, args, kwargs, "Module.to")
+                    yield p, be, dtype, _param_setter(p)
+            for name, buf in list(mod._buffers.items()):
+                if buf is not None:
+                    be, dtype = B.resolve_to(buf._be, args, kwargs, "Module.to")
+                    yield buf, be, dtype, _param_setter(buf)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else
+                       f"cuda:{device}" if isinstance(device, int) else device)
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
+
+    def type(self, dst_type):
+        return self.to(dtype=dst_type)
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every parameter's gradient (or zero it in place with set_to_none=False)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = p.grad.new_zeros(p.grad.shape)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule (children first) and on this one."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def get_submodule(self, target):
+        """The submodule at a dotted path ("encoder.layers.0")."""
+        mod = self
+        if target == "":
+            return mod
+        for part in target.split("."):
+            if part not in mod._modules or mod._modules[part] is None:
+                raise AttributeError(f"{type(mod).__name__} has no submodule {part!r} (looking "
+                                     f"for {target!r})")
+            mod = mod._modules[part]
+        return mod
+
+    def get_parameter(self, target):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+        return mod._parameters[name]
+
+    def get_buffer(self, target):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer {name!r}")
+        return mod._buffers[name]
 
     def num_parameters(self):
-        return sum(p.size() for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # -- repr -----------------------------------------------------------------------
     def extra_repr(self):
@@ -245,9 +325,23 @@ class Module:
 
 
 def _move(arr, be, dtype):
+    """``arr`` on ``be`` with ``dtype`` (None: its own); ``arr`` itself if nothing changes."""
     if B.backend_of(arr) is be:
-        return arr if dtype is None else be.xp.astype(arr, be.dtype(dtype))
-    return be.asarray(arr, dtype=dtype if dtype is not None else str(arr.dtype).split(".")[-1])
+        if dtype is None or B.dtype_name(arr.dtype) == dtype:
+            return arr
+        return be.xp.astype(arr, be.dtype(dtype))
+    return be.asarray(arr, dtype=dtype if dtype is not None else B.dtype_name(arr.dtype))
+
+
+def _param_setter(t):
+    def set_to(arr, be):
+        grad = t.grad
+        t._grad = None
+        t.array, t._be = arr, be
+        t._bump()
+        if grad is not None:  # the gradient moves along, as in PyTorch
+            t.grad = _move(grad.array, be, B.dtype_name(arr.dtype))
+    return set_to
 
 
 class Sequential(Module):
@@ -325,13 +419,31 @@ class Identity(Module):
         return x
 
 
+def placement(backend=None, device=None, dtype=None):
+    """(Backend, floating dtype) for a layer's ``backend=``/``device=``/``dtype=`` arguments:
+    the default backend and dtype unless given; ``device`` alone ("cuda") is read as in
+    ``Module.to``."""
+    be = B.get_backend(backend, device) if backend is not None or device is None else \
+        B.resolve_device(B.default_backend(), device)
+    return be, be.dtype(B.dtype_name(dtype) if dtype is not None else B.get_default_dtype())
+
+
 def new_parameter(shape, backend=None, device=None, dtype=None):
-    """A zero Parameter of ``shape`` on a backend (default: the default backend, float32)."""
-    be = B.get_backend(backend, device)
-    dt = be.dtype(dtype if dtype is not None else "float32")
+    """A zero Parameter of ``shape`` on a backend (default: the default backend and dtype)."""
+    be, dt = placement(backend, device, dtype)
     if not be.xp.isdtype(dt, "real floating"):
         raise TypeError(f"parameters must be floating point, got dtype {dtype!r}")
     return Parameter(be.xp.zeros(shape, dtype=dt, device=be.device))
+
+
+def as_input(x, like=None):
+    """A layer's input as a Tensor: Tensors pass, backend arrays are wrapped (as
+    ``Module.__call__`` does), other data is refused naming the layer."""
+    if isinstance(x, Tensor) or x is None:
+        return x
+    if B.is_array(x):
+        return Tensor(x)
+    raise TypeError(f"expected a Tensor or a backend array, got {type(x).__name__}")
 
 
 def check_int(layer, arg, value, minimum=1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import backend as B
 from .. import functional as F
 from . import init
-from .module import Module, check_int, new_parameter
+from .module import Module, check_int, new_parameter, placement
 
 
 def _check_eps(name, eps):
@@ -34,8 +34,7 @@ class _BatchNorm(Module):
         self.weight = new_parameter(shape, backend, device, dtype) if affine else None
         self.bias = new_parameter(shape, backend, device, dtype) if affine else None
         if track_running_stats:
-            be = B.get_backend(backend, device)
-            dt = be.dtype(dtype if dtype is not None else "float32")
+            be, dt = placement(backend, device, dtype)
             xp = be.xp
             self.register_buffer("running_mean", xp.zeros(shape, dtype=dt, device=be.device))
             self.register_buffer("running_var", xp.ones(shape, dtype=dt, device=be.device))
@@ -57,10 +56,11 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked = self.num_batches_tracked + 1
+            self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative average: weight 1/batches seen
-                xp = B.backend_of(self.running_mean).xp
-                momentum = 1 / xp.astype(self.num_batches_tracked, self.running_mean.dtype)
+                xp = self.running_mean.xp
+                momentum = 1 / xp.astype(self.num_batches_tracked.array,
+                                         self.running_mean.dtype)
         track = self.training and self.track_running_stats
         return F.batch_norm(x, self.running_mean if track or not use_batch else None,
                             self.running_var if track or not use_batch else None,

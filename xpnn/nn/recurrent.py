@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..autograd import as_tensor
 from ..functional.recurrent import GATES, recurrent_layer, zeros_state
 from . import init
-from .module import Module, check_int, new_parameter
+from .module import Module, as_input, check_int, new_parameter
 
 
 def _check_dtype(layer, x, weight):
@@ -79,7 +78,7 @@ class RNNBase(Module):
             output (T, N, D * H) (batch_first: (N, T, D * H)) and h_n (num_layers * D, N, H),
             for LSTM (output, (h_n, c_n)), exactly as PyTorch returns them.
         """
-        x = as_tensor(input)
+        x = as_input(input)
         name, lstm = self._name, self.mode == "LSTM"
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got "
@@ -135,7 +134,7 @@ class RNNBase(Module):
         want = (L, N, H) if batched else (L, H)
         out = []
         for which, s in zip(("h_0", "c_0"), states):
-            s = as_tensor(s)
+            s = as_input(s)
             if s.shape != want:
                 raise ValueError(f"{name}: {which} has shape {s.shape}, expected {want} "
                                  f"(num_layers * num_directions, batch, hidden_size) for an "
@@ -227,7 +226,7 @@ class RNNCellBase(Module):
     def forward(self, input, hx=None):
         """Args: input (N, input_size) or (input_size,); hx (N, H) or (H,) (LSTM: a pair),
         None for zeros. Returns h' (N, H) (LSTMCell: (h', c'))."""
-        x = as_tensor(input)
+        x = as_input(input)
         name, H, lstm = self._name, self.hidden_size, self.mode == "LSTM"
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
@@ -242,7 +241,7 @@ class RNNCellBase(Module):
         else:
             if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError(f"{name}: hx must be a pair (h, c), got {type(hx).__name__}")
-            states = [as_tensor(s) for s in (hx if lstm else [hx])]
+            states = [as_input(s) for s in (hx if lstm else [hx])]
             want = (N, H) if batched else (H,)
             for s in states:
                 if s.shape != want:

@@ -40,8 +40,8 @@ class Adagrad(Optimizer):
     def init_state(self, param, group=None):
         """Step 0 and a sum filled with ``initial_accumulator_value``, allocated like param."""
         group = self._group_of(param) if group is None else group
-        total = param.xp.full(param.data.shape, float(group["initial_accumulator_value"]),
-                              dtype=param.data.dtype, device=param._be.device)
+        total = param.xp.full(param.array.shape, float(group["initial_accumulator_value"]),
+                              dtype=param.array.dtype, device=param._be.device)
         state = self.state[param] = {"step": 0, "sum": total}
         return state
 
@@ -52,8 +52,9 @@ class Adagrad(Optimizer):
             clr = lr / (1.0 + (t - 1) * lr_decay)
             total = state["sum"]
             total += g * g
+            state["sum"] = total
             std = p._be.xp.sqrt(total)
             std += eps
             update = g / std
             update *= clr
-            p.data -= update
+            p.array -= update

@@ -87,13 +87,16 @@ class Adam(Optimizer):
             sq *= one_minus_beta2
             v *= beta2
             v += sq
+            # written back: a namespace whose in-place operators return new arrays still
+            # keeps its state (for NumPy, torch, CuPy they are the same arrays)
+            state["exp_avg"], state["exp_avg_sq"] = m, v
             if amsgrad:
                 v = state["max_exp_avg_sq"] = p._be.xp.maximum(state["max_exp_avg_sq"], v)
             denom = p._be.xp.sqrt(v)
             denom += eps_hat
             update = m / denom
             update *= step_size
-            p.data -= update
+            p.array -= update
 
 
 class AdamW(Adam):

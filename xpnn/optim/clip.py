@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Tensor
+from ..tensor import Tensor
 
 
 def _with_grads(parameters, fn_name):
@@ -46,7 +46,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         error_if_nonfinite: raise if the total norm is nan or inf (this reads it on the
             host; otherwise nothing leaves the device).
     Returns:
-        0-d backend array (the gradients' dtype and device): the total norm before clipping.
+        0-d Tensor (the gradients' dtype and device): the total norm before clipping.
     """
     params, with_grad = _with_grads(parameters, "clip_grad_norm_")
     max_norm, norm_type = float(max_norm), float(norm_type)
@@ -55,24 +55,25 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                          f"max_norm={max_norm!r}, norm_type={norm_type!r}")
     if not with_grad:
         be = params[0]._be if params else B.get_backend(None)
-        return be.xp.zeros((), dtype=be.dtype("float32"), device=be.device)
+        return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))
     be = with_grad[0]._be
     xp, dtype = be.xp, with_grad[0].grad.dtype
     for p in with_grad:
         if p._be is not be:
             raise TypeError(f"clip_grad_norm_: gradients live on different backends/devices "
                             f"({be.name}:{be.device} vs {p._be.name}:{p._be.device})")
-    norms = [_vector_norm(xp, p.grad, norm_type) for p in with_grad]
+    norms = [_vector_norm(xp, p.grad.array, norm_type) for p in with_grad]
     norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
     total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
-    if error_if_nonfinite and not bool(xp.isfinite(total)):
+    if error_if_nonfinite and not bool(B.to_numpy(xp.isfinite(total))):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is {float(total)}, so they cannot be clipped; pass "
                            "error_if_nonfinite=False to clip anyway")
     coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
     for p in with_grad:
-        p.grad = p.grad * (coef if p.grad.dtype == dtype else xp.astype(coef, p.grad.dtype))
-    return total
+        g = p.grad.array
+        p.grad = g * (coef if g.dtype == dtype else xp.astype(coef, g.dtype))
+    return Tensor(total)
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -89,4 +90,4 @@ def clip_grad_value_(parameters, clip_value):
     if not clip_value >= 0.0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     for p in with_grad:
-        p.grad = p._be.xp.clip(p.grad, -clip_value, clip_value)
+        p.grad = p._be.xp.clip(p.grad.array, -clip_value, clip_value)

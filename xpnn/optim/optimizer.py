@@ -14,7 +14,8 @@ import math
 from collections import defaultdict
 
 from .. import backend as B
-from ..autograd import Tensor, enable_grad
+from ..autograd import enable_grad
+from ..tensor import Tensor
 
 
 def check_hyper(owner, name, value, low=0.0, high=None, high_open=True):
@@ -44,14 +45,14 @@ def check_hyper(owner, name, value, low=0.0, high=None, high_open=True):
 
 def add_weight_decay(g, p, weight_decay):
     """``g + weight_decay * p`` as one new array (the gradient itself is never modified)."""
-    decayed = p.data * weight_decay
+    decayed = p.array * weight_decay
     decayed += g
     return decayed
 
 
 def zeros_like_param(p):
     """A zero array with ``p``'s shape, dtype and device (an optimizer slot)."""
-    return p.xp.zeros(p.data.shape, dtype=p.data.dtype, device=p._be.device)
+    return p.xp.zeros(p.array.shape, dtype=p.array.dtype, device=p._be.device)
 
 
 class Optimizer:
@@ -162,7 +163,8 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:  # a fresh array: the old one may be shared with another leaf
-                    p.grad = p.xp.zeros(p.grad.shape, dtype=p.grad.dtype, device=p._be.device)
+                    p.grad = p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
+                                        device=p._be.device)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; params whose grad is None are skipped.
@@ -175,6 +177,9 @@ class Optimizer:
         loss = self._call_closure(closure)
         for group in self.param_groups:
             self._update_group(group)
+            for p in group["params"]:  # a graph that saved p now refuses to backward
+                if p.grad is not None:
+                    p._vc[0] += 1
         return loss
 
     def _update_group(self, group):
@@ -202,9 +207,9 @@ class Optimizer:
         decay = 1.0 - float(group["lr"]) * wd if group.get("decoupled_weight_decay") else None
         states, state = self.state, None
         for p in group["params"]:
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
+            g = p.grad.array
             if with_state:
                 state = states.get(p)
                 if state is None:
@@ -213,7 +218,7 @@ class Optimizer:
                 g = -g
             if wd != 0.0:
                 if decay is not None:
-                    p.data *= decay
+                    p.array *= decay
                 else:
                     g = add_weight_decay(g, p, wd)
             yield p, g, state
@@ -296,7 +301,7 @@ class Optimizer:
     def _convert_slot(self, p, idx, slot, value):
         """One loaded slot on ``p``'s backend: a Python number or an owned array copy."""
         if isinstance(value, Tensor):
-            value = value.data
+            value = value.array
         if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
         if slot in self._scalar_slots:

@@ -60,11 +60,13 @@ class RMSprop(Optimizer):
             sq *= 1.0 - alpha
             s *= alpha
             s += sq
+            state["square_avg"] = s
             if centered:
                 a = state["grad_avg"]
                 a -= g  # a = alpha*a + (1-alpha)*g as g + alpha*(a - g): no temporary
                 a *= alpha
                 a += g
+                state["grad_avg"] = a
                 denom = p._be.xp.sqrt(s - a * a)
             else:
                 denom = p._be.xp.sqrt(s)
@@ -73,8 +75,9 @@ class RMSprop(Optimizer):
                 buf = state["momentum_buffer"]
                 buf *= momentum
                 buf += g / denom
-                p.data -= buf * lr
+                state["momentum_buffer"] = buf
+                p.array -= buf * lr
             else:
                 update = g / denom
                 update *= lr
-                p.data -= update
+                p.array -= update

@@ -58,10 +58,11 @@ class SGD(Optimizer):
                 else:
                     buf *= momentum
                     buf += g if damp == 0.0 else g * (1.0 - damp)
+                    state["momentum_buffer"] = buf
                 if nesterov:
                     ahead = buf * momentum
                     ahead += g
                     g = ahead
                 else:
                     g = buf
-            p.data -= g * lr
+            p.array -= g * lr

@@ -1,0 +1,341 @@
+"""Making tensors: ``tensor``, ``as_tensor``, ``zeros``, ``randn``, ... with PyTorch's
+signatures, on the default backend unless ``backend=``/``device=`` say otherwise.
+
+Floating results get the default dtype (``xpnn.get_default_dtype()``, float32). Random ones
+draw from the backend's generator, seeded by ``xpnn.manual_seed``, or from a
+:class:`Generator` passed as ``generator=``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np  # host data only: Python lists and NumPy input are read on the host
+
+from . import backend as B
+from .autograd import TensorBase
+from .tensor import Tensor
+
+
+class Generator:
+    """A seedable random stream, as ``torch.Generator``: pass it as ``generator=`` to the
+    random functions. Each backend draws from its own native generator derived from this
+    one's seed."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+        self._streams = {}
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._streams = {}
+        return self
+
+    def seed(self):
+        self.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        """The streams' states as host data (a dict), for ``set_state``."""
+        return {"seed": self._seed,
+                "streams": {B.device_key(be) + "@" + be.name: B._generator_state_of(be, g)
+                            for be, g in self._streams.values()}}
+
+    def set_state(self, state):
+        self.manual_seed(state["seed"])
+        for key, value in state.get("streams", {}).items():
+            dev, _, name = key.rpartition("@")
+            try:
+                be = B.get_backend(name, dev)
+            except B.BackendError:
+                continue
+            B._set_generator_state_of(be, self.for_backend(be), value)
+
+    def for_backend(self, be):
+        """The native generator of ``be`` for this stream (made on first use)."""
+        hit = self._streams.get(id(be))
+        if hit is None:
+            hit = self._streams[id(be)] = (be, B.make_generator(be, self._seed))
+        return hit[1]
+
+
+def _backend(backend, device):
+    if backend is None and device is not None:
+        return B.resolve_device(B.default_backend(), device)
+    return B.get_backend(backend, device)
+
+
+def _float(be, dtype):
+    dt = be.dtype(dtype if dtype is not None else B.get_default_dtype())
+    return dt
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"expected a size of non-negative ints, got {size!r}")
+    return tuple(int(s) for s in size)
+
+
+def _made(arr, be, requires_grad):
+    t = Tensor(arr, _be=be)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _host_dtype(data):
+    """The dtype ``tensor(data)`` gets: floats the default float dtype (no silent float64),
+    ints int64, bools bool."""
+    host = np.asarray(data)
+    if host.dtype.kind == "f":
+        return B.get_default_dtype() if not isinstance(data, np.ndarray) or \
+            host.dtype == np.float64 else host.dtype.name
+    if host.dtype.kind in "iu":
+        return "int64" if not isinstance(data, np.ndarray) else host.dtype.name
+    if host.dtype.kind == "b":
+        return "bool"
+    raise TypeError(f"tensor: cannot make a tensor from data of dtype {host.dtype}")
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False, *,
+           backend=None):
+    """A Tensor holding a copy of ``data``, as ``torch.tensor``.
+
+    Args:
+        data: a Python number or (nested) list, a NumPy array, an array of any backend, or a
+            Tensor.
+        dtype: a dtype (``xpnn.float32``, ``"int64"``, any backend's); None: floating data
+            gets the default float dtype (float64 arrays too, unlike PyTorch: no silent
+            float64), other arrays keep their dtype, Python ints become int64.
+        device: "cpu", "cuda", "cuda:1", a backend name or a backend's device object.
+        requires_grad: record operations on it for backward().
+        backend: "numpy", "cupy", "torch", "array_api_strict" (default: the array's own
+            backend for a torch/CuPy/array-api-strict array, else the default backend;
+            NumPy arrays are host data, like lists).
+    """
+    if isinstance(data, TensorBase):
+        data = data.array
+    if B.is_array(data) and backend is None and not isinstance(data, (np.ndarray, np.generic)):
+        src = B.backend_of(data)  # a backend array stays where it is (NumPy is host data)
+        be = src if device is None else B.resolve_device(src, device)
+    else:
+        be = _backend(backend, device)
+    if dtype is None:
+        dtype = B.dtype_name(data.dtype) if B.is_array(data) and not isinstance(
+            data, (np.ndarray, np.generic)) else _host_dtype(data)
+        if dtype == "float64":  # no silent float64: ask for it with dtype=
+            dtype = B.get_default_dtype()
+    arr = be.asarray(data, dtype=B.dtype_name(dtype))
+    if requires_grad and not be.is_floating(arr.dtype):
+        raise RuntimeError(f"tensor: only floating tensors can require grad, got "
+                           f"{B.dtype_name(arr.dtype)}")
+    return _made(arr, be, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None, *, backend=None):
+    """``data`` as a Tensor without copying where it already is a backend array of the wanted
+    dtype and device (``torch.as_tensor``); otherwise as :func:`tensor`."""
+    if isinstance(data, TensorBase):
+        if dtype is None and device is None and backend is None:
+            return data
+        return data.to(backend=backend, device=device, dtype=dtype)
+    if B.is_array(data) and backend in (None, B.backend_of(data).name) and device is None and \
+            (dtype is None or B.dtype_name(dtype) == B.dtype_name(data.dtype)):
+        return Tensor(data)
+    return tensor(data, dtype=dtype, device=device, backend=backend)
+
+
+def from_numpy(ndarray):
+    """A NumPy-backend Tensor sharing ``ndarray``'s memory (``torch.from_numpy``)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    return Tensor(ndarray, _be=B.get_backend("numpy"))
+
+
+def from_dlpack(ext_tensor, *, backend=None, device=None):
+    """Wrap any DLPack producer (NumPy, torch, CuPy, ... or an xpnn Tensor) without copying.
+
+    The backend is the one whose arrays live where the producer's memory does: a CPU
+    producer lands on NumPy (``backend="torch"`` or ``"array_api_strict"`` choose another
+    CPU namespace), a CUDA producer on CuPy (or torch).
+    """
+    if isinstance(ext_tensor, TensorBase):
+        ext_tensor = ext_tensor.array
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise TypeError(f"from_dlpack: {type(ext_tensor).__name__} is not a DLPack producer "
+                        "(it has no __dlpack__)")
+    kind, index = ext_tensor.__dlpack_device__()
+    kind = int(kind)
+    cuda = kind in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    if backend is None:
+        backend = "cupy" if cuda else "numpy"
+    be = B.get_backend(backend, (f"cuda:{index}" if backend == "torch" else index) if cuda
+                       else device)
+    if cuda and not (be.name in ("cupy", "torch") and not be.on_host):
+        raise B.BackendError(f"from_dlpack: the data lives on CUDA device {index}; backend "
+                             f"{be.name!r} cannot hold it without a copy")
+    if not cuda and not be.on_host:
+        raise B.BackendError(f"from_dlpack: the data lives in host memory; backend "
+                             f"{be.name}:{be.device} is not on the host")
+    arr = be.xp.from_dlpack(ext_tensor)
+    return Tensor(arr, _be=B.backend_of(arr))
+
+
+def _fill(size, value, dtype, backend, device, requires_grad):
+    be = _backend(backend, device)
+    size = _size(size)
+    if dtype is None:
+        dt = be.dtype("bool") if isinstance(value, bool) else be.dtype("int64") if \
+            isinstance(value, int) else _float(be, None)
+    else:
+        dt = be.dtype(B.dtype_name(dtype))
+    arr = be.xp.empty(size, dtype=dt, device=be.device) if value is None else \
+        be.xp.full(size, value, dtype=dt, device=be.device)
+    return _made(arr, be, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+    return _fill(size, 0.0 if dtype is None else 0, dtype, backend, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+    return _fill(size, 1.0 if dtype is None else 1, dtype, backend, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+    be = _backend(backend, device)
+    dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
+    return _made(be.xp.empty(_size(size), dtype=dt, device=be.device), be, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, backend=None):
+    if isinstance(fill_value, TensorBase):
+        fill_value = fill_value.item()
+    return _fill((size,) if isinstance(size, (tuple, list)) else (size,), fill_value, dtype,
+                 backend, device, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, backend=None):
+    be = _backend(backend, device)
+    dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
+    return _made(be.xp.eye(n, n if m is None else m, dtype=dt, device=be.device), be,
+                 requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           backend=None):
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer
+    arguments, the default float dtype otherwise (PyTorch's rule)."""
+    if end is None:
+        start, end = 0, start
+    be = _backend(backend, device)
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                       for v in (start, end, step))
+        dt = be.dtype("int64") if integral else _float(be, None)
+    else:
+        dt = be.dtype(B.dtype_name(dtype))
+    return _made(be.xp.arange(start, end, step, dtype=dt, device=be.device), be,
+                 requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
+             backend=None):
+    be = _backend(backend, device)
+    dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
+    return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
+                 requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """U[0, 1) samples from the backend's generator."""
+    be = _backend(backend, device)
+    dt = B.dtype_name(_float(be, dtype and B.dtype_name(dtype)))
+    return _made(be.uniform(_size(size), dt, generator), be, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """N(0, 1) samples from the backend's generator."""
+    be = _backend(backend, device)
+    dt = B.dtype_name(_float(be, dtype and B.dtype_name(dtype)))
+    return _made(be.normal(_size(size), dt, generator), be, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, backend=None):
+    """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    be = _backend(backend, device)
+    arr = be.integers(int(low), int(high), _size((size,) if isinstance(size, int) else size),
+                      generator)
+    if dtype is not None:
+        arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
+    return _made(arr, be, False)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    be = _backend(backend, device)
+    arr = be.permutation(int(n), generator)
+    if dtype is not None:
+        arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
+    return _made(arr, be, False)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False, backend=None):
+    """N(mean, std^2) samples; ``mean``/``std`` may be tensors (broadcast) or numbers (then
+    ``size`` gives the shape)."""
+    from . import functional as F
+    like = mean if isinstance(mean, TensorBase) else std if isinstance(std, TensorBase) \
+        else None
+    if like is None:
+        if size is None:
+            raise TypeError("normal: with number mean and std, size= is required")
+        return F.add(F.mul(randn(*_size((size,) if isinstance(size, int) else size),
+                                 generator=generator, dtype=dtype, device=device,
+                                 backend=backend), std), mean).requires_grad_(requires_grad)
+    shape = F.broadcast_shapes(*[t.shape for t in (mean, std) if isinstance(t, TensorBase)])
+    be = like._be
+    z = Tensor(be.normal(shape, B.dtype_name(like.dtype), generator), _be=be)
+    return F.add(F.mul(z, std), mean)
+
+
+def _like(fn):
+    def make(input, *, dtype=None, device=None, requires_grad=False, backend=None, **kwargs):
+        be = input._be if backend is None and device is None else _backend(
+            backend or input.backend, device)
+        return fn(*input.shape, dtype=input.dtype if dtype is None else dtype,
+                  backend=be.name, device=be.device, requires_grad=requires_grad, **kwargs)
+    make.__name__ = fn.__name__ + "_like"
+    make.__doc__ = f"{fn.__name__} with ``input``'s shape, dtype, backend and device."
+    return make
+
+
+zeros_like, ones_like, empty_like, rand_like, randn_like = (
+    _like(f) for f in (zeros, ones, empty, rand, randn))
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
+              backend=None):
+    be = input._be if backend is None and device is None else _backend(
+        backend or input.backend, device)
+    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
+                backend=be.name, device=be.device, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, backend=input.backend,
+                   device=input.device)
+
+
+def numel(input):
+    return math.prod(input.shape)

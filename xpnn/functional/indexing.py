@@ -1,0 +1,415 @@
+"""Indexing: ``x[key]`` and ``x[key] = v`` with PyTorch's meaning on every backend, ``take``,
+``index_select``, and the scatter-add that their backward needs.
+
+The Array API allows less than NumPy and PyTorch: every axis must be indexed (``x[0, ...]``,
+not ``x[0]``), integer arrays may not mix with slices, and there is no scatter-add. So a key is
+first normalized once (:func:`parse_key`): negative and Python-list indices resolved, the
+Ellipsis expanded, boolean masks turned into integer arrays. Then ``x[key]`` runs as at most
+two differentiable steps, as PyTorch reads it:
+
+1. the basic part (ints, slices, None) as one strided view, :class:`BasicIndex`;
+2. the integer arrays as one gather along one (merged) axis, :class:`Take`, whose backward
+   adds repeated indices up (``x[[0, 0]]`` sends two gradients to row 0).
+
+Scatter-add is native where the backend has one (``np.add.at``, ``torch.index_add_``,
+``cupyx.scatter_add``), else a chunked one-hot matmul; tests check that both agree.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import Function, TensorBase, as_tensor
+from .shape import _axis, permute, reshape
+
+# -- scatter-add: dst[..., index[i], ...] += src[..., i, ...] ---------------------------------
+_ONEHOT_BUDGET = 1 << 24  # elements of one one-hot chunk (64 MB of float32)
+
+
+def index_add_portable(be, dst, axis, index, src):
+    """Pure Array API: the sum over chunks of ``src @ onehot(index)`` (memory bounded)."""
+    xp = be.xp
+    n, k = dst.shape[axis], index.shape[0]
+    classes = xp.arange(n, device=dst.device)
+    moved = xp.moveaxis(src, axis, -1)  # (..., k)
+    step = max(1, _ONEHOT_BUDGET // max(n, 1))
+    total = None
+    for start in range(0, k, step):
+        stop = min(k, start + step)
+        onehot = xp.astype(index[start:stop, None] == classes[None, :], src.dtype)  # (c, n)
+        part = moved[..., start:stop] @ onehot
+        total = part if total is None else total + part
+    if total is None:
+        return dst
+    return dst + xp.moveaxis(total, -1, axis)
+
+
+def _index_add_numpy(be, dst, axis, index, src):
+    be.lib.add.at(dst, (slice(None),) * axis + (index,), src)
+    return dst
+
+
+def _index_add_torch(be, dst, axis, index, src):
+    return dst.index_add_(axis, index, src)
+
+
+def _index_add_cupy(be, dst, axis, index, src):
+    B.optional_module("cupyx").scatter_add(dst, (slice(None),) * axis + (index,), src)
+    return dst
+
+
+# Native kernels by backend name; every other backend takes the portable one.
+INDEX_ADD = {"numpy": _index_add_numpy, "torch": _index_add_torch, "cupy": _index_add_cupy}
+
+
+def index_add(be, dst, axis, index, src):
+    """dst[..., index[i], ...] += src[..., i, ...] along ``axis`` (>= 0); repeated indices add
+    up; indices must be non-negative. Updates ``dst`` in place where the kernel is native;
+    always use the returned array."""
+    return INDEX_ADD.get(be.name, index_add_portable)(be, dst, axis, index, src)
+
+
+# -- key normalization -----------------------------------------------------------------------
+class _Key:
+    """A parsed key: ``basic`` (ints, slices, None; every axis listed) and ``arrays``: for
+    each integer-array index, (axis of the basic result, index array, its size along that
+    axis). ``out_dims`` counts the basic result's dims."""
+
+    __slots__ = ("basic", "arrays", "shape")
+
+
+def _int_array(be, idx, op):
+    """An integer index as an array of ``be`` (lists and NumPy host data are converted)."""
+    if isinstance(idx, TensorBase):
+        idx = idx.array
+    if B.is_array(idx):
+        ib = B.backend_of(idx)
+        if ib is not be:
+            raise TypeError(f"{op}: an index array on {ib.name}:{ib.device} for a tensor on "
+                            f"{be.name}:{be.device}; move it with .to(...) first")
+        return idx
+    host = B.np.asarray(idx)
+    if host.dtype == object or host.dtype.kind not in "iub":
+        raise IndexError(f"{op}: index {idx!r} is not an integer or boolean sequence")
+    if host.dtype.kind == "b":
+        return be.asarray(host)
+    return be.asarray(host.astype(B.np.int64))
+
+
+def _is_bool(be, arr):
+    return arr.dtype == be.xp.bool
+
+
+def _wrap_negative(be, idx, n, op, axis):
+    """Negative entries count from the end; out-of-range ones raise. The range is checked
+    only where the array lives in host memory: on a device the check would cost a sync."""
+    if be.on_host:
+        if not math.prod(idx.shape):
+            return idx
+        host = B.to_numpy(idx)
+        lo, hi = int(host.min()), int(host.max())
+        if lo < -n or hi >= n:
+            bad = lo if lo < -n else hi
+            raise IndexError(f"{op}: index {bad} is out of bounds for dim {axis} with size {n}")
+        if lo >= 0:
+            return idx
+    return be.xp.where(idx < 0, idx + n, idx)
+
+
+def parse_key(be, shape, key, op="getitem"):
+    """Normalize ``key`` for an array of ``shape`` on ``be`` (see the module doc)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    items = []
+    for k in key:
+        if isinstance(k, TensorBase):
+            k = k.array
+        if isinstance(k, (list, B.np.ndarray)) or B.is_array(k):
+            k = _int_array(be, k, op)
+        elif isinstance(k, B.np.integer):
+            k = int(k)
+        elif isinstance(k, bool) or not (k is None or k is Ellipsis or isinstance(k, (
+                int, slice))):
+            raise IndexError(f"{op}: unsupported index {k!r} (use ints, slices, None, "
+                             "Ellipsis, integer or boolean arrays)")
+        items.append(k)
+    consumed = sum(k.ndim if B.is_array(k) and _is_bool(be, k) else
+                   0 if k is None or k is Ellipsis else 1 for k in items)
+    if consumed > len(shape):
+        raise IndexError(f"{op}: too many indices for a tensor of shape {shape}: {consumed} "
+                         "dims indexed")
+    dots = [i for i, k in enumerate(items) if k is Ellipsis]
+    if len(dots) > 1:
+        raise IndexError(f"{op}: an index can only have a single ellipsis")
+    fill = [slice(None)] * (len(shape) - consumed)
+    if dots:
+        items[dots[0]:dots[0] + 1] = fill
+    else:
+        items += fill
+    basic, arrays, axis, out_axis = [], [], 0, 0
+    for k in items:
+        if k is None:
+            basic.append(None)
+            out_axis += 1
+        elif isinstance(k, int):
+            n = shape[axis]
+            if not -n <= k < n:
+                raise IndexError(f"{op}: index {k} is out of bounds for dim {axis} with size "
+                                 f"{n}")
+            basic.append(k + n if k < 0 else k)
+            axis += 1
+        elif isinstance(k, slice):
+            basic.append(k)
+            axis += 1
+            out_axis += 1
+        elif _is_bool(be, k):
+            if tuple(k.shape) != tuple(shape[axis:axis + k.ndim]):
+                raise IndexError(f"{op}: boolean mask of shape {tuple(k.shape)} does not match "
+                                 f"the indexed dims {tuple(shape[axis:axis + k.ndim])} of a "
+                                 f"tensor of shape {shape}")
+            for j, ix in enumerate(be.xp.nonzero(k)):  # data-dependent: one host sync
+                basic.append(slice(None))
+                arrays.append((out_axis, ix, shape[axis + j]))
+                out_axis += 1
+            axis += k.ndim
+        else:
+            if not be.xp.isdtype(k.dtype, "integral"):
+                raise IndexError(f"{op}: index arrays must be integer or boolean, got "
+                                 f"{B.dtype_name(k.dtype)}")
+            n = shape[axis]
+            basic.append(slice(None))
+            arrays.append((out_axis, _wrap_negative(be, k, n, op, axis), n))
+            axis += 1
+            out_axis += 1
+    parsed = _Key()
+    parsed.basic, parsed.arrays, parsed.shape = tuple(basic), arrays, shape
+    return parsed
+
+
+def _is_trivial(basic):
+    return all(isinstance(k, slice) and k == slice(None) for k in basic)
+
+
+# -- getitem ---------------------------------------------------------------------------------
+class BasicIndex(Function):
+    """Y = X[key] for a key of ints, slices and None covering every axis (a view)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, key=None):
+        self.shape, self.key = X.shape, key
+        return X[key]
+
+    def backward(self, dY):
+        xp = self.xp
+        dX = xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
+        key = self.key
+        if None in key:
+            # the Array API allows None (a new axis) only when reading: assign through the
+            # key without it, dropping those size-1 axes from dY
+            key = tuple(k for k in key if k is not None)
+            dY = xp.reshape(dY, tuple(dX[key].shape))
+        dX[key] = dY
+        return dX
+
+
+class Take(Function):
+    """Y = take(X, indices, axis); dX = scatter-add of dY (repeats add up)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, indices=None, axis=0):
+        self.shape, self.indices, self.axis = X.shape, indices, axis
+        return self.xp.take(X, indices, axis=axis)
+
+    def backward(self, dY):
+        dX = self.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
+        return index_add(self.be, dX, self.axis, self.indices, dY)
+
+
+def _gather(x, arrays):
+    """``x`` indexed by integer arrays on some of its axes (after the basic part): one take
+    along the merged axes; the result dims go where PyTorch and NumPy put them (in place of
+    adjacent indexed axes, else first)."""
+    xp = x.xp
+    axes = [a for a, _, _ in arrays]
+    idx = xp.broadcast_arrays(*[ix for _, ix, _ in arrays]) if len(arrays) > 1 else \
+        [arrays[0][1]]
+    bshape = tuple(idx[0].shape)
+    adjacent = axes == list(range(axes[0], axes[0] + len(axes)))
+    if not adjacent:  # bring the indexed axes to the front, in order
+        rest = [a for a in range(x.ndim) if a not in axes]
+        x = permute(x, axes + rest)
+        axes = list(range(len(axes)))
+    first = axes[0]
+    sizes = [x.shape[a] for a in axes]
+    flat = None
+    for ix, n in zip(idx, sizes):  # row-major linear index over the indexed axes
+        flat = ix if flat is None else flat * n + ix
+    merged = x.shape[:first] + (math.prod(sizes),) + x.shape[first + len(axes):]
+    if len(axes) > 1:
+        x = reshape(x, merged)
+    out = Take.apply(x, indices=xp.reshape(flat, (-1,)), axis=first)
+    return reshape(out, merged[:first] + bshape + merged[first + 1:])
+
+
+def getitem(x, key):
+    """``x[key]`` with PyTorch's meaning (see the module doc); differentiable."""
+    parsed = parse_key(x._be, x.shape, key)
+    if not _is_trivial(parsed.basic) or not parsed.arrays:
+        x = BasicIndex.apply(x, key=parsed.basic)
+    if parsed.arrays:
+        x = _gather(x, parsed.arrays)
+    return x
+
+
+# -- setitem ---------------------------------------------------------------------------------
+def _positions(be, shape, parsed):
+    """The flat positions that ``key`` selects, laid out as ``x[key]`` would be."""
+    xp = be.xp
+    n = math.prod(shape)
+    grid = xp.reshape(xp.arange(n, dtype=xp.int64, device=be.device), shape)
+    if not _is_trivial(parsed.basic) or not parsed.arrays:
+        grid = grid[parsed.basic]
+    if parsed.arrays:
+        grid = _gather(_Plain(grid, _be=be), parsed.arrays).array
+    return grid
+
+
+class _Plain(TensorBase):
+    """A tensor without math methods, to run the indexing ops on raw arrays (positions in
+    ``assign``, dV in ``SetItem.backward``) where no Tensor is at hand."""
+
+    __slots__ = ()
+
+    def _result(self, array, be, node=None, idx=0):
+        return _Plain(array, _be=be)
+
+
+def assign(be, X, key, V):
+    """X[key] = V on raw arrays, in place where the backend allows; returns the array that
+    holds the result (X itself, or a new array where X could not be written)."""
+    xp = be.xp
+    parsed = parse_key(be, tuple(X.shape), key, "setitem")
+    if not parsed.arrays:
+        basic = parsed.basic
+        target = X[basic]
+        V = xp.broadcast_to(V, tuple(target.shape))
+        if None in basic:
+            basic = tuple(k for k in basic if k is not None)
+            V = xp.reshape(V, tuple(X[basic].shape))
+        X[basic] = V
+        return X
+    pos = _positions(be, tuple(X.shape), parsed)
+    V = xp.reshape(xp.broadcast_to(V, tuple(pos.shape)), (-1,))
+    pos = xp.reshape(pos, (-1,))
+    flat = xp.asarray(xp.reshape(X, (-1,)), copy=True)
+    if be.name in INDEX_ADD:  # NumPy, torch, CuPy assign through integer arrays
+        flat[pos] = V
+    else:  # the standard cannot: mark and fill the positions with scatter-adds
+        hit = index_add(be, xp.zeros(flat.shape, dtype=V.dtype, device=be.device), 0, pos,
+                        xp.ones(V.shape, dtype=V.dtype, device=be.device))
+        summed = index_add(be, xp.zeros(flat.shape, dtype=V.dtype, device=be.device), 0, pos,
+                           V)
+        # repeated positions get the mean of their values (PyTorch leaves the order undefined)
+        flat = xp.where(hit > 0, summed / xp.where(hit > 0, hit, 1), flat)
+    X[...] = xp.reshape(flat, tuple(X.shape))
+    return X
+
+
+class SetItem(Function):
+    """Y = X with Y[key] = V: the differentiable form of ``x[key] = v`` on a recorded
+    tensor. dX = dY with the assigned positions zeroed; dV = dY[key] summed to V's shape."""
+
+    saved_inputs = ()
+
+    def forward(self, X, V, key=None):
+        xp = self.xp
+        self.key, self.v_shape = key, V.shape
+        Y = xp.asarray(X, copy=True)
+        return assign(self.be, Y, key, xp.astype(V, X.dtype))
+
+    def backward(self, dY):
+        from .elementwise import unbroadcast
+        xp, be = self.xp, self.be
+        dX = dV = None
+        if self.needs[0]:
+            dX = assign(be, xp.asarray(dY, copy=True), self.key,
+                        xp.zeros((), dtype=dY.dtype, device=dY.device))
+        if self.needs[1]:
+            holder = _Plain(dY, _be=be)
+            dV = unbroadcast(xp, getitem(holder, self.key).array, self.v_shape)
+        return dX, dV
+
+
+# -- take / index_select ------------------------------------------------------------------------
+def take(x, indices, axis=0, *, dim=None):
+    """Entries along ``axis`` picked by an integer index array (repeats allowed, negatives
+    count from the end), as ``xp.take``; differentiable in ``x``."""
+    x = as_tensor(x, op="take")
+    axis = axis if dim is None else dim
+    if x.ndim == 0:
+        raise ValueError("take: expected a tensor with at least one dim, got a 0-d tensor")
+    if not -x.ndim <= axis < x.ndim:
+        raise IndexError(f"take: axis {axis} is out of range for a tensor of shape {x.shape}")
+    axis %= x.ndim
+    idx = _int_array(x._be, indices, "take")
+    if idx.ndim != 1:
+        raise ValueError(f"take: indices must be 1-D, got shape {tuple(idx.shape)}")
+    idx = _wrap_negative(x._be, idx, x.shape[axis], "take", axis)
+    return Take.apply(x, indices=idx, axis=axis)
+
+
+def index_select(input, dim, index):
+    """Rows (along ``dim``) of ``input`` picked by the 1-D integer ``index``, as
+    ``torch.index_select``."""
+    return take(input, index, axis=dim)
+
+
+# -- pieces along one dim -----------------------------------------------------------------
+def narrow(input, dim, start, length):
+    """``length`` entries of dim ``dim`` from ``start`` (a view)."""
+    x = as_tensor(input, op="narrow")
+    d = _axis("narrow", dim, x.ndim)
+    n = x.shape[d]
+    start = start + n if start < 0 else start
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {d} of size {n}")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces along ``dim``: of size ``split_size`` each (the last may be smaller), or of the
+    listed sizes, as ``torch.split``."""
+    x = as_tensor(tensor, op="split")
+    d = _axis("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0:
+            raise ValueError(f"split: split_size must be positive, got {s}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not sum to dim {d} of size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    """``chunks`` pieces of (nearly) equal size along ``dim``, as ``torch.chunk``."""
+    x = as_tensor(input, op="chunk")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[_axis("chunk", dim, x.ndim)]
+    return split(x, max(1, -(-n // chunks)), dim)
+
+
+def unbind(input, dim=0):
+    x = as_tensor(input, op="unbind")
+    d = _axis("unbind", dim, x.ndim)
+    return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))

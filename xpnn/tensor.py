@@ -1,0 +1,875 @@
+"""Tensor: a backend array with autograd (``TensorBase``) and PyTorch's methods.
+
+Every math method is one line that calls the op of the same name in ``xpnn.functional``, so
+``x.sum(dim=1)`` and ``F.sum(x, dim=1)`` are the same code. In-place methods (``add_``,
+``x += y``, ``x[i] = v``) follow PyTorch: under ``no_grad`` or on tensors that record nothing
+they change the array (in place where the backend can, by rebinding where it cannot) and bump
+the version counter; on a leaf that requires grad they raise; on a recorded non-leaf they are
+differentiable (the tensor is rebound to the result's node).
+"""
+from __future__ import annotations
+
+import math
+
+import array_api_compat as compat
+
+from . import backend as B
+from . import functional as F
+from .autograd import TensorBase, _init, as_tensor, is_grad_enabled
+from .functional import indexing as _indexing
+from .functional.shape import _axis, _dims
+
+
+class Size(tuple):
+    """A shape, as ``torch.Size``: a tuple of ints with ``numel()``."""
+
+    def numel(self):
+        return math.prod(self)
+
+    def __repr__(self):
+        return f"xpnn.Size({list(self)})"
+
+    def __str__(self):  # messages and f-strings read as a plain tuple: "(2, 3)"
+        return tuple.__repr__(self)
+
+
+class Tensor(TensorBase):
+    """A backend array plus autograd, with PyTorch's methods.
+
+    Make one with :func:`xpnn.tensor` (copies) or :func:`xpnn.as_tensor` (wraps).
+    ``x.array`` is the raw backend array, ``x.data`` a Tensor sharing it (cut from the graph),
+    ``x.grad`` the gradient Tensor after backward().
+    """
+
+    __slots__ = ()
+
+    def _result(self, array, be, node=None, idx=0):
+        return _init(Tensor.__new__(Tensor), array, be, node, idx)
+
+    # -- metadata ----------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.array.shape)
+
+    @property
+    def device(self):
+        """The backend's device object (``"cpu"`` for NumPy, ``torch.device`` for torch)."""
+        return self._be.device
+
+    @property
+    def is_cuda(self):
+        return self._be.name == "cupy" or (self._be.name == "torch" and
+                                           self._be.device.type == "cuda")
+
+    @property
+    def is_cpu(self):
+        return self._be.on_host
+
+    @property
+    def itemsize(self):
+        return B.np.dtype(B.dtype_name(self.dtype)).itemsize if \
+            B.dtype_name(self.dtype) != "bfloat16" else 2
+
+    def is_floating_point(self):
+        return self._be.is_floating(self.dtype)
+
+    def size(self, dim=None):
+        """The shape (a ``Size``), or the size of one dim."""
+        if dim is None:
+            return Size(self.array.shape)
+        return self.array.shape[_axis("size", dim, self.ndim)]
+
+    def dim(self):
+        return self.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return math.prod(self.array.shape)
+
+    nelement = numel
+
+    def element_size(self):
+        return self.itemsize
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.array.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self._rg else ""
+        fn = f", grad_fn=<{type(self._node).__name__}>" if self._node is not None else ""
+        # array2string, not repr: NumPy's repr adds its own dtype
+        body = B.np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        where = "" if self.backend == "numpy" else f", backend={self.backend!r}"
+        if self.backend not in ("numpy",) and not self._be.on_host:
+            where += f", device={self.device!r}"
+        return f"tensor({body}, dtype={B.dtype_name(self.dtype)}{where}{grad}{fn})"
+
+    # -- conversion ------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """A NumPy copy of the data on the host."""
+        return B.to_numpy(self.array).copy()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"item: a Tensor with {self.numel()} elements cannot be "
+                               "converted to a Python number")
+        return self.numpy().reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._be.is_floating(self.dtype):
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of a Tensor of shape {self.shape} with more "
+                               "than one value is ambiguous")
+        return bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.array.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+    def __reduce__(self):
+        return _rebuild, (self.numpy(), self._be.name, B.device_key(self._be), self._rg,
+                          type(self))
+
+    def to(self, *args, **kwargs):
+        """This tensor on another device/backend and/or dtype (differentiable).
+
+        Forms (PyTorch's, plus backend names): ``to(device)``, ``to(dtype)``,
+        ``to(device, dtype)``, ``to(other_tensor)``, ``to("torch")``,
+        ``to(backend=..., device=..., dtype=...)``. On the NumPy/CuPy pair "cpu" is NumPy and
+        "cuda[:i]" CuPy; on torch they are torch's devices.
+        """
+        be, dtype = B.resolve_to(self._be, args, kwargs, "Tensor.to")
+        return F.to(self, be.name, be.device, dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else
+                       f"cuda:{device}" if isinstance(device, int) else device)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"xpnn.{B.dtype_name(self.dtype)}"
+        return self.to(dtype=dtype)
+
+    def astype(self, dtype):
+        return self.to(dtype=dtype)
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
+
+    def long(self):
+        return self.to(dtype="int64")
+
+    def int(self):
+        return self.to(dtype="int32")
+
+    def short(self):
+        return self.to(dtype="int16")
+
+    def char(self):
+        return self.to(dtype="int8")
+
+    def byte(self):
+        return self.to(dtype="uint8")
+
+    def bool(self):
+        return self.to(dtype="bool")
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
+
+    def clone(self, *, memory_format=None):
+        """A copy of the data that stays in the graph (the gradient flows back)."""
+        return F.mul(self, 1) if self._rg else self._result(
+            self.xp.asarray(self.array, copy=True), self._be)
+
+    def contiguous(self, memory_format=None):
+        return self
+
+    def detach_(self):
+        if self._node is not None:
+            self._node, self._idx = None, 0
+        self._rg = False
+        return self
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype if dtype is not None else None,
+                      backend=self._be.name, device=self._be.device if device is None
+                      else device, requires_grad=requires_grad)
+
+    def _new(self, fill, size, dtype, requires_grad):
+        size = _dims("new", size)
+        dt = self.dtype if dtype is None else self._be.dtype(dtype)
+        xp = self.xp
+        arr = xp.full(size, fill, dtype=dt, device=self._be.device) if fill is not None \
+            else xp.empty(size, dtype=dt, device=self._be.device)
+        return self._result(arr, self._be).requires_grad_(requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(0, size, dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(1, size, dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(None, size, dtype, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return self._new(fill_value, (size,), dtype, requires_grad)
+
+    # -- operators ---------------------------------------------------------------------
+    def __add__(self, other):
+        return F.add(self, other)
+
+    def __radd__(self, other):
+        return F.add(other, self)
+
+    def __sub__(self, other):
+        return F.sub(self, other)
+
+    def __rsub__(self, other):
+        return F.sub(other, self)
+
+    def __mul__(self, other):
+        return F.mul(self, other)
+
+    def __rmul__(self, other):
+        return F.mul(other, self)
+
+    def __truediv__(self, other):
+        return F.div(self, other)
+
+    def __rtruediv__(self, other):
+        return F.div(other, self)
+
+    def __floordiv__(self, other):
+        return F.div(self, other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other):
+        return F.div(other, self, rounding_mode="floor")
+
+    def __mod__(self, other):
+        return F.sub(self, F.mul(F.div(self, other, rounding_mode="floor"), other))
+
+    def __pow__(self, other):
+        return F.pow(self, other)
+
+    def __rpow__(self, other):
+        return F.pow(as_tensor(other, like=self), self)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __invert__(self):
+        if self.array.dtype != self.xp.bool:
+            return self._result(~self.array, self._be)
+        return F.logical_not(self)
+
+    def __and__(self, other):
+        return F.logical_and(self, other)
+
+    def __or__(self, other):
+        return F.logical_or(self, other)
+
+    def __xor__(self, other):
+        return F.logical_xor(self, other)
+
+    def __lt__(self, other):
+        return F.lt(self, other)
+
+    def __le__(self, other):
+        return F.le(self, other)
+
+    def __gt__(self, other):
+        return F.gt(self, other)
+
+    def __ge__(self, other):
+        return F.ge(self, other)
+
+    def __eq__(self, other):
+        return F.eq(self, other)
+
+    def __ne__(self, other):
+        return F.ne(self, other)
+
+    def __getitem__(self, key):
+        return _indexing.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        if self._graph_inplace("setitem"):
+            old = self._shallow()
+            v = as_tensor(value, like=self, op="setitem")
+            self._become(_indexing.SetItem.apply(old, v, key=key))
+            return
+        arr = self._writable()
+        v = as_tensor(value, like=self, op="setitem").array
+        if v.dtype != arr.dtype:
+            v = self.xp.astype(v, arr.dtype)
+        self._set_array(_indexing.assign(self._be, arr, key, v))
+        self._vc[0] += 1
+
+    # -- in place ----------------------------------------------------------------------
+    def _graph_inplace(self, op):
+        """True if this in-place op must be recorded (a recorded non-leaf); raises on a leaf
+        that requires grad, as PyTorch does."""
+        if not self._rg or not is_grad_enabled():
+            return False
+        if self._node is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation (wrap it in `with xpnn.no_grad():`)")
+        return True
+
+    def _shallow(self):
+        """A new Tensor with this one's array and place in the graph, and its own version
+        counter (what the graph keeps when this tensor is rebound)."""
+        t = self._result(self.array, self._be, self._node, self._idx)
+        t._rg = self._rg
+        t._vc = [self._vc[0]]
+        return t
+
+    def _become(self, new):
+        """Rebind this tensor to ``new``'s array and node (an in-place op on a recorded
+        tensor): whatever used the old value keeps it, as its graph edges were fixed."""
+        if new.shape != self.shape:
+            raise RuntimeError(f"in-place op: output of shape {new.shape} does not match the "
+                               f"tensor's shape {self.shape}")
+        if new.dtype != self.dtype:
+            new = F.to(new, dtype=self.dtype)
+        self.array, self._node, self._idx, self._rg = new.array, new._node, new._idx, new._rg
+        self._vc[0] += 1
+
+    def _writable(self):
+        """The array, copied first (and rebound) if the backend marks it read-only."""
+        arr = self.array
+        if not compat.is_writeable_array(arr):
+            arr = self.xp.asarray(arr, copy=True)
+            self._set_array(arr)
+        return arr
+
+    def _operand(self, other, op):
+        """``other`` as an array or number this tensor's dtype can absorb in place."""
+        if isinstance(other, TensorBase):
+            if other._be is not self._be:
+                raise TypeError(f"{op}: the operand lives on {other.backend}:{other.device}, "
+                                f"this tensor on {self.backend}:{self.device}")
+            arr = other.array
+            if arr.dtype != self.dtype:
+                if not self._be.is_floating(self.dtype) and self._be.is_floating(arr.dtype):
+                    raise RuntimeError(f"{op}: result type {B.dtype_name(arr.dtype)} can't be "
+                                       f"cast to the desired output type "
+                                       f"{B.dtype_name(self.dtype)}")
+                arr = self.xp.astype(arr, self.dtype)
+            if F.broadcast_shapes(self.shape, other.shape) != self.shape:
+                raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the "
+                                   f"broadcast shape {F.broadcast_shapes(self.shape, other.shape)}")
+            return arr
+        if isinstance(other, B.np.generic):
+            other = other.item()
+        if isinstance(other, float) and not self._be.is_floating(self.dtype):
+            raise RuntimeError(f"{op}: result type Float can't be cast to the desired output "
+                               f"type {B.dtype_name(self.dtype)}")
+        if isinstance(other, (bool, int, float)):
+            return other
+        return self._operand(as_tensor(other, like=self, op=op), op)
+
+    def _binary_inplace(self, op, other, fn, iop):
+        """self = fn(self, other): recorded through ``fn`` on a recorded tensor, else the
+        array's own in-place operator ``iop`` (rebinding where the backend returns a new
+        array)."""
+        if self._graph_inplace(op):
+            self._become(fn(self._shallow(), other))
+            return self
+        o = self._operand(other, op)
+        arr = self._writable()
+        res = getattr(arr, iop)(o)
+        if res is NotImplemented:
+            res = getattr(arr, iop.replace("__i", "__", 1))(o)
+        if res is not arr:
+            self._set_array(res)
+        self._vc[0] += 1
+        return self
+
+    def _unary_inplace(self, op, fn, *args, **kwargs):
+        """self = fn(self): recorded on a recorded tensor, else written into the array."""
+        if self._graph_inplace(op):
+            self._become(fn(self._shallow(), *args, **kwargs))
+            return self
+        new = fn(self._result(self.array, self._be), *args, **kwargs).array
+        if new.dtype != self.dtype:
+            new = self.xp.astype(new, self.dtype)
+        arr = self._writable()
+        arr[...] = new
+        self._vc[0] += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._binary_inplace("add_", other, F.add, "__iadd__")
+
+    def __isub__(self, other):
+        return self._binary_inplace("sub_", other, F.sub, "__isub__")
+
+    def __imul__(self, other):
+        return self._binary_inplace("mul_", other, F.mul, "__imul__")
+
+    def __itruediv__(self, other):
+        if not self._be.is_floating(self.dtype):
+            raise RuntimeError(f"div_: result type Float can't be cast to the desired output "
+                               f"type {B.dtype_name(self.dtype)}")
+        return self._binary_inplace("div_", other, F.div, "__itruediv__")
+
+    def __ipow__(self, other):
+        return self._binary_inplace("pow_", other, F.pow, "__ipow__")
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other, in place."""
+        return self.__iadd__(other if alpha == 1 else F.mul(other, alpha) if isinstance(
+            other, TensorBase) else other * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return self.__isub__(other if alpha == 1 else F.mul(other, alpha) if isinstance(
+            other, TensorBase) else other * alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._unary_inplace("div_", F.div, other, rounding_mode=rounding_mode)
+        return self.__itruediv__(other)
+
+    def pow_(self, exponent):
+        return self.__ipow__(exponent)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self.add_(F.mul(F.mul(tensor1, tensor2), value))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self.add_(F.mul(F.div(tensor1, tensor2), value))
+
+    def lerp_(self, end, weight):
+        return self.add_(F.mul(F.sub(end, self), weight))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Set every entry to ``value`` (a number or a one-element tensor)."""
+        if isinstance(value, TensorBase):
+            value = value.item()
+        return self._unary_inplace("fill_", lambda t: F.add(F.mul(t, 0), value))
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (any backend, broadcast to this shape) into this tensor."""
+        if not isinstance(src, TensorBase):
+            src = as_tensor(src, like=self, op="copy_")
+        if src._be is not self._be:
+            src = F.to(src, self._be.name, self._be.device)
+        src = F.expand(src, self.shape)
+        return self._unary_inplace("copy_", lambda t: F.add(F.mul(t, 0), src))
+
+    def clamp_(self, min=None, max=None):
+        return self._unary_inplace("clamp_", F.clamp, min, max)
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return self._unary_inplace("neg_", F.neg)
+
+    def abs_(self):
+        return self._unary_inplace("abs_", F.abs)
+
+    def exp_(self):
+        return self._unary_inplace("exp_", F.exp)
+
+    def log_(self):
+        return self._unary_inplace("log_", F.log)
+
+    def sqrt_(self):
+        return self._unary_inplace("sqrt_", F.sqrt)
+
+    def relu_(self):
+        return self._unary_inplace("relu_", F.relu)
+
+    def sigmoid_(self):
+        return self._unary_inplace("sigmoid_", F.sigmoid)
+
+    def tanh_(self):
+        return self._unary_inplace("tanh_", F.tanh)
+
+    def masked_fill_(self, mask, value):
+        return self._unary_inplace("masked_fill_", F.masked_fill, mask, value)
+
+    def _random_(self, op, draw):
+        if self._graph_inplace(op):
+            raise RuntimeError(f"{op}: cannot fill a recorded tensor with random numbers")
+        arr = self._writable()
+        arr[...] = draw()
+        self._vc[0] += 1
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with N(mean, std^2) samples from the backend's generator."""
+        be = self._be
+        return self._random_("normal_", lambda: be.normal(self.array.shape, self.dtype,
+                                                          generator) * std + mean)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with U(a, b) samples from the backend's generator."""
+        be = self._be
+        return self._random_("uniform_", lambda: be.uniform(self.array.shape, self.dtype,
+                                                            generator) * (b - a) + a)
+
+    # -- math (each calls the xpnn.functional op of that name) --------------------------
+    def abs(self):
+        return F.abs(self)
+
+    absolute = abs
+
+    def exp(self):
+        return F.exp(self)
+
+    def expm1(self):
+        return F.expm1(self)
+
+    def log(self):
+        return F.log(self)
+
+    def log1p(self):
+        return F.log1p(self)
+
+    def sqrt(self):
+        return F.sqrt(self)
+
+    def rsqrt(self):
+        return F.rsqrt(self)
+
+    def reciprocal(self):
+        return F.reciprocal(self)
+
+    def sin(self):
+        return F.sin(self)
+
+    def cos(self):
+        return F.cos(self)
+
+    def square(self):
+        return F.square(self)
+
+    def neg(self):
+        return F.neg(self)
+
+    negative = neg
+
+    def sign(self):
+        return F.sign(self)
+
+    def floor(self):
+        return F.floor(self)
+
+    def ceil(self):
+        return F.ceil(self)
+
+    def round(self, decimals=0):
+        return F.round(self, decimals)
+
+    def trunc(self):
+        return F.trunc(self)
+
+    def pow(self, exponent):
+        return F.pow(self, exponent)
+
+    def add(self, other, *, alpha=1):
+        return F.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return F.sub(self, other, alpha=alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return F.mul(self, other)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return F.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def clamp(self, min=None, max=None):
+        return F.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return F.maximum(self, other)
+
+    def minimum(self, other):
+        return F.minimum(self, other)
+
+    def relu(self):
+        return F.relu(self)
+
+    def sigmoid(self):
+        return F.sigmoid(self)
+
+    def tanh(self):
+        return F.tanh(self)
+
+    def softmax(self, dim=None, dtype=None, *, axis=None):
+        return F.softmax(self, dim, dtype=dtype, axis=axis)
+
+    def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        return F.log_softmax(self, dim, dtype=dtype, axis=axis)
+
+    def eq(self, other):
+        return F.eq(self, other)
+
+    def ne(self, other):
+        return F.ne(self, other)
+
+    def lt(self, other):
+        return F.lt(self, other)
+
+    def le(self, other):
+        return F.le(self, other)
+
+    def gt(self, other):
+        return F.gt(self, other)
+
+    def ge(self, other):
+        return F.ge(self, other)
+
+    def isnan(self):
+        return F.isnan(self)
+
+    def isinf(self):
+        return F.isinf(self)
+
+    def isfinite(self):
+        return F.isfinite(self)
+
+    def logical_not(self):
+        return F.logical_not(self)
+
+    def logical_and(self, other):
+        return F.logical_and(self, other)
+
+    def logical_or(self, other):
+        return F.logical_or(self, other)
+
+    def where(self, condition, other):
+        return F.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return F.masked_fill(self, mask, value)
+
+    def matmul(self, other):
+        return F.matmul(self, other)
+
+    def mm(self, mat2):
+        return F.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return F.bmm(self, mat2)
+
+    def outer(self, vec2):
+        return F.outer(self, vec2)
+
+    def dot(self, other):
+        return F.matmul(self, other)
+
+    # reductions
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return F.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return F.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return F.prod(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        return F.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                     keepdims=keepdims)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        return F.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                     keepdims=keepdims)
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def norm(self, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.norm(self, p, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.all(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return F.any(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, dim, *, dtype=None):
+        return F.cumsum(self, dim, dtype=dtype)
+
+    # shape
+    def reshape(self, *shape):
+        return F.reshape(self, *shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+            return self.to(dtype=shape[0])  # view(dtype): a cast here, not a bit view
+        return F.reshape(self, *shape)
+
+    def view_as(self, other):
+        return F.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return F.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return F.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return F.unflatten(self, dim, sizes)
+
+    def permute(self, *dims):
+        return F.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        return F.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        return F.t(self)
+
+    @property
+    def T(self):
+        return F.permute(self, tuple(range(self.ndim))[::-1])
+
+    @property
+    def mT(self):
+        return F.transpose(self, -2, -1)
+
+    def movedim(self, source, destination):
+        return F.movedim(self, source, destination)
+
+    def squeeze(self, dim=None):
+        return F.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return F.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return F.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return F.expand(self, other.shape)
+
+    def narrow(self, dim, start, length):
+        return F.narrow(self, dim, start, length)
+
+    def split(self, split_size, dim=0):
+        return F.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return F.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return F.unbind(self, dim)
+
+    def index_select(self, dim, index):
+        return F.index_select(self, dim, index)
+
+    def take(self, indices, axis=0):
+        return F.take(self, indices, axis)
+
+
+def _rebuild(host, backend, device, requires_grad, cls):
+    """Unpickle a Tensor (or Parameter): the NumPy data put back on its backend and device,
+    or on NumPy when that backend or device is missing here."""
+    try:
+        be = B.get_backend(backend, device)
+    except B.BackendError:
+        be = B.get_backend("numpy")
+    t = cls.__new__(cls)
+    _init(t, be.asarray(host), be, None, 0)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
