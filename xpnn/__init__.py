@@ -28,7 +28,7 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
-from . import nn, optim
+from . import nn, optim, utils
 from .gradcheck import GradcheckError, gradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint

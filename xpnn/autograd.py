@@ -25,6 +25,7 @@ from . import backend as B
 
 _mode = threading.local()
 _anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
+_tracer = None   # an exporter (xpnn.onnx) sets a recorder of every op call here; None: free
 
 
 # -- grad modes ------------------------------------------------------------------------------
@@ -390,6 +391,8 @@ class Function:
                 fn.out_meta = [(o.shape, o.dtype) for o in out]
         else:
             outs = first._result(out, be, node, 0)
+        if _tracer is not None:
+            _tracer.record(cls, inputs, params, outs)
         if record:
             fn.inputs = inputs
             # where each input's gradient goes, fixed now: an in-place op may later rebind a
@@ -471,6 +474,8 @@ def _apply_ctx(cls, args, kwargs):
         _mode.grad = prev
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
+    if _tracer is not None:
+        _tracer.record(cls, tuple(args), kwargs, out)
     if not record:
         return out
     skip = ctx.__dict__.get("_non_diff", set())

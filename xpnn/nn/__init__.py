@@ -1,4 +1,7 @@
 """xpnn.nn: Modules (layers that hold parameters), containers, losses and init."""
+import sys
+
+from .. import functional
 from . import init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import (LearnedPositionalEncoding, MultiheadAttention,
@@ -18,4 +21,7 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [name for name, obj in dict(globals()).items()
            if not name.startswith("_") and (type(obj).__name__ != "module" or
-                                               name in ("init", "utils"))]
+                                               name in ("init", "utils", "functional"))]
+
+# ``import xpnn.nn.functional as F`` gives the same module as xpnn.functional (PyTorch's path)
+sys.modules[__name__ + ".functional"] = functional
