@@ -28,7 +28,10 @@ if importlib.util.find_spec("torch") is not None:
     import torch
     torch.set_num_threads(1)
 
-BACKENDS = ["numpy", "array_api_strict"]
+# "name:device" runs a backend on a device other than its default: array-api-strict's
+# "device1" refuses implicit conversion to NumPy and mixing with CPU arrays, the errors CuPy
+# raises, so the CPU suite catches what a GPU would
+BACKENDS = ["numpy", "array_api_strict", "array_api_strict:device1"]
 if importlib.util.find_spec("torch") is not None:
     BACKENDS.append("torch")
 if _cuda_available():
@@ -37,10 +40,12 @@ if _cuda_available():
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
-    """The backend name; the default backend is set to it for the test's duration."""
-    xpnn.set_default_backend(request.param)
+    """The backend name; the default backend (and device) is set to it for the test's
+    duration, so ``backend=<name>`` and tensors made without one land on that device."""
+    name, _, device = request.param.partition(":")
+    xpnn.set_default_backend(name, device or None)
     xpnn.manual_seed(0)
-    yield request.param
+    yield name
     xpnn.set_default_backend("numpy")
 
 

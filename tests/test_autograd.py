@@ -379,6 +379,8 @@ def test_tensor_metadata_and_repr(backend):
     assert isinstance(x.numpy(), np.ndarray) and x.numpy().dtype == np.float32
     r = repr(x.sum())
     where = "" if backend == "numpy" else f", backend={backend!r}"
+    if not x._be.on_host:
+        where += f", device={x.device!r}"
     assert r == f"tensor(3., dtype=float32{where}, requires_grad=True, grad_fn=<Sum>)"
     assert repr(xpnn.tensor([1, 2], backend=backend)) == \
         f"tensor([1, 2], dtype=int64{where})"

@@ -74,6 +74,9 @@ def test_mixing_backends_raises_type_error_naming_both(backend):
 def test_labels_outside_range_raise(labels, backend):
     x = xpnn.tensor(np.zeros((2, 3)), requires_grad=True)
     y = xpnn.tensor(np.array(labels))
+    if not x._be.on_host:  # no host read per call on a device: the loss is NaN instead
+        assert np.isnan(F.cross_entropy(x, y).item()) and np.isnan(F.nll_loss(x, y).item())
+        return
     with pytest.raises(IndexError, match=r"cross_entropy: target labels must be in \[0, 3\)"):
         F.cross_entropy(x, y)
     with pytest.raises(IndexError, match=r"nll_loss: target labels must be in \[0, 3\)"):

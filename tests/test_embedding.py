@@ -110,6 +110,12 @@ def test_from_pretrained_freeze(backend):
 def test_bad_ids(backend, ids, err, words):
     emb = nn.Embedding(7, 3)
     data = xpnn.tensor(np.asarray(ids), backend=backend, dtype=None)
+    if err is IndexError and not emb.weight._be.on_host:
+        # no host read per call on a device: the rows of out-of-range ids are NaN instead
+        out = to_np(emb(data))
+        bad = (np.asarray(ids) < 0) | (np.asarray(ids) >= 7)
+        assert np.isnan(out[bad]).all() and np.isfinite(out[~bad]).all()
+        return
     with pytest.raises(err) as info:
         emb(data)
     for w in words:

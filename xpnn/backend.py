@@ -445,9 +445,17 @@ def device_key(be):
 
 
 def get_backend(backend=None, device=None):
-    """Resolve a name (or None for the default), a namespace or an array to a Backend."""
+    """Resolve a name (or None for the default), a namespace or an array to a Backend.
+
+    A name without a device is the default backend's device when the name is the default
+    backend's (``set_default_backend("array_api_strict", "device1")`` then makes
+    ``backend="array_api_strict"`` mean device1), else that library's default device.
+    """
+    default = getattr(_state, "default", "numpy")
     if backend is None:
-        backend = getattr(_state, "default", "numpy")
+        backend = default
+    if device is None and backend == default:
+        device = getattr(_state, "default_device", None)
     if isinstance(backend, Backend):
         return backend if device is None else get_backend(backend.name, device)
     if not isinstance(backend, str):
@@ -482,7 +490,7 @@ def set_default_backend(backend, device=None):
 
 
 def default_backend():
-    return get_backend(None, getattr(_state, "default_device", None))
+    return get_backend(None)
 
 
 def _name_of_namespace(obj):
