@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np  # host side only: reading rows already copied off the device
-
 from . import autograd
 from . import backend as B
 
@@ -108,47 +106,3 @@ class detect_anomaly:
                 return fn(*args, **kwargs)
         wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
         return wrapped
-
-
-# -- gradient guards for the training loop (no host sync per step) ---------------------------
-def grad_sums(params):
-    """One device vector: the sum of each parameter's gradient (0 where it has none).
-
-    A NaN or Inf anywhere in a gradient makes its sum non-finite, so stacking these vectors
-    and reading them once every few steps checks every gradient without a per-step sync.
-    Sums accumulate in float32 (float64 for float64 parameters) so float16 gradients do not
-    overflow.
-
-    Args:
-        params: list of Parameters, all on one backend.
-    Returns:
-        device array of shape (len(params),).
-    """
-    xp, sums, mixed = params[0]._be.xp, [], False
-    f32, f64 = xp.float32, xp.float64
-    for p in params:  # one entry per parameter, so rows of different steps line up
-        g = None if p.grad is None else p.grad.array
-        if g is None:
-            sums.append(xp.zeros((), dtype=f32, device=p._be.device))
-        elif g.dtype == f32 or g.dtype == f64:
-            sums.append(xp.sum(g))
-            mixed = mixed or g.dtype == f64
-        else:  # float16/bfloat16
-            sums.append(xp.sum(g, dtype=f32))
-    if mixed:
-        sums = [xp.astype(s, f64) for s in sums]
-    return xp.stack(sums)
-
-
-def first_nonfinite_grad(names, rows):
-    """(row, parameter name) of the first non-finite gradient sum in ``rows``, or None.
-
-    Args:
-        names: the parameters' names, in the order given to ``grad_sums``.
-        rows: host array (steps, len(names)) of stacked ``grad_sums`` results.
-    """
-    bad = np.argwhere(~np.isfinite(np.asarray(rows, dtype=np.float64)))
-    if bad.size == 0:
-        return None
-    row, col = (int(v) for v in bad[0])
-    return row, names[col]

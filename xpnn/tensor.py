@@ -157,6 +157,20 @@ class Tensor(TensorBase):
     def __dlpack_device__(self):
         return self.array.__dlpack_device__()
 
+    def __deepcopy__(self, memo):
+        """A copy on the same backend and device (no trip through the host), keeping the
+        class (a Parameter stays a Parameter), requires_grad and the gradient."""
+        if self._node is not None:
+            raise RuntimeError("deepcopy: only tensors created by the user (graph leaves) "
+                               "support the deepcopy protocol; detach() it first")
+        t = type(self).__new__(type(self))
+        _init(t, self.xp.asarray(self.array, copy=True), self._be, None, 0)
+        t._rg = self._rg
+        memo[id(self)] = t
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        return t
+
     def __reduce__(self):
         return _rebuild, (self.numpy(), self._be.name, B.device_key(self._be), self._rg,
                           type(self))
@@ -235,10 +249,13 @@ class Tensor(TensorBase):
         return self
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-        return tensor(data, dtype=dtype if dtype is not None else None,
-                      backend=self._be.name, device=self._be.device if device is None
-                      else device, requires_grad=requires_grad)
+        """A copy of ``data`` on this tensor's backend and device (and dtype, unless
+        given)."""
+        be = self._be if device is None else B.resolve_device(self._be, device)
+        if isinstance(data, TensorBase):
+            data = data.array
+        dt = B.dtype_name(self.dtype if dtype is None else dtype)
+        return self._result(be.asarray(data, dtype=dt), be).requires_grad_(requires_grad)
 
     def _new(self, fill, size, dtype, requires_grad):
         size = _dims("new", size)

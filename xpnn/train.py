@@ -1,10 +1,13 @@
 """The training loop: ``fit`` (with progress bar, metrics and callbacks), ``evaluate``,
 ``predict`` and ``History``.
 
-The loop never syncs the device per step: each step's loss stays on the device, and every
-``sync_every`` steps the pending losses are stacked and copied to the host in one transfer.
-That one read both feeds the progress bar and checks that every loss was finite, so a NaN is
-reported with its exact epoch and step.
+A training step reads nothing back from the device (tests/test_host_sync.py counts): each
+step's loss and per-parameter gradient sums stay on the device, and every ``sync_every``
+steps the pending ones are stacked and copied to the host, one transfer each. That read
+feeds the progress bar and checks that every loss and gradient was finite, so a NaN is
+reported with its exact epoch and step. (``on_nonfinite="skip"`` is the exception: deciding
+to skip a step needs its values, two reads per step.) Ops keep to the same rule: label and
+id range checks read the host only for arrays that live there (see cross_entropy).
 """
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ import time
 import numpy as np
 
 from . import backend as B
-from .anomaly import first_nonfinite_grad, grad_sums
 from .autograd import no_grad
 from .tensor import Tensor
 from .callbacks import Callback, FitContext
@@ -230,88 +232,162 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
     model.train()
     for m in metrics:
         m.reset()
-    total_steps = len(train) if hasattr(train, "__len__") else None
-    bar = None
-    if mode == "bar":
-        from tqdm.auto import tqdm
-        bar = ctx._bar = tqdm(total=total_steps, desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}",
-                              unit="batch", leave=True, dynamic_ncols=True, file=sys.stderr)
-    zero_grad = getattr(optimizer, "zero_grad", None) or model.zero_grad
-    pending, sizes = [], []          # device losses and batch sizes since the last sync
+    total = len(train) if hasattr(train, "__len__") else None
     named = list(model.named_parameters())
-    names, params = [n for n, _ in named], [p for _, p in named]
-    pending_g = []                   # device gradient sums per step (anomaly.grad_sums)
-    loss_sum, samples, skipped, shown = 0.0, 0, 0, 0
-    t0 = time.perf_counter()
-
-    def sync(step):
-        """Copy the pending losses to the host (one transfer) and check them."""
-        nonlocal loss_sum, samples, shown
-        if not pending:
-            return
-        xp = B.backend_of(pending[0]).xp
-        vals = B.to_numpy(xp.stack(pending)).astype(np.float64)
-        bad = np.flatnonzero(~np.isfinite(vals))
-        bad_g = first_nonfinite_grad(names, B.to_numpy(xp.stack(pending_g))) if pending_g \
-            else None
-        if bad_g is not None and (not bad.size or bad_g[0] < bad[0]):
-            _raise_nonfinite_grad(bad_g[1], ctx, step - len(vals) + 1 + bad_g[0], total_steps)
-        if bad.size:
-            first = step - len(vals) + 1 + int(bad[0])
-            _raise_nonfinite(vals[bad[0]], ctx, first, total_steps)
-        loss_sum += float(np.dot(vals, sizes))
-        samples += sum(sizes)
-        pending.clear(), sizes.clear(), pending_g.clear()
-        if bar is not None:
-            bar.update(step + 1 - shown)
-            shown = step + 1
-            rate = samples / max(time.perf_counter() - t0, 1e-9)
-            bar.set_postfix(loss=f"{loss_sum / samples:.4f}", samples_per_s=f"{rate:.0f}")
-
+    watch = _Watch(ctx, total, [n for n, _ in named], _bar(ctx, mode, total))
+    params = [p for _, p in named]
+    zero_grad = getattr(optimizer, "zero_grad", None) or model.zero_grad
     step = -1
-    for step, batch in enumerate(train):
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise TypeError(f"fit: each training batch must be an (x, y) pair, got "
-                            f"{type(batch).__name__}")
-        xb, yb = batch
+    for step, (xb, yb) in enumerate(_pairs(train)):
         out = model(xb)
         L = loss_fn(out, yb)
-        if on_nonfinite == "skip" and not math.isfinite(float(B.to_numpy(L.array))):
-            skipped += 1
+        if on_nonfinite == "skip" and not _finite(L.array):
+            watch.skipped += 1
             continue
         zero_grad()
         L.backward()
-        if params:  # a NaN/Inf gradient with a finite loss: caught here, not a step later
-            sums = grad_sums(params)
-            if on_nonfinite == "skip":
-                if not np.all(np.isfinite(B.to_numpy(sums))):
-                    skipped += 1
-                    continue
-            else:
-                pending_g.append(sums)
+        sums = grad_sums(params) if params else None
+        if on_nonfinite == "skip" and sums is not None and not _finite(sums):
+            watch.skipped += 1
+            continue
         optimizer.step()
         ctx.global_step += 1
-        yr = yb.array if isinstance(yb, Tensor) else yb
         for m in metrics:
-            m.update(out.array, yr)
-        pending.append(L.array)
-        sizes.append(int(out.shape[0]))
+            m.update(out.array, yb.array if isinstance(yb, Tensor) else yb)
+        watch.add(step, L.array, int(out.shape[0]), None if on_nonfinite == "skip" else sums)
         for cb in cbs:
             cb.on_batch_end(step)
-        if len(pending) >= sync_every:
-            sync(step)
-    sync(step)
-    if samples == 0:
-        if skipped:
-            raise NonFiniteLossError(f"fit: every step of epoch {ctx.epoch + 1} had a "
-                                     f"non-finite loss ({skipped} skipped)")
-        raise ValueError("fit: the training data yielded no batches")
-    logs = {"loss": loss_sum / samples}
-    for m in metrics:
-        logs[m.name] = m.result()
-    if on_nonfinite == "skip":
-        logs["skipped"] = skipped
-    return logs
+        if watch.pending >= sync_every:
+            watch.sync(step)
+    watch.sync(step)
+    return watch.logs(metrics, on_nonfinite == "skip")
+
+
+def _pairs(batches):
+    for batch in batches:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"fit: each training batch must be an (x, y) pair, got "
+                            f"{type(batch).__name__}")
+        yield batch
+
+
+def _finite(arr):
+    """All of ``arr`` finite (a host read: used only where a step must be skipped)."""
+    return bool(np.all(np.isfinite(np.asarray(B.to_numpy(arr), dtype=np.float64))))
+
+
+def _bar(ctx, mode, total):
+    if mode != "bar":
+        return None
+    from tqdm.auto import tqdm
+    ctx._bar = tqdm(total=total, desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}", unit="batch",
+                    leave=True, dynamic_ncols=True, file=sys.stderr)
+    return ctx._bar
+
+
+class _Watch:
+    """The losses and gradient sums of the steps since the last sync, on the device, and
+    the running totals on the host."""
+
+    def __init__(self, ctx, total, names, bar):
+        self.ctx, self.total, self.names, self.bar = ctx, total, names, bar
+        self.losses, self.sizes, self.grads = [], [], []
+        self.loss_sum, self.samples, self.skipped, self.shown = 0.0, 0, 0, 0
+        self.t0 = time.perf_counter()
+
+    @property
+    def pending(self):
+        return len(self.losses)
+
+    def add(self, step, loss, size, sums):
+        self.losses.append(loss)
+        self.sizes.append(size)
+        if sums is not None:
+            self.grads.append(sums)
+
+    def sync(self, step):
+        """Copy the pending values to the host (one transfer each) and check them."""
+        if not self.losses:
+            return
+        xp = B.backend_of(self.losses[0]).xp
+        first = step - len(self.losses) + 1  # the step of the first pending value
+        vals = B.to_numpy(xp.stack(self.losses)).astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(vals))
+        bad_g = first_nonfinite_grad(self.names, B.to_numpy(xp.stack(self.grads))) \
+            if self.grads else None
+        if bad_g is not None and (not bad.size or bad_g[0] < bad[0]):
+            _stop_nonfinite(self.ctx, first + bad_g[0], self.total,
+                            f"the gradient of parameter {bad_g[1]!r} is NaN/Inf",
+                            "Use xpnn.detect_anomaly() to find the op, lower the learning rate")
+        if bad.size:
+            _stop_nonfinite(self.ctx, first + int(bad[0]), self.total,
+                            f"the loss is {vals[bad[0]]}",
+                            "Lower the learning rate, check the inputs")
+        self.loss_sum += float(np.dot(vals, self.sizes))
+        self.samples += sum(self.sizes)
+        self.losses.clear(), self.sizes.clear(), self.grads.clear()
+        if self.bar is not None:
+            self.bar.update(step + 1 - self.shown)
+            self.shown = step + 1
+            rate = self.samples / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix(loss=f"{self.loss_sum / self.samples:.4f}",
+                                 samples_per_s=f"{rate:.0f}")
+
+    def logs(self, metrics, skipping):
+        if self.samples == 0:
+            if self.skipped:
+                raise NonFiniteLossError(f"fit: every step of epoch {self.ctx.epoch + 1} had "
+                                         f"a non-finite loss ({self.skipped} skipped)")
+            raise ValueError("fit: the training data yielded no batches")
+        logs = {"loss": self.loss_sum / self.samples}
+        for m in metrics:
+            logs[m.name] = m.result()
+        if skipping:
+            logs["skipped"] = self.skipped
+        return logs
+
+
+def grad_sums(params):
+    """One device vector: the sum of each parameter's gradient (0 where it has none).
+
+    A NaN or Inf anywhere in a gradient makes its sum non-finite, so stacking these vectors
+    and reading them once every few steps checks every gradient without a per-step sync.
+    Sums accumulate in float32 (float64 for float64 parameters) so float16 gradients do not
+    overflow.
+
+    Args:
+        params: list of Parameters, all on one backend.
+    Returns:
+        device array of shape (len(params),).
+    """
+    xp, sums, mixed = params[0]._be.xp, [], False
+    f32, f64 = xp.float32, xp.float64
+    for p in params:  # one entry per parameter, so rows of different steps line up
+        g = None if p.grad is None else p.grad.array
+        if g is None:
+            sums.append(xp.zeros((), dtype=f32, device=p._be.device))
+        elif g.dtype == f32 or g.dtype == f64:
+            sums.append(xp.sum(g))
+            mixed = mixed or g.dtype == f64
+        else:  # float16/bfloat16
+            sums.append(xp.sum(g, dtype=f32))
+    if mixed:
+        sums = [xp.astype(s, f64) for s in sums]
+    return xp.stack(sums)
+
+
+def first_nonfinite_grad(names, rows):
+    """(row, parameter name) of the first non-finite gradient sum in ``rows``, or None.
+
+    Args:
+        names: the parameters' names, in the order given to ``grad_sums``.
+        rows: host array (steps, len(names)) of stacked ``grad_sums`` results.
+    """
+    bad = np.argwhere(~np.isfinite(np.asarray(rows, dtype=np.float64)))
+    if bad.size == 0:
+        return None
+    row, col = (int(v) for v in bad[0])
+    return row, names[col]
 
 
 def _stop_nonfinite(ctx, step, total, what, advice):
@@ -324,16 +400,7 @@ def _stop_nonfinite(ctx, step, total, what, advice):
                              "or pass on_nonfinite='skip' to leave such steps out")
 
 
-def _raise_nonfinite_grad(name, ctx, step, total):
-    _stop_nonfinite(ctx, step, total, f"the gradient of parameter {name!r} is NaN/Inf",
-                    "Use xpnn.detect_anomaly() to find the op, lower the learning rate")
-
-
-def _raise_nonfinite(value, ctx, step, total):
-    _stop_nonfinite(ctx, step, total, f"the loss is {value}",
-                    "Lower the learning rate, check the inputs")
-
-
+@no_grad()
 def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
     """Loss and metrics of ``model`` over ``data`` in eval mode, without recording a graph.
 
