@@ -340,7 +340,8 @@ class Function:
       ``self.xp`` is the namespace, ``self.be`` the Backend, ``self.record`` tells whether a
       graph is being recorded and ``self.needs[i]`` whether input i needs a gradient.
       Class attributes declare what backward reads, for the in-place checks:
-      ``saved_inputs`` (indices, or ``ALL``) and ``saves_output``.
+      ``saved_inputs`` (indices, or ``ALL``; ``forward`` may narrow it on the instance when
+      what it saves depends on ``needs``) and ``saves_output``.
     * PyTorch's: ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
       Tensors, with ``ctx.save_for_backward``, ``ctx.saved_tensors`` and
       ``ctx.needs_input_grad``; ``Cls.apply(*args)`` as in ``torch.autograd.Function``.
@@ -436,7 +437,8 @@ class Function:
 def _remember_versions(fn, cls, inputs, outs):
     """Store (version cell, version now, shape) of what ``cls.backward`` reads."""
     n = len(inputs)
-    idx = range(n) if cls.saved_inputs is ALL else [i for i in cls.saved_inputs if i < n]
+    saved = fn.saved_inputs  # an instance may narrow its class's list in forward
+    idx = range(n) if saved is ALL else [i for i in saved if i < n]
     versions = [(inputs[i]._vc, inputs[i]._vc[0], inputs[i].shape) for i in idx]
     if cls.saves_output:
         versions += [(o._vc, 0, o.shape) for o in (outs if type(outs) is tuple else (outs,))]
@@ -771,9 +773,9 @@ def as_tensor(x, like=None, op="op"):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}; make one with "
                         "xpnn.tensor(...)")
     be = like._be
-    if isinstance(x, B.np.generic):
-        # a NumPy scalar (np.float64(2.0), a reduction's result) acts like the Python number
-        # it holds, as in PyTorch: it must not upcast a float32 tensor to float64
+    if isinstance(x, B.np.generic) or (isinstance(x, B.np.ndarray) and x.ndim == 0):
+        # a NumPy scalar (np.float64(2.0), np.asarray(2.0), a reduction's result) acts like
+        # the Python number it holds, as in PyTorch: it must not upcast a float32 tensor
         x = x.item()
     if isinstance(x, (bool, int, float)):
         if isinstance(x, bool):
@@ -804,8 +806,8 @@ def raw(x, like, op, name):
     if isinstance(x, TensorBase):
         x = x.array
     be = like._be
-    if isinstance(x, B.np.generic):  # a NumPy scalar is a number
-        x = x.item()
+    if isinstance(x, B.np.generic) or (isinstance(x, B.np.ndarray) and x.ndim == 0):
+        x = x.item()  # a NumPy scalar is a number
     if B.is_array(x):
         xb = B.backend_of(x)
         if xb is not be:

@@ -447,13 +447,17 @@ def device_key(be):
 def get_backend(backend=None, device=None):
     """Resolve a name (or None for the default), a namespace or an array to a Backend.
 
-    A name without a device is the default backend's device when the name is the default
-    backend's (``set_default_backend("array_api_strict", "device1")`` then makes
+    A name may carry its device after a colon ("torch:cuda:0"). A name without a device is
+    the default backend's device when the name is the default backend's (``set_default_backend("array_api_strict", "device1")`` then makes
     ``backend="array_api_strict"`` mean device1), else that library's default device.
     """
     default = getattr(_state, "default", "numpy")
     if backend is None:
         backend = default
+    elif isinstance(backend, str) and ":" in backend and backend.partition(":")[0] in NAMES:
+        backend, _, spec = backend.partition(":")  # "torch:cuda:0", "array_api_strict:device1"
+        if device is None:
+            device = spec
     if device is None and backend == default:
         device = getattr(_state, "default_device", None)
     if isinstance(backend, Backend):

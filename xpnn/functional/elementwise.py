@@ -34,13 +34,17 @@ def _cast(t, dtype):
     return t._result(t.xp.astype(t.array, dtype), t._be)
 
 
-def promote(a, b, op="op"):
-    """Two Tensors of one dtype from Tensors, arrays or numbers, by PyTorch's rules."""
+def promote(a, b, op="op", broadcast=True):
+    """Two Tensors of one dtype from Tensors, arrays or numbers, by PyTorch's rules; with
+    ``broadcast`` (elementwise ops) their shapes must broadcast."""
     if isinstance(a, TensorBase):
         b = as_tensor(b, like=a, op=op)
     else:
         b = as_tensor(b, op=op) if not isinstance(b, TensorBase) else b
         a = as_tensor(a, like=b, op=op)
+    sa, sb = a.array.shape, b.array.shape
+    if broadcast and sa != sb and sa != () and sb != ():
+        _broadcastable(op, tuple(sa), tuple(sb))
     if a.dtype == b.dtype or a._be is not b._be:
         return a, b  # (mixed backends: Function.apply names both)
     be = a._be
@@ -53,6 +57,13 @@ def promote(a, b, op="op"):
         return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
     # different kinds: the higher kind's dtype wins
     return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
+
+
+def _broadcastable(op, sa, sb):
+    """Raise naming ``op`` unless the shapes broadcast (the same message on every backend)."""
+    for x, y in zip(sa[::-1], sb[::-1]):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
 
 
 def _floating(t):
@@ -91,9 +102,15 @@ class Sub(Function):
         return unbroadcast(self.xp, dY, sa) if self.needs[0] else None, dB
 
 
+def _saved_for(needs):
+    """Inputs a product's backward reads: B for dA, A for dB (Mul, Div, MatMul)."""
+    return (1,) if not needs[1] else (0,) if not needs[0] else (0, 1)
+
+
 class Mul(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
+        self.saved_inputs = _saved_for(self.needs)
         return A * B
 
     def backward(self, dY):
@@ -106,6 +123,7 @@ class Mul(Function):
 class Div(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
+        self.saved_inputs = (1,) if not self.needs[1] else (0, 1)  # dB reads A and B
         return A / B
 
     def backward(self, dY):

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from ..autograd import Function, TensorBase, _mixed, as_tensor
-from .elementwise import promote, unbroadcast
+from .elementwise import _saved_for, promote, unbroadcast
 from .shape import reshape
 
 
 class MatMul(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
+        self.saved_inputs = _saved_for(self.needs)
         return A @ B
 
     def backward(self, dY):
@@ -42,7 +43,7 @@ class Linear(Function):
 
 def matmul(input, other):
     """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
-    a, b = promote(input, other, "matmul")
+    a, b = promote(input, other, "matmul", broadcast=False)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dim, got {a.shape} @ "
                          f"{b.shape}")
@@ -86,7 +87,7 @@ def linear(x, weight, bias=None):
 
 def mm(input, mat2):
     """Product of two matrices (2-D only), as ``torch.mm``."""
-    a, b = promote(input, mat2, "mm")
+    a, b = promote(input, mat2, "mm", broadcast=False)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
@@ -94,7 +95,7 @@ def mm(input, mat2):
 
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors, as ``torch.bmm``."""
-    a, b = promote(input, mat2, "bmm")
+    a, b = promote(input, mat2, "bmm", broadcast=False)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ValueError(f"bmm: expects (b, n, m) and (b, m, p) tensors, got shapes {a.shape} "
                          f"and {b.shape}")
@@ -103,7 +104,7 @@ def bmm(input, mat2):
 
 def outer(input, vec2):
     """Outer product of two 1-D tensors, (n,) x (m,) -> (n, m)."""
-    a, b = promote(input, vec2, "outer")
+    a, b = promote(input, vec2, "outer", broadcast=False)
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return MatMul.apply(reshape(a, (-1, 1)), reshape(b, (1, -1)))

@@ -1,4 +1,6 @@
-"""Normalization: batch_norm, layer_norm, group_norm; each one node with its backward.
+"""Normalization: batch_norm, layer_norm, group_norm (and instance_norm, which is group_norm
+with one group per channel, or batch_norm's eval form with running statistics); each one
+node with its backward.
 
 All three standardize X over some axes, Xhat = (X - mean) / sqrt(var + eps) with the biased
 variance, then apply a per-feature affine map. With dXhat = dL/dXhat and M values per
@@ -14,9 +16,11 @@ from ..autograd import Function, as_tensor, raw
 
 
 def _stats(xp, X, axes, eps):
-    mean = xp.mean(X, axis=axes, keepdims=True)
-    var = xp.var(X, axis=axes, keepdims=True)
-    return mean, var, 1 / xp.sqrt(var + eps)
+    """(X - mean, biased variance, 1 / sqrt(var + eps)) over ``axes`` (the variance as the
+    mean of squares: xp.var warns on torch when there are no values, an empty batch)."""
+    C = X - xp.mean(X, axis=axes, keepdims=True)
+    var = xp.mean(C * C, axis=axes, keepdims=True)
+    return C, var, 1 / xp.sqrt(var + eps)
 
 
 def _standardized_backward(xp, dXhat, Xhat, inv, axes):
@@ -118,8 +122,8 @@ class LayerNorm(Function):
         xp = self.xp
         named = dict(zip(affine, params))
         self.axes = tuple(range(X.ndim - k, X.ndim))
-        mean, _, inv = _stats(xp, X, self.axes, eps)
-        Xhat = (X - mean) * inv
+        C, _, inv = _stats(xp, X, self.axes, eps)
+        Xhat = C * inv
         self.Xhat, self.inv, self.affine = Xhat, inv, affine
         self.W = named.get("weight")
         Y = Xhat if self.W is None else Xhat * self.W
@@ -148,8 +152,8 @@ class GroupNorm(Function):
         self.shape = X.shape
         per_group = math.prod(X.shape[1:]) // groups
         Xg = xp.reshape(X, (X.shape[0], groups, per_group))
-        mean, _, inv = _stats(xp, Xg, (2,), eps)
-        Xhat = xp.reshape((Xg - mean) * inv, X.shape)
+        C, _, inv = _stats(xp, Xg, (2,), eps)
+        Xhat = xp.reshape(C * inv, X.shape)
         cs = _channel_shape(X.ndim)
         self.Xhat, self.inv, self.groups, self.affine = Xhat, inv, groups, affine
         self.W = xp.reshape(named["weight"], cs) if "weight" in named else None
@@ -283,3 +287,54 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     args, affine = _affine("group_norm", x, weight, bias, (C,))
     return GroupNorm.apply(*args, groups=num_groups, eps=eps, affine=affine)
 
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalization (Ulyanov et al. 2016), as ``torch.nn.functional.instance_norm``:
+    each (sample, channel) plane is standardized over its own positions.
+
+    Args:
+        input: (N, C, *) with at least one position.
+        running_mean, running_var: (C,) arrays or None. With use_input_stats they are
+            updated in place, r = (1 - momentum) r + momentum * stat, stat being the batch
+            average of the per-instance mean and unbiased variance; without, they normalize.
+        weight, bias: (C,) or None.
+        use_input_stats: normalize with each instance's own statistics (else the running
+            ones, which are then constants for the gradient).
+        momentum: a float; eps: added to the variance.
+    Returns:
+        Tensor shaped like input.
+    """
+    op = "instance_norm"
+    x = as_tensor(input, op=op)
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expected an input (N, C, *) with at least one spatial dim, "
+                         f"got shape {x.shape}")
+    N, C = x.shape[0], x.shape[1]
+    M = math.prod(x.shape[2:])
+    rm, rv = raw(running_mean, x, op, "running_mean"), raw(running_var, x, op, "running_var")
+    for r, name in ((rm, "running_mean"), (rv, "running_var")):
+        if r is not None and tuple(r.shape) != (C,):
+            raise ValueError(f"{op}: {name} of shape {tuple(r.shape)} does not match the {C} "
+                             f"channels of input {x.shape}")
+    if not use_input_stats:
+        if rm is None or rv is None:
+            raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+        args, affine = _affine(op, x, weight, bias, (C,))
+        xp = x.xp
+        return BatchNorm.apply(*args, mean=rm, inv=1 / xp.sqrt(rv + eps), xc=None,
+                               affine=affine)
+    if M < 2:
+        raise ValueError(f"{op}: expected more than 1 position per instance, got input of "
+                         f"shape {x.shape}")
+    if rm is not None or rv is not None:
+        xp = x.xp
+        X = xp.reshape(x.array, (N, C, M))
+        if rm is not None:
+            rm[...] = (1 - momentum) * rm + momentum * xp.mean(xp.mean(X, axis=2), axis=0)
+        if rv is not None:
+            var = xp.var(X, axis=2, correction=1)
+            rv[...] = (1 - momentum) * rv + momentum * xp.mean(var, axis=0)
+    args, affine = _affine(op, x, weight, bias, (C,))
+    return GroupNorm.apply(*args, groups=C, eps=eps, affine=affine)

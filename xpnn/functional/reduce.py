@@ -201,8 +201,9 @@ def _safe_div(xp, a, n):
     var with correction >= n), without Python's ZeroDivisionError."""
     if n:
         return a / n
-    nan = xp.asarray(float("nan"), dtype=a.dtype, device=a.device)
-    return xp.where(a == 0, nan, xp.sign(a) * float("inf"))
+    full = [xp.asarray(v, dtype=a.dtype, device=a.device) for v in
+            (float("nan"), float("inf"), -float("inf"))]
+    return xp.where(a == 0, full[0], xp.where(a > 0, full[1], full[2]))
 
 
 class LogSumExp(Function):
@@ -217,7 +218,9 @@ class LogSumExp(Function):
         m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype, device=m.device))
         E = xp.exp(X - m)
         S = xp.sum(E, axis=axes, keepdims=True)
-        Y = xp.log(S) + m
+        # log(0) = -inf for a row of -inf, without NumPy's divide-by-zero warning
+        Y = xp.where(S > 0, xp.log(xp.where(S > 0, S, xp.ones_like(S))) + m,
+                     xp.asarray(-float("inf"), dtype=S.dtype, device=S.device))
         if self.record:
             self.X, self.Y = X, Y
         return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
@@ -225,7 +228,13 @@ class LogSumExp(Function):
     def backward(self, dY):
         xp = self.xp
         g = dY if self.keep else _expand(xp, dY, self.axes)
-        return g * xp.exp(self.X - self.Y)  # softmax; NaN on all--inf/+inf rows, as PyTorch
+        X, Y = self.X, self.Y
+        # softmax exp(x - y); where x and y are the same infinity it is NaN, as in PyTorch
+        # (computed without the inf - inf that NumPy warns about)
+        same = (X == Y) & ~xp.isfinite(Y)
+        D = X - xp.where(same, xp.zeros_like(Y), Y)
+        return g * xp.where(same, xp.asarray(float("nan"), dtype=D.dtype, device=D.device),
+                            xp.exp(D))
 
 
 class CumSum(Function):

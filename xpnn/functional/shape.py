@@ -293,8 +293,8 @@ def _joinable(op, tensors):
     if any(t.dtype != dt for t in tensors):
         first = tensors[0]
         for t in tensors[1:]:
-            first, _ = promote(first, t, op)
-        tensors = [promote(t, first, op)[0] for t in tensors]
+            first, _ = promote(first, t, op, broadcast=False)
+        tensors = [promote(t, first, op, broadcast=False)[0] for t in tensors]
     return tensors
 
 
