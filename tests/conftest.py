@@ -73,3 +73,15 @@ def portable_only(monkeypatch):
     """Run with the portable Array API code only: every native kernel table emptied."""
     for module, name in native_tables():
         monkeypatch.setattr(module, name, {})
+
+
+try:  # torch is optional: tests comparing with it skip without it, the rest still run
+    import torch as _torch
+except ImportError:  # pragma: no cover
+    _torch = None
+needs_torch = pytest.mark.skipif(_torch is None, reason="needs PyTorch (the comparison oracle)")
+
+
+def optional_torch():
+    """torch and torch.nn.functional, or (None, None) when PyTorch is not installed."""
+    return (_torch, _torch.nn.functional) if _torch is not None else (None, None)

@@ -6,13 +6,12 @@ import pytest
 
 import xpnn
 import xpnn.functional as F
-from conftest import to_np
+from conftest import needs_torch, optional_torch, to_np
 from xpnn import nn
 from xpnn.backend import dtype_name, get_backend
 from xpnn.functional import conv as C
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
+torch, TF = optional_torch()
 
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
@@ -26,26 +25,26 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even k
 
 # (name, xpnn fn, torch fn, x shape, weight shape, bias, kwargs)
 CASES = [
-    ("conv2d:basic", F.conv2d, TF.conv2d, (2, 3, 5, 6), (4, 3, 3, 3), True, {}),
-    ("conv2d:stride_pad_dil_groups", F.conv2d, TF.conv2d, (2, 4, 7, 6), (6, 2, 3, 2), True,
+    ("conv2d:basic", F.conv2d, "conv2d", (2, 3, 5, 6), (4, 3, 3, 3), True, {}),
+    ("conv2d:stride_pad_dil_groups", F.conv2d, "conv2d", (2, 4, 7, 6), (6, 2, 3, 2), True,
      dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
-    ("conv2d:same_odd", F.conv2d, TF.conv2d, (2, 2, 5, 4), (3, 2, 3, 3), False,
+    ("conv2d:same_odd", F.conv2d, "conv2d", (2, 2, 5, 4), (3, 2, 3, 3), False,
      dict(padding="same")),
-    ("conv2d:same_even_dilated", F.conv2d, TF.conv2d, (1, 2, 6, 5), (2, 2, 2, 4), True,
+    ("conv2d:same_even_dilated", F.conv2d, "conv2d", (1, 2, 6, 5), (2, 2, 2, 4), True,
      dict(padding="same", dilation=(2, 1))),
-    ("conv2d:valid_depthwise", F.conv2d, TF.conv2d, (2, 3, 4, 4), (6, 1, 2, 2), True,
+    ("conv2d:valid_depthwise", F.conv2d, "conv2d", (2, 3, 4, 4), (6, 1, 2, 2), True,
      dict(padding="valid", groups=3, stride=2)),
-    ("conv2d:1x1", F.conv2d, TF.conv2d, (2, 3, 3, 2), (2, 3, 1, 1), True, {}),
-    ("conv1d:basic", F.conv1d, TF.conv1d, (2, 3, 9), (4, 3, 3), True, dict(stride=2, padding=1)),
-    ("conv1d:same_groups", F.conv1d, TF.conv1d, (2, 4, 7), (2, 2, 4), False,
+    ("conv2d:1x1", F.conv2d, "conv2d", (2, 3, 3, 2), (2, 3, 1, 1), True, {}),
+    ("conv1d:basic", F.conv1d, "conv1d", (2, 3, 9), (4, 3, 3), True, dict(stride=2, padding=1)),
+    ("conv1d:same_groups", F.conv1d, "conv1d", (2, 4, 7), (2, 2, 4), False,
      dict(padding="same", groups=2, dilation=2)),
-    ("conv_transpose2d:basic", F.conv_transpose2d, TF.conv_transpose2d, (2, 3, 3, 4),
+    ("conv_transpose2d:basic", F.conv_transpose2d, "conv_transpose2d", (2, 3, 3, 4),
      (3, 2, 3, 3), True, {}),
-    ("conv_transpose2d:stride_outpad", F.conv_transpose2d, TF.conv_transpose2d, (2, 4, 3, 3),
+    ("conv_transpose2d:stride_outpad", F.conv_transpose2d, "conv_transpose2d", (2, 4, 3, 3),
      (4, 3, 3, 2), True, dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2)),
-    ("conv_transpose2d:dilated", F.conv_transpose2d, TF.conv_transpose2d, (1, 2, 3, 3),
+    ("conv_transpose2d:dilated", F.conv_transpose2d, "conv_transpose2d", (1, 2, 3, 3),
      (2, 2, 2, 2), False, dict(dilation=2, padding=1, output_padding=1)),
-    ("conv_transpose1d:basic", F.conv_transpose1d, TF.conv_transpose1d, (2, 4, 5), (4, 3, 3),
+    ("conv_transpose1d:basic", F.conv_transpose1d, "conv_transpose1d", (2, 4, 5), (4, 3, 3),
      True, dict(stride=3, padding=1, output_padding=2)),
 ]
 
@@ -91,12 +90,13 @@ def test_gradcheck_float64(case, backend, path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@needs_torch
 def test_matches_torch_forward_and_backward(case, backend, path):
     _, fn, tfn, _, _, _, kw = case
     host = _host(case)
     x, w, b = _tensors(host, backend, "float64")
     tx, tw, tb = (None if h is None else torch.tensor(h, requires_grad=True) for h in host)
-    want = tfn(tx, tw, tb, **kw)
+    want = getattr(TF, tfn)(tx, tw, tb, **kw)
     got = fn(x, w, b, **kw)
     assert got.shape == tuple(want.shape) and dtype_name(got.dtype) == "float64"
     np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=TWIN_TOL,
@@ -149,6 +149,7 @@ def test_native_im2col_col2im_equal_portable(geo):
                                                                 stride, dilation)).sum())
 
 
+@needs_torch
 def test_native_conv_equals_portable_on_torch(monkeypatch):
     """PyTorch's own conv kernels (the torch fast path) vs the portable code, both on torch."""
     for case in CASES:
@@ -195,6 +196,7 @@ def _build(build, lib, backend=None):
 
 
 @pytest.mark.parametrize("case", LAYERS, ids=[c[0] for c in LAYERS])
+@needs_torch
 def test_layer_matches_torch_and_other_backends(case, backend):
     """state_dict names/shapes of torch.nn; with torch's weights loaded, torch's outputs and
     gradients; and the same outputs and gradients as on NumPy."""
@@ -220,6 +222,7 @@ def test_layer_matches_torch_and_other_backends(case, backend):
                                    err_msg=name)
 
 
+@needs_torch
 def test_layer_init_is_torch_default_and_identical_across_backends():
     conv = _build(lambda m: m.Conv2d(4, 8, 3), nn, "numpy")
     bound = 1 / np.sqrt(4 * 9)  # kaiming_uniform(a=sqrt(5)) on fan_in 36
