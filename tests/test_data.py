@@ -359,3 +359,22 @@ def test_loader_bad_input():
         D.DataLoader(np.zeros((0, 3)))
     with pytest.raises(TypeError, match="must be numeric"):
         D.DataLoader(np.array(["a", "b"]))
+
+
+def test_loader_older_form_is_torch_loader(backend, monkeypatch):
+    """DataLoader(X, y) is xpnn.utils.data.DataLoader over a TensorDataset: PyTorch's
+    attributes, and device arrays stay on their device (no host round trip)."""
+    X = xpnn.tensor(np.arange(12, dtype=np.float32).reshape(6, 2))
+    y = xpnn.tensor(np.arange(6, dtype=np.int32))
+    reads = []
+    real = xpnn.backend.to_numpy
+    monkeypatch.setattr(xpnn.backend, "to_numpy", lambda a: reads.append(1) or real(a))
+    loader = D.DataLoader(X, y, batch_size=4, shuffle=True, seed=0)
+    batches = list(loader)
+    assert reads == [] and loader.backend == backend
+    assert isinstance(loader.dataset, xpnn.utils.data.TensorDataset)
+    assert isinstance(loader.sampler, xpnn.utils.data.RandomSampler)
+    assert loader.batch_size == 4 and len(loader) == 2 and loader.num_samples == 6
+    assert xpnn.backend.dtype_name(batches[0][1].dtype) == "int64"
+    np.testing.assert_array_equal(np.sort(np.concatenate([to_np(b[1]) for b in batches])),
+                                  np.arange(6))
