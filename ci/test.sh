@@ -8,5 +8,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 # torch==2.13.0 is the local CPU wheel; any other spec would pull GBs of CUDA packages.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[test,viz,data]"
+.venv/bin/python -m pip install -q -e ".[test,viz,data,onnx,mpi]"
 .venv/bin/python -m pytest "$@"

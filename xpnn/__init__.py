@@ -28,11 +28,14 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
-from . import nn, optim, utils
+from . import nn, onnx, optim, utils
 from .gradcheck import GradcheckError, gradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
+from . import serialization
+from .nn import modules as _nn_modules  # PyTorch's module paths: xpnn.nn.modules.linear...
 from . import callbacks, data, metrics
+from . import distributed
 from .train import History, NonFiniteLossError, evaluate, fit, predict
 
 __version__ = "0.2.0"
@@ -80,4 +83,4 @@ def _builtin_bool(x):
     return builtins.bool(x)
 
 
-del _backend
+del _backend, _nn_modules

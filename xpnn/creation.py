@@ -167,24 +167,55 @@ def from_dlpack(ext_tensor, *, backend=None, device=None):
     """
     if isinstance(ext_tensor, TensorBase):
         ext_tensor = ext_tensor.array
+    if type(ext_tensor).__name__ == "PyCapsule":  # what to_dlpack returns
+        ext_tensor = _Capsule(ext_tensor)
     if not hasattr(ext_tensor, "__dlpack__"):
         raise TypeError(f"from_dlpack: {type(ext_tensor).__name__} is not a DLPack producer "
                         "(it has no __dlpack__)")
     kind, index = ext_tensor.__dlpack_device__()
     kind = int(kind)
-    cuda = kind in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    if kind not in _HOST_KINDS + _CUDA_KINDS:
+        raise B.BackendError(f"from_dlpack: the data lives on DLPack device type {kind} "
+                             f"(device {index}); xpnn reads host memory (types {_HOST_KINDS}) "
+                             f"and CUDA memory (types {_CUDA_KINDS}) only")
+    cuda = kind in _CUDA_KINDS
     if backend is None:
         backend = "cupy" if cuda else "numpy"
+    if cuda and backend not in ("cupy", "torch"):
+        raise B.BackendError(f"from_dlpack: the data lives on CUDA device {index}; backend "
+                             f"{backend!r} cannot hold it without a copy (use 'cupy' or "
+                             "'torch')")
     be = B.get_backend(backend, (f"cuda:{index}" if backend == "torch" else index) if cuda
                        else device)
-    if cuda and not (be.name in ("cupy", "torch") and not be.on_host):
-        raise B.BackendError(f"from_dlpack: the data lives on CUDA device {index}; backend "
-                             f"{be.name!r} cannot hold it without a copy")
     if not cuda and not be.on_host:
         raise B.BackendError(f"from_dlpack: the data lives in host memory; backend "
                              f"{be.name}:{be.device} is not on the host")
     arr = be.xp.from_dlpack(ext_tensor)
     return Tensor(arr, _be=B.backend_of(arr))
+
+
+_HOST_KINDS = (1, 3)   # kDLCPU, kDLCUDAHost (pinned host memory)
+_CUDA_KINDS = (2, 13)  # kDLCUDA, kDLCUDAManaged
+
+
+class _Capsule:
+    """A bare DLPack capsule (as ``to_dlpack`` returns) given the producer protocol: its
+    device is read from the DLManagedTensor it points to (``DLTensor.device``, right after
+    the data pointer)."""
+
+    def __init__(self, capsule):
+        import ctypes
+        get = ctypes.pythonapi.PyCapsule_GetPointer
+        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        ptr = get(capsule, b"dltensor")
+        device = (ctypes.c_int32 * 2).from_address(ptr + ctypes.sizeof(ctypes.c_void_p))
+        self._capsule, self._device = capsule, (int(device[0]), int(device[1]))
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._capsule
+
+    def __dlpack_device__(self):
+        return self._device
 
 
 def _fill(size, value, dtype, backend, device, requires_grad):

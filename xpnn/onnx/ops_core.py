@@ -1,0 +1,388 @@
+"""ONNX conversions of the elementwise, matrix, shape, indexing and reduction ops
+(xpnn/functional: elementwise, linalg, shape, indexing, reduce, embedding, padding,
+rearrange, gather, upsampling)."""
+from __future__ import annotations
+
+import math
+from importlib import import_module
+
+import numpy as np
+
+from .registry import classes, converts, static, unsupported
+from .trace import Dyn
+
+INT64_MAX, INT64_MIN = 2 ** 63 - 1, -2 ** 63
+
+# by module path: xpnn.functional re-exports functions named like some of its modules
+# (norm, embedding, dropout), so attribute access would find those instead
+E = import_module("xpnn.functional.elementwise")
+Emb = import_module("xpnn.functional.embedding")
+I = import_module("xpnn.functional.indexing")
+L = import_module("xpnn.functional.linalg")
+R = import_module("xpnn.functional.reduce")
+S = import_module("xpnn.functional.shape")
+
+
+def _names(refs):
+    return [r.name for r in refs]
+
+
+# -- elementwise ------------------------------------------------------------------------
+def _binary(op_type):
+    def convert(g, n):
+        a, b = n.ins
+        alpha = n.p.get("alpha", 1)
+        bn = b.name if alpha == 1 else g.op("Mul", [b.name, g.scalar(alpha, b.dtype)])
+        return g.op(op_type, [a.name, bn])
+    return convert
+
+
+converts(E.Add)(_binary("Add"))
+converts(E.Sub)(_binary("Sub"))
+converts(E.Mul)(_binary("Mul"))
+converts(E.Div)(_binary("Div"))
+converts(E.Pow)(_binary("Pow"))
+
+_UNARY = {E.Neg: "Neg", E.Exp: "Exp", E.Log: "Log", E.Sqrt: "Sqrt", E.Reciprocal: "Reciprocal",
+          E.Sin: "Sin", E.Cos: "Cos", E.Abs: "Abs"}
+
+
+@converts(*_UNARY)
+def _unary(g, n):
+    return g.op(_UNARY[n.cls], [n.ins[0].name])
+
+
+@converts(E.PowScalar)
+def _pow_scalar(g, n):
+    x = n.ins[0]
+    return g.op("Pow", [x.name, g.scalar(n.p["p"], x.dtype)])
+
+
+@converts(E.Expm1)
+def _expm1(g, n):
+    x = n.ins[0]
+    return g.op("Sub", [g.op("Exp", [x.name]), g.scalar(1, x.dtype)])
+
+
+@converts(E.Log1p)
+def _log1p(g, n):
+    x = n.ins[0]
+    return g.op("Log", [g.op("Add", [x.name, g.scalar(1, x.dtype)])])
+
+
+@converts(E.Rsqrt)
+def _rsqrt(g, n):
+    return g.op("Reciprocal", [g.op("Sqrt", [n.ins[0].name])])
+
+
+@converts(E.Maximum)
+def _maximum(g, n):
+    return g.op("Max" if n.p.get("sign", 1) > 0 else "Min", _names(n.ins))
+
+
+@converts(E.Clip)
+def _clip(g, n):
+    x = n.ins[0]
+    lo, hi = n.p.get("lo"), n.p.get("hi")
+    return g.op("Clip", [x.name, "" if lo is None else g.scalar(lo, x.dtype),
+                         "" if hi is None else g.scalar(hi, x.dtype)])
+
+
+@converts(E.Where)
+def _where(g, n):
+    a, b = n.ins
+    return g.op("Where", [n.p["cond"].name, a.name, b.name])
+
+
+@converts(E.Constant)
+def _rounding(g, n):
+    x, fn = n.ins[0], n.p["fn"]
+    if fn == "trunc":  # trunc(x) = sign(x) * floor(|x|); ONNX has no Trunc
+        return g.op("Mul", [g.op("Sign", [x.name]),
+                            g.op("Floor", [g.op("Abs", [x.name])])])
+    ops = {"sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round"}
+    if fn not in ops:
+        raise unsupported(n, f"no ONNX operator for {fn!r}")
+    return g.op(ops[fn], [x.name])  # ONNX Round is half to even, as xpnn's
+
+
+# -- matrices ---------------------------------------------------------------------------
+@converts(L.MatMul)
+def _matmul(g, n):
+    return g.op("MatMul", _names(n.ins))
+
+
+@converts(L.Linear)
+def _linear(g, n):
+    return g.op("Gemm", _names(n.ins), transB=1)  # X (N, in) @ W^T (+ b): W is (out, in)
+
+
+# -- shapes -----------------------------------------------------------------------------
+@converts(S.Reshape, dynamic=("shape",))
+def _reshape(g, n):
+    shape = list(n.p["shape"])
+    dyn = [i for i, d in enumerate(shape) if isinstance(d, Dyn)]
+    allowzero = int(0 in shape)
+    if len(dyn) == 1 and not allowzero:
+        shape[dyn[0]] = -1  # the one dim that follows a dynamic axis: ONNX infers it
+    return g.op("Reshape", [n.ins[0].name, g.ints(shape)], allowzero=allowzero or None)
+
+
+@converts(S.Permute)
+def _permute(g, n):
+    return g.op("Transpose", [n.ins[0].name], perm=[int(a) for a in n.p["axes"]])
+
+
+@converts(S.Expand, dynamic=("shape",))
+def _expand(g, n):
+    return g.op("Expand", [n.ins[0].name, g.ints(n.p["shape"])])
+
+
+@converts(S.Concat)
+def _concat(g, n):
+    return g.op("Concat", _names(n.ins), axis=int(n.p.get("axis", 0)))
+
+
+@converts(S.Stack)
+def _stack(g, n):
+    axis = int(n.p.get("axis", 0))
+    parts = [g.op("Unsqueeze", [r.name, g.ints([axis])]) for r in n.ins]
+    return g.op("Concat", parts, axis=axis)
+
+
+@converts(S.Transfer)
+def _transfer(g, n):
+    x = n.ins[0]
+    target = n.outs[0][1]
+    if target == x.dtype:
+        return g.op("Identity", [x.name])  # a move between devices: nothing in ONNX
+    from .graph import onnx_type
+    return g.op("Cast", [x.name], to=onnx_type(target))
+
+
+# -- indexing ---------------------------------------------------------------------------
+@converts(I.BasicIndex, dynamic=("key",))
+def _basic_index(g, n):
+    """x[key] for ints, slices and None (every axis listed): one Slice, then Squeeze for the
+    ints and Unsqueeze for the Nones."""
+    x, key = n.ins[0], n.p["key"]
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = out = 0
+    for k in key:
+        if k is None:
+            unsqueeze.append(out)
+            out += 1
+            continue
+        if isinstance(k, slice):
+            if k != slice(None):
+                step = 1 if k.step is None else k.step
+                starts.append((0 if step > 0 else -1) if k.start is None else k.start)
+                ends.append((INT64_MAX if step > 0 else INT64_MIN) if k.stop is None
+                            else k.stop)
+                axes.append(axis)
+                steps.append(step)
+            out += 1
+        else:  # an int (non-negative after xpnn's normalization)
+            starts.append(k)
+            ends.append(k + 1 if not isinstance(k, Dyn) else Dyn(k + 1, k.k, k.syms, k.c + 1))
+            axes.append(axis)
+            steps.append(1)
+            squeeze.append(axis)
+        axis += 1
+    y = x.name
+    if axes:
+        y = g.op("Slice", [y, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+    if squeeze:
+        y = g.op("Squeeze", [y, g.ints(squeeze)])
+    if unsqueeze:
+        y = g.op("Unsqueeze", [y, g.ints(unsqueeze)])
+    if y == x.name:
+        y = g.op("Identity", [y])
+    return y
+
+
+@converts(I.Take)
+def _take(g, n):
+    return g.op("Gather", [n.ins[0].name, n.p["indices"].name], axis=int(n.p.get("axis", 0)))
+
+
+@converts(Emb.Embedding)
+def _embedding(g, n):
+    return g.op("Gather", [n.ins[0].name, n.p["ids"].name], axis=0)
+
+
+# -- reductions -------------------------------------------------------------------------
+def _reduce(op_type):
+    def convert(g, n):
+        x, axes = n.ins[0], tuple(n.p.get("axes", ()))
+        keep = bool(n.p.get("keepdims", False))
+        y = g.reduce(op_type, x.name, axes, keep) if axes else g.op("Identity", [x.name])
+        dtype = n.outs[0][1]
+        if dtype != x.dtype:
+            from .graph import onnx_type
+            y = g.op("Cast", [y], to=onnx_type(dtype))
+        return y
+    return convert
+
+
+converts(R.Sum)(_reduce("ReduceSum"))
+converts(R.Mean)(_reduce("ReduceMean"))
+converts(R.Prod)(_reduce("ReduceProd"))
+converts(R.LogSumExp)(_reduce("ReduceLogSumExp"))
+converts(R.L2Norm)(_reduce("ReduceL2"))
+
+
+@converts(R.Max)
+def _max(g, n):
+    return _reduce("ReduceMax" if n.p.get("sign", 1) > 0 else "ReduceMin")(g, n)
+
+
+@converts(R.MaxDim)
+def _max_dim(g, n):
+    x, dim, keep = n.ins[0], int(n.p.get("dim", 0)), int(bool(n.p.get("keepdim", False)))
+    top = n.p.get("sign", 1) > 0
+    values = g.reduce("ReduceMax" if top else "ReduceMin", x.name, [dim], keep)
+    # the first index of the extreme value, as NumPy and PyTorch return it
+    indices = g.op("ArgMax" if top else "ArgMin", [x.name], axis=dim, keepdims=keep,
+                   select_last_index=0)
+    return values, indices
+
+
+def _count(g, n, x, axes):
+    """The number of entries reduced over ``axes`` of ``x``, as a scalar of x's dtype."""
+    dims = [x.shape[a] for a in axes]
+    if not any(isinstance(d, Dyn) for d in dims):
+        return math.prod(dims)
+    from .graph import onnx_type
+    size = g.op("ReduceProd", [g.ints(dims)], keepdims=0)  # no axes: over all of them
+    return g.op("Cast", [size], to=onnx_type(x.dtype))
+
+
+@converts(R.Var, R.Std)
+def _var(g, n):
+    x, axes = n.ins[0], tuple(n.p.get("axes", ()))
+    keep, correction = bool(n.p.get("keepdims", False)), n.p.get("correction", 0)
+    centered = g.op("Sub", [x.name, g.reduce("ReduceMean", x.name, axes, True)])
+    square = g.op("Mul", [centered, centered])
+    if correction == 0:
+        var = g.reduce("ReduceMean", square, axes, keep)
+    else:
+        total = g.reduce("ReduceSum", square, axes, keep)
+        count = _count(g, n, x, axes)
+        if isinstance(count, int):
+            denom = g.scalar(float(max(count - correction, 0)), x.dtype)
+        else:
+            denom = g.op("Max", [g.op("Sub", [count, g.scalar(float(correction), x.dtype)]),
+                                 g.scalar(0.0, x.dtype)])
+        var = g.op("Div", [total, denom])  # 0/0 = NaN and a/0 = inf, as xpnn's
+    return g.op("Sqrt", [var]) if n.cls is R.Std else var
+
+
+@converts(R.CumSum)
+def _cumsum(g, n):
+    axis = g.const(np.asarray(int(n.p.get("axis", 0)), dtype=np.int64), "axis")
+    return g.op("CumSum", [n.ins[0].name, axis])
+
+
+
+# -- padding, rearranging, gathering, resampling ----------------------------------------
+def _offset(n, a, b):
+    """a - b for two sizes that may follow a dynamic axis, if the difference does not."""
+    if isinstance(a, Dyn) or isinstance(b, Dyn):
+        if not (isinstance(a, Dyn) and isinstance(b, Dyn) and (a.k, a.syms) == (b.k, b.syms)):
+            raise unsupported(n, "its padding follows a dynamic axis")
+    return int(a) - int(b)
+
+
+@converts(*classes("padding", "ConstantPad"), dynamic=("shape", "src", "dst"))
+def _constant_pad(g, n):
+    """Y = X[src] placed at dst in a ``shape`` array of ``value``: a Slice (negative pads
+    crop), then a Pad."""
+    x = n.ins[0]
+    shape, src, dst = n.p["shape"], n.p["src"], n.p["dst"]
+    starts, ends, axes, before, after = [], [], [], [], []
+    for d, (s_, t, size) in enumerate(zip(src, dst, shape)):
+        if s_ != slice(None):
+            starts.append(s_.start)
+            ends.append(s_.stop)
+            axes.append(d)
+        if t == slice(None):
+            before.append(0)
+            after.append(0)
+        else:
+            before.append(int(static(n, t.start, "padding")))
+            after.append(_offset(n, size, t.stop))
+    y = x.name
+    if axes:
+        y = g.op("Slice", [y, g.ints(starts), g.ints(ends), g.ints(axes)])
+    return g.op("Pad", [y, g.ints(before + after), g.scalar(n.p.get("value", 0), x.dtype)],
+                mode="constant")
+
+
+@converts(*classes("rearrange", "Flip"))
+def _flip(g, n):
+    axes = [int(a) for a in n.p.get("axes", ())]
+    return g.op("Slice", [n.ins[0].name, g.ints([-1] * len(axes)),
+                          g.ints([INT64_MIN] * len(axes)), g.ints(axes),
+                          g.ints([-1] * len(axes))])
+
+
+@converts(*classes("rearrange", "Roll"))
+def _roll(g, n):
+    """Each axis rolled as two Slices and a Concat; without axes, the flattened tensor."""
+    x, shifts, axes = n.ins[0], list(n.p.get("shifts", ())), n.p.get("axes")
+    flat = axes is None
+    if flat:
+        y = g.op("Reshape", [x.name, g.ints([-1])])
+        axes, sizes = [0], [math.prod(static(n, x.shape, "shape"))]
+    else:
+        y, sizes = x.name, [static(n, x.shape[a], "rolled size") for a in axes]
+    for shift, axis, length in zip(shifts, axes, sizes):
+        k = int(shift) % length if length else 0
+        if k:  # the last k entries move to the front
+            tail = g.op("Slice", [y, g.ints([length - k]), g.ints([length]), g.ints([axis])])
+            head = g.op("Slice", [y, g.ints([0]), g.ints([length - k]), g.ints([axis])])
+            y = g.op("Concat", [tail, head], axis=int(axis))
+    if flat:
+        y = g.op("Reshape", [y, g.op("Shape", [x.name])])
+    return y if y != x.name else g.op("Identity", [y])
+
+
+@converts(*classes("rearrange", "Triangle"))
+def _triangle(g, n):
+    k = g.const(np.asarray(int(n.p.get("k", 0)), dtype=np.int64), "k")
+    return g.op("Trilu", [n.ins[0].name, k], upper=0 if n.p.get("lower", True) else 1)
+
+
+@converts(*classes("gather", "Gather"))
+def _gather_flat(g, n):
+    """X at flat positions ``pos``: a Gather from X reshaped to one axis."""
+    flat = g.op("Reshape", [n.ins[0].name, g.ints([-1])])
+    return g.op("Gather", [flat, n.p["pos"].name], axis=0)
+
+
+@converts(*classes("upsampling", "Lerp"))
+def _lerp(g, n):
+    """X[i0] w0 + X[i1] w1 along ``axis``: linear resampling with xpnn's own indices and
+    weights, so the result is xpnn's to the last bit of the weights."""
+    x, axis = n.ins[0], int(n.p.get("axis", 0))
+    shape = [-1] + [1] * (x.ndim - axis - 1)
+    parts = []
+    for i, w in (("i0", "w0"), ("i1", "w1")):
+        taken = g.op("Gather", [x.name, n.p[i].name], axis=axis)
+        parts.append(g.op("Mul", [taken, g.op("Reshape", [n.p[w].name, g.ints(shape)])]))
+    return g.op("Add", parts)
+
+
+def _hook_classes():
+    try:
+        return [import_module("xpnn.nn.hooks")._BackwardHook]
+    except (ImportError, AttributeError):
+        return []
+
+
+@converts(*_hook_classes())
+def _identity(g, n):
+    """The identity node through which a module's full backward hooks see its gradients."""
+    names = tuple(g.op("Identity", [r.name]) for r in n.ins)
+    return names if len(names) > 1 else names[0]
