@@ -1,16 +1,26 @@
-"""xpnn.optim: optimizers, learning-rate schedules and gradient clipping."""
+"""xpnn.optim: optimizers, learning-rate schedules and gradient clipping (torch.optim's
+names, signatures and formulas)."""
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
+from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
-from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LinearLR, LinearWarmup,
-                           LRScheduler, MultiStepLR, OneCycleLR, ReduceLROnPlateau,
-                           SequentialLR, StepLR, warmup_cosine)
+from .lbfgs import LBFGS
+from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
+                           CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
+                           LinearLR, LinearWarmup, LRScheduler, MultiplicativeLR, MultiStepLR,
+                           OneCycleLR, PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR,
+                           warmup_cosine)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "CosineAnnealingLR", "ExponentialLR",
-           "LRScheduler", "LinearLR", "LinearWarmup", "MultiStepLR", "OneCycleLR", "Optimizer",
-           "RMSprop", "ReduceLROnPlateau", "SequentialLR", "StepLR", "clip_grad_norm_",
-           "clip_grad_value_", "lr_scheduler", "warmup_cosine"]
+__all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax",
+           "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "LinearWarmup",
+           "MultiStepLR", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
+           "PolynomialLR", "RAdam", "RMSprop", "ReduceLROnPlateau", "Rprop", "SequentialLR",
+           "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "warmup_cosine"]

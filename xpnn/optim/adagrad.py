@@ -1,7 +1,7 @@
 """Adagrad, PyTorch's update formula."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_flags, check_hyper
 
 
 class Adagrad(Optimizer):
@@ -21,11 +21,15 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty added to the gradient (>= 0).
         initial_accumulator_value: starting value of the squared-gradient sum (>= 0).
         eps: added to the denominator (>= 0).
+        foreach, differentiable, fused: PyTorch's implementation switches (see
+            :func:`~xpnn.optim.optimizer.check_flags`).
         maximize: ascend the objective instead of descending.
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        check_flags("Adagrad", foreach, False, differentiable, fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=bool(maximize)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import Optimizer, check_hyper, zeros_like_param
+from .optimizer import Optimizer, check_flags, check_hyper, zeros_like_param
 
 
 def check_betas(owner, betas):
@@ -40,10 +40,14 @@ class Adam(Optimizer):
         maximize: ascend the objective instead of descending.
         decoupled_weight_decay: shrink the weights directly (AdamW) instead of adding
             ``weight_decay * p`` to the gradient.
+        foreach, capturable, differentiable, fused: PyTorch's implementation switches (see
+            :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        check_flags(type(self).__name__, foreach, capturable, differentiable, fused)
         super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list)
                                       else betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=bool(amsgrad), maximize=bool(maximize),
@@ -114,12 +118,17 @@ class AdamW(Adam):
         weight_decay: decoupled decay rate (>= 0), 1e-2 by default as in PyTorch.
         amsgrad: use AMSGrad's running maximum of the second moment.
         maximize: ascend the objective instead of descending.
+        foreach, capturable, differentiable, fused: PyTorch's implementation switches (see
+            :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)

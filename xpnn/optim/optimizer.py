@@ -43,6 +43,28 @@ def check_hyper(owner, name, value, low=0.0, high=None, high_open=True):
     return v
 
 
+def check_flags(owner, foreach=None, capturable=False, differentiable=False, fused=None):
+    """Accept torch.optim's implementation switches, so PyTorch calls run unchanged.
+
+    ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels for the same
+    update; xpnn has one code path per optimizer, which never reads device values on the
+    host (what ``capturable`` asks for), so they change nothing. ``differentiable=True``
+    (recording the update in the autograd graph) is not supported and raises.
+    """
+    del foreach, capturable, fused  # the same arithmetic either way
+    if differentiable:
+        raise ValueError(f"{owner}: differentiable=True is not supported (xpnn's optimizer "
+                         "steps are not recorded by autograd), got differentiable=True")
+
+
+def check_pair(owner, name, value, low=0.0, high=None):
+    """Raise unless ``value`` is a pair of numbers in [low, high); returns two floats."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{owner}: {name} must be a pair of numbers, got {value!r}")
+    return (check_hyper(owner, f"{name}[0]", value[0], low, high),
+            check_hyper(owner, f"{name}[1]", value[1], low, high))
+
+
 def add_weight_decay(g, p, weight_decay):
     """``g + weight_decay * p`` as one new array (the gradient itself is never modified)."""
     decayed = p.array * weight_decay
@@ -203,7 +225,8 @@ class Optimizer:
         Yields:
             (Tensor, backend array shaped like the param, dict or None).
         """
-        maximize, wd = group["maximize"], float(group["weight_decay"])
+        # Rprop and a few others have no weight decay (and LBFGS no maximize): absent is off
+        maximize, wd = group.get("maximize", False), float(group.get("weight_decay", 0.0))
         decay = 1.0 - float(group["lr"]) * wd if group.get("decoupled_weight_decay") else None
         states, state = self.state, None
         for p in group["params"]:

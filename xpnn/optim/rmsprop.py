@@ -1,7 +1,7 @@
 """RMSprop (plain and centered, with optional momentum), PyTorch's update formulas."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyper, zeros_like_param
+from .optimizer import Optimizer, check_flags, check_hyper, zeros_like_param
 
 
 class RMSprop(Optimizer):
@@ -26,11 +26,15 @@ class RMSprop(Optimizer):
         weight_decay: L2 penalty added to the gradient (>= 0).
         momentum: momentum factor (>= 0).
         centered: normalise by the estimated variance instead of the second moment.
+        capturable, foreach, differentiable: PyTorch's implementation switches (see
+            :func:`~xpnn.optim.optimizer.check_flags`).
         maximize: ascend the objective instead of descending.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        check_flags("RMSprop", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=bool(centered),
                                       maximize=bool(maximize)))

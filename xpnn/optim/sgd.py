@@ -1,7 +1,7 @@
 """SGD with optional momentum, Nesterov momentum, weight decay and maximisation."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_flags, check_hyper
 
 
 class SGD(Optimizer):
@@ -24,10 +24,14 @@ class SGD(Optimizer):
         weight_decay: L2 penalty added to the gradient (>= 0).
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening == 0).
         maximize: ascend the objective instead of descending.
+        foreach, differentiable, fused: PyTorch's implementation switches (see
+            :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        check_flags("SGD", foreach, False, differentiable, fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=bool(nesterov),
                                       maximize=bool(maximize)))
