@@ -796,6 +796,11 @@ def as_tensor(x, like=None, op="op"):
     raise TypeError(f"{op}: expected a Tensor, an array or a number, got {type(x).__name__}")
 
 
+def unwrap(x):
+    """The backend array of a Tensor; anything else as it is."""
+    return x.array if isinstance(x, TensorBase) else x
+
+
 def raw(x, like, op, name):
     """The backend array of a secondary argument (a weight, a mask, an index), on ``like``'s
     backend: Tensors and arrays of that backend pass, host data (lists, NumPy scalars) is

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from . import backend as B
-from .autograd import no_grad
+from .autograd import no_grad, unwrap
 from .tensor import Tensor
 from .callbacks import Callback, FitContext
 from .data.loader import DataLoader
@@ -253,7 +253,7 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
         optimizer.step()
         ctx.global_step += 1
         for m in metrics:
-            m.update(out.array, yb.array if isinstance(yb, Tensor) else yb)
+            m.update(out.array, unwrap(yb))
         watch.add(step, L.array, int(out.shape[0]), None if on_nonfinite == "skip" else sums)
         for cb in cbs:
             cb.on_batch_end(step)
@@ -424,7 +424,7 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
         total, n = None, 0
         for xb, yb in data:
             out = model(xb)
-            yr = yb.array if isinstance(yb, Tensor) else yb
+            yr = unwrap(yb)
             if loss is not None:
                 s = loss(out, yb).array * int(out.shape[0])
                 total = s if total is None else total + s

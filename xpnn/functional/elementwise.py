@@ -8,7 +8,7 @@ the default float dtype.
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor
+from ..autograd import Function, TensorBase, as_tensor, raw
 
 
 def unbroadcast(xp, g, shape):
@@ -496,9 +496,7 @@ def where(condition, input, other):
     like = input if isinstance(input, TensorBase) else other
     if not isinstance(like, TensorBase):
         raise TypeError("where: input or other must be a Tensor")
-    cond = condition.array if isinstance(condition, TensorBase) else condition
-    from ..autograd import raw
-    cond = raw(cond, like, "where", "condition")
+    cond = raw(condition, like, "where", "condition")
     if cond.dtype != like.xp.bool:
         raise TypeError(f"where: condition must be bool, got {B.dtype_name(cond.dtype)}")
     a, b = promote(input, other, "where")

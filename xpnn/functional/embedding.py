@@ -6,7 +6,7 @@ native where the backend has one, a chunked one-hot matmul otherwise.
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function, TensorBase
+from ..autograd import Function, TensorBase, unwrap
 from .indexing import index_add
 
 
@@ -90,7 +90,7 @@ def lookup(name, input, weight, padding_idx=None, check=True):
         raise ValueError(f"{name}: weight must be a 2-D Tensor (num_embeddings, "
                          f"embedding_dim), got {getattr(weight, 'shape', type(weight))}")
     V = weight.shape[0]
-    ids = input.array if isinstance(input, TensorBase) else input
+    ids = unwrap(input)
     if not B.is_array(ids):
         ids = weight._be.asarray(ids)
     elif B.backend_of(ids) is not weight._be:
