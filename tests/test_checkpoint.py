@@ -298,6 +298,23 @@ def test_checkpoint_is_plain_safetensors(tmp_path):
     assert xpnn.io.read_metadata(path)["format"] == "xpnn.checkpoint"
 
 
+def test_xpnn_load_reads_a_checkpoint_as_a_dict(tmp_path):
+    model, opt, sched = make_run("numpy")
+    train(model, opt, sched, 0, 1)
+    path = xpnn.save_checkpoint(tmp_path / "c.safetensors", model, opt, sched, epoch=1,
+                                step=opt.steps, extra={"note": "x"})
+    got = xpnn.load(path, map_location="torch")
+    assert (got["epoch"], got["step"], got["extra"]) == (1, 3, {"note": "x"})
+    assert list(got["model"]) == list(model.state_dict())
+    assert all(t.backend == "torch" for t in got["model"].values())
+    assert_same({k: t.numpy() for k, t in got["model"].items()}, weights(model), exact=True)
+    model2, opt2, sched2 = make_run("numpy", seed=4)
+    model2.load_state_dict(got["model"])
+    opt2.load_state_dict(got["optimizer"])
+    sched2.load_state_dict(got["scheduler"])
+    assert opt2.steps == 3 and sched2.last_epoch == 1 and set(opt2.state) == {0, 1, 2, 3}
+
+
 # -- bad input changes nothing -----------------------------------------------------------------
 def snapshot(model, opt):
     return weights(model), {i: xpnn.to_numpy(s["v"]).copy() for i, s in opt.state.items()}, \

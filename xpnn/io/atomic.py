@@ -12,6 +12,7 @@ a day (a writer on another host of a shared filesystem, or a recycled pid).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import time
@@ -91,6 +92,9 @@ def atomic_open(path):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {os.path.basename(path)!r}: the "
+                                f"folder {folder!r} does not exist (create it first)", path)
     clean_stale(folder)
     fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", dir=folder)
     try:

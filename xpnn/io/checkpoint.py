@@ -273,3 +273,25 @@ def resume_fit(path, model, optimizer, callbacks, train):
         for _ in range(info["epoch"]):
             own_rng.permutation(train.n)
     return info["epoch"], info["step"]
+
+
+def as_object(path, buf, meta, entries, placer):
+    """What ``xpnn.load(path)`` returns for a checkpoint: {"epoch", "step", "model" (a state
+    dict of Tensors), "optimizer", "scheduler", "extra"}, tensors placed by ``placer``
+    (an :class:`xpnn.io.tree.Placer`); the RNG states stay in the file."""
+    from ..tensor import Tensor
+    state = _parse_state(path, meta, entries)
+
+    def placed(name):
+        tag, shape, b, e = entries[name]
+        return placer.place(path, name, host_array(buf, tag, shape, b, e), tag, "numpy:cpu")
+
+    try:
+        out = {k: state[k] for k in ("epoch", "step")}
+        out["model"] = {k[len("model."):]: Tensor(placed(k)) for k in entries
+                        if k.startswith("model.")}
+        out.update({k: _decode(state[k], placed) for k in ("optimizer", "scheduler", "extra")})
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as e:
+        raise CheckpointError(path, f"the checkpoint state is malformed ({e!r})",
+                              key=STATE_KEY) from None
+    return out

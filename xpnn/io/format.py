@@ -13,7 +13,8 @@ Every check is done before a single array is built, and every failure raises
 metadata entry, ``xpnn.sha256``: the digest of the canonical header (without that entry) plus
 the data, so a flipped byte anywhere that changes a value is caught, not loaded.
 
-Host-side code: NumPy is allowed here (DESIGN.md, "io").
+Host-side code, so NumPy is imported here (only layer, op and optimizer code must get their
+namespace from the data).
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ TAGS = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "uint16": "U16", "int16": "
 NAMES = {tag: name for name, tag in TAGS.items()}
 MAX_HEADER = 100 * 1024 * 1024  # the reference implementation's limit too
 DIGEST_KEY = "xpnn.sha256"
+# what xpnn.save adds to __metadata__ (serialize.py, recipe.py)
+VERSION_KEY, OBJECT_KEY, MODULES_KEY = "xpnn.version", "xpnn.object", "xpnn.modules"
 
 
 class CheckpointError(ValueError):
@@ -108,6 +111,18 @@ def encode(arrays, metadata=None):
 
 
 # -- reading ---------------------------------------------------------------------------------
+def _guess(buf):
+    """What a non-safetensors file looks like, for the error message."""
+    head = bytes(buf[:4])
+    if head.startswith(b"PK\x03\x04"):
+        return ("; it is a zip archive, as torch.save writes: xpnn never unpickles. In "
+                "PyTorch, convert it: safetensors.torch.save_file(torch.load(f), "
+                "'x.safetensors')")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "; it is a pickle, which xpnn never loads"
+    return ""
+
+
 def _no_duplicates(pairs):
     out = {}
     for k, v in pairs:
@@ -145,7 +160,7 @@ def decode(buf, path, require_digest=False):
     n = int.from_bytes(buf[:8], "little")
     if n < 2 or n > min(size - 8, MAX_HEADER):
         raise CheckpointError(path, f"header length {n} does not fit a file of {size} bytes "
-                              "(truncated, or not a safetensors file)")
+                              f"(truncated, or not a safetensors file{_guess(buf)})")
     try:
         text = bytes(buf[8:8 + n]).decode("utf-8")
         if not text.startswith("{"):

@@ -1,12 +1,14 @@
-"""save / load / load_file: a Module's weights (or a dict of arrays) as a safetensors file."""
+"""Loading a safetensors file's tensors into a Module or a dict (``xpnn.load(model, path)``),
+load_file and read_metadata."""
 from __future__ import annotations
 
+import json
 import os
+from collections import OrderedDict
 
 from .. import backend as B
 from ..autograd import TensorBase as Tensor
-from .atomic import atomic_write
-from .format import NAMES, CheckpointError, decode, encode, host_array, to_backend, to_host
+from .format import NAMES, OBJECT_KEY, CheckpointError, decode, host_array, to_backend
 
 
 def _module_type():
@@ -83,33 +85,44 @@ def stage(path, buf, entries, targets, what, strict=True, backend=None, prefix="
     return staged
 
 
-def save(obj, path, metadata=None):
-    """Write a Module's state_dict (or a dict of arrays) to a safetensors file, atomically.
-
-    Args:
-        obj: a Module, or {name: array or Tensor} of any backend.
-        path: the file; PyTorch reads it with ``safetensors.torch.load_file``.
-        metadata: optional {str: str} stored in the header.
-    Returns:
-        the path written (str).
-    """
-    arrays = {k: to_host(k, v) for k, v in named_arrays(obj, "save").items()}
-    return atomic_write(path, encode(arrays, metadata))
+def parse_json(path, meta, key):
+    """The JSON in metadata entry ``key``; CheckpointError naming file and key if invalid."""
+    try:
+        return json.loads(meta[key])
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError(path, f"{key} is not valid JSON ({e})", key=key) from None
 
 
-def load(target, path, backend=None, device=None, strict=True):
-    """Load a safetensors file into a Module (or a dict), validating everything first.
+def state_entries(path, meta, entries):
+    """{state_dict key: entry} of a file: for a saved Module its state dict's keys (not the
+    tensors its constructor arguments hold), else every tensor by its name."""
+    if OBJECT_KEY not in meta:
+        return entries
+    tree = parse_json(path, meta, OBJECT_KEY)
+    if isinstance(tree, dict) and "$module" in tree and isinstance(tree.get("state"), dict):
+        tree = tree["state"]
+    if isinstance(tree, dict) and all(isinstance(v, dict) and "$tensor" in v and
+                                      v["$tensor"] in entries for v in tree.values()):
+        return OrderedDict((k, entries[v["$tensor"]]) for k, v in tree.items())
+    return entries
+
+
+def load_into(target, path, backend=None, device=None, strict=True):
+    """Load a safetensors file into a Module (or a dict), validating everything first
+    (``xpnn.load(model, path)``, the older form of xpnn.load).
 
     Args:
         target: a Module, or a dict: empty to receive every tensor, else the keys to fill.
-        path: a file written by :func:`save`, ``safetensors`` or PyTorch.
+        path: a file written by ``xpnn.save``, ``safetensors`` or PyTorch. For a file
+            holding a whole saved Module, its state dict is what loads.
         backend, device: move the target there and load onto it (any backend, whatever
             the file was saved from); None keeps each parameter where it is.
         strict: missing or unexpected keys are an error.
     Returns:
         the target. On any error (CheckpointError names the file and key) it is unchanged.
     """
-    buf, _, entries = read(path)
+    buf, meta, entries = read(path)
+    entries = state_entries(os.fspath(path), meta, entries)
     be = None if backend is None else B.get_backend(backend, device)
     if isinstance(target, _module_type()):
         targets = dict(target.state_dict())
@@ -123,7 +136,9 @@ def load(target, path, backend=None, device=None, strict=True):
         raise TypeError(f"load: target must be a Module or a dict, got "
                         f"{type(target).__name__}")
     if not target:
-        target.update(load_file(path, backend, device))
+        be = be or B.get_backend(None)
+        target.update({k: to_backend(path, k, host_array(buf, tag, shape, b, e), tag, be)
+                       for k, (tag, shape, b, e) in entries.items()})
         return target
     targets = named_arrays(target, "load")
     staged = stage(path, buf, entries, targets, "the target dict", strict, be)

@@ -1,12 +1,46 @@
-"""Module, Parameter and the containers (Sequential, ModuleList, Identity)."""
+"""Module and Parameter, and the containers Sequential, ModuleList and Identity.
+
+A Module holds Parameters, buffers and sub-Modules (PyTorch's ``torch.nn.Module``: the same
+methods, traversal order, state_dict names, hooks and repr). ``Module.__new__`` records the
+arguments each module was constructed with, its *recipe*: ``xpnn.save(model, f)`` stores the
+recipes and the module tree instead of pickling the object (see xpnn/io/recipe.py).
+"""
 from __future__ import annotations
 
+import contextlib
+import copy
+import threading
+import weakref
 from collections import OrderedDict, namedtuple
 
 from .. import backend as B
+from ..autograd import TensorBase, is_grad_enabled, no_grad
 from ..tensor import Tensor
+from .hooks import BackwardHookCall, RemovableHandle
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """Missing or unexpected keys in ``load_state_dict(strict=True)``; a RuntimeError as in
+    PyTorch and a KeyError as xpnn raised before."""
+
+    __str__ = BaseException.__str__  # KeyError would quote the message
+
+
+class StateDictShapeError(ValueError, RuntimeError):
+    """A state dict entry whose shape is not the module's (RuntimeError in PyTorch)."""
 
 
 class Parameter(Tensor):
@@ -26,18 +60,82 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class ArgModule:
+    """A Module given to a constructor, as the recipe keeps it: a weak reference, plus the
+    class and recipe it was made with for when it is gone (TransformerEncoder copies its
+    ``encoder_layer`` and drops it; saving rebuilds such a template from its own recipe)."""
+
+    __slots__ = ("ref", "cls", "recipe")
+
+    def __init__(self, module, cls=None, recipe=None):
+        self.ref = lambda: None
+        self.cls, self.recipe = cls, recipe
+        if module is not None:
+            self.ref = weakref.ref(module)
+            self.cls, self.recipe = type(module), module.__dict__.get("_recipe", ((), {}))
+
+    def __call__(self):
+        return self.ref()
+
+    def __deepcopy__(self, memo):
+        # a copied model's recipe refers to the copied modules (the copy is memoized, so
+        # the children copied later are these same objects)
+        m = self.ref()
+        return self if m is None else ArgModule(copy.deepcopy(m, memo))
+
+    def __reduce__(self):
+        m = self.ref()
+        return (ArgModule, (m,) if m is not None else (None, self.cls, self.recipe))
+
+
+def _recipe_value(v):
+    if isinstance(v, Module):
+        return ArgModule(v)
+    if type(v) in (list, tuple):
+        return type(v)(_recipe_value(x) for x in v)
+    if type(v) in (dict, OrderedDict):
+        return type(v)((k, _recipe_value(x)) for k, x in v.items())
+    return v
+
+
+def _check_name(owner, kind, name, exists):
+    """PyTorch's checks on a parameter/buffer/submodule name."""
+    if not isinstance(name, str):
+        raise TypeError(f"{owner}: {kind} name should be a string, got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f"{owner}: {kind} name can't contain \".\", got {name!r}")
+    if name == "":
+        raise KeyError(f"{owner}: {kind} name can't be empty string \"\"")
+    if exists:
+        raise KeyError(f"{owner}: attribute {name!r} already exists")
+
+
 class Module:
     """Base of every layer: holds Parameters, buffers and sub-Modules; stores no activations.
 
     Assigning a Parameter or Module to an attribute registers it. ``forward`` does the work;
-    calling the module calls forward, after wrapping raw backend arrays as Tensors.
+    calling the module runs the forward pre-hooks, ``forward`` (raw backend arrays given as
+    arguments are wrapped as Tensors) and the forward hooks.
     """
 
+    def __new__(cls, *args, **kwargs):
+        # the recipe: Python passes the constructor's arguments to __new__ as to __init__;
+        # no subclass has to cooperate (copy.deepcopy calls __new__ bare, then copies it).
+        # Lists, tuples and dicts are copied as the constructor got them; Modules among them
+        # are held weakly (ArgModule), so a template layer is not kept alive by the recipe
+        self = super().__new__(cls)
+        object.__setattr__(self, "_recipe", (tuple(_recipe_value(a) for a in args),
+                                             {k: _recipe_value(v) for k, v in kwargs.items()}))
+        return self
+
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "training", True)
+        put = object.__setattr__
+        for name in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks",
+                     "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"):
+            put(self, name, OrderedDict())
+        put(self, "_non_persistent", set())
+        put(self, "_hook_flags", {})  # hook id -> (with_kwargs, always_call)
+        put(self, "training", True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -46,171 +144,331 @@ class Module:
         params, mods, bufs = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
             mods.pop(name, None), bufs.pop(name, None)
+            self._non_persistent.discard(name)
             params[name] = value
         elif isinstance(value, Module):
             params.pop(name, None), bufs.pop(name, None)
+            self._non_persistent.discard(name)
             mods[name] = value
         elif name in bufs:
-            if value is not None and not isinstance(value, Tensor) and B.is_array(value):
+            if value is not None and not isinstance(value, Tensor):
+                if not B.is_array(value):
+                    raise TypeError(f"cannot assign {type(value).__name__!r} as buffer "
+                                    f"{name!r} (Tensor, array or None expected)")
                 value = Tensor(value)
             bufs[name] = value
         elif name in params or name in mods:
             if value is not None:
                 kind = "Parameter" if name in params else "Module"
                 raise TypeError(f"{type(self).__name__}.{name} is a {kind}; cannot assign a "
-                                f"{type(value).__name__} to it")
+                                f"{type(value).__name__} to it (xpnn.nn.{kind} or None "
+                                "expected)")
             (params if name in params else mods)[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
+        self.__dict__.get("_non_persistent", set()).discard(name)
         object.__delattr__(self, name)
 
     def register_buffer(self, name, tensor, persistent=True):
-        """A non-trainable tensor saved in the state dict (e.g. BatchNorm's running mean);
-        a backend array is wrapped as a Tensor. ``persistent=False`` leaves it out."""
+        """A tensor that is state but not trained (BatchNorm's running mean): in
+        ``state_dict`` unless ``persistent=False``; a backend array is wrapped as a Tensor."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name(f"{type(self).__name__}.register_buffer", "buffer", name,
+                    hasattr(self, name) and name not in self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             if not B.is_array(tensor):
-                raise TypeError(f"register_buffer: {name!r} must be a Tensor, an array or "
-                                f"None, got {type(tensor).__name__}")
+                raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__!r} "
+                                f"object to buffer {name!r} (Tensor, array or None required)")
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
-        skip = self.__dict__.setdefault("_non_persistent", set())
         if persistent:
-            skip.discard(name)
+            self._non_persistent.discard(name)
         else:
-            skip.add(name)
+            self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name, param):
-        setattr(self, name, param)
+        """Add a Parameter (or None) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name(f"{type(self).__name__}.register_parameter", "parameter", name,
+                    hasattr(self, name) and name not in self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__!r} "
+                            f"object to parameter {name!r} (xpnn.nn.Parameter or None "
+                            "required)")
+        if param is None:
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
 
     def add_module(self, name, module):
-        setattr(self, name, module)
+        """Add a child Module (or None) under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
+        _check_name(f"{type(self).__name__}.add_module", "module", name,
+                    hasattr(self, name) and name not in self._modules)
+        if module is None:
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
 
-    # -- calling --------------------------------------------------------------------
+    register_module = add_module
+
+    # -- calling and hooks ------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
         args = tuple(Tensor(a) if B.is_array(a) else a for a in args)
+        d = self.__dict__
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or \
+                d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
-    # -- traversal ------------------------------------------------------------------
+    def _call_with_hooks(self, args, kwargs):
+        flags = self._hook_flags
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if flags.get(hid, (False, False))[0]:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError("forward pre-hook registered with with_kwargs=True "
+                                           "must return None or (new_args, new_kwargs), got "
+                                           f"{type(res).__name__}")
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            bw = BackwardHookCall(self)
+            args = bw.wrap_inputs(args)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):
+                with_kwargs, always = flags.get(hid, (False, False))
+                if always:
+                    try:
+                        hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+                    except Exception:  # noqa: BLE001 - the forward's own error is what matters
+                        pass
+            raise
+        for hid, hook in list(self._forward_hooks.items()):
+            with_kwargs = flags.get(hid, (False, False))[0]
+            res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if res is not None:
+                out = res
+        return out if bw is None else bw.wrap_outputs(out)
+
+    def _add_hook(self, table, hook, prepend, with_kwargs=False, always_call=False):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got "
+                            f"{type(hook).__name__}")
+        handle = RemovableHandle(table, self._hook_flags)
+        table[handle.id] = hook
+        self._hook_flags[handle.id] = (bool(with_kwargs), bool(always_call))
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` before forward; returning a value (a tuple, or one object
+        taken as a 1-tuple) replaces the positional inputs. With ``with_kwargs=True``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.
+        Returns a handle with ``remove()``."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` after forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs=True``); returning a value replaces the output.
+        ``always_call=True`` calls it (with output None) when forward raises too."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs, always_call)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs are
+        known; returning a tuple replaces them."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` once the gradients w.r.t. the module's
+        positional inputs are computed (None for inputs that are not Tensors requiring grad);
+        returning a tuple (one entry per positional input) replaces ``grad_input``.
+
+        As in PyTorch the module's tensor inputs and outputs pass through an identity node
+        per call, whose backward runs the hooks with all the gradients at once.
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook):
+        raise NotImplementedError("Module.register_backward_hook (deprecated in PyTorch, "
+                                  "whose results depend on the last op of forward) is not "
+                                  "supported; use register_full_backward_hook")
+
+    # -- traversal --------------------------------------------------------------------
     def named_children(self):
-        yield from self._modules.items()
+        """(name, child) for each direct child, each module once, None skipped."""
+        memo = set()
+        for name, m in self._modules.items():
+            if m is not None and m not in memo:
+                memo.add(m)
+                yield name, m
 
     def children(self):
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted path, module) for this module and every descendant, depth first; a module
+        reachable twice is listed once unless ``remove_duplicate=False``."""
+        if memo is None:
+            memo = set()
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, Parameter) pairs, each Parameter once even if shared."""
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for mod_name, mod in mods:
-            for name, p in mod._parameters.items():
-                if p is None or id(p) in seen:
+            for name, t in getattr(mod, registry).items():
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs; a Parameter shared by two modules comes once
+        unless ``remove_duplicate=False``."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix=""):
-        for mod_name, mod in self.named_modules(prefix):
-            for name, b in mod._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, non-persistent buffers included."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    # -- state ----------------------------------------------------------------------
-    def _state_slots(self):
-        """(key, owner module, attribute name, is_param) in PyTorch's state_dict order."""
-        slots = []
-        for mod_name, mod in self.named_modules():
-            skip = mod.__dict__.get("_non_persistent", set())
-            pre = f"{mod_name}." if mod_name else ""
-            slots += [(pre + n, mod, n, True) for n, p in mod._parameters.items()
-                      if p is not None]
-            slots += [(pre + n, mod, n, False) for n, b in mod._buffers.items()
-                      if b is not None and n not in skip]
+    # -- state ------------------------------------------------------------------------
+    def _state_slots(self, prefix=""):
+        """(key, owner module, attribute name, is_param) in PyTorch's state_dict order; a
+        module reachable under two paths contributes under both (as in PyTorch)."""
+        skip = self.__dict__.get("_non_persistent", ())
+        slots = [(prefix + n, self, n, True) for n, p in self._parameters.items()
+                 if p is not None]
+        slots += [(prefix + n, self, n, False) for n, b in self._buffers.items()
+                  if b is not None and n not in skip]
+        for name, child in self._modules.items():
+            if child is not None:
+                slots += child._state_slots(f"{prefix}{name}.")
         return slots
 
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """{dotted name: Tensor}, parameters and persistent buffers, PyTorch names and layouts.
+        """{dotted name: Tensor}: parameters and persistent buffers, PyTorch's names, order
+        and layouts.
 
         As in PyTorch the tensors share the module's arrays (detached from the graph;
-        ``keep_vars=True`` gives the Parameters themselves).
+        ``keep_vars=True`` gives the Parameters and buffers themselves).
         """
         out = OrderedDict() if destination is None else destination
-        for key, mod, name, is_param in self._state_slots():
+        for key, mod, name, _ in self._state_slots():
             value = getattr(mod, name)
             if not isinstance(value, Tensor):
                 value = Tensor(value)
-            out[prefix + key] = value if keep_vars and is_param else value.detach()
+            out[prefix + key] = value if keep_vars else value.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays (of any backend, NumPy included) into this module's parameters.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy tensors (or arrays of any backend, NumPy included) into this module's
+        parameters and buffers.
+
+        Args:
+            state_dict: {dotted name: Tensor or array}, as ``state_dict()`` gives.
+            strict: the keys must match exactly (else StateDictKeyError, a KeyError and
+                RuntimeError).
+            assign: take each value's array itself (its backend, device and dtype) instead
+                of copying the values into the module's arrays; the Parameter objects stay
+                (optimizers holding them see the new arrays).
+        Returns:
+            ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Everything is checked and converted before anything is assigned, so an error
         (missing, unexpected or mis-shaped key) leaves the module unchanged.
         """
-        slots = {key: (mod, name, is_param) for key, mod, name, is_param in
-                 self._state_slots()}
+        slots = {key: (mod, name) for key, mod, name, _ in self._state_slots()}
         missing = [k for k in slots if k not in state_dict]
         unexpected = [k for k in state_dict if k not in slots]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict into {type(self).__name__}: missing keys "
-                           f"{missing}, unexpected keys {unexpected}")
+            raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
+                                    f"keys {missing}, unexpected keys {unexpected}")
         staged = []
         for key, value in state_dict.items():
             if key not in slots:
                 continue
-            mod, name, is_param = slots[key]
+            mod, name = slots[key]
             current = getattr(mod, name)
-            current = current.array if isinstance(current, Tensor) else current
-            value = value.array if isinstance(value, Tensor) else value
+            value = value.array if isinstance(value, TensorBase) else value
+            if not B.is_array(value):
+                raise TypeError(f"load_state_dict: key {key!r} is a {type(value).__name__}, "
+                                "not a Tensor or an array")
             if tuple(value.shape) != tuple(current.shape):
-                raise ValueError(f"load_state_dict: key {key!r} has shape "
-                                 f"{tuple(value.shape)} in the state dict but "
-                                 f"{tuple(current.shape)} in the model")
-            be = B.backend_of(current)
+                raise StateDictShapeError(f"load_state_dict: key {key!r} has shape "
+                                          f"{tuple(value.shape)} in the state dict but "
+                                          f"{tuple(current.shape)} in the model")
+            if assign:
+                staged.append((current, value))
+                continue
+            be = current._be
             arr = be.asarray(value, dtype=current.dtype)
             # asarray may alias the caller's array (NumPy, torch from NumPy): optimizers
             # update parameters in place, so the module must own its copy
-            staged.append((mod, name, is_param, be.xp.asarray(arr, copy=True)))
-        for mod, name, is_param, arr in staged:
-            current = getattr(mod, name)
-            if isinstance(current, Tensor):
-                current._assign(arr)
+            staged.append((current, be.xp.asarray(arr, copy=True)))
+        for current, arr in staged:
+            if assign:
+                be = B.backend_of(arr)
+                if be is not current._be or arr.dtype != current.array.dtype:
+                    current._grad = None  # a gradient of another dtype/device no longer fits
+                current.array, current._be = arr, be
+                current._bump()
             else:
-                t = Tensor(arr)
-                mod._buffers[name] = t
-                object.__setattr__(mod, name, t)
+                current._assign(arr)
         return IncompatibleKeys(missing, unexpected)
 
-    # -- mode, device ---------------------------------------------------------------
+    # -- mode, device, dtype, gradients -------------------------------------------------
     def train(self, mode=True):
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Set training mode here and (through their own ``train``) in every child."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"{type(self).__name__}.train: training mode is expected to be "
+                             f"boolean, got {mode!r}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -248,6 +506,7 @@ class Module:
                        f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
+        """Cast floating parameters and buffers to float32 (integer ones stay)."""
         return self.to(dtype="float32")
 
     def double(self):
@@ -263,14 +522,18 @@ class Module:
         return self.to(dtype=dst_type)
 
     def zero_grad(self, set_to_none=True):
-        """Drop every parameter's gradient (or zero it in place with set_to_none=False)."""
+        """Drop every parameter's gradient, or zero it in place with set_to_none=False."""
         for p in self.parameters():
-            if set_to_none or p.grad is None:
+            if p.grad is None:
+                continue
+            if set_to_none:
                 p.grad = None
             else:
-                p.grad = p.grad.new_zeros(p.grad.shape)
+                with no_grad():
+                    p.grad.zero_()
 
     def requires_grad_(self, requires_grad=True):
+        """Turn gradient recording of every parameter on or off (freezing); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -283,45 +546,62 @@ class Module:
         return self
 
     def get_submodule(self, target):
-        """The submodule at a dotted path ("encoder.layers.0")."""
+        """The submodule at a dotted path ("encoder.layers.0"); "" is this module."""
         mod = self
         if target == "":
             return mod
         for part in target.split("."):
-            if part not in mod._modules or mod._modules[part] is None:
-                raise AttributeError(f"{type(mod).__name__} has no submodule {part!r} (looking "
-                                     f"for {target!r})")
-            mod = mod._modules[part]
+            if not isinstance(mod.__dict__.get(part), Module):
+                if part in mod._modules or not hasattr(mod, part):
+                    raise AttributeError(f"{mod._get_name()} has no attribute `{part}` "
+                                         f"(looking for submodule {target!r})")
+                raise AttributeError(f"`{part}` is not an nn.Module")
+            mod = mod.__dict__[part]
         return mod
 
     def get_parameter(self, target):
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._parameters or mod._parameters[name] is None:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
         return mod._parameters[name]
 
     def get_buffer(self, target):
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
-        if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer {name!r}")
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers or mod._buffers[name] is None:
+            raise AttributeError(f"`{name}` is not a buffer")
         return mod._buffers[name]
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())
 
-    # -- repr -----------------------------------------------------------------------
+    # -- repr -------------------------------------------------------------------------
+    def _get_name(self):
+        return type(self).__name__
+
     def extra_repr(self):
+        """The text inside the parentheses of this module's repr (override to show the
+        constructor's settings, as torch.nn layers do)."""
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
-                 for name, m in self._modules.items()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = ["(" + name + "): " + repr(m).replace("\n", "\n  ")
+                       for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                text += extra_lines[0]
+            else:
+                text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
 
 
 def _move(arr, be, dtype):
@@ -346,6 +626,10 @@ def _param_setter(t):
 
 class Sequential(Module):
     """Modules applied in order; indexable, iterable, and named "0", "1", ... as in PyTorch."""
+
+    # its constructor's arguments are its children: xpnn.load rebuilds it empty and adds the
+    # saved children (see xpnn/io/recipe.py), so ``Sequential(*generator)`` saves too
+    _recipe_from_tree = True
 
     def __init__(self, *modules):
         super().__init__()
@@ -381,6 +665,8 @@ class Sequential(Module):
 
 class ModuleList(Module):
     """A list of Modules whose parameters are registered (named "0", "1", ...)."""
+
+    _recipe_from_tree = True  # as Sequential's
 
     def __init__(self, modules=()):
         super().__init__()
@@ -419,12 +705,34 @@ class Identity(Module):
         return x
 
 
+_rebuild = threading.local()
+
+
+@contextlib.contextmanager
+def rebuild_on(be):
+    """Within the block, :func:`placement` puts every new layer's parameters on Backend
+    ``be`` whatever its ``backend=``/``device=`` arguments say: ``xpnn.load`` rebuilds a
+    saved module where its weights are about to go (a CUDA model loads on a CPU-only host,
+    with no copy through another device)."""
+    prev = getattr(_rebuild, "be", None)
+    _rebuild.be = be
+    try:
+        yield be
+    finally:
+        _rebuild.be = prev
+
+
 def placement(backend=None, device=None, dtype=None):
     """(Backend, floating dtype) for a layer's ``backend=``/``device=``/``dtype=`` arguments:
     the default backend and dtype unless given; ``device`` alone ("cuda") is read as in
-    ``Module.to``."""
-    be = B.get_backend(backend, device) if backend is not None or device is None else \
-        B.resolve_device(B.default_backend(), device)
+    ``Module.to``. Inside :func:`rebuild_on` the backend is the one given there."""
+    forced = getattr(_rebuild, "be", None)
+    if forced is not None:
+        be = forced
+    elif backend is not None or device is None:
+        be = B.get_backend(backend, device)
+    else:
+        be = B.resolve_device(B.default_backend(), device)
     return be, be.dtype(B.dtype_name(dtype) if dtype is not None else B.get_default_dtype())
 
 

@@ -1,0 +1,6 @@
+"""torch.nn.modules.container: xpnn.nn's classes under PyTorch's module path."""
+from ._reexport import reexport
+
+__all__, __getattr__ = reexport(globals(), __name__, [
+    "Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict"])

@@ -1,0 +1,5 @@
+"""torch.nn.modules.distance: xpnn.nn's classes under PyTorch's module path."""
+from ._reexport import reexport
+
+__all__, __getattr__ = reexport(globals(), __name__, [
+    "PairwiseDistance", "CosineSimilarity"])

@@ -1,0 +1,5 @@
+"""torch.nn.modules.fold: xpnn.nn's classes under PyTorch's module path."""
+from ._reexport import reexport
+
+__all__, __getattr__ = reexport(globals(), __name__, [
+    "Fold", "Unfold"])

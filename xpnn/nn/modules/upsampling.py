@@ -1,0 +1,5 @@
+"""torch.nn.modules.upsampling: xpnn.nn's classes under PyTorch's module path."""
+from ._reexport import reexport
+
+__all__, __getattr__ = reexport(globals(), __name__, [
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"])
