@@ -326,6 +326,8 @@ OPS += [
     _op("expand", lambda x: F.expand(x, 4, 2, -1), [A((2, 1))],
         lambda x: x.expand(4, 2, -1)),
     _op("expand:as", lambda x, y: x.expand_as(y), [A((1, 3)), A((2, 3), grad=False)], SAME),
+    _op("tile", lambda x: F.tile(x, (2, 1, 3)), [A((2, 3))], lambda x: torch.tile(x, (2, 1, 3))),
+    _op("tile:repeat", lambda x: x.repeat(2, 2), [A((1, 3))], SAME),
     _op("broadcast_to", lambda x: F.broadcast_to(x, (2, 3, 4)), [A((3, 1))],
         lambda x: torch.broadcast_to(x, (2, 3, 4))),
     _op("narrow", lambda x: F.narrow(x, 2, 1, 2), [S234], lambda x: x.narrow(2, 1, 2), ROW),
@@ -515,3 +517,447 @@ for _r in ("mean", "sum", "none"):
         _layer(f"BCEWithLogitsLoss:{_r}", lambda nn, arr, r=_r: nn.BCEWithLogitsLoss(
             arr(_W), reduction=r, pos_weight=arr(_W[::-1].copy())), [X, U], _row),
     ]
+
+
+# == nn modules a PyTorch program needs: containers, Transformer, pools, convs, norms ========
+# (test_transformer.py, test_containers.py and test_torch_modules.py hold the float64, API
+# and multi-step checks)
+import warnings  # noqa: E402
+
+
+def _forward_as(cls, forward):
+    """A subclass of ``cls`` (a torch.nn or an xpnn.nn class) whose forward is
+    ``forward(base, module, *inputs)``, ``base`` calling cls's own forward: the same
+    parameters and state_dict names, called with masks built inside and one Tensor out."""
+    def fwd(self, *xs):
+        return forward(lambda *a, **k: cls.forward(self, *a, **k), self, *xs)
+    return type(cls.__name__, (cls,), {"forward": fwd})
+
+
+def _like(x, host):
+    """The NumPy array ``host`` in x's library (xpnn: x's backend and device); floating
+    masks take x's dtype."""
+    floating = host.dtype.kind == "f"
+    if isinstance(x, xpnn.Tensor):
+        return xpnn.tensor(host, backend=x.backend, device=x.device,
+                           dtype=xpnn.backend.dtype_name(x.dtype) if floating else None)
+    return torch.tensor(host, dtype=x.dtype if floating else None)
+
+
+def _quiet(build):
+    """``build`` with torch's nested-tensor advice (a UserWarning at construction of a
+    seq-first or pre-norm encoder) silenced; xpnn has no nested tensors."""
+    def run(nn, arr):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="enable_nested_tensor")
+            return build(nn, arr)
+    return run
+
+
+def _hushed(f, m, *xs):
+    """Call the base forward with torch's performance advice (a UserWarning on LSTM
+    projections, on even 'same' kernels) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return f(*xs)
+
+
+def _dict_net(nn, arr):
+    """ModuleDict, ParameterList and ParameterDict inside one model, torch's or xpnn's."""
+    class DictNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleDict({"inp": nn.Linear(4, 3), "act": nn.Tanh()})
+            self.blocks["out"] = nn.Linear(3, 2)
+            self.scales = nn.ParameterList([nn.Parameter(arr(np.linspace(0.5, 1.5, 3)))])
+            self.scales.append(arr(np.array([2.0, -1.0])))  # a plain tensor is wrapped
+            self.gains = nn.ParameterDict({"bias": nn.Parameter(arr(np.array([0.1, -0.2])))})
+
+        def forward(self, x):
+            h = self.blocks["act"](self.blocks["inp"](x)) * self.scales[0]
+            return self.blocks["out"](h) * self.scales[-1] + self.gains["bias"]
+    return DictNet()
+
+
+E8, SEQ, MEM = 8, A((3, 2, 8)), A((4, 2, 8))  # seq-first (T, N, E), memory (S, N, E)
+BSEQ, BMEM = A((2, 3, 8)), A((2, 4, 8))  # batch_first
+_CAUSAL3 = np.triu(np.full((3, 3), -np.inf), 1)  # generate_square_subsequent_mask(3)
+_MEM_BLOCK = np.array([[False, True, False, False], [False, False, True, False],
+                       [True, False, False, False]])  # (T, S): True = may not attend
+_PAD = np.array([[False, False, False, True], [False, True, False, False]])  # (N, S)
+PAD4 = A((2, 4), "index", False, value=((0, 0, 1, 1), (0, 0, 0, 1)))  # 1 = padding
+TKW = dict(dim_feedforward=16, dropout=0.0)
+
+
+def _masked(f, m, tgt, mem):
+    """Call a decoder layer with every kind of mask."""
+    return f(tgt, mem, tgt_mask=_like(tgt, _CAUSAL3), memory_mask=_like(tgt, _MEM_BLOCK),
+             memory_key_padding_mask=_like(tgt, _PAD))
+
+
+LAYERS += [
+    _layer("ModuleDict", _dict_net, [X4]),
+    _layer("Bilinear", lambda nn, arr: nn.Bilinear(2, 3, 4), [A((3, 2, 2)), A((3, 2, 3))]),
+    # Transformer family (dropout 0 in training mode; masks of every kind)
+    _layer("TransformerEncoderLayer:batch_first_gelu_pad", lambda nn, arr: _forward_as(
+        nn.TransformerEncoderLayer, lambda f, m, x, p: f(x, src_key_padding_mask=p == 1))(
+        E8, 2, activation="gelu", norm_first=True, batch_first=True, **TKW),
+        [A((2, 4, 8)), PAD4]),
+    _layer("TransformerDecoderLayer:masks", lambda nn, arr: _forward_as(
+        nn.TransformerDecoderLayer, _masked)(E8, 2, **TKW), [SEQ, MEM], rowwise=False),
+    _layer("TransformerDecoderLayer:norm_first_batch_first", lambda nn, arr: _forward_as(
+        nn.TransformerDecoderLayer, lambda f, m, t, s, p: f(
+            t, s, tgt_is_causal=True, tgt_mask=_like(t, _CAUSAL3),
+            memory_key_padding_mask=p == 1))(
+        E8, 2, norm_first=True, batch_first=True, bias=False, activation="gelu", **TKW),
+        [BSEQ, BMEM, PAD4]),
+    # nn.Transformer: both stacks, their final LayerNorms and every mask at once
+    _layer("Transformer", _quiet(lambda nn, arr: _forward_as(nn.Transformer, lambda f, m, s, t: f(
+        s, t, src_key_padding_mask=_like(s, _PAD), tgt_mask=_like(t, _CAUSAL3),
+        memory_mask=_like(t, _MEM_BLOCK), memory_key_padding_mask=_like(s, _PAD)))(
+        E8, 2, 1, 1, **TKW)), [MEM, SEQ], rowwise=False),
+    # recurrent: LSTM with a projection (weight_hr_l{k}), 2 layers, bidirectional
+    _layer("LSTM:proj", lambda nn, arr: _forward_as(nn.LSTM, lambda *a: _hushed(*a)[0])(
+        4, 5, num_layers=2, proj_size=2, bidirectional=True, batch_first=True),
+        [A((3, 4, 4))]),
+    # normalization
+    _layer("BatchNorm3d", lambda nn, arr: nn.BatchNorm3d(3), [A((2, 3, 2, 2, 3))],
+           rowwise=False),
+    _layer("InstanceNorm1d", lambda nn, arr: nn.InstanceNorm1d(3), [A((2, 3, 5))]),
+    _layer("InstanceNorm1d:unbatched_affine", lambda nn, arr: nn.InstanceNorm1d(
+        3, affine=True), [A((3, 5))], rowwise=False),
+    _layer("InstanceNorm2d:affine_tracked", lambda nn, arr: nn.InstanceNorm2d(
+        3, affine=True, track_running_stats=True), [A((2, 3, 3, 2))]),
+    _layer("InstanceNorm3d:unbatched", lambda nn, arr: nn.InstanceNorm3d(2, affine=True),
+           [A((2, 2, 2, 3))], rowwise=False),
+    # pooling: indices, unpooling, adaptive max, unbatched (C, ...) inputs (row = channel)
+    _layer("MaxUnpool2d", lambda nn, arr: _forward_as(nn.MaxUnpool2d, lambda f, m, x: f(
+        *nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True), output_size=x.shape))(
+        3, 2, 1), [A((2, 2, 6, 5))]),
+    _layer("MaxUnpool1d:unbatched", lambda nn, arr: _forward_as(
+        nn.MaxUnpool1d, lambda f, m, x: f(*nn.MaxPool1d(2, return_indices=True)(x)))(2),
+        [A((3, 6))]),
+    _layer("MaxPool1d:indices", lambda nn, arr: _forward_as(
+        nn.MaxPool1d, lambda f, m, x: f(x)[0] * f(x)[1].float())(3, 2, 1, return_indices=True),
+        [A((2, 3, 7))]),
+    _layer("AvgPool2d:unbatched", lambda nn, arr: nn.AvgPool2d(2, padding=1, ceil_mode=True),
+           [A((3, 4, 5))]),
+    _layer("AdaptiveAvgPool2d:none", lambda nn, arr: nn.AdaptiveAvgPool2d((None, 2)),
+           [A((2, 3, 4, 5))]),
+    _layer("AdaptiveMaxPool2d", lambda nn, arr: nn.AdaptiveMaxPool2d((2, 3)),
+           [A((2, 3, 5, 7))]),
+    _layer("AdaptiveMaxPool2d:unbatched_none", lambda nn, arr: nn.AdaptiveMaxPool2d((None, 1)),
+           [A((3, 4, 5))]),
+    _layer("AdaptiveMaxPool1d:indices", lambda nn, arr: _forward_as(
+        nn.AdaptiveMaxPool1d, lambda f, m, x: f(x)[0] * f(x)[1].float())(3, return_indices=True),
+        [A((2, 3, 8))]),
+    # convolution: padding modes, unbatched inputs
+    _layer("Conv1d:unbatched_same", lambda nn, arr: _forward_as(nn.Conv1d, _hushed)(
+        2, 3, 4, padding="same"), [A((2, 6))], rowwise=False),
+    _layer("ConvTranspose2d:unbatched", lambda nn, arr: nn.ConvTranspose2d(2, 3, 3, stride=2),
+           [A((2, 3, 2))], rowwise=False),
+    _layer("ConvTranspose1d:unbatched", lambda nn, arr: nn.ConvTranspose1d(2, 3, 2),
+           [A((2, 4))], rowwise=False),
+]
+LAYERS += [_layer(f"Conv2d:{_mode}", lambda nn, arr, p=_mode: nn.Conv2d(
+    2, 3, (3, 2), stride=(1, 2), padding=(2, 1), padding_mode=p), [A((2, 2, 5, 4))])
+    for _mode in ("reflect", "replicate", "circular")]
+LAYERS += [
+    _layer("Conv1d:circular_same", lambda nn, arr: nn.Conv1d(
+        2, 2, 4, padding="same", dilation=2, padding_mode="circular"), [A((2, 2, 7))]),
+    _layer("Conv2d:reflect_unbatched", lambda nn, arr: nn.Conv2d(
+        2, 2, 3, padding=1, padding_mode="reflect", groups=2), [A((2, 3, 3))], rowwise=False),
+    _layer("Conv3d", lambda nn, arr: nn.Conv3d(2, 3, (2, 3, 2), stride=(1, 2, 1),
+                                               padding=(1, 1, 0)), [A((2, 2, 3, 4, 3))]),
+    _layer("Conv3d:replicate_unbatched", lambda nn, arr: nn.Conv3d(
+        2, 2, 3, padding=1, padding_mode="replicate"), [A((2, 3, 3, 3))], rowwise=False),
+    _layer("ConvTranspose3d", lambda nn, arr: nn.ConvTranspose3d(
+        2, 3, 2, stride=(2, 1, 2), output_padding=(1, 0, 0)), [A((2, 2, 2, 3, 2))]),
+]
+LAYERS_ELSEWHERE.update({
+    "ParameterList": "cases.py::ModuleDict (_dict_net) and test_containers.py",
+    "ParameterDict": "cases.py::ModuleDict (_dict_net) and test_containers.py"})
+
+# the functional ops of the same round (float64 gradcheck and torch twin each)
+OPS += [
+    _op("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+        [A((2, 3, 5)), A((3,)), A((3,))],
+        TF and (lambda x, w, b: TF.instance_norm(x, weight=w, bias=b)), ROW),
+    _op("instance_norm:running", lambda x, m, v: F.instance_norm(x, m, v,
+                                                                  use_input_stats=False),
+        [A((2, 3, 4)), A((3,), grad=False), A((3,), "positive", False)],
+        TF and (lambda x, m, v: TF.instance_norm(x, m, v, use_input_stats=False)), ROW),
+    _op("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (2, 3)), [A((2, 1, 3, 5))],
+        TF and (lambda x: TF.adaptive_max_pool2d(x, (2, 3))), ROW),
+    _op("adaptive_max_pool2d:indices_none", lambda x: F.adaptive_max_pool2d(
+        x, (None, 2), return_indices=True)[0], [A((2, 2, 4))],
+        TF and (lambda x: TF.adaptive_max_pool2d(x, (None, 2), return_indices=True)[0]), ROW),
+    _op("adaptive_max_pool1d", lambda x: F.adaptive_max_pool1d(x, 3), [A((2, 1, 7))],
+        TF and (lambda x: TF.adaptive_max_pool1d(x, 3)), ROW),
+    _op("max_unpool2d", lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2,
+                                                 output_size=(2, 5)), [A((2, 1, 2, 5))],
+        TF and (lambda x: TF.max_unpool2d(*TF.max_pool2d(x, 2, return_indices=True), 2,
+                                          output_size=(2, 5))), ROW),
+    _op("max_unpool1d", lambda x, i: F.max_unpool1d(x, i.reshape(1, 2, 3), 2),
+        [A((1, 2, 3)), Int(0, 3, 5, 1, 2, 4)], _torch("max_unpool1d") and (
+            lambda x, i: TF.max_unpool1d(x, i.reshape(1, 2, 3), 2))),
+    _op("max_unpool1d:unbatched", lambda x: F.max_unpool1d(
+        *F.max_pool1d(x, 2, return_indices=True), 2, output_size=(7,)), [A((2, 7))],
+        TF and (lambda x: TF.max_unpool1d(*TF.max_pool1d(x, 2, return_indices=True), 2,
+                                          output_size=(7,))), ROW),
+    _op("conv2d:unbatched", lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        [A((1, 3, 3)), A((2, 1, 2, 2)), A((2,))],
+        TF and (lambda x, w, b: TF.conv2d(x, w, b, padding=1))),
+    _op("conv1d:unbatched", lambda x, w: F.conv1d(x, w, stride=2), [A((1, 5)), A((2, 1, 3))],
+        TF and (lambda x, w: TF.conv1d(x, w, stride=2))),
+    _op("conv_transpose2d:unbatched", lambda x, w: F.conv_transpose2d(x, w, stride=2),
+        [A((1, 2, 2)), A((1, 2, 2, 2))], TF and (lambda x, w: TF.conv_transpose2d(x, w,
+                                                                                  stride=2))),
+    _op("conv_transpose1d:unbatched", lambda x, w: F.conv_transpose1d(x, w, padding=1),
+        [A((1, 3)), A((1, 2, 3))], TF and (lambda x, w: TF.conv_transpose1d(x, w,
+                                                                            padding=1))),
+]
+
+
+# == PyTorch's wider functional surface: activations, losses, distances, padding, resampling,
+# gather/scatter, sorting, rearranging, einsum (xpnn/functional/{activation,loss,distance,
+# padding,upsampling,gather,sorting,rearrange,einsum}.py). One case per code path, tiny
+# inputs: the gradient check costs two forward passes per input element.
+def _no_warnings(fn):
+    """fn with warnings silenced (PyTorch warns about kl_div's reduction="mean")."""
+    import warnings
+
+    def call(*t):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*t)
+    return call
+
+
+def _Ix(*rows):
+    """A fixed int64 index argument of any shape, from nested tuples."""
+    return Arg(np.shape(rows), "index", grad=False, value=rows)
+
+
+def _loss_none(name, args, batched=(0, 1), **kw):
+    """A variant of a loss checked without reduction only (``_loss`` covers the three
+    reductions once per loss; they share one code path)."""
+    op = name.split(":")[0]
+    OPS.append(_op(f"{name}:none", lambda *t: getattr(F, op)(*t, reduction="none", **kw),
+                   args, TF and (lambda *t: getattr(TF, op)(*t, reduction="none", **kw)),
+                   batched))
+
+
+A25 = A((2, 5))  # elementwise activations: 10 entries spread over every branch
+OPS += [
+    _op("hardtanh", lambda x: F.hardtanh(x * 2, -1.5, 0.8), [A25],
+        lambda x: TF.hardtanh(x * 2, -1.5, 0.8), ROW),
+    _op("relu6", lambda x: F.relu6(x * 5), [A25], lambda x: TF.relu6(x * 5), ROW),
+    _op("threshold", lambda x: F.threshold(x, 0.1, -2.0), [A25],
+        lambda x: TF.threshold(x, 0.1, -2.0), ROW),
+    _op("hardshrink", lambda x: F.hardshrink(x, 0.3), [A25],
+        lambda x: TF.hardshrink(x, 0.3), ROW),
+    _op("softshrink", F.softshrink, [A25], _torch("softshrink"), ROW),
+    _op("mish", F.mish, [A25], _torch("mish"), ROW),
+    _op("softsign", F.softsign, [A25], _torch("softsign"), ROW),
+    _op("logsigmoid", lambda x: F.logsigmoid(x * 3), [A25], lambda x: TF.logsigmoid(x * 3),
+        ROW),
+    _op("selu", F.selu, [A25], _torch("selu"), ROW),
+    # alpha exact in float32: PyTorch's celu gradient rounds 1/alpha through float32
+    _op("celu", lambda x: F.celu(x, 0.75), [A25], lambda x: TF.celu(x, 0.75), ROW),
+    _op("hardsigmoid", lambda x: F.hardsigmoid(x * 4), [A25],
+        lambda x: TF.hardsigmoid(x * 4), ROW),
+    _op("hardswish", lambda x: F.hardswish(x * 4), [A25], lambda x: TF.hardswish(x * 4),
+        ROW),
+    _op("tanhshrink", F.tanhshrink, [A25], _torch("tanhshrink"), ROW),
+    _op("prelu", F.prelu, [A((2, 3, 2)), A((3,))], _torch("prelu"), ROW),
+    _op("prelu:single", F.prelu, [S23, A((1,))], _torch("prelu"), ROW),
+    _op("glu", lambda x: F.glu(x, 1), [A((2, 4, 1))], lambda x: TF.glu(x, 1), ROW),
+    _op("softmin", lambda x: F.softmin(x, 1), [S23], lambda x: TF.softmin(x, 1), ROW),
+    _op("gumbel_softmax", lambda x: (xpnn.manual_seed(3), F.gumbel_softmax(x, 0.5))[1],
+        [S23], random=True),
+    # distances
+    _op("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, -1), [A((2, 2, 3)),
+        A((2, 3))], lambda a, b: TF.cosine_similarity(a, b, -1), ROW),
+    _op("pairwise_distance", F.pairwise_distance, [S23, S23], _torch("pairwise_distance"),
+        (0, 1)),
+    _op("pairwise_distance:p3", lambda a, b: F.pairwise_distance(a, b, 3), [S23, A((3,))],
+        lambda a, b: TF.pairwise_distance(a, b, 3), ROW),
+    _op("normalize", lambda x: F.normalize(x, 1, -1), [S23],
+        lambda x: TF.normalize(x, 1, -1), ROW),
+    # padding: PyTorch's pad order (last dim first), negative pads crop
+    _op("pad:constant", lambda x: F.pad(x, (1, 2), value=0.5), [S23],
+        lambda x: TF.pad(x, (1, 2), value=0.5), ROW),
+    _op("pad:crop", lambda x: F.pad(x, (1, -1, -1, 2)), [S234],
+        lambda x: TF.pad(x, (1, -1, -1, 2)), ROW),
+    _op("pad:reflect", lambda x: F.pad(x, (1, -1, 2, 0), "reflect"), [A((1, 1, 3, 4))],
+        lambda x: TF.pad(x, (1, -1, 2, 0), mode="reflect")),
+    _op("pad:replicate", lambda x: F.pad(x, (0, 2, 3, 1), "replicate"), [A((1, 1, 2, 3))],
+        lambda x: TF.pad(x, (0, 2, 3, 1), mode="replicate")),
+    _op("pad:circular", lambda x: F.pad(x, (3, -1), "circular"), [S234],
+        lambda x: TF.pad(x, (3, -1), mode="circular"), ROW),
+    # resampling
+    _op("interpolate:nearest", lambda x: F.interpolate(x, scale_factor=(1.7, 0.6)),
+        [A((1, 1, 3, 4))], lambda x: TF.interpolate(x, scale_factor=(1.7, 0.6))),
+    _op("interpolate:nearest_exact", lambda x: F.interpolate(x, size=5, mode="nearest-exact"),
+        [A((2, 1, 3))], lambda x: TF.interpolate(x, size=5, mode="nearest-exact"), ROW),
+    _op("interpolate:linear", lambda x: F.interpolate(x, scale_factor=1.5, mode="linear"),
+        [A((2, 1, 4))], lambda x: TF.interpolate(x, scale_factor=1.5, mode="linear"), ROW),
+    _op("interpolate:linear_corners", lambda x: F.interpolate(
+        x, size=3, mode="linear", align_corners=True), [A((2, 1, 4))],
+        lambda x: TF.interpolate(x, size=3, mode="linear", align_corners=True), ROW),
+    _op("interpolate:bilinear", lambda x: F.interpolate(x, size=(4, 3), mode="bilinear"),
+        [A((1, 1, 3, 2))], lambda x: TF.interpolate(x, size=(4, 3), mode="bilinear")),
+    _op("interpolate:trilinear", lambda x: F.interpolate(x, size=(3, 1, 3), mode="trilinear"),
+        [A((1, 1, 2, 2, 2))], lambda x: TF.interpolate(x, size=(3, 1, 3), mode="trilinear")),
+    _op("interpolate:area", lambda x: F.interpolate(x, size=3, mode="area"), [A((2, 1, 5))],
+        lambda x: TF.interpolate(x, size=3, mode="area"), ROW),
+    _op("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), [A((2, 4, 1, 2))],
+        lambda x: TF.pixel_shuffle(x, 2), ROW),
+    _op("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [A((2, 1, 2, 4))],
+        lambda x: TF.pixel_unshuffle(x, 2), ROW),
+    # gather / scatter (repeated positions add up in the gradient)
+    _op("gather", lambda x, i: F.gather(x, 1, i), [S234, _Ix(((0, 2, 1, 1), (2, 2, 0, 1)),
+                                                             ((1, 0, 0, 2), (1, 2, 0, 0)))],
+        lambda x, i: torch.gather(x, 1, i), (0, 1)),
+    _op("gather:smaller", lambda x, i: F.gather(x, -1, i), [S234, _Ix(((3, 0, 3),
+                                                                       (1, 1, 2)))],
+        lambda x, i: torch.gather(x, -1, i)),
+    _op("scatter", lambda x, i, s: F.scatter(x, 1, i, s),
+        [S234, _Ix(((0, 2, 1, 1), (2, 1, 0, 0)), ((1, 0, 2, 2), (0, 2, 1, 0))), A((2, 2, 4))],
+        lambda x, i, s: torch.scatter(x, 1, i, s), (0, 1, 2)),
+    _op("scatter:value", lambda x, i: F.scatter(x, 0, i, value=1.5),
+        [A((3, 4)), _Ix((2, 0, 1, 1),)], lambda x, i: torch.scatter(x, 0, i, value=1.5)),
+    _op("scatter_add", lambda x, i, s: F.scatter_add(x, 1, i, s),
+        [S234, _Ix(((0, 2, 1, 1), (2, 2, 0, 1)), ((1, 0, 0, 2), (1, 2, 0, 0))), A((2, 2, 4))],
+        lambda x, i, s: torch.scatter_add(x, 1, i, s), (0, 1, 2)),
+    # sorting: the values are differentiable
+    _op("sort", lambda x: F.sort(x, 0, descending=True)[0], [S234],
+        lambda x: torch.sort(x, 0, descending=True)[0]),
+    _op("topk", lambda x: F.topk(x, 2, dim=1).values, [S234],
+        lambda x: torch.topk(x, 2, dim=1).values, ROW),
+    # rearranging
+    _op("flip", lambda x: F.flip(x, (0, 2)), [S234], lambda x: torch.flip(x, (0, 2))),
+    _op("fliplr", F.fliplr, [S23], _torch("fliplr"), ROW),
+    _op("flipud", F.flipud, [S23], _torch("flipud")),
+    _op("roll", lambda x: F.roll(x, (1, -3), (0, 2)), [S234],
+        lambda x: torch.roll(x, (1, -3), (0, 2))),
+    _op("roll:flat", lambda x: F.roll(x, 5), [S23], lambda x: torch.roll(x, 5)),
+    _op("repeat_interleave", lambda x, r: F.repeat_interleave(x, r, dim=-1),
+        [S234, _Ix(2, 0, 1, 3)], lambda x, r: torch.repeat_interleave(x, r, dim=-1)),
+    _op("repeat_interleave:flat", lambda x: F.repeat_interleave(x, 3), [S23],
+        lambda x: torch.repeat_interleave(x, 3)),
+    _op("tril", lambda x: F.tril(x, -1), [S234], lambda x: torch.tril(x, -1), ROW),
+    _op("triu", lambda x: F.triu(x, 1), [S234], lambda x: torch.triu(x, 1), ROW),
+    _op("diag", lambda x: F.diag(x, 1), [A((3,))], lambda x: torch.diag(x, 1)),
+    _op("diag:matrix", lambda x: F.diag(x, -1), [A((3, 4))], lambda x: torch.diag(x, -1)),
+    _op("diagonal", lambda x: F.diagonal(x, 1, 2, 0), [S234],
+        lambda x: torch.diagonal(x, 1, 2, 0)),
+]
+for _eq, _shapes in [("bij,bjk->bik", [S234.shape, (2, 4, 2)]), ("i,j->ij", [(3,), (2,)]),
+                     ("bij->j", [S234.shape]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]),
+                     ("...ij,...jk->...ik", [(2, 1, 2, 3), (3, 3, 2)]),
+                     ("bhqd,bhkd->bhqk", [(1, 2, 3, 2), (1, 2, 2, 2)]),
+                     ("ij,ij->i", [(1, 3), (2, 3)]),
+                     ("bn,anm,bm->ba", [(2, 3), (2, 3, 2), (2, 2)])]:
+    OPS.append(_op(f"einsum:{_eq}", lambda *t, e=_eq: F.einsum(e, *t), [A(s) for s in _shapes],
+                   lambda *t, e=_eq: torch.einsum(e, *t)))
+
+# losses: two rows; the three reductions once per loss, variants without reduction
+X2, P2, U2, V2 = A((2, C)), A((2, C), "positive"), A((2, C), "unit"), A((2,))
+SGN_2, SGN_2C, BIN_2C = _Ix(1, -1), _Ix((1, -1, 1), (-1, -1, 1)), _Ix((1, 0, 1), (0, 0, 1))
+_loss("smooth_l1_loss", [X2, X2], beta=0.5)
+_loss_none("smooth_l1_loss:beta0", [X2, X2], beta=0.0)
+_loss("poisson_nll_loss", [X2, P2])
+_loss_none("poisson_nll_loss:rate", [P2, P2], log_input=False)
+_loss_none("poisson_nll_loss:full", [X2, P2], full=True)
+_loss("gaussian_nll_loss", [X2, X2, P2], batched=(0, 1, 2))
+_loss_none("gaussian_nll_loss:homoscedastic", [X2, X2, A((2, 1), "positive")], (0, 1, 2))
+_loss_none("gaussian_nll_loss:short", [X2, X2, A((2,), "positive")], (0, 1, 2), full=True)
+_loss("soft_margin_loss", [X2, SGN_2C])
+_loss("multilabel_soft_margin_loss", [X2, BIN_2C])
+OPS.append(_op("multilabel_soft_margin_loss:weight", lambda x, t, w: F.multilabel_soft_margin_loss(
+    x, t, w, reduction="none"), [X2, BIN_2C, WC], TF and (
+    lambda x, t, w: TF.multilabel_soft_margin_loss(x, t, w, reduction="none")), (0, 1)))
+_loss("cosine_embedding_loss", [X2, X2, SGN_2], batched=(0, 1, 2), margin=0.3)
+_loss_none("cosine_embedding_loss:unbatched", [A((C,)), A((C,)), Arg((), "index", False,
+                                                                     value=-1)],
+           (), margin=-0.9)
+_loss("margin_ranking_loss", [V2, V2, SGN_2], batched=(0, 1, 2), margin=0.2)
+_loss("triplet_margin_loss", [X2, X2, X2], batched=(0, 1, 2))
+_loss_none("triplet_margin_loss:swap_p1", [X2, X2, X2], (0, 1, 2), p=1, swap=True,
+           margin=2.0)
+_loss("hinge_embedding_loss", [X2, SGN_2C], margin=0.5)
+for _r in ("batchmean", "sum", "none", "mean"):
+    OPS.append(_op(f"kl_div:{_r}", lambda x, t, r=_r: F.kl_div(x, t, reduction=r), [X2, U2],
+                   _no_warnings(lambda x, t, r=_r: TF.kl_div(x, t, reduction=r)),
+                   (0, 1) if _r == "none" else ()))
+_loss_none("kl_div:log_target", [X2, X2], log_target=True)
+
+ELSEWHERE.update({
+    "one_hot": "integer result, no gradient: test_functional_more.py::test_one_hot",
+    "argsort": "no gradient: test_functional_more.py::test_sort_argsort_topk_indices"})
+
+# -- their modules: one case each (the functional cases cover the variants) ------------------
+LAYERS += [_layer(f"{_cls}{_tag}", lambda nn, arr, c=_cls, kw=_kw: getattr(nn, c)(**kw), [X8])
+           for _cls, _tag, _kw in [
+               ("Hardtanh", "", {"min_val": -0.5, "max_val": 0.7}), ("ReLU6", "", {}),
+               ("Mish", "", {}), ("Softsign", "", {}), ("LogSigmoid", "", {}),
+               ("Threshold", "", {"threshold": 0.1, "value": 20.0}),
+               ("PReLU", "", {"num_parameters": 8, "init": 0.1}), ("SELU", "", {}),
+               ("CELU", "", {"alpha": 0.75}), ("Hardsigmoid", "", {}), ("Hardswish", "", {}),
+               ("Tanhshrink", "", {}), ("Softmin", "", {"dim": 1}), ("GLU", "", {}),
+               ("Hardshrink", "", {"lambd": 0.3}), ("Softshrink", "", {}),
+               ("Unflatten", "", {"dim": 1, "unflattened_size": (2, 4)})]]
+LAYERS += [  # each loss module once, the reductions spread over them
+    _layer("SmoothL1Loss:mean", lambda nn, arr: nn.SmoothL1Loss(beta=0.5), [X2, X2], False),
+    _layer("PoissonNLLLoss:none", lambda nn, arr: nn.PoissonNLLLoss(
+        full=True, reduction="none"), [X2, P2]),
+    _layer("GaussianNLLLoss:sum", lambda nn, arr: nn.GaussianNLLLoss(reduction="sum"),
+           [X2, X2, P2], False),
+    _layer("SoftMarginLoss:none", lambda nn, arr: nn.SoftMarginLoss(reduction="none"),
+           [X2, SGN_2C]),
+    _layer("MultiLabelSoftMarginLoss:mean", lambda nn, arr: nn.MultiLabelSoftMarginLoss(
+        arr(_W)), [X2, BIN_2C], False),
+    _layer("CosineEmbeddingLoss:none", lambda nn, arr: nn.CosineEmbeddingLoss(
+        0.1, reduction="none"), [X2, X2, SGN_2]),
+    _layer("MarginRankingLoss:sum", lambda nn, arr: nn.MarginRankingLoss(
+        0.2, reduction="sum"), [V2, V2, SGN_2], False),
+    _layer("TripletMarginLoss:none", lambda nn, arr: nn.TripletMarginLoss(reduction="none"),
+           [X2, X2, X2]),
+    _layer("HingeEmbeddingLoss:mean", lambda nn, arr: nn.HingeEmbeddingLoss(0.5),
+           [X2, SGN_2C], False),
+    _layer("KLDivLoss:batchmean", lambda nn, arr: nn.KLDivLoss(reduction="batchmean"),
+           [X2, U2], False),
+    _layer("KLDivLoss:none", lambda nn, arr: nn.KLDivLoss(reduction="none", log_target=True),
+           [X2, X2]),
+]
+IMG, SEQ, VOL = A((2, 1, 3, 3)), A((2, 2, 4)), A((1, 1, 2, 2, 2))
+LAYERS += [
+    _layer("ZeroPad1d", lambda nn, arr: nn.ZeroPad1d(2), [SEQ]),
+    _layer("ZeroPad2d", lambda nn, arr: nn.ZeroPad2d((1, 0, 2, -1)), [IMG]),
+    _layer("ZeroPad3d", lambda nn, arr: nn.ZeroPad3d(1), [VOL]),
+    _layer("ConstantPad1d", lambda nn, arr: nn.ConstantPad1d((1, 2), 0.5), [SEQ]),
+    _layer("ConstantPad2d", lambda nn, arr: nn.ConstantPad2d(1, -1.0), [IMG]),
+    _layer("ConstantPad3d", lambda nn, arr: nn.ConstantPad3d((1, 0, 0, 1, 1, 0), 2.0), [VOL]),
+    _layer("ReflectionPad1d", lambda nn, arr: nn.ReflectionPad1d(3), [SEQ]),
+    _layer("ReflectionPad2d", lambda nn, arr: nn.ReflectionPad2d((1, 2, 2, 0)), [IMG]),
+    _layer("ReflectionPad3d", lambda nn, arr: nn.ReflectionPad3d(1), [VOL]),
+    _layer("ReplicationPad1d", lambda nn, arr: nn.ReplicationPad1d((3, 1)), [SEQ]),
+    _layer("ReplicationPad2d", lambda nn, arr: nn.ReplicationPad2d(2), [IMG]),
+    _layer("ReplicationPad3d", lambda nn, arr: nn.ReplicationPad3d((0, 1, 1, 0, 2, 1)), [VOL]),
+    _layer("CircularPad1d", lambda nn, arr: nn.CircularPad1d((2, 4)), [SEQ]),
+    _layer("CircularPad2d", lambda nn, arr: nn.CircularPad2d((1, 1, 3, 0)), [IMG]),
+    _layer("CircularPad3d", lambda nn, arr: nn.CircularPad3d(1), [VOL]),
+    _layer("PixelShuffle", lambda nn, arr: nn.PixelShuffle(2), [A((2, 4, 1, 2))]),
+    _layer("PixelUnshuffle", lambda nn, arr: nn.PixelUnshuffle(2), [A((2, 1, 2, 4))]),
+    _layer("Upsample", lambda nn, arr: nn.Upsample(scale_factor=2), [IMG]),
+    _layer("Upsample:bilinear", lambda nn, arr: nn.Upsample(
+        scale_factor=(1.5, 0.7), mode="bilinear", align_corners=True), [IMG]),
+    _layer("UpsamplingNearest2d", lambda nn, arr: nn.UpsamplingNearest2d(size=(4, 5)), [IMG]),
+    _layer("UpsamplingBilinear2d", lambda nn, arr: nn.UpsamplingBilinear2d(scale_factor=2),
+           [IMG]),
+    _layer("CosineSimilarity", lambda nn, arr: nn.CosineSimilarity(), [X2, X2]),
+    _layer("PairwiseDistance", lambda nn, arr: nn.PairwiseDistance(1.0, keepdim=True),
+           [X2, X2]),
+]

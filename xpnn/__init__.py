@@ -4,12 +4,15 @@
 ``utils.data``, ``autograd``, devices and dtypes use PyTorch's names and meanings.
 """
 from . import backend as _backend
+from .cpu import get_num_threads, set_num_threads  # the CPU thread policy (see xpnn/cpu.py)
 from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,
                        no_grad, set_grad_enabled)
 from .backend import (Backend, BackendError, DType, device, get_backend, get_default_dtype,
                       initial_seed, manual_seed, set_default_backend, set_default_dtype,
                       to_numpy)
 from .tensor import Size, Tensor
+from .creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor,
+                       IntTensor, LongTensor, ShortTensor)
 from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_dlpack,
                        from_numpy, full, full_like, linspace, normal, numel, ones, ones_like,
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm,
@@ -28,7 +31,13 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
-from . import nn, onnx, optim, utils
+from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity, diag,
+                         diagonal, einsum, flip, fliplr, flipud, gather, hinge_embedding_loss,
+                         kl_div, margin_ranking_loss, pairwise_distance, pixel_shuffle,
+                         pixel_unshuffle, poisson_nll_loss, repeat_interleave, roll, scatter,
+                         scatter_add, selu, sort, threshold, tile, topk, tril, triu,
+                         triplet_margin_loss)
+from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from .gradcheck import GradcheckError, gradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint

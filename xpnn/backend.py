@@ -8,6 +8,7 @@ on a Tensor. Host-side code (data loading, checkpoints, plotting) imports NumPy 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 
@@ -23,6 +24,7 @@ _state = threading.local()     # per thread: default backend, host generator
 _cache: dict = {}              # (name, device string) -> Backend
 _seed = {"value": 0, "epoch": 0}
 _default_dtype = {"name": "float32"}
+_NOTHING = contextlib.nullcontext()
 
 
 class BackendError(RuntimeError):
@@ -80,6 +82,12 @@ class Backend:
 
     def is_floating(self, dtype):
         return self.xp.isdtype(dtype, "real floating")
+
+    def quiet(self):
+        """A context in which the library does not warn about floating-point results
+        (log(0) = -inf, x/0, overflow), as PyTorch does not: NumPy's errstate, a no-op
+        elsewhere."""
+        return np.errstate(all="ignore") if self.name == "numpy" else _NOTHING
 
     # -- host transfer --------------------------------------------------------------
     def asarray(self, data, dtype=None):

@@ -368,5 +368,26 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=No
                    device=input.device)
 
 
+def _typed(dtype, name):
+    def make(*args, device=None):
+        """``torch.{name}``: ``{name}(data)`` copies data, ``{name}(*sizes)`` is an
+        uninitialised tensor of those sizes, with dtype {dtype}."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            return tensor(args[0], dtype=dtype, device=device)
+        return empty(*args, dtype=dtype, device=device)
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = make.__doc__.format(name=name, dtype=dtype)
+    return make
+
+
+# PyTorch's legacy typed constructors (functions here: isinstance checks against them do not
+# work; compare ``t.dtype`` instead)
+FloatTensor, DoubleTensor, HalfTensor = (_typed(d, n) for d, n in (
+    ("float32", "FloatTensor"), ("float64", "DoubleTensor"), ("float16", "HalfTensor")))
+LongTensor, IntTensor, ShortTensor, ByteTensor, BoolTensor = (_typed(d, n) for d, n in (
+    ("int64", "LongTensor"), ("int32", "IntTensor"), ("int16", "ShortTensor"),
+    ("uint8", "ByteTensor"), ("bool", "BoolTensor")))
+
+
 def numel(input):
     return math.prod(input.shape)

@@ -874,6 +874,86 @@ class Tensor(TensorBase):
     def index_select(self, dim, index):
         return F.index_select(self, dim, index)
 
+    def repeat(self, *sizes):
+        """Tile the tensor ``sizes`` times along each dim (PyTorch's ``repeat``)."""
+        return F.tile(self, _dims("repeat", sizes))
+
+    def tile(self, *dims):
+        return F.tile(self, _dims("tile", dims))
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return F.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def gather(self, dim, index):
+        return F.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return F.scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return self._unary_inplace("scatter_", F.scatter, dim, index, src, value,
+                                   reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return F.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._unary_inplace("scatter_add_", F.scatter_add, dim, index, src)
+
+    def tril(self, diagonal=0):
+        return F.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return F.triu(self, diagonal)
+
+    def tril_(self, diagonal=0):
+        return self._unary_inplace("tril_", F.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._unary_inplace("triu_", F.triu, diagonal)
+
+    def diag(self, diagonal=0):
+        return F.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return F.diagonal(self, offset, dim1, dim2)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return F.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return F.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return F.argsort(self, dim, descending, stable)
+
+    def flip(self, *dims):
+        return F.flip(self, _dims("flip", dims))
+
+    def fliplr(self):
+        return F.fliplr(self)
+
+    def flipud(self):
+        return F.flipud(self)
+
+    def roll(self, shifts, dims=None):
+        return F.roll(self, shifts, dims)
+
+    def prelu(self, weight):
+        return F.prelu(self, weight)
+
+    def hardshrink(self, lambd=0.5):
+        return F.hardshrink(self, lambd)
+
+    def is_contiguous(self, memory_format=None):
+        return True
+
+    def pin_memory(self):
+        return self
+
+    def share_memory_(self):
+        return self
+
     def take(self, indices, axis=0):
         return F.take(self, indices, axis)
 

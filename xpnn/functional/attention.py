@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor, raw
+from ..autograd import Function, as_tensor, raw, unwrap
 from .dropout import dropout_mask
 from .elementwise import unbroadcast
 
@@ -79,7 +79,7 @@ def _broadcastable(shape, target):
 
 def check_mask(name, mask, target, dtype):
     """Raise naming ``name`` unless ``mask`` is bool or ``dtype`` and broadcasts to target."""
-    xp = B.backend_of(mask.array if isinstance(mask, TensorBase) else mask).xp
+    xp = B.backend_of(unwrap(mask)).xp
     shape, mdtype = tuple(mask.shape), mask.dtype
     if mdtype != xp.bool and mdtype != dtype:
         raise TypeError(f"{name}: mask must be bool or the query's dtype {dtype}, got "

@@ -22,6 +22,7 @@ native kernel gives the portable result.
 from __future__ import annotations
 
 from ..autograd import Function, TensorBase, as_tensor
+from .linalg import mm2d
 
 # -- argument handling ---------------------------------------------------------------------
 
@@ -216,10 +217,11 @@ def _from_mat(xp, M, N, H, W):
     return xp.permute_dims(xp.reshape(M, (M.shape[0] * M.shape[1], H, W, N)), (3, 0, 1, 2))
 
 
-def _bmm(xp, A, B):
-    """Batched matmul over the group axis; one plain GEMM when there is a single group."""
+def _bmm(be, A, B):
+    """Batched matmul over the group axis; one plain GEMM (on xpnn's CPU threads, see
+    linalg.mm2d) when there is a single group."""
     if A.shape[0] == 1:
-        return xp.reshape(A[0, ...] @ B[0, ...], (1, A.shape[1], B.shape[2]))
+        return be.xp.reshape(mm2d(be, A[0, ...], B[0, ...]), (1, A.shape[1], B.shape[2]))
     return A @ B
 
 
@@ -257,7 +259,7 @@ class ConvNd(Function):
         Ho, Wo = (out_size(n, k, s, p, d) for n, k, s, p, d in zip(
             (H, Wd), geo["kernel"], geo["stride"], geo["pads"], geo["dilation"]))
         self.cols = _unfold(self.be, X, g, geo, (Ho, Wo))
-        Ym = _bmm(xp, xp.reshape(W, (g, W.shape[0] // g, -1)), self.cols)
+        Ym = _bmm(self.be, xp.reshape(W, (g, W.shape[0] // g, -1)), self.cols)
         if b is not None:
             Ym += xp.reshape(b, (g, -1, 1))  # Ym is fresh, so in place is safe and cheaper
         return _from_mat(xp, Ym, N, Ho, Wo)
@@ -269,7 +271,8 @@ class ConvNd(Function):
         (pt, pb), (pl, pr) = geo["pads"]
         Ho = (H - 1) * sh - pt - pb + dh * (kh - 1) + geo["output_padding"][0] + 1
         Wo = (Wd - 1) * sw - pl - pr + dw * (kw - 1) + geo["output_padding"][1] + 1
-        cols = _bmm(xp, _mT(xp, xp.reshape(W, (g, W.shape[0] // g, -1))), _as_mat(xp, X, g))
+        Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
+        cols = _bmm(self.be, _mT(xp, Wm), _as_mat(xp, X, g))
         Y = _fold(self.be, cols, (N, W.shape[1] * g, Ho, Wo), geo, (H, Wd))
         return Y if b is None else Y + xp.reshape(b, (1, -1, 1, 1))
 
@@ -296,11 +299,11 @@ class ConvNd(Function):
         xp, W, g = self.xp, self.W, self.geo["groups"]
         dYm = _as_mat(xp, dY, g)  # (g, O/g, Ho*Wo*N)
         db = xp.reshape(xp.sum(dYm, axis=2), (-1,)) if need_b else None
-        dW = xp.reshape(_bmm(xp, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
+        dW = xp.reshape(_bmm(self.be, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
         dX = None
         if need_x:
             Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
-            dX = _fold(self.be, _bmm(xp, _mT(xp, Wm), dYm), self.X.shape, self.geo,
+            dX = _fold(self.be, _bmm(self.be, _mT(xp, Wm), dYm), self.X.shape, self.geo,
                        dY.shape[2:])
         return dX, dW, db
 
@@ -311,10 +314,10 @@ class ConvNd(Function):
         colsY = _unfold(self.be, dY, g, self.geo, (H, Wd))  # (g, Cout/g*kh*kw, H*W*N)
         dW = dX = None
         if need_w:
-            dW = xp.reshape(_bmm(xp, _as_mat(xp, X, g), _mT(xp, colsY)), W.shape)
+            dW = xp.reshape(_bmm(self.be, _as_mat(xp, X, g), _mT(xp, colsY)), W.shape)
         if need_x:
             Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
-            dX = _from_mat(xp, _bmm(xp, Wm, colsY), N, H, Wd)
+            dX = _from_mat(xp, _bmm(self.be, Wm, colsY), N, H, Wd)
         return dX, dW, db
 
 
@@ -393,15 +396,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
     Args:
-        x: (N, C_in, H, W).
+        x: (N, C_in, H, W), or unbatched (C_in, H, W).
         weight: (C_out, C_in / groups, kh, kw).
         bias: (C_out,) or None.
         stride, dilation: int or (h, w), >= 1.
         padding: int or (h, w) zeros on both sides, or "same" (stride 1) / "valid".
         groups: splits channels into independent groups; must divide C_in and C_out.
     Returns:
-        (N, C_out, Ho, Wo), Ho = (H + 2p - d(kh - 1) - 1) // s + 1; the dtype of x.
+        (N, C_out, Ho, Wo) (unbatched: (C_out, Ho, Wo)), Ho = (H + 2p - d(kh - 1) - 1) // s
+        + 1; the dtype of x.
     """
+    if isinstance(x, TensorBase) and x.ndim == 3:  # unbatched, as PyTorch accepts
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
     return _conv("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
 
 
@@ -409,11 +416,15 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
 
     Args:
-        x: (N, C_in, L); weight: (C_out, C_in / groups, k); bias: (C_out,) or None.
+        x: (N, C_in, L) or unbatched (C_in, L); weight: (C_out, C_in / groups, k); bias:
+            (C_out,) or None.
         stride, padding, dilation, groups: as in :func:`conv2d`, ints.
     Returns:
-        (N, C_out, Lo), Lo = (L + 2p - d(k - 1) - 1) // s + 1.
+        (N, C_out, Lo) (unbatched: (C_out, Lo)), Lo = (L + 2p - d(k - 1) - 1) // s + 1.
     """
+    if isinstance(x, TensorBase) and x.ndim == 2:  # unbatched, as PyTorch accepts
+        return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
     return _conv("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
 
 
@@ -431,7 +442,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input), as PyTorch's.
 
     Args:
-        x: (N, C_in, H, W).
+        x: (N, C_in, H, W), or unbatched (C_in, H, W) (then the output has no N either).
         weight: (C_in, C_out / groups, kh, kw).
         bias: (C_out,) or None.
         stride, padding, dilation, groups: those of the conv this one is the adjoint of.
@@ -439,13 +450,20 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     Returns:
         (N, C_out, Ho, Wo), Ho = (H - 1)s - 2p + d(kh - 1) + output_padding + 1.
     """
+    if isinstance(x, TensorBase) and x.ndim == 3:  # unbatched, as PyTorch accepts
+        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
     return _conv_t("conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding,
                    groups, dilation)
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """Transposed 1-D convolution; x (N, C_in, L), weight (C_in, C_out / groups, k)."""
+    """Transposed 1-D convolution; x (N, C_in, L) or unbatched (C_in, L), weight
+    (C_in, C_out / groups, k)."""
+    if isinstance(x, TensorBase) and x.ndim == 2:  # unbatched, as PyTorch accepts
+        return conv_transpose1d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
     return _conv_t("conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding,
                    groups, dilation)
 

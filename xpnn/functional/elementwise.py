@@ -22,6 +22,23 @@ def unbroadcast(xp, g, shape):
     return xp.sum(g, axis=axes, keepdims=True) if axes else g
 
 
+def quiet(cls):
+    """Class decorator for ops whose kernels may meet log(0), x/0 or overflow: their forward
+    and backward run under ``Backend.quiet()``, so NumPy does not warn where PyTorch gives
+    inf/NaN silently."""
+    forward, backward = cls.forward, cls.backward
+
+    def quiet_forward(self, *xs, **params):
+        with self.be.quiet():
+            return forward(self, *xs, **params)
+
+    def quiet_backward(self, *dYs):
+        with self.be.quiet():
+            return backward(self, *dYs)
+    cls.forward, cls.backward = quiet_forward, quiet_backward
+    return cls
+
+
 def _kind(be, dtype):
     """0 bool, 1 integer, 2 floating (PyTorch's promotion categories)."""
     xp = be.xp
@@ -120,6 +137,7 @@ class Mul(Function):
         return dA, dB
 
 
+@quiet
 class Div(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
@@ -132,7 +150,7 @@ class Div(Function):
         dB = unbroadcast(xp, -dY * A / (B * B), B.shape) if self.needs[1] else None
         return dA, dB
 
-
+@quiet
 class Pow(Function):
     saves_output = True
 
@@ -157,7 +175,7 @@ class Pow(Function):
             dB = unbroadcast(xp, dB, B.shape)
         return dA, dB
 
-
+@quiet
 class PowScalar(Function):
     def forward(self, X, p):
         self.X, self.p = X, p
@@ -167,7 +185,6 @@ class PowScalar(Function):
         if self.p == 0:  # x^0 = 1: no gradient, even at x = 0 (0 * 0^-1 would be NaN)
             return self.xp.zeros_like(dY)
         return dY * (self.p * self.X ** (self.p - 1))
-
 
 class Maximum(Function):
     """max(A, B) elementwise (sign=-1: min); at a tie each side gets half the gradient, as
@@ -201,6 +218,7 @@ class Neg(Function):
         return -dY
 
 
+@quiet
 class Exp(Function):
     saved_inputs = ()
     saves_output = True
@@ -212,7 +230,7 @@ class Exp(Function):
     def backward(self, dY):
         return dY * self.Y
 
-
+@quiet
 class Expm1(Function):
     saved_inputs = ()
     saves_output = True
@@ -224,7 +242,7 @@ class Expm1(Function):
     def backward(self, dY):
         return dY * (self.Y + 1)
 
-
+@quiet
 class Log(Function):
     def forward(self, X):
         self.X = X
@@ -233,7 +251,7 @@ class Log(Function):
     def backward(self, dY):
         return dY / self.X
 
-
+@quiet
 class Log1p(Function):
     def forward(self, X):
         self.X = X
@@ -242,7 +260,7 @@ class Log1p(Function):
     def backward(self, dY):
         return dY / (1 + self.X)
 
-
+@quiet
 class Sqrt(Function):
     saved_inputs = ()
     saves_output = True
@@ -254,7 +272,7 @@ class Sqrt(Function):
     def backward(self, dY):
         return dY / (2 * self.Y)
 
-
+@quiet
 class Rsqrt(Function):
     saved_inputs = ()
     saves_output = True
@@ -267,7 +285,7 @@ class Rsqrt(Function):
         Y = self.Y  # d x^(-1/2) = -1/2 x^(-3/2) = -Y^3 / 2
         return dY * (-0.5 * Y * Y * Y)
 
-
+@quiet
 class Reciprocal(Function):
     saved_inputs = ()
     saves_output = True
@@ -278,7 +296,6 @@ class Reciprocal(Function):
 
     def backward(self, dY):
         return -dY * self.Y * self.Y
-
 
 class Sin(Function):
     def forward(self, X):

@@ -1,22 +1,73 @@
-"""Matrix products: matmul, and linear (matmul + bias fused into one node)."""
+"""Matrix products: matmul, and linear (matmul + bias fused into one node).
+
+Every 2-D product of the hot ops (linear, conv, recurrent, attention) goes through
+:func:`mm`, which takes the backend's native kernel from ``MATMUL`` when it has one. NumPy's
+splits the output over xpnn's CPU threads (see xpnn/cpu.py): the longer side cut into a few
+blocks, one single-threaded BLAS call per block writing its block of the one output array.
+Each output element is then the same dot product, in the same order, as in a single call.
+"""
 from __future__ import annotations
 
+from functools import partial
+
+from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
 from .elementwise import _saved_for, promote, unbroadcast
 from .shape import reshape
+
+
+GEMM_GRAIN = 1 << 22  # multiply-adds per thread below which splitting a product loses
+
+
+def _mm_portable(be, A, B):
+    return A @ B
+
+
+def _mm_numpy(be, A, B):
+    """A @ B for 2-D NumPy arrays, split over xpnn's CPU threads (module docstring)."""
+    cpu.tick()
+    M, K = A.shape
+    N = B.shape[1]
+    n = cpu.workers(M * N * K, GEMM_GRAIN)
+    if n == 1:
+        return A @ B
+    np = be.lib
+    out = np.empty((M, N), dtype=np.result_type(A.dtype, B.dtype))
+    if N >= M:
+        tasks = [partial(np.matmul, A, B[:, a:b], out=out[:, a:b])
+                 for a, b in cpu.chunks(N, n, 16)]
+    else:
+        tasks = [partial(np.matmul, A[a:b], B, out=out[a:b]) for a, b in cpu.chunks(M, n, 16)]
+    cpu.parallel(tasks)
+    return out
+
+
+# Native 2-D matrix products by backend name; every other backend takes ``A @ B``.
+MATMUL = {"numpy": _mm_numpy}
+
+
+def mm2d(be, A, B):
+    """``A @ B`` for two 2-D arrays of backend ``be``, with its native kernel if it has one."""
+    return MATMUL.get(be.name, _mm_portable)(be, A, B)
+
+
+def _product(be, A, B):
+    return mm2d(be, A, B) if A.ndim == 2 and B.ndim == 2 else A @ B
 
 
 class MatMul(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
         self.saved_inputs = _saved_for(self.needs)
-        return A @ B
+        return _product(self.be, A, B)
 
     def backward(self, dY):
-        A, B, xp = self.A, self.B, self.xp
+        A, B, xp, be = self.A, self.B, self.xp, self.be
         # Y = A B  =>  dA = dY B^T,  dB = A^T dY  (batch dims summed where broadcast)
-        dA = unbroadcast(xp, dY @ xp.matrix_transpose(B), A.shape) if self.needs[0] else None
-        dB = unbroadcast(xp, xp.matrix_transpose(A) @ dY, B.shape) if self.needs[1] else None
+        dA = unbroadcast(xp, _product(be, dY, xp.matrix_transpose(B)), A.shape) \
+            if self.needs[0] else None
+        dB = unbroadcast(xp, _product(be, xp.matrix_transpose(A), dY), B.shape) \
+            if self.needs[1] else None
         return dA, dB
 
 
@@ -27,15 +78,15 @@ class Linear(Function):
 
     def forward(self, X, W, b=None):
         self.X, self.W = X, W
-        Y = X @ W.T
+        Y = mm2d(self.be, X, W.T)
         if b is not None:
             Y += b  # Y is fresh: adding in place saves one (N, out) temporary
         return Y
 
     def backward(self, dY):
-        X, W, xp = self.X, self.W, self.xp
-        dX = dY @ W if self.needs[0] else None
-        dW = dY.T @ X if self.needs[1] else None
+        X, W, xp, be = self.X, self.W, self.xp, self.be
+        dX = mm2d(be, dY, W) if self.needs[0] else None
+        dW = mm2d(be, dY.T, X) if self.needs[1] else None
         if len(self.needs) == 2:
             return dX, dW
         return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)

@@ -1,4 +1,6 @@
-"""Pooling: max and average over sliding windows (1-D, 2-D) and adaptive average pooling.
+"""Pooling: max and average over sliding windows (1-D, 2-D) and adaptive average pooling
+(adaptive max pooling and max unpooling, which gather and scatter by index, are in
+pool_indexed.py).
 
 Each op is one node. Windows are read as kh*kw strided slices ("taps") of the input in
 (C, H, W, N) order, the batch innermost, as the convolutions do (see conv.py), so every slice
@@ -432,3 +434,4 @@ def adaptive_avg_pool1d(input, output_size):
     N, C, L = x.shape
     y = AdaptiveAvgPool.apply(reshape(x, (N, C, 1, L)), out=(1, out))
     return _unbatch(reshape(y, (N, C, out)), unbatched)
+

@@ -123,16 +123,22 @@ class RNNLayer(Function):
 class LSTMLayer(Function):
     """Hochreiter & Schmidhuber (1997) with a forget gate, PyTorch's (i, f, g, o) layout.
 
-    i, f, o = sigmoid(.), g = tanh(.), c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+    i, f, o = sigmoid(.), g = tanh(.), c_t = f c_{t-1} + i g, h_t = o tanh(c_t); with a
+    projection (``proj``: the last input is W_hr (P, H), Sak et al. 2014) the state carried
+    and returned is h_t = (o tanh(c_t)) W_hr^T, of size P.
 
     With gates a = scale * tanh(z') + shift (z' the scaled pre-activation), the forward saves
     per step G = [g, c_{t-1}, i, tanh(c_t)] * da/dz and Og = o (tanh(c_t)^2 - 1), so that the
     backward step is dz = [dc, dc, dc, dh] * G, dc_{t-1} = f dc: five array ops per step.
     """
 
-    def forward(self, X, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, reverse=False):
+    def forward(self, X, h0, c0, W_ih, W_hh, *rest, reverse=False, proj=False):
         xp = self.xp
-        T, H = X.shape[0], W_hh.shape[1]
+        W_hr = rest[-1] if proj else None
+        b_ih, b_hh = rest[:2] if len(rest) - proj == 2 else (None, None)
+        T, H = X.shape[0], W_hh.shape[0] // 4
+        P = H if W_hr is None else W_hr.shape[0]
+        W_hrT = None if W_hr is None else _transposed(xp, W_hr)
         scale, shift = _gate_affine(xp, X, H, "ssts")
         slope = scale * scale  # d(gate)/d(pre-activation) = scale^2 (1 - tanh^2)
         b = None if b_ih is None else (b_ih + b_hh) * scale
@@ -142,12 +148,13 @@ class LSTMLayer(Function):
         N, dt, dev = X.shape[1], X.dtype, X.device
         # Long-lived per-step results go into a few big buffers (written by setitem) rather
         # than one fresh array per step: freshly mapped pages cost more than the copies.
-        Y = xp.empty((T, N, H), dtype=dt, device=dev)
+        Y = xp.empty((T, N, P), dtype=dt, device=dev)
         save = self.record
         if save:
             G = xp.empty((T, N, 4 * H), dtype=dt, device=dev)
             Og = xp.empty((T, N, H), dtype=dt, device=dev)
             Fg = xp.empty((T, N, H), dtype=dt, device=dev)
+            Hr = None if W_hr is None else xp.empty((T, N, H), dtype=dt, device=dev)
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             z = h @ W_hhT
             z += Zx[t, ...]
@@ -159,6 +166,10 @@ class LSTMLayer(Function):
             c += i * g
             tc = xp.tanh(c)
             h = o * tc
+            if W_hr is not None:
+                if save:
+                    Hr[t, ...] = h
+                h = h @ W_hrT
             Y[t, ...] = h
             if save:
                 d = th * th  # slope * (1 - th^2), in place
@@ -173,17 +184,23 @@ class LSTMLayer(Function):
                 Og[t, ...], Fg[t, ...] = ot, f
         if save:
             self.X, self.h0, self.Y, self.G, self.Og, self.Fg = X, h0, Y, G, Og, Fg
-            self.W_ih, self.W_hh = W_ih, W_hh
+            self.W_ih, self.W_hh, self.W_hr, self.Hr = W_ih, W_hh, W_hr, Hr
             self.reverse, self.has_bias = reverse, b_ih is not None
         return Y, h, c
 
     def backward(self, dY, dhn, dcn):
         xp, W_hh, G, Og, Fg = self.xp, self.W_hh, self.G, self.Og, self.Fg
+        W_hr = self.W_hr
         T = G.shape[0]
         dZ = xp.empty(G.shape, dtype=G.dtype, device=G.device)
+        if W_hr is not None:  # the gradient of each step's projected output, for dW_hr
+            dHp = xp.empty(dY.shape, dtype=dY.dtype, device=dY.device)
         dh, dc = dhn, dcn
         for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
             dh = dh + dY[t, ...]
+            if W_hr is not None:  # back through h = h_raw W_hr^T
+                dHp[t, ...] = dh
+                dh = dh @ W_hr
             dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
             dz = xp.concat([dc, dc, dc, dh], axis=1)
             dz *= G[t, ...]
@@ -193,7 +210,12 @@ class LSTMLayer(Function):
         Hprev = _prev_states(xp, self.Y, self.h0, self.reverse)
         dX, *dW = _weight_grads(xp, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
                                 self.has_bias)
-        return (dX, dh, dc, *dW)
+        if W_hr is None:
+            return (dX, dh, dc, *dW)
+        TN = T * dY.shape[1]
+        dW_hr = xp.matrix_transpose(xp.reshape(dHp, (TN, dHp.shape[-1]))) @ \
+            xp.reshape(self.Hr, (TN, self.Hr.shape[-1]))
+        return (dX, dh, dc, *dW, dW_hr)
 
 
 class GRULayer(Function):
@@ -269,7 +291,7 @@ class GRULayer(Function):
         return (dX, dh, *dW)
 
 
-def recurrent_layer(mode, x, hx, weights, reverse=False):
+def recurrent_layer(mode, x, hx, weights, reverse=False, proj=False):
     """Run one layer in one direction over a time-major sequence, as one graph node.
 
     Args:
@@ -280,14 +302,19 @@ def recurrent_layer(mode, x, hx, weights, reverse=False):
             G = 1, 4, 3 for RNN, LSTM, GRU.
         reverse: run from the last step to the first (the backward half of a bidirectional
             layer); outputs stay aligned with the inputs' time steps.
+        proj: LSTM only: the last weight is W_hr (P, H), W_hh is (4H, P) and the hidden
+            state (h0, output, h_n) has size P instead of H.
     Returns:
         (output (T, N, H), h_n (N, H)), and c_n (N, H) as a third item for LSTM.
     """
     if mode not in MODES:
         raise ValueError(f"recurrent_layer: mode must be one of {MODES}, got {mode!r}")
     weights = tuple(weights)
+    if proj and mode != "LSTM":
+        raise ValueError(f"recurrent_layer: a projection (proj=True) is LSTM only, got mode "
+                         f"{mode!r}")
     if mode == "LSTM":
-        return LSTMLayer.apply(x, *hx, *weights, reverse=reverse)
+        return LSTMLayer.apply(x, *hx, *weights, reverse=reverse, proj=bool(proj))
     if mode == "GRU":
         return GRULayer.apply(x, hx, *weights, reverse=reverse)
     return RNNLayer.apply(x, hx, *weights, relu=mode == "RNN_RELU", reverse=reverse)

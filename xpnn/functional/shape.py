@@ -262,6 +262,21 @@ def expand(input, *sizes):
 broadcast_to = expand
 
 
+def tile(input, dims):
+    """``input`` repeated along each dim (``torch.tile``; ``Tensor.repeat`` with all dims):
+    a broadcast view reshaped, so the gradient sums the copies."""
+    x = as_tensor(input, op="tile")
+    reps = _dims("tile", (dims,))
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: repeats must be non-negative, got {reps}")
+    n = max(len(reps), x.ndim)
+    reps = (1,) * (n - len(reps)) + reps
+    shape = (1,) * (n - x.ndim) + tuple(x.shape)
+    x = reshape(x, tuple(d for s in shape for d in (1, s)))  # a unit axis before each dim
+    x = expand(x, tuple(d for r, s in zip(reps, shape) for d in (r, s)))
+    return reshape(x, tuple(r * s for r, s in zip(reps, shape)))
+
+
 def broadcast_tensors(*tensors):
     shape = broadcast_shapes(*[t.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)

@@ -4,20 +4,41 @@ import sys
 from .. import functional
 from . import init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LogSigmoid, Mish, PReLU, ReLU6, Softmin, Softshrink, Softsign,
+                         Tanhshrink, Threshold)
 from .attention import (LearnedPositionalEncoding, MultiheadAttention,
-                        SinusoidalPositionalEncoding, TransformerEncoder,
-                        TransformerEncoderLayer)
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+                        SinusoidalPositionalEncoding)
+from .container import ModuleDict, ParameterDict, ParameterList
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
+from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                   ConvTranspose3d)
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
-from .linear import Flatten, Linear
+from .flatten import Unflatten
+from .linear import Bilinear, Flatten, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss)
+from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
+                   MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, SmoothL1Loss,
+                   SoftMarginLoss, TripletMarginLoss)
 from .module import Identity, Module, ModuleList, Parameter, Sequential
-from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
-from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
-                   MaxPool2d)
+from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
+                   InstanceNorm2d, InstanceNorm3d, LayerNorm)
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,
+                      ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+                      ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,
+                      ZeroPad1d, ZeroPad2d, ZeroPad3d)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
+                   AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
+                   MaxUnpool2d)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .sync_batchnorm import SyncBatchNorm
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from . import parallel
 
 __all__ = [name for name, obj in dict(globals()).items()
            if not name.startswith("_") and (type(obj).__name__ != "module" or

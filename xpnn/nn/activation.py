@@ -1,37 +1,50 @@
 """Activation modules: thin wrappers over xpnn.functional, holding only their settings."""
 from __future__ import annotations
 
+import warnings
+
 from .. import functional as F
-from .module import Module
+from . import init as nn_init
+from .module import Module, check_int, new_parameter
 
 
 class ReLU(Module):
+    """max(x, 0). ``inplace`` is accepted for PyTorch code (here on every activation): the
+    values are the same, the input is not overwritten."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
     def forward(self, x):
         return F.relu(x)
 
+    def extra_repr(self):
+        return _inplace(self.inplace, "")
+
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope, self.inplace = float(negative_slope), bool(inplace)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + _inplace(self.inplace)
 
 
 class ELU(Module):
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha, self.inplace = float(alpha), bool(inplace)
 
     def forward(self, x):
         return F.elu(x, self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + _inplace(self.inplace)
 
 
 class GELU(Module):
@@ -49,8 +62,15 @@ class GELU(Module):
 
 
 class SiLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
     def forward(self, x):
         return F.silu(x)
+
+    def extra_repr(self):
+        return _inplace(self.inplace, "")
 
 
 class Sigmoid(Module):
@@ -78,12 +98,12 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, axis=self.dim)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -91,4 +111,206 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x):
-        return F.log_softmax(x, axis=self.dim)
+        return F.log_softmax(x, self.dim)
+
+
+# -- more activations, with torch.nn's signatures ----------------------------------------------
+# ``inplace=True`` is accepted for PyTorch code and gives the same values; the input is not
+# overwritten (xpnn's ops return new tensors).
+def _num(layer, arg, value):
+    """``value`` itself (kept as given, as torch.nn keeps it) if it is a real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{layer}: {arg} must be a number, got {value!r}")
+    return value
+
+
+def _inplace(flag, sep=", "):
+    return f"{sep}inplace=True" if flag else ""
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
+        super().__init__()
+        if min_value is not None or max_value is not None:  # PyTorch's old names
+            warnings.warn("keyword argument `min_value`/`max_value` is deprecated and "
+                          "renamed to `min_val`/`max_val`", DeprecationWarning, stacklevel=2)
+            min_val = min_val if min_value is None else min_value
+            max_val = max_val if max_value is None else max_value
+        self.min_val = _num(type(self).__name__, "min_val", min_val)
+        self.max_val = _num(type(self).__name__, "max_val", max_val)
+        if self.max_val <= self.min_val:
+            raise ValueError(f"{type(self).__name__}: max_val {max_val!r} must be greater "
+                             f"than min_val {min_val!r}")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace(self.inplace, "")
+
+
+class _Plain(Module):
+    """An activation without settings (``inplace`` accepted, as torch.nn's)."""
+
+    fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return type(self).fn(x)
+
+    def extra_repr(self):
+        return _inplace(self.inplace, "")
+
+
+class Mish(_Plain):
+    fn = staticmethod(F.mish)
+
+
+class SELU(_Plain):
+    fn = staticmethod(F.selu)
+
+
+class Hardsigmoid(_Plain):
+    fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Plain):
+    fn = staticmethod(F.hardswish)
+
+
+class Softsign(Module):
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class LogSigmoid(Module):
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class Tanhshrink(Module):
+    def forward(self, x):
+        return F.tanhshrink(x)
+
+
+class CELU(Module):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = _num("CELU", "alpha", alpha)
+        if self.alpha == 0:
+            raise ValueError("CELU: alpha must not be 0")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}{_inplace(self.inplace)}"
+
+
+class Threshold(Module):
+    """y = x where x > threshold, else value."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold = _num("Threshold", "threshold", threshold)
+        self.value = _num("Threshold", "value", value)
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}{_inplace(self.inplace)}"
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = _num(type(self).__name__, "lambd", lambd)
+
+    def forward(self, x):
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    def __init__(self, lambd=0.5):
+        super().__init__(lambd)
+        if self.lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
+
+    def forward(self, x):
+        return F.softshrink(x, self.lambd)
+
+
+class PReLU(Module):
+    """x where x > 0, else a * x with learned slopes a (He et al. 2015).
+
+    Args:
+        num_parameters: 1 (one slope) or the channel count (dim 1 of the input).
+        init: the slopes' initial value.
+        device, dtype, backend: where the parameter lives.
+    Parameters: ``weight`` (num_parameters,).
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None, *, backend=None):
+        super().__init__()
+        self.num_parameters = check_int("PReLU", "num_parameters", num_parameters)
+        self.init = _num("PReLU", "init", init)
+        self.weight = new_parameter((num_parameters,), backend, device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn_init.constant_(self.weight, self.init)
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmin(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+            raise ValueError(f"Softmin: dim must be an int or None, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class GLU(Module):
+    """a * sigmoid(b) for the halves a, b of the input along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise ValueError(f"GLU: dim must be an int, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

@@ -1,24 +1,22 @@
-"""MultiheadAttention, TransformerEncoderLayer/TransformerEncoder and positional encodings.
+"""MultiheadAttention and positional encodings (the Transformer stacks are in transformer.py).
 
 Names and layouts are torch.nn's (``in_proj_weight`` (3E, E), ``in_proj_bias``,
-``out_proj.weight/bias``; ``self_attn``, ``linear1``, ``linear2``, ``norm1``, ``norm2``;
-``layers.{i}``), so a PyTorch state dict loads unchanged. Mask conventions are torch's MHA
-ones: a bool ``attn_mask``/``key_padding_mask`` marks positions that may NOT be attended
-(the opposite of scaled_dot_product_attention's), a float mask is added to the scores.
+``out_proj.weight/bias``), so a PyTorch state dict loads unchanged. Mask conventions are
+torch's MHA ones: a bool ``attn_mask``/``key_padding_mask`` marks positions that may NOT be
+attended (the opposite of scaled_dot_product_attention's), a float mask is added to the
+scores.
 """
 from __future__ import annotations
 
 import math
 
-from .. import backend as B
 from .. import functional as F
 from ..tensor import Tensor
 from ..functional.attention import scaled_dot_product_attention
 from . import init
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, ModuleList, as_input, check_int, new_parameter, placement
-from .norm import LayerNorm
+from .module import Module, as_input, check_int, new_parameter, placement
 
 
 def _as_mask(m):
@@ -36,6 +34,12 @@ class MultiheadAttention(Module):
             ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``).
         batch_first: inputs/outputs (N, L, E) instead of (L, N, E).
         backend, device, dtype: where the parameters live.
+
+    A query that may attend no key at all (every key of its sample masked) gets all-zero
+    attention weights, so its attention output is ``out_proj.bias``. PyTorch gives the same
+    output with ``need_weights=False`` in training, but NaN weights and outputs with
+    ``need_weights=True`` (and in its eval fast path); xpnn keeps zeros in every mode, so one
+    fully padded sample cannot turn a whole batch's loss and gradients into NaN.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
@@ -196,108 +200,6 @@ def _check_mask(layer, arg, mask, shapes, dtype):
     if mask.shape not in shapes:
         raise ValueError(f"{layer}: {arg} has shape {mask.shape}, expected "
                          f"{' or '.join(str(s) for s in shapes)}")
-
-
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
-
-
-class TransformerEncoderLayer(Module):
-    """Self-attention then a feed-forward block, each residual (Vaswani et al. 2017).
-
-    Args:
-        d_model: width; nhead: heads (must divide d_model).
-        dim_feedforward: hidden width of the feed-forward block.
-        dropout: after attention, inside and after the feed-forward block.
-        activation: "relu", "gelu" or a callable on Tensors.
-        layer_norm_eps: LayerNorm epsilon.
-        batch_first: (N, S, E) instead of (S, N, E).
-        norm_first: pre-norm (x + f(norm(x))) instead of post-norm (norm(x + f(x))).
-        bias: biases in the linear layers and LayerNorms.
-    Shapes: src (S, N, E) / (N, S, E) / (S, E) -> same shape.
-    """
-
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True, *,
-                 backend=None, device=None, dtype=None):
-        super().__init__()
-        if not callable(activation) and activation not in _ACTIVATIONS:
-            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or "
-                             f"a callable, got {activation!r}")
-        kw = dict(backend=backend, device=device, dtype=dtype)
-        self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward,
-                            dropout=dropout, activation=activation,
-                            layer_norm_eps=layer_norm_eps, batch_first=batch_first,
-                            norm_first=norm_first, bias=bias)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.linear1 = Linear(d_model, check_int("TransformerEncoderLayer", "dim_feedforward",
-                                                 dim_feedforward), bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        self.activation = _ACTIVATIONS.get(activation, activation)
-
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        """Args: src; src_mask (S, S) or (N*nhead, S, S); src_key_padding_mask (N, S);
-        masks in MultiheadAttention's convention. Returns a Tensor shaped like src."""
-        x = as_input(src)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"TransformerEncoderLayer: src must be 3-D (batched) or 2-D "
-                             f"(unbatched), got shape {x.shape}")
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
-
-    def _sa_block(self, x, mask, kpm, is_causal):
-        out = self.self_attn(x, x, x, key_padding_mask=kpm, attn_mask=mask,
-                             need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(out)
-
-    def _ff_block(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-def _clone(layer):
-    """A fresh layer with ``layer``'s settings and a copy of its weights (torch deep-copies
-    the template, so every layer of a new TransformerEncoder starts identical)."""
-    p = next(iter(layer.parameters()))
-    twin = type(layer)(**layer._config, backend=p.backend, device=p.device,
-                       dtype=B.dtype_name(p.dtype))
-    twin.load_state_dict(layer.state_dict())
-    return twin.train(layer.training)
-
-
-class TransformerEncoder(Module):
-    """A stack of ``num_layers`` copies of ``encoder_layer``, then an optional ``norm``.
-
-    Args:
-        encoder_layer: a TransformerEncoderLayer, copied (weights included) num_layers times.
-        num_layers: int >= 1.
-        norm: a final Module (e.g. LayerNorm), or None.
-    """
-
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
-                 mask_check=True):
-        super().__init__()
-        check_int("TransformerEncoder", "num_layers", num_layers)
-        if not isinstance(encoder_layer, TransformerEncoderLayer):
-            raise TypeError(f"TransformerEncoder: encoder_layer must be a "
-                            f"TransformerEncoderLayer, got {type(encoder_layer).__name__}")
-        self.layers = ModuleList([_clone(encoder_layer) for _ in range(num_layers)])
-        self.num_layers, self.norm = num_layers, norm
-
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
-        """Args as TransformerEncoderLayer.forward (``mask`` is src_mask)."""
-        x = src
-        for layer in self.layers:
-            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=is_causal)
-        return x if self.norm is None else self.norm(x)
 
 
 def _add_positions(name, x, pe, batch_first):

@@ -1,12 +1,23 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch layouts)."""
+"""Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d (PyTorch layouts).
+
+Each takes batched (N, C, ...) or unbatched (C, ...) input. Conv1d/Conv2d's ``padding_mode``
+"reflect", "replicate" and "circular" pad the input with F.pad here, as torch.nn does, then
+convolve with no padding.
+
+Conv3d and ConvTranspose3d are built here from the 2-D ops, one conv2d (conv_transpose2d)
+per depth tap of the kernel over all output (input) depth slices at once, so they need no
+kernel of their own; a fused 3-D op in functional/conv.py would be faster.
+"""
 from __future__ import annotations
 
 import math
 
 from .. import functional as F
-from ..functional.conv import ntuple
+from ..functional.conv import conv_pads, ntuple
 from . import init
 from .module import Module, check_int, new_parameter
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -40,9 +51,12 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = ntuple(name, "padding", padding, nd, 0)
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
+        if padding_mode not in PADDING_MODES or (self.transposed and
+                                                 padding_mode != "zeros"):
+            allowed = ("'zeros'",) if self.transposed else tuple(map(repr, PADDING_MODES))
+            raise ValueError(f"{name}: padding_mode must be {' or '.join(allowed)}, got "
                              f"{padding_mode!r}")
+        self.padding_mode = padding_mode
         self.output_padding = ntuple(name, "output_padding", output_padding, nd, 0)
         if self.transposed:
             for o, s, d in zip(self.output_padding, self.stride, self.dilation):
@@ -66,11 +80,20 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x):
-        want = self.nd + 2
-        if x.ndim != want or x.shape[1] != self.in_channels:
-            dims = "(N, C, L)" if self.nd == 1 else "(N, C, H, W)"
+        nd = self.nd
+        if x.ndim not in (nd + 1, nd + 2) or x.shape[x.ndim - nd - 1] != self.in_channels:
+            dims = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
             raise ValueError(f"{self!r}: expected input {dims} with C={self.in_channels}, got "
-                             f"shape {x.shape}")
+                             f"shape {x.shape} (an unbatched input has no N)")
+
+    def _padded(self, x):
+        """(input, padding for F.conv): the input padded here for the non-zero modes."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        pads = conv_pads(type(self).__name__, self.padding, self.kernel_size, self.dilation,
+                         self.stride)
+        flat = tuple(p for pair in reversed(pads) for p in pair)  # F.pad: last dim first
+        return F.pad(x, flat, mode=self.padding_mode), 0
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -83,7 +106,10 @@ class _ConvNd(Module):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        if self.bias is None:
+            s += ", bias=False"
+        return s + ("" if self.padding_mode == "zeros" else
+                    f", padding_mode={self.padding_mode}")
 
 
 class Conv2d(_ConvNd):
@@ -96,9 +122,11 @@ class Conv2d(_ConvNd):
             "valid".
         groups: channel groups (groups == in_channels: depthwise).
         bias: learn a (out_channels,) bias.
-        padding_mode: only "zeros".
+        padding_mode: "zeros", "reflect", "replicate" or "circular" (what the padding
+            holds).
         backend, device, dtype: where the parameters live.
-    Shapes: (N, C_in, H, W) -> (N, C_out, Ho, Wo); weight (C_out, C_in/groups, kh, kw).
+    Shapes: (N, C_in, H, W) -> (N, C_out, Ho, Wo) (unbatched (C_in, H, W) -> (C_out, Ho,
+    Wo)); weight (C_out, C_in/groups, kh, kw).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -110,14 +138,16 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         self._check_input(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._padded(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L); arguments as :class:`Conv2d`, ints.
 
-    Shapes: (N, C_in, L) -> (N, C_out, Lo); weight (C_out, C_in/groups, k).
+    Shapes: (N, C_in, L) -> (N, C_out, Lo) (unbatched (C_in, L) -> (C_out, Lo)); weight
+    (C_out, C_in/groups, k).
     """
 
     nd = 1
@@ -131,7 +161,8 @@ class Conv1d(_ConvNd):
 
     def forward(self, x):
         self._check_input(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._padded(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -142,7 +173,9 @@ class ConvTranspose2d(_ConvNd):
         in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias:
             as the Conv2d it is the adjoint of (padding: ints only).
         output_padding: extra rows/cols at the bottom/right, < max(stride, dilation).
-    Shapes: (N, C_in, H, W) -> (N, C_out, Ho, Wo), Ho = (H-1)s - 2p + d(kh-1) + op + 1;
+        padding_mode: only "zeros" (as in PyTorch).
+    Shapes: (N, C_in, H, W) -> (N, C_out, Ho, Wo) (or unbatched, without N),
+    Ho = (H-1)s - 2p + d(kh-1) + op + 1;
     weight (C_in, C_out/groups, kh, kw).
     """
 
@@ -170,3 +203,107 @@ class ConvTranspose1d(ConvTranspose2d):
         self._check_input(x)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.groups, self.dilation)
+
+
+def _depth_slices(x, start, step, count):
+    """x[:, :, start::step][:count] of an (N, C, D, H, W) tensor, as (N * count, C, H, W)."""
+    every = slice(None)
+    part = x[every, every, slice(start, start + step * (count - 1) + 1, step), every, every]
+    N, C, _, H, W = part.shape
+    return F.reshape(F.permute(part, (0, 2, 1, 3, 4)), (N * count, C, H, W))
+
+
+def _from_slices(y, N, count):
+    """(N * count, O, H, W) -> (N, O, count, H, W)."""
+    return F.permute(F.reshape(y, (N, count) + tuple(y.shape[1:])), (0, 2, 1, 3, 4))
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W); arguments as :class:`Conv2d`, with
+    (d, h, w) triples. Shapes: (N, C_in, D, H, W) -> (N, C_out, Do, Ho, Wo) (or unbatched,
+    without N); weight (C_out, C_in/groups, kd, kh, kw). One conv2d per depth tap."""
+
+    nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, backend=None,
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, backend=backend, device=device,
+                         dtype=dtype)
+
+    def forward(self, x):
+        self._check_input(x)
+        unbatched = x.ndim == 4
+        if unbatched:
+            x = F.unsqueeze(x, 0)
+        name = type(self).__name__
+        pads = conv_pads(name, self.padding, self.kernel_size, self.dilation, self.stride)
+        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+        (d0, d1), (h0, h1), (w0, w1) = pads
+        if mode == "constant" and h0 == h1 and w0 == w1:  # conv2d pads H and W itself
+            hw = (h0, w0)
+            if d0 or d1:
+                x = F.pad(x, (0, 0, 0, 0, d0, d1))
+        else:
+            hw = 0
+            if any(pads[0] + pads[1] + pads[2]):
+                x = F.pad(x, (w0, w1, h0, h1, d0, d1), mode=mode)
+        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.stride
+        dd, dh, dw = self.dilation
+        N, D = x.shape[0], x.shape[2]
+        Do = (D - dd * (kd - 1) - 1) // sd + 1
+        if Do < 1:
+            raise ValueError(f"{self!r}: kernel depth {kd} with dilation {dd} spans more than "
+                             f"the padded input depth {D} (input shape {x.shape})")
+        y = None
+        for t in range(kd):
+            w = self.weight[:, :, t, :, :]
+            part = F.conv2d(_depth_slices(x, t * dd, sd, Do), w, None, (sh, sw), hw, (dh, dw),
+                            self.groups)
+            y = part if y is None else y + part
+        y = _from_slices(y, N, Do)
+        if self.bias is not None:
+            y = y + F.reshape(self.bias, (1, -1, 1, 1, 1))
+        return F.squeeze(y, 0) if unbatched else y
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    """Transposed 3-D convolution over (N, C_in, D, H, W), the adjoint of Conv3d; arguments
+    as :class:`ConvTranspose2d` with (d, h, w) triples; weight (C_in, C_out/groups, kd, kh,
+    kw). One conv_transpose2d per depth tap, each placed at its depth offsets."""
+
+    nd = 3
+
+    def forward(self, x):
+        self._check_input(x)
+        unbatched = x.ndim == 4
+        if unbatched:
+            x = F.unsqueeze(x, 0)
+        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.stride
+        (dd, dh, dw), (pd, ph, pw) = self.dilation, self.padding
+        od = self.output_padding[0]
+        N, D = x.shape[0], x.shape[2]
+        full = (D - 1) * sd + dd * (kd - 1) + 1 + od  # before cropping pd at both ends
+        if full - 2 * pd < 1:
+            raise ValueError(f"{self!r}: padding {self.padding} leaves no output depth for "
+                             f"input of shape {x.shape}")
+        slices = _depth_slices(x, 0, 1, D)
+        span = (D - 1) * sd + 1
+        y = None
+        for t in range(kd):
+            w = self.weight[:, :, t, :, :]
+            part = _from_slices(F.conv_transpose2d(
+                slices, w, None, (sh, sw), (ph, pw), self.output_padding[1:], self.groups,
+                (dh, dw)), N, D)  # (N, O, D, Ho, Wo): input depth i lands at i*sd + t*dd
+            if sd > 1:  # spread the D slices sd apart: sd - 1 zero slices after each
+                zero = part.new_zeros(part.shape)
+                part = F.reshape(F.stack([part] + [zero] * (sd - 1), 3),
+                                 tuple(part.shape[:2]) + (D * sd,) + tuple(part.shape[3:]))
+                part = part[:, :, :span, :, :]
+            part = F.pad(part, (0, 0, 0, 0, t * dd, full - t * dd - span))
+            y = part if y is None else y + part
+        y = y[:, :, pd:full - pd, :, :]
+        if self.bias is not None:
+            y = y + F.reshape(self.bias, (1, -1, 1, 1, 1))
+        return F.squeeze(y, 0) if unbatched else y

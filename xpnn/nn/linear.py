@@ -1,4 +1,4 @@
-"""Linear (fully connected) and Flatten."""
+"""Linear (fully connected), Bilinear and Flatten."""
 from __future__ import annotations
 
 import math
@@ -46,6 +46,54 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b, one (in1, in2) matrix A per output feature.
+
+    Args:
+        in1_features, in2_features, out_features: sizes, ints >= 1.
+        bias: learn an additive bias.
+        backend, device, dtype: where the parameters live.
+    Shapes: x1 (..., in1_features), x2 (..., in2_features) with the same leading dims ->
+    (..., out_features); weight (out_features, in1_features, in2_features).
+    Init (PyTorch's): weight and bias ~ U(-1/sqrt(in1), 1/sqrt(in1)).
+    """
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        self.in1_features = check_int("Bilinear", "in1_features", in1_features)
+        self.in2_features = check_int("Bilinear", "in2_features", in2_features)
+        self.out_features = check_int("Bilinear", "out_features", out_features)
+        self.weight = new_parameter((out_features, in1_features, in2_features), backend,
+                                    device, dtype)
+        self.bias = new_parameter((out_features,), backend, device, dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        x1, x2 = input1, input2
+        if x1.ndim == 0 or x2.ndim == 0 or x1.shape[-1] != self.in1_features or \
+                x2.shape[-1] != self.in2_features or x1.shape[:-1] != x2.shape[:-1]:
+            raise ValueError(f"{self!r}: inputs of shapes {x1.shape} and {x2.shape} must be "
+                             f"(..., {self.in1_features}) and (..., {self.in2_features}) "
+                             "with the same leading dims")
+        O, I1, I2 = self.weight.shape
+        # one GEMM: x1 (..., I1) @ A (I1, O * I2), then a product with x2 summed over I2
+        A = F.reshape(F.permute(self.weight, (1, 0, 2)), (I1, O * I2))
+        Z = F.reshape(F.matmul(x1, A), tuple(x1.shape[:-1]) + (O, I2))
+        y = F.sum(Z * F.unsqueeze(x2, -2), axis=-1)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):

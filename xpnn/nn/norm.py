@@ -1,7 +1,9 @@
-"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm (PyTorch names and buffers)."""
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm
+(PyTorch names, defaults and buffers)."""
 from __future__ import annotations
 
-from .. import backend as B
+import warnings
+
 from .. import functional as F
 from . import init
 from .module import Module, check_int, new_parameter, placement
@@ -22,6 +24,11 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, backend=None, device=None, dtype=None):
         super().__init__()
+        self._setup(num_features, eps, momentum, affine, track_running_stats, backend, device,
+                    dtype)
+
+    def _setup(self, num_features, eps, momentum, affine, track_running_stats, backend,
+               device, dtype):
         name = type(self).__name__
         self.num_features = check_int(name, "num_features", num_features)
         self.eps = _check_eps(name, eps)
@@ -92,6 +99,78 @@ class BatchNorm1d(_BatchNorm):
 
     ranks = (2, 3)
     dims = "(N, C) or (N, C, L)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over (N, C, D, H, W); arguments as :class:`BatchNorm2d`."""
+
+    ranks = (5,)
+    dims = "(N, C, D, H, W)"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d/2d/3d: torch's defaults (no affine, no running statistics);
+    an input with one dim fewer is a single unbatched sample."""
+
+    spatial = 2
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, *, backend=None, device=None, dtype=None):
+        Module.__init__(self)
+        self._setup(num_features, eps, momentum, affine, track_running_stats, backend, device,
+                    dtype)
+
+    def forward(self, x):
+        name, k = type(self).__name__, self.spatial
+        if x.ndim not in (k + 1, k + 2):
+            dims = {1: "L", 2: "H, W", 3: "D, H, W"}[k]
+            raise ValueError(f"{self!r}: expected input (N, C, {dims}) or unbatched "
+                             f"(C, {dims}), got shape {x.shape}")
+        unbatched = x.ndim == k + 1
+        if unbatched:
+            x = F.unsqueeze(x, 0)
+        if x.shape[1] != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{self!r}: expected input with C={self.num_features} at "
+                                 f"dim {0 if unbatched else 1}, got shape "
+                                 f"{x.shape[1:] if unbatched else x.shape}")
+            warnings.warn(f"{name}: input has {x.shape[1]} channels but num_features="
+                          f"{self.num_features}; num_features is unused with affine=False "
+                          "and track_running_stats=False", UserWarning, stacklevel=2)
+        use_input_stats = self.training or not self.track_running_stats
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_input_stats, 0.0 if self.momentum is None else self.momentum,
+                            self.eps)
+        return F.squeeze(y, 0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization over (N, C, L) or unbatched (C, L): each (sample, channel)
+    row standardized over its positions.
+
+    Args:
+        num_features: C.
+        eps: added to the variance.
+        momentum: for the running statistics (None counts as 0, as in torch).
+        affine: learn per-channel weight (ones) and bias (zeros); default False.
+        track_running_stats: keep running_mean/running_var (batch averages of the instance
+            statistics) and use them in eval; default False.
+        backend, device, dtype: where parameters and buffers live.
+    """
+
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization over (N, C, H, W) or (C, H, W); arguments as
+    :class:`InstanceNorm1d`."""
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization over (N, C, D, H, W) or (C, D, H, W); arguments as
+    :class:`InstanceNorm1d`."""
+
+    spatial = 3
 
 
 class LayerNorm(Module):

@@ -1,9 +1,20 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d (no parameters)."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d,
+MaxUnpool1d/2d (no parameters). Every one takes batched (N, C, ...) or unbatched (C, ...)
+input, as PyTorch's do."""
 from __future__ import annotations
 
 from .. import functional as F
 from ..functional.conv import ntuple
 from .module import Module
+
+
+def _check_rank(layer, x, nd):
+    """Raise naming the layer unless x is (N, C, *spatial) or unbatched (C, *spatial)."""
+    if x.ndim not in (nd + 1, nd + 2):
+        dims = "L" if nd == 1 else "H, W"
+        raise ValueError(f"{layer!r}: expected a {nd + 2}-D input (N, C, {dims}), got shape "
+                         f"{x.shape} (an unbatched {nd + 1}-D input (C, {dims}) is accepted "
+                         "too)")
 
 
 class _Pool(Module):
@@ -24,10 +35,7 @@ class _Pool(Module):
         self.ceil_mode = bool(ceil_mode)
 
     def _check_input(self, x):
-        if x.ndim != self.nd + 2:
-            dims = "(N, C, L)" if self.nd == 1 else "(N, C, H, W)"
-            raise ValueError(f"{self!r}: expected a {self.nd + 2}-D input {dims}, got shape "
-                             f"{x.shape}")
+        _check_rank(self, x, self.nd)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -35,31 +43,34 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
-    """Max over (kh, kw) windows of (N, C, H, W); stride defaults to the kernel size.
+    """Max over (kh, kw) windows of (N, C, H, W) or (C, H, W); stride defaults to the kernel.
 
-    Args: kernel_size, stride, padding (-inf, at most half the kernel), dilation, ceil_mode.
+    Args: kernel_size, stride, padding (-inf, at most half the kernel), dilation;
+    return_indices: also return the flat index (row * W + col) of each maximum, for
+    :class:`MaxUnpool2d`; ceil_mode (PyTorch's argument order).
     The gradient goes to the first maximum of each window, as in PyTorch.
     """
 
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self.return_indices = bool(return_indices)
+
     def forward(self, x):
         self._check_input(x)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode)
+        pool = F.max_pool2d if self.nd == 2 else F.max_pool1d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                    self.ceil_mode, self.return_indices)
 
 
-class MaxPool1d(_Pool):
-    """Max over windows of (N, C, L); arguments as :class:`MaxPool2d`, ints."""
+class MaxPool1d(MaxPool2d):
+    """Max over windows of (N, C, L) or (C, L); arguments as :class:`MaxPool2d`, ints."""
 
     nd = 1
 
-    def forward(self, x):
-        self._check_input(x)
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode)
-
 
 class AvgPool2d(_Pool):
-    """Mean over (kh, kw) windows of (N, C, H, W).
+    """Mean over (kh, kw) windows of (N, C, H, W) or (C, H, W).
 
     Args: kernel_size, stride, padding (zeros), ceil_mode; count_include_pad: divide by the
     full window including padding (PyTorch's default); divisor_override: a fixed divisor.
@@ -78,7 +89,7 @@ class AvgPool2d(_Pool):
 
 
 class AvgPool1d(_Pool):
-    """Mean over windows of (N, C, L); arguments as :class:`AvgPool2d`, ints."""
+    """Mean over windows of (N, C, L) or (C, L); arguments as :class:`AvgPool2d`, ints."""
 
     nd = 1
 
@@ -93,37 +104,108 @@ class AvgPool1d(_Pool):
                             self.count_include_pad)
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average pooling of (N, C, H, W) to (N, C, oh, ow) whatever H and W are.
+def _adaptive_size(layer, output_size, nd):
+    """output_size as given (an int or a tuple of nd entries, each an int >= 1 or None,
+    None keeping that input size), validated at construction."""
+    vals = (output_size,) * nd if output_size is None or isinstance(output_size, int) \
+        else output_size
+    ok = isinstance(vals, (tuple, list)) and len(vals) == nd and all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+        for v in vals)
+    if not ok:
+        raise ValueError(f"{layer}: output_size must be an int >= 1, None or a tuple of {nd} "
+                         f"of those, got {output_size!r}")
+    return output_size if isinstance(output_size, int) or output_size is None \
+        else tuple(output_size)
 
-    Args: output_size: int or (oh, ow); 1 is global average pooling.
+
+class _Adaptive(Module):
+    nd = 2
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = _adaptive_size(type(self).__name__, output_size, self.nd)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_Adaptive):
+    """Average pooling of (N, C, H, W) or (C, H, W) to (..., oh, ow) whatever H and W are.
+
+    Args: output_size: int or (oh, ow), an entry None keeping that input size; 1 is global
+    average pooling.
     """
 
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = ntuple("AdaptiveAvgPool2d", "output_size", output_size, 2, 1)
-
     def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"{self!r}: expected a 4-D input (N, C, H, W), got shape "
-                             f"{x.shape}")
+        _check_rank(self, x, 2)
         return F.adaptive_avg_pool2d(x, self.output_size)
 
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
+class AdaptiveAvgPool1d(_Adaptive):
+    """Average pooling of (N, C, L) or (C, L) to length output_size."""
 
-class AdaptiveAvgPool1d(Module):
-    """Average pooling of (N, C, L) to (N, C, output_size)."""
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = ntuple("AdaptiveAvgPool1d", "output_size", output_size, 1, 1)[0]
+    nd = 1
 
     def forward(self, x):
-        if x.ndim != 3:
-            raise ValueError(f"{self!r}: expected a 3-D input (N, C, L), got shape {x.shape}")
+        _check_rank(self, x, 1)
         return F.adaptive_avg_pool1d(x, self.output_size)
 
+
+class AdaptiveMaxPool2d(_Adaptive):
+    """Max pooling of (N, C, H, W) or (C, H, W) to (..., oh, ow) whatever H and W are.
+
+    Args: output_size: as :class:`AdaptiveAvgPool2d`; return_indices: also return the flat
+    index of each maximum (for :class:`MaxUnpool2d`).
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = bool(return_indices)
+
+    def forward(self, x):
+        _check_rank(self, x, self.nd)
+        pool = F.adaptive_max_pool2d if self.nd == 2 else F.adaptive_max_pool1d
+        return pool(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling of (N, C, L) or (C, L) to length output_size; as
+    :class:`AdaptiveMaxPool2d`."""
+
+    nd = 1
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of MaxPool2d: values back at their indices, zeros elsewhere.
+
+    Args: kernel_size, stride (default kernel_size), padding: those of the MaxPool2d.
+    forward(input, indices, output_size=None): input and indices (N, C, H, W) or (C, H, W)
+    from ``MaxPool2d(return_indices=True)``; output_size resolves an ambiguous size.
+    """
+
+    nd = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name, nd = type(self).__name__, self.nd
+        self.kernel_size = ntuple(name, "kernel_size", kernel_size, nd, 1)
+        self.stride = self.kernel_size if stride is None else \
+            ntuple(name, "stride", stride, nd, 1)
+        self.padding = ntuple(name, "padding", padding, nd, 0)
+
+    def forward(self, input, indices, output_size=None):
+        _check_rank(self, input, self.nd)
+        unpool = F.max_unpool2d if self.nd == 2 else F.max_unpool1d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding,
+                      output_size)
+
     def extra_repr(self):
-        return f"output_size={self.output_size}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}")
+
+
+class MaxUnpool1d(MaxUnpool2d):
+    """The partial inverse of MaxPool1d over (N, C, L) or (C, L); as :class:`MaxUnpool2d`."""
+
+    nd = 1

@@ -1,8 +1,9 @@
 """RNN, LSTM, GRU and their single-step cells, with PyTorch's names, layouts and outputs.
 
 Parameters are named ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
-``bias_hh_l{k}`` (``_reverse`` appended for the backward direction), so a PyTorch state dict
-loads unchanged. Each layer-direction is one fused node (xpnn/functional/recurrent.py).
+``bias_hh_l{k}`` and, for an LSTM with ``proj_size``, ``weight_hr_l{k}`` (``_reverse``
+appended for the backward direction), so a PyTorch state dict loads unchanged. Each
+layer-direction is one fused node (xpnn/functional/recurrent.py).
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ class RNNBase(Module):
     """Shared machinery of RNN, LSTM and GRU (see those for the arguments)."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, *, backend=None,
-                 device=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, *,
+                 backend=None, device=None, dtype=None):
         super().__init__()
         name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(mode, mode)
         self.mode, self._name = mode, name
@@ -36,17 +37,28 @@ class RNNBase(Module):
                 not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got "
                              f"{dropout!r}")
+        check_int(name, "proj_size", proj_size, 0)
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is supported by LSTM only, got "
+                             f"proj_size={proj_size}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size ({proj_size}) must be smaller than "
+                             f"hidden_size ({hidden_size})")
+        self.proj_size = proj_size
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         D, G, H = 2 if bidirectional else 1, GATES[mode], hidden_size
+        P = proj_size or H  # the size of the hidden state carried between steps
         self._flat_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else H * D
+            layer_in = input_size if layer == 0 else P * D
             for d in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes = [("weight_ih", (G * H, layer_in)), ("weight_hh", (G * H, H))]
+                shapes = [("weight_ih", (G * H, layer_in)), ("weight_hh", (G * H, P))]
                 if bias:
                     shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (P, H)))
                 names = []
                 for base, shape in shapes:
                     setattr(self, base + sfx, new_parameter(shape, backend, device, dtype))
@@ -73,10 +85,12 @@ class RNNBase(Module):
             input: (T, N, input_size), (N, T, input_size) with batch_first, or unbatched
                 (T, input_size).
             hx: initial hidden state (num_layers * D, N, H) (unbatched: (num_layers * D, H));
-                for LSTM a pair (h_0, c_0) of that shape; None means zeros.
+                for LSTM a pair (h_0, c_0) of that shape; None means zeros. With proj_size
+                P, h_0 is (num_layers * D, N, P).
         Returns:
             output (T, N, D * H) (batch_first: (N, T, D * H)) and h_n (num_layers * D, N, H),
-            for LSTM (output, (h_n, c_n)), exactly as PyTorch returns them.
+            for LSTM (output, (h_n, c_n)), exactly as PyTorch returns them (P instead of H
+            for output and h_n with proj_size).
         """
         x = as_input(input)
         name, lstm = self._name, self.mode == "LSTM"
@@ -103,7 +117,8 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 state = (h0[k], c0[k]) if lstm else h0[k]
-                res = recurrent_layer(self.mode, x, state, self._weights(k), reverse=d == 1)
+                res = recurrent_layer(self.mode, x, state, self._weights(k), reverse=d == 1,
+                                      proj=self.proj_size > 0)
                 outs.append(res[0])
                 hs.append(res[1])
                 if lstm:
@@ -124,20 +139,22 @@ class RNNBase(Module):
     def _initial_states(self, hx, in_shape, N, batched, D, like):
         """Per layer-direction (N, H) initial states; zeros (no graph) when hx is None."""
         name, L, H = self._name, self.num_layers * D, self.hidden_size
+        P = self.proj_size or H
         lstm = self.mode == "LSTM"
         if hx is None:
-            zero = zeros_state(like, N, H)
-            return [zero] * L, [zero] * L
+            h, c = zeros_state(like, N, P), zeros_state(like, N, H)
+            return [h] * L, [c] * L
         if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{name}: hx must be a pair (h_0, c_0), got {type(hx).__name__}")
         states = list(hx) if lstm else [hx]
-        want = (L, N, H) if batched else (L, H)
         out = []
-        for which, s in zip(("h_0", "c_0"), states):
+        for which, s, size in zip(("h_0", "c_0"), states, (P, H)):
+            want = (L, N, size) if batched else (L, size)
             s = as_input(s)
             if s.shape != want:
+                size_name = "proj_size" if size != H else "hidden_size"
                 raise ValueError(f"{name}: {which} has shape {s.shape}, expected {want} "
-                                 f"(num_layers * num_directions, batch, hidden_size) for an "
+                                 f"(num_layers * num_directions, batch, {size_name}) for an "
                                  f"input of shape {in_shape}")
             _check_dtype(name, s, self.weight_ih_l0)
             if not batched:
@@ -147,6 +164,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
@@ -183,14 +202,14 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory, PyTorch's gate order (i, f, g, o); arguments as :class:`RNN`
-    (no nonlinearity). forward returns (output, (h_n, c_n))."""
+    (no nonlinearity), plus proj_size: if > 0 (and < hidden_size), each step's hidden state
+    is projected to that size by ``weight_hr_l{k}`` (proj_size, hidden_size) (Sak et al.
+    2014), so output and h_n have proj_size features. forward returns (output, (h_n, c_n))."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, **kw):
-        if proj_size:
-            raise NotImplementedError(f"LSTM: proj_size={proj_size!r} is not supported")
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, **kw)
+                         dropout, bidirectional, proj_size, **kw)
 
 
 class GRU(RNNBase):

@@ -249,6 +249,9 @@ def _recurrent(g, n, kind):
 
 @converts(Rnn.LSTMLayer)
 def _lstm(g, n):
+    if n.p.get("proj"):
+        raise unsupported(n, "an LSTM with proj_size has no ONNX LSTM operator (it has no "
+                             "projection)")
     return _recurrent(g, n, "LSTM")
 
 

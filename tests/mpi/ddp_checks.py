@@ -1,0 +1,506 @@
+"""Checks of xpnn.distributed under a real launcher, run by tests/test_distributed.py as
+
+    mpiexec -n 2 python tests/mpi/ddp_checks.py RESULTS.json [CHECKPOINT_DIR]
+
+Every check runs on every rank. After each, the ranks exchange their outcome; rank 0
+writes {check name: "ok" | "skip: why" | "rank R: traceback"} to RESULTS.json. One launch
+runs them all, since starting MPI and importing torch costs more than the checks.
+"""
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+import xpnn
+import xpnn.distributed as dist
+import xpnn.functional as F
+from xpnn import nn, optim
+from xpnn.nn.parallel import DistributedDataParallel as DDP
+
+CHECKS = {}
+EPS32 = float(np.finfo(np.float32).eps)
+# K=3 SGD steps with float32 sums split in two halves; measured: 7e-9 (LSTM) to 6e-8 (CNN)
+TOL = 16 * EPS32
+# (backend, device): NumPy, torch and array-api-strict share their memory with MPI;
+# array-api-strict's second device refuses that, so its arrays are staged through the host
+PLACES = [("numpy", None), ("torch", None), ("array_api_strict", None),
+          ("array_api_strict", "device1")]
+
+
+class Skip(Exception):
+    pass
+
+
+def check(fn):
+    CHECKS[fn.__name__] = fn
+    return fn
+
+
+def rank():
+    return dist.get_rank()
+
+
+def world():
+    return dist.get_world_size()
+
+
+def gather(obj):
+    out = [None] * world()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def half(a):
+    """This rank's share of a full batch (the full batch splits evenly)."""
+    n = len(a) // world()
+    return a[rank() * n:(rank() + 1) * n]
+
+
+def assert_close(name, got, want, tol=TOL):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype, \
+        f"{name}: {got.shape} {got.dtype} vs {want.shape} {want.dtype}"
+    err = np.max(np.abs(got - want) / (np.abs(want) + 1)) if got.size else 0.0
+    assert err <= tol, f"{name}: max relative difference {err:.3g} > {tol:.3g}"
+
+
+def host_state(model):
+    return {k: v.numpy() for k, v in model.state_dict().items()}
+
+
+# -- models -----------------------------------------------------------------------------------
+def tensor(x, where):
+    return xpnn.tensor(x, backend=where[0], device=where[1])
+
+
+def mlp(where):
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).to(where[0],
+                                                                          device=where[1])
+
+
+def cnn(where):
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 16, bias=False),
+                         nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(where[0],
+                                                                             device=where[1])
+
+
+class LSTMHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def lstm(where):
+    return LSTMHead().to(where[0], device=where[1])
+
+
+class Shared(nn.Module):
+    """One Linear applied twice: its parameters get two gradient contributions."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.out(F.tanh(self.lin(F.tanh(self.lin(x)))))
+
+
+def data(kind, k, n=16):
+    """Full batch number ``k`` (the same on every rank)."""
+    rng = np.random.default_rng(100 + k)
+    shape = {"mlp": (n, 6), "shared": (n, 6), "cnn": (n, 1, 8, 8), "lstm": (n, 5, 3)}[kind]
+    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 3, n)
+
+
+def train_pair(kind, build, where, steps=3, sync_bn=False, **ddp_kwargs):
+    """K SGD steps of DDP on this rank's halves and of a plain copy on the full batches."""
+    xpnn.manual_seed(0)
+    model, ref = build(where), build(where)
+    ref.load_state_dict(model.state_dict())
+    if sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    ddp = DDP(model, **ddp_kwargs)
+    opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    ropt = optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for k in range(steps):
+        X, y = data(kind, k)
+        for net, o, xb, yb in ((ddp, opt, half(X), half(y)), (ref, ropt, X, y)):
+            loss = F.cross_entropy(net(tensor(xb, where)), tensor(yb, where))
+            o.zero_grad()
+            loss.backward()
+            o.step()
+    return model, ref
+
+
+def assert_same_as_reference(model, ref, tol=TOL):
+    got, want = host_state(model), host_state(ref)
+    assert list(got) == list(want), (list(got), list(want))
+    for k in got:
+        assert_close(k, got[k], want[k], tol)
+    everyone = gather(got)
+    for r, state in enumerate(everyone):
+        for k in got:
+            assert np.array_equal(state[k], everyone[0][k]), f"rank {r} differs at {k}"
+
+
+# -- checks ---------------------------------------------------------------------------------
+@check
+def launcher():
+    assert world() == 2 and dist.is_initialized() and dist.get_backend() == "mpi"
+    assert sorted(gather(rank())) == [0, 1]
+    assert dist.get_node_local_rank() == rank()
+
+
+@check
+def collectives():
+    for where in PLACES:
+        r = rank()
+        for op, want in ((dist.ReduceOp.SUM, [3, 6]), (dist.ReduceOp.AVG, [1.5, 3]),
+                         (dist.ReduceOp.MAX, [2, 4]), (dist.ReduceOp.MIN, [1, 2])):
+            t = tensor([r + 1.0, 2.0 * (r + 1)], where)
+            v = t._version
+            dist.all_reduce(t, op=op)
+            assert t.numpy().tolist() == want and xpnn.float32 == t.dtype, (where, op, t)
+            assert t._version > v, "all_reduce must bump the version counter"
+        t = tensor([float(r)] * 3, where)
+        dist.all_reduce(t, async_op=True).wait()
+        assert t.numpy().tolist() == [1.0] * 3
+        t = tensor([[r, r], [r, r]], where)
+        dist.broadcast(t, src=1)
+        assert t.numpy().tolist() == [[1, 1], [1, 1]]
+        parts = [tensor([0.0, 0.0], where) for _ in range(2)]
+        dist.all_gather(parts, tensor([r, 10.0 + r], where))
+        assert [p.numpy().tolist() for p in parts] == [[0, 10], [1, 11]]
+        out = tensor([0.0] * 4, where)
+        dist.all_gather_into_tensor(out, tensor([r, r + 0.5], where))
+        assert out.numpy().tolist() == [0, 0.5, 1, 1.5]
+    a = np.full(3, rank() + 1, dtype=np.int64)
+    dist.all_reduce(a)
+    assert a.tolist() == [3, 3, 3]
+    objs = [None] * 2
+    dist.all_gather_object(objs, {"rank": rank()})
+    assert objs == [{"rank": 0}, {"rank": 1}]
+    lst = ["from", rank()]
+    dist.broadcast_object_list(lst, src=0)
+    assert lst == ["from", 0]
+    dist.barrier()
+    try:
+        dist.all_reduce(xpnn.tensor([1, 2]), op=dist.ReduceOp.AVG)
+    except TypeError as e:
+        assert "AVG" in str(e) and "int64" in str(e)
+    else:
+        raise AssertionError("AVG of integers must raise")
+
+
+@check
+def mlp_equals_one_process():
+    for where in PLACES:
+        assert_same_as_reference(*train_pair("mlp", mlp, where))
+    # buckets of ~100 bytes: several buckets per dtype, launched in order as backward fills
+    assert_same_as_reference(*train_pair("mlp", mlp, PLACES[0], bucket_cap_mb=1e-4))
+
+
+@check
+def cnn_syncbn_equals_one_process():
+    model, ref = train_pair("cnn", cnn, PLACES[0], sync_bn=True, bucket_cap_mb=1e-3)
+    assert sum(isinstance(m, nn.SyncBatchNorm) for m in model.modules()) == 2
+    assert_same_as_reference(model, ref)
+    model, ref = train_pair("cnn", cnn, PLACES[1], sync_bn=True)
+    assert_same_as_reference(model, ref)
+
+
+@check
+def cnn_plain_bn_is_per_rank():
+    """Plain BatchNorm normalizes each rank's half with that half's statistics: the ranks'
+    parameters stay identical (gradients averaged; rank 0's running statistics are
+    broadcast before each training forward, as PyTorch does), but the run differs from one
+    process on the full batch. Documented, not a bug."""
+    model, ref = train_pair("cnn", cnn, PLACES[0])
+    got = {n: p.numpy() for n, p in model.named_parameters()}
+    want = {n: p.numpy() for n, p in ref.named_parameters()}
+    everyone = gather(got)
+    for k in got:
+        assert np.array_equal(everyone[0][k], everyone[1][k]), k
+    diff = max(np.max(np.abs(got[k] - want[k])) for k in got)
+    assert diff > 1e3 * TOL, diff
+
+
+@check
+def lstm_equals_one_process():
+    assert_same_as_reference(*train_pair("lstm", lstm, PLACES[0]))
+
+
+@check
+def shared_weights_equal_one_process():
+    assert_same_as_reference(*train_pair("shared", lambda w: Shared().to(w[0]), PLACES[0]))
+
+
+@check
+def ranks_agree_after_construction():
+    xpnn.manual_seed(10 + rank())  # different weights on each rank
+    model = cnn(PLACES[0])
+    before = gather(host_state(model))
+    assert not np.array_equal(before[0]["0.weight"], before[1]["0.weight"])
+    with xpnn.no_grad():
+        model[1].running_mean.fill_(float(rank()))
+    DDP(model)
+    after = host_state(model)
+    for k, v in after.items():
+        assert np.array_equal(v, before[0][k]), f"{k} is not rank 0's"
+
+
+@check
+def mismatched_models_raise():
+    xpnn.manual_seed(0)
+    out = 3 if rank() == 0 else 5
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, out))
+    try:
+        DDP(model)
+    except ValueError as e:
+        msg = str(e)
+        assert "rank 1" in msg and "'2.weight'" in msg and "(5, 16)" in msg and \
+            "(3, 16)" in msg and "rank 0" in msg, msg
+    else:
+        raise AssertionError("DDP accepted models of different shapes")
+
+
+@check
+def no_sync_accumulates_then_averages():
+    xpnn.manual_seed(0)
+    model, ref = mlp(PLACES[0]), mlp(PLACES[0])
+    ref.load_state_dict(model.state_dict())
+    ddp = DDP(model)
+    (Xa, ya), (Xb, yb) = data("mlp", 0), data("mlp", 1)
+    with ddp.no_sync():
+        F.cross_entropy(ddp(xpnn.tensor(half(Xa))), xpnn.tensor(half(ya))).backward()
+    local = {n: p.grad.numpy() for n, p in model.named_parameters()}
+    F.cross_entropy(ddp(xpnn.tensor(half(Xb))), xpnn.tensor(half(yb))).backward()
+    (F.cross_entropy(ref(xpnn.tensor(Xa)), xpnn.tensor(ya)) +
+     F.cross_entropy(ref(xpnn.tensor(Xb)), xpnn.tensor(yb))).backward()
+    everyone = gather(local)
+    assert not np.array_equal(everyone[0]["0.weight"], everyone[1]["0.weight"]), \
+        "no_sync must not average"
+    for (n, p), q in zip(model.named_parameters(), ref.parameters()):
+        assert_close(n, p.grad.numpy(), q.grad.numpy())
+
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 3), nn.Linear(6, 3)
+
+    def forward(self, x, use_b):
+        y = self.a(x)
+        return y + self.b(x) if use_b else y
+
+
+@check
+def unused_parameters():
+    X, y = data("mlp", 0)
+    for find in (False, True):
+        xpnn.manual_seed(0)
+        model, ref = Branchy(), Branchy()
+        ref.load_state_dict(model.state_dict())
+        ddp = DDP(model, find_unused_parameters=find)
+        # rank 0 uses branch b, rank 1 does not: b's gradient is rank 0's over 2
+        F.cross_entropy(ddp(xpnn.tensor(half(X)), rank() == 0), xpnn.tensor(half(y))).backward()
+        n = len(X) // 2
+        ((F.cross_entropy(ref(xpnn.tensor(X[:n]), True), xpnn.tensor(y[:n])) +
+          F.cross_entropy(ref(xpnn.tensor(X[n:]), False), xpnn.tensor(y[n:]))) / 2).backward()
+        for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+            assert_close(name, p.grad.numpy(), q.grad.numpy())
+        # no rank uses b: zeros without find_unused_parameters, None with it (as PyTorch)
+        model.zero_grad()
+        F.cross_entropy(ddp(xpnn.tensor(half(X)), False), xpnn.tensor(half(y))).backward()
+        if find:
+            assert model.b.weight.grad is None
+        else:
+            assert not np.any(model.b.weight.grad.numpy())
+        assert model.a.weight.grad is not None
+
+
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 3), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+@check
+def output_left_out_of_the_loss_is_reported():
+    """An output the loss never uses leaves its parameters without gradients; the next
+    forward raises on every rank (PyTorch's rule), naming them."""
+    xpnn.manual_seed(0)
+    ddp = DDP(TwoHeads())
+    X, y = data("mlp", 0)
+    first, _ = ddp(xpnn.tensor(half(X)))
+    F.cross_entropy(first, xpnn.tensor(half(y))).backward()
+    try:
+        ddp(xpnn.tensor(half(X)))
+    except RuntimeError as e:
+        assert "did not finish averaging" in str(e) and "'b.weight'" in str(e), str(e)
+    else:
+        raise AssertionError("an unfinished reduction went unnoticed")
+
+
+@check
+def penalty_outside_forward_is_refused():
+    xpnn.manual_seed(0)
+    ddp = DDP(mlp(PLACES[0]))
+    X, y = data("mlp", 0)
+    loss = F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))) + \
+        F.l2_penalty(ddp.parameters(), 1e-3)
+    try:
+        loss.backward()
+    except RuntimeError as e:
+        assert "' received a gradient" in str(e) and "weight_decay" in str(e) and \
+            "no_sync" in str(e), str(e)
+    else:
+        raise AssertionError("a gradient from outside forward went unnoticed")
+    # the same penalty in a backward of its own under no_sync: local, and allowed
+    ddp.zero_grad()
+    F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))).backward()
+    with ddp.no_sync():
+        F.l2_penalty(ddp.parameters(), 1e-3).backward()
+    grads = gather({n: p.grad.numpy() for n, p in ddp.named_parameters()})
+    for k in grads[0]:
+        assert np.array_equal(grads[0][k], grads[1][k]), k
+
+
+@check
+def distributed_sampler_partitions():
+    try:
+        from xpnn.utils.data import DistributedSampler
+    except ImportError:
+        raise Skip("xpnn.utils.data.DistributedSampler is not there yet") from None
+    for n, drop_last in ((10, False), (11, True)):
+        for shuffle in (False, True):
+            sampler = DistributedSampler(list(range(n)), shuffle=shuffle, seed=3,
+                                         drop_last=drop_last)
+            orders = []
+            for epoch in (0, 1):
+                sampler.set_epoch(epoch)
+                mine = [int(i) for i in sampler]
+                assert len(mine) == len(sampler) == n // 2
+                shards = gather(mine)
+                everything = sorted(shards[0] + shards[1])
+                assert len(set(everything)) == len(everything), "a sample on two ranks"
+                assert set(everything) <= set(range(n))
+                if not drop_last:
+                    assert everything == list(range(n)), "a sample on no rank"
+                orders.append(mine)
+            assert (orders[0] != orders[1]) == shuffle, "set_epoch must reshuffle"
+
+
+@check
+def checkpoint_resume():
+    """Rank 0 writes the checkpoint (of the unwrapped module, so any world size can load
+    it); resuming on 2 ranks equals the run that never stopped, bit for bit, and resuming
+    on 1 process equals it within float32 rounding."""
+    folder = sys.argv[2]
+    path = os.path.join(folder, "ckpt.safetensors")
+
+    def run(ddp, opt, steps):
+        for k in steps:
+            X, y = data("mlp", k)
+            loss = F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y)))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def fresh(seed):
+        xpnn.manual_seed(seed)
+        ddp = DDP(mlp(PLACES[0]))
+        return ddp, optim.Adam(ddp.parameters(), lr=0.01)
+
+    ddp, opt = fresh(0)
+    run(ddp, opt, range(4))
+    full = host_state(ddp.module)
+    ddp, opt = fresh(0)
+    run(ddp, opt, range(2))
+    if rank() == 0:
+        xpnn.save_checkpoint(path, ddp.module, opt, epoch=1, step=2)
+    dist.barrier()
+    assert os.listdir(folder) == ["ckpt.safetensors"], os.listdir(folder)
+    ddp, opt = fresh(7)  # other weights: all must come from the checkpoint
+    info = xpnn.load_checkpoint(path, ddp.module, opt)
+    assert info["step"] == 2
+    run(ddp, opt, range(2, 4))
+    for k, v in host_state(ddp.module).items():
+        assert np.array_equal(v, full[k]), f"2-rank resume differs at {k}"
+    if rank() == 0:  # one process, full batches
+        xpnn.manual_seed(7)
+        model = mlp(PLACES[0])
+        o = optim.Adam(model.parameters(), lr=0.01)
+        xpnn.load_checkpoint(path, model, o)
+        for k in range(2, 4):
+            X, y = data("mlp", k)
+            loss = F.cross_entropy(model(xpnn.tensor(X)), xpnn.tensor(y))
+            o.zero_grad()
+            loss.backward()
+            o.step()
+        for k, v in host_state(model).items():
+            assert_close(f"1-process resume {k}", v, full[k])
+
+
+@check
+def module_attribute_and_state_dict():
+    xpnn.manual_seed(0)
+    model = mlp(PLACES[0])
+    ddp = DDP(model)
+    assert ddp.module is model
+    assert list(ddp.state_dict()) == ["module." + k for k in model.state_dict()]
+    plain = mlp(PLACES[0])
+    plain.load_state_dict(ddp.module.state_dict())
+    with xpnn.no_grad():  # evaluation arms nothing
+        ddp.eval()
+        ddp(xpnn.tensor(data("mlp", 0)[0]))
+    ddp.train()
+    X, y = data("mlp", 0)
+    ddp(xpnn.tensor(half(X)))  # a training forward without backward is fine
+    F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    try:  # a backward through the bare module would leave the ranks' gradients apart
+        F.cross_entropy(ddp.module(xpnn.tensor(half(X))), xpnn.tensor(half(y))).backward()
+    except RuntimeError as e:
+        assert "after this step's gradients were averaged" in str(e), str(e)
+    else:
+        raise AssertionError("a backward through ddp.module went unnoticed")
+
+
+def main():
+    dist.init_process_group("mpi")
+    results = {}
+    for name, fn in CHECKS.items():
+        t0 = time.perf_counter()
+        try:
+            fn()
+            status = "ok"
+        except Skip as e:
+            status = f"skip: {e}"
+        except Exception:
+            status = f"rank {rank()}: {traceback.format_exc()}"
+        statuses = gather(status)
+        bad = [s for s in statuses if s != "ok"]
+        results[name] = {"status": bad[0] if bad else "ok",
+                         "seconds": round(time.perf_counter() - t0, 3)}
+    if rank() == 0:
+        with open(sys.argv[1], "w") as f:
+            json.dump(results, f, indent=1)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""xpnn.cuda: CUDA as PyTorch's ``torch.cuda`` reports it, for the default backend.
+
+On the NumPy/CuPy pair CUDA means CuPy with a GPU; on the torch backend, torch's CUDA;
+array-api-strict has none. ``model.to("cuda")`` lands where ``is_available()`` looks.
+"""
+from __future__ import annotations
+
+from . import backend as B
+
+
+def _kind():
+    name = B.default_backend().name
+    return "torch" if name == "torch" else "cupy" if name in ("numpy", "cupy") else None
+
+
+def device_count():
+    """GPUs the default backend can use (0 without CUDA)."""
+    kind = _kind()
+    if kind is None:
+        return 0
+    lib = B.optional_module(kind)
+    if lib is None:
+        return 0
+    try:
+        if kind == "torch":
+            return lib.cuda.device_count() if lib.cuda.is_available() else 0
+        return lib.cuda.runtime.getDeviceCount()
+    except Exception:  # a CUDA library without a driver or device
+        return 0
+
+
+def is_available():
+    return device_count() > 0
+
+
+def current_device():
+    return 0 if is_available() else None
+
+
+def synchronize(device=None):
+    """Wait for the GPU's queued work (a no-op without CUDA)."""
+    if not is_available():
+        return
+    lib = B.optional_module(_kind())
+    if _kind() == "torch":
+        lib.cuda.synchronize(device)
+    else:
+        lib.cuda.Device(0 if device is None else int(str(device).split(":")[-1])).synchronize()
+
+
+def manual_seed(seed):
+    """Seeds every backend's generator (xpnn keeps one seed for all devices)."""
+    B.manual_seed(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def empty_cache():
+    """Give cached GPU memory back (CuPy's memory pool, or torch's caching allocator)."""
+    if not is_available():
+        return
+    lib = B.optional_module(_kind())
+    if _kind() == "torch":
+        lib.cuda.empty_cache()
+    else:
+        lib.get_default_memory_pool().free_all_blocks()

@@ -1,0 +1,205 @@
+"""Gather and scatter along a dim (``torch.gather``, ``scatter``, ``scatter_add``) and
+``one_hot``.
+
+An index tensor has the input's number of dims and at most its size in every dim but
+``dim``; entry ``index[i, j, k]`` names a position along ``dim``. Each op turns the index into
+flat positions in the input once (:func:`flat_positions`), so the forward is one take or one
+write on a 1-D view and the backward the matching scatter-add or take: gather's backward is a
+scatter-add of the gradient, scatter-add's is a gather.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import Function, as_tensor, raw
+from .indexing import assign, index_add
+from .shape import _axis
+
+
+def flat_positions(xp, shape, dim, index):
+    """Row-major positions in an array of ``shape`` of the entries ``index`` names along
+    ``dim`` (the other coordinates being the index entry's own), shaped like ``index``."""
+    strides = [math.prod(shape[a + 1:]) for a in range(len(shape))]
+    pos = index * strides[dim]
+    for a, n in enumerate(index.shape):
+        if a != dim and n > 1:
+            view = (1,) * a + (n,) + (1,) * (index.ndim - a - 1)
+            ar = xp.reshape(xp.arange(n, dtype=index.dtype, device=index.device), view)
+            pos = pos + ar * strides[a]
+    return pos
+
+
+def _take_flat(xp, X, pos):
+    return xp.reshape(xp.take(xp.reshape(X, (-1,)), xp.reshape(pos, (-1,)), axis=0),
+                      tuple(pos.shape))
+
+
+def _into(xp, G, shape):
+    """G (a corner of ``shape``) placed in zeros of ``shape``: src may be larger than index."""
+    if tuple(G.shape) == tuple(shape):
+        return G
+    out = xp.zeros(shape, dtype=G.dtype, device=G.device)
+    out[tuple(slice(0, n) for n in G.shape)] = G
+    return out
+
+
+class Gather(Function):
+    """Y = X at ``pos`` (flat positions); dX = scatter-add of dY."""
+
+    saved_inputs = ()
+
+    def forward(self, X, pos=None):
+        self.shape, self.pos = X.shape, pos
+        return _take_flat(self.xp, X, pos)
+
+    def backward(self, dY):
+        xp = self.xp
+        flat = xp.zeros((math.prod(self.shape),), dtype=dY.dtype, device=dY.device)
+        flat = index_add(self.be, flat, 0, xp.reshape(self.pos, (-1,)), xp.reshape(dY, (-1,)))
+        return xp.reshape(flat, self.shape)
+
+
+class Scatter(Function):
+    """Y = X with Y[pos] = S (add=False) or Y[pos] += S (add=True); S is src's corner of
+    index's shape. dX = dY (zeroed at pos when writing); dsrc = dY at pos."""
+
+    saved_inputs = ()
+
+    def forward(self, X, Src, pos=None, add=False):
+        xp = self.xp
+        self.pos, self.add, self.src_shape = pos, add, Src.shape
+        S = Src[tuple(slice(0, n) for n in pos.shape)]
+        S = xp.reshape(S if S.dtype == X.dtype else xp.astype(S, X.dtype), (-1,))
+        flat = xp.reshape(xp.asarray(X, copy=True), (-1,))
+        p = xp.reshape(pos, (-1,))
+        flat = index_add(self.be, flat, 0, p, S) if add else assign(self.be, flat, (p,), S)
+        return xp.reshape(flat, X.shape)
+
+    def backward(self, dY):
+        xp, be = self.xp, self.be
+        dX = dS = None
+        if self.needs[0]:
+            dX = dY
+            if not self.add:  # written positions lost the input's value
+                flat = xp.reshape(xp.asarray(dY, copy=True), (-1,))
+                flat = assign(be, flat, (xp.reshape(self.pos, (-1,)),),
+                              xp.zeros((), dtype=dY.dtype, device=dY.device))
+                dX = xp.reshape(flat, dY.shape)
+        if self.needs[1]:
+            dS = _into(xp, _take_flat(xp, dY, self.pos), self.src_shape)
+        return dX, dS
+
+
+def _index(op, x, dim, index, src_shape=None):
+    """(dim as an int >= 0, the index as an int64 array of x's backend), checked as
+    PyTorch checks them."""
+    d = _axis(op, dim, x.ndim)
+    idx = raw(index, x, op, "index")
+    xp = x.xp
+    if not xp.isdtype(idx.dtype, "integral"):
+        raise TypeError(f"{op}: index must be an integer tensor, got {B.dtype_name(idx.dtype)}")
+    if idx.ndim != x.ndim and not (idx.ndim <= 1 and x.ndim <= 1):
+        raise ValueError(f"{op}: index of shape {tuple(idx.shape)} must have as many dims as "
+                         f"the input of shape {x.shape}")
+    idx = xp.reshape(idx, (1,) * (x.ndim - idx.ndim) + tuple(idx.shape)) if idx.ndim < x.ndim \
+        else idx
+    for a, n in enumerate(idx.shape):
+        if a != d and n > x.shape[a]:
+            raise ValueError(f"{op}: index of shape {tuple(idx.shape)} is larger than the "
+                             f"input of shape {x.shape} in dim {a} (only dim {d} may differ)")
+        if src_shape is not None and n > src_shape[a]:
+            raise ValueError(f"{op}: index of shape {tuple(idx.shape)} is larger than src of "
+                             f"shape {src_shape} in dim {a}")
+    n = x.shape[d] if x.ndim else 1
+    if x._be.on_host and math.prod(idx.shape):  # a device would have to sync to check
+        lo, hi = int(xp.min(idx)), int(xp.max(idx))
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of bounds for dim {d} "
+                             f"with size {n}")
+    return d, xp.astype(idx, xp.int64)
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[i][j][k] = input[index[i][j][k]][j][k] (for dim 0), as ``torch.gather``.
+
+    Args:
+        input: any tensor.
+        dim: the dim that ``index`` indexes.
+        index: int tensor with input's number of dims and at most its size in the others.
+    Returns:
+        index's shape, input's dtype; differentiable in input (repeats add up).
+    """
+    x = as_tensor(input, op="gather")
+    d, idx = _index("gather", x, dim, index)
+    shape = x.shape if x.ndim else (1,)
+    return Gather.apply(x, pos=flat_positions(x.xp, shape, d, idx))
+
+
+def _src(op, x, src, value):
+    if src is None and value is None:
+        raise TypeError(f"{op}: expected src (a tensor) or value (a number)")
+    if src is None or isinstance(src, (int, float, bool)):
+        v = value if src is None else src
+        if not x._be.is_floating(x.dtype):
+            v = bool(v) if x.dtype == x.xp.bool else int(v)
+        return x._result(x.xp.full(x.shape, v, dtype=x.dtype, device=x._be.device), x._be)
+    s = as_tensor(src, like=x, op=op)
+    if s._be is x._be and s.dtype != x.dtype:
+        raise TypeError(f"{op}: src dtype {B.dtype_name(s.dtype)} differs from the input's "
+                        f"{B.dtype_name(x.dtype)}")
+    return s
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of ``input`` with out[index[i][j]][j] = src[i][j] (for dim 0), as
+    ``torch.scatter``; ``src`` may be a number. Where ``index`` repeats a position, which
+    value lands is unspecified (as in PyTorch). ``reduce="add"`` is :func:`scatter_add`.
+
+    Returns:
+        input's shape and dtype; differentiable in input and src.
+    """
+    if reduce == "add":
+        return scatter_add(input, dim, index, _src("scatter", as_tensor(input, op="scatter"),
+                                                   src, value))
+    if reduce is not None:
+        raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (None or "
+                                  "'add')")
+    x = as_tensor(input, op="scatter")
+    s = _src("scatter", x, src, value)
+    d, idx = _index("scatter", x, dim, index, s.shape if s.ndim == x.ndim else None)
+    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=False)
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with out[index[i][j]][j] += src[i][j] (for dim 0); repeated
+    positions add up. Differentiable in input and src."""
+    x = as_tensor(input, op="scatter_add")
+    s = _src("scatter_add", x, src, None)
+    d, idx = _index("scatter_add", x, dim, index, s.shape if s.ndim == x.ndim else None)
+    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=True)
+
+
+def one_hot(tensor, num_classes=-1):
+    """(*) int64 class indices -> (*, num_classes) int64 one-hot rows (no gradient).
+
+    ``num_classes=-1`` takes the largest index + 1 (a read of the data, as in PyTorch).
+    """
+    t = as_tensor(tensor, op="one_hot")
+    xp, be = t.xp, t._be
+    if not xp.isdtype(t.dtype, "integral"):
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got "
+                        f"{B.dtype_name(t.dtype)}")
+    size = math.prod(t.shape)
+    if num_classes == -1 or be.on_host:
+        lo = int(xp.min(t.array)) if size else 0
+        hi = int(xp.max(t.array)) if size else -1
+        if lo < 0:
+            raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+        if num_classes == -1:
+            num_classes = hi + 1
+        elif hi >= num_classes:
+            raise ValueError(f"one_hot: class values must be smaller than num_classes "
+                             f"{num_classes}, got {hi}")
+    classes = xp.arange(num_classes, dtype=t.dtype, device=be.device)
+    return t._result(xp.astype(t.array[..., None] == classes, xp.int64), be)
