@@ -142,7 +142,8 @@ class ModelCheckpoint(Callback):
         mode: ``"min"``, ``"max"`` or ``"auto"``.
         save_best_only: save only when ``monitor`` improves.
         save_optimizer: write ``xpnn.save_checkpoint(path, model, optimizer, scheduler,
-            epoch=, step=)`` (resumable) instead of the weights alone (``xpnn.save``).
+            epoch=, step=)`` (resumable) instead of the weights alone
+            (``xpnn.save(model.state_dict(), path)``).
         scheduler: an lr scheduler whose state goes into a full checkpoint.
     Attributes:
         saved: the paths written, in order.
@@ -180,7 +181,7 @@ class ModelCheckpoint(Callback):
             xio.save_checkpoint(path, self.ctx.model, self.ctx.optimizer, self.scheduler,
                                 epoch=epoch + 1, step=self.ctx.global_step)
         else:
-            xio.save(self.ctx.model, path)
+            xio.save(self.ctx.model.state_dict(), path)
         self.saved.append(path)
 
 

@@ -190,6 +190,8 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
         cb.on_train_begin()
     for epoch in range(start_epoch, epochs):
         ctx.epoch = epoch
+        if hasattr(train, "set_epoch"):  # a DistributedSampler's shuffle; a resumed loader
+            train.set_epoch(epoch)       # replays the shuffles of the epochs it missed
         for cb in cbs:
             cb.on_epoch_begin(epoch)
         t0 = time.perf_counter()

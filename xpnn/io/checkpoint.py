@@ -254,8 +254,8 @@ def resume_fit(path, model, optimizer, callbacks, train):
     Loads the checkpoint into the model and optimizer, and into the lr scheduler held by a
     callback (``LearningRateScheduler`` or ``ModelCheckpoint(scheduler=...)``), with every
     RNG state. A DataLoader with its own seeded generator (``DataLoader(seed=...)``) is not
-    in the checkpoint; it is fast-forwarded by one permutation per completed epoch, which is
-    what it drew in the original run.
+    in the checkpoint: fit tells the loader each epoch's number (``set_epoch``), and the
+    loader replays the shuffles of the epochs it missed.
 
     Args:
         path: the checkpoint file.
@@ -268,10 +268,6 @@ def resume_fit(path, model, optimizer, callbacks, train):
     scheduler = next((cb.scheduler for cb in callbacks
                       if getattr(cb, "scheduler", None) is not None), None)
     info = load_checkpoint(path, model, optimizer, scheduler)
-    own_rng = getattr(train, "_rng", None)
-    if own_rng is not None and getattr(train, "shuffle", False):
-        for _ in range(info["epoch"]):
-            own_rng.permutation(train.n)
     return info["epoch"], info["step"]
 
 
