@@ -38,14 +38,27 @@ if _cuda_available():
     BACKENDS.append("cupy")
 
 
+def _use(spec):
+    name, _, device = spec.partition(":")
+    xpnn.set_default_backend(name, device or None)
+    xpnn.manual_seed(0)
+    return name
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """The backend name; the default backend (and device) is set to it for the test's
     duration, so ``backend=<name>`` and tensors made without one land on that device."""
-    name, _, device = request.param.partition(":")
-    xpnn.set_default_backend(name, device or None)
-    xpnn.manual_seed(0)
-    yield name
+    yield _use(request.param)
+    xpnn.set_default_backend("numpy")
+
+
+@pytest.fixture(params=[b for b in BACKENDS if ":" not in b])
+def host_backend(request):
+    """``backend`` without the extra device variants, for checks of pure numerics (float64
+    gradient checks, memory growth) that device1 would only repeat: its arithmetic is
+    array-api-strict's on the CPU; its device rules are checked by every other test."""
+    yield _use(request.param)
     xpnn.set_default_backend("numpy")
 
 

@@ -63,10 +63,10 @@ def test_digits_mlp():
 
 
 def test_mnist1d_mlp_short_run():
-    """15 of the 100 epochs: ~0.65 here (the full run reaches ~0.75); a linear model gets
+    """8 of the 100 epochs: ~0.56 here (the full run reaches ~0.75); a linear model gets
     ~0.32 on MNIST-1D, chance is 0.10."""
     pytest.importorskip("mnist1d")
-    assert _example("mnist1d").main(["--epochs", "15"]) >= 0.60
+    assert _example("mnist1d").main(["--epochs", "8"]) >= 0.50
 
 
 def test_fashion_mnist_subset(monkeypatch):

@@ -2,6 +2,7 @@
 validation that leaves the model untouched on any bad input, and atomic writes (a process
 SIGKILLed at random moments while saving checkpoints never loses the latest one)."""
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -330,20 +331,16 @@ def test_header_is_aligned_and_starts_with_brace(tmp_path):
 # -- SIGKILL at random moments never loses the latest checkpoint -------------------------------
 # the child: saves checkpoints forever, checkpoint i having every weight equal to i (a bare
 # script, not this file: importing pytest would double the start-up time of 30 children)
-WRITER = """
-import os, sys
-import xpnn
-from xpnn import nn
-path = sys.argv[1]
-model = nn.Sequential(*[nn.Linear(512, 512) for _ in range(2)])
-i = xpnn.load_checkpoint(path, model)["step"] if os.path.exists(path) else 0
-print("ready", flush=True)
-while True:
-    i += 1
-    for p in model.parameters():
-        p.array[...] = i
-    xpnn.save_checkpoint(path, model, step=i)
-"""
+def _writer(path, ready):
+    """Save checkpoints in a loop, the step number in every weight, until killed."""
+    model = nn.Sequential(*[nn.Linear(512, 512) for _ in range(2)])
+    i = xpnn.load_checkpoint(path, model)["step"] if os.path.exists(path) else 0
+    ready.set()
+    while True:
+        i += 1
+        for p in model.parameters():
+            p.array[...] = i
+        xpnn.save_checkpoint(path, model, step=i)
 
 
 def test_sigkill_during_saves_never_corrupts_the_latest(tmp_path):
@@ -352,14 +349,15 @@ def test_sigkill_during_saves_never_corrupts_the_latest(tmp_path):
     model = nn.Sequential(*[nn.Linear(512, 512) for _ in range(2)])
     kills = mid_write = 0
     start, last = time.monotonic(), 0
+    fork = multiprocessing.get_context("fork")  # a forked writer starts at once
     while kills < 30 and time.monotonic() - start < 60:
-        child = subprocess.Popen([sys.executable, "-c", WRITER, path],
-                                 stdout=subprocess.PIPE, text=True)
-        assert child.stdout.readline().strip() == "ready"
+        ready = fork.Event()
+        child = fork.Process(target=_writer, args=(path, ready))
+        child.start()
+        assert ready.wait(30)
         time.sleep(rng.uniform(0.0, 0.15))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
         kills += 1
         temps = [f for f in os.listdir(tmp_path) if f.startswith(".xpnn-tmp-")]
         assert len(temps) <= 1, temps  # at most the one being written at the kill

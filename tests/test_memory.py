@@ -57,7 +57,8 @@ def one_torch_thread(backend):
 
 
 @pytest.mark.skipif(not os.path.exists(bench.STATM), reason="needs Linux /proc")
-def test_thousand_steps_do_not_grow_memory(backend, one_torch_thread):
+def test_thousand_steps_do_not_grow_memory(host_backend, one_torch_thread):
+    backend = host_backend
     # plain SGD on raw arrays: no optimizer dependence
     step, _ = bench.xpnn_stepper(backend, optimizer=False)
     growth = bench.rss_growth(step, steps=1000, warmup=100)["growth"]

@@ -53,12 +53,14 @@ def _host(case, seed=0):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_gradcheck_float64(case, backend):
+def test_gradcheck_float64(case, host_backend):
+    backend = host_backend
     x, w, b = (_t(a, backend) for a in _host(case))
     assert xpnn.gradcheck(case[1], x, w, b)
 
 
-def test_gradcheck_batch_norm_eval(backend):
+def test_gradcheck_batch_norm_eval(host_backend):
+    backend = host_backend
     rng = np.random.default_rng(0)
     rm, rv = (get_backend(backend).asarray(a, dtype="float64") for a in
               (rng.standard_normal(3), rng.uniform(0.5, 2, 3)))
