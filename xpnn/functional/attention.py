@@ -77,15 +77,19 @@ def _broadcastable(shape, target):
     return all(a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
 
 
-def check_mask(name, mask, target, dtype):
-    """Raise naming ``name`` unless ``mask`` is bool or ``dtype`` and broadcasts to target."""
+def check_mask(name, mask, dtype, target=None, shapes=None, arg="mask"):
+    """Raise naming ``name`` and ``arg`` unless ``mask`` is bool or ``dtype`` and either
+    broadcasts to ``target`` (the scores' shape) or has one of ``shapes`` exactly."""
     xp = B.backend_of(unwrap(mask)).xp
     shape, mdtype = tuple(mask.shape), mask.dtype
     if mdtype != xp.bool and mdtype != dtype:
-        raise TypeError(f"{name}: mask must be bool or the query's dtype {dtype}, got "
-                        f"{mdtype} (mask shape {shape})")
-    if not _broadcastable(shape, target):
-        raise ValueError(f"{name}: mask of shape {shape} does not broadcast to the attention "
+        raise TypeError(f"{name}: {arg} must be bool or the query's dtype {dtype}, got "
+                        f"{mdtype} ({arg} shape {shape})")
+    if shapes is not None and shape not in shapes:
+        raise ValueError(f"{name}: {arg} has shape {shape}, expected "
+                         f"{' or '.join(str(s) for s in shapes)}")
+    if target is not None and not _broadcastable(shape, target):
+        raise ValueError(f"{name}: {arg} of shape {shape} does not broadcast to the attention "
                          f"scores' shape {target}")
 
 
@@ -124,7 +128,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores = lead + (L, S)
     M, allowed = None, None
     if attn_mask is not None:
-        check_mask(name, attn_mask, scores, q.dtype)
+        check_mask(name, attn_mask, q.dtype, target=scores)
         if attn_mask.dtype == xp.bool:
             allowed = raw(attn_mask, q, name, "attn_mask")
         else:

@@ -12,7 +12,7 @@ import math
 
 from .. import functional as F
 from ..tensor import Tensor
-from ..functional.attention import scaled_dot_product_attention
+from ..functional.attention import check_mask, scaled_dot_product_attention
 from . import init
 from .dropout import Dropout
 from .linear import Linear
@@ -163,10 +163,11 @@ class MultiheadAttention(Module):
         parts = []
         if kpm is not None:
             want = (N, S) if batched else (S,)
-            _check_mask(name, "key_padding_mask", kpm, (want,), q.dtype)
+            check_mask(name, kpm, q.dtype, shapes=(want,), arg="key_padding_mask")
             parts.append(F.reshape(kpm, (N, 1, 1, S)))
         if attn_mask is not None:
-            _check_mask(name, "attn_mask", attn_mask, ((L, S), (N * h, L, S)), q.dtype)
+            check_mask(name, attn_mask, q.dtype, shapes=((L, S), (N * h, L, S)),
+                       arg="attn_mask")
             parts.append(attn_mask if attn_mask.ndim == 2 else
                          F.reshape(attn_mask, (N, h, L, S)))
         elif is_causal:
@@ -190,16 +191,6 @@ class MultiheadAttention(Module):
     def extra_repr(self):
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"dropout={self.dropout}, batch_first={self.batch_first}")
-
-
-def _check_mask(layer, arg, mask, shapes, dtype):
-    xp = mask.xp
-    if mask.dtype != xp.bool and mask.dtype != dtype:
-        raise TypeError(f"{layer}: {arg} must be bool or the input's dtype {dtype}, got "
-                        f"{mask.dtype} (shape {mask.shape})")
-    if mask.shape not in shapes:
-        raise ValueError(f"{layer}: {arg} has shape {mask.shape}, expected "
-                         f"{' or '.join(str(s) for s in shapes)}")
 
 
 def _add_positions(name, x, pe, batch_first):
