@@ -349,6 +349,9 @@ class Function:
 
     saved_inputs = ALL
     saves_output = False
+    # False for ops without a gradient (comparisons, argmax): never recorded in a graph,
+    # their outputs never require grad; exporters still see them through _tracer
+    differentiable = True
     # True where backward always returns new arrays that nothing else holds: a leaf can then
     # keep its first gradient as it is instead of copying it (see _accumulate)
     fresh_grads = False
@@ -377,7 +380,7 @@ class Function:
         fn = cls.__new__(cls)
         fn.be, fn.xp = be, be.xp
         record = False
-        if _mode.__dict__.get("grad", True):
+        if cls.differentiable and _mode.__dict__.get("grad", True):
             needs = tuple(t._rg for t in inputs)
             record = True in needs
         fn.record = record

@@ -48,7 +48,9 @@ def _kind(be, dtype):
 
 
 def _cast(t, dtype):
-    return t._result(t.xp.astype(t.array, dtype), t._be)
+    """``t`` in another dtype; differentiable (through ``to``) when both are floating."""
+    from .shape import to
+    return to(t, dtype=dtype)
 
 
 def promote(a, b, op="op", broadcast=True):
@@ -521,33 +523,53 @@ def where(condition, input, other):
 
 
 # -- comparisons and predicates (no gradient) ------------------------------------------------
-def _compare(name, fn):
+class Compare(Function):
+    """A bool result of two inputs (``op``: lt, le, gt, ge, eq, ne, and, or, xor)."""
+
+    differentiable = False
+    OPS = {"lt": lambda A, B: A < B, "le": lambda A, B: A <= B, "gt": lambda A, B: A > B,
+           "ge": lambda A, B: A >= B, "eq": lambda A, B: A == B, "ne": lambda A, B: A != B,
+           "and": lambda A, B: A & B, "or": lambda A, B: A | B, "xor": lambda A, B: A ^ B}
+
+    def forward(self, A, B, op=None):
+        if op in ("and", "or", "xor"):  # on truth values: numbers count as x != 0
+            A, B = (X if X.dtype == self.xp.bool else X != 0 for X in (A, B))
+        return Compare.OPS[op](A, B)
+
+
+class Predicate(Function):
+    """A bool result of one input (``op``: isnan, isinf, isfinite, not)."""
+
+    differentiable = False
+
+    def forward(self, X, op=None):
+        if op == "not":
+            return ~X if X.dtype == self.xp.bool else X == 0
+        return getattr(self.xp, op)(X)
+
+
+def _compare(name, op):
     def cmp(input, other):
-        a, b = promote(input, other, name)
-        if a._be is not b._be:
-            from ..autograd import _mixed
-            _mixed(name, (a, b))
-        return a._result(fn(a.array, b.array), a._be)
+        return Compare.apply(*promote(input, other, name), op=op)
     cmp.__name__ = cmp.__qualname__ = name
     cmp.__doc__ = f"Elementwise {name}, a bool Tensor (no gradient)."
     return cmp
 
 
-lt = less = _compare("lt", lambda A, B: A < B)
-le = less_equal = _compare("le", lambda A, B: A <= B)
-gt = greater = _compare("gt", lambda A, B: A > B)
-ge = greater_equal = _compare("ge", lambda A, B: A >= B)
-eq = _compare("eq", lambda A, B: A == B)
-ne = not_equal = _compare("ne", lambda A, B: A != B)
-logical_and = _compare("logical_and", lambda A, B: (A != 0) & (B != 0))
-logical_or = _compare("logical_or", lambda A, B: (A != 0) | (B != 0))
-logical_xor = _compare("logical_xor", lambda A, B: (A != 0) ^ (B != 0))
+lt = less = _compare("lt", "lt")
+le = less_equal = _compare("le", "le")
+gt = greater = _compare("gt", "gt")
+ge = greater_equal = _compare("ge", "ge")
+eq = _compare("eq", "eq")
+ne = not_equal = _compare("ne", "ne")
+logical_and = _compare("logical_and", "and")
+logical_or = _compare("logical_or", "or")
+logical_xor = _compare("logical_xor", "xor")
 
 
 def _predicate(name):
     def pred(input):
-        x = as_tensor(input, op=name)
-        return x._result(getattr(x.xp, name)(x.array), x._be)
+        return Predicate.apply(as_tensor(input, op=name), op=name)
     pred.__name__ = pred.__qualname__ = name
     return pred
 
@@ -556,8 +578,7 @@ isnan, isinf, isfinite = (_predicate(n) for n in ("isnan", "isinf", "isfinite"))
 
 
 def logical_not(input):
-    x = as_tensor(input, op="logical_not")
-    return x._result(x.array == 0 if x.array.dtype != x.xp.bool else ~x.array, x._be)
+    return Predicate.apply(as_tensor(input, op="logical_not"), op="not")
 
 
 def masked_fill(input, mask, value):

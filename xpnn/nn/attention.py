@@ -170,21 +170,23 @@ class MultiheadAttention(Module):
                        arg="attn_mask")
             parts.append(attn_mask if attn_mask.ndim == 2 else
                          F.reshape(attn_mask, (N, h, L, S)))
-        elif is_causal:
-            parts.append(Tensor(~(xp.arange(L, device=q.device)[:, None] >=
-                                  xp.arange(S, device=q.device)[None, :]), _be=q._be))
+        elif is_causal:  # one constant (L, S) triangle: blocked where the key comes later
+            parts.append(Tensor(xp.arange(L, device=q.device)[:, None] <
+                                xp.arange(S, device=q.device)[None, :], _be=q._be))
         if not parts:
             return None
+        # written with tensor ops, not on raw arrays, so that exporters can trace them
         if all(p.dtype == xp.bool for p in parts):
-            blocked = parts[0].array
+            blocked = parts[0]
             for p in parts[1:]:
-                blocked = blocked | p.array
-            return Tensor(~blocked, _be=q._be)
+                blocked = F.logical_or(blocked, p)
+            return F.logical_not(blocked)
         total = None
         for p in parts:  # a bool "blocked" mask becomes -inf where blocked
             if p.dtype == xp.bool:
-                neg = xp.full(p.shape, -xp.inf, dtype=q.dtype, device=q.device)
-                p = Tensor(xp.where(p.array, neg, 0.0), _be=q._be)
+                neg = Tensor(xp.asarray(-float("inf"), dtype=q.dtype, device=q.device),
+                             _be=q._be)
+                p = F.where(p, neg, 0.0)
             total = p if total is None else total + p
         return total
 

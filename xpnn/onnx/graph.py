@@ -193,8 +193,8 @@ class Graph:
             ones = self.op("Expand", [self.scalar(True, "bool"), self.ints(ref.shape)])
             lower = self.op("Trilu", [ones, self.const(np.asarray(k, dtype=INT64), "k")],
                             upper=0)
-            if ref.dtype == "bool" and bool(a) and not bool(b):
-                return lower
+            if ref.dtype == "bool" and bool(a) != bool(b):  # no Where for bools in ORT
+                return lower if bool(a) else self.op("Not", [lower])
             return self.op("Where", [lower, self.scalar(a, ref.dtype),
                                      self.scalar(b, ref.dtype)])
         raise ExportError(f"internal: a {ref.kind} without a name")

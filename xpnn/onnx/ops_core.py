@@ -94,6 +94,41 @@ def _where(g, n):
     return g.op("Where", [n.p["cond"].name, a.name, b.name])
 
 
+_COMPARE = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual",
+            "eq": "Equal", "and": "And", "or": "Or", "xor": "Xor"}
+
+
+def _as_bool(g, ref):
+    """A bool input for And/Or/Xor/Not: bools as they are, numbers as ``x != 0``."""
+    if ref.dtype == "bool":
+        return ref.name
+    return g.op("Not", [g.op("Equal", [ref.name, g.scalar(0, ref.dtype)])])
+
+
+@converts(E.Compare)
+def _compare(g, n):
+    a, b = n.ins
+    op = n.p["op"]
+    if op == "ne":
+        return g.op("Not", [g.op("Equal", [a.name, b.name])])
+    if op in ("and", "or", "xor"):
+        return g.op(_COMPARE[op], [_as_bool(g, a), _as_bool(g, b)])
+    return g.op(_COMPARE[op], [a.name, b.name])
+
+
+@converts(E.Predicate)
+def _predicate(g, n):
+    x, op = n.ins[0], n.p["op"]
+    if op == "not":
+        return g.op("Not", [_as_bool(g, x)])
+    if op == "isnan":
+        return g.op("IsNaN", [x.name])
+    if op == "isinf":
+        return g.op("IsInf", [x.name])
+    # isfinite: neither NaN nor infinite
+    return g.op("Not", [g.op("Or", [g.op("IsNaN", [x.name]), g.op("IsInf", [x.name])])])
+
+
 @converts(E.Constant)
 def _rounding(g, n):
     x, fn = n.ins[0], n.p["fn"]
