@@ -11,7 +11,6 @@ id range checks read the host only for arrays that live there (see cross_entropy
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 

@@ -249,7 +249,7 @@ class Conv3d(_ConvNd):
             hw = 0
             if any(pads[0] + pads[1] + pads[2]):
                 x = F.pad(x, (w0, w1, h0, h1, d0, d1), mode=mode)
-        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.stride
+        kd, (sd, sh, sw) = self.kernel_size[0], self.stride
         dd, dh, dw = self.dilation
         N, D = x.shape[0], x.shape[2]
         Do = (D - dd * (kd - 1) - 1) // sd + 1
@@ -280,7 +280,7 @@ class ConvTranspose3d(ConvTranspose2d):
         unbatched = x.ndim == 4
         if unbatched:
             x = F.unsqueeze(x, 0)
-        (kd, kh, kw), (sd, sh, sw) = self.kernel_size, self.stride
+        kd, (sd, sh, sw) = self.kernel_size[0], self.stride
         (dd, dh, dw), (pd, ph, pw) = self.dilation, self.padding
         od = self.output_padding[0]
         N, D = x.shape[0], x.shape[2]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..functional.loss import legacy_reduction as _legacy
-from ..tensor import Tensor
 from .module import Module
 
 
