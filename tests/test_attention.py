@@ -5,15 +5,14 @@ import math
 
 import numpy as np
 import pytest
-from conftest import to_np
+from conftest import needs_torch, optional_torch, to_np
 
 import xpnn
 import xpnn.functional as F
 from xpnn import nn
 from xpnn.nn import LayerNorm
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
+torch, TF = optional_torch()  # None without PyTorch: its comparisons skip
 
 EPS32 = float(np.finfo(np.float32).eps)
 EPS64 = float(np.finfo(np.float64).eps)
@@ -47,6 +46,7 @@ MASKS = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("mask_name", list(MASKS))
 def test_sdpa_matches_torch(backend, mask_name, rng):
     mask, causal = MASKS[mask_name]
@@ -123,6 +123,7 @@ MHA_CASES = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("case", list(MHA_CASES))
 def test_mha_matches_torch(case, rng):
     c = MHA_CASES[case]
@@ -166,6 +167,7 @@ def test_mha_matches_torch(case, rng):
         _close(a.grad, b.grad)
 
 
+@needs_torch
 def test_mha_unbatched_and_no_weights(rng):
     ours = nn.MultiheadAttention(6, 3, dtype="float64")
     theirs = torch.nn.MultiheadAttention(6, 3, dtype=torch.float64)
@@ -177,6 +179,7 @@ def test_mha_unbatched_and_no_weights(rng):
 
 
 # -- Transformer encoder --------------------------------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("norm_first, activation", [(False, "relu"), (True, "gelu")])
 def test_transformer_encoder_matches_torch(norm_first, activation, rng):
     Em, h, Sq, N = 8, 2, 5, 3

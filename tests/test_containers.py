@@ -4,12 +4,12 @@ training through them, and clear errors. (Their forward/backward parity with tor
 ModuleDict LayerCase in cases.py.)"""
 import numpy as np
 import pytest
-from conftest import to_np
+from conftest import needs_torch, optional_torch, to_np
 
 import xpnn
 from xpnn import nn
 
-torch = pytest.importorskip("torch")
+torch, _ = optional_torch()  # None without PyTorch: its comparisons skip
 
 
 def _ops(m, arr):
@@ -30,6 +30,7 @@ def _ops(m, arr):
     return root
 
 
+@needs_torch
 def test_same_state_dict_as_torch_and_torch_weights_load(backend):
     torch.manual_seed(0)
     theirs = _ops(torch.nn, lambda a: torch.tensor(a, dtype=torch.float32))

@@ -299,6 +299,7 @@ def test_digits_cnn_short_run_learns():
     """examples/digits_cnn.py for 4 of its 40 epochs: ~0.97 (the full run: 0.99; the MLP of
     examples/digits.py: 0.97 after 40 epochs; chance 0.10). A conv whose gradients were
     wrong would not get there in 180 steps."""
+    pytest.importorskip("sklearn")  # the digits data
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):  # small matrices: one BLAS thread is faster on a busy box
         assert _example("digits_cnn").main(["--epochs", "4"]) >= 0.95

@@ -124,6 +124,7 @@ def test_train_test_split_stratified():
 
 
 def test_digits():
+    pytest.importorskip("sklearn")
     (Xtr, ytr), (Xte, _) = D.digits()
     assert Xtr.shape == (1438, 64) and Xte.shape == (359, 64)
     assert Xtr.dtype == np.float32 and ytr.dtype == np.int64

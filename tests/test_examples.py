@@ -41,6 +41,7 @@ def test_xor_learns_all_four(capsys):
 
 
 def test_moons_quick_start(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
     acc = _example("moons").main(["--out", str(tmp_path)])
     assert acc >= 0.99  # issue 3: >= 99% on 1000 points, noise 0.1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -59,6 +60,7 @@ def test_moons_on_torch():
 
 
 def test_digits_mlp():
+    pytest.importorskip("sklearn")
     assert _example("digits").main([]) >= 0.975  # sklearn's MLPClassifier: ~0.97
 
 

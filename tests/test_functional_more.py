@@ -8,15 +8,14 @@ import warnings
 import numpy as np
 import pytest
 from cases import ELSEWHERE, LAYERS, OPS
-from conftest import to_np
+from conftest import needs_torch, optional_torch, to_np
 
 import xpnn
 import xpnn.functional as F
 from xpnn import nn
 from xpnn.backend import dtype_name
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
+torch, TF = optional_torch()  # None without PyTorch: its comparisons skip
 
 FUNCTIONAL = ("padding", "distance", "gather", "sorting", "rearrange", "einsum", "upsampling")
 MODULES = ("padding", "distance", "pixelshuffle", "upsampling", "flatten")
@@ -38,6 +37,7 @@ def test_every_op_and_module_here_has_a_case():
 
 
 # -- results the gradient table cannot check ------------------------------------------------
+@needs_torch
 def test_one_hot(backend):
     y = np.array([[0, 3], [2, 2]])
     out = F.one_hot(xpnn.tensor(y, backend=backend))
@@ -53,6 +53,7 @@ def test_one_hot(backend):
             F.one_hot(xpnn.tensor([-1, 0], backend=backend))
 
 
+@needs_torch
 def test_sort_argsort_topk_indices(backend):
     """Indices are int64 and equal PyTorch's; equal values keep their order (stable), also
     in descending order."""
@@ -102,6 +103,7 @@ def test_gumbel_softmax(backend):
     assert not np.allclose(F.gumbel_softmax(x, tau=0.5).numpy(), soft.numpy())
 
 
+@needs_torch
 def test_integer_inputs_follow_pytorch(backend):
     """Integers stay integers where PyTorch keeps them, become the default float where it
     promotes, and raise TypeError where it refuses."""
@@ -134,6 +136,7 @@ def test_integer_inputs_follow_pytorch(backend):
             op(x)
 
 
+@needs_torch
 def test_scatter_src_larger_than_index_and_repeated_positions(backend):
     rng = np.random.default_rng(2)
     h, src = rng.standard_normal((3, 4)), rng.standard_normal((3, 5))
@@ -149,6 +152,7 @@ def test_scatter_src_larger_than_index_and_repeated_positions(backend):
     np.testing.assert_array_equal(to_np(x.grad), np.ones((3, 4)))
 
 
+@needs_torch
 def test_native_and_portable_scatter_adds_agree(backend, portable_only):
     """The ops whose backward scatter-adds give the same gradients with the portable
     Array API scatter-add (the native tables emptied) as the table's cases expect."""
@@ -171,6 +175,7 @@ def test_native_and_portable_scatter_adds_agree(backend, portable_only):
         np.testing.assert_allclose(to_np(x.grad), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@needs_torch
 def test_pad_and_interpolate_geometry_match_pytorch():
     """Many pad widths (negative ones crop) and resampling sizes, against PyTorch in float32:
     the chosen source positions must be the same, so nearest results are bit-identical."""
@@ -263,6 +268,7 @@ def test_modules_validate_at_construction(build, match):
         build()
 
 
+@needs_torch
 def test_legacy_size_average_and_reduce_map_to_reduction():
     """PyTorch's deprecated pair still works, with PyTorch's warning."""
     x = xpnn.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]))
@@ -277,6 +283,7 @@ def test_legacy_size_average_and_reduce_map_to_reduction():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=4 * EPS32)
 
 
+@needs_torch
 def test_reprs_and_signatures_match_torch():
     for build in [lambda m: m.Hardtanh(-2.0, 2.0), lambda m: m.ReLU6(inplace=True),
                   lambda m: m.Threshold(0.1, 20), lambda m: m.PReLU(3),

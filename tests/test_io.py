@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BACKENDS, to_np
+from conftest import BACKENDS, needs_torch, to_np
 
 import xpnn
 from xpnn import nn
@@ -145,6 +145,7 @@ def test_bfloat16_on_torch(tmp_path):
         xpnn.load_file(path, backend="numpy")
 
 
+@needs_torch
 def test_dict_target_fills_given_keys_on_their_backends(tmp_path):
     path = xpnn.save({"a": np.float32([1, 2]), "b": np.float32([3])}, tmp_path / "d.st")
     t = xpnn.tensor([0.0, 0.0], backend="torch")

@@ -396,7 +396,8 @@ def test_lbfgs_fits_a_model_and_refuses_misuse():
         opt.add_param_group({"params": [nn.Parameter(xpnn.tensor(np.zeros(2, np.float32)))]})
     with pytest.raises(TypeError, match="one backend"):
         optim.LBFGS([nn.Parameter(xpnn.tensor(np.zeros(2, np.float32))),
-                     nn.Parameter(xpnn.tensor(np.zeros(2, np.float32), backend="torch"))])
+                     nn.Parameter(xpnn.tensor(np.zeros(2, np.float32),
+                                              backend="array_api_strict"))])
 
 
 # -- learning-rate schedules ------------------------------------------------------------------
