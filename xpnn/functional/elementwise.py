@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
+from .transfer import to
 
 
 def unbroadcast(xp, g, shape):
@@ -49,7 +50,6 @@ def _kind(be, dtype):
 
 def _cast(t, dtype):
     """``t`` in another dtype; differentiable (through ``to``) when both are floating."""
-    from .shape import to
     return to(t, dtype=dtype)
 
 

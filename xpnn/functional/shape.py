@@ -9,6 +9,8 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
+from .elementwise import promote, unbroadcast
+from .transfer import Transfer, to  # noqa: F401  (shape's public names include to)
 
 
 def _dims(op, args):
@@ -65,7 +67,6 @@ class Expand(Function):
         return self.xp.broadcast_to(X, shape)
 
     def backward(self, dY):
-        from .elementwise import unbroadcast
         return unbroadcast(self.xp, dY, self.shape)
 
 
@@ -96,23 +97,6 @@ class Stack(Function):
     def backward(self, dY):
         n = dY.shape[self.axis]
         return tuple(dY[(slice(None),) * self.axis + (i, ...)] for i in range(n))
-
-
-class Transfer(Function):
-    """Y = X on another backend/device/dtype; the gradient goes back the same way."""
-
-    saved_inputs = ()
-
-    def forward(self, X, target=None, dtype=None):
-        self.src_dtype = X.dtype
-        if target is self.be:
-            return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
-        return target.asarray(X, dtype=dtype)
-
-    def backward(self, dY):
-        if B.backend_of(dY) is self.be:
-            return dY if dY.dtype == self.src_dtype else self.xp.astype(dY, self.src_dtype)
-        return self.be.asarray(dY, dtype=B.dtype_name(self.src_dtype))
 
 
 # -- public functions --------------------------------------------------------------------
@@ -303,7 +287,6 @@ def _joinable(op, tensors):
         raise ValueError(f"{op}: expected a non-empty list of Tensors")
     like = next((t for t in tensors if isinstance(t, TensorBase)), None)
     tensors = [as_tensor(t, like=like, op=op) for t in tensors]
-    from .elementwise import promote
     dt = tensors[0].dtype
     if any(t.dtype != dt for t in tensors):
         first = tensors[0]
@@ -345,14 +328,3 @@ def stack(tensors, dim=0, *, axis=None):
             raise ValueError(f"stack: expects each tensor to be equal size, but got {first} at "
                              f"entry 0 and {t.shape} at entry {i}")
     return Stack.apply(*tensors, axis=_axis("stack", dim, len(first) + 1))
-
-
-def to(x, backend=None, device=None, dtype=None):
-    """``x`` on another backend/device/dtype; gradients flow back to the source."""
-    target = x._be if backend is None and device is None else B.get_backend(
-        backend if backend is not None else x.backend, device)
-    if target is x._be and (dtype is None or x.dtype == target.dtype(dtype)):
-        return x
-    out = Transfer.apply(x, target=target, dtype=dtype)
-    out._be = target  # the node ran on the source; its output lives on the target
-    return out

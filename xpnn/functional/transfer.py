@@ -1,0 +1,34 @@
+"""Moving a tensor to another backend, device or dtype (``to``): the one op that crosses
+namespaces, differentiable both ways."""
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd import Function
+
+
+class Transfer(Function):
+    """Y = X on another backend/device/dtype; the gradient goes back the same way."""
+
+    saved_inputs = ()
+
+    def forward(self, X, target=None, dtype=None):
+        self.src_dtype = X.dtype
+        if target is self.be:
+            return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
+        return target.asarray(X, dtype=dtype)
+
+    def backward(self, dY):
+        if B.backend_of(dY) is self.be:
+            return dY if dY.dtype == self.src_dtype else self.xp.astype(dY, self.src_dtype)
+        return self.be.asarray(dY, dtype=B.dtype_name(self.src_dtype))
+
+
+def to(x, backend=None, device=None, dtype=None):
+    """``x`` on another backend/device/dtype; gradients flow back to the source."""
+    target = x._be if backend is None and device is None else B.get_backend(
+        backend if backend is not None else x.backend, device)
+    if target is x._be and (dtype is None or x.dtype == target.dtype(dtype)):
+        return x
+    out = Transfer.apply(x, target=target, dtype=dtype)
+    out._be = target  # the node ran on the source; its output lives on the target
+    return out
