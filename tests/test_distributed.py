@@ -3,7 +3,8 @@
 The suite starts ``mpiexec -n 2`` itself (in a new process session, killed whole at a
 timeout, so a hang fails a test instead of the run): one launch of tests/mpi/ddp_checks.py
 runs every check on both ranks and reports each one, which the tests below read; a second
-launch checks that a rank that raises ends the job at once. Needs ``pip install
+launch checks that a rank that raises ends the job at once; a third runs the example
+(about 6 s for the three on a quiet 2-core machine). Needs ``pip install
 'xpnn[mpi]'`` (mpi4py and the MPICH wheel, whose ``mpiexec`` lands beside the Python
 executable). Skipped when MPI is missing, unless ``XPNN_REQUIRE_MPI`` is set (CI sets it):
 then a missing MPI is a failure. Single-process behaviour is tested without a launcher.
@@ -30,7 +31,7 @@ from xpnn.data import datasets as DS
 HERE = Path(__file__).resolve().parent
 MPI_DIR = HERE / "mpi"
 EXAMPLE = HERE.parent / "examples" / "ddp_fashion_mnist.py"
-TIMEOUT = 90  # seconds for the checks launch; it takes ~5 s on an idle 2-core machine
+TIMEOUT = 90  # seconds for the checks launch: ~3 s on a quiet 2-core machine, 9 s loaded
 
 
 def _mpiexec():
