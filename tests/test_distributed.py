@@ -96,7 +96,8 @@ NAMES = ["launcher", "collectives", "mlp_equals_one_process", "cnn_syncbn_equals
          "mismatched_models_raise", "no_sync_accumulates_then_averages", "unused_parameters",
          "output_left_out_of_the_loss_is_reported", "penalty_outside_forward_is_refused",
          "distributed_sampler_partitions", "checkpoint_resume",
-         "module_attribute_and_state_dict"]
+         "module_attribute_and_state_dict", "fit_in_a_process_group",
+         "fit_refuses_what_would_diverge", "fit_skips_a_step_on_every_rank"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -16,11 +16,19 @@ from pathlib import Path
 
 
 class FitContext:
-    """What callbacks can see and steer during :func:`xpnn.fit`."""
+    """What callbacks can see and steer during :func:`xpnn.fit`. In a process group,
+    ``rank`` and ``world_size`` say where this process is; every rank gets the same logs,
+    and callbacks that write files do so on rank 0 only (``is_writer``)."""
 
-    def __init__(self, model, optimizer, history, epochs):
+    def __init__(self, model, optimizer, history, epochs, rank=0, world_size=1):
         self.model, self.optimizer, self.history, self.epochs = model, optimizer, history, epochs
         self.epoch, self.global_step, self.stop_training = 0, 0, False
+        self.rank, self.world_size = rank, world_size
+
+    @property
+    def is_writer(self):
+        """This process writes the run's files (rank 0, or the only process)."""
+        return self.rank == 0
 
 
 class Callback:
@@ -172,6 +180,9 @@ class ModelCheckpoint(Callback):
         except (KeyError, IndexError, ValueError) as e:
             raise ValueError(f"ModelCheckpoint: cannot fill the path {self.path!r} from epoch "
                              f"and logs {sorted(scalars)}: {e}") from None
+        self.saved.append(path)
+        if not self.ctx.is_writer:  # fit waits for rank 0's file before the next epoch
+            return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:  # imported late: xpnn.io is optional here and imports safetensors
             from . import io as xio
@@ -180,9 +191,9 @@ class ModelCheckpoint(Callback):
         if self.save_optimizer:
             xio.save_checkpoint(path, self.ctx.model, self.ctx.optimizer, self.scheduler,
                                 epoch=epoch + 1, step=self.ctx.global_step)
-        else:
-            xio.save(self.ctx.model.state_dict(), path)
-        self.saved.append(path)
+        else:  # a DistributedDataParallel's weights under the wrapped module's names
+            from .io.checkpoint import plain_module
+            xio.save(plain_module(self.ctx.model).state_dict(), path)
 
 
 class LearningRateScheduler(Callback):
@@ -236,10 +247,12 @@ class CSVLogger(Callback):
 
     def on_train_begin(self):
         self._fields = None
-        if not self.append and os.path.exists(self.path):
+        if not self.append and os.path.exists(self.path) and self.ctx.is_writer:
             os.remove(self.path)
 
     def on_epoch_end(self, epoch, logs):
+        if not self.ctx.is_writer:
+            return
         row = {"epoch": epoch + 1, **_scalar_logs(logs)}
         new = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
         if self._fields is None:
@@ -261,6 +274,8 @@ class JSONLogger(Callback):
         self.path = os.fspath(path)
 
     def on_epoch_end(self, epoch, logs):
+        if not self.ctx.is_writer:
+            return
         data = self.ctx.history.to_dict()
         folder = os.path.dirname(os.path.abspath(self.path))
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".xpnn-log.", suffix=".json")

@@ -3,6 +3,8 @@
 Each comes twice: a function that takes one batch (Tensors, backend arrays or NumPy) and
 returns a host value, and a streaming :class:`Metric` that ``fit``/``evaluate`` update once per
 batch *on the device* and read back once per epoch, so training never waits on the host.
+A streaming metric's result comes from host *totals* that add across data shards, so ``fit``
+in a process group sums them over the ranks and logs the metric of the whole data.
 """
 from __future__ import annotations
 
@@ -42,7 +44,11 @@ def _check_n(name, out, tgt):
 class Metric:
     """A metric accumulated over batches: ``reset()``, ``update(output, target)``, ``result()``.
 
-    ``update`` works on backend arrays and never copies to the host; ``result`` does.
+    ``update`` works on backend arrays and never copies to the host; ``result`` does. A
+    metric that also defines ``totals()`` (a float64 host vector whose element-wise sum over
+    shards of the data is the vector of the whole data) and ``from_totals(vector)`` is
+    combined over every rank when ``fit`` runs in a process group; without them (the
+    default ``totals()`` returns None) rank 0's own result is logged.
     """
 
     name = "metric"
@@ -56,6 +62,18 @@ class Metric:
 
     def result(self):
         raise NotImplementedError
+
+    def totals(self):
+        """Host float64 vector of sums over the samples seen, or None (not combinable)."""
+        return None
+
+    def from_totals(self, totals):
+        """The result for ``totals`` (those of ``totals()``, possibly summed over ranks)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no from_totals()")
+
+
+def _ratio(totals):
+    return float(totals[0] / totals[1]) if totals[1] else float("nan")
 
 
 class Accuracy(Metric):
@@ -86,8 +104,15 @@ class Accuracy(Metric):
         self.correct = hits if self.correct is None else self.correct + hits
         self.count += int(out.shape[0])
 
+    def totals(self):
+        correct = 0.0 if self.correct is None else float(B.to_numpy(self.correct))
+        return np.array([correct, self.count], dtype=np.float64)
+
+    def from_totals(self, totals):
+        return _ratio(totals)
+
     def result(self):
-        return float(B.to_numpy(self.correct)) / self.count if self.count else float("nan")
+        return self.from_totals(self.totals())
 
 
 class TopKAccuracy(Accuracy):
@@ -154,10 +179,17 @@ class ConfusionMatrix(Metric):
         batch = xp.astype(xp.matmul(xp.permute_dims(T, (1, 0)), P), xp.int64)
         self.counts = batch if self.counts is None else self.counts + batch
 
-    def result(self):
+    def totals(self):
         if self.counts is None:
-            return np.zeros((self.C or 0, self.C or 0), dtype=np.int64)
-        return B.to_numpy(self.counts).astype(np.int64)
+            return np.zeros((self.C or 0) ** 2, dtype=np.float64)
+        return B.to_numpy(self.counts).astype(np.float64).reshape(-1)  # exact below 2**53
+
+    def from_totals(self, totals):
+        C = int(round(len(totals) ** 0.5))
+        return np.rint(np.asarray(totals)).astype(np.int64).reshape(C, C)
+
+    def result(self):
+        return self.from_totals(self.totals())
 
 
 class MeanSquaredError(Metric):
@@ -182,8 +214,15 @@ class MeanSquaredError(Metric):
             n *= int(k)
         self.count += n
 
+    def totals(self):
+        total = 0.0 if self.total is None else float(B.to_numpy(self.total))
+        return np.array([total, self.count], dtype=np.float64)
+
+    def from_totals(self, totals):
+        return _ratio(totals)
+
     def result(self):
-        return float(B.to_numpy(self.total)) / self.count if self.count else float("nan")
+        return self.from_totals(self.totals())
 
 
 def get_metric(spec):

@@ -8,6 +8,14 @@ feeds the progress bar and checks that every loss and gradient was finite, so a 
 reported with its exact epoch and step. (``on_nonfinite="skip"`` is the exception: deciding
 to skip a step needs its values, two reads per step.) Ops keep to the same rule: label and
 id range checks read the host only for arrays that live there (see cross_entropy).
+
+In a process group (``xpnn.distributed``) with more than one rank, ``fit`` trains a
+``DistributedDataParallel`` model on a share of the data per rank: arrays are split by a
+``DistributedSampler`` (a loader is taken as this rank's share: give it one), the epoch's
+loss and metric totals are summed over the ranks (one all-reduce per epoch, so the logs
+describe the whole data), every rank logs rank 0's numbers so callbacks decide alike, and
+only rank 0 prints and writes files (see callbacks.py). ``evaluate`` and ``predict`` never
+communicate: a rank may call them alone.
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from .autograd import no_grad, unwrap
 from .tensor import Tensor
 from .callbacks import Callback, FitContext
 from .data.loader import DataLoader
+from .distributed import group as dist
 from .metrics import get_metric
 
 
@@ -88,13 +97,23 @@ def _model_backend(model):
     return B.get_backend(None)
 
 
-def _as_loader(data, model, batch_size, shuffle, name):
-    """A DataLoader for ``(X, y)`` arrays, or the iterable as it is."""
+def _as_loader(data, model, batch_size, shuffle, name, world=None):
+    """A DataLoader for ``(X, y)`` arrays, or the iterable as it is. With ``world`` (a
+    :class:`_World` of several ranks) arrays are split between the ranks: by a
+    DistributedSampler when ``shuffle`` (equal shares, so every rank runs the same steps),
+    else every ``world.size``-th sample from ``world.rank`` (validation: none twice)."""
     if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], Tensor) \
             and hasattr(data[0], "shape"):
         be = _model_backend(model)
-        return DataLoader(data[0], data[1], batch_size=batch_size, shuffle=shuffle,
-                          backend=be.name, device=be.device)
+        X, y = data
+        kw = dict(batch_size=batch_size, backend=be.name, device=be.device)
+        if world is None or world.size == 1:
+            return DataLoader(X, y, shuffle=shuffle, **kw)
+        if shuffle:
+            from .utils.data import DistributedSampler
+            sampler = DistributedSampler(range(len(X)), world.size, world.rank, seed=world.seed)
+            return DataLoader(X, y, sampler=sampler, **kw)
+        return DataLoader(X, y, sampler=_EveryNth(len(X), world.rank, world.size), **kw)
     if isinstance(data, DataLoader):
         be = _model_backend(model)
         if data.be is not be and any(True for _ in model.parameters()):
@@ -105,6 +124,85 @@ def _as_loader(data, model, batch_size, shuffle, name):
         raise TypeError(f"{name}: expected a DataLoader, an iterable of (x, y) batches or an "
                         f"(X, y) tuple of arrays, got {type(data).__name__}")
     return data
+
+
+class _EveryNth:
+    """Samples ``rank, rank + size, ...`` of ``n``: a rank's share for validation, with no
+    sample repeated (a DistributedSampler pads the shares to equal lengths)."""
+
+    def __init__(self, n, rank, size):
+        self.indices = range(rank, n, size)
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class _World:
+    """The process group ``fit`` runs in: ``rank``, ``size`` (1 outside a group) and a
+    shuffle ``seed`` that rank 0 drew and every rank shares. ``_World(alone=True)`` is this
+    process alone, whatever group it is in."""
+
+    def __init__(self, alone=False):
+        self.rank, self.size, self.seed = 0, 1, 0
+        if not alone and dist.is_initialized() and dist.get_world_size() > 1:
+            self.rank, self.size = dist.get_rank(), dist.get_world_size()
+            seed = [int(B.host_rng().integers(2 ** 31))]
+            dist.broadcast_object_list(seed)
+            self.seed = seed[0]
+
+    def __bool__(self):  # a group of several ranks
+        return self.size > 1
+
+    def check(self, model, train):
+        """Refuse what would make the ranks train apart or hang."""
+        from .nn.parallel import DistributedDataParallel
+        if not isinstance(model, DistributedDataParallel):
+            raise TypeError(f"fit: running in a process group of {self.size} ranks, but the "
+                            f"model is a {type(model).__name__}, not a DistributedDataParallel:"
+                            f" each rank would train its own copy. Wrap it: model = "
+                            f"xpnn.nn.parallel.DistributedDataParallel(model)")
+        lengths = [None] * self.size
+        dist.all_gather_object(lengths, len(train) if hasattr(train, "__len__") else None)
+        if len(set(lengths)) > 1:
+            raise ValueError(f"fit: the ranks' training loaders have different lengths "
+                             f"{lengths} (batches per rank); every rank must run the same "
+                             f"steps (a DistributedSampler gives equal shares)")
+
+    def sum(self, vector):
+        """``vector`` (float64, host) summed over the ranks."""
+        vector = np.ascontiguousarray(vector, dtype=np.float64)
+        if self:
+            dist.all_reduce(vector)
+        return vector
+
+    def agree(self, value):
+        """Rank 0's ``value`` on every rank (so every rank's callbacks decide alike)."""
+        if not self:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box)
+        return box[0]
+
+
+def _combine(world, loss_sum, samples, metrics):
+    """(loss sum, samples, metric results) over every rank's data: one all-reduce of
+    the host totals. A metric without totals() gives this rank's result (fit then logs
+    rank 0's). Ranks that hold the same data give the same means as one of them; only
+    counts (the confusion matrix) are then multiplied by the ranks."""
+    totals = [m.totals() for m in metrics]
+    parts = [np.array([loss_sum, samples], dtype=np.float64)]
+    flat = world.sum(np.concatenate(parts + [t for t in totals if t is not None]))
+    at, results = 2, {}
+    for m, t in zip(metrics, totals):
+        if t is None:
+            results[m.name] = m.result()
+        else:
+            results[m.name] = m.from_totals(flat[at:at + len(t)])
+            at += len(t)
+    return float(flat[0]), float(flat[1]), results
 
 
 def _lr_of(optimizer):
@@ -175,12 +273,15 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be xpnn.callbacks.Callback objects, got "
                             f"{type(cb).__name__}")
-    train = _as_loader(train, model, batch_size, True, "fit(train=)")
+    world = _World()
+    train = _as_loader(train, model, batch_size, True, "fit(train=)", world)
     val = None if val is None else _as_loader(val, model, max(batch_size, 256), False,
-                                              "fit(val=)")
-    mode = _progress_mode(progress)
+                                              "fit(val=)", world)
+    if world:
+        world.check(model, train)
+    mode = _progress_mode(progress) if world.rank == 0 else None
     history = History()
-    ctx = FitContext(model, optimizer, history, epochs)
+    ctx = FitContext(model, optimizer, history, epochs, world.rank, world.size)
     if resume_from is not None:
         from .io.checkpoint import resume_fit
         start_epoch, ctx.global_step = resume_fit(resume_from, model, optimizer, cbs, train)
@@ -195,14 +296,15 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
             cb.on_epoch_begin(epoch)
         t0 = time.perf_counter()
         logs = _train_epoch(model, train, loss, optimizer, [get_metric(m) for m in metrics],
-                            cbs, ctx, mode, on_nonfinite, sync_every)
+                            cbs, ctx, mode, on_nonfinite, sync_every, world)
         if val is not None:
-            for k, v in evaluate(model, val, loss, metrics).items():
+            for k, v in _evaluate(model, val, loss, metrics, world).items():
                 logs["val_" + k] = v
         lr = _lr_of(optimizer)
         if lr is not None:
             logs["lr"] = lr
         logs["time"] = time.perf_counter() - t0
+        logs = world.agree(logs)
         history.append(epoch, logs)
         if mode is not None:
             line = f"epoch {epoch + 1}/{epochs}  {_fmt(logs)}  ({logs['time']:.1f}s)"
@@ -212,6 +314,9 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
                 print(line, flush=True)
         for cb in cbs:
             cb.on_epoch_end(epoch, logs)
+        if world:  # rank 0's decision; and its files are complete before anyone goes on
+            ctx.stop_training = world.agree(ctx.stop_training)
+            dist.barrier()
         if ctx.stop_training:
             break
     for cb in cbs:
@@ -228,8 +333,9 @@ def _bar_close(ctx, summary):
 
 
 def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_nonfinite,
-                 sync_every):
-    """One pass over ``train``; returns the epoch's logs (loss and metrics, on the host)."""
+                 sync_every, world):
+    """One pass over ``train``; returns the epoch's logs (loss and metrics, on the host;
+    summed over the ranks when the loader is sharded)."""
     model.train()
     for m in metrics:
         m.reset()
@@ -242,13 +348,13 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
     for step, (xb, yb) in enumerate(_pairs(train)):
         out = model(xb)
         L = loss_fn(out, yb)
-        if on_nonfinite == "skip" and not _finite(L.array):
+        if on_nonfinite == "skip" and not _finite(L.array, world):
             watch.skipped += 1
             continue
         zero_grad()
         L.backward()
         sums = grad_sums(params) if params else None
-        if on_nonfinite == "skip" and sums is not None and not _finite(sums):
+        if on_nonfinite == "skip" and sums is not None and not _finite(sums, world):
             watch.skipped += 1
             continue
         optimizer.step()
@@ -261,7 +367,7 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
         if watch.pending >= sync_every:
             watch.sync(step)
     watch.sync(step)
-    return watch.logs(metrics, on_nonfinite == "skip")
+    return watch.logs(metrics, on_nonfinite == "skip", world)
 
 
 def _pairs(batches):
@@ -272,9 +378,11 @@ def _pairs(batches):
         yield batch
 
 
-def _finite(arr):
-    """All of ``arr`` finite (a host read: used only where a step must be skipped)."""
-    return bool(np.all(np.isfinite(np.asarray(B.to_numpy(arr), dtype=np.float64))))
+def _finite(arr, world):
+    """All of ``arr`` finite on every rank (a host read, and in a group an all-reduce: used
+    only where a step must be skipped, which all ranks must do together)."""
+    ok = np.all(np.isfinite(np.asarray(B.to_numpy(arr), dtype=np.float64)))
+    return bool(world.sum([float(ok)])[0] == world.size)
 
 
 def _bar(ctx, mode, total):
@@ -334,16 +442,16 @@ class _Watch:
             self.bar.set_postfix(loss=f"{self.loss_sum / self.samples:.4f}",
                                  samples_per_s=f"{rate:.0f}")
 
-    def logs(self, metrics, skipping):
-        if self.samples == 0:
+    def logs(self, metrics, skipping, world):
+        """The epoch's logs: loss and metrics over ``world``'s ranks (one: this one)."""
+        loss_sum, samples, results = _combine(world, self.loss_sum, self.samples, metrics)
+        if samples == 0:
             if self.skipped:
                 raise NonFiniteLossError(f"fit: every step of epoch {self.ctx.epoch + 1} had "
                                          f"a non-finite loss ({self.skipped} skipped)")
             raise ValueError("fit: the training data yielded no batches")
-        logs = {"loss": self.loss_sum / self.samples}
-        for m in metrics:
-            logs[m.name] = m.result()
-        if skipping:
+        logs = {"loss": loss_sum / samples, **results}
+        if skipping:  # steps every rank left out together
             logs["skipped"] = self.skipped
         return logs
 
@@ -401,9 +509,11 @@ def _stop_nonfinite(ctx, step, total, what, advice):
                              "or pass on_nonfinite='skip' to leave such steps out")
 
 
-@no_grad()
 def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
     """Loss and metrics of ``model`` over ``data`` in eval mode, without recording a graph.
+
+    It never communicates, so in a process group one rank may call it alone (``fit``
+    combines the ranks' validation shares itself).
 
     Args:
         model: an ``nn.Module``.
@@ -415,7 +525,13 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
         dict: ``"loss"`` (when ``loss`` is given) and one entry per metric; floats, or an
         int64 ndarray for the confusion matrix.
     """
-    data = _as_loader(data, model, batch_size, False, "evaluate")
+    return _evaluate(model, _as_loader(data, model, batch_size, False, "evaluate"), loss,
+                     metrics, _World(alone=True))
+
+
+@no_grad()
+def _evaluate(model, data, loss, metrics, world):
+    """evaluate() on a loader, summed over ``world``'s ranks."""
     was_training = model.training
     model.eval()
     try:
@@ -434,11 +550,12 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
                 m.update(out.array, yr)
     finally:
         model.train(was_training)
+    part = float(B.to_numpy(total)) if total is not None else 0.0
+    total, n, results = _combine(world, part, n, ms)
     logs = {}
     if loss is not None:
-        logs["loss"] = float(B.to_numpy(total)) / n if n else float("nan")
-    for m in ms:
-        logs[m.name] = m.result()
+        logs["loss"] = total / n if n else float("nan")
+    logs.update(results)
     return logs
 
 

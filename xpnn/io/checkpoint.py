@@ -107,6 +107,14 @@ def _check_count(name, value):
     return value
 
 
+def plain_module(model):
+    """A DistributedDataParallel's wrapped module, any other model as it is: checkpoints
+    hold the plain module's names, so they resume on any number of ranks or in one
+    process."""
+    from ..nn.parallel import DistributedDataParallel
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
 # -- public ----------------------------------------------------------------------------------
 def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch=0, step=0,
                     extra=None):
@@ -114,7 +122,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch=0, ste
 
     Args:
         path: the checkpoint file (safetensors; the previous file survives any crash).
-        model: the Module.
+        model: the Module (a DistributedDataParallel's wrapped module is saved).
         optimizer: anything with ``state_dict()`` (xpnn.optim optimizers), or None.
         scheduler: an lr scheduler with ``state_dict()``, or None.
         epoch: epochs completed (int >= 0): resuming starts at this epoch.
@@ -125,6 +133,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch=0, ste
     """
     if not isinstance(model, _module_type()):
         raise TypeError(f"save_checkpoint: model must be a Module, got {type(model).__name__}")
+    model = plain_module(model)
     tensors = {f"model.{k}": to_host(k, v) for k, v in model.state_dict().items()}
     state = {"epoch": _check_count("epoch", epoch), "step": _check_count("step", step),
              "optimizer": None if optimizer is None else
@@ -171,7 +180,8 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, *, backend=None
 
     Args:
         path: a checkpoint file.
-        model: the Module to fill (same architecture; any backend).
+        model: the Module to fill (same architecture; any backend; a
+            DistributedDataParallel fills its wrapped module).
         optimizer, scheduler: objects with ``load_state_dict``, or None to skip them.
         backend, device: move the model (and so the optimizer state) there first; None
             keeps the model where it is.
@@ -190,6 +200,7 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, *, backend=None
             raise CheckpointError(path, f"a {part} was given but the checkpoint holds no "
                                   f"{part} state", key=STATE_KEY)
     be = None if backend is None else B.get_backend(backend, device)
+    model = plain_module(model)
     old = list(model.parameters())
     old_be = old[0]._be if old else None
     target_be = be or old_be or B.get_backend(None)
