@@ -384,3 +384,31 @@ def test_tensor_metadata_and_repr(backend):
     assert r == f"tensor(3., dtype=float32{where}, requires_grad=True, grad_fn=<Sum>)"
     assert repr(xpnn.tensor([1, 2], backend=backend)) == \
         f"tensor([1, 2], dtype=int64{where})"
+
+
+def _leaf_hook_calls(lib, backend=None):
+    """A leaf used by three ops (two on one path): what its hooks see in one backward."""
+    kw = {} if backend is None else {"backend": backend}
+    w = lib.ones(3, requires_grad=True, **kw)
+    other = lib.ones(2, requires_grad=True, **kw)  # reached through a branch that stops
+    calls = []
+    w.register_hook(lambda g: calls.append(("pre", g.tolist())))
+    w.register_post_accumulate_grad_hook(lambda p: calls.append(("post", p.grad.tolist())))
+    loss = (w * 2).sum() + (w * 3).sum() + (w * w).sum() + (other * 0).sum() * 0
+    loss.backward()
+    calls.append(("grad", w.grad.tolist()))
+    (w * 4).sum().backward()  # a second backward accumulates: hooks run once again
+    calls.append(("grad", w.grad.tolist()))
+    return calls
+
+
+def test_leaf_hooks_run_once_on_the_summed_gradient(backend):
+    """As PyTorch's AccumulateGrad: a leaf reached by several edges gets their sum, so its
+    register_hook and post-accumulate-grad hooks run once per backward (an optimizer step
+    in a post hook would otherwise step once per use of the weight)."""
+    want = [("pre", [7.0] * 3), ("post", [7.0] * 3), ("grad", [7.0] * 3),
+            ("pre", [4.0] * 3), ("post", [11.0] * 3), ("grad", [11.0] * 3)]
+    assert _leaf_hook_calls(xpnn, backend) == want
+    torch = pytest.importorskip("torch") if backend == "torch" else None
+    if torch is not None:
+        assert _leaf_hook_calls(torch) == want

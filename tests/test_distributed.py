@@ -94,7 +94,7 @@ NAMES = ["launcher", "collectives", "mlp_equals_one_process", "cnn_syncbn_equals
          "cnn_plain_bn_is_per_rank", "lstm_equals_one_process",
          "shared_weights_equal_one_process", "ranks_agree_after_construction",
          "mismatched_models_raise", "no_sync_accumulates_then_averages", "unused_parameters",
-         "output_left_out_of_the_loss_is_reported", "penalty_outside_forward_is_refused",
+         "output_left_out_of_the_loss_is_reported", "penalty_in_the_loss_is_averaged",
          "distributed_sampler_partitions", "checkpoint_resume",
          "module_attribute_and_state_dict", "fit_in_a_process_group",
          "fit_refuses_what_would_diverge", "fit_skips_a_step_on_every_rank"]

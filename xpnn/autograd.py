@@ -621,12 +621,13 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
 
     ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
     receives its gradient instead of ``.grad``; ``only`` restricts accumulation to leaves
-    whose id it holds (None: every leaf).
+    whose id it holds (None: every leaf). A leaf's gradient is summed over every edge that
+    delivers one and accumulated once, when its last edge has delivered (see _Leaves).
     """
     if create_graph:
         raise NotImplementedError("backward: create_graph=True (higher-order gradients) is "
                                   "not supported by xpnn")
-    pending = {}
+    pending, leaf_roots = {}, []
     for root, g in zip(roots, grads):
         if not root._rg:
             raise RuntimeError("backward: element 0 of tensors does not require grad and does "
@@ -634,18 +635,21 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
                                "inputs without requires_grad=True?)")
         arr = _root_grad(root, g)
         if root._node is None:
-            _deliver_leaf(root, arr, False, capture, only)
+            leaf_roots.append((root, arr))
             continue
         slots = pending.get(root._node)
         if slots is None:
             slots = pending[root._node] = _slots(root._node)
         prev = slots[root._idx]
         slots[root._idx] = arr if prev is None else prev + arr
-    if not pending:
-        return
-    for node in _topo_order(list(pending)):
+    order = _topo_order(list(pending)) if pending else []
+    leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only)
+    for root, arr in leaf_roots:
+        leaves.give(root, arr, False)
+    for node in order:
         dYs = pending.pop(node, None)
-        if dYs is None:
+        if dYs is None:  # nothing reached it: its leaf edges deliver nothing
+            leaves.skip(node)
             continue
         d = node.__dict__
         if "inputs" not in d:
@@ -671,10 +675,11 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
         if _anomaly is not None:
             _anomaly.backward(node, dXs)
         for t, (src, idx), need, dX in zip(node.inputs, node.edges, node.needs, dXs):
-            if not need or dX is None:
-                continue
             if src is None:
-                _deliver_leaf(t, dX, node.fresh_grads, capture, only)
+                if need:
+                    leaves.give(t, dX, node.fresh_grads)
+            elif not need or dX is None:
+                continue
             else:
                 slots = pending.get(src)
                 if slots is None:
@@ -707,6 +712,47 @@ def _output_hooks(node, dYs):
 
 def _slots(node):
     return [None] * len(node.__dict__.get("out_meta", (None,)))
+
+
+class _Leaves:
+    """Gradients on their way to leaves, as PyTorch's AccumulateGrad receives them: summed
+    over every edge of this backward that reaches the leaf, then handed on once (hooks,
+    ``.grad``, post-accumulate hooks) as soon as the last of those edges has delivered, so
+    hooks see the whole gradient and a leaf's hooks run once per backward."""
+
+    def __init__(self, order, leaf_roots, capture, only):
+        self.capture, self.only, self.sums = capture, only, {}
+        left = {}
+        for t in leaf_roots:
+            left[id(t)] = left.get(id(t), 0) + 1
+        for node in order:
+            d = node.__dict__
+            for t, (src, _), need in zip(d.get("inputs", ()), d.get("edges", ()),
+                                         d.get("needs", ())):
+                if src is None and need:
+                    left[id(t)] = left.get(id(t), 0) + 1
+        self.left = left
+
+    def give(self, leaf, g, fresh):
+        """One edge's gradient for ``leaf`` (None: the edge delivered nothing)."""
+        key = id(leaf)
+        left = self.left[key] - 1
+        self.left[key] = left
+        if g is not None:
+            have = self.sums.get(key)
+            self.sums[key] = (g, fresh) if have is None else (have[0] + g, True)
+        if left == 0:
+            done = self.sums.pop(key, None)
+            if done is not None:
+                _deliver_leaf(leaf, done[0], done[1], self.capture, self.only)
+
+    def skip(self, node):
+        """A node backward never reached: its leaf edges deliver nothing."""
+        d = node.__dict__
+        for t, (src, _), need in zip(d.get("inputs", ()), d.get("edges", ()),
+                                     d.get("needs", ())):
+            if src is None and need:
+                self.give(t, None, False)
 
 
 def _deliver_leaf(leaf, g, fresh, capture, only):

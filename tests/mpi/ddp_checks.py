@@ -364,21 +364,42 @@ def output_left_out_of_the_loss_is_reported():
 
 
 @check
-def penalty_outside_forward_is_refused():
+def penalty_in_the_loss_is_averaged():
+    """A weight penalty built from ddp.parameters() outside forward joins the gradient
+    before the average (each parameter's hook runs once, on the summed gradient, as in
+    PyTorch): the step equals one process with the same penalty on the full batch. A
+    parameter the forward left out that gets a gradient anyway is refused on every rank; a
+    backward under no_sync stays local."""
     xpnn.manual_seed(0)
-    ddp = DDP(mlp(HOST))
+    model, ref = mlp(HOST), mlp(HOST)
+    ref.load_state_dict(model.state_dict())
+    ddp = DDP(model)
     X, y = data("mlp", 0)
-    loss = F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))) + \
-        F.l2_penalty(ddp.parameters(), 1e-3)
+    (F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))) +
+     F.l2_penalty(ddp.parameters(), 1e-2)).backward()
+    (F.cross_entropy(ref(xpnn.tensor(X)), xpnn.tensor(y)) +
+     F.l2_penalty(ref.parameters(), 1e-2)).backward()
+    for (k, p), q in zip(model.named_parameters(), ref.parameters()):
+        assert_close(f"grad of {k}", p.grad.numpy(), q.grad.numpy())
+
+    class Head(nn.Module):  # forward uses only `a`
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(6, 3), nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.a(x)
+    ddp = DDP(Head())
     try:
-        loss.backward()
+        (F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))) +
+         F.l2_penalty(ddp.module.b.parameters(), 1e-3)).backward()
     except RuntimeError as e:
-        assert "' received a gradient" in str(e) and "weight_decay" in str(e) and \
+        assert "parameter 'b." in str(e) and "received a gradient" in str(e) and \
             "no_sync" in str(e), str(e)
     else:
-        raise AssertionError("a gradient from outside forward went unnoticed")
-    # the same penalty in a backward of its own under no_sync: local, and allowed
-    ddp.zero_grad()
+        raise AssertionError("a gradient for a parameter forward left out went unnoticed")
+    # a penalty in a backward of its own under no_sync: local, and allowed
+    ddp = DDP(mlp(HOST))
     F.cross_entropy(ddp(xpnn.tensor(half(X))), xpnn.tensor(half(y))).backward()
     with ddp.no_sync():
         F.l2_penalty(ddp.parameters(), 1e-3).backward()

@@ -5,10 +5,11 @@ first), are cut into buckets of about ``bucket_bytes``; the buckets of one dtype
 consecutive slices of one contiguous buffer of that dtype, allocated once.
 
 One step. The forward pass of the wrapped module leaves a graph; ``prepare`` walks it from
-the outputs and counts, for each parameter, the graph edges that will deliver it a gradient
-(a parameter used twice gets two; an unused one none, and counts as ready). Backward calls
-each parameter's post-accumulate-grad hook once per delivery. When a parameter has had all
-of its deliveries, it is ready; when every parameter of a bucket is ready, the bucket's
+the outputs and notes which parameters it reaches (an unused one counts as ready).
+Backward calls a parameter's post-accumulate-grad hook once, after every contribution to
+its gradient (from the forward's graph or from other terms of the loss, such as a weight
+penalty) was summed, as in PyTorch; the parameter is then ready. When every parameter of
+a bucket is ready, the bucket's
 gradients are copied into its slice and a non-blocking all-reduce (MPI ``Iallreduce`` or
 NCCL on its own stream) is started, buckets strictly in index order so that every rank
 issues the same collectives in the same order. The hook that readies the last bucket also
@@ -17,14 +18,13 @@ back into ``p.grad`` (zeros for a parameter that got no gradient on this rank), 
 ``loss.backward()`` returns the gradients are averaged. Between hooks, pending MPI requests
 are tested, which is what lets MPI make progress while backward computes.
 
-How backward's end is known: by that count, since the engine has no end-of-backward
-callback and fires a leaf's hook once per delivery. Two consequences. A gradient delivered
-beyond the count, before the next forward (a weight penalty built from
-``model.parameters()`` and added to the loss, or a second backward), raises an error on
-every rank rather than being left out of, or added after, the average; under ``no_sync()``
-such a backward is allowed and stays local. And a forward output whose graph the loss never
-reaches leaves its parameters pending; the next forward then raises (PyTorch's DDP has the
-same rule).
+How backward's end is known: by those parameters, since the engine has no
+end-of-backward callback. Two consequences. A gradient for a parameter the forward did not
+reach, or one delivered after the average was written and before the next forward (a
+second backward, or one through ``ddp.module``), raises an error on every rank rather than
+being left out of, or added after, the average; under ``no_sync()`` such a backward is
+allowed and stays local. And a forward output whose graph the loss never reaches leaves its
+parameters pending; the next forward then raises (PyTorch's DDP has the same rule).
 """
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ class Reducer:
         """Arm the reducer for the backward of this forward's ``outputs``."""
         self.check_finished()
         counts = self._deliveries(outputs)
-        self.pending = [counts.get(i, 0) for i in range(len(self.params))]
+        self.pending = [1 if counts.get(i) else 0 for i in range(len(self.params))]
         for b in self.buckets:
             b.remaining = sum(1 for i in b.members if self.pending[i] > 0)
         self.next, self.works, self.seen = 0, [], 0
@@ -171,16 +171,14 @@ class Reducer:
         left = 0 if self.state == "done" else self.pending[i]
         if left == 0:
             when = "after this step's gradients were averaged" if self.state == "done" else \
-                "beyond the edges the wrapped module's forward gave it"
+                "though the wrapped module's forward did not use it"
             self.state = "off"
             raise RuntimeError(
                 f"DistributedDataParallel: parameter {self.names[i]!r} received a gradient "
-                f"{when}, so the ranks' gradients would differ. Causes: a term of the loss "
-                "built from the parameters outside the module's forward (a weight penalty "
-                "from model.parameters(): compute it inside forward, or use the optimizer's "
-                "weight_decay), a second backward, or a backward through ddp.module called "
-                "directly instead of the wrapper. A backward meant to stay local runs under "
-                "ddp.no_sync()")
+                f"{when}, so the ranks' gradients would differ. Causes: a second backward, a "
+                "backward through ddp.module called directly instead of the wrapper, or a "
+                "term of the loss built from a parameter the forward leaves out. A backward "
+                "meant to stay local runs under ddp.no_sync()")
         self.seen += 1
         self.pending[i] = left - 1
         if left == 1:
