@@ -434,7 +434,9 @@ def _device(name, device):
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # the CUDA driver itself is missing
         raise BackendError(f"backend 'cupy' has no CUDA device: {e}") from None
-    idx = 0 if device in (None, "cuda", "gpu") else device
+    # "cuda" without an index is the current device, as in PyTorch (each rank of a process
+    # group makes its own GPU current)
+    idx = cupy.cuda.runtime.getDevice() if device in (None, "cuda", "gpu") else device
     if isinstance(idx, str):
         idx = int(idx.split(":")[-1])
     idx = getattr(idx, "id", idx)
@@ -486,8 +488,18 @@ def get_backend(backend=None, device=None):
         dev = _device(backend, device)
         full = (backend, str(dev))
         be = _cache.get(full) or Backend(backend, _namespace(backend), dev)
-        _cache[key] = _cache[full] = be
+        _cache[full] = be
+        if not _follows_current(backend, device):
+            _cache[key] = be
     return be
+
+
+def _follows_current(backend, device):
+    """A CUDA device named without an index: it means the current device, which may change,
+    so it is resolved again on every call."""
+    text = None if device is None else str(device)
+    return (backend == "cupy" and text in (None, "cuda", "gpu")) or \
+        (backend == "torch" and text == "cuda")
 
 
 def set_default_backend(backend, device=None):
