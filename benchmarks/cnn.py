@@ -9,6 +9,10 @@ extra steps run after the timed rounds, so it does not slow the figures above.
 
     python benchmarks/cnn.py [--rounds 7] [--steps 20] [--batch 128] [--backend numpy]
                              [--threads N]
+
+Both libraries share one process here; ``benchmarks/compare.py`` measures them as users run
+them (a fresh process per library, default threads) and is what the README quotes. This
+script stays for its per-op profile.
 """
 import os
 
@@ -198,13 +202,13 @@ def main():
     ap.add_argument("--spin", action="store_true",
                     help="keep the libraries' spin-waiting thread pools (see the top)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="threads for both: BLAS (threadpoolctl) and torch (default: all CPUs)")
+                    help="threads for both: xpnn.set_num_threads and torch's (default: xpnn's "
+                         "load-following policy, torch's all CPUs)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     if args.threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
+        xpnn.set_num_threads(args.threads)
     X, y, source = load_data(args.batch * 16)
     print(f"data: {source}; batch {args.batch}; threads: torch {torch.get_num_threads()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, OPENBLAS_THREAD_TIMEOUT="

@@ -13,7 +13,8 @@ fi
 export PYTHONPATH=$PWD:${PYTHONPATH:-}
 python3 -c "import cupy; print('cupy', cupy.__version__, cupy.cuda.runtime.getDeviceCount(), 'GPU(s)')"
 python3 -m pytest -q -p no:cacheprovider "$@"
-for b in benchmarks/*_gpu.py; do
-  [ -e "$b" ] && python3 "$b"
-done
+# the four models of issue 15 on cupy and PyTorch CUDA, same process, alternating rounds
+python3 benchmarks/gpu.py
+# data parallelism through NCCL, one rank on one GPU (needs the mpi extra)
+python3 benchmarks/ddp.py --backend cupy --dist-backend nccl --ranks 1 --peers xpnn
 exit 0

@@ -26,7 +26,8 @@ def example_parser(doc, *, epochs, lr, lr_help="Adam learning rate", batch_size=
         lr: default of ``--lr``.
         lr_help: help text of ``--lr``.
         batch_size: default of ``--batch-size``, or None for an example without the flag.
-        threads: whether the example takes ``--threads`` (BLAS/torch thread count).
+        threads: whether the example takes ``--threads`` (a fixed CPU thread count; by
+            default xpnn's thread policy decides).
         epochs_help: help text of ``--epochs`` (a generic one when None).
     Returns:
         argparse.ArgumentParser: the caller adds its own flags, then parses.
@@ -43,25 +44,25 @@ def example_parser(doc, *, epochs, lr, lr_help="Adam learning rate", batch_size=
     p.add_argument("--lr", type=float, default=lr, help=f"{lr_help} (default: {lr})")
     if threads:
         p.add_argument("--threads", type=int, default=None,
-                       help="CPU threads for BLAS/torch (default: the library's own choice)")
+                       help="pin the CPU thread count (default: xpnn's policy follows the "
+                            "machine's load)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="directory for PNG plots (default: none)")
     return p
 
 
-def limit_threads(n, backend):
-    """Use ``n`` CPU threads for BLAS (and torch): on a small or busy machine 1 is often
-    several times faster than a thread pool fighting for the cores.
+def limit_threads(n, backend=None):
+    """Use ``n`` CPU threads: ``xpnn.set_num_threads(n)``, which also sets torch's pool.
+
+    Not needed for speed: by default xpnn follows the machine's load (all cores when they
+    are free, fewer when other processes hold some; see xpnn/cpu.py). The flag is there to
+    pin a count, for timings or to leave cores to other work.
 
     Args:
         n: number of threads (>= 1).
-        backend: the example's ``--backend``; torch gets its own intra-op thread count.
+        backend: the example's ``--backend`` (unused; kept for callers that pass it).
     """
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(n)
-    if backend == "torch":
-        import torch
-        torch.set_num_threads(n)
+    xpnn.set_num_threads(n)
 
 
 def setup(args):

@@ -5,10 +5,10 @@ name and concatenated; the first ``--corpus-mb`` MB are used, the last 10% of th
 for validation. An LSTM or a small causal Transformer predicts the next character; the script
 reports validation bits per character and samples text at a few temperatures.
 
-    OPENBLAS_NUM_THREADS=1 python examples/char_lm.py --model lstm --steps 1500
-    OPENBLAS_NUM_THREADS=1 python examples/char_lm.py --model transformer --steps 1500
+    python examples/char_lm.py --model lstm --steps 1500
+    python examples/char_lm.py --model transformer --steps 1500
 
-(On a shared machine one BLAS thread is much faster than two threads fighting over cores.)
+(xpnn picks the CPU thread count from the machine's load; see xpnn/cpu.py.)
 benchmarks/char_lm.py trains the same recipe in PyTorch in the same process and compares.
 """
 import os

@@ -5,27 +5,21 @@
 
 Prints the test accuracy on the 10000 test images and the wall time. The default recipe
 (two conv blocks 32/64 channels, dense 256, 15 epochs, random shifts and flips, label
-smoothing) reached 93.2-93.4% test accuracy in 5 runs (the BLAS thread count changes the
-rounding), in 401 s on this project's 2-core CPU when it was quiet (24 s per epoch);
-published small CNNs reach 92.5-93.4%.
+smoothing) reached 93.2-93.4% test accuracy in 5 runs, in 401 s on this project's 2-core
+CPU when it was quiet (24 s per epoch); published small CNNs reach 92.5-93.4%. The CPU
+thread count follows the machine's load by itself (xpnn/cpu.py); ``--threads N`` pins it.
 """
 import argparse
 import os
 import sys
 import time
 
-# BLAS and OpenMP worker threads spin after each call by default; on a 2-core machine that
-# also runs other work they then steal the cores they wait for (a 2x slower epoch measured
-# with one competing process). Waiting passively must be set before NumPy/torch load.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import xpnn  # noqa: E402
-import xpnn.functional as F  # noqa: E402
-from xpnn import nn, optim  # noqa: E402
-from xpnn.data import DataLoader, fashion_mnist  # noqa: E402
+import xpnn
+import xpnn.functional as F
+from xpnn import nn, optim
+from xpnn.data import DataLoader, fashion_mnist
 
 MEAN, STD = 0.2860, 0.3530  # of the training pixels
 
@@ -81,76 +75,6 @@ class Augmented:
                    xpnn.tensor(y[i:i + self.bs], backend=self.backend, device=self.device))
 
 
-class BlasThreadTuner(xpnn.callbacks.Callback):
-    """Keep the faster of several BLAS thread counts, re-measured as the machine changes.
-
-    Why: OpenBLAS splits each GEMM over its threads and waits for the slowest. On this
-    project's 2-core machine, while other processes ran, 2 threads made a training step
-    10x slower (400-500 ms instead of 40), where 1 thread just lost its share of the CPU;
-    on an idle machine 2 threads are ~25% faster. Which one wins changes as other work
-    comes and goes, so it is measured: ``probe`` steps with each other count (the first one
-    after a switch not timed) against the chosen count's last 3, the fastest by median wins.
-    A probe starts when 3 steps in a row take over twice the chosen count's median (load
-    arrived) and every ``every`` steps (load may have left); a count that lost by over 2x
-    is probed half as often each time (up to 4x less). Needs threadpoolctl.
-    """
-
-    def __init__(self, choices=(1, 2), probe=4, every=150):
-        from threadpoolctl import ThreadpoolController
-        self.controller, self.choices, self.probe = ThreadpoolController(), choices, probe
-        self.every, self.chosen, self.last, self.best, self.probes = every, [], None, None, 0
-        self.backoff = {n: 1 for n in choices}
-        self.recent = []  # the chosen count's last 3 step times
-        self._start_probe()
-
-    def _use(self, n):
-        self.controller.limit(limits=n, user_api="blas")
-
-    def _start_probe(self):
-        """Time the other counts (those not backed off); the chosen one's fresh times are
-        the last steps it just ran."""
-        self.queue = [n for n in self.choices
-                      if n != self.best and self.probes % self.backoff[n] == 0]
-        self.times = {n: [] for n in self.queue}
-        if self.best is not None:
-            self.times[self.best] = list(self.recent)
-        self.since, self.steps, self.probes = 0, 0, self.probes + 1
-        if self.queue:
-            self._use(self.queue[0])
-        else:
-            self._end_probe()
-
-    def _end_probe(self):
-        med = {n: sorted(t)[len(t) // 2] for n, t in self.times.items()}
-        self.best = min(med, key=med.get)
-        for n in med:  # a clear loser is probed half as often each time it loses
-            self.backoff[n] = min(2 * self.backoff[n], 4) if med[n] > 2 * med[self.best] else 1
-        self.ref, self.recent = med[self.best], []
-        self.chosen.append(self.best)
-        self._use(self.best)
-
-    def on_batch_end(self, step):
-        now = time.perf_counter()
-        dt, self.last = (0.0 if self.last is None else now - self.last), now
-        if self.queue:  # probing: time the head of the queue
-            self.since += 1
-            if self.since > 1:  # the first step after a switch wakes or parks threads
-                self.times[self.queue[0]].append(dt)
-            if self.since == self.probe:
-                self.queue.pop(0)
-                self.since = 0
-                if self.queue:
-                    self._use(self.queue[0])
-                else:
-                    self._end_probe()
-            return
-        self.steps += 1
-        self.recent = (self.recent + [dt])[-3:]
-        if all(t > 2 * self.ref for t in self.recent) and len(self.recent) == 3 or \
-                self.steps >= self.every:
-            self._start_probe()
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--backend", default="numpy",
@@ -168,9 +92,9 @@ def parse_args(argv=None):
     p.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--subset", type=int, default=None, help="train on the first N images")
-    p.add_argument("--threads", default="auto",
-                   help="BLAS threads: 'auto' (the default: each epoch, the faster of 1 and "
-                        f"{os.cpu_count()}, timed; needs threadpoolctl), 'all' or a number")
+    p.add_argument("--threads", type=int, default=None,
+                   help="pin the CPU thread count (default: xpnn's policy follows the "
+                        "machine's load)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="folder with the four IDX files")
     return p.parse_args(argv)
@@ -178,15 +102,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    tuner = None
-    if args.threads == "auto" and args.backend == "numpy" and (os.cpu_count() or 1) > 1:
-        try:
-            tuner = BlasThreadTuner((1, os.cpu_count()))
-        except ImportError:  # no threadpoolctl: keep the BLAS library's default
-            pass
-    elif args.threads not in ("auto", "all"):
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(int(args.threads), user_api="blas")
+    if args.threads:
+        xpnn.set_num_threads(args.threads)
     t0 = time.perf_counter()
     xpnn.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = fashion_mnist(args.data)
@@ -209,11 +126,10 @@ def main(argv=None):
         return F.cross_entropy(output, target, label_smoothing=args.label_smoothing)
 
     print(f"{model.num_parameters()} parameters; {len(X_train)} training images, "
-          f"{args.epochs} epochs of {len(train)} steps; backend {args.backend}; BLAS threads "
-          f"{args.threads}", flush=True)
+          f"{args.epochs} epochs of {len(train)} steps; backend {args.backend}; CPU threads "
+          f"{args.threads or 'auto'}", flush=True)
     xpnn.fit(model, train, loss=loss, optimizer=opt, epochs=args.epochs,
-             callbacks=[xpnn.callbacks.LearningRateScheduler(sched, "step")] +
-             ([tuner] if tuner else []),
+             callbacks=[xpnn.callbacks.LearningRateScheduler(sched, "step")],
              progress=True if sys.stderr.isatty() else "lines")
     res = xpnn.evaluate(model, test, F.cross_entropy)
     acc, wall = res["accuracy"], time.perf_counter() - t0
@@ -221,8 +137,6 @@ def main(argv=None):
     print(f"test accuracy: {acc:.4f} ({round(acc * len(y_test))}/{len(y_test)})")
     print(f"wall time: {wall:.0f} s ({os.cpu_count()} CPUs, load average now "
           f"{os.getloadavg()[0]:.1f})")
-    if tuner is not None:
-        print(f"BLAS threads chosen at each probe: {tuner.chosen}")
     return acc
 
 

@@ -124,26 +124,17 @@ def parse_args(argv=None):
     p.add_argument("--train-samples", type=int, default=None,
                    help="use only the first N training signals (quick runs)")
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for BLAS/torch (default: the library's own choice)")
+                   help="pin the CPU thread count (default: xpnn's policy follows the "
+                        "machine's load)")
     p.add_argument("--seed", type=int, default=0, help="init/shuffle seed (the data: 42)")
     p.add_argument("--out", default=None, help="directory for PNG plots (default: none)")
     return p.parse_args(argv)
 
 
-def limit_threads(n, backend):
-    """Use ``n`` CPU threads for BLAS (and torch): on a small or busy machine 1 is often
-    several times faster than a thread pool fighting for the cores."""
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(n)
-    if backend == "torch":
-        import torch
-        torch.set_num_threads(n)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
-        limit_threads(args.threads, args.backend)
+        xpnn.set_num_threads(args.threads)
     xpnn.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = mnist1d(seed=42)
     if args.train_samples:

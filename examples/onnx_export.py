@@ -45,9 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--device", default=None, help="device on that backend, e.g. cuda:0")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    p.add_argument("--threads", type=int, default=1,
-                   help="BLAS/torch threads (default 1: these convolutions are too small to "
-                        "gain from more, and threads fighting for a busy CPU cost 10x)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="pin the CPU thread count (default: xpnn's policy follows the "
+                        "machine's load)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -58,7 +58,8 @@ def main(argv=None):
 
     args = parse_args(argv)
     t0 = time.perf_counter()
-    limit_threads(args.threads, args.backend)
+    if args.threads:
+        limit_threads(args.threads)
     xpnn.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = digits(test_size=0.2, seed=0, flatten=False)
     mean, std = X_train.mean(), X_train.std()

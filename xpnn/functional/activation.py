@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .. import cpu
 from ..autograd import Function, as_tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -66,17 +67,48 @@ def erf(be, X):
     return ERF.get(be.name, erf_portable)(be, X)
 
 
+def _relu_portable(be, X):
+    return be.xp.maximum(X, 0)
+
+
+def _relu_backward_portable(be, dY, Y):
+    # a multiply by the 0/1 mask: NumPy's where() is ~10x slower on random masks
+    return dY * be.xp.astype(Y > 0, dY.dtype)
+
+
+def _relu_numpy(be, X):
+    """The portable ReLU over pieces of the arrays' memory on xpnn's CPU threads."""
+    np = be.lib
+    if X.dtype.kind != "f":  # integers (and bools) keep the portable promotion rules
+        return _relu_portable(be, X)
+    Y = np.empty_like(X)
+    cpu.split_flat(lambda x, y: np.maximum(x, 0, out=y), X, Y)
+    return Y
+
+
+def _relu_backward_numpy(be, dY, Y):
+    np = be.lib
+    dX = np.empty_like(dY)
+    cpu.split_flat(lambda dy, y, dx: np.multiply(dy, (y > 0).astype(dy.dtype), out=dx),
+                   dY, Y, dX)
+    return dX
+
+
+# Native ReLU kernels by backend name (forward, backward); the others take the portable ones.
+RELU = {"numpy": (_relu_numpy, _relu_backward_numpy)}
+_RELU_PORTABLE = (_relu_portable, _relu_backward_portable)
+
+
 class ReLU(Function):
     saved_inputs = ()
     saves_output = True
 
     def forward(self, X):
-        self.Y = self.xp.maximum(X, 0)
+        self.Y = RELU.get(self.be.name, _RELU_PORTABLE)[0](self.be, X)
         return self.Y
 
     def backward(self, dY):
-        # a multiply by the 0/1 mask: NumPy's where() is ~10x slower on random masks
-        return dY * self.xp.astype(self.Y > 0, dY.dtype)
+        return RELU.get(self.be.name, _RELU_PORTABLE)[1](self.be, dY, self.Y)
 
 
 class LeakyReLU(Function):

@@ -15,6 +15,7 @@ from .. import backend as B
 from ..autograd import Function, as_tensor, raw, unwrap
 from .dropout import dropout_mask
 from .elementwise import unbroadcast
+from .linalg import array_matmul as mm
 
 
 def safe_softmax(xp, S):
@@ -36,8 +37,9 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, Q, K, V, M=None, allowed=None, dropout_p=0.0, scale=1.0,
                 weights=False):
-        xp = self.xp
-        S = (Q @ xp.matrix_transpose(K)) * scale
+        xp, be = self.xp, self.be
+        S = mm(be, Q, xp.matrix_transpose(K))
+        S *= scale  # S is fresh
         if M is not None:
             S = S + M
         if allowed is not None:
@@ -49,21 +51,22 @@ class ScaledDotProductAttention(Function):
             P = P * self.keep
         self.Q, self.K, self.V, self.Pd, self.scale = Q, K, V, P, scale
         self.m_shape = None if M is None else M.shape
-        Out = P @ V
+        Out = mm(be, P, V)
         return (Out, P) if weights else Out
 
     def backward(self, dO, dW=None):
-        xp, P, Pd = self.xp, self.P, self.Pd
+        xp, be, P, Pd = self.xp, self.be, self.P, self.Pd
         Q, K, V, scale = self.Q, self.K, self.V, self.scale
-        dV = unbroadcast(xp, xp.matrix_transpose(Pd) @ dO, V.shape) if self.needs[2] else None
-        dP = dO @ xp.matrix_transpose(V)
+        dV = unbroadcast(xp, mm(be, xp.matrix_transpose(Pd), dO), V.shape) \
+            if self.needs[2] else None
+        dP = mm(be, dO, xp.matrix_transpose(V))
         if dW is not None:
             dP = dP + dW  # the returned weights were used downstream too
         if self.keep is not None:
             dP = dP * self.keep
         dS = P * (dP - xp.sum(dP * P, axis=-1, keepdims=True))
-        dQ = unbroadcast(xp, (dS @ K) * scale, Q.shape) if self.needs[0] else None
-        dK = unbroadcast(xp, (xp.matrix_transpose(dS) @ Q) * scale, K.shape) \
+        dQ = unbroadcast(xp, mm(be, dS, K) * scale, Q.shape) if self.needs[0] else None
+        dK = unbroadcast(xp, mm(be, xp.matrix_transpose(dS), Q) * scale, K.shape) \
             if self.needs[1] else None
         if self.m_shape is None:
             return dQ, dK, dV

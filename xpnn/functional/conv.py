@@ -4,8 +4,9 @@ Layout. Tensors are NCHW (PyTorch's layout), but the work is done in "CHWN" orde
 outermost, the batch innermost. Every kernel offset (i, j) of the im2col/col2im then reads or
 adds a window ``Xc[:, i:i+Ho, j:j+Wo, :]`` whose innermost run is a whole row of the batch
 (Wo*N contiguous numbers) instead of Wo: on NumPy that made im2col ~2x and col2im ~2.5x
-faster than in (C, N, H, W) order (batch 128, 32 channels, 13x13). The GEMM output (O, Ho*Wo*N) is handed on as an NCHW *view* of CHWN
-memory; elementwise ops keep that memory order, so the next conv gets its CHWN input for free.
+faster than in (C, N, H, W) order (batch 128, 32 channels, 13x13). The GEMM output
+(O, Ho*Wo*N) is handed on as an NCHW *view* of CHWN memory; elementwise ops keep that memory
+order, so the next conv gets its CHWN input for free.
 
 Matrices. With groups g, ``Wm`` is the weight as (g, W.shape[0]/g, rest) and ``cols`` the
 unfolded input as (g, C/g*kh*kw, Ho*Wo*N). Then
@@ -15,12 +16,17 @@ The transposed conv is the adjoint of the conv, so the same three pieces serve b
 
 Portable first, native second: im2col/col2im below are pure Array API code (stack of strided
 slices; sums of shifted slices written with setitem). Beside them, by backend name: NumPy and
-CuPy get im2col as one strided view and col2im as in-place adds (``IM2COL``, ``COL2IM``), and
-torch runs the whole convolution with its own kernels (``CONV``). Tests check that each
-native kernel gives the portable result.
+CuPy get im2col as one strided view and col2im as in-place adds (``IM2COL``, ``COL2IM``);
+torch (oneDNN / cuDNN) and CuPy (cuDNN, where CuPy still ships it) run the whole convolution
+with their own kernels (``CONV``). On NumPy the GEMMs (linalg.mm2d), the im2col copy, the
+col2im adds and the bias gradient's row sums (``BIAS_GRAD``) are split over xpnn's CPU
+threads (xpnn/cpu.py) without changing any sum. Tests check that each native kernel gives
+the portable result.
 """
 from __future__ import annotations
 
+from .. import backend as B
+from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor
 from .linalg import mm2d
 
@@ -99,22 +105,48 @@ def col2im_portable(xp, cols, padded_hw, kernel, stride, dilation):
 # -- native kernels, by backend name --------------------------------------------------------
 
 
-def im2col_strided(be, Xc, kernel, stride, dilation, out_hw):
-    """im2col for NumPy or CuPy: one strided view of the windows, then one copy (the
-    reshape): (C, Hp, Wp, N) -> (C, kh*kw, Ho, Wo, N)."""
+def _strided_windows(be, Xc, kernel, stride, dilation, out_hw):
+    """The windows of a (C, Hp, Wp, N) array as one strided view (C, kh, kw, Ho, Wo, N)."""
     (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
     C, _, _, N = Xc.shape
     s0, s1, s2, s3 = Xc.strides
     extra = {"writeable": False} if be.name == "numpy" else {}
-    view = be.lib.lib.stride_tricks.as_strided(
+    return be.lib.lib.stride_tricks.as_strided(
         Xc, shape=(C, kh, kw, Ho, Wo, N), strides=(s0, dh * s1, dw * s2, sh * s1, sw * s2, s3),
         **extra)
-    return view.reshape(C, kh * kw, Ho, Wo, N)
+
+
+def im2col_strided(be, Xc, kernel, stride, dilation, out_hw):
+    """im2col for CuPy: one strided view of the windows, then one copy (the reshape):
+    (C, Hp, Wp, N) -> (C, kh*kw, Ho, Wo, N)."""
+    (kh, kw), (Ho, Wo) = kernel, out_hw
+    view = _strided_windows(be, Xc, kernel, stride, dilation, out_hw)
+    return view.reshape(Xc.shape[0], kh * kw, Ho, Wo, Xc.shape[3])
+
+
+def im2col_numpy(be, Xc, kernel, stride, dilation, out_hw):
+    """im2col for NumPy: the strided view copied into one buffer, a block of (channel,
+    kernel row) pairs per CPU thread (see xpnn/cpu.py)."""
+    np = be.lib
+    (kh, kw), (Ho, Wo) = kernel, out_hw
+    C, N = Xc.shape[0], Xc.shape[3]
+    view = _strided_windows(be, Xc, kernel, stride, dilation, out_hw)
+    cols = np.empty((C, kh * kw, Ho, Wo, N), dtype=Xc.dtype)
+    dest = cols.reshape(C, kh, kw, Ho, Wo, N)
+
+    def copy(a, b):  # rows a:b of the C*kh (channel, kernel row) pairs
+        for c in range(a // kh, -(-b // kh)):
+            i0, i1 = max(a - c * kh, 0), min(b - c * kh, kh)
+            np.copyto(dest[c, i0:i1], view[c, i0:i1])
+    cpu.split_rows(copy, C * kh, cols.size)
+    return cols
 
 
 def col2im_inplace(be, cols, padded_hw, kernel, stride, dilation):
     """col2im for NumPy or CuPy: ``add(window, tap, out=window)`` on views of one buffer,
-    which skips the copy-back that ``out[key] += tap`` (setitem) makes."""
+    which skips the copy-back that ``out[key] += tap`` (setitem) makes. On NumPy the
+    channels (or, with few channels, the batch) are split over xpnn's CPU threads; each
+    element still receives its taps in the same order, so the sums are the same."""
     C, _, Ho, Wo, N = cols.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     lib = be.lib
@@ -123,10 +155,18 @@ def col2im_inplace(be, cols, padded_hw, kernel, stride, dilation):
             out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
     else:
         out = lib.zeros((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            view = out[:, window(i, dh, sh, Ho), window(j, dw, sw, Wo), :]
-            lib.add(view, cols[:, i * kw + j], out=view)
+
+    def add(ca, cb, na, nb):
+        for i in range(kh):
+            for j in range(kw):
+                view = out[ca:cb, window(i, dh, sh, Ho), window(j, dw, sw, Wo), na:nb]
+                lib.add(view, cols[ca:cb, i * kw + j, ..., na:nb], out=view)
+    if be.name != "numpy":
+        add(0, C, 0, N)
+    elif C >= 4 or N < 64:
+        cpu.split_rows(lambda a, b: add(a, b, 0, N), C, cols.size)
+    else:
+        cpu.split_rows(lambda a, b: add(0, C, a, b), N, cols.size)
     return out
 
 
@@ -172,9 +212,130 @@ class TorchConv:
         return (dX if mask[0] else None, dW if mask[1] else None, db if mask[2] else None)
 
 
-IM2COL = {"numpy": im2col_strided, "cupy": im2col_strided}
+class CupyConv:
+    """cuDNN's convolution kernels through CuPy's ``cupyx.cudnn`` for the whole op (CuPy 13
+    and older: CuPy 14 removed its cuDNN bindings; where they are missing, or cuDNN cannot
+    load, the convolution takes the portable path with CuPy's im2col/col2im kernels).
+
+    The transposed convolution is cuDNN's backward-data of the conv it is the adjoint of;
+    its gradients are that conv's forward (dX) and backward-filter with the roles of input
+    and output swapped (dW). Padding is symmetric except for padding="same" with an even
+    kernel, which is padded explicitly first, as in :class:`TorchConv`.
+    """
+
+    _module = None  # cupyx.cudnn once loaded; False when it is not there
+
+    @classmethod
+    def _cudnn(cls):
+        if cls._module is None:
+            try:
+                mod = B.optional_module("cupyx.cudnn")
+                cls._module = False if mod is None else mod
+                if mod is not None:
+                    mod.get_handle()  # loads libcudnn: fails here, not mid-training
+            except Exception:  # noqa: BLE001 (a missing libcudnn raises various errors)
+                cls._module = False
+        return cls._module or None
+
+    @staticmethod
+    def _pad(be, X, pads):
+        (pt, pb), (pl, pr) = pads
+        if pt == pb and pl == pr:
+            return X, [pt, pl], None
+        with X.device:
+            return be.lib.pad(X, ((0, 0), (0, 0), (pt, pb), (pl, pr))), [0, 0], (pt, pl)
+
+    @classmethod
+    def usable(cls, be, geo, transposed):
+        # cuDNN needs the transposed conv's output to map back onto its input exactly
+        if transposed and any(o >= s for o, s in zip(geo["output_padding"], geo["stride"])):
+            return False
+        return cls._cudnn() is not None
+
+    @staticmethod
+    def forward(be, X, W, b, *, kernel, stride, pads, dilation, groups, output_padding,
+                transposed):
+        cudnn, cp = CupyConv._cudnn(), be.lib
+        X, padding, _ = CupyConv._pad(be, X, pads)
+        args = (tuple(padding), tuple(stride), tuple(dilation), groups)
+        N, _, H, Wd = X.shape
+        with X.device:
+            if not transposed:
+                Ho, Wo = (out_size(n, k, s, (p, p), d) for n, k, s, p, d in zip(
+                    (H, Wd), kernel, stride, padding, dilation))
+                Y = cp.empty((N, W.shape[0], Ho, Wo), dtype=X.dtype)
+                cudnn.convolution_forward(X, W, b, Y, *args, auto_tune=False,
+                                          tensor_core="auto")
+                return Y
+            Ho, Wo = ((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, k, s, p, d, o in zip(
+                (H, Wd), kernel, stride, padding, dilation, output_padding))
+            Y = cp.empty((N, W.shape[1] * groups, Ho, Wo), dtype=X.dtype)
+            cudnn.convolution_backward_data(W, X, b, Y, *args, deterministic=False,
+                                            auto_tune=False, tensor_core="auto")
+            return Y
+
+    @staticmethod
+    def backward(be, dY, X, W, mask, *, kernel, stride, pads, dilation, groups,
+                 output_padding, transposed):
+        cudnn, cp = CupyConv._cudnn(), be.lib
+        H, Wd = X.shape[2:]
+        X, padding, crop = CupyConv._pad(be, X, pads)
+        args = (tuple(padding), tuple(stride), tuple(dilation), groups)
+        flags = dict(deterministic=False, auto_tune=False, tensor_core="auto")
+        dX = dW = db = None
+        with X.device:
+            if mask[0]:
+                dX = cp.empty(X.shape, dtype=X.dtype)
+                if transposed:  # the adjoint's adjoint: a plain conv of dY
+                    cudnn.convolution_forward(dY, W, None, dX, *args, auto_tune=False,
+                                              tensor_core="auto")
+                else:
+                    cudnn.convolution_backward_data(W, dY, None, dX, *args, **flags)
+                if crop is not None:
+                    dX = dX[:, :, crop[0]:crop[0] + H, crop[1]:crop[1] + Wd]
+            if mask[1]:
+                dW = cp.empty(W.shape, dtype=W.dtype)
+                src, grad = (dY, X) if transposed else (X, dY)
+                cudnn.convolution_backward_filter(src, grad, dW, *args, **flags)
+            if mask[2]:
+                db = cp.sum(dY, axis=(0, 2, 3))
+        return dX, dW, db
+
+
+IM2COL = {"numpy": im2col_numpy, "cupy": im2col_strided}
 COL2IM = {"numpy": col2im_inplace, "cupy": col2im_inplace}
-CONV = {"torch": TorchConv}
+CONV = {"torch": TorchConv, "cupy": CupyConv}
+
+
+def _bias_grad_portable(be, dYm):
+    return be.xp.reshape(be.xp.sum(dYm, axis=2), (-1,))
+
+
+def _bias_grad_numpy(be, dYm):
+    """Row sums of dY as (g*O/g, positions), a block of rows per CPU thread (each row's
+    sum is the same pairwise sum as in one call)."""
+    np = be.lib
+    M = dYm.reshape(dYm.shape[0] * dYm.shape[1], dYm.shape[2])
+    out = np.empty(M.shape[0], dtype=M.dtype)
+    cpu.split_rows(lambda a, b: np.sum(M[a:b], axis=1, out=out[a:b]), M.shape[0], M.size)
+    return out
+
+
+# Native bias gradients (row sums) by backend name.
+BIAS_GRAD = {"numpy": _bias_grad_numpy}
+
+
+def _bias_grad(be, dYm):
+    return BIAS_GRAD.get(be.name, _bias_grad_portable)(be, dYm)
+
+
+def _native_conv(be, geo, transposed):
+    """The backend's whole-op conv kernels, if it has them and they take this geometry."""
+    native = CONV.get(be.name)
+    usable = getattr(native, "usable", None)
+    if native is None or (usable is not None and not usable(be, geo, transposed)):
+        return None
+    return native
 
 
 def _im2col(be, Xc, kernel, stride, dilation, out_hw):
@@ -244,7 +405,7 @@ class ConvNd(Function):
             W = xp.reshape(W, (W.shape[0], W.shape[1], 1, W.shape[2]))
         self.geo, self.transposed, self.has_b = geo, transposed, b is not None
         self.X, self.W = X, W
-        native = CONV.get(self.be.name)
+        native = self.native = _native_conv(self.be, geo, transposed)
         if native is not None:
             Y = native.forward(self.be, X, W, b, transposed=transposed, **geo)
         elif transposed:
@@ -259,9 +420,14 @@ class ConvNd(Function):
         Ho, Wo = (out_size(n, k, s, p, d) for n, k, s, p, d in zip(
             (H, Wd), geo["kernel"], geo["stride"], geo["pads"], geo["dilation"]))
         self.cols = _unfold(self.be, X, g, geo, (Ho, Wo))
-        Ym = _bmm(self.be, xp.reshape(W, (g, W.shape[0] // g, -1)), self.cols)
-        if b is not None:
-            Ym += xp.reshape(b, (g, -1, 1))  # Ym is fresh, so in place is safe and cheaper
+        Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
+        if g == 1:  # one GEMM, the bias added block by block on xpnn's CPU threads
+            Ym = xp.reshape(mm2d(self.be, Wm[0, ...], self.cols[0, ...], b, 0),
+                            (1, W.shape[0], -1))
+        else:
+            Ym = Wm @ self.cols
+            if b is not None:
+                Ym += xp.reshape(b, (g, -1, 1))  # Ym is fresh, so in place is safe and cheaper
         return _from_mat(xp, Ym, N, Ho, Wo)
 
     def _transposed_forward(self, X, W, b):
@@ -282,7 +448,7 @@ class ConvNd(Function):
         need_b = self.has_b and self.needs[2]
         if self.one_d:
             dY = xp.reshape(dY, (dY.shape[0], dY.shape[1], 1, dY.shape[2]))
-        native = CONV.get(self.be.name)
+        native = self.native
         if native is not None:
             dX, dW, db = native.backward(self.be, dY, X, W, (need_x, need_w, need_b),
                                          transposed=self.transposed, **geo)
@@ -298,7 +464,7 @@ class ConvNd(Function):
     def _backward(self, dY, need_x, need_w, need_b):
         xp, W, g = self.xp, self.W, self.geo["groups"]
         dYm = _as_mat(xp, dY, g)  # (g, O/g, Ho*Wo*N)
-        db = xp.reshape(xp.sum(dYm, axis=2), (-1,)) if need_b else None
+        db = _bias_grad(self.be, dYm) if need_b else None
         dW = xp.reshape(_bmm(self.be, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
         dX = None
         if need_x:

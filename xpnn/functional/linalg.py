@@ -8,6 +8,7 @@ Each output element is then the same dot product, in the same order, as in a sin
 """
 from __future__ import annotations
 
+import math
 from functools import partial
 
 from .. import cpu
@@ -19,40 +20,87 @@ from .shape import reshape
 GEMM_GRAIN = 1 << 22  # multiply-adds per thread below which splitting a product loses
 
 
-def _mm_portable(be, A, B):
-    return A @ B
+def _mm_portable(be, A, B, bias=None, bias_dim=1):
+    Y = A @ B
+    if bias is not None:  # Y is fresh: adding in place saves one temporary
+        Y += bias if bias_dim == 1 else be.xp.reshape(bias, (-1, 1))
+    return Y
 
 
-def _mm_numpy(be, A, B):
-    """A @ B for 2-D NumPy arrays, split over xpnn's CPU threads (module docstring)."""
+def _mm_numpy(be, A, B, bias=None, bias_dim=1):
+    """A @ B (+ bias) for 2-D NumPy arrays, split over xpnn's CPU threads (module
+    docstring); each block gets its share of the bias while it is still in cache."""
     cpu.tick()
     M, K = A.shape
     N = B.shape[1]
     n = cpu.workers(M * N * K, GEMM_GRAIN)
     if n == 1:
-        return A @ B
+        return _mm_portable(be, A, B, bias, bias_dim)
     np = be.lib
     out = np.empty((M, N), dtype=np.result_type(A.dtype, B.dtype))
-    if N >= M:
-        tasks = [partial(np.matmul, A, B[:, a:b], out=out[:, a:b])
-                 for a, b in cpu.chunks(N, n, 16)]
-    else:
-        tasks = [partial(np.matmul, A[a:b], B, out=out[a:b]) for a, b in cpu.chunks(M, n, 16)]
+    if bias is not None and bias_dim == 0:
+        bias = bias[:, None]
+    cols = N >= M
+    tasks = [partial(_mm_block, np, A, B, out, bias, bias_dim, cols, a, b)
+             for a, b in cpu.chunks(N if cols else M, n, 16)]
     cpu.parallel(tasks)
     return out
+
+
+def _mm_block(np, A, B, out, bias, bias_dim, cols, a, b):
+    if cols:  # columns a:b of the output
+        blk = np.matmul(A, B[:, a:b], out=out[:, a:b])
+        if bias is not None:
+            blk += bias[a:b] if bias_dim == 1 else bias
+    else:  # rows a:b
+        blk = np.matmul(A[a:b], B, out=out[a:b])
+        if bias is not None:
+            blk += bias if bias_dim == 1 else bias[a:b]
 
 
 # Native 2-D matrix products by backend name; every other backend takes ``A @ B``.
 MATMUL = {"numpy": _mm_numpy}
 
 
-def mm2d(be, A, B):
-    """``A @ B`` for two 2-D arrays of backend ``be``, with its native kernel if it has one."""
-    return MATMUL.get(be.name, _mm_portable)(be, A, B)
+def mm2d(be, A, B, bias=None, bias_dim=1):
+    """``A @ B`` for two 2-D arrays of backend ``be`` (its native kernel if it has one), plus
+    ``bias`` if given: a vector along the output's columns (``bias_dim=1``, as in linear) or
+    its rows (``bias_dim=0``, as in a convolution's (out_channels, positions) product)."""
+    return MATMUL.get(be.name, _mm_portable)(be, A, B, bias, bias_dim)
 
 
-def _product(be, A, B):
-    return mm2d(be, A, B) if A.ndim == 2 and B.ndim == 2 else A @ B
+def _bmm_numpy(be, A, B):
+    """Stacks of matrix products with one leading shape, the stack split over xpnn's CPU
+    threads (each matrix's product is the same BLAS call as in one ``A @ B``)."""
+    cpu.tick()
+    M, K, N = A.shape[-2], A.shape[-1], B.shape[-1]
+    n = min(cpu.workers(math.prod(A.shape[:-2]) * M * N * K, GEMM_GRAIN), A.shape[0])
+    if n <= 1:
+        return A @ B
+    np = be.lib
+    out = np.empty(A.shape[:-1] + (N,), dtype=np.result_type(A.dtype, B.dtype))
+    cpu.parallel([partial(np.matmul, A[a:b], B[a:b], out=out[a:b])
+                  for a, b in cpu.chunks(A.shape[0], n)])
+    return out
+
+
+# Native stacked matrix products (same leading shape, no broadcasting) by backend name.
+BATCHED_MATMUL = {"numpy": _bmm_numpy}
+
+
+def array_matmul(be, A, B):
+    """``A @ B`` for arrays of backend ``be`` with its native kernels: :func:`mm2d` for two
+    matrices, ``BATCHED_MATMUL`` for two stacks of one leading shape, else ``A @ B``."""
+    if A.ndim == 2 and B.ndim == 2:
+        return mm2d(be, A, B)
+    native = BATCHED_MATMUL.get(be.name)
+    if native is not None and A.ndim == B.ndim and A.ndim > 2 and \
+            tuple(A.shape[:-2]) == tuple(B.shape[:-2]):
+        return native(be, A, B)
+    return A @ B
+
+
+_product = array_matmul
 
 
 class MatMul(Function):
@@ -78,10 +126,7 @@ class Linear(Function):
 
     def forward(self, X, W, b=None):
         self.X, self.W = X, W
-        Y = mm2d(self.be, X, W.T)
-        if b is not None:
-            Y += b  # Y is fresh: adding in place saves one (N, out) temporary
-        return Y
+        return mm2d(self.be, X, W.T, b)
 
     def backward(self, dY):
         X, W, xp, be = self.X, self.W, self.xp, self.be

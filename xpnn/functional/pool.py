@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .. import cpu
 from ..autograd import Function, as_tensor
 from .conv import ntuple, to_chwn, window
 from .shape import reshape
@@ -165,36 +166,76 @@ def _max_pool_backward_portable(be, Xc, Yc, dYc, taps, geo, shape):
     return dXc
 
 
+def _split_channels(fn, C, N, work):
+    """Run ``fn(channel slice, batch slice)`` over blocks of the (C, ..., N) arrays on xpnn's
+    CPU threads: blocks of channels, or of the batch when there are too few channels."""
+    if C >= 4 or N < 64:
+        cpu.split_rows(lambda a, b: fn(slice(a, b), slice(None)), C, work)
+    else:
+        cpu.split_rows(lambda a, b: fn(slice(None), slice(a, b)), N, work)
+
+
+def _max_pool_forward_numpy(be, Xc, taps):
+    """The portable forward (a running maximum over the taps, in the same order) written
+    into one output with ``out=``, a block of channels per CPU thread."""
+    np = be.lib
+    (h0, w0) = taps[0]
+    C, N = Xc.shape[0], Xc.shape[3]
+    Yc = np.empty((C,) + Xc[:1, h0, w0, :1].shape[1:3] + (N,), dtype=Xc.dtype)
+
+    def run(cs, ns):
+        X, Y = Xc[cs, ..., ns], Yc[cs, ..., ns]
+        if len(taps) == 1:
+            np.copyto(Y, X[:, h0, w0, :])
+            return
+        np.maximum(X[:, h0, w0, :], X[:, taps[1][0], taps[1][1], :], out=Y)
+        for hs, ws in taps[2:]:
+            np.maximum(Y, X[:, hs, ws, :], out=Y)
+    _split_channels(run, C, N, Xc.size)
+    return Yc
+
+
 def _max_pool_backward_numpy(be, Xc, Yc, dYc, taps, geo, shape):
     """The portable backward, writing each tap's masked gradient straight into its window of
-    dX with ``out=`` (no casts or temporaries the size of the window)."""
+    dX with ``out=`` (no casts or temporaries the size of the window), a block of channels
+    per CPU thread."""
     np = be.lib
     kernel, stride, _, dilation, out, _ = geo
     disjoint = _disjoint(kernel, stride, dilation)
     covered = disjoint and all(d == 1 and s == k and n == o * s for n, k, s, d, o in zip(
         Xc.shape[1:3], kernel, stride, dilation, out))
     dXc = np.empty(Xc.shape, dYc.dtype) if covered else np.zeros(Xc.shape, dYc.dtype)
-    for (hs, ws), hit in first_max_hits(be, Xc, Yc, taps, geo, shape):
-        view = dXc[:, hs, ws, :]
-        if disjoint:
-            np.multiply(hit, dYc, out=view)
-        else:
-            view += hit * dYc
+
+    def run(cs, ns):
+        dX, dY = dXc[cs, ..., ns], dYc[cs, ..., ns]
+        for (hs, ws), hit in first_max_hits(be, Xc[cs, ..., ns], Yc[cs, ..., ns], taps, geo,
+                                            shape):
+            view = dX[:, hs, ws, :]
+            if disjoint:
+                np.multiply(hit, dY, out=view)
+            else:
+                view += hit * dY
+    _split_channels(run, Xc.shape[0], Xc.shape[3], Xc.size)
     return dXc
 
 
+MAX_POOL_FORWARD = {"numpy": _max_pool_forward_numpy}
 MAX_POOL_BACKWARD = {"numpy": _max_pool_backward_numpy}
+
+
+def _max_pool_forward_portable(be, Xc, taps):
+    Yc = Xc[:, taps[0][0], taps[0][1], :]
+    for hs, ws in taps[1:]:
+        Yc = be.xp.maximum(Yc, Xc[:, hs, ws, :])
+    return Yc
 
 
 class MaxPool(_Pool):
     saved_inputs = ()
 
     def forward(self, X, geo=None, indices=False):
-        xp = self.xp
         Xc, taps = self._setup(X, geo, -math.inf)  # -inf padding never wins a window
-        Yc = Xc[:, taps[0][0], taps[0][1], :]
-        for hs, ws in taps[1:]:
-            Yc = xp.maximum(Yc, Xc[:, hs, ws, :])
+        Yc = MAX_POOL_FORWARD.get(self.be.name, _max_pool_forward_portable)(self.be, Xc, taps)
         if self.record:
             self.Xc, self.Yc, self.taps = Xc, Yc, taps
         Y = self._finish(Yc)

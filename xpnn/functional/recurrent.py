@@ -9,7 +9,11 @@ r * (W_hn h + b_hn), so a PyTorch state dict gives the same numbers.
 Choices for speed (the math is unchanged):
 - the input projection X W_ih^T + b for all T steps is one GEMM before the loop, and the
   weight gradients are one GEMM each after the backward loop; only h @ W_hh^T (forward) and
-  dZ @ W_hh (backward) run per step;
+  dZ @ W_hh (backward) run per step. On NumPy every product is split over xpnn's CPU
+  threads (linalg.mm2d). Running whole batch blocks of the loop on separate threads was
+  measured slower: the per-step elementwise calls, each taking and releasing the GIL, made
+  the two threads wait on each other (LSTM 64x64x256: 135 ms a step, 91 ms with split
+  products, 127 ms on one thread);
 - sigmoid(x) = 0.5 + 0.5 tanh(x / 2). Scaling the sigmoid gates' rows of W and b by 1/2 (a
   power of two, so exact) once per call turns the four LSTM gates into one tanh over (N, 4H)
   plus one multiply-add, instead of four separate activations;
@@ -22,6 +26,7 @@ Choices for speed (the math is unchanged):
 from __future__ import annotations
 
 from ..autograd import Function
+from .linalg import mm2d
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -39,14 +44,15 @@ def _gate_affine(xp, X, H, pattern):
     return scale, shift
 
 
-def _input_projection(xp, X, W_ih, b):
+def _input_projection(be, X, W_ih, b):
     """X (T, N, I) @ W_ih^T (+ b): every step's input pre-activations in one GEMM."""
+    xp = be.xp
     T, N, In = X.shape
-    Z = xp.reshape(xp.reshape(X, (T * N, In)) @ xp.matrix_transpose(W_ih), (T, N, W_ih.shape[0]))
-    return Z if b is None else Z + b
+    Z = mm2d(be, xp.reshape(X, (T * N, In)), xp.matrix_transpose(W_ih), b)
+    return xp.reshape(Z, (T, N, W_ih.shape[0]))
 
 
-def _weight_grads(xp, needs, X, Hprev, dZx, dZh, W_ih, has_bias):
+def _weight_grads(be, needs, X, Hprev, dZx, dZh, W_ih, has_bias):
     """dX, dW_ih, dW_hh, db_ih, db_hh from the per-step pre-activation gradients.
 
     Args:
@@ -54,13 +60,14 @@ def _weight_grads(xp, needs, X, Hprev, dZx, dZh, W_ih, has_bias):
         dZx, dZh (T, N, G*H): gradients of the input-side and hidden-side pre-activations
             (the same array except for GRU's n gate).
     """
+    xp = be.xp
     T, N, In = X.shape
     G = dZx.shape[-1]
     dZx2 = xp.reshape(dZx, (T * N, G))
     dZh2 = dZx2 if dZh is dZx else xp.reshape(dZh, (T * N, G))
-    dX = xp.reshape(dZx2 @ W_ih, (T, N, In)) if needs[0] else None
-    dW_ih = xp.matrix_transpose(dZx2) @ xp.reshape(X, (T * N, In))
-    dW_hh = xp.matrix_transpose(dZh2) @ xp.reshape(Hprev, (T * N, Hprev.shape[-1]))
+    dX = xp.reshape(mm2d(be, dZx2, W_ih), (T, N, In)) if needs[0] else None
+    dW_ih = mm2d(be, xp.matrix_transpose(dZx2), xp.reshape(X, (T * N, In)))
+    dW_hh = mm2d(be, xp.matrix_transpose(dZh2), xp.reshape(Hprev, (T * N, Hprev.shape[-1])))
     if not has_bias:
         return dX, dW_ih, dW_hh
     db_ih = xp.sum(dZx2, axis=0)
@@ -90,11 +97,11 @@ class RNNLayer(Function):
         xp = self.xp
         T, N, H = X.shape[0], X.shape[1], W_hh.shape[1]
         b = None if b_ih is None else b_ih + b_hh
-        Zx = _input_projection(xp, X, W_ih, b)
+        Zx = _input_projection(self.be, X, W_ih, b)
         W_hhT = _transposed(xp, W_hh)
         h, Y = h0, xp.empty((T, N, H), dtype=X.dtype, device=X.device)
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            z = h @ W_hhT
+            z = mm2d(self.be, h, W_hhT)
             z += Zx[t, ...]
             h = xp.maximum(z, 0.0) if relu else xp.tanh(z)
             Y[t, ...] = h
@@ -113,9 +120,9 @@ class RNNLayer(Function):
             # tanh' = 1 - h^2; relu' = [h > 0]
             dz = xp.where(h > 0, dh, 0.0) if self.relu else dh * (1 - h * h)
             dZ[t, ...] = dz
-            dh = dz @ W_hh
+            dh = mm2d(self.be, dz, W_hh)
         Hprev = _prev_states(xp, Y, self.h0, self.reverse)
-        dX, *dW = _weight_grads(xp, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
+        dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
                                 self.has_bias)
         return (dX, dh, *dW)
 
@@ -142,7 +149,7 @@ class LSTMLayer(Function):
         scale, shift = _gate_affine(xp, X, H, "ssts")
         slope = scale * scale  # d(gate)/d(pre-activation) = scale^2 (1 - tanh^2)
         b = None if b_ih is None else (b_ih + b_hh) * scale
-        Zx = _input_projection(xp, X, W_ih * scale[:, None], b)
+        Zx = _input_projection(self.be, X, W_ih * scale[:, None], b)
         W_hhT = _transposed(xp, W_hh * scale[:, None])
         h, c = h0, c0
         N, dt, dev = X.shape[1], X.dtype, X.device
@@ -156,7 +163,7 @@ class LSTMLayer(Function):
             Fg = xp.empty((T, N, H), dtype=dt, device=dev)
             Hr = None if W_hr is None else xp.empty((T, N, H), dtype=dt, device=dev)
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            z = h @ W_hhT
+            z = mm2d(self.be, h, W_hhT)
             z += Zx[t, ...]
             th = xp.tanh(z)
             a = th * scale  # (N, 4H): i f g o
@@ -169,7 +176,7 @@ class LSTMLayer(Function):
             if W_hr is not None:
                 if save:
                     Hr[t, ...] = h
-                h = h @ W_hrT
+                h = mm2d(self.be, h, W_hrT)
             Y[t, ...] = h
             if save:
                 d = th * th  # slope * (1 - th^2), in place
@@ -200,21 +207,21 @@ class LSTMLayer(Function):
             dh = dh + dY[t, ...]
             if W_hr is not None:  # back through h = h_raw W_hr^T
                 dHp[t, ...] = dh
-                dh = dh @ W_hr
+                dh = mm2d(self.be, dh, W_hr)
             dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
             dz = xp.concat([dc, dc, dc, dh], axis=1)
             dz *= G[t, ...]
             dZ[t, ...] = dz
             dc = dc * Fg[t, ...]
-            dh = dz @ W_hh
+            dh = mm2d(self.be, dz, W_hh)
         Hprev = _prev_states(xp, self.Y, self.h0, self.reverse)
-        dX, *dW = _weight_grads(xp, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
+        dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
                                 self.has_bias)
         if W_hr is None:
             return (dX, dh, dc, *dW)
         TN = T * dY.shape[1]
-        dW_hr = xp.matrix_transpose(xp.reshape(dHp, (TN, dHp.shape[-1]))) @ \
-            xp.reshape(self.Hr, (TN, self.Hr.shape[-1]))
+        dW_hr = mm2d(self.be, xp.matrix_transpose(xp.reshape(dHp, (TN, dHp.shape[-1]))),
+                     xp.reshape(self.Hr, (TN, self.Hr.shape[-1])))
         return (dX, dh, dc, *dW, dW_hr)
 
 
@@ -230,7 +237,7 @@ class GRULayer(Function):
         xp = self.xp
         T, N, H = X.shape[0], X.shape[1], W_hh.shape[1]
         scale, _ = _gate_affine(xp, X, H, "sst")
-        Zx = _input_projection(xp, X, W_ih * scale[:, None],
+        Zx = _input_projection(self.be, X, W_ih * scale[:, None],
                                None if b_ih is None else b_ih * scale)
         W_hhT = _transposed(xp, W_hh * scale[:, None])
         b_hh = None if b_hh is None else b_hh * scale
@@ -244,7 +251,7 @@ class GRULayer(Function):
         h = h0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             zx = Zx[t, ...]
-            zh = h @ W_hhT
+            zh = mm2d(self.be, h, W_hhT)
             if b_hh is not None:
                 zh += b_hh
             rz = zh[:, :2 * H] + zx[:, :2 * H]
@@ -285,8 +292,8 @@ class GRULayer(Function):
             dZx[t, ...] = dzx
             dzx[:, 2 * H:] = dn * r  # hidden side: b_hn sits inside r * (...)
             dZh[t, ...] = dzx
-            dh = dh * z + dzx @ W_hh
-        dX, *dW = _weight_grads(xp, self.needs, self.X, Hprev, dZx, dZh, self.W_ih,
+            dh = dh * z + mm2d(self.be, dzx, W_hh)
+        dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZx, dZh, self.W_ih,
                                 self.has_bias)
         return (dX, dh, *dW)
 

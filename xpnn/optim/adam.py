@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
+from .. import cpu
 from .optimizer import Optimizer, check_flags, check_hyper, zeros_like_param
 
 
@@ -73,8 +75,8 @@ class Adam(Optimizer):
     def _update_group(self, group):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-        amsgrad, one_minus_beta2 = group["amsgrad"], 1.0 - beta2
-        last_t = 0  # bias corrections depend only on t: recompute when it changes
+        amsgrad = group["amsgrad"]
+        last_t, jobs = 0, []  # bias corrections depend only on t: recompute when it changes
         for p, g, state in self._params_with_grad(group):
             t = state["step"] = state["step"] + 1
             if t != last_t:
@@ -82,25 +84,95 @@ class Adam(Optimizer):
                 bc2_sqrt = math.sqrt(1.0 - beta2 ** t)
                 step_size = lr * bc2_sqrt / (1.0 - beta1 ** t)
                 eps_hat = eps * bc2_sqrt
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            # m = beta1*m + (1-beta1)*g written as g + beta1*(m - g): no temporary
-            m -= g
-            m *= beta1
-            m += g
-            sq = g * g
-            sq *= one_minus_beta2
-            v *= beta2
-            v += sq
-            # written back: a namespace whose in-place operators return new arrays still
-            # keeps its state (for NumPy, torch, CuPy they are the same arrays)
-            state["exp_avg"], state["exp_avg_sq"] = m, v
-            if amsgrad:
-                v = state["max_exp_avg_sq"] = p._be.xp.maximum(state["max_exp_avg_sq"], v)
-            denom = p._be.xp.sqrt(v)
-            denom += eps_hat
-            update = m / denom
-            update *= step_size
-            p.array -= update
+            jobs.append((p, g, state, step_size, eps_hat))
+        native = ADAM.get(jobs[0][0]._be.name) if jobs else None
+        if native is None or not native(jobs, beta1, beta2, amsgrad):
+            for job in jobs:
+                _adam_portable(job, beta1, beta2, amsgrad)
+
+
+def _moments(m, v, g, beta1, beta2):
+    """m = beta1 m + (1 - beta1) g and v = beta2 v + (1 - beta2) g^2, in place where the
+    namespace allows; returns (m, v). m is written as g + beta1 (m - g): no temporary."""
+    m -= g
+    m *= beta1
+    m += g
+    sq = g * g
+    sq *= 1.0 - beta2
+    v *= beta2
+    v += sq
+    return m, v
+
+
+def _descend(xp, p, m, v, step_size, eps_hat):
+    """p - step_size m / (sqrt(v) + eps_hat), in place where the namespace allows."""
+    denom = xp.sqrt(v)
+    denom += eps_hat
+    update = m / denom
+    update *= step_size
+    p -= update
+    return p
+
+
+def _adam_portable(job, beta1, beta2, amsgrad):
+    """One parameter's Adam update in Array API operators, in place where they allow."""
+    p, g, state, step_size, eps_hat = job
+    m, v = _moments(state["exp_avg"], state["exp_avg_sq"], g, beta1, beta2)
+    # written back: a namespace whose in-place operators return new arrays still keeps its
+    # state (for NumPy, torch, CuPy they are the same arrays)
+    state["exp_avg"], state["exp_avg_sq"] = m, v
+    if amsgrad:
+        v = state["max_exp_avg_sq"] = p._be.xp.maximum(state["max_exp_avg_sq"], v)
+    p.array = _descend(p._be.xp, p.array, m, v, step_size, eps_hat)
+
+
+def _adam_numpy(jobs, beta1, beta2, amsgrad):
+    """The portable update, operation for operation, on pieces of the flattened parameters,
+    split over xpnn's CPU threads (xpnn/cpu/) so that each gets about as many elements.
+    Returns False (nothing done) unless every array is contiguous and on NumPy."""
+    if amsgrad:
+        return False
+    be = jobs[0][0]._be
+    np = be.lib
+    pieces, total = [], 0
+    for p, g, state, step_size, eps_hat in jobs:
+        if p._be is not be:
+            return False
+        arrays = (p.array, g, state["exp_avg"], state["exp_avg_sq"])
+        if any(type(a) is not type(arrays[0]) or not a.flags.c_contiguous for a in arrays):
+            return False
+        flat = tuple(a.reshape(-1) for a in arrays)
+        pieces.append((flat, step_size, eps_hat))
+        total += flat[0].shape[0]
+    n = cpu.workers(total, 1 << 16)
+    if n == 1:
+        _adam_pieces(np, pieces, beta1, beta2)
+        return True
+    share, tasks, todo, room = -(-total // n), [], [], -(-total // n)
+    for flat, step_size, eps_hat in pieces:  # cut the params into n runs of ~share elements
+        size, start = flat[0].shape[0], 0
+        while start < size:
+            take = min(room, size - start)
+            todo.append((tuple(a[start:start + take] for a in flat), step_size, eps_hat))
+            start, room = start + take, room - take
+            if room == 0:
+                tasks.append(todo)
+                todo, room = [], share
+    if todo:
+        tasks.append(todo)
+    cpu.parallel([partial(_adam_pieces, np, t, beta1, beta2) for t in tasks])
+    return True
+
+
+def _adam_pieces(np, pieces, beta1, beta2):
+    """The portable update's operations on views of the flattened arrays (in place)."""
+    for (P, G, M, V), step_size, eps_hat in pieces:
+        _moments(M, V, G, beta1, beta2)
+        _descend(np, P, M, V, step_size, eps_hat)
+
+
+# Native Adam updates by backend name; each returns False where it does not apply.
+ADAM = {"numpy": _adam_numpy}
 
 
 class AdamW(Adam):

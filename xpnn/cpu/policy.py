@@ -1,32 +1,5 @@
-"""How xpnn uses the CPU: thread counts decided while it runs, and the allocator's settings.
-
-Threads. NumPy's BLAS (OpenBLAS in NumPy's wheels) splits each matrix product evenly over its
-threads and waits for the slowest. On a machine where another process holds a core, the
-thread that shares that core runs at half speed or worse, and with it the whole product:
-two threads then train several times slower than one. xpnn therefore decides how many
-threads NumPy's BLAS may use, as PyTorch decides for its own intra-op pool:
-
-- ``"auto"`` (the default): every half second (looked at lazily by the ops that run matrix
-  products; no background thread) xpnn measures how much CPU time *other* processes took on
-  this process's cores (Linux: ``/proc/stat`` minus this process's own CPU time) and uses
-  the cores left over: all of them on a quiet machine, one when another process keeps a
-  core busy. It steps down at once and back up after two looks in a row agree.
-- a fixed count: ``xpnn.set_num_threads(n)`` (PyTorch's name; it also sets torch's pool if
-  torch is loaded) or the environment variable ``XPNN_NUM_THREADS=n``;
-  ``set_num_threads("auto")`` or ``XPNN_NUM_THREADS=auto`` return to the policy.
-- someone else's choice wins: with ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` (or MKL's)
-  set in the environment, or when a count was set behind xpnn's back (threadpoolctl's
-  ``threadpool_limits``, for instance), the auto policy leaves the BLAS alone.
-
-Allocator. Training allocates and frees the same large arrays (activations, gradients,
-im2col buffers) at every step. glibc's malloc serves arrays above its mmap threshold with
-fresh pages from the kernel and hands freed heap memory back at once, so every step pays a
-page fault per 4 KiB of each large array (measured: 30% of a CNN training step's CPU time).
-At import xpnn raises the mmap threshold to glibc's maximum (32 MiB) and the trim threshold
-to 128 MiB, so freed pages stay in the process and the next step reuses them. Set
-``XPNN_MALLOC=default`` (or glibc's own ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``)
-to keep glibc's defaults. Nothing here changes any computed value.
-"""
+"""The thread-count policy: how many threads xpnn's CPU work uses, and who decides (the
+load-following default, a fixed count, or someone else's BLAS setting). See xpnn.cpu."""
 from __future__ import annotations
 
 import ctypes
@@ -205,6 +178,10 @@ class _Policy:
             self.mode, self.current = "fixed", n
         elif not env and any(os.environ.get(v) for v in _BLAS_ENV):
             self.mode, self.current = "external", 1  # the user chose for the BLAS
+        # the BLAS's count at import: if it differs when xpnn first takes the BLAS over,
+        # someone set it in between (threadpoolctl, say) and keeps it
+        blas = self._blas() if self.mode != "external" else None
+        self.blas_initial = blas.get() if blas is not None else None
         if self.mode == "auto":
             self._watch()
 
@@ -226,10 +203,14 @@ class _Policy:
         blas = self._blas()
         if blas is None or self.mode == "external":
             return
+        now = blas.get()
         if not self.blas_one:
+            if self.blas_initial is not None and now != self.blas_initial:
+                self.mode, self.current = "external", 1
+                return
             blas.set(1)
             self.blas_one = True
-        elif blas.get() != 1:
+        elif now != 1:
             self.mode, self.current = "external", 1
 
     def look(self):
@@ -284,13 +265,15 @@ def set_num_threads(n):
     if isinstance(n, str) and n.strip().lower() == "auto":
         with _policy.lock:
             _policy.mode, _policy.current, _policy.blas_one = "auto", _policy.cores, False
+            _policy.blas_initial = None
             _policy._watch()
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be an int >= 1 or 'auto', got {n!r}")
     with _policy.lock:
         _policy.mode, _policy.current, _policy.blas_one = "fixed", n, False
-        _policy.next_look = 0.0  # the next op takes the BLAS over again
+        _policy.blas_initial = None  # an explicit call takes the BLAS over, whoever set it
+        _policy.next_look = 0.0
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "set_num_threads"):
         torch.set_num_threads(n)
@@ -309,133 +292,3 @@ def thread_policy():
     """``"auto"``, ``"fixed"`` or ``"external"`` (the BLAS's count was chosen outside xpnn:
     xpnn's own kernels then run on one thread and the products on the BLAS's threads)."""
     return _policy.mode
-
-
-# -- helper threads for xpnn's own kernels ---------------------------------------------
-
-
-class _Worker:
-    """One helper thread: waits on ``go``, runs ``task``, releases ``done``. Waiting is on a
-    lock (the kernel's futex), never a spin, so an idle helper costs no CPU."""
-
-    def __init__(self):
-        self.go, self.done = threading.Lock(), threading.Lock()
-        self.go.acquire()
-        self.done.acquire()
-        self.task, self.error = None, None
-        threading.Thread(target=self._loop, name="xpnn-cpu", daemon=True).start()
-
-    def _loop(self):
-        while True:
-            self.go.acquire()
-            task, self.task = self.task, None
-            try:
-                task()
-            except BaseException as e:  # handed to the caller, raised there
-                self.error = e
-            self.done.release()
-
-
-class _Pool:
-    """Runs a few callables at once: all but the last on helper threads, the last on the
-    caller's. NumPy releases the GIL inside its loops and BLAS calls, so the callables run in
-    parallel when each is one large array operation."""
-
-    def __init__(self):
-        self.workers = []
-        self.busy = threading.Lock()  # one parallel region at a time; others run inline
-
-    def run(self, tasks):
-        if len(tasks) == 1 or not self.busy.acquire(blocking=False):
-            for t in tasks:
-                t()
-            return
-        try:
-            while len(self.workers) < len(tasks) - 1:
-                self.workers.append(_Worker())
-            used = self.workers[:len(tasks) - 1]
-            for w, t in zip(used, tasks):
-                w.task = t
-                w.go.release()
-            error = None
-            try:
-                tasks[-1]()
-            except BaseException as e:
-                error = e
-            for w in used:
-                w.done.acquire()
-                if w.error is not None and error is None:
-                    error = w.error
-                w.error = None
-            if error is not None:
-                raise error
-        finally:
-            self.busy.release()
-
-
-_pool = _Pool()
-
-
-def _after_fork():  # a forked child has no helper threads: start afresh
-    global _pool
-    _pool = _Pool()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
-def parallel(tasks):
-    """Run the zero-argument callables in ``tasks`` at once on xpnn's helper threads (the
-    last on the calling thread) and return when all are done; the first exception raised
-    by any of them is raised here. Give at most :func:`get_num_threads` tasks."""
-    _pool.run(tasks)
-
-
-def chunks(n, parts, align=1):
-    """Split range(n) into at most ``parts`` contiguous (start, stop) pairs of near-equal
-    size, each boundary a multiple of ``align``."""
-    if n <= 0:
-        return []
-    parts = max(1, min(parts, -(-n // align)))
-    step = -(-n // (parts * align)) * align
-    return [(a, min(n, a + step)) for a in range(0, n, step)]
-
-
-def workers(work, grain=1 << 16):
-    """How many threads to give a kernel of ``work`` elements (or multiply-adds): the
-    current thread count, fewer so that each thread gets at least ``grain``."""
-    n = _policy.current
-    if n <= 1 or work < 2 * grain:
-        return 1
-    return max(1, min(n, int(work // grain)))
-
-
-# -- the allocator -----------------------------------------------------------------------
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD = 32 * 2 ** 20     # glibc's largest allowed value on 64-bit systems
-TRIM_THRESHOLD = 128 * 2 ** 20
-_GLIBC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
-              "MALLOC_MMAP_MAX_")
-
-
-def _tune_allocator():
-    """Keep large arrays' pages in the process between steps (glibc only; see above).
-    Returns whether the settings were applied."""
-    if os.environ.get("XPNN_MALLOC", "").strip().lower() in ("default", "0", "off"):
-        return False
-    if any(v in os.environ for v in _GLIBC_ENV):
-        return False  # the user tuned glibc already
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
-            return False
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, ValueError, OSError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
-        bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-
-
-allocator_tuned = _tune_allocator()

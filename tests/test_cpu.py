@@ -1,0 +1,248 @@
+"""xpnn.cpu: the thread policy's switches, and kernels split over threads == one thread.
+
+The split kernels (matrix products cut into blocks, elementwise kernels over pieces of
+memory, im2col/col2im by channel, Adam over pieces of the parameters) must give the very
+same numbers as the unsplit ones: the tests force a split into 3 by making every kernel
+believe it has 3 threads, and compare bitwise.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xpnn
+import xpnn.functional as F
+from xpnn import cpu, nn, optim
+
+
+def _run(code, **env):
+    e = {k: v for k, v in os.environ.items() if k not in (
+        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XPNN_NUM_THREADS",
+        "XPNN_MALLOC", "GOTO_NUM_THREADS", "BLIS_NUM_THREADS")}
+    e.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e)
+
+
+@pytest.fixture
+def restore_policy():
+    """Leave the policy as the suite had it (the conftest's threadpoolctl limit wins)."""
+    saved = dict(vars(cpu._policy))
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    yield
+    vars(cpu._policy).update(saved)
+    if torch is not None:
+        torch.set_num_threads(torch_threads)
+    blas = cpu._policy._blas()
+    if blas is not None and saved["mode"] == "external":
+        blas.set(1)
+
+
+def test_set_and_get_num_threads(restore_policy):
+    xpnn.set_num_threads(1)
+    assert xpnn.get_num_threads() == 1 and cpu.thread_policy() == "fixed"
+    xpnn.set_num_threads(3)
+    assert xpnn.get_num_threads() == 3
+    xpnn.set_num_threads("auto")
+    assert cpu.thread_policy() == "auto"
+    assert 1 <= xpnn.get_num_threads() <= cpu.cores()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "two", None])
+def test_set_num_threads_rejects(bad, restore_policy):
+    with pytest.raises(ValueError, match="set_num_threads: n must be an int >= 1 or 'auto'"):
+        xpnn.set_num_threads(bad)
+
+
+def test_environment_switches():
+    code = "import xpnn, xpnn.cpu as c; print(c.thread_policy(), xpnn.get_num_threads())"
+    assert _run(code, XPNN_NUM_THREADS="3").stdout.split() == ["fixed", "3"]
+    assert _run(code, XPNN_NUM_THREADS="auto").stdout.split()[0] == "auto"
+    assert _run(code).stdout.split()[0] == "auto"
+    assert _run(code, OMP_NUM_THREADS="1").stdout.split()[0] == "external"
+    bad = _run(code, XPNN_NUM_THREADS="lots")
+    assert bad.returncode != 0 and "XPNN_NUM_THREADS must be a positive int" in bad.stderr
+
+
+def test_allocator_switch():
+    code = "import xpnn.cpu as c; print(c.allocator_tuned)"
+    assert _run(code, XPNN_MALLOC="default").stdout.strip() == "False"
+    assert _run(code, MALLOC_TRIM_THRESHOLD_="1000000").stdout.strip() == "False"
+    expect = "True" if os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc") else "False"
+    assert _run(code).stdout.strip() == expect
+
+
+def test_want_follows_other_processes():
+    p = cpu.policy._Policy.__new__(cpu.policy._Policy)
+    p.cores = 2
+    assert p._want(0.0) == 2 and p._want(0.45) == 2
+    assert p._want(0.55) == 1 and p._want(1.0) == 1 and p._want(5.0) == 1
+    p.cores = 8
+    assert p._want(0.0) == 8 and p._want(2.2) == 6 and p._want(7.9) == 1
+
+
+def test_threadpoolctl_limit_wins():
+    code = ("import time, xpnn, xpnn.cpu as c\n"
+            "from threadpoolctl import threadpool_limits\n"
+            "threadpool_limits(1)\n"
+            "time.sleep(0.2)\n"
+            "xpnn.nn.Linear(3, 3)(xpnn.randn(2, 3))\n"
+            "print(c.thread_policy(), xpnn.get_num_threads())")
+    pytest.importorskip("threadpoolctl")
+    out = _run(code).stdout.split()
+    if out and out[0] == "auto":  # no BLAS found to control (not a shared OpenBLAS/MKL)
+        pytest.skip("no controllable BLAS")
+    assert out == ["external", "1"]
+
+
+def test_parallel_runs_all_and_raises():
+    hits = []
+    cpu.parallel([lambda i=i: hits.append(i) for i in range(3)])
+    assert sorted(hits) == [0, 1, 2]
+
+    def boom():
+        raise KeyError("helper")
+    with pytest.raises(KeyError, match="helper"):
+        cpu.parallel([boom, lambda: None])
+    cpu.parallel([lambda: None, lambda: None])  # the pool still works after an error
+
+
+def test_chunks():
+    assert cpu.chunks(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert cpu.chunks(100, 2, 16) == [(0, 48), (48, 100)]
+    assert cpu.chunks(33, 3, 16) == [(0, 16), (16, 33)]  # no piece under 16
+    assert cpu.chunks(7, 2, 16) == [(0, 7)]
+    assert cpu.chunks(5, 8) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert cpu.chunks(0, 4) == []
+
+
+def test_flat_views_follow_memory_order():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    chwn = np.transpose(np.ascontiguousarray(np.transpose(a, (1, 2, 0))), (2, 0, 1))
+    va, vb = cpu.flat_views(chwn, np.empty_like(chwn))
+    assert va.base is not None and np.shares_memory(va, chwn)
+    assert cpu.flat_views(a, chwn) is None  # different memory orders
+    assert cpu.flat_views(a[:, :, ::2]) is None  # gaps
+
+
+def _force_three(monkeypatch):
+    """Every kernel splits its work in 3, however small (``workers`` is read both from
+    xpnn.cpu by the ops and inside xpnn.cpu.pool by its split helpers)."""
+    def three(work, grain=1):
+        return 3 if work and not getattr(cpu.pool._region, "inside", False) else 1
+    monkeypatch.setattr(cpu, "workers", three)
+    monkeypatch.setattr(cpu.pool, "workers", three)
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    _force_three(monkeypatch)
+
+
+def _cnn_step(seed=0):
+    xpnn.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 2 * 2, 5))
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(seed)
+    x = xpnn.tensor(rng.standard_normal((7, 3, 8, 8)).astype(np.float32))
+    y = xpnn.tensor(rng.integers(0, 5, 7))
+    for _ in range(2):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return [p.numpy().copy() for p in model.parameters()] + [loss.numpy()]
+
+
+def test_split_kernels_equal_one_thread(monkeypatch):
+    one = _cnn_step()
+    _force_three(monkeypatch)
+    three = _cnn_step()
+    for a, b in zip(one, three):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 9), (40, 3, 2), (1, 1, 1), (33, 64, 17),
+                                   (64, 784, 256), (64, 288, 1000), (130, 500, 47),
+                                   (64, 1000, 288), (32, 9, 3000), (3000, 64, 40)])
+def test_split_matmul_equals_one_call(three_threads, shape):
+    from xpnn.functional.linalg import mm2d
+    be = xpnn.get_backend("numpy")
+    M, K, N = shape
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((M, K)).astype(np.float32)
+    B = rng.standard_normal((N, K)).astype(np.float32).T  # a transposed view, as in linear
+    for bias, dim in ((None, 1), (rng.standard_normal(N).astype(np.float32), 1),
+                      (rng.standard_normal(M).astype(np.float32), 0)):
+        want = A @ B
+        if bias is not None:
+            want += bias if dim == 1 else bias[:, None]
+        got = mm2d(be, A, B, bias, dim)
+        assert got.dtype == np.float32 and got.shape == (M, N)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_split_relu_on_conv_layout(three_threads):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((6, 5, 4, 3)).astype(np.float32)
+    chwn = np.transpose(np.ascontiguousarray(np.transpose(a, (1, 2, 3, 0))), (3, 0, 1, 2))
+    x = xpnn.tensor(chwn, requires_grad=True)
+    y = F.relu(x)
+    y.backward(xpnn.tensor(a))
+    np.testing.assert_array_equal(y.numpy(), np.maximum(a, 0))
+    np.testing.assert_array_equal(x.grad.numpy(), a * (a > 0))
+
+
+def _sequence_steps(kind, seed=0):
+    xpnn.manual_seed(seed)
+    if kind == "lstm":
+        body = nn.LSTM(8, 32, batch_first=True)
+    else:
+        body = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, dim_feedforward=32,
+                                                                dropout=0.0,
+                                                                batch_first=True), 1)
+    width = 8 if kind == "lstm" else 16
+    model = nn.ModuleDict({"embed": nn.Embedding(11, width), "body": body,
+                           "head": nn.Linear(32 if kind == "lstm" else 16, 11)})
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(seed)
+    ids = xpnn.tensor(rng.integers(0, 11, (6, 9)))
+    for _ in range(2):
+        opt.zero_grad()
+        h = model["embed"](ids)
+        h = model["body"](h)[0] if kind == "lstm" else model["body"](h)
+        out = model["head"](h)
+        loss = F.cross_entropy(out.reshape(-1, 11), ids.reshape(-1))
+        loss.backward()
+        opt.step()
+    return [p.numpy().copy() for p in model.parameters()] + [loss.numpy()]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_split_sequence_models_equal_one_thread(monkeypatch, kind):
+    one = _sequence_steps(kind)
+    _force_three(monkeypatch)
+    three = _sequence_steps(kind)
+    for a, b in zip(one, three):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["cnn", "lstm", "transformer"])
+def test_native_kernels_equal_portable(monkeypatch, kind):
+    """NumPy's native kernels (split products, ReLU, max pooling, im2col/col2im, the conv
+    bias gradient, Adam) against the portable Array API code of the same ops: two training
+    steps agree to float32 rounding (the portable code sums in other orders)."""
+    from conftest import native_tables
+
+    def steps():
+        return _cnn_step() if kind == "cnn" else _sequence_steps(kind)
+    native = steps()
+    for module, name in native_tables():
+        monkeypatch.setattr(module, name, {})
+    portable = steps()
+    for a, b in zip(native, portable):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

@@ -1,0 +1,85 @@
+"""How xpnn uses the CPU: thread counts decided while it runs, and the allocator's settings.
+
+Threads. A multithreaded BLAS (OpenBLAS in NumPy's wheels) splits each matrix product evenly
+over its threads and waits for the slowest; between products its idle threads spin on their
+cores. On a machine where another process holds a core, the thread that shares that core
+runs at half speed or worse, and with it the whole product, while the spinning threads take
+CPU from everyone: on this project's 2-core machine, with other jobs running (load ~7), the
+MLP of benchmarks/compare.py trained at 452 samples/s on a 2-thread OpenBLAS and at 10,712
+on one thread. So xpnn runs NumPy's BLAS on one thread and parallelizes its CPU work
+itself, on a small pool of helper threads that wait on a lock (no spinning):
+
+- matrix products are cut into blocks of output rows or columns, one single-threaded BLAS
+  call per block (:func:`xpnn.functional.linalg.mm2d`): each output element is the same
+  dot product in the same order, so results do not depend on the thread count;
+- large elementwise kernels (ReLU, max pooling, im2col/col2im, Adam) run over blocks of
+  their arrays (:func:`split_flat`, :func:`split_rows`).
+
+How many threads (:func:`get_num_threads`):
+
+- ``"auto"`` (the default): every half second (looked at lazily by the ops that run matrix
+  products; no background thread) xpnn measures how much CPU time *other* processes took on
+  this process's cores (Linux: ``/proc/stat`` minus this process's own CPU time) and uses
+  the cores left over: all of them on a quiet machine, one when another process keeps a
+  core busy. It steps down at once and back up after two looks in a row agree. Where the
+  load cannot be read (not Linux), it uses every core.
+- a fixed count: ``xpnn.set_num_threads(n)`` (PyTorch's name; it also sets torch's pool if
+  torch is loaded) or the environment variable ``XPNN_NUM_THREADS=n``;
+  ``set_num_threads("auto")`` or ``XPNN_NUM_THREADS=auto`` return to the policy.
+- someone else's choice wins: with ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` (or MKL's)
+  set in the environment, or when the BLAS's count was changed behind xpnn's back
+  (threadpoolctl's ``threadpool_limits``, for instance), xpnn leaves the BLAS alone and runs
+  its own kernels on one thread (:func:`thread_policy` says ``"external"``).
+
+NumPy's BLAS stays on one thread for the whole process once xpnn has run a product (the
+count is per process): NumPy products of your own then run on one thread too. Set
+``OPENBLAS_NUM_THREADS`` (or call threadpoolctl) to keep a multithreaded BLAS instead.
+
+Allocator. Training allocates and frees the same large arrays (activations, gradients,
+im2col buffers) at every step. glibc's malloc serves arrays above its mmap threshold with
+fresh pages from the kernel and hands freed heap memory back at once, so every step pays a
+page fault per 4 KiB of each large array (measured: 30% of a CNN training step's CPU time).
+At import xpnn raises the mmap threshold to glibc's maximum (32 MiB) and the trim threshold
+to 128 MiB, so freed pages stay in the process and the next step reuses them. Set
+``XPNN_MALLOC=default`` (or glibc's own ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``)
+to keep glibc's defaults. The settings are per process, so a PyTorch model trained in the
+same process gains too (measured: torch's MLP at batch 64, 26k -> 45k samples/s). Nothing
+here changes any computed value.
+
+Files: ``policy.py`` (the thread count: BLAS control, the load measure, the switches),
+``pool.py`` (the helper threads and the helpers that split kernels), ``allocator.py``.
+"""
+from __future__ import annotations
+
+from . import allocator, policy, pool  # noqa: F401  (xpnn.cpu.pool.workers, ...)
+from .allocator import allocator_tuned
+from .policy import cores, get_num_threads, set_num_threads, thread_policy, tick
+from .policy import _policy, _Policy  # noqa: F401  (read by tests and benchmarks)
+from .pool import chunks, flat_views, parallel, split_flat, split_rows, workers
+
+__all__ = ["allocator_tuned", "chunks", "cores", "current_device", "device_count",
+           "flat_views", "get_num_threads", "is_available", "parallel", "set_num_threads",
+           "split_flat", "split_rows", "synchronize", "thread_policy", "tick", "workers"]
+
+
+# -- torch.cpu's names, for programs that ask ---------------------------------------------
+
+
+def is_available():
+    """True: the CPU is always there (``torch.cpu.is_available``)."""
+    return True
+
+
+def device_count():
+    """1, as ``torch.cpu.device_count`` (one CPU device, however many cores)."""
+    return 1
+
+
+def current_device():
+    """``"cpu"``, as ``torch.cpu.current_device``."""
+    return "cpu"
+
+
+def synchronize(device=None):
+    """Nothing to wait for on the CPU (``torch.cpu.synchronize``)."""
+    del device
