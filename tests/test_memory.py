@@ -44,9 +44,9 @@ def test_graph_is_freed_without_the_garbage_collector(backend):
 
 
 @pytest.fixture
-def one_torch_thread(backend):
+def one_torch_thread(host_backend):
     """Small torch ops on a shared 2-core machine run 10x faster on one thread."""
-    if backend != "torch":
+    if host_backend != "torch":
         yield
         return
     import torch
