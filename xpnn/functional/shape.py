@@ -10,7 +10,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import promote, unbroadcast
-from .transfer import Transfer, to  # noqa: F401  (shape's public names include to)
+from .transfer import to  # noqa: F401  (one of shape's public names)
 
 
 def _dims(op, args):

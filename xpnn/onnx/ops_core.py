@@ -21,6 +21,7 @@ I = import_module("xpnn.functional.indexing")
 L = import_module("xpnn.functional.linalg")
 R = import_module("xpnn.functional.reduce")
 S = import_module("xpnn.functional.shape")
+T = import_module("xpnn.functional.transfer")
 
 
 def _names(refs):
@@ -185,7 +186,7 @@ def _stack(g, n):
     return g.op("Concat", parts, axis=axis)
 
 
-@converts(S.Transfer)
+@converts(T.Transfer)
 def _transfer(g, n):
     x = n.ins[0]
     target = n.outs[0][1]
