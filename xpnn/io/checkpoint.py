@@ -24,6 +24,7 @@ from .. import backend as B
 from ..autograd import TensorBase as Tensor
 from .atomic import atomic_write
 from .format import CheckpointError, encode, host_array, to_backend, to_host
+from .tree import check_refs, hashable
 from .weights import _module_type, read, stage
 
 FORMAT, VERSION = "xpnn.checkpoint", "1"
@@ -80,25 +81,8 @@ def _decode(obj, arrays):
         if tag == "$tuple":
             return tuple(_decode(v, arrays) for v in val)
         if tag == "$items":
-            return {_hashable(_decode(k, arrays)): _decode(v, arrays) for k, v in val}
+            return {hashable(_decode(k, arrays)): _decode(v, arrays) for k, v in val}
     return {k: _decode(v, arrays) for k, v in obj.items()}
-
-
-def _hashable(k):
-    return tuple(_hashable(x) for x in k) if isinstance(k, (list, tuple)) else k
-
-
-def _refs(obj, out):
-    """Every tensor name referenced in an encoded tree."""
-    if isinstance(obj, list):
-        for v in obj:
-            _refs(v, out)
-    elif isinstance(obj, dict):
-        if set(obj) == {"$tensor"}:
-            out.add(obj["$tensor"])
-        for v in obj.values():
-            _refs(v, out)
-    return out
 
 
 def _check_count(name, value):
@@ -165,12 +149,7 @@ def _parse_state(path, meta, entries):
     except (KeyError, ValueError, RecursionError) as e:
         raise CheckpointError(path, f"the checkpoint state is malformed ({e})",
                               key=STATE_KEY) from None
-    refs = _refs(state, set())
-    missing = sorted(r for r in refs if r not in entries)
-    stray = sorted(k for k in entries if not k.startswith("model.") and k not in refs)
-    if missing or stray:
-        raise CheckpointError(path, f"tensors referenced but absent {missing}, present but "
-                              f"unreferenced {stray}", key=(missing or stray)[0])
+    check_refs(path, state, entries, key=STATE_KEY, others="model.")
     return state
 
 

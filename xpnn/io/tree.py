@@ -297,7 +297,7 @@ class Decoder:
         if tag == "$tuple":
             return tuple(self.value(v) for v in _list(val))
         if tag in ("$dict", "$odict"):
-            pairs = [(_hashable(self.value(k)), self.value(v)) for k, v in _pairs(val)]
+            pairs = [(hashable(self.value(k)), self.value(v)) for k, v in _pairs(val)]
             return OrderedDict(pairs) if tag == "$odict" else dict(pairs)
         if tag == "$scalar":
             dtype, v = np.dtype(j["dtype"]), self.value(val)
@@ -329,8 +329,9 @@ def _pairs(val):
     return val
 
 
-def _hashable(k):
-    return tuple(_hashable(x) for x in k) if isinstance(k, (list, tuple)) else k
+def hashable(k):
+    """A decoded dict key: JSON lists (keys that were tuples) become tuples again."""
+    return tuple(hashable(x) for x in k) if isinstance(k, (list, tuple)) else k
 
 
 def refs(j, out):
@@ -347,13 +348,16 @@ def refs(j, out):
     return out
 
 
-def check_refs(path, tree, entries):
-    """Every referenced tensor is in the file and every file tensor is referenced."""
+def check_refs(path, tree, entries, key="xpnn.object", others=None):
+    """Every referenced tensor is in the file and every file tensor is referenced (but
+    those whose names start with ``others``, which belong to something else: a
+    checkpoint's model weights). ``key``: the metadata entry holding ``tree``."""
     named = refs(tree, set())
     if None in named:
-        raise CheckpointError(path, "a $tensor reference is not a string", key="xpnn.object")
+        raise CheckpointError(path, "a $tensor reference is not a string", key=key)
     missing = sorted(n for n in named if n not in entries)
-    stray = sorted(k for k in entries if k not in named)
+    stray = sorted(k for k in entries if k not in named
+                   and not (others and k.startswith(others)))
     if missing or stray:
         raise CheckpointError(path, f"tensors referenced but absent {missing}, present but "
                               f"unreferenced {stray}", key=(missing or stray)[0])
