@@ -17,6 +17,36 @@ def check_betas(owner, betas):
     check_hyper(owner, "betas[1]", betas[1], 0.0, 1.0)
 
 
+def as_betas(betas):
+    """``betas`` as stored in a group: a list (from JSON, say) becomes a tuple."""
+    return tuple(betas) if isinstance(betas, list) else betas
+
+
+def check_adam_group(owner, group):
+    """Raise unless the lr, betas, eps and weight decay of an Adam-like group are valid."""
+    check_hyper(owner, "lr", group["lr"])
+    check_betas(owner, group["betas"])
+    check_hyper(owner, "eps", group["eps"])
+    check_hyper(owner, "weight_decay", group["weight_decay"])
+
+
+def lerp_(m, g, beta):
+    """``m = beta * m + (1 - beta) * g`` in place, as ``g + beta * (m - g)``: no temporary."""
+    m -= g
+    m *= beta
+    m += g
+    return m
+
+
+def second_moment_(v, g, beta2):
+    """``v = beta2 * v + (1 - beta2) * g^2`` in place."""
+    sq = g * g
+    sq *= 1.0 - beta2
+    v *= beta2
+    v += sq
+    return v
+
+
 class Adam(Optimizer):
     """Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015),
     https://arxiv.org/abs/1412.6980; AMSGrad from Reddi et al., "On the Convergence of Adam
@@ -50,17 +80,13 @@ class Adam(Optimizer):
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         check_flags(type(self).__name__, foreach, capturable, differentiable, fused)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list)
-                                      else betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=bool(amsgrad), maximize=bool(maximize),
+        super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=bool(amsgrad),
+                                      maximize=bool(maximize),
                                       decoupled_weight_decay=bool(decoupled_weight_decay)))
 
     def _validate(self, group):
-        name = type(self).__name__
-        check_hyper(name, "lr", group["lr"])
-        check_betas(name, group["betas"])
-        check_hyper(name, "eps", group["eps"])
-        check_hyper(name, "weight_decay", group["weight_decay"])
+        check_adam_group(type(self).__name__, group)
 
     def init_state(self, param, group=None):
         """Zero first and second moments (and their running max with AMSGrad); step 0."""
@@ -91,19 +117,6 @@ class Adam(Optimizer):
                 _adam_portable(job, beta1, beta2, amsgrad)
 
 
-def _moments(m, v, g, beta1, beta2):
-    """m = beta1 m + (1 - beta1) g and v = beta2 v + (1 - beta2) g^2, in place where the
-    namespace allows; returns (m, v). m is written as g + beta1 (m - g): no temporary."""
-    m -= g
-    m *= beta1
-    m += g
-    sq = g * g
-    sq *= 1.0 - beta2
-    v *= beta2
-    v += sq
-    return m, v
-
-
 def _descend(xp, p, m, v, step_size, eps_hat):
     """p - step_size m / (sqrt(v) + eps_hat), in place where the namespace allows."""
     denom = xp.sqrt(v)
@@ -117,7 +130,7 @@ def _descend(xp, p, m, v, step_size, eps_hat):
 def _adam_portable(job, beta1, beta2, amsgrad):
     """One parameter's Adam update in Array API operators, in place where they allow."""
     p, g, state, step_size, eps_hat = job
-    m, v = _moments(state["exp_avg"], state["exp_avg_sq"], g, beta1, beta2)
+    m, v = lerp_(state["exp_avg"], g, beta1), second_moment_(state["exp_avg_sq"], g, beta2)
     # written back: a namespace whose in-place operators return new arrays still keeps its
     # state (for NumPy, torch, CuPy they are the same arrays)
     state["exp_avg"], state["exp_avg_sq"] = m, v
@@ -167,7 +180,8 @@ def _adam_numpy(jobs, beta1, beta2, amsgrad):
 def _adam_pieces(np, pieces, beta1, beta2):
     """The portable update's operations on views of the flattened arrays (in place)."""
     for (P, G, M, V), step_size, eps_hat in pieces:
-        _moments(M, V, G, beta1, beta2)
+        lerp_(M, G, beta1)
+        second_moment_(V, G, beta2)
         _descend(np, P, M, V, step_size, eps_hat)
 
 

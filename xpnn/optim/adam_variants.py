@@ -8,40 +8,15 @@ from __future__ import annotations
 
 import math
 
-from .adam import check_betas
+from .adam import as_betas, check_adam_group, lerp_, second_moment_
 from .optimizer import Optimizer, check_flags, check_hyper, zeros_like_param
-
-
-def _pair(betas):
-    return tuple(betas) if isinstance(betas, list) else betas
-
-
-def _lerp_(m, g, beta):
-    """``m = beta * m + (1 - beta) * g`` in place, as ``g + beta * (m - g)``: no temporary."""
-    m -= g
-    m *= beta
-    m += g
-    return m
-
-
-def _second_moment_(v, g, beta2):
-    """``v = beta2 * v + (1 - beta2) * g^2`` in place."""
-    sq = g * g
-    sq *= 1.0 - beta2
-    v *= beta2
-    v += sq
-    return v
 
 
 class _AdamFamily(Optimizer):
     """Shared validation and zero moments of the Adam variants."""
 
     def _validate(self, group):
-        name = type(self).__name__
-        check_hyper(name, "lr", group["lr"])
-        check_betas(name, group["betas"])
-        check_hyper(name, "eps", group["eps"])
-        check_hyper(name, "weight_decay", group["weight_decay"])
+        check_adam_group(type(self).__name__, group)
 
     def init_state(self, param, group=None):
         """Step 0 and zero first and second moments (``exp_avg``, ``exp_avg_sq``)."""
@@ -75,7 +50,7 @@ class Adamax(_AdamFamily):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         check_flags("Adamax", foreach, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=bool(maximize)))
 
     def init_state(self, param, group=None):
@@ -89,7 +64,7 @@ class Adamax(_AdamFamily):
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         for p, g, state in self._params_with_grad(group):
             t = state["step"] = state["step"] + 1
-            m = state["exp_avg"] = _lerp_(state["exp_avg"], g, beta1)
+            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
             u = state["exp_inf"]
             u *= beta2
             u = state["exp_inf"] = p.xp.maximum(u, p.xp.abs(g) + eps)
@@ -135,7 +110,7 @@ class NAdam(_AdamFamily):
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
         check_flags("NAdam", foreach, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=bool(decoupled_weight_decay),
                                       maximize=bool(maximize)))
@@ -160,8 +135,8 @@ class NAdam(_AdamFamily):
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu
-            m = state["exp_avg"] = _lerp_(state["exp_avg"], g, beta1)
-            v = state["exp_avg_sq"] = _second_moment_(state["exp_avg_sq"], g, beta2)
+            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
+            v = state["exp_avg_sq"] = second_moment_(state["exp_avg_sq"], g, beta2)
             denom = p.xp.sqrt(v / (1.0 - beta2 ** t))
             denom += eps
             update = g / denom
@@ -207,7 +182,7 @@ class RAdam(_AdamFamily):
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
         check_flags("RAdam", foreach, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=bool(decoupled_weight_decay),
                                       maximize=bool(maximize)))
@@ -218,8 +193,8 @@ class RAdam(_AdamFamily):
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         for p, g, state in self._params_with_grad(group):
             t = state["step"] = state["step"] + 1
-            m = state["exp_avg"] = _lerp_(state["exp_avg"], g, beta1)
-            v = state["exp_avg_sq"] = _second_moment_(state["exp_avg_sq"], g, beta2)
+            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
+            v = state["exp_avg_sq"] = second_moment_(state["exp_avg_sq"], g, beta2)
             bc2 = 1.0 - beta2 ** t
             rho_t = rho_inf - 2.0 * t * beta2 ** t / bc2
             update = m / (1.0 - beta1 ** t)
