@@ -153,14 +153,22 @@ class MaxDim(Function):
         return xp.where(pos == self.idx, g, xp.zeros((), dtype=g.dtype, device=g.device))
 
 
-class Var(Function):
-    def forward(self, X, axes=(), keepdims=False, correction=0):
-        xp = self.xp
+class _Spread(Function):
+    """What var and std share: the centered input and the divisor n - correction."""
+
+    def _center(self, X, axes, keepdims, correction):
         self.axes, self.keep = axes, keepdims
         n = math.prod(X.shape[a] for a in axes)
         self.denom = builtins.max(n - correction, 0)
-        self.centered = X - xp.mean(X, axis=axes, keepdims=True)
-        total = xp.sum(self.centered * self.centered, axis=axes, keepdims=keepdims)
+        self.centered = X - self.xp.mean(X, axis=axes, keepdims=True)
+        return self.centered
+
+
+class Var(_Spread):
+    def forward(self, X, axes=(), keepdims=False, correction=0):
+        xp = self.xp
+        c = self._center(X, axes, keepdims, correction)
+        total = xp.sum(c * c, axis=axes, keepdims=keepdims)
         return _safe_div(xp, total, self.denom)
 
     def backward(self, dY):
@@ -169,7 +177,7 @@ class Var(Function):
         return _safe_div(self.xp, g * self.centered * 2, self.denom)
 
 
-class Std(Function):
+class Std(_Spread):
     """sqrt(var): the gradient (x_i - mean) / ((n - correction) std) is 0 where std is 0,
     as in PyTorch."""
 
@@ -177,12 +185,8 @@ class Std(Function):
 
     def forward(self, X, axes=(), keepdims=False, correction=0):
         xp = self.xp
-        self.axes, self.keep = axes, keepdims
-        n = math.prod(X.shape[a] for a in axes)
-        self.denom = builtins.max(n - correction, 0)
-        self.centered = X - xp.mean(X, axis=axes, keepdims=True)
-        var = _safe_div(xp, xp.sum(self.centered * self.centered, axis=axes, keepdims=True),
-                        self.denom)
+        c = self._center(X, axes, keepdims, correction)
+        var = _safe_div(xp, xp.sum(c * c, axis=axes, keepdims=True), self.denom)
         self.S = xp.sqrt(var)
         return self.S if keepdims else xp.reshape(self.S, _drop(X.shape, axes))
 

@@ -17,16 +17,23 @@ def _check_rank(layer, x, nd):
                          "too)")
 
 
+def _window(module, kernel_size, stride, padding):
+    """A pooling module's kernel_size, stride (default: the kernel) and padding as nd-tuples,
+    checked."""
+    name, nd = type(module).__name__, module.nd
+    module.kernel_size = ntuple(name, "kernel_size", kernel_size, nd, 1)
+    module.stride = module.kernel_size if stride is None else \
+        ntuple(name, "stride", stride, nd, 1)
+    module.padding = ntuple(name, "padding", padding, nd, 0)
+
+
 class _Pool(Module):
     nd = 2
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
         name, nd = type(self).__name__, self.nd
-        self.kernel_size = ntuple(name, "kernel_size", kernel_size, nd, 1)
-        self.stride = self.kernel_size if stride is None else \
-            ntuple(name, "stride", stride, nd, 1)
-        self.padding = ntuple(name, "padding", padding, nd, 0)
+        _window(self, kernel_size, stride, padding)
         self.dilation = ntuple(name, "dilation", dilation, nd, 1)
         for p, k, d in zip(self.padding, self.kernel_size, self.dilation):
             if 2 * p > d * (k - 1) + 1:
@@ -188,11 +195,7 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        name, nd = type(self).__name__, self.nd
-        self.kernel_size = ntuple(name, "kernel_size", kernel_size, nd, 1)
-        self.stride = self.kernel_size if stride is None else \
-            ntuple(name, "stride", stride, nd, 1)
-        self.padding = ntuple(name, "padding", padding, nd, 0)
+        _window(self, kernel_size, stride, padding)
 
     def forward(self, input, indices, output_size=None):
         _check_rank(self, input, self.nd)
