@@ -52,19 +52,23 @@ def test_same_init_on_every_backend(backend):
 
 
 @pytest.mark.parametrize("budget", [1 << 24, 10])  # 10: forces many one-hot chunks
-def test_native_scatter_equals_portable(backend, rng, monkeypatch, budget):
+@pytest.mark.parametrize("n", [40, 300])  # NumPy: np.add.at below 64 ids, sorted sums above
+def test_native_scatter_equals_portable(backend, rng, monkeypatch, budget, n):
     from xpnn.functional import indexing as I
     monkeypatch.setattr(I, "_ONEHOT_BUDGET", budget)
     be = xpnn.get_backend(backend)
     V, D = 9, 5
-    ids = rng.integers(0, V, 40)
+    ids = rng.integers(0, V - 1, n)  # row V - 1 gets nothing
     ids[:6] = 2  # heavy repeats
-    dY = rng.standard_normal((40, D))
+    dY = rng.standard_normal((n, D))
     zeros = be.asarray(np.zeros((V, D)), dtype="float64")
     args = (be.asarray(ids), be.asarray(dY, dtype="float64"))
     portable = I.index_add_portable(be, zeros, 0, *args)
     native = I.index_add(be, be.asarray(np.zeros((V, D)), dtype="float64"), 0, *args)
     ref = _reference_grad(V, ids, dY)
+    start = rng.standard_normal((V, D))  # into a destination that is not zero
+    onto = I.index_add(be, be.asarray(start.copy(), dtype="float64"), 0, *args)
+    np.testing.assert_allclose(to_np(onto), start + ref, atol=64 * EPS64, rtol=1e-13)
     np.testing.assert_allclose(to_np(portable), ref, atol=64 * EPS64, rtol=0)
     np.testing.assert_allclose(to_np(native), to_np(portable), atol=64 * EPS64, rtol=0)
     assert (backend in I.INDEX_ADD) == (backend != "array_api_strict")
