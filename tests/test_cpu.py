@@ -246,3 +246,66 @@ def test_native_kernels_equal_portable(monkeypatch, kind):
     portable = steps()
     for a, b in zip(native, portable):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.fixture
+def two_threads(restore_policy):
+    """The policy fixed at 2 threads (on a 1-core machine hot() stands back: skip)."""
+    if cpu.cores() < 2 or cpu.pool._SPIN is None:
+        pytest.skip("hot regions need 2 cores and pthread spinlocks")
+    xpnn.set_num_threads(2)
+
+
+def test_hot_region_runs_tasks_and_raises(two_threads):
+    pool = cpu.pool._pool
+    with cpu.pool.hot():
+        assert len(pool.spinning) == 1
+        with cpu.pool.hot():  # nested: the outer region stays in charge
+            assert len(pool.spinning) == 1
+        for _ in range(50):
+            hits = []
+            cpu.parallel([lambda i=i: hits.append(i) for i in range(3)])  # 3 tasks, 1 helper
+            assert sorted(hits) == [0, 1, 2]
+
+        def boom():
+            raise KeyError("spinning helper")
+        with pytest.raises(KeyError, match="spinning helper"):
+            cpu.parallel([boom, lambda: None])
+        with pytest.raises(KeyError, match="spinning helper"):
+            cpu.parallel([lambda: None, boom])
+        cpu.parallel([lambda: None, lambda: None])  # still works after the errors
+    assert pool.spinning == [] and pool.hot_owner is None
+    hits = []
+    cpu.parallel([lambda: hits.append(1), lambda: hits.append(2)])  # back to sleeping helpers
+    assert sorted(hits) == [1, 2]
+
+
+def test_hot_region_left_by_an_exception(two_threads):
+    with pytest.raises(ValueError, match="out of the loop"):
+        with cpu.pool.hot():
+            cpu.parallel([lambda: None, lambda: None])
+            raise ValueError("out of the loop")
+    assert cpu.pool._pool.spinning == []
+    with cpu.pool.hot():  # a new region starts cleanly
+        cpu.parallel([lambda: None, lambda: None])
+
+
+def test_hot_region_other_threads_run_inline(two_threads):
+    import threading
+    seen = []
+    with cpu.pool.hot():
+        t = threading.Thread(target=lambda: cpu.parallel(
+            [lambda: seen.append(threading.get_ident())] * 2))
+        t.start()
+        t.join()
+    assert len(seen) == 2 and seen[0] == seen[1] == t.ident
+
+
+def test_recurrent_hot_equals_cold(two_threads, monkeypatch):
+    """The LSTM's per-step products through spinning helpers give the very same numbers."""
+    _force_three(monkeypatch)  # every product split in 3: one to the helper, two inline
+    hot = _sequence_steps("lstm")
+    monkeypatch.setattr(cpu.pool, "hot", lambda: __import__("contextlib").nullcontext())
+    cold = _sequence_steps("lstm")
+    for a, b in zip(hot, cold):
+        np.testing.assert_array_equal(a, b)

@@ -8,6 +8,7 @@ Each output element is then the same dot product, in the same order, as in a sin
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from functools import partial
 
@@ -67,6 +68,13 @@ def mm2d(be, A, B, bias=None, bias_dim=1):
     ``bias`` if given: a vector along the output's columns (``bias_dim=1``, as in linear) or
     its rows (``bias_dim=0``, as in a convolution's (out_channels, positions) product)."""
     return MATMUL.get(be.name, _mm_portable)(be, A, B, bias, bias_dim)
+
+
+def product_loop(be):
+    """A context around a loop of many small :func:`mm2d` products (a recurrence's steps):
+    where ``be``'s products are split over xpnn's CPU threads, the helper threads spin
+    between them instead of sleeping (:func:`xpnn.cpu.pool.hot`); elsewhere nothing."""
+    return cpu.pool.hot() if be.name in MATMUL else contextlib.nullcontext()
 
 
 def _bmm_numpy(be, A, B):

@@ -26,7 +26,7 @@ Choices for speed (the math is unchanged):
 from __future__ import annotations
 
 from ..autograd import Function
-from .linalg import mm2d
+from .linalg import mm2d, product_loop
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -100,11 +100,12 @@ class RNNLayer(Function):
         Zx = _input_projection(self.be, X, W_ih, b)
         W_hhT = _transposed(xp, W_hh)
         h, Y = h0, xp.empty((T, N, H), dtype=X.dtype, device=X.device)
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            z = mm2d(self.be, h, W_hhT)
-            z += Zx[t, ...]
-            h = xp.maximum(z, 0.0) if relu else xp.tanh(z)
-            Y[t, ...] = h
+        with product_loop(self.be):
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                z = mm2d(self.be, h, W_hhT)
+                z += Zx[t, ...]
+                h = xp.maximum(z, 0.0) if relu else xp.tanh(z)
+                Y[t, ...] = h
         self.X, self.h0, self.Y, self.W_ih, self.W_hh = X, h0, Y, W_ih, W_hh
         self.relu, self.reverse, self.has_bias = relu, reverse, b_ih is not None
         return Y, h
@@ -114,13 +115,14 @@ class RNNLayer(Function):
         T = Y.shape[0]
         dZ = xp.empty(Y.shape, dtype=Y.dtype, device=Y.device)
         dh = dhn
-        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
-            dh = dh + dY[t, ...]
-            h = Y[t, ...]
-            # tanh' = 1 - h^2; relu' = [h > 0]
-            dz = xp.where(h > 0, dh, 0.0) if self.relu else dh * (1 - h * h)
-            dZ[t, ...] = dz
-            dh = mm2d(self.be, dz, W_hh)
+        with product_loop(self.be):
+            for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+                dh = dh + dY[t, ...]
+                h = Y[t, ...]
+                # tanh' = 1 - h^2; relu' = [h > 0]
+                dz = xp.where(h > 0, dh, 0.0) if self.relu else dh * (1 - h * h)
+                dZ[t, ...] = dz
+                dh = mm2d(self.be, dz, W_hh)
         Hprev = _prev_states(xp, Y, self.h0, self.reverse)
         dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
                                 self.has_bias)
@@ -162,33 +164,34 @@ class LSTMLayer(Function):
             Og = xp.empty((T, N, H), dtype=dt, device=dev)
             Fg = xp.empty((T, N, H), dtype=dt, device=dev)
             Hr = None if W_hr is None else xp.empty((T, N, H), dtype=dt, device=dev)
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            z = mm2d(self.be, h, W_hhT)
-            z += Zx[t, ...]
-            th = xp.tanh(z)
-            a = th * scale  # (N, 4H): i f g o
-            a += shift
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c_prev, c = c, f * c
-            c += i * g
-            tc = xp.tanh(c)
-            h = o * tc
-            if W_hr is not None:
+        with product_loop(self.be):
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                z = mm2d(self.be, h, W_hhT)
+                z += Zx[t, ...]
+                th = xp.tanh(z)
+                a = th * scale  # (N, 4H): i f g o
+                a += shift
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                c_prev, c = c, f * c
+                c += i * g
+                tc = xp.tanh(c)
+                h = o * tc
+                if W_hr is not None:
+                    if save:
+                        Hr[t, ...] = h
+                    h = mm2d(self.be, h, W_hrT)
+                Y[t, ...] = h
                 if save:
-                    Hr[t, ...] = h
-                h = mm2d(self.be, h, W_hrT)
-            Y[t, ...] = h
-            if save:
-                d = th * th  # slope * (1 - th^2), in place
-                d *= -slope
-                d += slope
-                gt = xp.concat([g, c_prev, i, tc], axis=1)
-                gt *= d
-                G[t, ...] = gt
-                ot = tc * tc
-                ot -= 1
-                ot *= o
-                Og[t, ...], Fg[t, ...] = ot, f
+                    d = th * th  # slope * (1 - th^2), in place
+                    d *= -slope
+                    d += slope
+                    gt = xp.concat([g, c_prev, i, tc], axis=1)
+                    gt *= d
+                    G[t, ...] = gt
+                    ot = tc * tc
+                    ot -= 1
+                    ot *= o
+                    Og[t, ...], Fg[t, ...] = ot, f
         if save:
             self.X, self.h0, self.Y, self.G, self.Og, self.Fg = X, h0, Y, G, Og, Fg
             self.W_ih, self.W_hh, self.W_hr, self.Hr = W_ih, W_hh, W_hr, Hr
@@ -203,17 +206,18 @@ class LSTMLayer(Function):
         if W_hr is not None:  # the gradient of each step's projected output, for dW_hr
             dHp = xp.empty(dY.shape, dtype=dY.dtype, device=dY.device)
         dh, dc = dhn, dcn
-        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
-            dh = dh + dY[t, ...]
-            if W_hr is not None:  # back through h = h_raw W_hr^T
-                dHp[t, ...] = dh
-                dh = mm2d(self.be, dh, W_hr)
-            dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
-            dz = xp.concat([dc, dc, dc, dh], axis=1)
-            dz *= G[t, ...]
-            dZ[t, ...] = dz
-            dc = dc * Fg[t, ...]
-            dh = mm2d(self.be, dz, W_hh)
+        with product_loop(self.be):
+            for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+                dh = dh + dY[t, ...]
+                if W_hr is not None:  # back through h = h_raw W_hr^T
+                    dHp[t, ...] = dh
+                    dh = mm2d(self.be, dh, W_hr)
+                dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
+                dz = xp.concat([dc, dc, dc, dh], axis=1)
+                dz *= G[t, ...]
+                dZ[t, ...] = dz
+                dc = dc * Fg[t, ...]
+                dh = mm2d(self.be, dz, W_hh)
         Hprev = _prev_states(xp, self.Y, self.h0, self.reverse)
         dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
                                 self.has_bias)
@@ -249,25 +253,26 @@ class GRULayer(Function):
             Ng, HN = xp.empty((T, N, H), dtype=dt, device=dev), xp.empty((T, N, H), dtype=dt,
                                                                         device=dev)
         h = h0
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            zx = Zx[t, ...]
-            zh = mm2d(self.be, h, W_hhT)
-            if b_hh is not None:
-                zh += b_hh
-            rz = zh[:, :2 * H] + zx[:, :2 * H]
-            rz = xp.tanh(rz)
-            rz *= 0.5
-            rz += 0.5
-            r, z, hn = rz[:, :H], rz[:, H:], zh[:, 2 * H:]
-            n = r * hn
-            n += zx[:, 2 * H:]
-            n = xp.tanh(n)
-            h = h - n  # h_t = n + z (h_{t-1} - n)
-            h *= z
-            h += n
-            Y[t, ...] = h
-            if save:
-                RZ[t, ...], Ng[t, ...], HN[t, ...] = rz, n, hn
+        with product_loop(self.be):
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                zx = Zx[t, ...]
+                zh = mm2d(self.be, h, W_hhT)
+                if b_hh is not None:
+                    zh += b_hh
+                rz = zh[:, :2 * H] + zx[:, :2 * H]
+                rz = xp.tanh(rz)
+                rz *= 0.5
+                rz += 0.5
+                r, z, hn = rz[:, :H], rz[:, H:], zh[:, 2 * H:]
+                n = r * hn
+                n += zx[:, 2 * H:]
+                n = xp.tanh(n)
+                h = h - n  # h_t = n + z (h_{t-1} - n)
+                h *= z
+                h += n
+                Y[t, ...] = h
+                if save:
+                    RZ[t, ...], Ng[t, ...], HN[t, ...] = rz, n, hn
         if save:
             self.X, self.h0, self.Y, self.RZ, self.Ng, self.HN = X, h0, Y, RZ, Ng, HN
             self.W_ih, self.W_hh, self.H = W_ih, W_hh, H
@@ -281,18 +286,19 @@ class GRULayer(Function):
         dZx = xp.empty((T, self.Y.shape[1], 3 * H), dtype=self.Y.dtype, device=self.Y.device)
         dZh = xp.empty(dZx.shape, dtype=dZx.dtype, device=dZx.device)
         dh = dhn
-        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
-            rz, n, hn = self.RZ[t, ...], self.Ng[t, ...], self.HN[t, ...]
-            r, z = rz[:, :H], rz[:, H:]
-            dh = dh + dY[t, ...]
-            dn = dh * (1 - z) * (1 - n * n)  # through tanh: d(pre-activation of n)
-            dz = dh * (Hprev[t, ...] - n) * (z - z * z)
-            dr = dn * hn * (r - r * r)
-            dzx = xp.concat([dr, dz, dn], axis=1)
-            dZx[t, ...] = dzx
-            dzx[:, 2 * H:] = dn * r  # hidden side: b_hn sits inside r * (...)
-            dZh[t, ...] = dzx
-            dh = dh * z + mm2d(self.be, dzx, W_hh)
+        with product_loop(self.be):
+            for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+                rz, n, hn = self.RZ[t, ...], self.Ng[t, ...], self.HN[t, ...]
+                r, z = rz[:, :H], rz[:, H:]
+                dh = dh + dY[t, ...]
+                dn = dh * (1 - z) * (1 - n * n)  # through tanh: d(pre-activation of n)
+                dz = dh * (Hprev[t, ...] - n) * (z - z * z)
+                dr = dn * hn * (r - r * r)
+                dzx = xp.concat([dr, dz, dn], axis=1)
+                dZx[t, ...] = dzx
+                dzx[:, 2 * H:] = dn * r  # hidden side: b_hn sits inside r * (...)
+                dZh[t, ...] = dzx
+                dh = dh * z + mm2d(self.be, dzx, W_hh)
         dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZx, dZh, self.W_ih,
                                 self.has_bias)
         return (dX, dh, *dW)
