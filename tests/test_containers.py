@@ -129,3 +129,59 @@ def test_training_through_containers_moves_their_parameters(backend):
     opt.step()
     assert not np.array_equal(to_np(net.shift["s"]), before)
     assert net.scale[0].grad is not None
+
+
+def _relu_pool_x(rng, shape):
+    """Inputs with the cases the reordering must get right: ties at the window maximum,
+    windows of negatives only, zeros, and a mix."""
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    flat[::7] = 0.0
+    flat[1::11] = flat[::11][:flat[1::11].size]  # ties
+    flat[:24] = -np.abs(flat[:24])  # whole windows of negatives
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("pool", [
+    lambda: nn.MaxPool2d(2), lambda: nn.MaxPool2d(3, stride=2, padding=1),
+    lambda: nn.MaxPool2d(2, ceil_mode=True), lambda: nn.MaxPool1d(3, stride=2)])
+def test_sequential_relu_then_max_pool_same_as_in_order(host_backend, rng, pool):
+    """Sequential runs ReLU, MaxPool as MaxPool, ReLU: the values and the gradients of the
+    input are the very same as running the modules in the written order."""
+    p = pool()
+    shape = (4, 3, 9, 9) if p.nd == 2 else (4, 3, 17)
+    x0 = _relu_pool_x(rng, shape)
+    dy = rng.standard_normal((1,)).astype(np.float32)
+    seq = nn.Sequential(nn.ReLU(), p, nn.Flatten())
+    seen = []
+
+    def run(in_order):
+        x = xpnn.tensor(x0, requires_grad=True, backend=host_backend)
+        y = x
+        if in_order:
+            for m in seq:
+                y = m(y)
+        else:
+            y = seq(x)
+        w = xpnn.tensor(np.linspace(-1, 1, y.shape[1], dtype=np.float32),
+                        backend=host_backend)
+        ((y * w).sum() * float(dy[0])).backward()
+        seen.append(x.grad)
+        return to_np(y), to_np(x.grad)
+
+    y1, g1 = run(True)
+    y2, g2 = run(False)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+    assert np.count_nonzero(g1) > 0
+
+
+def test_sequential_keeps_order_for_hooks_and_indices(rng):
+    seen = []
+    relu, pool = nn.ReLU(), nn.MaxPool2d(2)
+    relu.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape)))
+    nn.Sequential(relu, pool)(xpnn.randn(2, 3, 8, 8))
+    assert seen == [(2, 3, 8, 8)]  # the hook saw ReLU's output before pooling
+    y, idx = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))(
+        xpnn.tensor(_relu_pool_x(rng, (2, 3, 8, 8))))
+    assert tuple(idx.shape) == (2, 3, 4, 4)

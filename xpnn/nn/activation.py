@@ -12,6 +12,8 @@ class ReLU(Module):
     """max(x, 0). ``inplace`` is accepted for PyTorch code (here on every activation): the
     values are the same, the input is not overwritten."""
 
+    _max_pool_commutes = True  # Sequential may run a following max pooling first
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = bool(inplace)

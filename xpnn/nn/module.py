@@ -118,6 +118,11 @@ class Module:
     arguments are wrapped as Tensors) and the forward hooks.
     """
 
+    # Sequential's one reordering (see there): ReLU sets the first, max pooling without
+    # indices the second
+    _max_pool_commutes = False
+    _max_pool_plain = False
+
     def __new__(cls, *args, **kwargs):
         # the recipe: Python passes the constructor's arguments to __new__ as to __init__;
         # no subclass has to cooperate (copy.deepcopy calls __new__ bare, then copies it).
@@ -624,8 +629,22 @@ def _param_setter(t):
     return set_to
 
 
+def _hooked(module):
+    d = module.__dict__
+    return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or
+                d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
+
+
 class Sequential(Module):
-    """Modules applied in order; indexable, iterable, and named "0", "1", ... as in PyTorch."""
+    """Modules applied in order; indexable, iterable, and named "0", "1", ... as in PyTorch.
+
+    One reordering, which changes no value: a ReLU followed by a max pooling (the usual
+    conv, ReLU, pool block) runs as the pooling, then the ReLU, so the ReLU and its gradient
+    touch a quarter of the elements (2x2 pools). max(relu(x)) == relu(max(x)) exactly, and
+    the gradient reaches the same input element: the window's first maximum when it is
+    positive, nothing otherwise (relu' = 0 there either way). Not done when either module
+    has hooks (they would see other tensors) or the pooling returns indices.
+    """
 
     # its constructor's arguments are its children: xpnn.load rebuilds it empty and adds the
     # saved children (see xpnn/io/recipe.py), so ``Sequential(*generator)`` saves too
@@ -644,8 +663,17 @@ class Sequential(Module):
             setattr(self, name, m)
 
     def forward(self, x):
-        for m in self._modules.values():
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            if i + 1 < n and m._max_pool_commutes and mods[i + 1]._max_pool_plain and \
+                    not _hooked(m) and not _hooked(mods[i + 1]):
+                x = m(mods[i + 1](x))  # ReLU, MaxPool run as MaxPool, ReLU: see the class
+                i += 2
+                continue
             x = m(x)
+            i += 1
         return x
 
     def __getitem__(self, i):

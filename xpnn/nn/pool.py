@@ -63,6 +63,10 @@ class MaxPool2d(_Pool):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.return_indices = bool(return_indices)
 
+    @property
+    def _max_pool_plain(self):  # Sequential may run it before a ReLU (see there)
+        return not self.return_indices
+
     def forward(self, x):
         self._check_input(x)
         pool = F.max_pool2d if self.nd == 2 else F.max_pool1d
