@@ -34,7 +34,11 @@ def _mm_numpy(be, A, B, bias=None, bias_dim=1):
     cpu.tick()
     M, K = A.shape
     N = B.shape[1]
-    n = cpu.workers(M * N * K, GEMM_GRAIN)
+    # A small output over a long inner dimension (a convolution's weight gradient summed over
+    # every position, (32, 86528) @ (86528, 9)) stays on one thread: cut by rows or columns,
+    # each block reads and packs all of the long operand, and even pieces of K ran no faster
+    # on two threads than on one (measured; OpenBLAS's tiny-N kernels do not scale here).
+    n = 1 if M * N * 64 <= K else cpu.workers(M * N * K, GEMM_GRAIN)
     if n == 1:
         return _mm_portable(be, A, B, bias, bias_dim)
     np = be.lib
