@@ -7,13 +7,19 @@ orders are PyTorch's: RNN one block, LSTM (i, f, g, o), GRU (r, z, n) with b_hn 
 r * (W_hn h + b_hn), so a PyTorch state dict gives the same numbers.
 
 Choices for speed (the math is unchanged):
-- the input projection X W_ih^T + b for all T steps is one GEMM before the loop, and the
-  weight gradients are one GEMM each after the backward loop; only h @ W_hh^T (forward) and
-  dZ @ W_hh (backward) run per step. On NumPy every product is split over xpnn's CPU
-  threads (linalg.mm2d). Running whole batch blocks of the loop on separate threads was
-  measured slower: the per-step elementwise calls, each taking and releasing the GIL, made
-  the two threads wait on each other (LSTM 64x64x256: 135 ms a step, 91 ms with split
-  products, 127 ms on one thread);
+- RNN and LSTM run one product per step, [x_t, h_{t-1}, 1] @ [W_ih, W_hh, b]^T, on a
+  (T, N, I + H + 1) buffer holding the inputs, each step's starting state and ones
+  (:func:`_stacked`); the weight gradients are then one product, dZ^T [X, H_prev], after
+  the backward loop. Against a projection X W_ih^T + b of all steps first plus an add per
+  step, no (T, N, G*H) buffer is written and read again (16 MB for the 64 x 64 x 256
+  benchmark LSTM; its training step went 88.6 -> 83.6 ms). GRU, whose b_hn sits inside
+  r * (W_hn h + b_hn), projects the inputs first. Only the state's product runs per step
+  in the backward (dZ @ W_hh). On NumPy every product is split over xpnn's CPU threads
+  (linalg.mm2d), in a hot region (xpnn.cpu.pool.hot) so that the helper thread spins
+  between the small per-step products. Running whole batch blocks of the loop on separate
+  threads was measured slower: the per-step elementwise calls, each taking and releasing
+  the GIL, made the two threads wait on each other (LSTM 64x64x256: 135 ms a step, 91 ms
+  with split products, 127 ms on one thread);
 - sigmoid(x) = 0.5 + 0.5 tanh(x / 2). Scaling the sigmoid gates' rows of W and b by 1/2 (a
   power of two, so exact) once per call turns the four LSTM gates into one tanh over (N, 4H)
   plus one multiply-add, instead of four separate activations;
@@ -90,23 +96,59 @@ def _prev_states(xp, Y, h0, reverse):
     return xp.concat([h0[None, ...], Y[:-1, ...]], axis=0)
 
 
+def _stacked(xp, X, h0, W_ih, W_hh, b, reverse):
+    """Inputs for ONE product per step, [x_t, h_before_t, 1] @ [W_ih, W_hh, b]^T (RNN and
+    LSTM; GRU's b_hn sits inside r * (...), so it cannot take its bias this way):
+    XH (T, N, I + P (+ 1)) holds every x_t, a slot for the state each step starts from (h0
+    in the first step's; the loop writes each new state into the next step's slot) and a
+    column of ones for the bias; W_allT is (I + P (+ 1), G*H), row-major."""
+    T, N, In = X.shape
+    P = W_hh.shape[1]
+    blocks = [W_ih, W_hh] + ([xp.reshape(b, (-1, 1))] if b is not None else [])
+    W_allT = _transposed(xp, xp.concat(blocks, axis=1))
+    XH = xp.empty((T, N, W_allT.shape[0]), dtype=X.dtype, device=X.device)
+    XH[:, :, :In] = X
+    if b is not None:
+        XH[:, :, In + P:] = 1
+    XH[T - 1 if reverse else 0, :, In:In + P] = h0
+    return XH, W_allT
+
+
+def _stacked_grads(be, needs, dZ, XH, W_ih, P, has_bias):
+    """dX, dW_ih, dW_hh (, db_ih, db_hh) from the pre-activation gradients dZ (T, N, G*H) and
+    :func:`_stacked`'s XH: both weight gradients come from one product with [X, H_prev]."""
+    xp = be.xp
+    T, N, G = dZ.shape
+    In = W_ih.shape[1]
+    dZ2 = xp.reshape(dZ, (T * N, G))
+    XH2 = xp.reshape(XH, (T * N, XH.shape[-1]))[:, :In + P]
+    dX = xp.reshape(mm2d(be, dZ2, W_ih), (T, N, In)) if needs[0] else None
+    dW = mm2d(be, xp.matrix_transpose(dZ2), XH2)
+    grads = (dX, xp.asarray(dW[:, :In], copy=True), xp.asarray(dW[:, In:], copy=True))
+    if not has_bias:
+        return grads
+    db = xp.sum(dZ2, axis=0)
+    return grads + (db, db)
+
+
 class RNNLayer(Function):
     """h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
 
     def forward(self, X, h0, W_ih, W_hh, b_ih=None, b_hh=None, relu=False, reverse=False):
         xp = self.xp
         T, N, H = X.shape[0], X.shape[1], W_hh.shape[1]
-        b = None if b_ih is None else b_ih + b_hh
-        Zx = _input_projection(self.be, X, W_ih, b)
-        W_hhT = _transposed(xp, W_hh)
+        XH, W_allT = _stacked(xp, X, h0, W_ih, W_hh, None if b_ih is None else b_ih + b_hh,
+                              reverse)
+        In, step = X.shape[2], -1 if reverse else 1
         h, Y = h0, xp.empty((T, N, H), dtype=X.dtype, device=X.device)
         with product_loop(self.be):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
-                z = mm2d(self.be, h, W_hhT)
-                z += Zx[t, ...]
+                z = mm2d(self.be, XH[t, ...], W_allT)
                 h = xp.maximum(z, 0.0) if relu else xp.tanh(z)
                 Y[t, ...] = h
-        self.X, self.h0, self.Y, self.W_ih, self.W_hh = X, h0, Y, W_ih, W_hh
+                if 0 <= t + step < T:
+                    XH[t + step, :, In:In + H] = h
+        self.XH, self.Y, self.W_ih, self.W_hh = XH, Y, W_ih, W_hh
         self.relu, self.reverse, self.has_bias = relu, reverse, b_ih is not None
         return Y, h
 
@@ -123,9 +165,8 @@ class RNNLayer(Function):
                 dz = xp.where(h > 0, dh, 0.0) if self.relu else dh * (1 - h * h)
                 dZ[t, ...] = dz
                 dh = mm2d(self.be, dz, W_hh)
-        Hprev = _prev_states(xp, Y, self.h0, self.reverse)
-        dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
-                                self.has_bias)
+        dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, W_hh.shape[1],
+                                 self.has_bias)
         return (dX, dh, *dW)
 
 
@@ -136,6 +177,8 @@ class LSTMLayer(Function):
     projection (``proj``: the last input is W_hr (P, H), Sak et al. 2014) the state carried
     and returned is h_t = (o tanh(c_t)) W_hr^T, of size P.
 
+    Each step is one product (see :func:`_stacked`); with a projection, a second one.
+
     With gates a = scale * tanh(z') + shift (z' the scaled pre-activation), the forward saves
     per step G = [g, c_{t-1}, i, tanh(c_t)] * da/dz and Og = o (tanh(c_t)^2 - 1), so that the
     backward step is dz = [dc, dc, dc, dh] * G, dc_{t-1} = f dc: five array ops per step.
@@ -145,16 +188,17 @@ class LSTMLayer(Function):
         xp = self.xp
         W_hr = rest[-1] if proj else None
         b_ih, b_hh = rest[:2] if len(rest) - proj == 2 else (None, None)
-        T, H = X.shape[0], W_hh.shape[0] // 4
+        T, N, In = X.shape
+        H = W_hh.shape[0] // 4
         P = H if W_hr is None else W_hr.shape[0]
         W_hrT = None if W_hr is None else _transposed(xp, W_hr)
         scale, shift = _gate_affine(xp, X, H, "ssts")
         slope = scale * scale  # d(gate)/d(pre-activation) = scale^2 (1 - tanh^2)
         b = None if b_ih is None else (b_ih + b_hh) * scale
-        Zx = _input_projection(self.be, X, W_ih * scale[:, None], b)
-        W_hhT = _transposed(xp, W_hh * scale[:, None])
+        XH, W_allT = _stacked(xp, X, h0, W_ih * scale[:, None], W_hh * scale[:, None], b,
+                              reverse)
+        dt, dev = X.dtype, X.device
         h, c = h0, c0
-        N, dt, dev = X.shape[1], X.dtype, X.device
         # Long-lived per-step results go into a few big buffers (written by setitem) rather
         # than one fresh array per step: freshly mapped pages cost more than the copies.
         Y = xp.empty((T, N, P), dtype=dt, device=dev)
@@ -164,10 +208,10 @@ class LSTMLayer(Function):
             Og = xp.empty((T, N, H), dtype=dt, device=dev)
             Fg = xp.empty((T, N, H), dtype=dt, device=dev)
             Hr = None if W_hr is None else xp.empty((T, N, H), dtype=dt, device=dev)
+        step = -1 if reverse else 1
         with product_loop(self.be):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
-                z = mm2d(self.be, h, W_hhT)
-                z += Zx[t, ...]
+                z = mm2d(self.be, XH[t, ...], W_allT)
                 th = xp.tanh(z)
                 a = th * scale  # (N, 4H): i f g o
                 a += shift
@@ -181,6 +225,8 @@ class LSTMLayer(Function):
                         Hr[t, ...] = h
                     h = mm2d(self.be, h, W_hrT)
                 Y[t, ...] = h
+                if 0 <= t + step < T:
+                    XH[t + step, :, In:In + P] = h
                 if save:
                     d = th * th  # slope * (1 - th^2), in place
                     d *= -slope
@@ -193,9 +239,9 @@ class LSTMLayer(Function):
                     ot *= o
                     Og[t, ...], Fg[t, ...] = ot, f
         if save:
-            self.X, self.h0, self.Y, self.G, self.Og, self.Fg = X, h0, Y, G, Og, Fg
+            self.XH, self.G, self.Og, self.Fg = XH, G, Og, Fg
             self.W_ih, self.W_hh, self.W_hr, self.Hr = W_ih, W_hh, W_hr, Hr
-            self.reverse, self.has_bias = reverse, b_ih is not None
+            self.reverse, self.has_bias, self.P = reverse, b_ih is not None, P
         return Y, h, c
 
     def backward(self, dY, dhn, dcn):
@@ -218,9 +264,8 @@ class LSTMLayer(Function):
                 dZ[t, ...] = dz
                 dc = dc * Fg[t, ...]
                 dh = mm2d(self.be, dz, W_hh)
-        Hprev = _prev_states(xp, self.Y, self.h0, self.reverse)
-        dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZ, dZ, self.W_ih,
-                                self.has_bias)
+        dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, self.P,
+                                 self.has_bias)
         if W_hr is None:
             return (dX, dh, dc, *dW)
         TN = T * dY.shape[1]
