@@ -170,7 +170,7 @@ def test_split_kernels_equal_one_thread(monkeypatch):
                                    (64, 784, 256), (64, 288, 1000), (130, 500, 47),
                                    (64, 1000, 288), (32, 9, 3000), (3000, 64, 40)])
 def test_split_matmul_equals_one_call(three_threads, shape):
-    from xpnn.functional.linalg import mm2d
+    from xpnn.functional.linalg import mm2d, reused
     be = xpnn.get_backend("numpy")
     M, K, N = shape
     rng = np.random.default_rng(1)
@@ -181,9 +181,11 @@ def test_split_matmul_equals_one_call(three_threads, shape):
         want = A @ B
         if bias is not None:
             want += bias if dim == 1 else bias[:, None]
-        got = mm2d(be, A, B, bias, dim)
-        assert got.dtype == np.float32 and got.shape == (M, N)
-        np.testing.assert_array_equal(got, want)
+        kept = reused(be, B)  # contiguous copies of its column blocks, made at first use
+        for rhs in (B, kept, kept):
+            got = mm2d(be, A, rhs, bias, dim)
+            assert got.dtype == np.float32 and got.shape == (M, N)
+            np.testing.assert_array_equal(got, want)
 
 
 def test_split_relu_on_conv_layout(three_threads):

@@ -32,7 +32,7 @@ Choices for speed (the math is unchanged):
 from __future__ import annotations
 
 from ..autograd import Function
-from .linalg import mm2d, product_loop
+from .linalg import mm2d, product_loop, reused
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -96,12 +96,14 @@ def _prev_states(xp, Y, h0, reverse):
     return xp.concat([h0[None, ...], Y[:-1, ...]], axis=0)
 
 
-def _stacked(xp, X, h0, W_ih, W_hh, b, reverse):
+def _stacked(be, X, h0, W_ih, W_hh, b, reverse):
     """Inputs for ONE product per step, [x_t, h_before_t, 1] @ [W_ih, W_hh, b]^T (RNN and
     LSTM; GRU's b_hn sits inside r * (...), so it cannot take its bias this way):
     XH (T, N, I + P (+ 1)) holds every x_t, a slot for the state each step starts from (h0
     in the first step's; the loop writes each new state into the next step's slot) and a
-    column of ones for the bias; W_allT is (I + P (+ 1), G*H), row-major."""
+    column of ones for the bias; W_allT is (I + P (+ 1), G*H), row-major (and
+    :func:`~.linalg.reused`: every step multiplies by it)."""
+    xp = be.xp
     T, N, In = X.shape
     P = W_hh.shape[1]
     blocks = [W_ih, W_hh] + ([xp.reshape(b, (-1, 1))] if b is not None else [])
@@ -111,7 +113,7 @@ def _stacked(xp, X, h0, W_ih, W_hh, b, reverse):
     if b is not None:
         XH[:, :, In + P:] = 1
     XH[T - 1 if reverse else 0, :, In:In + P] = h0
-    return XH, W_allT
+    return XH, reused(be, W_allT)
 
 
 def _stacked_grads(be, needs, dZ, XH, W_ih, P, has_bias):
@@ -137,8 +139,8 @@ class RNNLayer(Function):
     def forward(self, X, h0, W_ih, W_hh, b_ih=None, b_hh=None, relu=False, reverse=False):
         xp = self.xp
         T, N, H = X.shape[0], X.shape[1], W_hh.shape[1]
-        XH, W_allT = _stacked(xp, X, h0, W_ih, W_hh, None if b_ih is None else b_ih + b_hh,
-                              reverse)
+        b = None if b_ih is None else b_ih + b_hh
+        XH, W_allT = _stacked(self.be, X, h0, W_ih, W_hh, b, reverse)
         In, step = X.shape[2], -1 if reverse else 1
         h, Y = h0, xp.empty((T, N, H), dtype=X.dtype, device=X.device)
         with product_loop(self.be):
@@ -156,7 +158,7 @@ class RNNLayer(Function):
         xp, Y, W_hh = self.xp, self.Y, self.W_hh
         T = Y.shape[0]
         dZ = xp.empty(Y.shape, dtype=Y.dtype, device=Y.device)
-        dh = dhn
+        dh, W_step = dhn, reused(self.be, W_hh)
         with product_loop(self.be):
             for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
                 dh = dh + dY[t, ...]
@@ -164,7 +166,7 @@ class RNNLayer(Function):
                 # tanh' = 1 - h^2; relu' = [h > 0]
                 dz = xp.where(h > 0, dh, 0.0) if self.relu else dh * (1 - h * h)
                 dZ[t, ...] = dz
-                dh = mm2d(self.be, dz, W_hh)
+                dh = mm2d(self.be, dz, W_step)
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, W_hh.shape[1],
                                  self.has_bias)
         return (dX, dh, *dW)
@@ -191,11 +193,11 @@ class LSTMLayer(Function):
         T, N, In = X.shape
         H = W_hh.shape[0] // 4
         P = H if W_hr is None else W_hr.shape[0]
-        W_hrT = None if W_hr is None else _transposed(xp, W_hr)
+        W_hrT = None if W_hr is None else reused(self.be, _transposed(xp, W_hr))
         scale, shift = _gate_affine(xp, X, H, "ssts")
         slope = scale * scale  # d(gate)/d(pre-activation) = scale^2 (1 - tanh^2)
         b = None if b_ih is None else (b_ih + b_hh) * scale
-        XH, W_allT = _stacked(xp, X, h0, W_ih * scale[:, None], W_hh * scale[:, None], b,
+        XH, W_allT = _stacked(self.be, X, h0, W_ih * scale[:, None], W_hh * scale[:, None], b,
                               reverse)
         dt, dev = X.dtype, X.device
         h, c = h0, c0
@@ -252,18 +254,20 @@ class LSTMLayer(Function):
         if W_hr is not None:  # the gradient of each step's projected output, for dW_hr
             dHp = xp.empty(dY.shape, dtype=dY.dtype, device=dY.device)
         dh, dc = dhn, dcn
+        W_step = reused(self.be, W_hh)
+        W_hr_step = None if W_hr is None else reused(self.be, W_hr)
         with product_loop(self.be):
             for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
                 dh = dh + dY[t, ...]
                 if W_hr is not None:  # back through h = h_raw W_hr^T
                     dHp[t, ...] = dh
-                    dh = mm2d(self.be, dh, W_hr)
+                    dh = mm2d(self.be, dh, W_hr_step)
                 dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
                 dz = xp.concat([dc, dc, dc, dh], axis=1)
                 dz *= G[t, ...]
                 dZ[t, ...] = dz
                 dc = dc * Fg[t, ...]
-                dh = mm2d(self.be, dz, W_hh)
+                dh = mm2d(self.be, dz, W_step)
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, self.P,
                                  self.has_bias)
         if W_hr is None:
@@ -288,7 +292,7 @@ class GRULayer(Function):
         scale, _ = _gate_affine(xp, X, H, "sst")
         Zx = _input_projection(self.be, X, W_ih * scale[:, None],
                                None if b_ih is None else b_ih * scale)
-        W_hhT = _transposed(xp, W_hh * scale[:, None])
+        W_hhT = reused(self.be, _transposed(xp, W_hh * scale[:, None]))
         b_hh = None if b_hh is None else b_hh * scale
         dt, dev = X.dtype, X.device
         Y = xp.empty((T, N, H), dtype=dt, device=dev)
@@ -330,7 +334,7 @@ class GRULayer(Function):
         Hprev = _prev_states(xp, self.Y, self.h0, self.reverse)
         dZx = xp.empty((T, self.Y.shape[1], 3 * H), dtype=self.Y.dtype, device=self.Y.device)
         dZh = xp.empty(dZx.shape, dtype=dZx.dtype, device=dZx.device)
-        dh = dhn
+        dh, W_step = dhn, reused(self.be, W_hh)
         with product_loop(self.be):
             for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
                 rz, n, hn = self.RZ[t, ...], self.Ng[t, ...], self.HN[t, ...]
@@ -343,7 +347,7 @@ class GRULayer(Function):
                 dZx[t, ...] = dzx
                 dzx[:, 2 * H:] = dn * r  # hidden side: b_hn sits inside r * (...)
                 dZh[t, ...] = dzx
-                dh = dh * z + mm2d(self.be, dzx, W_hh)
+                dh = dh * z + mm2d(self.be, dzx, W_step)
         dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZx, dZh, self.W_ih,
                                 self.has_bias)
         return (dX, dh, *dW)
