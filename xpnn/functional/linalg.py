@@ -79,8 +79,8 @@ class Reused:
     every step), with the column blocks that the products hand to the CPU threads kept as
     contiguous copies, made at first use for each cut: BLAS packs a strided block more
     slowly (LSTM 64x64x256 training step, alternating in one process: median 81.5 -> 80.1
-    ms, best 79.7 -> 77.4). Only NumPy's kernel splits
-    products, so :func:`reused` makes these for NumPy only."""
+    ms, best 79.7 -> 77.4). Only NumPy's kernel splits products, so :func:`reused` makes
+    these for NumPy only."""
 
     def __init__(self, matrix):
         self.matrix = matrix
