@@ -76,12 +76,12 @@ def to_np(x):
 def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
-    from xpnn.functional import activation, conv, indexing, linalg, pool
+    from xpnn.functional import activation, conv, dropout, indexing, linalg, pool
     from xpnn.optim import adam
     return [(conv, "IM2COL"), (conv, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
             (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (linalg, "MATMUL"),
-            (linalg, "BATCHED_MATMUL"), (adam, "ADAM")]
+            (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP")]
 
 
 @pytest.fixture

