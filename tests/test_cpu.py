@@ -20,7 +20,8 @@ from xpnn import cpu, nn, optim
 def _run(code, **env):
     e = {k: v for k, v in os.environ.items() if k not in (
         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XPNN_NUM_THREADS",
-        "XPNN_MALLOC", "GOTO_NUM_THREADS", "BLIS_NUM_THREADS")}
+        "XPNN_MALLOC", "GOTO_NUM_THREADS", "BLIS_NUM_THREADS", "OPENBLAS_CORETYPE",
+        "XPNN_OPENBLAS_CORETYPE")}
     e.update(env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e)
 
@@ -311,3 +312,22 @@ def test_recurrent_hot_equals_cold(two_threads, monkeypatch):
     cold = _sequence_steps("lstm")
     for a, b in zip(hot, cold):
         np.testing.assert_array_equal(a, b)
+
+
+def test_openblas_coretype_choice():
+    """On Zen 4, ``import xpnn`` before NumPy picks OpenBLAS's AVX2 kernels; never over the
+    user's own OPENBLAS_CORETYPE, after NumPy, or with XPNN_OPENBLAS_CORETYPE=default."""
+    from xpnn import _coretype
+    zen4 = _coretype.is_zen4(_coretype._first_cpu())
+    code = ("import os, xpnn, xpnn.cpu as c; "
+            "print(c.blas_coretype, os.environ.get('OPENBLAS_CORETYPE'))")
+    assert _run(code).stdout.split() == (["Haswell", "Haswell"] if zen4 else ["None", "None"])
+    assert _run(code, XPNN_OPENBLAS_CORETYPE="default").stdout.split() == ["None", "None"]
+    assert _run(code, OPENBLAS_CORETYPE="Zen").stdout.split() == ["None", "Zen"]
+    assert _run("import numpy; " + code).stdout.split() == ["None", "None"]
+    assert _coretype.is_zen4({"vendor_id": "AuthenticAMD", "cpu family": "25",
+                              "flags": "fpu avx2 avx512f"})
+    assert not _coretype.is_zen4({"vendor_id": "AuthenticAMD", "cpu family": "25",
+                                  "flags": "fpu avx2"})  # Zen 3
+    assert not _coretype.is_zen4({"vendor_id": "GenuineIntel", "cpu family": "6",
+                                  "flags": "avx512f"})

@@ -3,6 +3,7 @@
 ``import xpnn as torch`` works for PyTorch programs: tensors, their math, ``nn``, ``optim``,
 ``utils.data``, ``autograd``, devices and dtypes use PyTorch's names and meanings.
 """
+from . import _coretype  # first: it may choose OpenBLAS's kernels before NumPy loads them
 from . import backend as _backend
 from .cpu import get_num_threads, set_num_threads  # the CPU thread policy (see xpnn/cpu.py)
 from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,

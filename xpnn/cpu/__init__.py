@@ -54,20 +54,29 @@ to keep glibc's defaults. The settings are per process, so a PyTorch model train
 same process gains too (measured: torch's MLP at batch 64, 26k -> 45k samples/s). Nothing
 here changes any computed value.
 
+OpenBLAS's kernels. On AMD Zen 4 OpenBLAS picks its AVX-512 kernels, which run slower there
+than its AVX2 ones (5-10% on single-precision products); ``import xpnn`` before NumPy sets
+OPENBLAS_CORETYPE=Haswell on such CPUs, where the user has not set it
+(:data:`blas_coretype` says whether it did; xpnn/_coretype.py has the details and figures).
+
 Files: ``policy.py`` (the thread count: BLAS control, the load measure, the switches),
 ``pool.py`` (the helper threads and the helpers that split kernels), ``allocator.py``.
 """
 from __future__ import annotations
 
+from .. import _coretype
 from . import allocator, policy, pool  # noqa: F401  (xpnn.cpu.pool.workers, ...)
 from .allocator import allocator_tuned
 from .policy import cores, get_num_threads, set_num_threads, thread_policy, tick
 from .policy import _policy, _Policy  # noqa: F401  (read by tests and benchmarks)
 from .pool import chunks, flat_views, parallel, split_flat, split_rows, workers
 
-__all__ = ["allocator_tuned", "chunks", "cores", "current_device", "device_count",
-           "flat_views", "get_num_threads", "is_available", "parallel", "set_num_threads",
-           "split_flat", "split_rows", "synchronize", "thread_policy", "tick", "workers"]
+blas_coretype = _coretype.chosen  # "Haswell" where xpnn chose OpenBLAS's kernels, else None
+
+__all__ = ["allocator_tuned", "blas_coretype", "chunks", "cores", "current_device",
+           "device_count", "flat_views", "get_num_threads", "is_available", "parallel",
+           "set_num_threads", "split_flat", "split_rows", "synchronize", "thread_policy", "tick",
+           "workers"]
 
 
 # -- torch.cpu's names, for programs that ask ---------------------------------------------
