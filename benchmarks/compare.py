@@ -17,7 +17,9 @@ data of the real shapes.
     python benchmarks/compare.py --markdown           # tables for the README
 
 ``--same-process`` runs both libraries in the same process (torch imported beside xpnn, each
-training in turn, order alternating per round), the setting of a user who has both.
+training in turn, order alternating per round), the setting of a user who has both; torch is
+imported first, so NumPy is loaded before xpnn and xpnn cannot choose OpenBLAS's kernels
+(see xpnn/_coretype.py: on AMD Zen 4 that costs it ~5%).
 
 Each run also measures the CPU time that *other* processes took during its timed region
 ("foreign load", in cores, from /proc/stat on Linux; the ``--load`` busy loops count). On a
@@ -188,7 +190,9 @@ def worker(libs, kind, batch, seconds):
     one JSON line per library: samples/s, foreign load, peak RSS."""
     base_rss = _rss_mb()
     mods = {}
-    for name in libs:
+    # torch first whatever the training order: it loads NumPy, so xpnn cannot pick OpenBLAS's
+    # kernels (xpnn/_coretype.py) and runs as it would for a user who imported torch first
+    for name in sorted(libs, key=lambda n: n != "torch"):
         mods[name] = __import__(name)
     import_rss = _rss_mb()
     for name in libs:
