@@ -176,6 +176,21 @@ def test_sequential_relu_then_max_pool_same_as_in_order(host_backend, rng, pool)
     assert np.count_nonzero(g1) > 0
 
 
+def test_sequential_keeps_order_for_subclasses_with_their_own_forward():
+    class Negated(nn.ReLU):  # decreasing: max(-relu(x)) is not -relu(max(x))
+        def forward(self, x):
+            return -super().forward(x)
+
+    class MeanPool(nn.MaxPool2d):  # relu(mean(x)) is not mean(relu(x))
+        def forward(self, x):
+            return xpnn.nn.functional.avg_pool2d(x, 2)
+    x = xpnn.tensor(np.array([[-3.0, 1.0], [2.0, -4.0]], dtype=np.float32).reshape(1, 1, 2, 2))
+    for relu, pool in ((Negated(), nn.MaxPool2d(2)), (nn.ReLU(), MeanPool(2))):
+        want = pool(relu(x)).numpy()
+        assert not np.array_equal(want, relu(pool(x)).numpy())  # the order matters here
+        np.testing.assert_array_equal(nn.Sequential(relu, pool)(x).numpy(), want)
+
+
 def test_sequential_keeps_order_for_hooks_and_indices(rng):
     seen = []
     relu, pool = nn.ReLU(), nn.MaxPool2d(2)

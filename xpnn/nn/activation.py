@@ -12,7 +12,9 @@ class ReLU(Module):
     """max(x, 0). ``inplace`` is accepted for PyTorch code (here on every activation): the
     values are the same, the input is not overwritten."""
 
-    _max_pool_commutes = True  # Sequential may run a following max pooling first
+    @property
+    def _max_pool_commutes(self):  # Sequential may run a following max pooling first
+        return type(self).forward is ReLU.forward  # not a subclass with a forward of its own
 
     def __init__(self, inplace=False):
         super().__init__()
