@@ -52,7 +52,8 @@ class _SpinLock:
 
 class _Worker:
     """One helper thread: waits on ``go``, runs ``task``, releases ``done``. Waiting is on a
-    lock (the kernel's futex), never a spin, so an idle helper costs no CPU."""
+    lock (the kernel's futex), so an idle helper costs no CPU; only inside a hot region does
+    it spin between tasks (:meth:`spin`)."""
 
     def __init__(self):
         self.go, self.done = threading.Lock(), threading.Lock()
@@ -166,15 +167,15 @@ class _Pool:
 
     @contextlib.contextmanager
     def hot(self):
-        if _SPIN is None or self.hot_owner is not None or _policy.current < 2 or \
-                _policy.current > _policy.cores or getattr(_region, "inside", False) or \
-                not self.busy.acquire(blocking=False):
+        n = _policy.current
+        if _SPIN is None or self.hot_owner is not None or n < 2 or n > _policy.cores or \
+                getattr(_region, "inside", False) or not self.busy.acquire(blocking=False):
             yield  # nested, unsupported, one thread, more threads than cores: as usual
             return
         try:
-            while len(self.workers) < _policy.current - 1:
+            while len(self.workers) < n - 1:
                 self.workers.append(_Worker())
-            held = self.workers[:_policy.current - 1]
+            held = self.workers[:n - 1]
             for w in held:
                 w.spin_go, w.spin_done, w.spin_task = _SpinLock(), _SpinLock(), None
                 w.task = w.spin

@@ -110,6 +110,13 @@ def _check_name(owner, kind, name, exists):
         raise KeyError(f"{owner}: attribute {name!r} already exists")
 
 
+def _hooked(module):
+    """Whether ``module`` has forward or backward hooks of its own."""
+    d = module.__dict__
+    return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or
+                d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
+
+
 class Module:
     """Base of every layer: holds Parameters, buffers and sub-Modules; stores no activations.
 
@@ -232,9 +239,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         args = tuple(Tensor(a) if B.is_array(a) else a for a in args)
-        d = self.__dict__
-        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or \
-                d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
+        if _hooked(self):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -627,12 +632,6 @@ def _param_setter(t):
         if grad is not None:  # the gradient moves along, as in PyTorch
             t.grad = _move(grad.array, be, B.dtype_name(arr.dtype))
     return set_to
-
-
-def _hooked(module):
-    d = module.__dict__
-    return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or
-                d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
 
 
 class Sequential(Module):
