@@ -4,6 +4,7 @@ and batched-equals-row-by-row."""
 import numpy as np
 import pytest
 from cases import ELSEWHERE, OPS, TF, host_inputs, to_torch, to_xpnn
+from conftest import needs_torch
 
 import xpnn
 import xpnn.functional as F
@@ -179,6 +180,33 @@ def test_gradcheck_rejects_float32_and_no_grad_inputs():
         xpnn.gradcheck(F.exp, x32)
     with pytest.raises(ValueError, match="requires_grad"):
         xpnn.gradcheck(F.exp, xpnn.tensor(np.ones(3), dtype="float64"))
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_with_masked_logits_matches_torch(backend, reduction, weighted):
+    """Logits of -inf (a masked class) on classes a row does not name, ignored rows among
+    them: a finite loss and gradient as in PyTorch (a one-hot product gave 0 * -inf = NaN)."""
+    import torch
+    inf = float("inf")
+    logits = np.array([[0.0, -inf, 1.0, 2.0], [-inf, 3.0, -inf, 0.5], [-inf, 0.0, 1.0, 0.0],
+                       [1.0, 2.0, -inf, 0.0]], np.float32)
+    y = np.array([0, 1, -100, 3])  # row 2 is ignored, and its class 0 is masked
+    w = np.array([0.5, 2.0, 1.0, 1.5], np.float32)
+    kw = {"reduction": reduction, "ignore_index": -100}
+    tx = torch.tensor(logits, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tx, torch.tensor(y), **kw,
+                                           weight=torch.tensor(w) if weighted else None)
+    tl.sum().backward()
+    for fn in (F.cross_entropy, lambda a, b, **k: F.nll_loss(F.log_softmax(a, dim=1), b, **k)):
+        x = xpnn.tensor(logits, backend=backend, requires_grad=True)
+        loss = fn(x, xpnn.tensor(y, backend=backend), **kw,
+                  weight=xpnn.tensor(w, backend=backend) if weighted else None)
+        loss.sum().backward()
+        np.testing.assert_allclose(xpnn.to_numpy(loss), tl.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(xpnn.to_numpy(x.grad), tx.grad.numpy(), rtol=1e-6,
+                                   atol=1e-7)
 
 
 def test_cross_entropy_is_stable_for_huge_logits(backend):

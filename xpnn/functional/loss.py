@@ -31,38 +31,65 @@ def _reduce_backward(dY, reduction, denom):
 
 
 # -- classification: log-softmax + NLL fused -----------------------------------------------
+def _valid_labels(xp, be, C, target, ignore_index, name):
+    """(valid, bad) for integer labels: ``valid`` where the label is not ignored; ``bad``
+    where a valid label is out of [0, C). Raised at once where the labels are in host memory
+    (free); on a device that would sync, so ``bad`` is returned for the caller to turn into
+    NaN losses instead (None when checked)."""
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= C))
+    if be.on_host:
+        if bool(xp.any(bad)):
+            t = be.to_numpy(target)
+            v = be.to_numpy(valid)
+            lo, hi = t[v].min(), t[v].max()
+            raise IndexError(f"{name}: target labels must be in [0, {C}) (C = {C} "
+                             f"classes), got values in [{lo}, {hi}]")
+        bad = None
+    return valid, bad
+
+
+def _nan_where(xp, be, bad, A, dtype):
+    """A with NaN where ``bad`` (rows, broadcast over trailing axes); A when bad is None.
+    On a device an out-of-range label makes its loss NaN instead of a host check per call;
+    fit's non-finite guard then stops at the next sync."""
+    if bad is None:
+        return A
+    mask = bad if A.ndim == 1 else bad[:, None]
+    return xp.where(mask, xp.asarray(float("nan"), dtype=dtype, device=be.device), A)
+
+
+def _label_rows(xp, be, C, dtype, target, weight, ignore_index, name):
+    """For integer labels without smoothing: each row's weight w[y_i] (0 where ignored), the
+    labels made safe to index with (ignored ones as 0), the rows' out-of-range marks (see
+    :func:`_valid_labels`) and the mean's denominator sum_i w[y_i] (PyTorch's weighted
+    mean)."""
+    valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
+    ok = valid if bad is None else valid & ~bad
+    safe = xp.where(ok, target, xp.zeros_like(target))
+    w_row = xp.astype(valid, dtype) if weight is None else \
+        xp.take(weight, safe) * xp.astype(valid, dtype)
+    return w_row, safe, bad, xp.sum(w_row)
+
+
+def _onehot(xp, be, labels, C, dtype):
+    return xp.astype(labels[:, None] == xp.arange(C, device=be.device)[None, :], dtype)
+
+
 def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, name):
     """K (N, C) and the mean's denominator so that loss_i = -sum_c K_ic logp_ic.
 
-    Integer targets: K = (1-s) w[y] onehot(y) + (s/C) w, rows of ignored targets zeroed,
-    denominator sum_i w[y_i] (PyTorch's weighted mean). Probability targets: K = w q with q
-    smoothed, denominator N.
+    Integer targets (with label smoothing; without, :class:`CrossEntropy` picks each row's
+    logp by its label instead): K = (1-s) w[y] onehot(y) + (s/C) w, rows of ignored targets
+    zeroed. Probability targets: K = w q with q smoothed, denominator N.
     """
     if xp.isdtype(target.dtype, "integral"):
-        valid = target != ignore_index
-        bad = valid & ((target < 0) | (target >= C))
-        if be.on_host:  # free where the labels are in host memory; a device would sync
-            if bool(xp.any(bad)):
-                t = be.to_numpy(target)
-                v = be.to_numpy(valid)
-                lo, hi = t[v].min(), t[v].max()
-                raise IndexError(f"{name}: target labels must be in [0, {C}) (C = {C} "
-                                 f"classes), got values in [{lo}, {hi}]")
-            bad = None
-        onehot = xp.astype(target[:, None] == xp.arange(C, device=be.device)[None, :], dtype)
-        w_row = xp.ones(target.shape, dtype=dtype, device=be.device) if weight is None else \
-            xp.sum(onehot * weight[None, :], axis=1)
-        w_row = w_row * xp.astype(valid, dtype)
-        K = onehot * ((1 - smoothing) * w_row)[:, None]
-        if smoothing:
-            w = 1.0 if weight is None else weight[None, :]
-            K = K + (smoothing / C) * w * xp.astype(valid, dtype)[:, None]
-        if bad is not None:
-            # on a device, an out-of-range label makes its loss NaN instead of a host check
-            # per call; fit's non-finite guard then stops at the next sync
-            K = xp.where(bad[:, None], xp.asarray(float("nan"), dtype=dtype, device=be.device),
-                         K)
-        return K, xp.sum(w_row)
+        w_row, safe, bad, denom = _label_rows(xp, be, C, dtype, target, weight, ignore_index,
+                                              name)
+        K = _onehot(xp, be, safe, C, dtype) * ((1 - smoothing) * w_row)[:, None]
+        valid = xp.astype(target != ignore_index, dtype)[:, None]
+        K = K + (smoothing / C) * (1.0 if weight is None else weight[None, :]) * valid
+        return _nan_where(xp, be, bad, K, dtype), denom
     if target.dtype != dtype:
         raise TypeError(f"{name}: probability targets must have the input's dtype {dtype}, "
                         f"got {target.dtype}")
@@ -72,20 +99,43 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
 
 
 class CrossEntropy(Function):
+    """-sum_c K_ic logsoftmax(X)_ic per row, reduced. Integer labels without smoothing take
+    each row's log-probability by its label (one gather): the classes a row does not name
+    contribute nothing even where their logit is -inf (a masked class), as in PyTorch; the
+    one-hot product 0 * -inf would make the loss NaN."""
+
     def forward(self, X, target=None, weight=None, ignore_index=-100, reduction="mean",
                 smoothing=0.0, log_probs=False):
-        xp = self.xp
-        K, denom = _class_coeffs(xp, self.be, X.shape[1], X.dtype, target, weight,
-                                 ignore_index, smoothing,
-                                 "nll_loss" if log_probs else "cross_entropy")
+        xp, be = self.xp, self.be
+        name = "nll_loss" if log_probs else "cross_entropy"
+        N, C = X.shape
         LP = X if log_probs else log_softmax_array(xp, X, axis=1)
-        self.K, self.LP, self.denom = K, LP, denom
-        self.reduction, self.log_probs = reduction, log_probs
-        return _reduce_forward(xp, -xp.sum(K * LP, axis=1), reduction, denom)
+        self.LP, self.reduction, self.log_probs = LP, reduction, log_probs
+        if xp.isdtype(target.dtype, "integral") and not smoothing:
+            w_row, safe, bad, self.denom = _label_rows(xp, be, C, X.dtype, target, weight,
+                                                       ignore_index, name)
+            idx = xp.arange(N, dtype=safe.dtype, device=be.device) * C + safe
+            picked = xp.take(xp.reshape(LP, (-1,)), idx)
+            # an ignored row may point at a masked class: its 0 * -inf must not become NaN
+            picked = xp.where(w_row != 0, picked, xp.zeros_like(picked))
+            L = -(w_row * picked)
+            self.rows, self.labels, self.K = _nan_where(xp, be, bad, w_row, X.dtype), safe, None
+            return _reduce_forward(xp, _nan_where(xp, be, bad, L, X.dtype), reduction,
+                                   self.denom)
+        K, self.denom = _class_coeffs(xp, be, C, X.dtype, target, weight, ignore_index,
+                                      smoothing, name)
+        self.K = K
+        return _reduce_forward(xp, -xp.sum(K * LP, axis=1), reduction, self.denom)
 
     def backward(self, dY):
         xp, K = self.xp, self.K
         g = _reduce_backward(dY, self.reduction, self.denom)
+        if K is None:  # labels: K = onehot(y) w[y], so sum_c K_ic = w[y_i]
+            coef = (self.rows * g)[:, None]
+            onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
+            if self.log_probs:
+                return -onehot * coef
+            return (xp.exp(self.LP) - onehot) * coef
         g = g[:, None] if self.reduction == "none" else g
         if self.log_probs:  # nll_loss: d/dlogp_ic = -K_ic
             return -K * g
