@@ -77,14 +77,15 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import activation, conv, indexing, linalg, pool
+    from xpnn.functional import activation, conv, indexing, linalg, pool, recurrent
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
     from xpnn.optim import adam
     return [(conv, "IM2COL"), (conv, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
             (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (linalg, "MATMUL"),
-            (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP")]
+            (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
+            (recurrent, "PRODUCT_INTO")]
 
 
 @pytest.fixture

@@ -96,6 +96,24 @@ def _prev_states(xp, Y, h0, reverse):
     return xp.concat([h0[None, ...], Y[:-1, ...]], axis=0)
 
 
+def _product_into_portable(be, a, b, buf, t):
+    buf[t, ...] = a * b
+    return buf[t, ...]
+
+
+def _product_into_numpy(be, a, b, buf, t):
+    return be.lib.multiply(a, b, out=buf[t, ...])  # straight into the buffer: no temporary
+
+
+# Native "buf[t] = a * b" by backend name (NumPy multiplies into the slot); the others set it.
+PRODUCT_INTO = {"numpy": _product_into_numpy}
+
+
+def _product_into(be, a, b, buf, t):
+    """``buf[t] = a * b`` for a step's saved result; returns that slot."""
+    return PRODUCT_INTO.get(be.name, _product_into_portable)(be, a, b, buf, t)
+
+
 def _stacked(be, X, h0, W_ih, W_hh, b, reverse):
     """Inputs for ONE product per step, [x_t, h_before_t, 1] @ [W_ih, W_hh, b]^T (RNN and
     LSTM; GRU's b_hn sits inside r * (...), so it cannot take its bias this way):
@@ -233,13 +251,12 @@ class LSTMLayer(Function):
                     d = th * th  # slope * (1 - th^2), in place
                     d *= -slope
                     d += slope
-                    gt = xp.concat([g, c_prev, i, tc], axis=1)
-                    gt *= d
-                    G[t, ...] = gt
+                    _product_into(self.be, xp.concat([g, c_prev, i, tc], axis=1), d,
+                                  G, t)
                     ot = tc * tc
                     ot -= 1
-                    ot *= o
-                    Og[t, ...], Fg[t, ...] = ot, f
+                    _product_into(self.be, ot, o, Og, t)
+                    Fg[t, ...] = f
         if save:
             self.XH, self.G, self.Og, self.Fg = XH, G, Og, Fg
             self.W_ih, self.W_hh, self.W_hr, self.Hr = W_ih, W_hh, W_hr, Hr
@@ -263,9 +280,8 @@ class LSTMLayer(Function):
                     dHp[t, ...] = dh
                     dh = mm2d(self.be, dh, W_hr_step)
                 dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
-                dz = xp.concat([dc, dc, dc, dh], axis=1)
-                dz *= G[t, ...]
-                dZ[t, ...] = dz
+                dz = _product_into(self.be, xp.concat([dc, dc, dc, dh], axis=1), G[t, ...],
+                                   dZ, t)
                 dc = dc * Fg[t, ...]
                 dh = mm2d(self.be, dz, W_step)
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, self.P,
