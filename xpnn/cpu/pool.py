@@ -105,60 +105,40 @@ class _Pool:
             for t in tasks:
                 t()
             return
-        if self.spinning:  # a hot region: its thread hands tasks to the spinning helpers
-            try:
+        try:
+            if self.spinning:  # a hot region: its thread hands tasks to the spinning helpers
                 if self.hot_owner == threading.get_ident():
-                    self._run_spinning(tasks)
+                    self._dispatch(self.spinning[:len(tasks) - 1], tasks, _hand_spinning,
+                                 _wait_spinning)
                 else:
                     for t in tasks:
                         t()
-            finally:
-                self.busy.release()
-            return
-        try:
+                return
             while len(self.workers) < len(tasks) - 1:
                 self.workers.append(_Worker())
-            used = self.workers[:len(tasks) - 1]
-            for w, t in zip(used, tasks):
-                w.task = t
-                w.go.release()
-            error = None
-            _region.inside = True
-            try:
-                tasks[-1]()
-            except BaseException as e:
-                error = e
-            finally:
-                _region.inside = False
-            for w in used:
-                _wait(w.done)
-                if w.error is not None and error is None:
-                    error = w.error
-                w.error = None
-            if error is not None:
-                raise error
+            self._dispatch(self.workers[:len(tasks) - 1], tasks, _hand_sleeping,
+                         _wait_sleeping)
         finally:
             self.busy.release()
 
-    def _run_spinning(self, tasks):
-        """``run`` in a hot region: the spinning helpers take a task each through their
-        spinlocks (no wake-up), tasks beyond them run on the caller after its own."""
-        used = self.spinning[:len(tasks) - 1]
-        extra = tasks[len(used):-1]
+    @staticmethod
+    def _dispatch(used, tasks, hand, wait):
+        """Hand a task to each helper in ``used`` (``hand(worker, task)``), run the rest
+        (the last task, and any beyond the helpers) on the caller, wait for every helper
+        given one (``wait(worker)``) whatever happened, and raise the first error."""
         for w, t in zip(used, tasks):
-            w.spin_task = t
-            w.spin_go.give()
+            hand(w, t)
         error = None
         _region.inside = True
         try:
-            for t in (tasks[-1], *extra):
+            for t in tasks[len(used):]:
                 t()
         except BaseException as e:
             error = e
         finally:
             _region.inside = False
-            for w in used:  # every helper given a task is waited for, whatever happened
-                w.spin_done.take()
+            for w in used:
+                wait(w)
                 if w.error is not None and error is None:
                     error = w.error
                 w.error = None
@@ -194,6 +174,24 @@ class _Pool:
                 for w in held:
                     _wait(w.done)
                     w.error = None
+
+
+def _hand_sleeping(w, task):
+    w.task = task
+    w.go.release()
+
+
+def _wait_sleeping(w):
+    _wait(w.done)
+
+
+def _hand_spinning(w, task):  # in a hot region: no wake-up, the helper is spinning
+    w.spin_task = task
+    w.spin_go.give()
+
+
+def _wait_spinning(w):
+    w.spin_done.take()
 
 
 _yield = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
