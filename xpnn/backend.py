@@ -120,11 +120,16 @@ class Backend:
             self._rng_epoch = _seed["epoch"]
         return self._rng
 
+    def generator(self, generator=None):
+        """The native generator to draw from: ``generator``'s stream for this backend (an
+        :class:`xpnn.Generator`), or the backend's own (:attr:`rng`) when None."""
+        return self.rng if generator is None else generator.for_backend(self)
+
     def uniform(self, shape, dtype, generator=None):
         """Uniform [0, 1) samples drawn on the device from the backend's generator (or from
         ``generator``, a :class:`xpnn.Generator`)."""
         dt = self.dtype(dtype)
-        rng = self.rng if generator is None else generator.for_backend(self)
+        rng = self.generator(generator)
         if self.name == "torch":
             return self.lib.rand(shape, generator=rng, dtype=dt, device=self.device)
         if self.name == "cupy":
@@ -138,7 +143,7 @@ class Backend:
     def normal(self, shape, dtype, generator=None):
         """Standard normal samples on the device, from the backend's generator."""
         dt = self.dtype(dtype)
-        rng = self.rng if generator is None else generator.for_backend(self)
+        rng = self.generator(generator)
         if self.name == "torch":
             return self.lib.randn(shape, generator=rng, dtype=dt, device=self.device)
         if self.name == "cupy":
@@ -150,7 +155,7 @@ class Backend:
 
     def integers(self, low, high, shape, generator=None):
         """int64 samples in [low, high) on the device."""
-        rng = self.rng if generator is None else generator.for_backend(self)
+        rng = self.generator(generator)
         if self.name == "torch":
             return self.lib.randint(low, high, shape, generator=rng, device=self.device)
         if self.name == "cupy":
@@ -161,7 +166,7 @@ class Backend:
 
     def permutation(self, n, generator=None):
         """A random permutation of range(n) as an int64 array on this backend."""
-        rng = self.rng if generator is None else generator.for_backend(self)
+        rng = self.generator(generator)
         if self.name == "torch":
             return self.lib.randperm(n, generator=rng, device=self.device)
         if self.name == "cupy":

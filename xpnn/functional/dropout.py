@@ -18,7 +18,7 @@ def _keep_numpy(be, shape, dtype, p, generator):
     without turning bits into floats, the bulk of a mask's cost (a million elements: 1.2 ms
     instead of 2.0 ms here; the Transformer benchmark draws 4.2 million a step)."""
     np = be.lib
-    rng = be.rng if generator is None else generator.for_backend(be)
+    rng = be.generator(generator)
     n = math.prod(shape)
     bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
     cut = math.ceil(p * 2 ** 32)
