@@ -59,17 +59,15 @@ def _nan_where(xp, be, bad, A, dtype):
     return xp.where(mask, xp.asarray(float("nan"), dtype=dtype, device=be.device), A)
 
 
-def _label_rows(xp, be, C, dtype, target, weight, ignore_index, name):
-    """For integer labels without smoothing: each row's weight w[y_i] (0 where ignored), the
-    labels made safe to index with (ignored ones as 0), the rows' out-of-range marks (see
-    :func:`_valid_labels`) and the mean's denominator sum_i w[y_i] (PyTorch's weighted
-    mean)."""
-    valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
+def _label_rows(xp, dtype, target, weight, valid, bad):
+    """For integer labels checked by :func:`_valid_labels`: each row's weight w[y_i] (0
+    where ignored), the labels made safe to index with (ignored and out-of-range ones as 0)
+    and the mean's denominator sum_i w[y_i] (PyTorch's weighted mean)."""
     ok = valid if bad is None else valid & ~bad
     safe = xp.where(ok, target, xp.zeros_like(target))
     w_row = xp.astype(valid, dtype) if weight is None else \
         xp.take(weight, safe) * xp.astype(valid, dtype)
-    return w_row, safe, bad, xp.sum(w_row)
+    return w_row, safe, xp.sum(w_row)
 
 
 def _onehot(xp, be, labels, C, dtype):
@@ -84,11 +82,11 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
     zeroed. Probability targets: K = w q with q smoothed, denominator N.
     """
     if xp.isdtype(target.dtype, "integral"):
-        w_row, safe, bad, denom = _label_rows(xp, be, C, dtype, target, weight, ignore_index,
-                                              name)
+        valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
+        w_row, safe, denom = _label_rows(xp, dtype, target, weight, valid, bad)
         K = _onehot(xp, be, safe, C, dtype) * ((1 - smoothing) * w_row)[:, None]
-        valid = xp.astype(target != ignore_index, dtype)[:, None]
-        K = K + (smoothing / C) * (1.0 if weight is None else weight[None, :]) * valid
+        K = K + (smoothing / C) * (1.0 if weight is None else weight[None, :]) * \
+            xp.astype(valid, dtype)[:, None]
         return _nan_where(xp, be, bad, K, dtype), denom
     if target.dtype != dtype:
         raise TypeError(f"{name}: probability targets must have the input's dtype {dtype}, "
@@ -112,8 +110,8 @@ class CrossEntropy(Function):
         LP = X if log_probs else log_softmax_array(xp, X, axis=1)
         self.LP, self.reduction, self.log_probs = LP, reduction, log_probs
         if xp.isdtype(target.dtype, "integral") and not smoothing:
-            w_row, safe, bad, self.denom = _label_rows(xp, be, C, X.dtype, target, weight,
-                                                       ignore_index, name)
+            valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
+            w_row, safe, self.denom = _label_rows(xp, X.dtype, target, weight, valid, bad)
             idx = xp.arange(N, dtype=safe.dtype, device=be.device) * C + safe
             picked = xp.take(xp.reshape(LP, (-1,)), idx)
             # an ignored row may point at a masked class: its 0 * -inf must not become NaN
