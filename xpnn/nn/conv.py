@@ -112,7 +112,19 @@ class _ConvNd(Module):
                     f", padding_mode={self.padding_mode}")
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """PyTorch's constructor signature of the (not transposed) convolutions: no
+    output_padding, so positional arguments land where PyTorch puts them."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, backend=None,
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, backend=backend, device=device,
+                         dtype=dtype)
+
+
+class Conv2d(_Conv):
     """2-D convolution (cross-correlation) over (N, C_in, H, W).
 
     Args:
@@ -129,13 +141,6 @@ class Conv2d(_ConvNd):
     Wo)); weight (C_out, C_in/groups, kh, kw).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, backend=None,
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, backend=backend, device=device,
-                         dtype=dtype)
-
     def forward(self, x):
         self._check_input(x)
         x, padding = self._padded(x)
@@ -143,7 +148,7 @@ class Conv2d(_ConvNd):
                         self.groups)
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L); arguments as :class:`Conv2d`, ints.
 
     Shapes: (N, C_in, L) -> (N, C_out, Lo) (unbatched (C_in, L) -> (C_out, Lo)); weight
@@ -151,13 +156,6 @@ class Conv1d(_ConvNd):
     """
 
     nd = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, backend=None,
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, backend=backend, device=device,
-                         dtype=dtype)
 
     def forward(self, x):
         self._check_input(x)
@@ -218,19 +216,12 @@ def _from_slices(y, N, count):
     return F.permute(F.reshape(y, (N, count) + tuple(y.shape[1:])), (0, 2, 1, 3, 4))
 
 
-class Conv3d(_ConvNd):
+class Conv3d(_Conv):
     """3-D convolution over (N, C_in, D, H, W); arguments as :class:`Conv2d`, with
     (d, h, w) triples. Shapes: (N, C_in, D, H, W) -> (N, C_out, Do, Ho, Wo) (or unbatched,
     without N); weight (C_out, C_in/groups, kd, kh, kw). One conv2d per depth tap."""
 
     nd = 3
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, backend=None,
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, backend=backend, device=device,
-                         dtype=dtype)
 
     def forward(self, x):
         self._check_input(x)
