@@ -42,6 +42,7 @@ import inspect
 from .. import backend as B
 from .format import MODULES_KEY, CheckpointError
 from .safe import Unstorable, global_name
+from .tree import marked
 
 RECIPE_TYPES = ("None, bool, int, float, str, lists/tuples/dicts of them, dtypes, devices, "
                 "Tensors, arrays, Modules and module-level functions or classes")
@@ -186,14 +187,5 @@ def check_nodes(path, nodes):
 
 
 def globals_in(j, out):
-    """Every ``$global`` name in a JSON tree."""
-    if isinstance(j, list):
-        for v in j:
-            globals_in(v, out)
-    elif isinstance(j, dict):
-        if "$global" in j:
-            name = j["$global"]
-            out.add(name if isinstance(name, str) else repr(name))
-        for v in j.values():
-            globals_in(v, out)
-    return out
+    """Every ``$global`` name in a JSON tree (one that is not a string as its repr)."""
+    return marked(j, "$global", out, repr)

@@ -334,18 +334,25 @@ def hashable(k):
     return tuple(hashable(x) for x in k) if isinstance(k, (list, tuple)) else k
 
 
-def refs(j, out):
-    """Every tensor name a JSON tree refers to (to find stray or missing tensors)."""
+def marked(j, key, out, odd):
+    """Every value of ``key`` in the dicts of a JSON tree, added to the set ``out``; a value
+    that is not a string is added as ``odd(value)``."""
     if isinstance(j, list):
         for v in j:
-            refs(v, out)
+            marked(v, key, out, odd)
     elif isinstance(j, dict):
-        if "$tensor" in j:
-            name = j["$tensor"]
-            out.add(name if isinstance(name, str) else None)  # None: not a name at all
+        if key in j:
+            name = j[key]
+            out.add(name if isinstance(name, str) else odd(name))
         for v in j.values():
-            refs(v, out)
+            marked(v, key, out, odd)
     return out
+
+
+def refs(j, out):
+    """Every tensor name a JSON tree refers to (to find stray or missing tensors); None
+    stands for a reference that is not a name at all."""
+    return marked(j, "$tensor", out, lambda name: None)
 
 
 def check_refs(path, tree, entries, key="xpnn.object", others=None):
