@@ -36,6 +36,8 @@ if importlib.util.find_spec("torch") is not None:
     BACKENDS.append("torch")
 if _cuda_available():
     BACKENDS.append("cupy")
+if importlib.util.find_spec("torch") is not None and torch.cuda.is_available():
+    BACKENDS.append("torch:cuda")
 
 
 def _use(spec):

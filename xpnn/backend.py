@@ -104,7 +104,11 @@ class Backend:
         if self.name == "torch":
             # torch.asarray(0-d float64 ndarray, dtype=float32, copy=True) raises "can't alias
             # tensor with dtype 'Double' into dtype 'Float'": copy first, then cast
-            arr = self.xp.asarray(np.asarray(data), device=self.device, copy=True)
+            # On CUDA, torch 2.11's asarray(ndarray, device="cuda", copy=True) raises "can't
+            # alias tensor from device 'cpu' to 'cuda:0'": a host copy, then one transfer
+            arr = self.xp.asarray(np.asarray(data), copy=True)
+            if arr.device != self.device:
+                arr = arr.to(self.device)
             return arr if dt is None or arr.dtype == dt else self.xp.astype(arr, dt)
         return self.xp.asarray(data, dtype=dt, device=self.device, copy=True)
 
@@ -595,47 +599,60 @@ def dtype_name(dtype):
 
 
 # -- generator state (checkpoints) ------------------------------------------------------------
-def _generator_state(be):
-    """The state of ``be.rng`` as host data: a dict (NumPy, array-api-strict) or a NumPy
-    array (torch: its byte state; CuPy: a 63-bit key, see below)."""
-    g = be.rng
-    if be.name == "torch":
-        return g.get_state().numpy().copy()  # a uint8 CPU tensor on every device
-    if be.name == "cupy":
-        # CuPy's Generator has no public state: draw a key from it and restart it from that
-        # key, so the run that saved and the run that resumes continue from the same point
-        with be.device:
-            key = int(g.integers(0, 2 ** 63 - 1, size=1)[0])
-            be._rng = be.lib.random.default_rng(key)
-        return np.asarray([key], dtype=np.int64)
-    return g.bit_generator.state
+def _curand_states(g):
+    """The device array holding a CuPy Generator's cuRAND states (its bit generator's
+    ``_state``: CuPy has no public state API), or None where a CuPy version lacks it."""
+    st = getattr(getattr(g, "bit_generator", None), "_state", None)
+    return st if st is not None and hasattr(st, "get") else None
 
 
 def _generator_state_of(be, g):
-    """The state of a native generator ``g`` of ``be`` (not CuPy: no public state)."""
+    """The state of a native generator ``g`` of ``be`` as host data: a dict (NumPy,
+    array-api-strict) or a NumPy array (torch: its byte state; CuPy: the bytes of its cuRAND
+    states; see _generator_state for a CuPy without them)."""
     if be.name == "torch":
-        return g.get_state().numpy().copy()
+        return g.get_state().numpy().copy()  # a uint8 CPU tensor on every device
     if be.name == "cupy":
-        raise BackendError("backend 'cupy': a CuPy generator has no public state to save")
+        states = _curand_states(g)
+        if states is not None:
+            return states.get()
+        raise BackendError("backend 'cupy': this CuPy's generator has no state to save")
     return g.bit_generator.state
 
 
 def _set_generator_state_of(be, g, state):
     if be.name == "torch":
         g.set_state(be.lib.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
-    elif be.name != "cupy":
+    elif be.name == "cupy":
+        states, state = _curand_states(g), np.asarray(state)
+        if states is None or states.shape != state.shape or states.dtype != state.dtype:
+            raise BackendError(f"backend 'cupy': a generator state of {state.size} bytes "
+                               "does not fit this CuPy's generator")
+        with be.device:
+            states[...] = be.lib.asarray(state)
+    else:
         g.bit_generator.state = state
+
+
+def _generator_state(be):
+    """The state of ``be.rng`` as host data (see :func:`_generator_state_of`)."""
+    if be.name == "cupy" and _curand_states(be.rng) is None:
+        # no state to read: draw a key and restart the generator from it, so the run that
+        # saved and the run that resumes continue from the same point (not the point an
+        # uninterrupted run would reach)
+        with be.device:
+            key = int(be.rng.integers(0, 2 ** 63 - 1, size=1)[0])
+            be._rng = be.lib.random.default_rng(key)
+        return np.asarray([key], dtype=np.int64)
+    return _generator_state_of(be, be.rng)
 
 
 def _set_generator_state(be, state):
-    g = be.rng
-    if be.name == "torch":
-        g.set_state(be.lib.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)))
-    elif be.name == "cupy":
+    if be.name == "cupy" and np.asarray(state).size == 1:  # a key (see _generator_state)
         with be.device:
             be._rng = be.lib.random.default_rng(int(np.asarray(state).reshape(-1)[0]))
-    else:
-        g.bit_generator.state = state
+        return
+    _set_generator_state_of(be, be.rng, state)
 
 
 def _rng_key(be):
@@ -649,7 +666,7 @@ def get_rng_state():
         dict with ``"seed"`` (the last ``manual_seed``), ``"host"`` (the parameter-init
         generator's ``bit_generator.state``) and ``"backends"``: {``"name:device"``: state}
         for each backend whose runtime generator exists (a dict for NumPy and
-        array-api-strict, a NumPy uint8 array for torch and CuPy).
+        array-api-strict, the bytes of the generator as a NumPy array for torch and CuPy).
     """
     backends = {}
     for be in {id(b): b for b in _cache.values()}.values():

@@ -12,7 +12,7 @@ two differentiable steps, as PyTorch reads it:
    adds repeated indices up (``x[[0, 0]]`` sends two gradients to row 0).
 
 Scatter-add is native where the backend has one (``np.add.at``, ``torch.index_add_``,
-``cupyx.scatter_add``), else a chunked one-hot matmul; tests check that both agree.
+``cupy.add.at``), else a chunked one-hot matmul; tests check that both agree.
 """
 from __future__ import annotations
 
@@ -72,7 +72,11 @@ def _index_add_torch(be, dst, axis, index, src):
 
 
 def _index_add_cupy(be, dst, axis, index, src):
-    B.optional_module("cupyx").scatter_add(dst, (slice(None),) * axis + (index,), src)
+    key = (slice(None),) * axis + (index,)
+    if hasattr(be.lib.add, "at"):  # CuPy 13+; 14 deprecates cupyx.scatter_add
+        be.lib.add.at(dst, key, src)
+    else:
+        B.optional_module("cupyx").scatter_add(dst, key, src)
     return dst
 
 
