@@ -79,7 +79,7 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import activation, conv, indexing, linalg, pool, recurrent
+    from xpnn.functional import activation, conv, indexing, linalg, loss, pool, recurrent
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
     from xpnn.optim import adam
@@ -87,7 +87,7 @@ def native_tables():
             (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (linalg, "MATMUL"),
             (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
-            (recurrent, "PRODUCT_INTO")]
+            (recurrent, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS")]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 
 import xpnn
 import xpnn.functional as F
+from conftest import BACKENDS
 from xpnn import cpu, nn, optim
 
 
@@ -235,20 +236,34 @@ def test_split_sequence_models_equal_one_thread(monkeypatch, kind):
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm", "transformer"])
-def test_native_kernels_equal_portable(monkeypatch, kind):
+@pytest.mark.parametrize("native", [b for b in BACKENDS if b in ("numpy", "cupy")])
+def test_native_kernels_equal_portable(monkeypatch, kind, native):
     """NumPy's native kernels (split products, ReLU, max pooling, im2col/col2im, the conv
-    bias gradient, Adam) against the portable Array API code of the same ops: two training
-    steps agree to float32 rounding (the portable code sums in other orders)."""
+    bias gradient, Adam) and CuPy's (Adam, the LSTM cell, cuDNN convolution where CuPy has
+    it) against the portable Array API code of the same ops on the same backend: two
+    training steps agree to float32 rounding (the portable code sums in other orders)."""
     from conftest import native_tables
 
     def steps():
-        return _cnn_step() if kind == "cnn" else _sequence_steps(kind)
-    native = steps()
+        xpnn.set_default_backend(native)
+        try:
+            return _cnn_step() if kind == "cnn" else _sequence_steps(kind)
+        finally:
+            xpnn.set_default_backend("numpy")
+    fast = steps()
     for module, name in native_tables():
         monkeypatch.setattr(module, name, {})
     portable = steps()
-    for a, b in zip(native, portable):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+    # CUDA's kernels fuse multiply-adds and CuPy's tanh/exp round otherwise than its
+    # separate operators: float32 rounding that Adam's m / sqrt(v) amplifies in places
+    rtol, atol = (2e-5, 2e-6) if native == "numpy" else (1e-4, 1e-5)
+    for i, (a, b) in enumerate(zip(fast, portable)):
+        if kind == "transformer" and a.shape == (48,):
+            # in_proj_bias: the keys' bias (16:32) gets a gradient that is 0 in exact
+            # arithmetic (softmax ignores a shift per query), so rounding noise that Adam
+            # scales up to steps of any size
+            a, b = np.delete(a, np.s_[16:32]), np.delete(b, np.s_[16:32])
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"parameter {i}")
 
 
 @pytest.fixture

@@ -27,6 +27,18 @@ _default_dtype = {"name": "float32"}
 _NOTHING = contextlib.nullcontext()
 
 
+_KERNELS = {}  # Backend.kernel's compiled CuPy kernels, by name
+
+# CUDA helpers for Backend.kernel's code: float and double arithmetic rounded once per
+# operation, as the portable code's separate operators are (nvcc would otherwise fuse a*b+c
+# into one rounding, an FMA)
+ROUNDED = "".join(
+    f"__device__ __forceinline__ {t} {op}_rn({t} a, {t} b) {{ return __{p}{op}_rn(a, b); }}\n"
+    for t, p in (("float", "f"), ("double", "d")) for op in ("add", "sub", "mul", "div")) + \
+    "__device__ __forceinline__ float sqrt_rn(float a) { return __fsqrt_rn(a); }\n" \
+    "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"
+
+
 class BackendError(RuntimeError):
     """A backend is not installed, or has no such device."""
 
@@ -65,6 +77,17 @@ class Backend:
         if self.name == "array_api_strict":
             return str(self.device) == str(self.xp.asarray(0).device)
         return False
+
+    def kernel(self, name, in_params, out_params, operation, preamble=""):
+        """A CuPy elementwise kernel (``cupy.ElementwiseKernel``), built once per process and
+        name: the native CUDA paths of a few ops (Adam's update, the LSTM cell) run their
+        elementwise work as one kernel where the portable code launches one per operator.
+        ``preamble`` may use the correctly rounded helpers of :data:`ROUNDED` (add_rn, ...)."""
+        k = _KERNELS.get(name)
+        if k is None:
+            k = _KERNELS[name] = self.lib.ElementwiseKernel(
+                in_params, out_params, operation, name, preamble=ROUNDED + preamble)
+        return k
 
     # -- dtypes ---------------------------------------------------------------------
     def dtype(self, dtype):

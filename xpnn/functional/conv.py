@@ -16,7 +16,8 @@ The transposed conv is the adjoint of the conv, so the same three pieces serve b
 
 Portable first, native second: im2col/col2im below are pure Array API code (stack of strided
 slices; sums of shifted slices written with setitem). Beside them, by backend name: NumPy and
-CuPy get im2col as one strided view and col2im as in-place adds (``IM2COL``, ``COL2IM``);
+CuPy get im2col as one strided view, col2im as in-place adds on NumPy and as one kernel that
+sums each element's taps in the same order on CuPy (``IM2COL``, ``COL2IM``);
 torch (oneDNN / cuDNN) and CuPy (cuDNN, where CuPy still ships it) run the whole convolution
 with their own kernels (``CONV``). On NumPy the GEMMs (linalg.mm2d), the im2col copy, the
 col2im adds and the bias gradient's row sums (``BIAS_GRAD``) are split over xpnn's CPU
@@ -170,6 +171,31 @@ def col2im_inplace(be, cols, padded_hw, kernel, stride, dilation):
     return out
 
 
+def col2im_cupy(be, cols, padded_hw, kernel, stride, dilation):
+    """col2im for CuPy as one kernel over the (C, Hp, Wp, N) output: each element sums the
+    taps that cover it in tap order (i * kw + j), the order col2im_inplace adds them in, so
+    the sums are the same; no atomics. float16 takes col2im_inplace."""
+    if str(cols.dtype) not in ("float32", "float64"):
+        return col2im_inplace(be, cols, padded_hw, kernel, stride, dilation)
+    C, _, Ho, Wo, N = cols.shape
+    with cols.device:
+        out = be.lib.empty((C,) + tuple(padded_hw) + (N,), dtype=cols.dtype)
+    be.kernel(
+        "xpnn_col2im", "raw T cols, int64 Hp, int64 Wp, int64 Ho, int64 Wo, int64 N, int64 kh, "
+        "int64 kw, int64 sh, int64 sw, int64 dh, int64 dw", "T out",
+        "long long n_ = i % N, r_ = i / N, wp = r_ % Wp; r_ /= Wp;"
+        "long long hp = r_ % Hp, ch = r_ / Hp; T acc = 0;"
+        "for (long long t = 0; t < kh * kw; ++t) {"
+        "  long long y = hp - t / kw * dh, x = wp - t % kw * dw;"
+        "  if (y < 0 || x < 0 || y % sh != 0 || x % sw != 0) continue;"
+        "  y /= sh; x /= sw;"
+        "  if (y >= Ho || x >= Wo) continue;"
+        "  acc += cols[(((ch * kh * kw + t) * Ho + y) * Wo + x) * N + n_];"
+        "}"
+        "out = acc;")(cols, *padded_hw, Ho, Wo, N, *kernel, *stride, *dilation, out)
+    return out
+
+
 def _im2col_portable(be, Xc, kernel, stride, dilation, out_hw):
     return im2col_portable(be.xp, Xc, kernel, stride, dilation, out_hw)
 
@@ -303,7 +329,7 @@ class CupyConv:
 
 
 IM2COL = {"numpy": im2col_numpy, "cupy": im2col_strided}
-COL2IM = {"numpy": col2im_inplace, "cupy": col2im_inplace}
+COL2IM = {"numpy": col2im_inplace, "cupy": col2im_cupy}
 CONV = {"torch": TorchConv, "cupy": CupyConv}
 
 

@@ -31,8 +31,26 @@ def _keep_numpy(be, shape, dtype, p, generator):
 KEEP = {"numpy": _keep_numpy}
 
 
+def _mask_cupy(be, shape, dtype, p, generator):
+    """The portable mask from the same uniform samples, the compare and scaling in one
+    kernel (the portable code launches three)."""
+    u = be.uniform(shape, dtype, generator)
+    if str(u.dtype) not in ("float32", "float64"):
+        return None
+    return be.kernel("xpnn_dropout_mask", "T u, T p, T scale", "T m",
+                     "m = (u >= p ? (T)1 : (T)0) * scale;")(u, p, 1 / (1 - p))
+
+
+# Native whole masks by backend name (None where one does not apply).
+MASK = {"cupy": _mask_cupy}
+
+
 def dropout_mask(be, shape, dtype, p, generator=None):
     """A mask of ``shape``: 0 with probability p, else 1/(1-p) (also used by attention)."""
+    native = MASK.get(be.name)
+    mask = native(be, tuple(shape), dtype, p, generator) if native else None
+    if mask is not None:
+        return mask
     keep = KEEP.get(be.name, _keep_portable)(be, tuple(shape), dtype, p, generator)
     return be.xp.astype(keep, dtype) * (1 / (1 - p))
 

@@ -96,6 +96,51 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
     return K, target.shape[0]
 
 
+def _labels_cupy(be, LP, target, weight, ignore_index):
+    """The label part of the portable forward below in one CUDA kernel (the portable code
+    launches about fifteen): per row the weight w[y] (0 where ignored), the log-probability
+    picked by the label, the loss -w[y] logp (NaN where a label is out of range) and the
+    labels made safe to index with. Returns (loss rows, rows' coefficients, safe labels,
+    the mean's denominator), or None where it does not apply."""
+    xp = be.xp
+    if not LP.flags.c_contiguous or str(LP.dtype) not in ("float32", "float64") or \
+            (weight is not None and weight.dtype != LP.dtype):
+        return None
+    N, C = LP.shape
+    L, rows, w_row = (xp.empty((N,), dtype=LP.dtype, device=be.device) for _ in range(3))
+    safe = xp.empty((N,), dtype=target.dtype, device=be.device)
+    be.kernel(
+        "xpnn_ce_labels", "raw T LP, S t, raw T w_cls, int64 C, int64 ignore, bool has_w, "
+        "T nan_", "T loss, T rows, T w_row, S safe",
+        "bool valid = t != ignore; bool bad = valid && (t < 0 || t >= C);"
+        "S s = valid && !bad ? t : 0;"
+        "T w = valid ? (has_w ? w_cls[s] : (T)1) : (T)0;"
+        "T picked = w != (T)0 ? LP[i * C + s] : (T)0;"
+        "loss = bad ? nan_ : -(w * picked); rows = bad ? nan_ : w; w_row = w; safe = s;")(
+        LP, target, LP if weight is None else weight, C, ignore_index, weight is not None,
+        float("nan"), L, rows, w_row, safe)
+    return L, rows, safe, xp.sum(w_row)
+
+
+def _softmax_grad_cupy(be, LP, rows, labels, g):
+    """(exp(LP) - onehot(labels)) * (rows * g)[:, None] in one kernel, ``g`` a scalar array
+    or one value per row; None where it does not apply."""
+    if not LP.flags.c_contiguous:
+        return None
+    out = be.xp.empty(LP.shape, dtype=LP.dtype, device=be.device)
+    be.kernel("xpnn_ce_grad", "T lp, raw T rows, raw S labels, raw T g, int64 C, bool per_row",
+              "T out",
+              "long long r = i / C; T coef = rows[r] * g[per_row ? r : 0];"
+              "out = (exp(lp) - (i - r * C == labels[r] ? (T)1 : (T)0)) * coef;")(
+        LP, rows, labels, be.xp.reshape(g, (-1,)), LP.shape[1], g.ndim == 1, out)
+    return out
+
+
+# Native kernels of cross-entropy with integer labels by backend name: (forward label part,
+# gradient); the portable code below is what they compute.
+CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
+
+
 class CrossEntropy(Function):
     """-sum_c K_ic logsoftmax(X)_ic per row, reduced. Integer labels without smoothing take
     each row's log-probability by its label (one gather): the classes a row does not name
@@ -110,6 +155,12 @@ class CrossEntropy(Function):
         LP = X if log_probs else log_softmax_array(xp, X, axis=1)
         self.LP, self.reduction, self.log_probs = LP, reduction, log_probs
         if xp.isdtype(target.dtype, "integral") and not smoothing:
+            native = None if log_probs else CE_LABELS.get(be.name)
+            done = native[0](be, LP, target, weight, ignore_index) if native else None
+            if done is not None:
+                L, self.rows, self.labels, self.denom = done
+                self.K, self.grad_kernel = None, native[1]
+                return _reduce_forward(xp, L, reduction, self.denom)
             valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
             w_row, safe, self.denom = _label_rows(xp, X.dtype, target, weight, valid, bad)
             idx = xp.arange(N, dtype=safe.dtype, device=be.device) * C + safe
@@ -129,6 +180,10 @@ class CrossEntropy(Function):
         xp, K = self.xp, self.K
         g = _reduce_backward(dY, self.reduction, self.denom)
         if K is None:  # labels: K = onehot(y) w[y], so sum_c K_ic = w[y_i]
+            if getattr(self, "grad_kernel", None) is not None:
+                dX = self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
+                if dX is not None:
+                    return dX
             coef = (self.rows * g)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
             if self.log_probs:

@@ -175,7 +175,7 @@ def _split_channels(fn, C, N, work):
         cpu.split_rows(lambda a, b: fn(slice(None), slice(a, b)), N, work)
 
 
-def _max_pool_forward_numpy(be, Xc, taps):
+def _max_pool_forward_numpy(be, Xc, taps, geo):
     """The portable forward (a running maximum over the taps, in the same order) written
     into one output with ``out=``, a block of channels per CPU thread."""
     np = be.lib
@@ -219,11 +219,65 @@ def _max_pool_backward_numpy(be, Xc, Yc, dYc, taps, geo, shape):
     return dXc
 
 
-MAX_POOL_FORWARD = {"numpy": _max_pool_forward_numpy}
-MAX_POOL_BACKWARD = {"numpy": _max_pool_backward_numpy}
+# CuPy: one kernel per direction over the (C, Ho, Wo, N) outputs, each reading its window of
+# the padded (C, Hp, Wp, N) input by (logical, row-major) index; tap t of a window is (t // kw,
+# t % kw), the portable order. No variable may be called i: CuPy's kernels loop over i.
+_WINDOW = ("long long n_ = i % N, r_ = i / N, ow = r_ % Wo; r_ /= Wo;"
+           "long long oh = r_ % Ho, ch = r_ / Ho;")
 
 
-def _max_pool_forward_portable(be, Xc, taps):
+def _geometry_args(Xc, geo):
+    kernel, stride, pad, dilation, out, _ = geo
+    return (Xc.shape[1], Xc.shape[2], out[0], out[1], Xc.shape[3]) + tuple(kernel) + \
+        tuple(stride) + tuple(dilation)
+
+
+_GEOMETRY = ("int64 Hp, int64 Wp, int64 Ho, int64 Wo, int64 N, int64 kh, int64 kw, "
+             "int64 sh, int64 sw, int64 dh, int64 dw")
+
+
+def _max_pool_forward_cupy(be, Xc, taps, geo):
+    """The portable running maximum over the taps (NaN wins, as in maximum())."""
+    Yc = be.lib.empty((Xc.shape[0],) + tuple(geo[4]) + (Xc.shape[3],), dtype=Xc.dtype)
+    be.kernel("xpnn_max_pool", "raw T X, " + _GEOMETRY, "T y", _WINDOW +
+              "T m = 0;"
+              "for (long long t = 0; t < kh * kw; ++t) {"
+              "  T v = X[((ch * Hp + oh * sh + t / kw * dh) * Wp + ow * sw + t % kw * dw) * N"
+              "          + n_];"
+              "  if (t == 0 || (m == m && !(v <= m))) m = v;"
+              "}"
+              "y = m;")(Xc, *_geometry_args(Xc, geo), Yc)
+    return Yc
+
+
+def _max_pool_backward_cupy(be, Xc, Yc, dYc, taps, geo, shape):
+    """first_max_hits' choice per window (the first tap equal to the maximum and not on
+    padding; failing that the last tap, unless the window has one tap), its gradient
+    written there. Windows that overlap take the portable code (no atomic adds)."""
+    kernel, stride, pad, dilation, out, _ = geo
+    if not _disjoint(kernel, stride, dilation):
+        return _max_pool_backward_portable(be, Xc, Yc, dYc, taps, geo, shape)
+    dXc = be.lib.zeros(Xc.shape, dtype=dYc.dtype)
+    be.kernel("xpnn_max_pool_back", "T dy, T y, raw T X, " + _GEOMETRY +
+              ", int64 ph, int64 pw, int64 H, int64 W", "raw T dX", _WINDOW +
+              "long long last = kh * kw - 1, pick = -1;"
+              "for (long long t = 0; t <= last; ++t) {"
+              "  long long hp = oh * sh + t / kw * dh, wp = ow * sw + t % kw * dw;"
+              "  long long at = ((ch * Hp + hp) * Wp + wp) * N + n_;"
+              "  if (hp < ph || hp >= ph + H || wp < pw || wp >= pw + W) continue;"
+              "  if (t < last || last == 0) { if (X[at] == y) { pick = at; break; } }"
+              "  else pick = at;"
+              "}"
+              "if (pick >= 0) dX[pick] = dy;")(
+        dYc, Yc, Xc, *_geometry_args(Xc, geo), pad[0], pad[1], shape[2], shape[3], dXc)
+    return dXc
+
+
+MAX_POOL_FORWARD = {"numpy": _max_pool_forward_numpy, "cupy": _max_pool_forward_cupy}
+MAX_POOL_BACKWARD = {"numpy": _max_pool_backward_numpy, "cupy": _max_pool_backward_cupy}
+
+
+def _max_pool_forward_portable(be, Xc, taps, geo):
     Yc = Xc[:, taps[0][0], taps[0][1], :]
     for hs, ws in taps[1:]:
         Yc = be.xp.maximum(Yc, Xc[:, hs, ws, :])
@@ -235,7 +289,8 @@ class MaxPool(_Pool):
 
     def forward(self, X, geo=None, indices=False):
         Xc, taps = self._setup(X, geo, -math.inf)  # -inf padding never wins a window
-        Yc = MAX_POOL_FORWARD.get(self.be.name, _max_pool_forward_portable)(self.be, Xc, taps)
+        Yc = MAX_POOL_FORWARD.get(self.be.name, _max_pool_forward_portable)(self.be, Xc, taps,
+                                                                           self.geo)
         if self.record:
             self.Xc, self.Yc, self.taps = Xc, Yc, taps
         Y = self._finish(Yc)

@@ -185,8 +185,29 @@ def _adam_pieces(np, pieces, beta1, beta2):
         _descend(np, P, M, V, step_size, eps_hat)
 
 
+def _adam_cupy(jobs, beta1, beta2, amsgrad):
+    """The portable update as one CUDA kernel per parameter (the portable code launches
+    eleven), each operation rounded as the portable code rounds it. Returns False (nothing
+    done) with AMSGrad or unless every parameter is float32 or float64 on CuPy."""
+    be = jobs[0][0]._be
+    if amsgrad or any(p._be is not be or str(p.array.dtype) not in ("float32", "float64")
+                      for p, *_ in jobs):
+        return False
+    update = be.kernel(
+        "xpnn_adam", "T g, T step_size, T eps_hat, T beta1, T beta2, T one_minus_beta2",
+        "T p, T m, T v",
+        # lerp_, second_moment_ and _descend, operator for operator
+        "m = add_rn(mul_rn(sub_rn(m, g), beta1), g);"
+        "v = add_rn(mul_rn(v, beta2), mul_rn(mul_rn(g, g), one_minus_beta2));"
+        "p = sub_rn(p, mul_rn(div_rn(m, add_rn(sqrt_rn(v), eps_hat)), step_size));")
+    for p, g, state, step_size, eps_hat in jobs:
+        update(g, step_size, eps_hat, beta1, beta2, 1.0 - beta2, p.array, state["exp_avg"],
+               state["exp_avg_sq"])
+    return True
+
+
 # Native Adam updates by backend name; each returns False where it does not apply.
-ADAM = {"numpy": _adam_numpy}
+ADAM = {"numpy": _adam_numpy, "cupy": _adam_cupy}
 
 
 class AdamW(Adam):
