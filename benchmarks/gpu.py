@@ -17,7 +17,8 @@ Transformer >= 0.7x.
     python benchmarks/gpu.py --markdown --json gpu.json
 
 The CuPy convolution runs on cuDNN where ``cupyx.cudnn`` exists (CuPy 13 and older; see
-xpnn/functional/conv.py), otherwise on the portable im2col path.
+xpnn/functional/conv.py), otherwise as im2col plus cuBLAS, with xpnn's col2im kernel.
+Figures from an H200 are in README.md, "GPU".
 """
 import argparse
 import json
