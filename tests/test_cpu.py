@@ -168,6 +168,22 @@ def test_split_kernels_equal_one_thread(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_gemm_layouts_read_by_cublas():
+    """How linalg._mm_cupy hands a row-major operand to column-major cuBLAS, decided from
+    shape and strides alone (so NumPy arrays stand in for CuPy's here): unit-stride rows are
+    read as the transpose ("N"), unit-stride columns as the matrix ("T"), with the leading
+    dimension the other stride; anything else (a step in both axes) is refused."""
+    from xpnn.functional.linalg import _gemm_layout
+    a = np.zeros((6, 10), dtype=np.float32)
+    assert _gemm_layout(a) == (0, 10)
+    assert _gemm_layout(a[1:, 3:]) == (0, 10)  # an offset view keeps its row stride
+    assert _gemm_layout(a.T) == (1, 10)
+    assert _gemm_layout(np.asfortranarray(a)) == (1, 6)
+    assert _gemm_layout(a[:, ::2]) is None and _gemm_layout(a[::2, ::2].T) is None
+    assert _gemm_layout(np.zeros((1, 5), np.float64)) == (0, 5)
+    assert _gemm_layout(np.zeros((5, 1), np.float64)) == (0, 1)
+
+
 @pytest.mark.parametrize("shape", [(5, 7, 9), (40, 3, 2), (1, 1, 1), (33, 64, 17),
                                    (64, 784, 256), (64, 288, 1000), (130, 500, 47),
                                    (64, 1000, 288), (32, 9, 3000), (3000, 64, 40)])
