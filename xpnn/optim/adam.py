@@ -188,10 +188,12 @@ def _adam_pieces(np, pieces, beta1, beta2):
 def _adam_cupy(jobs, beta1, beta2, amsgrad):
     """The portable update as one CUDA kernel per parameter (the portable code launches
     eleven), each operation rounded as the portable code rounds it. Returns False (nothing
-    done) with AMSGrad or unless every parameter is float32 or float64 on CuPy."""
+    done) with AMSGrad or unless every parameter is float32 or float64 on CuPy, with its
+    gradient and moments of the same dtype."""
     be = jobs[0][0]._be
-    if amsgrad or any(p._be is not be or str(p.array.dtype) not in ("float32", "float64")
-                      for p, *_ in jobs):
+    if amsgrad or any(p._be is not be or str(p.array.dtype) not in ("float32", "float64") or
+                      any(a.dtype != p.array.dtype for a in (g, s["exp_avg"], s["exp_avg_sq"]))
+                      for p, g, s, *_ in jobs):
         return False
     update = be.kernel(
         "xpnn_adam", "T g, T step_size, T eps_hat, T beta1, T beta2, T one_minus_beta2",
