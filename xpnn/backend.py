@@ -39,6 +39,13 @@ ROUNDED = "".join(
     "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"
 
 
+def kernel_floats(*arrays):
+    """Whether ``arrays`` share one dtype, float32 or float64: the types that the CUDA code
+    of :meth:`Backend.kernel` is written for (float16 and integers take the portable code)."""
+    dt = str(arrays[0].dtype)
+    return dt in ("float32", "float64") and all(str(a.dtype) == dt for a in arrays[1:])
+
+
 class BackendError(RuntimeError):
     """A backend is not installed, or has no such device."""
 

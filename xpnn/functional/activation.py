@@ -97,10 +97,10 @@ def _relu_backward_numpy(be, dY, Y):
 def _relu_backward_cupy(be, dY, Y):
     """dY * (Y > 0) in one kernel (the portable code launches three); integers keep the
     portable promotion rules."""
-    if str(dY.dtype) not in ("float32", "float64") or Y.dtype != dY.dtype:
+    if not B.kernel_floats(dY, Y):
         return _relu_backward_portable(be, dY, Y)
-    return be.kernel("xpnn_relu_back", "T dy, T y", "T dx", "dx = dy * (y > (T)0 ? (T)1 : (T)0);")(
-        dY, Y)
+    return be.kernel("xpnn_relu_back", "T dy, T y", "T dx",
+                     "dx = dy * (y > (T)0 ? (T)1 : (T)0);")(dY, Y)
 
 
 # Native ReLU kernels by backend name (forward, backward); the others take the portable ones.

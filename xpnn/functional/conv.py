@@ -175,7 +175,7 @@ def col2im_cupy(be, cols, padded_hw, kernel, stride, dilation):
     """col2im for CuPy as one kernel over the (C, Hp, Wp, N) output: each element sums the
     taps that cover it in tap order (i * kw + j), the order col2im_inplace adds them in, so
     the sums are the same; no atomics. float16 takes col2im_inplace."""
-    if str(cols.dtype) not in ("float32", "float64"):
+    if not B.kernel_floats(cols):
         return col2im_inplace(be, cols, padded_hw, kernel, stride, dilation)
     C, _, Ho, Wo, N = cols.shape
     with cols.device:

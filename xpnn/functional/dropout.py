@@ -35,7 +35,7 @@ def _mask_cupy(be, shape, dtype, p, generator):
     """The portable mask from the same uniform samples, the compare and scaling in one
     kernel (the portable code launches three)."""
     u = be.uniform(shape, dtype, generator)
-    if str(u.dtype) not in ("float32", "float64"):
+    if not B.kernel_floats(u):
         return None
     return be.kernel("xpnn_dropout_mask", "T u, T p, T scale", "T m",
                      "m = (u >= p ? (T)1 : (T)0) * scale;")(u, p, 1 / (1 - p))

@@ -15,6 +15,7 @@ from functools import partial
 
 from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
+from ..backend import kernel_floats
 from .elementwise import _saved_for, promote, unbroadcast
 from .shape import reshape
 
@@ -122,8 +123,8 @@ def _mm_cupy(be, A, B, bias=None, bias_dim=1):
     side costs more than the product at the sizes of a recurrence's steps (~26 us a call
     against the ~3 us of a 64 x 1024 product on an H200). Anything else takes ``A @ B``."""
     lib, dt = be.lib, str(A.dtype)
-    if dt not in ("float32", "float64") or B.dtype != A.dtype or 0 in A.shape or \
-            0 in B.shape or A.device.id != lib.cuda.runtime.getDevice():
+    if not kernel_floats(A, B) or 0 in A.shape or 0 in B.shape or \
+            A.device.id != lib.cuda.runtime.getDevice():
         return _mm_portable(be, A, B, bias, bias_dim)
     la, lb = _gemm_layout(A), _gemm_layout(B)
     if la is None or lb is None:

@@ -103,8 +103,8 @@ def _labels_cupy(be, LP, target, weight, ignore_index):
     labels made safe to index with. Returns (loss rows, rows' coefficients, safe labels,
     the mean's denominator), or None where it does not apply."""
     xp = be.xp
-    if not LP.flags.c_contiguous or str(LP.dtype) not in ("float32", "float64") or \
-            (weight is not None and weight.dtype != LP.dtype):
+    if not LP.flags.c_contiguous or not B.kernel_floats(LP, *([] if weight is None else
+                                                                  [weight])):
         return None
     N, C = LP.shape
     L, rows, w_row = (xp.empty((N,), dtype=LP.dtype, device=be.device) for _ in range(3))

@@ -239,7 +239,7 @@ _GEOMETRY = ("int64 Hp, int64 Wp, int64 Ho, int64 Wo, int64 N, int64 kh, int64 k
 def _max_pool_forward_cupy(be, Xc, taps, geo):
     """The portable running maximum over the taps (NaN wins, as in maximum()); float16 and
     integers take the portable code."""
-    if str(Xc.dtype) not in ("float32", "float64"):
+    if not B.kernel_floats(Xc):
         return _max_pool_forward_portable(be, Xc, taps, geo)
     Yc = be.lib.empty((Xc.shape[0],) + tuple(geo[4]) + (Xc.shape[3],), dtype=Xc.dtype)
     be.kernel("xpnn_max_pool", "raw T X, " + _GEOMETRY, "T y", _WINDOW +
@@ -258,8 +258,7 @@ def _max_pool_backward_cupy(be, Xc, Yc, dYc, taps, geo, shape):
     padding; failing that the last tap, unless the window has one tap), its gradient
     written there. Windows that overlap take the portable code (no atomic adds)."""
     kernel, stride, pad, dilation, out, _ = geo
-    if not _disjoint(kernel, stride, dilation) or str(Xc.dtype) not in ("float32", "float64") \
-            or dYc.dtype != Xc.dtype:
+    if not _disjoint(kernel, stride, dilation) or not B.kernel_floats(Xc, dYc):
         return _max_pool_backward_portable(be, Xc, Yc, dYc, taps, geo, shape)
     dXc = be.lib.zeros(Xc.shape, dtype=dYc.dtype)
     be.kernel("xpnn_max_pool_back", "T dy, T y, raw T X, " + _GEOMETRY +

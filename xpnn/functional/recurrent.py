@@ -31,6 +31,7 @@ Choices for speed (the math is unchanged):
 """
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd import Function
 from .linalg import mm2d, product_loop, reused
 
@@ -284,8 +285,8 @@ class LSTMLayer(Function):
             Fg = xp.empty((T, N, H), dtype=dt, device=dev)
             Hr = None if W_hr is None else xp.empty((T, N, H), dtype=dt, device=dev)
         step = -1 if reverse else 1
-        cell = LSTM_CELL.get(self.be.name) if W_hr is None and \
-            str(X.dtype) in ("float32", "float64") and c0.dtype == X.dtype else None
+        cell = LSTM_CELL.get(self.be.name) if W_hr is None and B.kernel_floats(X, c0) \
+            else None
         spare = None if cell is None else xp.empty_like(c0)  # the last step's h_next
         with product_loop(self.be):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):

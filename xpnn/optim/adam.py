@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
+from .. import backend as B
 from .. import cpu
 from .optimizer import Optimizer, check_flags, check_hyper, zeros_like_param
 
@@ -191,8 +192,8 @@ def _adam_cupy(jobs, beta1, beta2, amsgrad):
     done) with AMSGrad or unless every parameter is float32 or float64 on CuPy, with its
     gradient and moments of the same dtype."""
     be = jobs[0][0]._be
-    if amsgrad or any(p._be is not be or str(p.array.dtype) not in ("float32", "float64") or
-                      any(a.dtype != p.array.dtype for a in (g, s["exp_avg"], s["exp_avg_sq"]))
+    if amsgrad or any(p._be is not be or
+                      not B.kernel_floats(p.array, g, s["exp_avg"], s["exp_avg_sq"])
                       for p, g, s, *_ in jobs):
         return False
     update = be.kernel(
