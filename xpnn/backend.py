@@ -87,8 +87,9 @@ class Backend:
 
     def kernel(self, name, in_params, out_params, operation, preamble=""):
         """A CuPy elementwise kernel (``cupy.ElementwiseKernel``), built once per process and
-        name: the native CUDA paths of a few ops (Adam's update, the LSTM cell) run their
-        elementwise work as one kernel where the portable code launches one per operator.
+        name: the native CUDA paths of ops (Adam's update, the LSTM cell, cross-entropy,
+        max pooling, ...) run their elementwise work as one kernel where the portable code
+        launches one per operator.
         ``preamble`` may use the correctly rounded helpers of :data:`ROUNDED` (add_rn, ...)."""
         k = _KERNELS.get(name)
         if k is None:

@@ -99,8 +99,8 @@ class Reused:
 
 def _gemm_layout(X):
     """How cuBLAS (column-major) reads a 2-D CuPy array as the transpose the row-major
-    product needs: ("N", leading dimension) for rows of unit stride, ("T", ld) for columns
-    of unit stride, None for any other layout."""
+    product needs: (0 = CUBLAS_OP_N, leading dimension) for rows of unit stride, (1 =
+    CUBLAS_OP_T, ld) for columns of unit stride, None for any other layout."""
     (r, c), size = X.shape, X.itemsize
     s0, s1 = X.strides
     if s0 % size or s1 % size:
@@ -113,15 +113,17 @@ def _gemm_layout(X):
     return None
 
 
-_GEMM = {}  # dtype name -> (cuBLAS gemm, host 1, host 0), made on first use
+# dtype name -> (cuBLAS gemm, address of a host 1, of a host 0, and the two ctypes values
+# that those addresses belong to, kept alive here), made on first use
+_GEMM = {}
 
 
 def _mm_cupy(be, A, B, bias=None, bias_dim=1):
     """``A @ B`` (+ bias) for 2-D float32/float64 CuPy arrays by one call of cuBLAS's gemm,
     computing the row-major product as the column-major C^T = B^T A^T (no copies; either
     operand may be transposed). ``A @ B`` goes through CuPy's general matmul, whose Python
-    side costs more than the product at the sizes of a recurrence's steps (~26 us a call
-    against the ~3 us of a 64 x 1024 product on an H200). Anything else takes ``A @ B``."""
+    side took ~26 us a call on an H200's host (profiled in the LSTM benchmark), more than a
+    recurrence step's product itself. Anything else takes ``A @ B``."""
     lib, dt = be.lib, str(A.dtype)
     if not kernel_floats(A, B) or 0 in A.shape or 0 in B.shape or \
             A.device.id != lib.cuda.runtime.getDevice():
