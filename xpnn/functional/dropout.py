@@ -33,10 +33,11 @@ KEEP = {"numpy": _keep_numpy}
 
 def _mask_cupy(be, shape, dtype, p, generator):
     """The portable mask from the same uniform samples, the compare and scaling in one
-    kernel (the portable code launches three)."""
-    u = be.uniform(shape, dtype, generator)
-    if not B.kernel_floats(u):
+    kernel (the portable code launches three); None for other dtypes, decided before any
+    sample is drawn so that the portable code draws the same stream."""
+    if B.dtype_name(be.dtype(dtype)) not in ("float32", "float64"):
         return None
+    u = be.uniform(shape, dtype, generator)
     return be.kernel("xpnn_dropout_mask", "T u, T p, T scale", "T m",
                      "m = (u >= p ? (T)1 : (T)0) * scale;")(u, p, 1 / (1 - p))
 

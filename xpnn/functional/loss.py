@@ -124,9 +124,7 @@ def _labels_cupy(be, LP, target, weight, ignore_index):
 
 def _softmax_grad_cupy(be, LP, rows, labels, g):
     """(exp(LP) - onehot(labels)) * (rows * g)[:, None] in one kernel, ``g`` a scalar array
-    or one value per row; None where it does not apply."""
-    if not LP.flags.c_contiguous:
-        return None
+    or one value per row (LP as :func:`_labels_cupy` accepted it)."""
     out = be.xp.empty(LP.shape, dtype=LP.dtype, device=be.device)
     be.kernel("xpnn_ce_grad", "T lp, raw T rows, raw S labels, raw T g, int64 C, bool per_row",
               "T out",
@@ -181,9 +179,7 @@ class CrossEntropy(Function):
         g = _reduce_backward(dY, self.reduction, self.denom)
         if K is None:  # labels: K = onehot(y) w[y], so sum_c K_ic = w[y_i]
             if getattr(self, "grad_kernel", None) is not None:
-                dX = self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
-                if dX is not None:
-                    return dX
+                return self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
             coef = (self.rows * g)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
             if self.log_probs:
