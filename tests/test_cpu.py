@@ -217,6 +217,25 @@ def test_split_relu_on_conv_layout(three_threads):
     np.testing.assert_array_equal(x.grad.numpy(), a * (a > 0))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 7), (1 << 15,), (70001,), (300, 1000)])
+def test_relu_blocks_equal_maximum_bitwise(three_threads, dtype, shape):
+    """NumPy's ReLU compares block by block against an array of zeros (faster than
+    maximum(x, 0)): the same bits, NaN, infinities and signed zeros included, for every
+    layout and for sizes that split over threads or end in a partial block."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[::7], flat[1::11], flat[2::13], flat[3::17] = np.nan, -0.0, -np.inf, np.inf
+    flat[4::19] = -np.nan
+    for x in (a, a.T, a[..., ::2]):
+        got = F.relu(xpnn.from_numpy(x)).numpy()
+        want = np.maximum(x, 0)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(np.ascontiguousarray(got).view(np.uint8),
+                                      np.ascontiguousarray(want).view(np.uint8))
+
+
 def _sequence_steps(kind, seed=0):
     xpnn.manual_seed(seed)
     if kind == "lstm":

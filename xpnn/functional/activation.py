@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from .. import backend as B
 from .. import cpu
@@ -76,13 +77,37 @@ def _relu_backward_portable(be, dY, Y):
     return dY * be.xp.astype(Y > 0, dY.dtype)
 
 
+_ZEROS = {}  # dtype -> a block of _ZERO_BLOCK zeros that NumPy's ReLU compares against
+_ZERO_BLOCK = 1 << 15
+
+
+def _relu_flat(np, x, y):
+    """y = maximum(x, 0), block by block against an array of zeros: NumPy
+    2.4's maximum with a scalar operand takes a loop ~2.4x slower than with two arrays
+    (1024 x 256 float32: 99 vs 41 us), and the result is the same bit for bit (NaN and
+    -0.0 included). Arrays with gaps take the scalar."""
+    if x.ndim != 1:
+        views = cpu.flat_views(x, y)
+        if views is None:
+            np.maximum(x, 0, out=y)
+            return
+        x, y = views
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None:
+        zeros = _ZEROS[x.dtype] = np.zeros(_ZERO_BLOCK, dtype=x.dtype)
+    n = x.shape[0]
+    for a in range(0, n, _ZERO_BLOCK):
+        b = min(n, a + _ZERO_BLOCK)
+        np.maximum(x[a:b], zeros[:b - a], out=y[a:b])
+
+
 def _relu_numpy(be, X):
     """The portable ReLU over pieces of the arrays' memory on xpnn's CPU threads."""
     np = be.lib
     if X.dtype.kind != "f":  # integers (and bools) keep the portable promotion rules
         return _relu_portable(be, X)
     Y = np.empty_like(X)
-    cpu.split_flat(lambda x, y: np.maximum(x, 0, out=y), X, Y)
+    cpu.split_flat(partial(_relu_flat, np), X, Y)
     return Y
 
 
