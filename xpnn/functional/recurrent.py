@@ -90,6 +90,13 @@ def _transposed(xp, W):
     return xp.reshape(xp.reshape(xp.matrix_transpose(W), (-1,)), (cols, rows))
 
 
+def _tiled(xp, row, N):
+    """``row`` repeated as the N rows of a new row-major array."""
+    out = xp.empty((N, row.shape[0]), dtype=row.dtype, device=row.device)
+    out[...] = row
+    return out
+
+
 def _prev_states(xp, Y, h0, reverse):
     """The state each step started from: [h0, Y[0..T-2]] (or mirrored for reverse)."""
     if reverse:
@@ -288,6 +295,11 @@ class LSTMLayer(Function):
         cell = LSTM_CELL.get(self.be.name) if W_hr is None and B.kernel_floats(X, c0) \
             else None
         spare = None if cell is None else xp.empty_like(c0)  # the last step's h_next
+        if cell is None:  # the per-column constants as (N, 4H) arrays: NumPy runs an
+            # in-place op with a full operand ~2x faster than with a broadcast row (64 x 1024
+            # float32: 5.2 vs 9.8 us), and a step has four such ops
+            scale_t, shift_t = _tiled(xp, scale, N), _tiled(xp, shift, N)
+            slope_t, neg_slope_t = _tiled(xp, slope, N), _tiled(xp, -slope, N)
         with product_loop(self.be):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
                 z = mm2d(self.be, XH[t, ...], W_allT)
@@ -298,8 +310,11 @@ class LSTMLayer(Function):
                     h = spare  # holds h once the last step has run
                     continue
                 th = xp.tanh(z)
-                a = th * scale  # (N, 4H): i f g o
-                a += shift
+                if save:
+                    d = th * th  # becomes slope * (1 - th^2) below
+                a = th  # th is not needed past here: the gates overwrite it
+                a *= scale_t  # (N, 4H): i f g o
+                a += shift_t
                 i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
                 c_prev, c = c, f * c
                 c += i * g
@@ -313,9 +328,8 @@ class LSTMLayer(Function):
                 if 0 <= t + step < T:
                     XH[t + step, :, In:In + P] = h
                 if save:
-                    d = th * th  # slope * (1 - th^2), in place
-                    d *= -slope
-                    d += slope
+                    d *= neg_slope_t
+                    d += slope_t
                     _product_into(self.be, xp.concat([g, c_prev, i, tc], axis=1), d,
                                   G, t)
                     ot = tc * tc
