@@ -87,7 +87,8 @@ def native_tables():
             (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (linalg, "MATMUL"),
             (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
-            (recurrent, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS")]
+            (recurrent, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
+            (loss, "SOFTMAX_GRAD")]
 
 
 @pytest.fixture

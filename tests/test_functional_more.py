@@ -152,6 +152,34 @@ def test_scatter_src_larger_than_index_and_repeated_positions(backend):
     np.testing.assert_array_equal(to_np(x.grad), np.ones((3, 4)))
 
 
+def _ce_runs(dtype, seed=0):
+    """Cross-entropy with integer labels, forward and gradient, over reductions, class
+    weights, an ignored row and a -inf logit."""
+    rng, outs = np.random.default_rng(seed), []
+    for reduction in ("mean", "sum", "none"):
+        for weight in (None, rng.random(7).astype(dtype)):
+            X = (rng.standard_normal((13, 7)) * 5).astype(dtype)
+            X[2, 3] = -np.inf
+            t = rng.integers(0, 7, 13)
+            t[4] = -100
+            x = xpnn.from_numpy(X).requires_grad_()
+            loss = F.cross_entropy(x, xpnn.from_numpy(t), reduction=reduction,
+                                   weight=None if weight is None else xpnn.from_numpy(weight))
+            loss.backward(xpnn.ones_like(loss) if reduction == "none" else None)
+            outs += [loss.detach().numpy().reshape(-1), x.grad.numpy().reshape(-1)]
+    return outs
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_numpy_softmax_gradient_equals_portable_bitwise(monkeypatch, dtype):
+    from xpnn.functional import loss
+    native = _ce_runs(dtype)
+    monkeypatch.setattr(loss, "SOFTMAX_GRAD", {})
+    for a, b in zip(native, _ce_runs(dtype)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
 @needs_torch
 def test_native_and_portable_scatter_adds_agree(backend, portable_only):
     """The ops whose backward scatter-adds give the same gradients with the portable

@@ -139,6 +139,26 @@ def _softmax_grad_cupy(be, LP, rows, labels, g):
 CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
 
 
+def _softmax_grad_numpy(be, LP, rows, labels, g):
+    """The portable gradient (exp(LP) - onehot(labels)) * (rows * g)[:, None], the one
+    subtracted in place at each row's label instead of building an (N, C) one-hot (LSTM
+    benchmark logits, 4096 x 96 float32: ~0.3 vs ~0.6 ms); the same operations on the same
+    values, so the same bits. None where the coefficients' dtype differs from LP's."""
+    np = be.lib
+    coef = (rows * g)[:, None]
+    if coef.dtype != LP.dtype:
+        return None
+    P = np.exp(LP)
+    P[np.arange(P.shape[0]), labels] -= 1
+    P *= coef
+    return P
+
+
+# Native gradients of cross-entropy with integer labels where the forward's label part is the
+# portable one, by backend name (CuPy's comes with its forward, in CE_LABELS).
+SOFTMAX_GRAD = {"numpy": _softmax_grad_numpy}
+
+
 class CrossEntropy(Function):
     """-sum_c K_ic logsoftmax(X)_ic per row, reduced. Integer labels without smoothing take
     each row's log-probability by its label (one gather): the classes a row does not name
@@ -180,6 +200,10 @@ class CrossEntropy(Function):
         if K is None:  # labels: K = onehot(y) w[y], so sum_c K_ic = w[y_i]
             if getattr(self, "grad_kernel", None) is not None:
                 return self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
+            native = None if self.log_probs else SOFTMAX_GRAD.get(self.be.name)
+            dX = native(self.be, self.LP, self.rows, self.labels, g) if native else None
+            if dX is not None:
+                return dX
             coef = (self.rows * g)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
             if self.log_probs:
