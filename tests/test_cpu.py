@@ -111,6 +111,25 @@ def test_parallel_runs_all_and_raises():
     cpu.parallel([lambda: None, lambda: None])  # the pool still works after an error
 
 
+@pytest.mark.parametrize("spinlocks", [True, False])
+def test_pool_waits_with_and_without_spinlocks(monkeypatch, spinlocks):
+    """A fresh pool's callers wait for their helpers on a spinlock, or where the C library
+    has none (macOS, Windows) on a polled lock: both run every task and pass errors on."""
+    if spinlocks and cpu.pool._SPIN is None:
+        pytest.skip("no pthread spinlocks here")
+    if not spinlocks:
+        monkeypatch.setattr(cpu.pool, "_SPIN", None)
+    monkeypatch.setattr(cpu.pool, "_pool", cpu.pool._Pool())
+    for _ in range(50):
+        hits = []
+        cpu.parallel([lambda i=i: hits.append(i) for i in range(3)])
+        assert sorted(hits) == [0, 1, 2]
+    assert all(isinstance(w.done, cpu.pool._SpinLock if spinlocks else cpu.pool._PolledLock)
+               for w in cpu.pool._pool.workers)
+    with pytest.raises(ValueError, match="helper"):
+        cpu.parallel([lambda: (_ for _ in ()).throw(ValueError("helper")), lambda: None])
+
+
 def test_chunks():
     assert cpu.chunks(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert cpu.chunks(100, 2, 16) == [(0, 48), (48, 100)]

@@ -7,7 +7,9 @@ runs at half speed or worse, and with it the whole product, while the spinning t
 CPU from everyone: on this project's 2-core machine, with other jobs running (load ~7), the
 MLP of benchmarks/compare.py trained at 452 samples/s on a 2-thread OpenBLAS and at 10,712
 on one thread. So xpnn runs NumPy's BLAS on one thread and parallelizes its CPU work
-itself, on a small pool of helper threads that wait on a lock (no spinning):
+itself, on a small pool of helper threads that wait for work on a lock (no spinning; the
+caller, which has nothing else to do while a region's helpers finish, waits for them on a
+spinlock without the GIL, so that a helper that finishes never waits for the GIL):
 
 - matrix products are cut into blocks of output rows or columns, one single-threaded BLAS
   call per block (:func:`xpnn.functional.linalg.mm2d`): each output element is the same
