@@ -225,6 +225,22 @@ def test_split_matmul_equals_one_call(three_threads, shape):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("shape", [(256, 256, 256), (64, 784, 300), (300, 40, 2000), (32, 48, 40)])
+def test_product_pairs_equal_single_calls(two_threads, shape):
+    """A linear layer's dX and dW, run at once on two threads (each whole), or split when a
+    pair does not pay: the bits of single calls either way."""
+    from xpnn.functional.linalg import _pair_pays, mm2d_pair
+    be = xpnn.get_backend("numpy")
+    b, i, o = shape
+    rng = np.random.default_rng(4)
+    dY, W, X = (rng.standard_normal(s).astype(np.float32) for s in ((b, o), (o, i), (b, i)))
+    pairs = _pair_pays(dY, W) and _pair_pays(dY.T, X)
+    assert pairs == (shape != (32, 48, 40))  # too little work to hand off
+    dX, dW = mm2d_pair(be, dY, W, dY.T, X)
+    np.testing.assert_array_equal(dX, dY @ W)
+    np.testing.assert_array_equal(dW, dY.T @ X)
+
+
 def test_split_relu_on_conv_layout(three_threads):
     rng = np.random.default_rng(2)
     a = rng.standard_normal((6, 5, 4, 3)).astype(np.float32)

