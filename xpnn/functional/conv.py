@@ -29,7 +29,7 @@ from __future__ import annotations
 from .. import backend as B
 from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor
-from .linalg import mm2d
+from .linalg import mm2d, mm2d_pair
 
 # -- argument handling ---------------------------------------------------------------------
 
@@ -491,10 +491,15 @@ class ConvNd(Function):
         xp, W, g = self.xp, self.W, self.geo["groups"]
         dYm = _as_mat(xp, dY, g)  # (g, O/g, Ho*Wo*N)
         db = _bias_grad(self.be, dYm) if need_b else None
+        Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
+        if need_w and need_x and g == 1:  # two GEMMs of the same work: at once if it pays
+            dWm, dcols = mm2d_pair(self.be, dYm[0, ...], _mT(xp, self.cols[0, ...]),
+                                   _mT(xp, Wm[0, ...]), dYm[0, ...])
+            return (_fold(self.be, dcols[None, ...], self.X.shape, self.geo, dY.shape[2:]),
+                    xp.reshape(dWm, W.shape), db)
         dW = xp.reshape(_bmm(self.be, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
         dX = None
         if need_x:
-            Wm = xp.reshape(W, (g, W.shape[0] // g, -1))
             dX = _fold(self.be, _bmm(self.be, _mT(xp, Wm), dYm), self.X.shape, self.geo,
                        dY.shape[2:])
         return dX, dW, db
