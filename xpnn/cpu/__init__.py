@@ -14,6 +14,10 @@ spinlock without the GIL, so that a helper that finishes never waits for the GIL
 - matrix products are cut into blocks of output rows or columns, one single-threaded BLAS
   call per block (:func:`xpnn.functional.linalg.mm2d`): each output element is the same
   dot product in the same order, so results do not depend on the thread count;
+- a linear layer's or convolution's backward has two products of the same work (dX and
+  dW): on two threads they run at once, each whole on one thread
+  (:func:`xpnn.functional.linalg.mm2d_pair`: one hand-off instead of two, and whole
+  products run faster than halves);
 - large elementwise kernels (ReLU, max pooling, im2col/col2im, Adam) run over blocks of
   their arrays (:func:`split_flat`, :func:`split_rows`).
 
