@@ -82,10 +82,10 @@ _ZERO_BLOCK = 1 << 15
 
 
 def _relu_flat(np, x, y):
-    """y = maximum(x, 0), block by block against an array of zeros: NumPy
-    2.4's maximum with a scalar operand takes a loop ~2.4x slower than with two arrays
-    (1024 x 256 float32: 99 vs 41 us), and the result is the same bit for bit (NaN and
-    -0.0 included). Arrays with gaps take the scalar."""
+    """y = maximum(x, 0), block by block against an array of zeros: NumPy 2.4's maximum
+    with a scalar operand takes a loop ~2.4x slower than with two arrays (1024 x 256
+    float32: 99 vs 41 us), and the result is the same bit for bit (NaN and -0.0 included).
+    Arrays with gaps take the scalar."""
     if x.ndim != 1:
         views = cpu.flat_views(x, y)
         if views is None:

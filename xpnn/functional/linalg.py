@@ -30,6 +30,16 @@ def _mm_portable(be, A, B, bias=None, bias_dim=1):
     return Y
 
 
+def _product_threads(M, K, N):
+    """How many of xpnn's CPU threads NumPy's kernel gives an (M, K) @ (K, N) product.
+
+    A small output over a long inner dimension (a convolution's weight gradient summed over
+    every position, (32, 86528) @ (86528, 9)) stays on one thread: cut by rows or columns,
+    each block reads and packs all of the long operand, and even pieces of K ran no faster
+    on two threads than on one (measured; OpenBLAS's tiny-N kernels do not scale here)."""
+    return 1 if M * N * 64 <= K else cpu.workers(M * N * K, GEMM_GRAIN)
+
+
 def _mm_numpy(be, A, B, bias=None, bias_dim=1):
     """A @ B (+ bias) for 2-D NumPy arrays, split over xpnn's CPU threads (module
     docstring); each block gets its share of the bias while it is still in cache. ``B`` may
@@ -40,11 +50,7 @@ def _mm_numpy(be, A, B, bias=None, bias_dim=1):
         B = reused.matrix
     M, K = A.shape
     N = B.shape[1]
-    # A small output over a long inner dimension (a convolution's weight gradient summed over
-    # every position, (32, 86528) @ (86528, 9)) stays on one thread: cut by rows or columns,
-    # each block reads and packs all of the long operand, and even pieces of K ran no faster
-    # on two threads than on one (measured; OpenBLAS's tiny-N kernels do not scale here).
-    n = 1 if M * N * 64 <= K else cpu.workers(M * N * K, GEMM_GRAIN)
+    n = _product_threads(M, K, N)
     if n == 1:
         return _mm_portable(be, A, B, bias, bias_dim)
     np = be.lib
@@ -228,8 +234,7 @@ class MatMul(Function):
 
 def _pair_pays(A, B):
     """Whether NumPy's kernel would split ``A @ B`` over exactly two threads."""
-    (M, K), N = A.shape, B.shape[1]
-    return M * N * 64 > K and cpu.workers(M * N * K, GEMM_GRAIN) == 2
+    return _product_threads(A.shape[0], A.shape[1], B.shape[1]) == 2
 
 
 def _store_product(out, i, A, B):
@@ -245,12 +250,11 @@ def mm2d_pair(be, A1, B1, A2, B2):
     3.04 -> 2.87 ms). Each product is one BLAS call as in :func:`mm2d`: the same bits."""
     if MATMUL.get(be.name) is _mm_numpy and A1.ndim == B1.ndim == A2.ndim == B2.ndim == 2:
         cpu.tick()
-        if not (_pair_pays(A1, B1) and _pair_pays(A2, B2)):
-            return mm2d(be, A1, B1), mm2d(be, A2, B2)
-        out = [None, None]
-        cpu.parallel([partial(_store_product, out, 0, A1, B1),
-                      partial(_store_product, out, 1, A2, B2)])
-        return out[0], out[1]
+        if _pair_pays(A1, B1) and _pair_pays(A2, B2):
+            out = [None, None]
+            cpu.parallel([partial(_store_product, out, 0, A1, B1),
+                          partial(_store_product, out, 1, A2, B2)])
+            return out[0], out[1]
     return mm2d(be, A1, B1), mm2d(be, A2, B2)
 
 

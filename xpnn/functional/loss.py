@@ -141,9 +141,10 @@ CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
 
 def _softmax_grad_numpy(be, LP, rows, labels, g):
     """The portable gradient (exp(LP) - onehot(labels)) * (rows * g)[:, None], the one
-    subtracted in place at each row's label instead of building an (N, C) one-hot (LSTM
-    benchmark logits, 4096 x 96 float32: ~0.3 vs ~0.6 ms); the same operations on the same
-    values, so the same bits. None where the coefficients' dtype differs from LP's."""
+    subtracted in place at each row's label instead of building an (N, C) one-hot (the LSTM
+    benchmark's 4096 x 96 float32 logits, loss and backward: 1.61 -> 1.29 ms); the same
+    operations on the same values, so the same bits. None where the coefficients' dtype
+    differs from LP's."""
     np = be.lib
     coef = (rows * g)[:, None]
     if coef.dtype != LP.dtype:
