@@ -225,7 +225,8 @@ def test_split_matmul_equals_one_call(three_threads, shape):
             np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("shape", [(256, 256, 256), (64, 784, 300), (300, 40, 2000), (32, 48, 40)])
+@pytest.mark.parametrize("shape", [(256, 256, 256), (64, 784, 300), (300, 40, 2000),
+                                   (32, 48, 40)])
 def test_product_pairs_equal_single_calls(two_threads, shape):
     """A linear layer's dX and dW, run at once on two threads (each whole), or split when a
     pair does not pay: the bits of single calls either way."""

@@ -495,13 +495,13 @@ class ConvNd(Function):
         if need_w and need_x and g == 1:  # two GEMMs of the same work: at once if it pays
             dWm, dcols = mm2d_pair(self.be, dYm[0, ...], _mT(xp, self.cols[0, ...]),
                                    _mT(xp, Wm[0, ...]), dYm[0, ...])
-            return (_fold(self.be, dcols[None, ...], self.X.shape, self.geo, dY.shape[2:]),
-                    xp.reshape(dWm, W.shape), db)
-        dW = xp.reshape(_bmm(self.be, dYm, _mT(xp, self.cols)), W.shape) if need_w else None
-        dX = None
-        if need_x:
-            dX = _fold(self.be, _bmm(self.be, _mT(xp, Wm), dYm), self.X.shape, self.geo,
-                       dY.shape[2:])
+            dW, dcols = xp.reshape(dWm, W.shape), dcols[None, ...]
+        else:
+            dW = xp.reshape(_bmm(self.be, dYm, _mT(xp, self.cols)), W.shape) if need_w \
+                else None
+            dcols = _bmm(self.be, _mT(xp, Wm), dYm) if need_x else None
+        dX = None if dcols is None else _fold(self.be, dcols, self.X.shape, self.geo,
+                                              dY.shape[2:])
         return dX, dW, db
 
     def _transposed_backward(self, dY, need_x, need_w, need_b):
