@@ -148,13 +148,15 @@ def test_flat_views_follow_memory_order():
     assert cpu.flat_views(a[:, :, ::2]) is None  # gaps
 
 
-def _force_three(monkeypatch):
-    """Every kernel splits its work in 3, however small (``workers`` is read both from
-    xpnn.cpu by the ops and inside xpnn.cpu.pool by its split helpers)."""
-    def three(work, grain=1):
-        return 3 if work and not getattr(cpu.pool._region, "inside", False) else 1
-    monkeypatch.setattr(cpu, "workers", three)
-    monkeypatch.setattr(cpu.pool, "workers", three)
+def _force_three(monkeypatch, threads=3):
+    """Every matrix product cut into 3 blocks (``blocks``) and every kernel run on
+    ``threads`` threads (``workers``), however small: 1 runs all the blocks on the caller.
+    Both are read from xpnn.cpu by the ops and inside xpnn.cpu.pool by its split helpers."""
+    def run_on(work, grain=1):
+        return threads if work and not getattr(cpu.pool._region, "inside", False) else 1
+    monkeypatch.setattr(cpu, "workers", run_on)
+    monkeypatch.setattr(cpu.pool, "workers", run_on)
+    monkeypatch.setattr(cpu.pool, "blocks", lambda work, grain=1: 3 if work else 1)
 
 
 @pytest.fixture
@@ -179,6 +181,7 @@ def _cnn_step(seed=0):
 
 
 def test_split_kernels_equal_one_thread(monkeypatch):
+    _force_three(monkeypatch, threads=1)
     one = _cnn_step()
     _force_three(monkeypatch)
     three = _cnn_step()
@@ -206,7 +209,10 @@ def test_gemm_layouts_read_by_cublas():
 @pytest.mark.parametrize("shape", [(5, 7, 9), (40, 3, 2), (1, 1, 1), (33, 64, 17),
                                    (64, 784, 256), (64, 288, 1000), (130, 500, 47),
                                    (64, 1000, 288), (32, 9, 3000), (3000, 64, 40)])
-def test_split_matmul_equals_one_call(three_threads, shape):
+def test_split_matmul_same_bits_on_any_thread_count(monkeypatch, shape):
+    """A product cut into 3 blocks: the same bits whether 3 threads or 1 run the blocks,
+    and the product (a BLAS may round a row by where it falls in a call, so one call can
+    differ from the blocks in the last bit)."""
     from xpnn.functional.linalg import mm2d, reused
     be = xpnn.get_backend("numpy")
     M, K, N = shape
@@ -215,14 +221,19 @@ def test_split_matmul_equals_one_call(three_threads, shape):
     B = rng.standard_normal((N, K)).astype(np.float32).T  # a transposed view, as in linear
     for bias, dim in ((None, 1), (rng.standard_normal(N).astype(np.float32), 1),
                       (rng.standard_normal(M).astype(np.float32), 0)):
-        want = A @ B
+        want = A.astype(np.float64) @ B.astype(np.float64)
         if bias is not None:
             want += bias if dim == 1 else bias[:, None]
         kept = reused(be, B)  # contiguous copies of its column blocks, made at first use
-        for rhs in (B, kept, kept):
-            got = mm2d(be, A, rhs, bias, dim)
-            assert got.dtype == np.float32 and got.shape == (M, N)
-            np.testing.assert_array_equal(got, want)
+        got = []
+        for threads in (3, 1):
+            _force_three(monkeypatch, threads)
+            for rhs in (B, kept, kept):
+                got.append(mm2d(be, A, rhs, bias, dim))
+                assert got[-1].dtype == np.float32 and got[-1].shape == (M, N)
+                np.testing.assert_allclose(got[-1], want, rtol=1e-4, atol=1e-4 * np.sqrt(K))
+        for g in got[1:]:
+            np.testing.assert_array_equal(g, got[0])
 
 
 @pytest.mark.parametrize("shape", [(256, 256, 256), (64, 784, 300), (300, 40, 2000),
@@ -240,6 +251,67 @@ def test_product_pairs_equal_single_calls(two_threads, shape):
     dX, dW = mm2d_pair(be, dY, W, dY.T, X)
     np.testing.assert_array_equal(dX, dY @ W)
     np.testing.assert_array_equal(dW, dY.T @ X)
+
+
+_THREAD_COUNT_CODE = """
+import numpy as np, xpnn, xpnn.nn as nn
+from xpnn.functional.linalg import mm2d, mm2d_pair, reused
+xpnn.cpu._policy.cores = 2  # products cut for 2 cores, also on a 1-core machine
+be, rng = xpnn.get_backend("numpy"), np.random.default_rng(0)
+def products(M, K, N):
+    A = rng.standard_normal((M, K)).astype(np.float32)
+    W = rng.standard_normal((N, K)).astype(np.float32)
+    return lambda: (mm2d(be, A, W.T), mm2d(be, A, reused(be, np.ascontiguousarray(W.T))),
+                    *mm2d_pair(be, A, W.T, A, W.T))
+def training(kind):
+    xpnn.manual_seed(0)
+    if kind == "mlp":
+        m = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        x, y = xpnn.randn(1024, 784), xpnn.randint(0, 10, (1024,))
+        loss = lambda: nn.functional.cross_entropy(m(x), y)
+    else:
+        m, x = nn.LSTM(64, 256), xpnn.randn(8, 64, 64)
+        loss = lambda: m(x)[0].square().mean()
+    opt = xpnn.optim.Adam(m.parameters())
+    for _ in range(2):
+        opt.zero_grad(); loss().backward(); opt.step()
+    return [p.numpy() for p in m.parameters()]
+runs = [products(*s) for s in ((1024, 784, 256), (256, 1024, 784), (64, 321, 1024),
+                               (4096, 256, 96))]
+runs += [lambda k=k: training(k) for k in ("mlp", "lstm")]
+for i, run in enumerate(runs):
+    got = []
+    for n in (1, 2):
+        xpnn.set_num_threads(n)
+        with xpnn.cpu.pool.hot():
+            got.append(run())
+    for a, b in zip(*got):
+        assert np.array_equal(a, b), f"run {i}: 1 and 2 threads differ"
+print("same bits", xpnn.cpu.blas_coretype)
+"""
+
+
+def _has_avx2():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+@pytest.mark.parametrize("coretype", [None, "Haswell"])
+def test_thread_count_does_not_change_bits(coretype):
+    """Products and training steps give the same bits on 1 and 2 threads, with the BLAS
+    kernels OpenBLAS (or xpnn) picks here and with OpenBLAS's AVX2 ("Haswell") ones, which
+    round a row or column by where it falls in a call: cut a product at the load's thread
+    count and results followed the load (the cut is fixed by shape and cores instead; see
+    xpnn.cpu.pool.blocks). A fresh process, so that the kernel choice holds."""
+    if coretype and not _has_avx2():
+        pytest.skip("OpenBLAS's Haswell kernels need AVX2 and FMA")
+    env = {"OPENBLAS_CORETYPE": coretype} if coretype else {}
+    r = _run(_THREAD_COUNT_CODE, **env)
+    assert r.returncode == 0 and "same bits" in r.stdout, r.stdout + r.stderr
 
 
 def test_split_relu_on_conv_layout(three_threads):
@@ -299,6 +371,7 @@ def _sequence_steps(kind, seed=0):
 
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_split_sequence_models_equal_one_thread(monkeypatch, kind):
+    _force_three(monkeypatch, threads=1)
     one = _sequence_steps(kind)
     _force_three(monkeypatch)
     three = _sequence_steps(kind)

@@ -12,10 +12,14 @@ caller, which has nothing else to do while a region's helpers finish, waits for 
 spinlock without the GIL, so that a helper that finishes never waits for the GIL):
 
 - matrix products are cut into blocks of output rows or columns, one single-threaded BLAS
-  call per block (:func:`xpnn.functional.linalg.mm2d`): each output element is the same
-  dot product in the same order, so results do not depend on the thread count;
+  call per block (:func:`xpnn.functional.linalg.mm2d`). How a product is cut follows its
+  shape and the machine's core count (:func:`pool.blocks`), not the thread count of the
+  moment: a BLAS may round an element by where it falls in a call (OpenBLAS's AVX2 kernels
+  do), so results would otherwise follow the load. With fewer threads than blocks (a busy
+  machine) a thread runs several blocks in turn: results do not depend on the thread
+  count (tests/test_cpu.py checks it with OpenBLAS's AVX2 kernels too);
 - a linear layer's or convolution's backward has two products of the same work (dX and
-  dW): on two threads they run at once, each whole on one thread
+  dW): where each would be cut in two, both run whole instead, at once on two threads
   (:func:`xpnn.functional.linalg.mm2d_pair`: one hand-off instead of two, and whole
   products run faster than halves);
 - large elementwise kernels (ReLU, max pooling, im2col/col2im, Adam) run over blocks of

@@ -193,6 +193,11 @@ class _Pool:
                     w.error = None
 
 
+def _run_all(tasks):
+    for t in tasks:
+        t()
+
+
 def _hand_sleeping(w, task):
     w.task = task
     w.go.release()
@@ -276,6 +281,29 @@ def workers(work, grain=1 << 16):
     if n <= 1 or work < 2 * grain or getattr(_region, "inside", False):
         return 1
     return max(1, min(n, int(work // grain)))
+
+
+def blocks(work, grain=1 << 16):
+    """How many blocks to cut a kernel of ``work`` multiply-adds into where the cut can change
+    the bits of the result (a BLAS's matrix product: its kernels round a row or column
+    differently by where it falls in a call): the machine's core count, fewer so that each
+    block gets at least ``grain``; never the current thread count, which follows the load.
+    The blocks are then run on however many threads :func:`workers` gives
+    (:func:`grouped`), so the result does not depend on that. 1 where the user runs the
+    BLAS's own threads (:func:`~xpnn.cpu.thread_policy` ``"external"``)."""
+    n = _policy.cores
+    if n <= 1 or work < 2 * grain or _policy.mode == "external":
+        return 1
+    return max(1, min(n, int(work // grain)))
+
+
+def grouped(tasks, threads):
+    """``tasks`` as at most ``threads`` tasks, each running a contiguous run of them in
+    turn (for :func:`parallel`: blocks of a cut fixed by :func:`blocks`, on the threads
+    there are now)."""
+    if threads >= len(tasks):
+        return tasks
+    return [partial(_run_all, tasks[a:b]) for a, b in chunks(len(tasks), max(1, threads))]
 
 
 def flat_views(*arrays):

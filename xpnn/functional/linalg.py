@@ -1,10 +1,15 @@
 """Matrix products: matmul, and linear (matmul + bias fused into one node).
 
 Every 2-D product of the hot ops (linear, conv, recurrent, attention) goes through
-:func:`mm`, which takes the backend's native kernel from ``MATMUL`` when it has one. NumPy's
-splits the output over xpnn's CPU threads (see xpnn/cpu.py): the longer side cut into a few
-blocks, one single-threaded BLAS call per block writing its block of the one output array.
-Each output element is then the same dot product, in the same order, as in a single call.
+:func:`mm2d`, which takes the backend's native kernel from ``MATMUL`` when it has one.
+NumPy's cuts the output into a few blocks of rows or columns (the longer side), one
+single-threaded BLAS call per block writing its block of the one output array, and runs the
+blocks on xpnn's CPU threads (see xpnn/cpu). The cut is fixed by the shape and the
+machine's core count, never by the thread count of the moment (which follows the load):
+OpenBLAS's kernels may round an element by where its row or column falls in a call (its
+AVX2 "Haswell" kernels do: a 1024 x 784 x 256 product cut in two rows or columns differs
+from one call in the last bit; its AVX-512 ones did not in our tests), so a cut that
+followed the load made results follow it too. One thread runs the same blocks in turn.
 """
 from __future__ import annotations
 
@@ -30,14 +35,15 @@ def _mm_portable(be, A, B, bias=None, bias_dim=1):
     return Y
 
 
-def _product_threads(M, K, N):
-    """How many of xpnn's CPU threads NumPy's kernel gives an (M, K) @ (K, N) product.
+def _product_blocks(M, K, N):
+    """How many blocks NumPy's kernel cuts an (M, K) @ (K, N) product into: fixed by the
+    shape and the machine's cores (:func:`xpnn.cpu.pool.blocks`), whatever the load.
 
     A small output over a long inner dimension (a convolution's weight gradient summed over
-    every position, (32, 86528) @ (86528, 9)) stays on one thread: cut by rows or columns,
-    each block reads and packs all of the long operand, and even pieces of K ran no faster
-    on two threads than on one (measured; OpenBLAS's tiny-N kernels do not scale here)."""
-    return 1 if M * N * 64 <= K else cpu.workers(M * N * K, GEMM_GRAIN)
+    every position, (32, 86528) @ (86528, 9)) stays whole: cut by rows or columns, each
+    block reads and packs all of the long operand, and even pieces of K ran no faster on
+    two threads than on one (measured; OpenBLAS's tiny-N kernels do not scale here)."""
+    return 1 if M * N * 64 <= K else cpu.pool.blocks(M * N * K, GEMM_GRAIN)
 
 
 def _mm_numpy(be, A, B, bias=None, bias_dim=1):
@@ -50,7 +56,7 @@ def _mm_numpy(be, A, B, bias=None, bias_dim=1):
         B = reused.matrix
     M, K = A.shape
     N = B.shape[1]
-    n = _product_threads(M, K, N)
+    n = _product_blocks(M, K, N)
     if n == 1:
         return _mm_portable(be, A, B, bias, bias_dim)
     np = be.lib
@@ -65,8 +71,9 @@ def _mm_numpy(be, A, B, bias=None, bias_dim=1):
         parts = reused.columns(np, bounds)
     else:
         parts = [B[:, a:b] for a, b in bounds]
-    cpu.parallel([partial(_mm_block, np, A, part, out, bias, bias_dim, cols, a, b)
-                  for part, (a, b) in zip(parts, bounds)])
+    tasks = [partial(_mm_block, np, A, part, out, bias, bias_dim, cols, a, b)
+             for part, (a, b) in zip(parts, bounds)]
+    cpu.parallel(cpu.pool.grouped(tasks, cpu.workers(M * N * K, GEMM_GRAIN)))
     return out
 
 
@@ -233,8 +240,8 @@ class MatMul(Function):
 
 
 def _pair_pays(A, B):
-    """Whether NumPy's kernel would split ``A @ B`` over exactly two threads."""
-    return _product_threads(A.shape[0], A.shape[1], B.shape[1]) == 2
+    """Whether NumPy's kernel cuts ``A @ B`` into exactly two blocks."""
+    return _product_blocks(A.shape[0], A.shape[1], B.shape[1]) == 2
 
 
 def _store_product(out, i, A, B):
@@ -243,17 +250,20 @@ def _store_product(out, i, A, B):
 
 def mm2d_pair(be, A1, B1, A2, B2):
     """``(A1 @ B1, A2 @ B2)`` for two independent 2-D products of the same work (a linear
-    layer's dX and dW: both M N K multiply-adds). Where NumPy's kernel would split each over
-    two threads, they run at once instead, each whole on one thread: one hand-off to the
-    helper thread where two splits cost two, and whole products run faster than halves
-    (backward of a 256 x 256 linear layer at batch 256: 502 -> 395 us; 2048 x 128 -> 512:
-    3.04 -> 2.87 ms). Each product is one BLAS call as in :func:`mm2d`: the same bits."""
+    layer's dX and dW: both M N K multiply-adds). Where NumPy's kernel would cut each into
+    two blocks, they run whole instead, at once on two threads (or one after the other when
+    the load leaves one): one hand-off to the helper thread where two splits cost two, and
+    whole products run faster than halves (backward of a 256 x 256 linear layer at batch
+    256: 502 -> 395 us; 2048 x 128 -> 512: 3.04 -> 2.87 ms). The choice depends on the
+    shapes and the machine, not on the load, like :func:`mm2d`'s cut."""
     if MATMUL.get(be.name) is _mm_numpy and A1.ndim == B1.ndim == A2.ndim == B2.ndim == 2:
         cpu.tick()
         if _pair_pays(A1, B1) and _pair_pays(A2, B2):
             out = [None, None]
-            cpu.parallel([partial(_store_product, out, 0, A1, B1),
-                          partial(_store_product, out, 1, A2, B2)])
+            tasks = [partial(_store_product, out, 0, A1, B1),
+                     partial(_store_product, out, 1, A2, B2)]
+            work = A1.shape[0] * A1.shape[1] * B1.shape[1]
+            cpu.parallel(cpu.pool.grouped(tasks, cpu.workers(2 * work, GEMM_GRAIN)))
             return out[0], out[1]
     return mm2d(be, A1, B1), mm2d(be, A2, B2)
 
