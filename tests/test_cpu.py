@@ -255,14 +255,14 @@ def test_product_pairs_equal_single_calls(two_threads, shape):
 
 _THREAD_COUNT_CODE = """
 import numpy as np, xpnn, xpnn.nn as nn
-from xpnn.functional.linalg import mm2d, mm2d_pair, reused
+from xpnn.functional.linalg import mm2d, mm2d_pair, mm2d_start, reused
 xpnn.cpu._policy.cores = 2  # products cut for 2 cores, also on a 1-core machine
 be, rng = xpnn.get_backend("numpy"), np.random.default_rng(0)
 def products(M, K, N):
     A = rng.standard_normal((M, K)).astype(np.float32)
     W = rng.standard_normal((N, K)).astype(np.float32)
     return lambda: (mm2d(be, A, W.T), mm2d(be, A, reused(be, np.ascontiguousarray(W.T))),
-                    *mm2d_pair(be, A, W.T, A, W.T))
+                    mm2d_start(be, A, W.T)(), *mm2d_pair(be, A, W.T, A, W.T))
 def training(kind):
     xpnn.manual_seed(0)
     if kind == "mlp":
@@ -312,6 +312,76 @@ def test_thread_count_does_not_change_bits(coretype):
     env = {"OPENBLAS_CORETYPE": coretype} if coretype else {}
     r = _run(_THREAD_COUNT_CODE, **env)
     assert r.returncode == 0 and "same bits" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("hot", [False, True])
+def test_started_region_runs_while_the_caller_works(two_threads, hot):
+    """cpu.pool.start: the helpers' tasks run before the caller asks for the result (the
+    caller waits here for one to have run), errors come out of the function it returned,
+    other regions run inline meanwhile, and the pool is free again afterwards."""
+    import contextlib
+    import threading
+    with cpu.pool.hot() if hot else contextlib.nullcontext():
+        for _ in range(20):
+            ran, hits = threading.Event(), []
+            finish = cpu.pool.start([ran.set, lambda: hits.append("caller")])
+            assert ran.wait(5), "the helper's task did not start before finish()"
+            assert hits == []  # the caller's task waits for finish()
+            cpu.parallel([lambda: hits.append(1), lambda: hits.append(2)])  # inline
+            finish()
+            assert sorted(hits, key=str) == [1, 2, "caller"]
+
+        def boom():
+            raise KeyError("started helper")
+        finish = cpu.pool.start([boom, lambda: None])
+        with pytest.raises(KeyError, match="started helper"):
+            finish()
+        hits = []
+        cpu.parallel([lambda: hits.append(1), lambda: hits.append(2)])
+        assert sorted(hits) == [1, 2]
+    assert not cpu.pool._pool.busy.locked()
+
+
+@pytest.mark.parametrize("shape", [(64, 321, 1024), (300, 200, 64), (33, 64, 17),
+                                   (5, 7, 9)])
+def test_started_products_same_bits_on_any_thread_count(monkeypatch, shape):
+    """linalg.mm2d_start: the caller's block is smaller (LEAD); the bits do not depend on
+    the thread count; the function returns the same product on every call."""
+    from xpnn.functional.linalg import mm2d_start, reused
+    be = xpnn.get_backend("numpy")
+    M, K, N = shape
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((M, K)).astype(np.float32)
+    B = rng.standard_normal((K, N)).astype(np.float32)
+    want = A.astype(np.float64) @ B
+    for rhs in (B, reused(be, B), B.T.copy().T):
+        got = []
+        for threads in (3, 1):
+            _force_three(monkeypatch, threads)
+            result = mm2d_start(be, A, rhs)
+            got.append(result())
+            assert result() is got[-1]
+            np.testing.assert_allclose(got[-1], want, rtol=1e-4, atol=1e-4 * np.sqrt(K))
+        np.testing.assert_array_equal(got[0], got[1])
+
+
+def test_started_product_left_by_an_exception(two_threads):
+    """An error between mm2d_start and its result (the LSTM loop's ``finally`` calls it):
+    the helpers finish, and the hot region ends and starts again cleanly."""
+    from xpnn.functional.linalg import mm2d_start
+    be = xpnn.get_backend("numpy")
+    A = np.ones((64, 512), np.float32)
+    B = np.ones((512, 1024), np.float32)
+    with pytest.raises(ValueError, match="mid-step"):
+        with cpu.pool.hot():
+            result = mm2d_start(be, A, B)
+            try:
+                raise ValueError("mid-step")
+            finally:
+                result()
+    assert cpu.pool._pool.spinning == [] and not cpu.pool._pool.busy.locked()
+    with cpu.pool.hot():
+        np.testing.assert_array_equal(mm2d_start(be, A, B)(), A @ B)
 
 
 def test_split_relu_on_conv_layout(three_threads):

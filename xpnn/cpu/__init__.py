@@ -31,7 +31,11 @@ when products are small and many: an LSTM step runs 128 of 0.2 ms each. Inside
 ``xpnn.cpu.pool.hot()`` the helpers instead wait spinning on a pthread spinlock, called
 through ctypes so that the GIL is free while they spin; the recurrent layers run their step
 loops in one (measured: LSTM step 90 -> 87 ms). The helpers hold their cores for the
-region, so it is used around loops only, and not at all with one thread.
+region, so it is used around loops only, and not at all with one thread. Even a spinning
+helper starts ~45 us after its hand-off (it must take the GIL from the caller), so a loop
+with other work per step can start a region first and finish it later
+(:func:`pool.start`): the LSTM hands out the next step's product and computes the step's
+saved values meanwhile (:func:`xpnn.functional.linalg.mm2d_start`).
 
 How many threads (:func:`get_num_threads`):
 

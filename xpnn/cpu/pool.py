@@ -118,37 +118,41 @@ class _Pool:
         self.hot_owner = None         # the thread that entered it
 
     def run(self, tasks):
+        self.start(tasks)()
+
+    def start(self, tasks):
+        """Hand all but the last of ``tasks`` to helper threads now and return a function
+        that runs the rest on the calling thread, waits for the helpers and raises the first
+        error of any task. Between the two the caller may do other work; while a region is
+        started no other one runs in parallel (other callers run theirs inline)."""
         if len(tasks) == 1 or not self.busy.acquire(blocking=False):
-            for t in tasks:
-                t()
-            return
+            return partial(_run_all, tasks)
         try:
             if self.spinning:  # a hot region: its thread hands tasks to the spinning helpers
-                if self.hot_owner == threading.get_ident():
-                    self._dispatch(self.spinning[:len(tasks) - 1], tasks, _hand_spinning,
-                                 _wait_spinning)
-                else:
-                    for t in tasks:
-                        t()
-                return
-            while len(self.workers) < len(tasks) - 1:
-                self.workers.append(_Worker())
-            self._dispatch(self.workers[:len(tasks) - 1], tasks, _hand_sleeping,
-                         _wait_sleeping)
-        finally:
+                if self.hot_owner != threading.get_ident():
+                    self.busy.release()
+                    return partial(_run_all, tasks)
+                used, hand, wait = self.spinning[:len(tasks) - 1], _hand_spinning, \
+                    _wait_spinning
+            else:
+                while len(self.workers) < len(tasks) - 1:
+                    self.workers.append(_Worker())
+                used, hand, wait = self.workers[:len(tasks) - 1], _hand_sleeping, \
+                    _wait_sleeping
+            for w, t in zip(used, tasks):
+                hand(w, t)
+        except BaseException:
             self.busy.release()
+            raise
+        return partial(self._finish, used, tasks[len(used):], wait)
 
-    @staticmethod
-    def _dispatch(used, tasks, hand, wait):
-        """Hand a task to each helper in ``used`` (``hand(worker, task)``), run the rest
-        (the last task, and any beyond the helpers) on the caller, wait for every helper
-        given one (``wait(worker)``) whatever happened, and raise the first error."""
-        for w, t in zip(used, tasks):
-            hand(w, t)
+    def _finish(self, used, rest, wait):
+        """Run ``rest`` on the caller, wait for every helper in ``used`` (``wait(worker)``)
+        whatever happened, end the region and raise the first error."""
         error = None
         _region.inside = True
         try:
-            for t in tasks[len(used):]:
+            for t in rest:
                 t()
         except BaseException as e:
             error = e
@@ -159,6 +163,7 @@ class _Pool:
                 if w.error is not None and error is None:
                     error = w.error
                 w.error = None
+            self.busy.release()
         if error is not None:
             raise error
 
@@ -248,6 +253,14 @@ def parallel(tasks):
     last on the calling thread) and return when all are done; the first exception raised
     by any of them is raised here. Give at most :func:`get_num_threads` tasks."""
     _pool.run(tasks)
+
+
+def start(tasks):
+    """:func:`parallel` in two halves: the helper threads start their tasks now, and the
+    function returned runs the last task on the calling thread, waits for the helpers and
+    raises the first error. Work the caller does in between overlaps the helpers' (and their
+    wake-up); call the function exactly once, soon (no other parallel region runs before)."""
+    return _pool.start(tasks)
 
 
 def hot():
