@@ -85,7 +85,8 @@ def native_tables():
     from xpnn.optim import adam
     return [(conv, "IM2COL"), (conv, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
             (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
-            (activation, "ERF"), (activation, "RELU"), (linalg, "MATMUL"),
+            (activation, "ERF"), (activation, "RELU"), (activation, "LOG_SOFTMAX"),
+            (linalg, "MATMUL"),
             (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
             (recurrent, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
             (loss, "SOFTMAX_GRAD")]

@@ -167,14 +167,24 @@ def _ce_runs(dtype, seed=0):
                                    weight=None if weight is None else xpnn.from_numpy(weight))
             loss.backward(xpnn.ones_like(loss) if reduction == "none" else None)
             outs += [loss.detach().numpy().reshape(-1), x.grad.numpy().reshape(-1)]
-    return outs
+    x = xpnn.from_numpy(X).requires_grad_()
+    y = F.log_softmax(x, dim=1)
+    y.backward(xpnn.from_numpy(rng.standard_normal(X.shape).astype(dtype)))
+    return outs + [y.detach().numpy().reshape(-1), x.grad.numpy().reshape(-1)]
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_numpy_softmax_gradient_equals_portable_bitwise(monkeypatch, dtype):
-    from xpnn.functional import loss
+@pytest.mark.parametrize("split", [False, True])
+def test_numpy_softmax_gradient_equals_portable_bitwise(monkeypatch, dtype, split):
+    """NumPy's log softmax and cross-entropy gradient (over blocks of rows on the CPU
+    threads: ``split`` cuts the 13 rows in 3) give the portable code's bits."""
+    from xpnn import cpu
+    from xpnn.functional import activation, loss
+    if split:
+        monkeypatch.setattr(cpu.pool, "workers", lambda work, grain=1: 3)
     native = _ce_runs(dtype)
     monkeypatch.setattr(loss, "SOFTMAX_GRAD", {})
+    monkeypatch.setattr(activation, "LOG_SOFTMAX", {})
     for a, b in zip(native, _ce_runs(dtype)):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8))
