@@ -257,7 +257,9 @@ def tick():
 def set_num_threads(n):
     """Use ``n`` CPU threads for xpnn's CPU work (and torch's intra-op pool, if torch is
     loaded), or ``"auto"`` for xpnn's load-following policy (the default; see
-    :mod:`xpnn.cpu`).
+    :mod:`xpnn.cpu`). Matrix products are cut into at most as many blocks as the machine
+    has cores whatever ``n`` is (so that results do not depend on it): more threads than
+    cores serve the elementwise kernels only.
 
     Args:
         n: an int >= 1, or the string ``"auto"``.
