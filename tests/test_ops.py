@@ -209,6 +209,63 @@ def test_cross_entropy_with_masked_logits_matches_torch(backend, reduction, weig
                                    atol=1e-7)
 
 
+@needs_torch
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_of_a_batch_with_every_label_ignored(backend, smoothing, weighted):
+    """Every label ignored (a padding-only batch): the mean's total weight is 0, the loss NaN
+    and the gradient 0, as in PyTorch; 0 * inf made the gradient NaN, which the next
+    optimizer step would have written into every weight."""
+    import torch
+    logits = np.random.default_rng(3).standard_normal((2, 3, 4)).astype(np.float32)
+    y = np.full((2, 4), -100)  # (N, C, d) input: classes along dim 1
+    w = np.array([0.5, 2.0, 1.0], np.float32)
+    kw = {"ignore_index": -100, "label_smoothing": smoothing}
+    tx = torch.tensor(logits, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tx, torch.tensor(y), **kw,
+                                           weight=torch.tensor(w) if weighted else None)
+    tl.backward()
+    fns = [F.cross_entropy]
+    if not smoothing:
+        fns.append(lambda a, b, label_smoothing, **k: F.nll_loss(F.log_softmax(a, dim=1), b,
+                                                                 **k))
+    for fn in fns:
+        x = xpnn.tensor(logits, backend=backend, requires_grad=True)
+        loss = fn(x, xpnn.tensor(y, backend=backend), **kw,
+                  weight=xpnn.tensor(w, backend=backend) if weighted else None)
+        loss.backward()
+        assert np.isnan(xpnn.to_numpy(loss)) and np.isnan(tl.item())
+        np.testing.assert_array_equal(xpnn.to_numpy(x.grad), tx.grad.numpy())
+        np.testing.assert_array_equal(tx.grad.numpy(), 0)
+
+
+def test_mean_losses_of_an_empty_batch_are_nan_without_a_warning(backend):
+    """A mean over no elements is NaN, silently as in PyTorch (the suite turns warnings into
+    errors: NumPy warned "Mean of empty slice" and "invalid value"), and the gradient of an
+    empty input is empty."""
+    def t(a, grad=False):
+        return xpnn.tensor(a, backend=backend, requires_grad=grad)
+    empty, labels = np.zeros((0, 3), np.float32), np.zeros((0,), np.int64)
+    cases = {
+        "mean": lambda x: x.mean(),
+        "mean(0)": lambda x: x.mean(0).sum(),
+        "mse_loss": lambda x: F.mse_loss(x, x * 0),
+        "l1_loss": lambda x: F.l1_loss(x, x * 0),
+        "binary_cross_entropy_with_logits": lambda x: F.binary_cross_entropy_with_logits(
+            x, x * 0),
+        "cross_entropy": lambda x: F.cross_entropy(x, t(labels)),
+        "cross_entropy(probabilities)": lambda x: F.cross_entropy(x, x * 0),
+        "nll_loss": lambda x: F.nll_loss(x, t(labels)),
+        "cosine_embedding_loss": lambda x: F.cosine_embedding_loss(x, x, t(labels * 1.0)),
+    }
+    for name, fn in cases.items():
+        x = t(empty, grad=True)
+        loss = fn(x)
+        loss.backward()
+        assert np.isnan(xpnn.to_numpy(loss)), name
+        assert tuple(x.grad.shape) == (0, 3), name
+
+
 def test_cross_entropy_is_stable_for_huge_logits(backend):
     """Logits of +-1e4 in float32: finite loss and gradients, and the exact values
     (log-softmax subtracts the row max first, so nothing overflows)."""

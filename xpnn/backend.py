@@ -116,9 +116,10 @@ class Backend:
 
     def quiet(self):
         """A context in which the library does not warn about floating-point results
-        (log(0) = -inf, x/0, overflow), as PyTorch does not: NumPy's errstate, a no-op
-        elsewhere."""
-        return np.errstate(all="ignore") if self.name == "numpy" else _NOTHING
+        (log(0) = -inf, x/0, overflow), as PyTorch does not: NumPy's errstate (for
+        array-api-strict too, which computes with NumPy), a no-op elsewhere."""
+        return np.errstate(all="ignore") if self.name in ("numpy", "array_api_strict") \
+            else _NOTHING
 
     # -- host transfer --------------------------------------------------------------
     def asarray(self, data, dtype=None):

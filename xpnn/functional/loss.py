@@ -18,18 +18,22 @@ def _check_reduction(name, reduction):
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce_forward(xp, L, reduction, denom):
+def _reduce_forward(be, L, reduction, denom):
     if reduction == "none":
         return L
-    total = xp.sum(L)
-    return total / denom if reduction == "mean" else total
+    total = be.xp.sum(L)
+    if reduction == "sum":
+        return total
+    with be.quiet():  # an empty batch, or one with every label ignored: NaN, silently
+        return total / denom
 
 
-def _reduce_backward(dY, reduction, denom):
+def _reduce_backward(be, dY, reduction, denom):
     """The per-element factor that dL/d(element) carries from the reduced output."""
-    if reduction == "none":
+    if reduction != "mean":
         return dY
-    return dY / denom if reduction == "mean" else dY
+    with be.quiet():  # inf for a total weight of 0 (see _row_factors)
+        return dY / denom
 
 
 # -- classification: log-softmax + NLL fused -----------------------------------------------
@@ -125,12 +129,14 @@ def _labels_cupy(be, LP, target, weight, ignore_index):
 
 
 def _softmax_grad_cupy(be, LP, rows, labels, g):
-    """(exp(LP) - onehot(labels)) * (rows * g)[:, None] in one kernel, ``g`` a scalar array
-    or one value per row (LP as :func:`_labels_cupy` accepted it)."""
+    """(exp(LP) - onehot(labels)) * coef[:, None] in one kernel, coef the rows' factors of
+    :func:`_row_factors` and ``g`` a scalar array or one value per row (LP as
+    :func:`_labels_cupy` accepted it)."""
     out = be.xp.empty(LP.shape, dtype=LP.dtype, device=be.device)
     be.kernel("xpnn_ce_grad", "T lp, raw T rows, raw S labels, raw T g, int64 C, bool per_row",
               "T out",
-              "long long r = i / C; T coef = rows[r] * g[per_row ? r : 0];"
+              "long long r = i / C; T w = rows[r];"
+              "T coef = w == (T)0 ? (T)0 : w * g[per_row ? r : 0];"
               "out = (exp(lp) - (i - r * C == labels[r] ? (T)1 : (T)0)) * coef;")(
         LP, rows, labels, be.xp.reshape(g, (-1,)), LP.shape[1], g.ndim == 1, out)
     return out
@@ -141,14 +147,23 @@ def _softmax_grad_cupy(be, LP, rows, labels, g):
 CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
 
 
+def _row_factors(xp, rows, g):
+    """Each row's factor ``rows * g`` of a classification gradient, 0 where the row weighs
+    nothing (its label ignored, or its class weighted 0): where every label of a batch is
+    ignored, the mean's total weight is 0 and g is inf, and 0 * inf must not turn the
+    gradient NaN (a padding-only batch would wipe out the weights at the next step).
+    PyTorch gives ignored rows 0 there too; rows of a class weighted 0 it gives NaN."""
+    return rows * xp.where(rows == 0, xp.zeros_like(rows), g)
+
+
 def _softmax_grad_numpy(be, LP, rows, labels, g):
-    """The portable gradient (exp(LP) - onehot(labels)) * (rows * g)[:, None], the one
+    """The portable gradient (exp(LP) - onehot(labels)) * coef[:, None], the one
     subtracted in place at each row's label instead of building an (N, C) one-hot (the LSTM
     benchmark's 4096 x 96 float32 logits, loss and backward: 1.61 -> 1.29 ms), over blocks
     of rows on xpnn's CPU threads; the same operations on the same values, so the same
     bits. None where the coefficients' dtype differs from LP's."""
     np = be.lib
-    coef = (rows * g)[:, None]
+    coef = _row_factors(np, rows, g)[:, None]
     if coef.dtype != LP.dtype:
         return None
     P = np.empty_like(LP)
@@ -187,7 +202,7 @@ class CrossEntropy(Function):
             if done is not None:
                 L, self.rows, self.labels, self.denom = done
                 self.K, self.grad_kernel = None, native[1]
-                return _reduce_forward(xp, L, reduction, self.denom)
+                return _reduce_forward(be, L, reduction, self.denom)
             valid, bad = _valid_labels(xp, be, C, target, ignore_index, name)
             w_row, safe, self.denom = _label_rows(xp, X.dtype, target, weight, valid, bad)
             idx = xp.arange(N, dtype=safe.dtype, device=be.device) * C + safe
@@ -196,16 +211,16 @@ class CrossEntropy(Function):
             picked = xp.where(w_row != 0, picked, xp.zeros_like(picked))
             L = -(w_row * picked)
             self.rows, self.labels, self.K = _nan_where(xp, be, bad, w_row, X.dtype), safe, None
-            return _reduce_forward(xp, _nan_where(xp, be, bad, L, X.dtype), reduction,
+            return _reduce_forward(be, _nan_where(xp, be, bad, L, X.dtype), reduction,
                                    self.denom)
         K, self.denom = _class_coeffs(xp, be, C, X.dtype, target, weight, ignore_index,
                                       smoothing, name)
         self.K = K
-        return _reduce_forward(xp, -xp.sum(K * LP, axis=1), reduction, self.denom)
+        return _reduce_forward(be, -xp.sum(K * LP, axis=1), reduction, self.denom)
 
     def backward(self, dY):
         xp, K = self.xp, self.K
-        g = _reduce_backward(dY, self.reduction, self.denom)
+        g = _reduce_backward(self.be, dY, self.reduction, self.denom)
         if K is None:  # labels: K = onehot(y) w[y], so sum_c K_ic = w[y_i]
             if getattr(self, "grad_kernel", None) is not None:
                 return self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
@@ -213,12 +228,14 @@ class CrossEntropy(Function):
             dX = native(self.be, self.LP, self.rows, self.labels, g) if native else None
             if dX is not None:
                 return dX
-            coef = (self.rows * g)[:, None]
+            coef = _row_factors(xp, self.rows, g)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
             if self.log_probs:
                 return -onehot * coef
             return (xp.exp(self.LP) - onehot) * coef
         g = g[:, None] if self.reduction == "none" else g
+        # rows that weigh nothing (ignored labels) get 0, as in _row_factors
+        g = xp.where(xp.any(K != 0, axis=1, keepdims=True), g, xp.zeros_like(K[:, :1]))
         if self.log_probs:  # nll_loss: d/dlogp_ic = -K_ic
             return -K * g
         # d/dx_ic of -sum_c K_ic logsoftmax_ic = softmax_ic * sum_c K_ic - K_ic
@@ -299,10 +316,10 @@ class _Pointwise(Function):
     def forward(self, X, T, reduction="mean", **kw):
         L, self.dX, self.dT = self.pointwise(self.xp, X, T, **kw)
         self.reduction, self.n = reduction, math.prod(X.shape)
-        return _reduce_forward(self.xp, L, reduction, self.n)
+        return _reduce_forward(self.be, L, reduction, self.n)
 
     def backward(self, dY):
-        g = _reduce_backward(dY, self.reduction, self.n)
+        g = _reduce_backward(self.be, dY, self.reduction, self.n)
         dT = self.dT * g if self.needs[1] and self.dT is not None else None
         return self.dX * g, dT
 
@@ -514,12 +531,12 @@ class GaussianNLL(Function):
             L = L + 0.5 * math.log(2 * math.pi)
         self.D, self.Vc, self.shapes = D, Vc, (X.shape, T.shape, V.shape)
         self.reduction, self.n = reduction, math.prod(L.shape)
-        return _reduce_forward(xp, L, reduction, self.n)
+        return _reduce_forward(self.be, L, reduction, self.n)
 
     def backward(self, dY):
         from .elementwise import unbroadcast
         xp, D, Vc = self.xp, self.D, self.Vc
-        g = _reduce_backward(dY, self.reduction, self.n)
+        g = _reduce_backward(self.be, dY, self.reduction, self.n)
         sx, st, sv = self.shapes
         dD = g * D / Vc
         dV = g * (0.5 / Vc - 0.5 * D * D / (Vc * Vc)) if self.needs[2] else None

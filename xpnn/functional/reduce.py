@@ -77,9 +77,14 @@ class Mean(Function):
     def forward(self, X, axes=(), keepdims=False):
         self.shape, self.axes, self.keep = X.shape, axes, keepdims
         self.n = math.prod(X.shape[a] for a in axes)
+        if not self.n:  # NaN, silently as in PyTorch (NumPy warns "Mean of empty slice")
+            with self.be.quiet():
+                return self.xp.sum(X, axis=axes, keepdims=keepdims) / 0
         return self.xp.mean(X, axis=axes, keepdims=keepdims)
 
     def backward(self, dY):
+        if not self.n:  # the input is empty
+            return self.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
         g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return self.xp.broadcast_to(g / self.n, self.shape)
 
