@@ -356,3 +356,26 @@ def test_reprs_and_signatures_match_torch():
         theirs = [p.name for p in inspect.signature(fn).parameters.values()
                   if fn is getattr(TF, name) or p.name != "out"]  # refs add out=
         assert ours == theirs, name
+
+
+@needs_torch
+def test_piecewise_activations_at_their_breakpoints_and_nan_as_pytorch(backend):
+    """Values and gradients at the breakpoints and for NaN: threshold and the shrinks keep a
+    NaN (they turned it into their fill value, with no gradient), hardswish's derivative is
+    0 at -3 and 1 at 3 (PyTorch 2.x)."""
+    pts = np.array([np.nan, -3.0, -2.5, -0.5, 0.2, 0.5, 1.0, 2.5, 3.0, 4.0], np.float32)
+    ops = [(lambda m, a: m.threshold(a, 0.5, -2.0), lambda a: TF.threshold(a, 0.5, -2.0)),
+           (lambda m, a: m.hardshrink(a), TF.hardshrink),
+           (lambda m, a: m.softshrink(a), TF.softshrink),
+           (lambda m, a: m.hardswish(a), TF.hardswish),
+           (lambda m, a: m.hardsigmoid(a), TF.hardsigmoid),
+           (lambda m, a: m.hardtanh(a, -3.0, 3.0), lambda a: TF.hardtanh(a, -3.0, 3.0))]
+    for ours, theirs in ops:
+        t = torch.tensor(pts, requires_grad=True)
+        want = theirs(t)
+        want.sum().backward()
+        x = xpnn.tensor(pts, backend=backend, requires_grad=True)
+        got = ours(F, x)
+        got.sum().backward()
+        np.testing.assert_allclose(to_np(got), want.detach().numpy(), rtol=EPS32)
+        np.testing.assert_allclose(to_np(x.grad), t.grad.numpy(), rtol=EPS32)

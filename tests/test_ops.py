@@ -239,6 +239,32 @@ def test_cross_entropy_of_a_batch_with_every_label_ignored(backend, smoothing, w
         np.testing.assert_array_equal(tx.grad.numpy(), 0)
 
 
+@needs_torch
+@pytest.mark.parametrize("shape", [(4, 3), (3,), (2, 3, 4)])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.2, "reduction": "sum"},
+                                {"weighted": True, "reduction": "none"}])
+def test_cross_entropy_probability_targets_get_a_gradient(backend, shape, kw):
+    """Class probabilities that require a gradient (a teacher trained with its student) get
+    one, as in PyTorch: d loss / d q_ic = -(1 - s) w_c log softmax(x)_ic; they had none."""
+    import torch
+    kw = dict(kw)
+    rng = np.random.default_rng(5)
+    logits, q = rng.standard_normal(shape), rng.random(shape)
+    w = np.array([0.5, 2.0, 1.0]) if kw.pop("weighted", False) else None
+    tx, tq = torch.tensor(logits, requires_grad=True), torch.tensor(q, requires_grad=True)
+    TF.cross_entropy(tx, tq, weight=None if w is None else torch.tensor(w), **kw).sum().backward()
+    x, p = (xpnn.tensor(a, backend=backend, dtype="float64", requires_grad=True)
+            for a in (logits, q))
+    wx = None if w is None else xpnn.tensor(w, backend=backend, dtype="float64")
+    F.cross_entropy(x, p, weight=wx, **kw).sum().backward()
+    np.testing.assert_allclose(xpnn.to_numpy(p.grad), tq.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xpnn.to_numpy(x.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if backend == "numpy":
+        assert xpnn.gradcheck(lambda a, b: F.cross_entropy(a, b, weight=wx, **kw),
+                              xpnn.tensor(logits, requires_grad=True, dtype="float64"),
+                              xpnn.tensor(q, requires_grad=True, dtype="float64"))
+
+
 def test_mean_losses_of_an_empty_batch_are_nan_without_a_warning(backend):
     """A mean over no elements is NaN, silently as in PyTorch (the suite turns warnings into
     errors: NumPy warned "Mean of empty slice" and "invalid value"), and the gradient of an

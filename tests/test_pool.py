@@ -40,6 +40,13 @@ CASES = [
      dict(kernel_size=3, stride=1, divisor_override=5)),
     ("avg_pool1d", F.avg_pool1d, TF.avg_pool1d, (2, 3, 11),
      dict(kernel_size=4, stride=3, padding=2, ceil_mode=True)),
+    # ceil_mode keeps a window larger than the (padded) input when it starts inside it
+    ("max_pool2d:ceil_kernel_past_input", F.max_pool2d, TF.max_pool2d, (1, 2, 2, 4),
+     dict(kernel_size=3, stride=2, ceil_mode=True)),
+    ("avg_pool2d:ceil_kernel_past_input", F.avg_pool2d, TF.avg_pool2d, (1, 2, 2, 4),
+     dict(kernel_size=3, stride=2, ceil_mode=True)),
+    ("avg_pool1d:ceil_kernel_past_padding", F.avg_pool1d, TF.avg_pool1d, (2, 1, 3),
+     dict(kernel_size=4, stride=3, padding=0, ceil_mode=True, count_include_pad=False)),
     ("adaptive_avg_pool2d:global", F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d,
      (2, 3, 5, 4), dict(output_size=1)),
     ("adaptive_avg_pool2d:3x5", F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 2, 7, 8),
@@ -160,11 +167,18 @@ def test_bad_call_raises_naming_layer_and_shapes():
                                          r"input \(N, C, H, W\), got shape \(3, 8\)"):
         nn.MaxPool2d(2)(xpnn.tensor(np.zeros((3, 8), np.float32)))
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(5, 5\).* spans 5, larger than "
-                                         r"the padded input \(4 \+ 2\*0\)"):
+                                         r"the padded input \(4 \+ 2\*0\).*\(ceil_mode=True "
+                                         r"keeps a partial window\)"):
         F.max_pool2d(xpnn.tensor(np.zeros((1, 1, 4, 4), np.float32)), 5)
+    with pytest.raises(ValueError, match=r"kernel \(6, 6\).* spans 6.*\(4, 4\)$"):
+        F.max_pool2d(xpnn.tensor(np.zeros((1, 1, 4, 4), np.float32)), 6, 1, ceil_mode=True)
     with pytest.raises(ValueError, match=r"avg_pool1d: expected a 3-D or 2-D input \(N, C, L\) or \(C, L\), got "
                                          r"shape \(1, 1, 4, 4\)"):
         F.avg_pool1d(xpnn.tensor(np.zeros((1, 1, 4, 4), np.float32)), 2)
+    for fn in (F.adaptive_avg_pool1d, F.adaptive_max_pool1d):  # a window would be empty
+        with pytest.raises(ValueError, match=r"adaptive_(avg|max)_pool1d: input of spatial "
+                                             r"size \(0,\) has nothing to pool"):
+            fn(xpnn.tensor(np.zeros((1, 2, 0), np.float32)), 3)
     with pytest.raises(ValueError, match=r"divisor_override must be a non-zero int, got 0"):
         F.avg_pool2d(xpnn.tensor(np.zeros((1, 1, 4, 4), np.float32)), 2, divisor_override=0)
 

@@ -396,14 +396,15 @@ def _mask(xp, cond, dtype):
 class Hardtanh(_Local):
     @staticmethod
     def f(xp, X, grad, lo=-1.0, hi=1.0):
-        # PyTorch: no gradient at the bounds themselves
-        return xp.clip(X, lo, hi), _mask(xp, (X > lo) & (X < hi), X.dtype) if grad else None
+        # PyTorch: no gradient at the bounds themselves; a NaN passes its gradient
+        return xp.clip(X, lo, hi), _mask(xp, ~((X <= lo) | (X >= hi)), X.dtype) if grad \
+            else None
 
 
 class Threshold(_Local):
     @staticmethod
     def f(xp, X, grad, threshold=0.0, value=0.0):
-        keep = X > threshold
+        keep = ~(X <= threshold)  # a NaN is kept, and passes its gradient (PyTorch)
         Y = xp.where(keep, X, xp.asarray(value, dtype=X.dtype, device=X.device))
         return Y, _mask(xp, keep, X.dtype) if grad else None
 
@@ -413,7 +414,7 @@ class Shrink(_Local):
 
     @staticmethod
     def f(xp, X, grad, lambd=0.5, soft=False):
-        keep = xp.abs(X) > lambd
+        keep = ~(xp.abs(X) <= lambd)  # a NaN is kept, and passes its gradient (PyTorch)
         Y = X - xp.sign(X) * lambd if soft else X
         Y = xp.where(keep, Y, xp.zeros((), dtype=X.dtype, device=X.device))
         return Y, _mask(xp, keep, X.dtype) if grad else None
@@ -469,13 +470,13 @@ class Hardsigmoid(_Local):
 class Hardswish(_Local):
     @staticmethod
     def f(xp, X, grad):
-        # x relu6(x + 3) / 6 (Howard et al. 2019); PyTorch's derivative: 0 below -3,
-        # x/3 + 1/2 up to 3 (inclusive), 1 above
+        # x relu6(x + 3) / 6 (Howard et al. 2019); PyTorch's derivative (2.x): 0 up to -3
+        # (inclusive), x/3 + 1/2 below 3, 1 from 3 on (and for NaN)
         Y = X * xp.clip(X + 3, 0.0, 6.0) / 6
         if not grad:
             return Y, None
         one = xp.ones_like(X)
-        D = xp.where(X < -3, 0 * one, xp.where(X <= 3, X / 3 + 0.5, one))
+        D = xp.where(X <= -3, 0 * one, xp.where(X < 3, X / 3 + 0.5, one))
         return Y, D
 
 

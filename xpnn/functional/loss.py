@@ -215,7 +215,8 @@ class CrossEntropy(Function):
                                    self.denom)
         K, self.denom = _class_coeffs(xp, be, C, X.dtype, target, weight, ignore_index,
                                       smoothing, name)
-        self.K = K
+        self.K, self.weight, self.smoothing = K, weight, smoothing
+        self.labelled = xp.isdtype(target.dtype, "integral")
         return _reduce_forward(be, -xp.sum(K * LP, axis=1), reduction, self.denom)
 
     def backward(self, dY):
@@ -234,13 +235,19 @@ class CrossEntropy(Function):
                 return -onehot * coef
             return (xp.exp(self.LP) - onehot) * coef
         g = g[:, None] if self.reduction == "none" else g
-        # rows that weigh nothing (ignored labels) get 0, as in _row_factors
-        g = xp.where(xp.any(K != 0, axis=1, keepdims=True), g, xp.zeros_like(K[:, :1]))
-        if self.log_probs:  # nll_loss: d/dlogp_ic = -K_ic
-            return -K * g
-        # d/dx_ic of -sum_c K_ic logsoftmax_ic = softmax_ic * sum_c K_ic - K_ic
-        P = xp.exp(self.LP)
-        return (P * xp.sum(K, axis=1, keepdims=True) - K) * g
+        if self.labelled:  # rows that weigh nothing (ignored labels) get 0, as in _row_factors
+            g = xp.where(xp.any(K != 0, axis=1, keepdims=True), g, xp.zeros_like(K[:, :1]))
+        dX = None
+        if self.needs[0] and self.log_probs:  # nll_loss: d/dlogp_ic = -K_ic
+            dX = -K * g
+        elif self.needs[0]:  # d/dx_ic of -sum_c K_ic logsoftmax_ic = softmax_ic sum_c K_ic - K_ic
+            P = xp.exp(self.LP)
+            dX = (P * xp.sum(K, axis=1, keepdims=True) - K) * g
+        if len(self.needs) == 1:
+            return dX
+        # probabilities that require a gradient (a second input): K = ((1-s) q + s/C) w
+        dQ = self.LP * (-(1 - self.smoothing) * g)
+        return dX, (dQ if self.weight is None else dQ * self.weight[None, :])
 
 
 def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing,
@@ -257,8 +264,11 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     if tgt is None:
         raise TypeError(f"{name}: target must be a Tensor or an array, got None")
     integral = xp.isdtype(tgt.dtype, "integral")
+    # probabilities that require a gradient (a teacher trained too) stay a Tensor: an input
+    learnt = isinstance(target, TensorBase) and target.requires_grad and not integral
     if input.ndim == 1:  # an unbatched (C,) input
         out = _classification(name, reshape(input, (1, -1)),
+                              reshape(target, (1, -1)) if learnt else
                               xp.reshape(tgt, (1,) if integral else (1, -1)), weight,
                               ignore_index, reduction, label_smoothing, log_probs)
         return reshape(out, ()) if reduction == "none" else out
@@ -276,9 +286,17 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
         input = reshape(permute(input, order), (-1, C))
         tgt = xp.reshape(tgt, (-1,)) if integral else \
             xp.reshape(xp.permute_dims(tgt, order), (-1, C))
-    out = CrossEntropy.apply(input, target=tgt, weight=w, ignore_index=ignore_index,
-                             reduction=reduction, smoothing=label_smoothing,
-                             log_probs=log_probs)
+        if learnt:
+            target = reshape(permute(target, order), (-1, C))
+    kw = dict(weight=w, ignore_index=ignore_index, reduction=reduction,
+              smoothing=label_smoothing, log_probs=log_probs)
+    if learnt:
+        if tgt.dtype != input.dtype:  # checked here: the Function would take it as a Tensor
+            raise TypeError(f"{name}: probability targets must have the input's dtype "
+                            f"{input.dtype}, got {tgt.dtype}")
+        out = CrossEntropy.apply(input, target, **kw)
+    else:
+        out = CrossEntropy.apply(input, target=tgt, **kw)
     if spatial and reduction == "none":
         out = reshape(out, (-1,) + spatial)
     return out

@@ -33,13 +33,15 @@ def _pool_geometry(op, shape, kernel, stride, padding, dilation, ceil_mode, nd):
         if 2 * p > span:
             raise ValueError(f"{op}: padding {padding} must be at most half the (dilated) "
                              f"kernel {kernel}")
-        if n + 2 * p < span:
+        ceil = -(-(n + 2 * p - span) // s) + 1
+        if (ceil - 1) * s >= n + p:  # the last window must start inside the input
+            ceil -= 1
+        o = ceil if ceil_mode else (n + 2 * p - span) // s + 1
+        if o < 1:  # ceil_mode keeps a window that sticks out past the end (PyTorch)
+            hint = "" if ceil_mode or ceil < 1 else " (ceil_mode=True keeps a partial window)"
             raise ValueError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
                              f"larger than the padded input ({n} + 2*{p}) of input size "
-                             f"{tuple(shape)}")
-        o = ((-(-(n + 2 * p - span) // s)) if ceil_mode else (n + 2 * p - span) // s) + 1
-        if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input
-            o -= 1
+                             f"{tuple(shape)}{hint}")
         out.append(o)
         extra.append(max(0, (o - 1) * s + span - (n + 2 * p)))
     if nd == 1:
@@ -508,6 +510,9 @@ def _output_size(op, output_size, spatial):
         raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got "
                          f"{output_size!r}")
     vals = tuple(s if v is None else v for v, s in zip(vals, spatial))
+    if 0 in spatial:  # a window would have no element (PyTorch refuses too)
+        raise ValueError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
+                         f"(every size must be >= 1)")
     return ntuple(op, "output_size", vals, n, 1)
 
 
