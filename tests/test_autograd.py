@@ -412,3 +412,75 @@ def test_leaf_hooks_run_once_on_the_summed_gradient(backend):
     torch = pytest.importorskip("torch") if backend == "torch" else None
     if torch is not None:
         assert _leaf_hook_calls(torch) == want
+
+
+# In-place changes of views: (name, change of b, a (2, 3) tensor in the graph)
+VIEW_CHANGES = [
+    ("index", lambda b, m: b[1].mul_(2)),
+    ("view", lambda b, m: b.view(6).add_(1.0)),
+    ("t_index", lambda b, m: b.t()[0].zero_()),
+    ("slice_imul", lambda b, m: b[:, 1:].__imul__(3)),
+    ("view_of_view", lambda b, m: b[1][1:].mul_(5)),
+    ("reshape_permute_index", lambda b, m: b.reshape(3, 2).permute(1, 0)[0].mul_(4)),
+    ("unsqueeze_fill", lambda b, m: b.unsqueeze(0)[0, 0].fill_(7.0)),
+    ("copy_", lambda b, m: b[0].copy_(m.tensor(np.array([9.0, 8.0, 7.0], np.float32)))),
+    ("setitem", lambda b, m: b[1].__setitem__(slice(0, 2), 0.5)),
+]
+
+
+@pytest.mark.parametrize("change", [c[1] for c in VIEW_CHANGES], ids=[c[0] for c in VIEW_CHANGES])
+def test_inplace_change_of_a_view_reaches_its_base_in_the_graph(change, backend):
+    """b = a * 1 is in the graph; an in-place op on a view of b (an index, view, t(),
+    permute, unsqueeze, a view of a view) changes b, and the gradient follows, as in
+    PyTorch. The view was rebound alone: b and the gradient were silently unchanged."""
+    torch = pytest.importorskip("torch")
+    w = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    ta = torch.ones(2, 3, requires_grad=True)
+    tb = ta * 1
+    change(tb, torch)
+    (tb * torch.tensor(w)).sum().backward()
+
+    class On:  # xpnn.tensor on this backend, for the changes that make tensors
+        @staticmethod
+        def tensor(x):
+            return xpnn.tensor(x, backend=backend)
+    a = xpnn.tensor(np.ones((2, 3), np.float32), backend=backend, requires_grad=True)
+    b = a * 1
+    change(b, On)
+    (b * xpnn.tensor(w, backend=backend)).sum().backward()
+    np.testing.assert_array_equal(to_np(b), tb.detach().numpy())
+    np.testing.assert_array_equal(to_np(a.grad), ta.grad.numpy())
+
+
+def test_a_tensor_written_with_a_gradient_joins_the_graph(backend):
+    """A plain buffer given values that require grad (``buf[i] = h``, ``buf[i].copy_(h)``,
+    ``buf.add_(h)``) joins the graph, as in PyTorch: the gradient reached nothing before."""
+    for write in (lambda buf, h: buf.__setitem__(slice(0, 2), h),
+                  lambda buf, h: buf[0:2].copy_(h),
+                  lambda buf, h: buf[0:2].add_(h)):
+        x = xpnn.tensor(np.ones(2, np.float32), backend=backend, requires_grad=True)
+        buf = xpnn.zeros(3, backend=backend)
+        write(buf, x * 2)
+        assert buf.requires_grad
+        (buf * buf).sum().backward()
+        np.testing.assert_array_equal(to_np(x.grad), [8.0, 8.0])
+
+
+def test_inplace_writes_that_pytorch_refuses_and_fills_of_inf(backend):
+    """A view of a leaf that requires grad, and an expanded view (one element in many
+    places), refuse in-place changes before anything changes, as PyTorch; zero_(), fill_()
+    and copy_() replace an inf or NaN (they computed t * 0 + value: NaN)."""
+    w = xpnn.tensor(np.ones(3, np.float32), backend=backend, requires_grad=True)
+    v = w[0:2]
+    with pytest.raises(RuntimeError, match="mul_: a view of a leaf Variable that requires "
+                                           "grad"):
+        v.mul_(2)
+    np.testing.assert_array_equal(to_np(v), [1.0, 1.0])
+    e = xpnn.ones(3, backend=backend).expand(2, 3)
+    with pytest.raises(RuntimeError, match="add_: unsupported operation: more than one "
+                                           "element"):
+        e.add_(1)
+    for fill in (lambda t: t.zero_(), lambda t: t.fill_(2.0),
+                 lambda t: t.copy_(xpnn.tensor(np.full(3, 2.0, np.float32), backend=backend))):
+        t = xpnn.tensor(np.array([np.inf, np.nan, 1.0], np.float32), backend=backend)
+        assert np.isfinite(to_np(fill(t))).all()

@@ -317,3 +317,70 @@ def test_cross_entropy_is_stable_for_huge_logits(backend):
                              xpnn.tensor(y, backend=backend), label_smoothing=0.1)
     ref = TF.cross_entropy(torch.tensor(logits), torch.tensor(y), label_smoothing=0.1)
     np.testing.assert_allclose(smooth.numpy(), ref.numpy(), rtol=F32_TOL)
+
+
+@needs_torch
+def test_casts_leave_or_keep_the_graph_as_in_pytorch(backend):
+    """A cast to an integer or bool dtype is a constant (it passed a gradient of 1 back, so
+    x * x.long() had the wrong gradient); ``dtype=`` of softmax, log_softmax, mean, prod
+    and cumsum casts inside the graph (the result had no gradient at all)."""
+    import torch
+    vals = np.array([[1.5, -2.5, 0.75], [2.0, 0.5, -1.0]])
+    ours = [lambda x: x * x.long(), lambda x: x * x.bool(), lambda x: x * x.to(xpnn.int32),
+            lambda x: F.softmax(x, 1, dtype=xpnn.float64),
+            lambda x: F.log_softmax(x, 1, dtype=xpnn.float64),
+            lambda x: x.mean(0, dtype=xpnn.float64), lambda x: x.prod(1, dtype=xpnn.float64),
+            lambda x: x.cumsum(1, dtype=xpnn.float64)]
+    theirs = [lambda t: t * t.long(), lambda t: t * t.bool(), lambda t: t * t.to(torch.int32),
+              lambda t: TF.softmax(t, 1, dtype=torch.float64),
+              lambda t: TF.log_softmax(t, 1, dtype=torch.float64),
+              lambda t: t.mean(0, dtype=torch.float64), lambda t: t.prod(1, dtype=torch.float64),
+              lambda t: t.cumsum(1, dtype=torch.float64)]
+    w = np.arange(1.0, 4.0)
+    for i, (f, g) in enumerate(zip(ours, theirs)):
+        t = torch.tensor(vals, dtype=torch.float32, requires_grad=True)
+        y = g(t)
+        (y * torch.tensor(w[:y.shape[-1]], dtype=y.dtype)).sum().backward()
+        x = xpnn.tensor(vals, backend=backend, requires_grad=True)
+        got = f(x)
+        assert got.requires_grad, i
+        (got * xpnn.tensor(w[:got.shape[-1]], backend=backend, dtype=got.dtype)).sum().backward()
+        np.testing.assert_allclose(xpnn.to_numpy(x.grad), t.grad.numpy(), rtol=1e-6, atol=1e-6,
+                                   err_msg=str(i))
+    x = xpnn.tensor(vals, backend=backend, requires_grad=True)
+    assert not x.long().requires_grad and not x.bool().requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.long().sum().backward()
+
+
+def test_bool_tensors_meet_numbers_as_in_pytorch(backend):
+    """A bool tensor with a Python int gives int64 (it stayed bool: True + 1 was True), with
+    a float the default float; a bool tensor sums to an int64 count on every backend (the
+    Array API sums numbers only: array-api-strict refused)."""
+    m = xpnn.tensor(np.array([[True, False], [True, True]]), backend=backend)
+    for got, want, dtype in [(m + 1, [[2, 1], [2, 2]], "int64"), (m * 3, [[3, 0], [3, 3]], "int64"),
+                             (m + 1.5, [[2.5, 1.5], [2.5, 2.5]], "float32"),
+                             (m + True, [[True, True], [True, True]], "bool"),
+                             (m.sum(), 3, "int64"), (m.sum(0), [2, 1], "int64"),
+                             (m.sum(dtype=xpnn.float32), 3.0, "float32")]:
+        assert dtype_name(got.dtype) == dtype
+        np.testing.assert_array_equal(xpnn.to_numpy(got), want)
+
+
+def test_slices_past_the_ends_and_clamp_with_min_above_max(backend):
+    """Slice bounds past the ends clip as in Python and PyTorch (array-api-strict raised:
+    the Array API leaves them unspecified), reading and writing; clamp with min > max gives
+    max everywhere and no gradient, as PyTorch (array-api-strict raised)."""
+    a = np.arange(10.0)
+    x = xpnn.tensor(a, backend=backend)
+    for sl in (slice(0, 100), slice(-100, 3), slice(10, None), slice(5, 2), slice(100, 200),
+               slice(-3, None), slice(None, -1, 3)):
+        np.testing.assert_array_equal(xpnn.to_numpy(x[sl]), a[sl], err_msg=str(sl))
+    y = xpnn.tensor(a, backend=backend)
+    y[2:100] = 0
+    np.testing.assert_array_equal(xpnn.to_numpy(y), np.r_[a[:2], np.zeros(8)])
+    x = xpnn.tensor(np.array([0.0, 1.5, 3.0]), backend=backend, requires_grad=True)
+    c = F.clamp(x, min=2.0, max=1.0)
+    c.sum().backward()
+    np.testing.assert_array_equal(xpnn.to_numpy(c), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(xpnn.to_numpy(x.grad), [0.0, 0.0, 0.0])

@@ -113,7 +113,7 @@ class TensorBase:
     """
 
     __slots__ = ("array", "_grad", "_rg", "_be", "_node", "_idx", "_vc", "_base", "_hooks",
-                 "__weakref__")
+                 "_view", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to Tensor
 
     def __init__(self, array, *, requires_grad=False, _be=None):
@@ -311,7 +311,7 @@ class TensorBase:
 def _init(t, array, be, node, idx):
     """Fill the slots of a new tensor (used by TensorBase and Tensor._result)."""
     t.array, t._be, t._node, t._idx = array, be, node, idx
-    t._grad, t._base, t._hooks = None, None, None
+    t._grad, t._base, t._hooks, t._view = None, None, None, None
     t._rg = node is not None
     t._vc = [0]
     return t
@@ -813,8 +813,9 @@ def as_tensor(x, like=None, op="op"):
     """A Tensor for a Tensor, or (with ``like``) a backend array, Python or NumPy scalar.
 
     Python scalars take ``like``'s dtype (PyTorch: a number does not promote a tensor); a
-    float meeting an integer tensor becomes the default float dtype. Arrays must live on
-    ``like``'s backend and device (one rule: mixing raises).
+    float meeting an integer or bool tensor becomes the default float dtype, an int meeting
+    a bool tensor int64. Arrays must live on ``like``'s backend and device (one rule: mixing
+    raises).
     """
     if isinstance(x, TensorBase):
         return x
@@ -831,6 +832,8 @@ def as_tensor(x, like=None, op="op"):
             dtype = be.xp.bool
         elif isinstance(x, float) and not be.is_floating(like.dtype):
             dtype = be.dtype(B.get_default_dtype())
+        elif like.dtype == be.xp.bool:  # an int: True + 1 is 2 (PyTorch), not True
+            dtype = be.xp.int64
         else:
             dtype = like.dtype
         return like._result(be.xp.asarray(x, dtype=dtype, device=be.device), be)

@@ -368,11 +368,14 @@ class Tensor(TensorBase):
         return _indexing.getitem(self, key)
 
     def __setitem__(self, key, value):
-        if self._graph_inplace("setitem"):
+        if self._graph_inplace("setitem", value):
             old = self._shallow()
             v = as_tensor(value, like=self, op="setitem")
             self._become(_indexing.SetItem.apply(old, v, key=key))
+            if self._view is not None:
+                write_back(self)
             return
+        self._unshared("setitem")
         arr = self._writable()
         v = as_tensor(value, like=self, op="setitem").array
         if v.dtype != arr.dtype:
@@ -381,15 +384,31 @@ class Tensor(TensorBase):
         self._vc[0] += 1
 
     # -- in place ----------------------------------------------------------------------
-    def _graph_inplace(self, op):
-        """True if this in-place op must be recorded (a recorded non-leaf); raises on a leaf
-        that requires grad, as PyTorch does."""
-        if not self._rg or not is_grad_enabled():
+    def _graph_inplace(self, op, other=None):
+        """True if this in-place op must be recorded: on a recorded non-leaf, or with an
+        operand that requires grad (the tensor joins the graph, as in PyTorch); raises on a
+        leaf that requires grad, as PyTorch does."""
+        if not is_grad_enabled() or not (self._rg or isinstance(other, TensorBase) and
+                                         other._rg):
             return False
-        if self._node is None:
+        if self._rg and self._node is None:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
                                "in-place operation (wrap it in `with xpnn.no_grad():`)")
+        view = self._view
+        while view is not None:  # checked before anything changes (see write_back)
+            if view[0]._rg and view[0]._node is None:
+                raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is "
+                                   "being used in an in-place operation (wrap it in `with "
+                                   "xpnn.no_grad():`)")
+            view = view[0]._view
         return True
+
+    def _unshared(self, op):
+        """Raise for an in-place write into an expanded view (many elements, one place)."""
+        if self._view is not None and self._view[1] == "overlap":
+            raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
+                               "written-to tensor refers to a single memory location (an "
+                               "expanded view); clone() it first")
 
     def _shallow(self):
         """A new Tensor with this one's array and place in the graph, and its own version
@@ -448,9 +467,12 @@ class Tensor(TensorBase):
         """self = fn(self, other): recorded through ``fn`` on a recorded tensor, else the
         array's own in-place operator ``iop`` (rebinding where the backend returns a new
         array)."""
-        if self._graph_inplace(op):
+        if self._graph_inplace(op, other):
             self._become(fn(self._shallow(), other))
+            if self._view is not None:
+                write_back(self)
             return self
+        self._unshared(op)
         o = self._operand(other, op)
         arr = self._writable()
         res = getattr(arr, iop)(o)
@@ -461,11 +483,15 @@ class Tensor(TensorBase):
         self._vc[0] += 1
         return self
 
-    def _unary_inplace(self, op, fn, *args, **kwargs):
-        """self = fn(self): recorded on a recorded tensor, else written into the array."""
-        if self._graph_inplace(op):
+    def _unary_inplace(self, op, fn, *args, other=None, **kwargs):
+        """self = fn(self): recorded on a recorded tensor (or with an ``other`` operand that
+        requires grad), else written into the array."""
+        if self._graph_inplace(op, other):
             self._become(fn(self._shallow(), *args, **kwargs))
+            if self._view is not None:
+                write_back(self)
             return self
+        self._unshared(op)
         new = fn(self._result(self.array, self._be), *args, **kwargs).array
         if new.dtype != self.dtype:
             new = self.xp.astype(new, self.dtype)
@@ -528,7 +554,7 @@ class Tensor(TensorBase):
         """Set every entry to ``value`` (a number or a one-element tensor)."""
         if isinstance(value, TensorBase):
             value = value.item()
-        return self._unary_inplace("fill_", lambda t: F.add(F.mul(t, 0), value))
+        return self._unary_inplace("fill_", _replaced, value)
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (any backend, broadcast to this shape) into this tensor."""
@@ -537,7 +563,7 @@ class Tensor(TensorBase):
         if src._be is not self._be:
             src = F.to(src, self._be.name, self._be.device)
         src = F.expand(src, self.shape)
-        return self._unary_inplace("copy_", lambda t: F.add(F.mul(t, 0), src))
+        return self._unary_inplace("copy_", _replaced, src, other=src)
 
     def clamp_(self, min=None, max=None):
         return self._unary_inplace("clamp_", F.clamp, min, max)
@@ -954,8 +980,35 @@ class Tensor(TensorBase):
     def share_memory_(self):
         return self
 
-    def take(self, indices, axis=0):
+    def take(self, indices, axis=None):
         return F.take(self, indices, axis)
+
+
+def _replaced(t, src):
+    """``src`` (a number, or a tensor of t's shape) in t's place, in the graph: the gradient
+    goes to ``src``, none to ``t`` (``t * 0 + src`` made an inf or NaN in ``t`` a NaN)."""
+    old = t.xp.zeros(t.shape, dtype=t.xp.bool, device=t._be.device)
+    return F.where(old, t, src)
+
+
+def write_back(view):
+    """After a recorded in-place change of ``view``, a view of another tensor (a basic index,
+    a reshape, a permutation or an expansion of it): the same change in that base tensor.
+    PyTorch's views share memory with their base; xpnn's recorded in-place ops rebind the
+    tensor to a new array and graph node, so the base is rebound too, in the graph: by a
+    recorded ``base[key] = view`` for an index (the base copied), by the inverse reshape or
+    permutation for the others (no copy). A base that is itself a view passes it on."""
+    base, kind, arg = view._view  # not a view of a leaf that requires grad: _graph_inplace
+    if kind == "key":
+        base[arg] = view  # __setitem__ writes back further
+        return
+    if kind == "permute":
+        new = F.permute(view, [arg.index(d) for d in range(len(arg))])
+    else:
+        new = F.reshape(view, base.shape)
+    base._become(new)
+    if base._view is not None:
+        write_back(base)
 
 
 def _rebuild(host, backend, device, requires_grad, cls):

@@ -7,6 +7,7 @@ from functools import partial
 from .. import backend as B
 from .. import cpu
 from ..autograd import Function, as_tensor
+from .transfer import to
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
@@ -321,8 +322,8 @@ def _dim(op, x, dim, axis, dtype):
     d = dim if axis is None else axis
     if d is None:  # PyTorch's legacy implicit dim: 1 for 2-D and larger inputs, else 0
         d = 0 if x.ndim in (0, 1, 3) else 1
-    if dtype is not None:
-        x = x._result(x.xp.astype(x.array, x._be.dtype(dtype)), x._be)
+    if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
+        x = to(x, dtype=dtype)
     return x, d
 
 

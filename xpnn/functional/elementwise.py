@@ -338,6 +338,8 @@ class Clip(Function):
             if hi is not None:
                 inside = inside & (X <= hi)
             self.inside = inside
+        if lo is not None and hi is not None and lo > hi:  # PyTorch: hi everywhere (the Array
+            lo = hi  # API leaves it unspecified; array-api-strict raises)
         return xp.clip(X, lo, hi)
 
     def backward(self, dY):
@@ -374,8 +376,11 @@ class Constant(Function):
 
 # -- public functions ------------------------------------------------------------------------
 def add(input, other, *, alpha=1):
-    """input + alpha * other, broadcasting."""
-    return Add.apply(*promote(input, other, "add"), alpha=alpha)
+    """input + alpha * other, broadcasting. Two bools add as "or" (PyTorch)."""
+    a, b = promote(input, other, "add")
+    if a.dtype == a.xp.bool and b.dtype == a.dtype and alpha in (1, True):
+        return logical_or(a, b)  # the Array API adds numbers only
+    return Add.apply(a, b, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1):
@@ -387,7 +392,11 @@ subtract = sub
 
 
 def mul(input, other):
-    return Mul.apply(*promote(input, other, "mul"))
+    """input * other, broadcasting. Two bools multiply as "and" (PyTorch)."""
+    a, b = promote(input, other, "mul")
+    if a.dtype == a.xp.bool and b.dtype == a.dtype:
+        return logical_and(a, b)  # the Array API multiplies numbers only
+    return Mul.apply(a, b)
 
 
 multiply = mul

@@ -181,6 +181,9 @@ def parse_key(be, shape, key, op="getitem"):
             basic.append(k + n if k < 0 else k)
             axis += 1
         elif isinstance(k, slice):
+            if k != slice(None):  # bounds past the ends clipped, as Python (the Array API
+                start, stop, step = k.indices(shape[axis])  # leaves them unspecified)
+                k = slice(start, None if step < 0 and stop < 0 else stop, step)
             basic.append(k)
             axis += 1
             out_axis += 1
@@ -278,11 +281,13 @@ def _gather(x, arrays):
 def getitem(x, key):
     """``x[key]`` with PyTorch's meaning (see the module doc); differentiable."""
     parsed = parse_key(x._be, x.shape, key)
-    if not _is_trivial(parsed.basic) or not parsed.arrays:
+    if not parsed.arrays:  # a view (see xpnn.tensor.write_back); integer arrays copy
+        out = BasicIndex.apply(x, key=parsed.basic)
+        out._view = (x, "key", key)
+        return out
+    if not _is_trivial(parsed.basic):
         x = BasicIndex.apply(x, key=parsed.basic)
-    if parsed.arrays:
-        x = _gather(x, parsed.arrays)
-    return x
+    return _gather(x, parsed.arrays)
 
 
 # -- setitem ---------------------------------------------------------------------------------
@@ -365,11 +370,17 @@ class SetItem(Function):
 
 
 # -- take / index_select ------------------------------------------------------------------------
-def take(x, indices, axis=0, *, dim=None):
-    """Entries along ``axis`` picked by an integer index array (repeats allowed, negatives
-    count from the end), as ``xp.take``; differentiable in ``x``."""
+def take(x, indices, axis=None, *, dim=None):
+    """Entries of ``x`` picked by an integer index array (repeats allowed, negatives count
+    from the end); differentiable in ``x``. Without ``axis``, as ``torch.take``: ``x`` read
+    as flattened, the result shaped like ``indices``. With ``axis`` (or ``dim``), entries
+    along that axis by a 1-D index, as the Array API's ``take`` and ``index_select``."""
     x = as_tensor(x, op="take")
     axis = axis if dim is None else dim
+    if axis is None:  # PyTorch's take: the flat index of a contiguous x
+        idx = _int_array(x._be, indices, "take")
+        flat = take(reshape(x, (-1,)), x._be.xp.reshape(idx, (-1,)), axis=0)
+        return reshape(flat, tuple(idx.shape))
     if x.ndim == 0:
         raise ValueError("take: expected a tensor with at least one dim, got a 0-d tensor")
     if not -x.ndim <= axis < x.ndim:

@@ -16,6 +16,7 @@ from collections import namedtuple
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
+from .transfer import to
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])  # torch.return_types.max
 
@@ -268,8 +269,8 @@ def _prep(op, input, dim, axis, keepdim, keepdims):
 
 
 def _float_input(op, x, dtype=None):
-    if dtype is not None:
-        return x._result(x.xp.astype(x.array, x._be.dtype(dtype)), x._be)
+    if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
+        return to(x, dtype=dtype)
     if not x._be.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
                         "(pass dtype= or cast with .float())")
@@ -281,6 +282,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     x, axes, keep = _prep("sum", input, dim, axis, keepdim, keepdims)
     if dtype is None and not x._be.is_floating(x.dtype):
         dtype = x.xp.int64
+    if x.dtype == x.xp.bool:  # a count (the Array API sums numbers only)
+        x = to(x, dtype=x.xp.int64)
     return Sum.apply(x, axes=axes, keepdims=keep, dtype=x._be.dtype(dtype))
 
 

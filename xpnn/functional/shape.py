@@ -119,7 +119,9 @@ def reshape(input, *shape):
                          f"(size {size})")
     if shape == x.shape:
         return x
-    return Reshape.apply(x, shape=shape)
+    out = Reshape.apply(x, shape=shape)
+    out._view = (x, "reshape", None)  # see xpnn.tensor.write_back
+    return out
 
 
 view = reshape
@@ -162,7 +164,9 @@ def permute(input, *dims):
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, axes=dims)
+    out = Permute.apply(x, axes=dims)
+    out._view = (x, "permute", dims)  # see xpnn.tensor.write_back
+    return out
 
 
 permute_dims = permute
@@ -240,7 +244,11 @@ def expand(input, *sizes):
                              f"1 (input shape {x.shape}, sizes {sizes})")
         shape.append(s)
     shape = tuple(shape)
-    return x if shape == x.shape else Expand.apply(x, shape=shape)
+    if shape == x.shape:
+        return x
+    out = Expand.apply(x, shape=shape)  # see xpnn.tensor.write_back
+    out._view = (x, "overlap" if math.prod(shape) > math.prod(x.shape) else "reshape", None)
+    return out
 
 
 broadcast_to = expand

@@ -3,7 +3,7 @@ namespaces, differentiable both ways."""
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function
+from ..autograd import Function, no_grad
 
 
 class Transfer(Function):
@@ -29,6 +29,10 @@ def to(x, backend=None, device=None, dtype=None):
         backend if backend is not None else x.backend, device)
     if target is x._be and (dtype is None or x.dtype == target.dtype(dtype)):
         return x
-    out = Transfer.apply(x, target=target, dtype=dtype)
+    if dtype is not None and x.requires_grad and not target.is_floating(target.dtype(dtype)):
+        with no_grad():  # an integer or bool result has no gradient: a constant (PyTorch)
+            out = Transfer.apply(x, target=target, dtype=dtype)
+    else:
+        out = Transfer.apply(x, target=target, dtype=dtype)
     out._be = target  # the node ran on the source; its output lives on the target
     return out
