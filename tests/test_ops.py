@@ -4,7 +4,7 @@ and batched-equals-row-by-row."""
 import numpy as np
 import pytest
 from cases import ELSEWHERE, OPS, TF, host_inputs, to_torch, to_xpnn
-from conftest import needs_torch
+from conftest import needs_torch, to_np
 
 import xpnn
 import xpnn.functional as F
@@ -384,3 +384,19 @@ def test_slices_past_the_ends_and_clamp_with_min_above_max(backend):
     c.sum().backward()
     np.testing.assert_array_equal(xpnn.to_numpy(c), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(xpnn.to_numpy(x.grad), [0.0, 0.0, 0.0])
+
+
+def test_max_of_nans_and_logsumexp_of_nothing(backend):
+    """max() over an input with NaNs is NaN and its gradient is shared by the NaNs, as in
+    PyTorch (every element got NaN: NaN == NaN is False); logsumexp over an empty dim is
+    -inf (the backend's max raised on an empty array)."""
+    x = xpnn.tensor(np.array([1.0, np.nan, 2.0, np.nan]), backend=backend, requires_grad=True)
+    y = x.max()
+    y.backward()
+    assert np.isnan(to_np(y))
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.5, 0.0, 0.5])
+    z = xpnn.zeros(0, 3, backend=backend, requires_grad=True)
+    out = xpnn.logsumexp(z, 0)
+    out.sum().backward()
+    np.testing.assert_array_equal(to_np(out), [-np.inf] * 3)
+    assert tuple(z.grad.shape) == (0, 3)

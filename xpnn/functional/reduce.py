@@ -122,8 +122,8 @@ class Max(Function):
         self.shape, self.axes, self.keep = X.shape, axes, keepdims
         Y = xp.max(X, axis=axes, keepdims=True) if sign > 0 else \
             xp.min(X, axis=axes, keepdims=True)
-        if self.record:
-            mask = xp.astype(X == Y, X.dtype)
+        if self.record:  # a NaN is the max: the NaNs share the gradient (PyTorch)
+            mask = xp.astype((X == Y) | (xp.isnan(X) & xp.isnan(Y)), X.dtype)
             self.weights = mask / xp.sum(mask, axis=axes, keepdims=True)
         return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
 
@@ -223,7 +223,11 @@ class LogSumExp(Function):
     def forward(self, X, axes=(), keepdims=False):
         xp = self.xp
         self.axes, self.keep = axes, keepdims
-        m = xp.max(X, axis=axes, keepdims=True)
+        if builtins.any(X.shape[a] == 0 for a in axes):  # a sum of no terms: log 0 = -inf (PyTorch)
+            shape = tuple(1 if a in axes else n for a, n in enumerate(X.shape))
+            m = xp.zeros(shape, dtype=X.dtype, device=X.device)
+        else:
+            m = xp.max(X, axis=axes, keepdims=True)
         # an infinite max (a row of -inf, or a +inf) would give inf - inf = NaN below
         m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype, device=m.device))
         E = xp.exp(X - m)
