@@ -400,3 +400,13 @@ def test_max_of_nans_and_logsumexp_of_nothing(backend):
     out.sum().backward()
     np.testing.assert_array_equal(to_np(out), [-np.inf] * 3)
     assert tuple(z.grad.shape) == (0, 3)
+
+
+def test_norm_p0_counts_nonzeros_in_the_graph(backend):
+    """norm(p=0) (and PairwiseDistance(p=0)) counts nonzeros with a zero gradient, in the
+    graph as in PyTorch (it left the graph: backward() raised)."""
+    x = xpnn.tensor(np.array([0.0, 2.0, -3.0]), backend=backend, requires_grad=True)
+    n = x.norm(p=0)
+    n.backward()
+    assert to_np(n) == 2.0
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 0.0])

@@ -408,7 +408,7 @@ def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The p-norm over ``dim`` (all entries by default): 2 / "fro", 1, inf, -inf or any
     real p, as ``torch.norm`` for vectors."""
-    from .elementwise import abs as _abs, pow as _pow
+    from .elementwise import abs as _abs, pow as _pow, where as _where
     x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
@@ -420,8 +420,11 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
         return Max.apply(a, axes=axes, keepdims=keep, sign=-1)
     if p == 1:
         return Sum.apply(a, axes=axes, keepdims=keep)
-    if p == 0:
-        nz = a._result(a.xp.astype(a.array != 0, a.dtype), a._be)
+    if p == 0:  # a count of nonzeros; in the graph with a zero gradient, as in PyTorch
+        xp = a.xp
+        nz = a._result(xp.astype(a.array != 0, a.dtype), a._be)
+        if a.requires_grad:
+            nz = _where(xp.zeros(a.shape, dtype=xp.bool, device=a._be.device), a, nz)
         return Sum.apply(nz, axes=axes, keepdims=keep)
     return _pow(Sum.apply(_pow(a, p), axes=axes, keepdims=keep), 1.0 / p)
 
