@@ -17,8 +17,9 @@ from xpnn.backend import dtype_name
 
 torch, TF = optional_torch()  # None without PyTorch: its comparisons skip
 
-FUNCTIONAL = ("padding", "distance", "gather", "sorting", "rearrange", "einsum", "upsampling")
-MODULES = ("padding", "distance", "pixelshuffle", "upsampling", "flatten")
+FUNCTIONAL = ("padding", "distance", "gather", "sorting", "rearrange", "einsum", "upsampling",
+              "fold")
+MODULES = ("padding", "distance", "pixelshuffle", "upsampling", "flatten", "fold")
 EPS32 = float(np.finfo(np.float32).eps)
 
 

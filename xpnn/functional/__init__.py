@@ -21,6 +21,7 @@ from .einsum import einsum
 from .gather import gather, one_hot, scatter, scatter_add
 from .indexing import chunk, getitem, index_select, narrow, split, take, unbind
 from .linalg import bmm, linear, matmul, mm, outer
+from .fold import fold, unfold
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    huber_loss, l1_loss, mse_loss, nll_loss)
 from .loss import (gaussian_nll_loss, kl_div, multilabel_soft_margin_loss, poisson_nll_loss,
