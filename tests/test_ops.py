@@ -410,3 +410,29 @@ def test_norm_p0_counts_nonzeros_in_the_graph(backend):
     n.backward()
     assert to_np(n) == 2.0
     np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 0.0])
+
+
+@needs_torch
+def test_nonzero_where_of_a_condition_and_formatting_as_pytorch(backend):
+    """nonzero / argwhere / where(cond) (indices, as_tuple, 0-d), where of two numbers (a
+    new tensor of the numbers' kind), f-strings of 0-d tensors, gradcheck's tuple form."""
+    import torch
+    a = np.arange(6).reshape(2, 3)
+    x, t = xpnn.tensor(a, backend=backend), torch.tensor(a)
+    pairs = [(x.nonzero(), (t > 0).nonzero()), ((x > 2).nonzero(), (t > 2).nonzero()),
+             (xpnn.argwhere(x > 4), torch.argwhere(t > 4)),
+             (xpnn.where(x > 2, 1.0, 0.0), torch.where(t > 2, 1.0, 0.0)),
+             (xpnn.where(x > 2, 1, 0), torch.where(t > 2, 1, 0))]
+    pairs += list(zip(xpnn.where(x > 2), torch.where(t > 2)))
+    pairs += list(zip(xpnn.nonzero(x > 2, as_tuple=True), torch.nonzero(t > 2, as_tuple=True)))
+    for ours, theirs in pairs:
+        assert dtype_name(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(xpnn.to_numpy(ours), theirs.numpy())
+    assert tuple(xpnn.tensor(5, backend=backend).nonzero().shape) == (1, 0)
+    loss = xpnn.tensor(0.12345, backend=backend)
+    assert f"{loss:.3f}" == "0.123" and "{:.1f}".format(100 * loss) == "12.3"
+    with pytest.raises(TypeError, match="only 0-d ones format as numbers"):
+        f"{x:.2f}"
+    v = xpnn.tensor(np.linspace(-1, 1, 5), backend=backend, dtype="float64",
+                    requires_grad=True)
+    assert xpnn.autograd.gradcheck(F.tanh, (v,)) and xpnn.gradcheck(F.tanh, (v,))

@@ -31,6 +31,7 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          sin, split, sqrt, square, squeeze, std, stack, sub, subtract, sum,
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
+from .functional import argwhere, masked_select, nonzero
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
 from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity, diag,
                          diagonal, einsum, flip, fliplr, flipud, gather, hinge_embedding_loss,
@@ -40,6 +41,8 @@ from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity
                          triplet_margin_loss)
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from .gradcheck import GradcheckError, gradcheck
+from . import autograd
+autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
 from .anomaly import AnomalyError, detect_anomaly
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
 from . import serialization

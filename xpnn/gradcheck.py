@@ -25,12 +25,15 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     Args:
         fn: callable taking the Tensors in ``inputs`` and returning a Tensor or a tuple.
-        inputs: Tensors; those with requires_grad=True are checked and must be float64.
+        inputs: Tensors (or one tuple of them, PyTorch's form); those with requires_grad=True
+            are checked and must be float64.
         eps, atol, rtol: step and tolerances (|analytic - numeric| <= atol + rtol*|numeric|).
     Returns:
         True. Raises GradcheckError with the input index, element, analytic and numeric
         values of the worst mismatch.
     """
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        inputs = tuple(inputs[0])  # PyTorch's form: gradcheck(fn, (x, y))
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True")

@@ -115,6 +115,17 @@ class Tensor(TensorBase):
             where += f", device={self.device!r}"
         return f"tensor({body}, dtype={B.dtype_name(self.dtype)}{where}{grad}{fn})"
 
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch; others take
+        no format spec."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ "
+                            f"(a tensor of shape {tuple(self.shape)}; only 0-d ones format "
+                            "as numbers)")
+        return repr(self)
+
     # -- conversion ------------------------------------------------------------------
     def numpy(self, *, force=False):
         """A NumPy copy of the data on the host."""
@@ -758,6 +769,15 @@ class Tensor(TensorBase):
 
     def where(self, condition, other):
         return F.where(condition, self, other)
+
+    def nonzero(self, *, as_tuple=False):
+        return F.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return F.argwhere(self)
+
+    def masked_select(self, mask):
+        return F.masked_select(self, mask)
 
     def masked_fill(self, mask, value):
         return F.masked_fill(self, mask, value)

@@ -519,8 +519,20 @@ def clamp(input, min=None, max=None):
 clip = clamp
 
 
-def where(condition, input, other):
-    """Elementwise ``condition ? input : other``; differentiable in input and other."""
+def where(condition, input=None, other=None):
+    """Elementwise ``condition ? input : other``; differentiable in input and other. With
+    the condition alone, ``nonzero(condition, as_tuple=True)`` (PyTorch's one-argument
+    form)."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(input, TensorBase) and not isinstance(other, TensorBase) and \
+            isinstance(condition, TensorBase):  # two numbers: a new tensor, as PyTorch
+        floating = isinstance(input, float) or isinstance(other, float)
+        xp, be = condition.xp, condition._be
+        dt = be.dtype(B.get_default_dtype()) if floating else \
+            xp.bool if isinstance(input, bool) and isinstance(other, bool) else xp.int64
+        input = condition._result(xp.asarray(input, dtype=dt, device=be.device), be)
     like = input if isinstance(input, TensorBase) else other
     if not isinstance(like, TensorBase):
         raise TypeError("where: input or other must be a Tensor")

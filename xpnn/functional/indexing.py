@@ -393,6 +393,38 @@ def take(x, indices, axis=None, *, dim=None):
     return Take.apply(x, indices=idx, axis=axis)
 
 
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero (True) entries, row-major: an (n, ndim) int64 tensor, or
+    with ``as_tuple`` one 1-D int64 tensor per dim, as ``torch.nonzero`` (data-dependent
+    sizes: one host sync on a device). No gradient."""
+    x = as_tensor(input, op="nonzero")
+    xp, be = x.xp, x._be
+    arr = x.array if x.ndim else xp.reshape(x.array, (1,))
+    idx = [xp.astype(i, xp.int64) for i in xp.nonzero(arr)]
+    if as_tuple:  # a 0-d input as a 1-D one (PyTorch)
+        return tuple(x._result(i, be) for i in idx)
+    if x.ndim == 0:  # (1 or 0 rows, no columns)
+        return x._result(xp.zeros((idx[0].shape[0], 0), dtype=xp.int64, device=be.device), be)
+    return x._result(xp.stack(idx, axis=1), be)
+
+
+def argwhere(input):
+    """``nonzero(input)``: the (n, ndim) indices of the nonzero entries."""
+    return nonzero(input)
+
+
+def masked_select(input, mask):
+    """The entries of ``input`` where ``mask`` (broadcast together) is True, as a 1-D tensor
+    (``torch.masked_select``); differentiable in ``input``."""
+    from .shape import expand
+    x = as_tensor(input, op="masked_select")
+    m = as_tensor(mask, like=x, op="masked_select")
+    if m.dtype != x.xp.bool:
+        raise TypeError(f"masked_select: mask must be bool, got {B.dtype_name(m.dtype)}")
+    shape = B.np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
+    return getitem(expand(x, shape), expand(m, shape).array)
+
+
 def index_select(input, dim, index):
     """Rows (along ``dim``) of ``input`` picked by the 1-D integer ``index``, as
     ``torch.index_select``."""
