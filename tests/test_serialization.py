@@ -167,6 +167,30 @@ def test_xpnn_modules_round_trip(tmp_path, make, x):
     outputs_match(model, back, x())
 
 
+class Scaled(nn.Module):
+    def __init__(self, scale=2.0):
+        super().__init__()
+        self.scale, self.lin, self.tags = scale, nn.Linear(2, 2), ("a", 1)
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+def test_plain_attributes_set_after_construction_come_back(tmp_path):
+    """dropout.p, bn.momentum/eps, a custom module's scale changed after construction come
+    back with the module, as with PyTorch's pickled modules (they came back as the
+    constructor set them: the output changed silently)."""
+    model = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2), Scaled())
+    model[0].p, model[1].momentum, model[1].eps, model[2].scale = 0.1, None, 1e-3, 5.0
+    model[2].tags = ("b", float("inf"), None)
+    back = xpnn.load(xpnn.save(model, tmp_path / "m.safetensors"), weights_only=False)
+    assert repr(back) == repr(model)
+    assert (back[0].p, back[1].momentum, back[1].eps, back[2].scale) == (0.1, None, 1e-3, 5.0)
+    assert back[2].tags == ("b", float("inf"), None)
+    model.eval(), back.eval()
+    outputs_match(model, back, xpnn.randn(3, 2))
+
+
 def test_containers_and_tensor_arguments_store_each_tensor_once(tmp_path):
     st_np = pytest.importorskip("safetensors.numpy")
     model = nn.ModuleDict({

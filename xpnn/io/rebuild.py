@@ -144,6 +144,12 @@ class Rebuilder:
         self._set_parameters(obj, node, path, arrays)
         self._set_buffers(obj, node, path, arrays)
         object.__setattr__(obj, "training", node["training"])
+        for name, value in node.get("attributes", {}).items():
+            if name in obj._parameters or name in obj._modules or name in obj._buffers or \
+                    (name not in obj.__dict__ and hasattr(type(obj), name)):
+                raise _bad(self.path, f"{type(obj).__name__} cannot take the saved attribute "
+                           f"{name!r}")
+            object.__setattr__(obj, name, self.dec.value(value))
         for (name, j), (_, child) in zip(node["children"], want):
             if child is not None:
                 self.reconcile(child, j, None if path is None else f"{path}{name}.", arrays)

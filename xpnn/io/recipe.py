@@ -12,7 +12,10 @@ holds (metadata entry ``xpnn.modules``, a JSON list indexed by node number):
      "buffers": [[name, true] | [name, false, dtype] | [name, null], ...],
                                              persistent | non-persistent (not saved: the
                                              constructor makes it; cast to dtype) | None
-     "training": true}
+     "training": true,
+     "attributes": {name: value, ...}}       plain attributes (optional): set again after
+                                             the constructor, so ``dropout.p = 0.1`` or
+                                             ``bn.momentum = None`` set later comes back
 
 A module given to a constructor that no longer exists when saving (TransformerEncoder drops
 its ``encoder_layer`` template; recipes hold Modules weakly) is a node with only its class
@@ -32,8 +35,9 @@ checked before anything is built, and nothing is imported. A child the construct
 kept when its class and arguments are the saved ones, else the saved child replaces it, so a
 module changed after construction (a layer swapped or appended, a parameter added, dropped,
 tied or frozen) comes back as it was saved. The weights are then assigned with their saved
-dtypes, on the devices ``map_location`` picks. Plain attributes set after construction are
-not saved.
+dtypes, on the devices ``map_location`` picks. Plain attributes (public names holding None,
+bools, numbers, strings, dtypes, or lists and tuples of them) are saved and set again after
+the constructor; anything else set after construction is not saved.
 """
 from __future__ import annotations
 
@@ -119,14 +123,26 @@ class Recorder:
         children = [[n, None if c is None else self.node(c, f"{path}.{n}" if path else n)]
                     for n, c in m._modules.items()]
         skip = m.__dict__.get("_non_persistent", ())
+        held = set(m._parameters) | set(m._modules) | set(m._buffers)
+        attributes = {k: self.enc.value(v, f"{path}.{k}", k) for k, v in m.__dict__.items()
+                      if _name_ok(k) and not k.startswith("_") and k != "training" and
+                      k not in held and _plain(v)}
         self.nodes[idx] = {
             **recipe, "children": children,
             "parameters": [[n, None if p is None else bool(p.requires_grad)]
                            for n, p in m._parameters.items()],
             "buffers": [[n, None] if b is None else [n, True] if n not in skip else
                         [n, False, B.dtype_name(b.dtype)] for n, b in m._buffers.items()],
-            "training": bool(m.training)}
+            "training": bool(m.training), **({"attributes": attributes} if attributes else {})}
         return idx
+
+
+def _plain(v, depth=0):
+    """Whether ``v`` is a plain attribute value to save (see the module docstring)."""
+    if v is None or type(v) in (bool, int, float, str) or isinstance(v, B.DType):
+        return True
+    return type(v) in (list, tuple) and depth < 3 and len(v) <= 64 and \
+        all(_plain(x, depth + 1) for x in v)
 
 
 def _short(obj):
@@ -164,8 +180,13 @@ def check_nodes(path, nodes):
     n = len(nodes)
     keys = {"class", "args", "kwargs", "children", "parameters", "buffers", "training"}
     for i, node in enumerate(nodes):
-        if not isinstance(node, dict) or set(node) != keys:
-            raise _bad(path, f"node {i} must have exactly the keys {sorted(keys)}")
+        if not isinstance(node, dict) or set(node) - {"attributes"} != keys:
+            raise _bad(path, f"node {i} must have exactly the keys {sorted(keys)} (and "
+                       "optionally 'attributes')")
+        attrs = node.get("attributes", {})
+        if not isinstance(attrs, dict) or not all(
+                _name_ok(k) and not k.startswith("_") and k != "training" for k in attrs):
+            raise _bad(path, f"node {i} ({str(node['class'])[:80]}) has malformed attributes")
         held = [node[k] for k in ("children", "parameters", "buffers")]
         if held == [None] * 3:  # an argument module that was gone: as its constructor makes it
             node, held = dict(node, children=[], parameters=[], buffers=[]), [[], [], []]
