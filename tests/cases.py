@@ -438,7 +438,10 @@ ELSEWHERE = {"to": "test_autograd.py::test_to_between_backends_is_differentiable
              "argmin": "predicate",
              "broadcast_shapes": "not an op: test_correctness.py::test_shape_errors",
              "broadcast_tensors": "expand on each: test_correctness.py::test_shape_errors",
-             "getitem": "the Tensor operator: the getitem:* cases"}
+             "getitem": "the Tensor operator: the getitem:* cases",
+             "nonzero": "indices, no gradient: "
+                        "test_ops.py::test_nonzero_where_of_a_condition_and_formatting_as_pytorch",
+             "argwhere": "nonzero"}
 
 
 # xpnn.nn classes (in the files LAYERS covers) whose checks live elsewhere, and where

@@ -200,3 +200,41 @@ def test_sequential_keeps_order_for_hooks_and_indices(rng):
     y, idx = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))(
         xpnn.tensor(_relu_pool_x(rng, (2, 3, 8, 8))))
     assert tuple(idx.shape) == (2, 3, 4, 4)
+
+
+def test_sequential_and_module_list_edit_as_pytorch():
+    """Slices of a Sequential keep their children's names (and state_dict keys); the list
+    edits PyTorch programs use (s[i] = m, del, insert, pop, +, +=, *) renumber as PyTorch;
+    ModuleDict/ParameterDict take one another; ParameterDict sorts a plain dict's keys;
+    Module.to refuses an integer dtype before changing anything."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, xpnn):
+        tnn = lib.nn
+        s = tnn.Sequential(tnn.Linear(2, 2), tnn.ReLU(), tnn.Linear(2, 2))
+        out = [list(s[2:].state_dict()), [n for n, _ in s[::2].named_children()]]
+        del s[0]
+        out.append([n for n, _ in s.named_children()])
+        s.insert(1, tnn.Tanh())
+        s[0] = tnn.Sigmoid()
+        out += [repr(s), repr(s.pop(0)), len(s + s)]
+        s += tnn.Sequential(tnn.ReLU())
+        out += [len(s), len(s * 2)]
+        ml = tnn.ModuleList([tnn.ReLU(), tnn.Tanh()])
+        del ml[0]
+        ml.insert(0, tnn.Sigmoid())
+        ml += [tnn.ReLU()]
+        ml[1] = tnn.ELU()
+        out += [repr(ml), repr(ml.pop(-1))]
+        md = tnn.ModuleDict(tnn.ModuleDict({"q": tnn.ReLU()}))
+        md.update(tnn.ModuleDict({"b": tnn.Tanh()}))
+        pd = tnn.ParameterDict({"b": tnn.Parameter(lib.ones(1)),
+                                "a": tnn.Parameter(lib.ones(1))})
+        pd.update(tnn.ParameterDict({"q": tnn.Parameter(lib.ones(1))}))
+        out += [list(md), list(pd)]
+        lin = tnn.Linear(2, 2)
+        with pytest.raises(TypeError, match="floating point"):
+            lin.to(lib.int64)
+        out.append(str(lin.weight.dtype).replace("torch.", ""))
+        results.append(out)
+    assert results[1] == results[0]

@@ -230,3 +230,16 @@ def test_bad_call_raises_naming_layer_and_shapes():
         nn.Dropout2d()(xpnn.tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match=r"l2_penalty: coeff must be a number >= 0, got -1"):
         F.l2_penalty(nn.Linear(2, 2), -1)
+
+
+def test_batchnorm_loads_a_state_dict_without_num_batches_tracked():
+    """Older checkpoints and filtered dicts lack num_batches_tracked: PyTorch loads them
+    (the counter keeps its value); xpnn refused them as a missing key."""
+    bn = nn.BatchNorm1d(3)
+    bn(xpnn.randn(4, 3))
+    sd = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    fresh = nn.BatchNorm1d(3)
+    result = fresh.load_state_dict(sd)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert int(fresh.num_batches_tracked.item()) == 0
+    np.testing.assert_array_equal(fresh.running_mean.numpy(), bn.running_mean.numpy())

@@ -658,3 +658,26 @@ def test_scheduler_modules_import_one_way_and_call_super_init():
 
     assert [m for m in graph if m in reach(m, set())] == []
     assert "lr_scheduler" not in set().union(*graph.values())
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Rprop", "ASGD"])
+def test_state_follows_a_model_moved_after_some_steps(name):
+    """model.to(other backend) after optimizer steps: the state follows the parameters at
+    the next step, which continues as on one backend (it failed deep in the backend,
+    mixing NumPy and the new backend's arrays)."""
+    kw = {"lr": 0.1, "momentum": 0.9} if name == "SGD" else {"lr": 0.1}
+    runs = []
+    for move in (None, "array_api_strict"):
+        xpnn.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = getattr(xpnn.optim, name)(model.parameters(), **kw)
+        x = xpnn.randn(4, 3)
+        for step in range(3):
+            if step == 2 and move:
+                model.to(move)
+                x = x.to(move)
+            opt.zero_grad()
+            (model(x) ** 2).sum().backward()
+            opt.step()
+        runs.append(xpnn.to_numpy(model.weight))
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-6)

@@ -24,9 +24,15 @@ def _check_key(container, key):
     return key
 
 
-def _pairs(container, items):
-    """(key, value) pairs from a mapping or an iterable of pairs, in order."""
+def _pairs(container, items, sort_plain=False):
+    """(key, value) pairs from a mapping (a ModuleDict or ParameterDict too) or an iterable
+    of pairs, in order; with ``sort_plain``, a plain dict's by key (ParameterDict's rule in
+    PyTorch)."""
+    if isinstance(items, (ModuleDict, ParameterDict)):
+        return list(items.items())
     if isinstance(items, Mapping):
+        if sort_plain and not isinstance(items, OrderedDict):
+            return sorted(items.items())
         return list(items.items())
     pairs = []
     for i, item in enumerate(items):
@@ -247,7 +253,7 @@ class ParameterDict(Module):
         if not isinstance(parameters, (Mapping, Iterable)):
             raise TypeError(f"ParameterDict.update: expected a mapping or pairs, got "
                             f"{type(parameters).__name__}")
-        for key, value in _pairs("ParameterDict", parameters):
+        for key, value in _pairs("ParameterDict", parameters, sort_plain=True):
             self[key] = value
 
     def clear(self):

@@ -129,6 +129,7 @@ class Module:
     # indices the second
     _max_pool_commutes = False
     _max_pool_plain = False
+    _optional_state = ()  # state_dict keys that load_state_dict may find absent (BatchNorm)
 
     def __new__(cls, *args, **kwargs):
         # the recipe: Python passes the constructor's arguments to __new__ as to __init__;
@@ -432,7 +433,10 @@ class Module:
         (missing, unexpected or mis-shaped key) leaves the module unchanged.
         """
         slots = {key: (mod, name) for key, mod, name, _ in self._state_slots()}
-        missing = [k for k in slots if k not in state_dict]
+        # a buffer that older checkpoints lack (BatchNorm's num_batches_tracked) keeps its
+        # value when absent, as in PyTorch
+        missing = [k for k in slots if k not in state_dict and
+                   slots[k][1] not in type(slots[k][0])._optional_state]
         unexpected = [k for k in state_dict if k not in slots]
         if strict and (missing or unexpected):
             raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
@@ -490,6 +494,10 @@ class Module:
         ``to("torch")``, ``to(xpnn.float64)``, ``to(backend=, device=, dtype=)``.
         Gradients move along."""
         for t, be, dtype, set_to in self._each_tensor(args, kwargs):
+            if dtype is not None and not be.is_floating(be.dtype(dtype)):  # before a change
+                raise TypeError(f"Module.to only accepts floating point dtypes, got "
+                                f"{B.dtype_name(be.dtype(dtype))} (PyTorch's rule: integer "
+                                "weights could not be trained)")
             floating = B.backend_of(t.array).is_floating(t.array.dtype)
             arr = _move(t.array, be, dtype if floating else None)
             if arr is not t.array:
@@ -676,8 +684,18 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
+        if isinstance(i, slice):  # the children keep their names (and state_dict keys)
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[_index("Sequential", i, len(self))]
+
+    def __setitem__(self, i, module):
+        name = list(self._modules)[_index("Sequential", i, len(self))]
+        setattr(self, name, _checked("Sequential", module))
+
+    def __delitem__(self, i):
         mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+        del mods[i if isinstance(i, slice) else _index("Sequential", i, len(mods))]
+        _renumber(self, mods)  # "0", "1", ... again, as PyTorch
 
     def __len__(self):
         return len(self._modules)
@@ -685,9 +703,46 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            return NotImplemented
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            return NotImplemented
+        return self.extend(list(other))
+
+    def __mul__(self, n):
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"Sequential: can only be multiplied by an int > 0, got {n!r}")
+        return Sequential(*(list(self) * n))
+
+    __rmul__ = __mul__
+
     def append(self, module):
-        setattr(self, str(len(self)), module)
+        setattr(self, str(len(self)), _checked("Sequential", module))
         return self
+
+    def extend(self, modules):
+        for m in list(modules):
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        n = len(mods)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for "
+                             f"{n} modules")
+        mods.insert(index % (n + 1) if index < 0 else index, _checked("Sequential", module))
+        _renumber(self, mods)
+        return self
+
+    def pop(self, i=-1):
+        module = self[i]
+        del self[i]
+        return module
 
 
 class ModuleList(Module):
@@ -707,19 +762,68 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules):
-        for m in modules:
+        for m in list(modules):
             self.append(m)
         return self
 
     def __getitem__(self, i):
         mods = list(self._modules.values())
-        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+        return ModuleList(mods[i]) if isinstance(i, slice) else \
+            mods[_index("ModuleList", i, len(mods))]
+
+    def __setitem__(self, i, module):
+        name = list(self._modules)[_index("ModuleList", i, len(self))]
+        setattr(self, name, _checked("ModuleList", module))
+
+    def __delitem__(self, i):
+        mods = list(self._modules.values())
+        del mods[i if isinstance(i, slice) else _index("ModuleList", i, len(mods))]
+        _renumber(self, mods)
 
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, _checked("ModuleList", module))
+        _renumber(self, mods)
+
+    def pop(self, i=-1):
+        module = self[i]
+        del self[i]
+        return module
+
+
+def _index(container, i, n):
+    """``i`` (an int, negatives from the end) checked against ``n`` items."""
+    if isinstance(i, bool) or not isinstance(i, int):
+        raise TypeError(f"{container}: indices must be ints or slices, got {type(i).__name__}")
+    if not -n <= i < n:
+        raise IndexError(f"{container}: index {i} is out of range for {n} modules")
+    return i % n
+
+
+def _checked(container, module):
+    if not isinstance(module, Module):
+        raise TypeError(f"{container}: expected a Module, got {type(module).__name__}")
+    return module
+
+
+def _renumber(container, modules):
+    """Make ``modules`` the container's children, named "0", "1", ... in order."""
+    for name in list(container._modules):
+        delattr(container, name)
+    for i, m in enumerate(modules):
+        setattr(container, str(i), m)
 
 
 class Identity(Module):

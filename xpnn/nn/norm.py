@@ -20,6 +20,7 @@ class _BatchNorm(Module):
 
     ranks = (4,)
     dims = "(N, C, H, W)"
+    _optional_state = ("num_batches_tracked",)  # older checkpoints lack it (PyTorch too)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, backend=None, device=None, dtype=None):

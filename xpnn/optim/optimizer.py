@@ -198,11 +198,29 @@ class Optimizer:
         """
         loss = self._call_closure(closure)
         for group in self.param_groups:
+            self._follow_params(group)
             self._update_group(group)
             for p in group["params"]:  # a graph that saved p now refuses to backward
                 if p.grad is not None:
                     p._vc[0] += 1
         return loss
+
+    def _follow_params(self, group):
+        """Each param's state on the param's backend and device: a model moved with
+        ``.to()`` after some steps takes its optimizer state along (PyTorch refuses such a
+        step; xpnn's failed deep in the backend, mixing the two)."""
+        on = self.__dict__.setdefault("_on", {})  # id(param) -> the backend its state is on
+        for p in group["params"]:
+            if on.get(id(p)) is p._be:
+                continue
+            slots = self.state.get(p)
+            for key, value in (slots or {}).items():
+                arr = value.array if isinstance(value, Tensor) else value
+                if B.is_array(arr) and B.backend_of(arr) is not p._be:
+                    arr = p._be.asarray(arr, dtype=B.dtype_name(arr.dtype))
+                    slots[key] = value._result(arr, p._be) if isinstance(value, Tensor) \
+                        else arr
+            on[id(p)] = p._be
 
     def _update_group(self, group):
         """Apply the optimizer's update to the params of one group (subclasses write this,
