@@ -199,3 +199,68 @@ def test_bad_hidden_shape_for_cells_and_construction():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout"):
         nn.LSTM(3, 4, dropout=1.5)
+
+
+PACKED = [("LSTM", {}), ("LSTM", {"bidirectional": True, "num_layers": 2}),
+          ("LSTM", {"batch_first": True, "proj_size": 3}), ("GRU", {"batch_first": True}),
+          ("RNN", {"bidirectional": True})]
+
+
+@pytest.mark.parametrize("mode, kw", PACKED, ids=[f"{m}-{'-'.join(k) or 'plain'}"
+                                                   for m, k in PACKED])
+def test_packed_sequences_match_torch(backend, mode, kw, rng):
+    """pack_padded_sequence (unsorted lengths) through RNN/LSTM/GRU and pad_packed_sequence,
+    with a given initial state: the packed output, h_n (c_n) at each sequence's own last
+    step, and the gradients of input and state, as PyTorch's."""
+    lens, T, N, F_, H = [3, 5, 2, 5, 1], 5, 5, 4, 6
+    bf = kw.get("batch_first", False)
+    xs = rng.standard_normal((N, T, F_) if bf else (T, N, F_)).astype(np.float32)
+    D = (2 if kw.get("bidirectional") else 1) * kw.get("num_layers", 1)
+    hs = [rng.standard_normal((D, N, kw.get("proj_size") or H)).astype(np.float32)] + \
+        ([rng.standard_normal((D, N, H)).astype(np.float32)] if mode == "LSTM" else [])
+    got = []
+    for lib in (torch, xpnn):
+        def t(a, lib=lib):
+            return torch.tensor(a, requires_grad=True) if lib is torch else \
+                xpnn.tensor(a, backend=backend, requires_grad=True)
+        layer = getattr(lib.nn, mode)(F_, H, **kw)
+        if lib is torch:
+            sd = {k: v.detach().numpy() for k, v in layer.state_dict().items()}
+        else:
+            layer.load_state_dict(sd)
+            layer.to(backend)
+        x, h = t(xs), [t(a) for a in hs]
+        packed = lib.nn.utils.rnn.pack_padded_sequence(
+            x, torch.tensor(lens) if lib is torch else lens, batch_first=bf,
+            enforce_sorted=False)
+        out, state = layer(packed, tuple(h) if mode == "LSTM" else h[0])
+        y, y_lens = lib.nn.utils.rnn.pad_packed_sequence(out, batch_first=bf)
+        states = list(state) if mode == "LSTM" else [state]
+        loss = (y * y).sum()
+        for s in states:
+            loss = loss + (s * s).sum()
+        loss.backward()
+        got.append([to_np(v) for v in [out.data, out.batch_sizes, y, y_lens, *states,
+                                       x.grad, *[a.grad for a in h]]])
+    for ours, theirs in zip(got[1], got[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_pad_and_pack_utilities_match_torch(rng):
+    seqs = [rng.standard_normal((n, 2)).astype(np.float32) for n in (3, 1, 4)]
+    got = []
+    for lib in (torch, xpnn):
+        R = lib.nn.utils.rnn
+        ts = [lib.tensor(s) for s in seqs]
+        padded = R.pad_sequence(ts, batch_first=True, padding_value=-1.0)
+        left = R.pad_sequence(ts, padding_side="left")
+        packed = R.pack_sequence(ts, enforce_sorted=False)
+        back = R.unpack_sequence(packed)
+        unpadded = R.unpad_sequence(padded, lib.tensor([3, 1, 4]), batch_first=True)
+        got.append([to_np(padded), to_np(left), to_np(packed.data), to_np(packed.batch_sizes),
+                    to_np(packed.sorted_indices), *[to_np(b) for b in back],
+                    *[to_np(u) for u in unpadded]])
+        with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+            R.pack_sequence(ts)
+    for ours, theirs in zip(got[1], got[0]):
+        np.testing.assert_array_equal(ours, theirs)

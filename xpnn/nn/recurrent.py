@@ -13,6 +13,7 @@ from .. import functional as F
 from ..functional.recurrent import GATES, recurrent_layer, zeros_state
 from . import init
 from .module import Module, as_input, check_int, new_parameter
+from .utils.rnn import PackedSequence, _lengths_of, pad_packed_sequence
 
 
 def _check_dtype(layer, x, weight):
@@ -90,8 +91,11 @@ class RNNBase(Module):
         Returns:
             output (T, N, D * H) (batch_first: (N, T, D * H)) and h_n (num_layers * D, N, H),
             for LSTM (output, (h_n, c_n)), exactly as PyTorch returns them (P instead of H
-            for output and h_n with proj_size).
+            for output and h_n with proj_size). A :class:`PackedSequence` input gives a
+            packed output (see :meth:`_packed`).
         """
+        if isinstance(input, PackedSequence):
+            return self._packed(input, hx)
         x = as_input(input)
         name, lstm = self._name, self.mode == "LSTM"
         if x.ndim not in (2, 3):
@@ -135,6 +139,39 @@ class RNNBase(Module):
         elif self.batch_first:
             x = F.transpose(x, 0, 1)
         return (x, (h_n, c_n)) if lstm else (x, h_n)
+
+    def _packed(self, packed, hx):
+        """``forward`` over a PackedSequence: each group of sequences of one length runs as
+        a batch of its own, so every sequence stops at its end and h_n (c_n) holds its last
+        step, as in PyTorch; the output is packed as the input, h_n in the batch order the
+        input was packed from (hx too)."""
+        lstm = self.mode == "LSTM"
+        sizes = [int(v) for v in packed.batch_sizes.numpy()]
+        lens, N = _lengths_of(sizes), sizes[0]
+        padded, _ = pad_packed_sequence(PackedSequence(packed.data, packed.batch_sizes))
+        if hx is not None and packed.sorted_indices is not None:  # to the sorted order
+            hx = tuple(F.index_select(s, 1, packed.sorted_indices) for s in hx) if lstm \
+                else F.index_select(hx, 1, packed.sorted_indices)
+        outs, hs, cs, a = [], [], [], 0
+        while a < N:  # sorted by decreasing length: a group is a run of equal lengths
+            L = lens[a]
+            b = a + sum(1 for n in lens[a:] if n == L)
+            h = None if hx is None else tuple(s[:, a:b] for s in hx) if lstm else hx[:, a:b]
+            x = padded[:L, a:b]
+            y, state = self.forward(F.transpose(x, 0, 1) if self.batch_first else x, h)
+            outs.append(F.transpose(y, 0, 1) if self.batch_first else y)
+            hs.append(state[0] if lstm else state)
+            if lstm:
+                cs.append(state[1])
+            a = b
+        data = F.cat([F.cat([y[t] for y in outs if y.shape[0] > t], 0)
+                      for t in range(len(sizes))], 0)
+        out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                             packed.unsorted_indices)
+        states = [F.cat(hs, 1)] + ([F.cat(cs, 1)] if lstm else [])
+        if packed.unsorted_indices is not None:  # back to the order packed from
+            states = [F.index_select(s, 1, packed.unsorted_indices) for s in states]
+        return (out, tuple(states)) if lstm else (out, states[0])
 
     def _initial_states(self, hx, in_shape, N, batched, D, like):
         """Per layer-direction (N, H) initial states; zeros (no graph) when hx is None."""

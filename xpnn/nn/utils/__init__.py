@@ -1,7 +1,8 @@
-"""xpnn.nn.utils: gradient clipping and parameter vectors under PyTorch's path
-(``torch.nn.utils``)."""
-from ..functional import cat, reshape
-from ..optim.clip import clip_grad_norm_, clip_grad_value_
+"""xpnn.nn.utils: gradient clipping, parameter vectors and (in ``rnn``) padded and packed
+sequences, under PyTorch's path (``torch.nn.utils``)."""
+from ...functional import cat, reshape
+from ...optim.clip import clip_grad_norm_, clip_grad_value_
+from . import rnn  # noqa: F401  (torch.nn.utils.rnn)
 
 
 def parameters_to_vector(parameters):
