@@ -16,11 +16,12 @@ from .elementwise import (abs, absolute, add, ceil, clamp, clip, cos, div, divid
                           logical_or, logical_xor, lt, maximum, minimum, mul, multiply, ne, neg,
                           negative, not_equal, pow, reciprocal, round, rsqrt, sign, sin, sqrt,
                           square, sub, subtract, true_divide, trunc, where, masked_fill)
+from .elementwise import argwhere, nonzero
 from .embedding import embedding
 from .einsum import einsum
 from .gather import gather, one_hot, scatter, scatter_add
-from .indexing import (argwhere, chunk, getitem, index_select, masked_select, narrow, nonzero,
-                       split, take, unbind)
+from .indexing import (chunk, getitem, index_select, masked_select, narrow, split, take,
+                       unbind)
 from .linalg import bmm, linear, matmul, mm, outer
 from .fold import fold, unfold
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,

@@ -393,26 +393,6 @@ def take(x, indices, axis=None, *, dim=None):
     return Take.apply(x, indices=idx, axis=axis)
 
 
-def nonzero(input, *, as_tuple=False):
-    """The indices of the nonzero (True) entries, row-major: an (n, ndim) int64 tensor, or
-    with ``as_tuple`` one 1-D int64 tensor per dim, as ``torch.nonzero`` (data-dependent
-    sizes: one host sync on a device). No gradient."""
-    x = as_tensor(input, op="nonzero")
-    xp, be = x.xp, x._be
-    arr = x.array if x.ndim else xp.reshape(x.array, (1,))
-    idx = [xp.astype(i, xp.int64) for i in xp.nonzero(arr)]
-    if as_tuple:  # a 0-d input as a 1-D one (PyTorch)
-        return tuple(x._result(i, be) for i in idx)
-    if x.ndim == 0:  # (1 or 0 rows, no columns)
-        return x._result(xp.zeros((idx[0].shape[0], 0), dtype=xp.int64, device=be.device), be)
-    return x._result(xp.stack(idx, axis=1), be)
-
-
-def argwhere(input):
-    """``nonzero(input)``: the (n, ndim) indices of the nonzero entries."""
-    return nonzero(input)
-
-
 def masked_select(input, mask):
     """The entries of ``input`` where ``mask`` (broadcast together) is True, as a 1-D tensor
     (``torch.masked_select``); differentiable in ``input``."""
