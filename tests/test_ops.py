@@ -436,3 +436,49 @@ def test_nonzero_where_of_a_condition_and_formatting_as_pytorch(backend):
     v = xpnn.tensor(np.linspace(-1, 1, 5), backend=backend, dtype="float64",
                     requires_grad=True)
     assert xpnn.autograd.gradcheck(F.tanh, (v,)) and xpnn.gradcheck(F.tanh, (v,))
+
+
+@needs_torch
+def test_erf_lerp_and_legacy_constructors_as_pytorch(backend):
+    """erf and lerp (values as torch's, float64 gradient checks); torch.Tensor(data) /
+    Tensor(*sizes) / x.type(LongTensor), the legacy forms of older tutorials."""
+    import torch
+    v = np.linspace(-3, 3, 9)
+    x = xpnn.tensor(v, backend=backend, dtype="float64", requires_grad=True)
+    np.testing.assert_allclose(to_np(F.erf(x)), torch.erf(torch.tensor(v)).numpy(),
+                               rtol=1e-14, atol=1e-15)
+    e = xpnn.tensor(np.cos(v), backend=backend, dtype="float64", requires_grad=True)
+    np.testing.assert_allclose(to_np(xpnn.lerp(x, e, 0.25)),
+                               torch.lerp(torch.tensor(v), torch.tensor(np.cos(v)), 0.25))
+    if backend == "numpy":
+        assert xpnn.gradcheck(F.erf, x)
+        assert xpnn.gradcheck(lambda a, b: F.lerp(a, b, 0.3), x, e)
+    a, b = xpnn.Tensor([1, 2]), xpnn.Tensor(2, 3)
+    assert dtype_name(a.dtype) == "float32" and a.tolist() == [1.0, 2.0]
+    assert tuple(b.shape) == (2, 3) and tuple(xpnn.Tensor().shape) == (0,)
+    assert dtype_name(xpnn.arange(3.0).type(xpnn.LongTensor).dtype) == "int64"
+    assert dtype_name(xpnn.arange(3).type("torch.FloatTensor").dtype) == "float32"
+
+
+def test_multinomial_and_bernoulli_draw_their_distributions(backend):
+    """multinomial with and without replacement (frequencies within 3 sigma of the weights,
+    a weight of 0 never drawn, no repeats without replacement), bernoulli's mean; a
+    generator makes them repeat; bad weights raise at once on the host."""
+    w = xpnn.tensor(np.array([[0.1, 0.0, 0.6, 0.3], [1, 1, 1, 1]], np.float32), backend=backend)
+    n = 20000
+    draws = to_np(xpnn.multinomial(w, n, replacement=True))
+    freq = np.stack([np.bincount(r, minlength=4) for r in draws]) / n
+    want = np.array([[0.1, 0.0, 0.6, 0.3], [0.25] * 4])
+    assert np.all(np.abs(freq - want) <= 3 * np.sqrt(want * (1 - want) / n) + 1e-12)
+    no_rep = to_np(xpnn.multinomial(w, 3))
+    assert all(len(set(r)) == 3 for r in no_rep) and 1 not in no_rep[0]
+    g1, g2 = xpnn.Generator().manual_seed(3), xpnn.Generator().manual_seed(3)
+    np.testing.assert_array_equal(to_np(xpnn.multinomial(w[1], 4, generator=g1)),
+                                  to_np(xpnn.multinomial(w[1], 4, generator=g2)))
+    p = xpnn.tensor(np.full(n, 0.3, np.float32), backend=backend)
+    assert abs(float(xpnn.bernoulli(p).mean().item()) - 0.3) < 3 * np.sqrt(0.21 / n)
+    if backend == "numpy":
+        with pytest.raises(RuntimeError, match="without replacement"):
+            xpnn.multinomial(xpnn.tensor([0.5, 0.0, 0.0]), 2)
+        with pytest.raises(RuntimeError, match="inf, nan or element < 0"):
+            xpnn.multinomial(xpnn.tensor([0.5, -1.0]), 1)

@@ -18,6 +18,7 @@ from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, fro
                        from_numpy, full, full_like, linspace, normal, numel, ones, ones_like,
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm,
                        tensor, zeros, zeros_like)
+from .creation import bernoulli, multinomial
 from . import functional
 from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmin, bmm,
                          broadcast_shapes, broadcast_tensors, broadcast_to, cat, ceil, chunk,
@@ -31,7 +32,7 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          sin, split, sqrt, square, squeeze, std, stack, sub, subtract, sum,
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
-from .functional import argwhere, masked_select, nonzero
+from .functional import argwhere, erf, lerp, masked_select, nonzero
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
 from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity, diag,
                          diagonal, einsum, flip, fliplr, flipud, gather, hinge_embedding_loss,

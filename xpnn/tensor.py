@@ -43,6 +43,23 @@ class Tensor(TensorBase):
 
     __slots__ = ()
 
+    def __init__(self, *args, requires_grad=False, _be=None):
+        if len(args) == 1 and (B.is_array(args[0]) or _be is not None):
+            super().__init__(args[0], requires_grad=requires_grad, _be=_be)
+            return
+        if len(args) == 1 and isinstance(args[0], TensorBase):  # an alias, as torch.Tensor(t)
+            super().__init__(args[0].array, requires_grad=requires_grad, _be=args[0]._be)
+            return
+        # PyTorch's legacy constructor: Tensor(data) copies data in the default float dtype,
+        # Tensor(*sizes) is a tensor of those sizes (zeros), Tensor() an empty one
+        from .creation import tensor, zeros
+        dtype = B.get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], int):
+            made = tensor(args[0], dtype=dtype)
+        else:
+            made = zeros(*(args or (0,)), dtype=dtype)
+        super().__init__(made.array, requires_grad=requires_grad, _be=made._be)
+
     def _result(self, array, be, node=None, idx=0):
         return _init(Tensor.__new__(Tensor), array, be, node, idx)
 
@@ -207,7 +224,10 @@ class Tensor(TensorBase):
     def type(self, dtype=None):
         if dtype is None:
             return f"xpnn.{B.dtype_name(self.dtype)}"
-        return self.to(dtype=dtype)
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.LongTensor"
+            from . import creation
+            dtype = getattr(creation, dtype.rpartition(".")[2], dtype)
+        return self.to(dtype=getattr(dtype, "legacy_dtype", dtype))
 
     def astype(self, dtype):
         return self.to(dtype=dtype)
@@ -769,6 +789,20 @@ class Tensor(TensorBase):
 
     def where(self, condition, other):
         return F.where(condition, self, other)
+
+    def erf(self):
+        return F.erf(self)
+
+    def lerp(self, end, weight):
+        return F.lerp(self, end, weight)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .creation import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        from .creation import bernoulli
+        return bernoulli(self, p, generator=generator)
 
     def nonzero(self, *, as_tuple=False):
         return F.nonzero(self, as_tuple=as_tuple)

@@ -1,7 +1,7 @@
 """xpnn.functional (also ``xpnn.nn.functional``): the differentiable ops, each one Function
 with a hand-written backward, grouped by family."""
-from .activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax,
-                         softplus, tanh)
+from .activation import (elu, erf, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,
+                         softmax, softplus, tanh)
 from .activation import (celu, glu, gumbel_softmax, hardshrink, hardsigmoid, hardswish,
                          hardtanh, logsigmoid, mish, prelu, relu6, selu, softmin, softshrink,
                          softsign, tanhshrink, threshold)
@@ -16,7 +16,7 @@ from .elementwise import (abs, absolute, add, ceil, clamp, clip, cos, div, divid
                           logical_or, logical_xor, lt, maximum, minimum, mul, multiply, ne, neg,
                           negative, not_equal, pow, reciprocal, round, rsqrt, sign, sin, sqrt,
                           square, sub, subtract, true_divide, trunc, where, masked_fill)
-from .elementwise import argwhere, nonzero
+from .elementwise import argwhere, lerp, nonzero
 from .embedding import embedding
 from .einsum import einsum
 from .gather import gather, one_hot, scatter, scatter_add

@@ -65,8 +65,27 @@ def _erf_cupy(be, X):
 ERF = {"numpy": _erf_numpy, "torch": _erf_torch, "cupy": _erf_cupy}
 
 
-def erf(be, X):
+def erf_array(be, X):
     return ERF.get(be.name, erf_portable)(be, X)
+
+
+class Erf(Function):
+    """erf(x); d/dx = 2/sqrt(pi) e^(-x^2)."""
+
+    saved_inputs = ()
+
+    def forward(self, X):
+        self.X = X
+        return erf_array(self.be, X)
+
+    def backward(self, dY):
+        X = self.X
+        return dY * (_TWO_OVER_SQRT_PI * self.xp.exp(-(X * X)))
+
+
+def erf(input):
+    """The error function, as ``torch.erf`` (integers give the default float dtype)."""
+    return Erf.apply(_input("erf", input))
 
 
 def _relu_portable(be, X):
@@ -178,7 +197,7 @@ class GELU(Function):
         if approximate == "tanh":
             self.T = xp.tanh(_SQRT_2_OVER_PI * (X + 0.044715 * X ** 3))
             return 0.5 * X * (1 + self.T)
-        self.Phi = 0.5 * (1 + erf(self.be, X * _INV_SQRT_2))
+        self.Phi = 0.5 * (1 + erf_array(self.be, X * _INV_SQRT_2))
         return X * self.Phi
 
     def backward(self, dY):

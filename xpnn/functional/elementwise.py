@@ -498,6 +498,12 @@ def round(input, decimals=0):
     return div(_rounding("round")(mul(x, scale)), scale)
 
 
+def lerp(input, end, weight):
+    """input + weight * (end - input), as ``torch.lerp`` (``weight`` a number or a tensor;
+    differentiable in each tensor)."""
+    return add(input, mul(weight, sub(end, input)))
+
+
 def clamp(input, min=None, max=None):
     """Clamp to [min, max]; the gradient is zero where the input was clamped. ``min`` and
     ``max`` may be numbers or tensors."""
