@@ -287,3 +287,17 @@ def test_new_records_the_recipe():
     del layer
     gc.collect()
     assert ref() is None and ref.cls is nn.TransformerEncoderLayer  # the template is freed
+
+
+def test_deepcopy_of_a_model_drops_parameter_gradients_as_pytorch():
+    """copy.deepcopy(model) gives parameters without .grad (PyTorch's Parameter); a plain
+    tensor's copy keeps its gradient, as in PyTorch."""
+    import copy
+    model = nn.Linear(2, 2)
+    model(xpnn.ones(1, 2)).sum().backward()
+    twin = copy.deepcopy(model)
+    assert twin.weight.grad is None and model.weight.grad is not None
+    np.testing.assert_array_equal(twin.weight.numpy(), model.weight.numpy())
+    t = xpnn.ones(2, requires_grad=True)
+    (t * 2).sum().backward()
+    np.testing.assert_array_equal(copy.deepcopy(t).grad.numpy(), [2.0, 2.0])

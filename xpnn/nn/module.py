@@ -59,6 +59,15 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        """A copy without the gradient, as PyTorch's Parameter (so ``copy.deepcopy(model)``
+        starts with no gradients; a plain Tensor's copy keeps its own)."""
+        grad, self._grad = self._grad, None
+        try:
+            return super().__deepcopy__(memo)
+        finally:
+            self._grad = grad
+
 
 class ArgModule:
     """A Module given to a constructor, as the recipe keeps it: a weak reference, plus the
