@@ -245,6 +245,22 @@ OPS = [
         lambda a, b: torch.stack([a, b], -1), (0, 1)),
     _op("take:flat", F.take, [A((3, 4)), Int(11, 0, -1, 5, 5)], torch.take),
     _op("erf", F.erf, [S23], _torch("erf"), ROW),
+    *[_op(n, getattr(F, n), [A((2, 3), kind)], _torch(n), ROW) for n, kind in [
+        ("tan", "unit"), ("asin", "unit"), ("acos", "unit"), ("atan", "normal"),
+        ("sinh", "normal"), ("cosh", "normal"), ("asinh", "normal"), ("acosh", "positive"),
+        ("atanh", "unit"), ("log2", "positive"), ("log10", "positive"), ("exp2", "normal")]
+      if n != "acosh"],
+    _op("acosh", lambda x: F.acosh(x + 1.0), [A((2, 3), "positive")],
+        lambda x: torch.acosh(x + 1.0), ROW),
+    _op("atan2", F.atan2, [S23, A((2, 3), "positive")], _torch("atan2"), (0, 1)),
+    _op("hypot", F.hypot, [S23, S23], _torch("hypot"), (0, 1)),
+    _op("logaddexp", F.logaddexp, [S23, A((3,))], _torch("logaddexp"), ROW),
+    _op("remainder", F.remainder, [S23, A((2, 3), "positive")], _torch("remainder"), (0, 1)),
+    _op("clamp_min", lambda x: F.clamp_min(x, 0.1), [S23], lambda x: torch.clamp_min(x, 0.1),
+        ROW),
+    _op("clamp_max", lambda x: F.clamp_max(x, 0.1), [S23], lambda x: torch.clamp_max(x, 0.1),
+        ROW),
+    _op("nan_to_num", F.nan_to_num, [S23], _torch("nan_to_num"), ROW),
     _op("lerp", lambda a, b, w: F.lerp(a, b, w), [S23, S23, S23], _torch("lerp"), (0, 1, 2)),
     _op("lerp:scalar", lambda a, b: F.lerp(a, b, 0.3), [S23, A((3,))],
         lambda a, b: torch.lerp(a, b, 0.3), ROW),
@@ -445,7 +461,11 @@ ELSEWHERE = {"to": "test_autograd.py::test_to_between_backends_is_differentiable
              "getitem": "the Tensor operator: the getitem:* cases",
              "nonzero": "indices, no gradient: "
                         "test_ops.py::test_nonzero_where_of_a_condition_and_formatting_as_pytorch",
-             "argwhere": "nonzero"}
+             "argwhere": "nonzero",
+             "floor_divide": "integer-valued, no gradient: "
+                             "test_ops.py::test_integer_and_bitwise_ops_are_exact",
+             "isclose": "predicate: test_ops.py::test_integer_and_bitwise_ops_are_exact",
+             "count_nonzero": "a count: test_ops.py::test_integer_and_bitwise_ops_are_exact"}
 
 
 # xpnn.nn classes (in the files LAYERS covers) whose checks live elsewhere, and where

@@ -482,3 +482,39 @@ def test_multinomial_and_bernoulli_draw_their_distributions(backend):
             xpnn.multinomial(xpnn.tensor([0.5, 0.0, 0.0]), 2)
         with pytest.raises(RuntimeError, match="inf, nan or element < 0"):
             xpnn.multinomial(xpnn.tensor([0.5, -1.0]), 1)
+
+
+@needs_torch
+def test_integer_and_bitwise_ops_are_exact(backend):
+    """Integer //, % and div(rounding_mode=) are exact (they went through float32: wrong
+    above 2^24) and raise on a zero divisor; float % is exact for large quotients; &, |, ^,
+    ~, <<, >> are bitwise on integers and logical on bools, as PyTorch; floor_divide,
+    isclose and count_nonzero as torch's."""
+    import torch
+    vals = [16777217, 123456789, -7, 7]
+    x, t = xpnn.tensor(vals, backend=backend), torch.tensor(vals)
+    pairs = [(x // 3, t // 3), (x % 10, t % 10), (x // 1, t // 1), (-x % 3, -t % 3),
+             (xpnn.div(x, 3, rounding_mode="trunc"), torch.div(t, 3, rounding_mode="trunc")),
+             (xpnn.floor_divide(x, -4), torch.floor_divide(t, -4)),
+             (x & 5, t & 5), (x | 2, t | 2), (x ^ 3, t ^ 3), (~x, ~t), (x << 2, t << 2),
+             (x >> 1, t >> 1), (3 & x, 3 & t),
+             (xpnn.count_nonzero(x % 7), torch.count_nonzero(t % 7))]
+    m, tm = xpnn.tensor([True, False], backend=backend), torch.tensor([True, False])
+    pairs += [(m & True, tm & True), (m | False, tm | False), (~m, ~tm), (m ^ True, tm ^ True)]
+    f = np.array([1e8 + 3.0, -5.5, 17.25])
+    pairs.append((xpnn.tensor(f, backend=backend, dtype="float64") % 7,
+                  torch.tensor(f) % 7))
+    a, b = np.array([1.0, np.inf, np.nan, 1.0]), np.array([1.0 + 1e-9, np.inf, np.nan, 1.1])
+    pairs.append((xpnn.isclose(xpnn.tensor(a, backend=backend), xpnn.tensor(b, backend=backend),
+                               equal_nan=True),
+                  torch.isclose(torch.tensor(a, dtype=torch.float32),
+                                torch.tensor(b, dtype=torch.float32), equal_nan=True)))
+    for i, (ours, theirs) in enumerate(pairs):
+        assert dtype_name(ours.dtype) == str(theirs.dtype).replace("torch.", ""), i
+        np.testing.assert_array_equal(to_np(ours), theirs.numpy(), err_msg=str(i))
+    if backend == "numpy":
+        for bad in (lambda: x // 0, lambda: x % 0, lambda: xpnn.div(x, 0, rounding_mode="trunc")):
+            with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+                bad()
+    with pytest.raises(TypeError, match="bitwise_and: not implemented for floating"):
+        xpnn.tensor([1.5], backend=backend) & 1

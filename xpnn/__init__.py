@@ -33,6 +33,11 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
 from .functional import argwhere, erf, lerp, masked_select, nonzero
+from .functional import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+                         arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+                         bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                         bitwise_xor, clamp_max, clamp_min, cosh, count_nonzero, exp2, floor_divide, hypot, isclose, log10, log2,
+                         logaddexp, nan_to_num, remainder, sinh, tan)
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
 from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity, diag,
                          diagonal, einsum, flip, fliplr, flipud, gather, hinge_embedding_loss,

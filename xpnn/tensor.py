@@ -340,7 +340,10 @@ class Tensor(TensorBase):
         return F.div(other, self, rounding_mode="floor")
 
     def __mod__(self, other):
-        return F.sub(self, F.mul(F.div(self, other, rounding_mode="floor"), other))
+        return F.remainder(self, other)
+
+    def __rmod__(self, other):
+        return F.remainder(other, self)
 
     def __pow__(self, other):
         return F.pow(self, other)
@@ -364,18 +367,31 @@ class Tensor(TensorBase):
         return F.abs(self)
 
     def __invert__(self):
-        if self.array.dtype != self.xp.bool:
-            return self._result(~self.array, self._be)
-        return F.logical_not(self)
+        return F.bitwise_not(self)
 
-    def __and__(self, other):
-        return F.logical_and(self, other)
+    def __and__(self, other):  # bitwise for integers, logical for bools (PyTorch)
+        return F.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return F.bitwise_and(other, self)
 
     def __or__(self, other):
-        return F.logical_or(self, other)
+        return F.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return F.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return F.logical_xor(self, other)
+        return F.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return F.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return F.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other):
+        return F.bitwise_right_shift(self, other)
 
     def __lt__(self, other):
         return F.lt(self, other)
@@ -793,6 +809,38 @@ class Tensor(TensorBase):
     def erf(self):
         return F.erf(self)
 
+    def atan2(self, other):
+        return F.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return F.hypot(self, other)
+
+    def logaddexp(self, other):
+        return F.logaddexp(self, other)
+
+    def remainder(self, other):
+        return F.remainder(self, other)
+
+    def floor_divide(self, other):
+        return F.floor_divide(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return F.isclose(self, other, rtol, atol, equal_nan)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return F.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min):
+        return F.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return F.clamp_max(self, max)
+
+    def count_nonzero(self, dim=None):
+        return F.count_nonzero(self, dim)
+
     def lerp(self, end, weight):
         return F.lerp(self, end, weight)
 
@@ -1036,6 +1084,13 @@ class Tensor(TensorBase):
 
     def take(self, indices, axis=None):
         return F.take(self, indices, axis)
+
+
+# the one-input functions of xpnn.functional.moremath as methods (x.tan(), x.log2(), ...)
+for _name in ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+              "log2", "log10", "exp2", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+              "arctanh"):
+    setattr(Tensor, _name, lambda self, _fn=getattr(F, _name): _fn(self))
 
 
 def _replaced(t, src):

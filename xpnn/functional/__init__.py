@@ -17,6 +17,11 @@ from .elementwise import (abs, absolute, add, ceil, clamp, clip, cos, div, divid
                           negative, not_equal, pow, reciprocal, round, rsqrt, sign, sin, sqrt,
                           square, sub, subtract, true_divide, trunc, where, masked_fill)
 from .elementwise import argwhere, lerp, nonzero
+from .moremath import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+                       arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+                       bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                       bitwise_xor, clamp_max, clamp_min, cosh, count_nonzero, exp2, floor_divide, hypot, isclose, log10, log2,
+                       logaddexp, nan_to_num, remainder, sinh, tan)
 from .embedding import embedding
 from .einsum import einsum
 from .gather import gather, one_hot, scatter, scatter_add

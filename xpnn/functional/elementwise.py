@@ -410,6 +410,8 @@ def div(input, other, *, rounding_mode=None):
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                              f"{rounding_mode!r}")
+        if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
+            return a._result(_int_div(a._be, a.array, b.array, rounding_mode, "div"), a._be)
         q = Div.apply(_floating(a), _floating(b))
         q = Constant.apply(q, fn=rounding_mode)
         return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
@@ -419,6 +421,19 @@ def div(input, other, *, rounding_mode=None):
 
 
 divide = true_divide = div
+
+
+def _int_div(be, A, B, rounding_mode, op):
+    """A // B of two integer arrays, rounded toward -inf ("floor") or 0 ("trunc"); a zero
+    divisor raises where the arrays are on the host (PyTorch raises; NumPy gave 0)."""
+    xp = be.xp
+    if be.on_host and bool(xp.any(B == 0)):
+        raise ZeroDivisionError(f"{op}: integer division by zero, as in PyTorch")
+    with be.quiet():
+        q = xp.floor_divide(A, B)
+        if rounding_mode == "trunc":  # floor and trunc differ for a negative inexact quotient
+            q = xp.where((xp.remainder(A, B) != 0) & ((A < 0) != (B < 0)), q + 1, q)
+    return q
 
 
 def pow(input, exponent):

@@ -1,0 +1,241 @@
+"""The rest of PyTorch's everyday math: the other elementwise functions (tan, the inverse
+and hyperbolic trigonometric functions, log2/log10/exp2), atan2, hypot, logaddexp,
+remainder, floor_divide, isclose, nan_to_num, clamp_min/clamp_max, and count_nonzero.
+
+Each differentiable one is a Function whose backward is one line of the derivative; the
+unary ones share :class:`Unary`, with a table of (forward, derivative).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import Function, as_tensor
+from .elementwise import _floating, clamp, promote, quiet, unbroadcast
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+# name -> (forward(xp, X), derivative(xp, X, Y)); the derivative is NaN or inf outside the
+# domain exactly where PyTorch's is
+UNARY = {
+    "tan": (lambda xp, X: xp.tan(X), lambda xp, X, Y: 1 + Y * Y),
+    "asin": (lambda xp, X: xp.asin(X), lambda xp, X, Y: 1 / xp.sqrt(1 - X * X)),
+    "acos": (lambda xp, X: xp.acos(X), lambda xp, X, Y: -1 / xp.sqrt(1 - X * X)),
+    "atan": (lambda xp, X: xp.atan(X), lambda xp, X, Y: 1 / (1 + X * X)),
+    "sinh": (lambda xp, X: xp.sinh(X), lambda xp, X, Y: xp.cosh(X)),
+    "cosh": (lambda xp, X: xp.cosh(X), lambda xp, X, Y: xp.sinh(X)),
+    "asinh": (lambda xp, X: xp.asinh(X), lambda xp, X, Y: 1 / xp.sqrt(X * X + 1)),
+    "acosh": (lambda xp, X: xp.acosh(X), lambda xp, X, Y: 1 / xp.sqrt(X * X - 1)),
+    "atanh": (lambda xp, X: xp.atanh(X), lambda xp, X, Y: 1 / (1 - X * X)),
+    "log2": (lambda xp, X: xp.log2(X), lambda xp, X, Y: 1 / (X * _LN2)),
+    "log10": (lambda xp, X: xp.log10(X), lambda xp, X, Y: 1 / (X * _LN10)),
+    "exp2": (lambda xp, X: xp.exp(X * _LN2), lambda xp, X, Y: Y * _LN2),
+}
+
+
+@quiet
+class Unary(Function):
+    """Y = f(X) for a function of :data:`UNARY`; dX = dY f'(X)."""
+
+    def forward(self, X, fn=None):
+        self.fn, self.X = fn, X
+        self.Y = UNARY[fn][0](self.xp, X)
+        return self.Y
+
+    def backward(self, dY):
+        return dY * UNARY[self.fn][1](self.xp, self.X, self.Y)
+
+
+def _unary(name):
+    def op(input):
+        return Unary.apply(_floating(as_tensor(input, op=name)), fn=name)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"{name}(x), elementwise, as ``torch.{name}`` (integers give floats)."
+    return op
+
+
+tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2 = (
+    _unary(n) for n in UNARY)
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+@quiet
+class Atan2(Function):
+    """atan2(A, B): the angle of (B, A); dA = B / (A^2 + B^2), dB = -A / (A^2 + B^2)."""
+
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        return self.xp.atan2(A, B)
+
+    def backward(self, dY):
+        A, B, xp = self.A, self.B, self.xp
+        r2 = A * A + B * B
+        dA = unbroadcast(xp, dY * B / r2, A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, -dY * A / r2, B.shape) if self.needs[1] else None
+        return dA, dB
+
+
+@quiet
+class Hypot(Function):
+    """sqrt(A^2 + B^2) without overflow; dA = A / Y, dB = B / Y."""
+
+    saves_output = True
+
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        self.Y = self.xp.hypot(A, B)
+        return self.Y
+
+    def backward(self, dY):
+        A, B, xp, Y = self.A, self.B, self.xp, self.Y
+        dA = unbroadcast(xp, dY * A / Y, A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * B / Y, B.shape) if self.needs[1] else None
+        return dA, dB
+
+
+@quiet
+class LogAddExp(Function):
+    """log(e^A + e^B); dA = sigmoid(A - B), dB = sigmoid(B - A)."""
+
+    saves_output = True
+
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        self.Y = self.xp.logaddexp(A, B)
+        return self.Y
+
+    def backward(self, dY):
+        A, B, xp, Y = self.A, self.B, self.xp, self.Y
+        dA = unbroadcast(xp, dY * xp.exp(A - Y), A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * xp.exp(B - Y), B.shape) if self.needs[1] else None
+        return dA, dB
+
+
+@quiet
+class Remainder(Function):
+    """A - floor(A / B) B (the sign of B, Python's %); dA = 1, dB = -floor(A / B)."""
+
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        return self.xp.remainder(A, B)
+
+    def backward(self, dY):
+        A, B, xp = self.A, self.B, self.xp
+        dA = unbroadcast(xp, dY, A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, -dY * xp.floor(A / B), B.shape) if self.needs[1] else None
+        return dA, dB
+
+
+def _binary(cls, name, floating=True):
+    def op(input, other):
+        a, b = promote(input, other, name)
+        if floating:
+            a, b = _floating(a), _floating(b)
+        elif not a._be.is_floating(a.dtype):  # integers: exact, no gradient
+            be = a._be
+            if be.on_host and bool(a.xp.any(b.array == 0)):
+                raise ZeroDivisionError(f"{name}: integer division by zero, as in PyTorch")
+            return a._result(a.xp.remainder(a.array, b.array), be)
+        return cls.apply(a, b)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+atan2 = _binary(Atan2, "atan2")
+arctan2 = atan2
+hypot = _binary(Hypot, "hypot")
+logaddexp = _binary(LogAddExp, "logaddexp")
+remainder = _binary(Remainder, "remainder", floating=False)
+atan2.__doc__ = "atan2(input, other): the angle of (other, input), as ``torch.atan2``."
+hypot.__doc__ = "sqrt(input^2 + other^2), as ``torch.hypot``."
+logaddexp.__doc__ = "log(exp(input) + exp(other)), as ``torch.logaddexp``."
+remainder.__doc__ = "input - floor(input / other) * other (Python's %), as torch.remainder."
+
+
+def floor_divide(input, other):
+    """floor(input / other), as ``torch.floor_divide``: ``div(rounding_mode="floor")``."""
+    from .elementwise import div
+    return div(input, other, rounding_mode="floor")
+
+
+def _bitwise(name, array_fn, logical):
+    def op(input, other):
+        a, b = promote(input, other, name)
+        xp = a.xp
+        if a.dtype == xp.bool:  # bools: the logical op, as PyTorch
+            return a._result(getattr(xp, logical)(a.array, b.array), a._be)
+        if a._be.is_floating(a.dtype):
+            raise TypeError(f"{name}: not implemented for floating tensors "
+                            f"({B.dtype_name(a.dtype)}), as in PyTorch")
+        return a._result(getattr(xp, array_fn)(a.array, b.array), a._be)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``torch.{name}`` of integer or bool tensors (no gradient)."
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and", "logical_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or", "logical_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor", "logical_xor")
+bitwise_left_shift = _bitwise("bitwise_left_shift", "bitwise_left_shift", None)
+bitwise_right_shift = _bitwise("bitwise_right_shift", "bitwise_right_shift", None)
+
+
+def bitwise_not(input):
+    """~x of an integer (bitwise) or bool (logical) tensor, as ``torch.bitwise_not``."""
+    x = as_tensor(input, op="bitwise_not")
+    xp = x.xp
+    if x._be.is_floating(x.dtype):
+        raise TypeError(f"bitwise_not: not implemented for floating tensors "
+                        f"({B.dtype_name(x.dtype)})")
+    fn = xp.logical_not if x.dtype == xp.bool else xp.bitwise_invert
+    return x._result(fn(x.array), x._be)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol |other| elementwise (bool), as ``torch.isclose``;
+    infinities are close only to themselves."""
+    a, b = promote(input, other, "isclose")
+    xp = a.xp
+    A, Bv = a.array, b.array
+    with a._be.quiet():
+        close = (A == Bv) | (xp.abs(A - Bv) <= atol + rtol * xp.abs(Bv))
+    if equal_nan:
+        close = close | (xp.isnan(A) & xp.isnan(Bv))
+    return a._result(close, a._be)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default the
+    dtype's largest and lowest finite values), as ``torch.nan_to_num``; the gradient passes
+    where the input was finite."""
+    from .elementwise import where
+    x = as_tensor(input, op="nan_to_num")
+    if not x._be.is_floating(x.dtype):
+        return x
+    info = B.np.finfo(B.dtype_name(x.dtype))
+    hi = float(info.max) if posinf is None else float(posinf)
+    lo = float(info.min) if neginf is None else float(neginf)
+    xp, A = x.xp, x.array
+    fill = xp.where(xp.isnan(A), xp.asarray(float(nan), dtype=A.dtype, device=A.device),
+                    xp.where(A > 0, xp.asarray(hi, dtype=A.dtype, device=A.device),
+                             xp.asarray(lo, dtype=A.dtype, device=A.device)))
+    return where(xp.isfinite(A), x, x._result(fill, x._be))
+
+
+def clamp_min(input, min):
+    """max(input, min), as ``torch.clamp_min``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """min(input, max), as ``torch.clamp_max``."""
+    return clamp(input, max=max)
+
+
+def count_nonzero(input, dim=None):
+    """The number of nonzero entries (over ``dim``: an int or tuple), int64, as
+    ``torch.count_nonzero``."""
+    from .reduce import sum as _sum
+    x = as_tensor(input, op="count_nonzero")
+    nz = x._result(x.array != 0, x._be)
+    return _sum(nz, dim=dim)
