@@ -518,3 +518,40 @@ def test_integer_and_bitwise_ops_are_exact(backend):
                 bad()
     with pytest.raises(TypeError, match="bitwise_and: not implemented for floating"):
         xpnn.tensor([1.5], backend=backend) & 1
+
+
+@needs_torch
+def test_dtypes_that_a_sweep_found_apart_from_pytorch(backend):
+    """A list of floats does not upcast a float32 tensor to float64; masked_fill keeps the
+    input's dtype; narrow integer labels and embedding ids work on every backend, integer
+    logits are refused; matmul of two dtypes is refused (no silent float64); float arange
+    gives PyTorch's values; dtype=float is float64; float16 random draws are float16;
+    bfloat16 torch tensors read back to the host."""
+    import torch
+    assert dtype_name((xpnn.ones(2, backend=backend) + [1.0, 2.0]).dtype) == "float32"
+    m = xpnn.tensor([True, False], backend=backend)
+    assert xpnn.tensor([1, 2], backend=backend).masked_fill(m, 2.7).tolist() == [2, 2]
+    assert dtype_name(m.masked_fill(m, 0).dtype) == "bool"
+    logits = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], np.float32)
+    want = TF.cross_entropy(torch.tensor(logits), torch.tensor([0, 2])).item()
+    for dt in (np.uint8, np.int16, np.int32):
+        got = F.cross_entropy(xpnn.tensor(logits, backend=backend),
+                              xpnn.tensor(np.array([0, 2], dt), backend=backend))
+        np.testing.assert_allclose(to_np(got), want, rtol=1e-6)
+        emb = xpnn.nn.Embedding(5, 2).to(backend)
+        assert tuple(emb(xpnn.tensor(np.array([1, 4], dt), backend=backend)).shape) == (2, 2)
+    with pytest.raises(TypeError, match="cross_entropy: expected floating logits"):
+        F.cross_entropy(xpnn.tensor([[1, 2], [3, 4]], backend=backend),
+                        xpnn.tensor([0, 1], backend=backend))
+    with pytest.raises(TypeError, match="matmul: expected both operands to have the same"):
+        xpnn.ones(2, 2, backend=backend) @ xpnn.ones(2, 2, dtype=xpnn.float64, backend=backend)
+    np.testing.assert_array_equal(to_np(xpnn.arange(-1.0, 1.0, 0.4, backend=backend)),
+                                  torch.arange(-1.0, 1.0, 0.4).numpy())
+    assert dtype_name(xpnn.tensor([1], dtype=float, backend=backend).dtype) == "float64"
+    if backend in ("numpy", "torch"):
+        r = xpnn.rand(1000, dtype=xpnn.float16, backend=backend)
+        assert dtype_name(r.dtype) == "float16" and float(r.max().item()) < 1
+        assert dtype_name(xpnn.randn(3, dtype=xpnn.float16, backend=backend).dtype) == "float16"
+    if backend == "torch":
+        b = xpnn.ones(2, backend=backend).to(xpnn.bfloat16)
+        assert b.sum().item() == 2.0 and b.tolist() == [1.0, 1.0]

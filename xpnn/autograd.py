@@ -843,8 +843,11 @@ def as_tensor(x, like=None, op="op"):
             raise TypeError(f"{op}: an array on {xb.name}:{xb.device} met a tensor on "
                             f"{be.name}:{be.device}; move it with .to(...) first")
         return like._result(x, be)
-    if isinstance(x, (list, tuple)):
-        return like._result(be.asarray(x), be)
+    if isinstance(x, (list, tuple)):  # as xpnn.tensor(x): floats in the default float dtype
+        host = B.np.asarray(x)
+        dtype = B.get_default_dtype() if host.dtype.kind == "f" else \
+            "int64" if host.dtype.kind in "iu" else None
+        return like._result(be.asarray(host, dtype=dtype), be)
     raise TypeError(f"{op}: expected a Tensor, an array or a number, got {type(x).__name__}")
 
 

@@ -171,9 +171,19 @@ class Backend:
         if self.name == "cupy":
             with self.device:
                 return rng.random(shape, dtype=dt)
-        # NumPy and array-api-strict: a host generator (array-api-strict has no random module)
+        # NumPy and array-api-strict: a host generator (array-api-strict has no random
+        # module), which draws float32 or float64; float16 is rounded from float32
         host = rng.random(shape, dtype=np.float64 if dtype_name(dt) == "float64"
                           else np.float32)
+        if dtype_name(dt) == "float16":  # rounded, and kept below 1
+            host = np.minimum(host, np.float32(np.nextafter(np.float16(1), np.float16(0))))
+        return self._host_draw(host, dt)
+
+    def _host_draw(self, host, dt):
+        """Host samples in ``dt`` on this backend: NumPy's generator draws float32 or float64
+        only, so a float16 draw rounds float32 samples."""
+        if dtype_name(dt) == "float16":
+            host = host.astype(np.float16)
         return host if self.name == "numpy" else self.asarray(host)
 
     def normal(self, shape, dtype, generator=None):
@@ -187,7 +197,7 @@ class Backend:
                 return rng.standard_normal(shape, dtype=dt)
         host = rng.standard_normal(shape, dtype=np.float64 if dtype_name(dt) == "float64"
                                    else np.float32)
-        return host if self.name == "numpy" else self.asarray(host)
+        return self._host_draw(host, dt)
 
     def integers(self, low, high, shape, generator=None):
         """int64 samples in [low, high) on the device."""
@@ -610,7 +620,10 @@ def to_numpy(arr):
         return np.asarray(arr)
     name = _name_of_array(arr)
     if name == "torch":
-        return arr.detach().cpu().numpy()
+        arr = arr.detach().cpu()
+        if str(arr.dtype) == "torch.bfloat16":  # NumPy has no bfloat16: its float32 values
+            arr = arr.float()
+        return arr.numpy()
     if name == "cupy":
         return arr.get()
     if name == "array_api_strict":
@@ -625,6 +638,9 @@ def dtype_name(dtype):
     """'float32' for float32 of any backend (np.float32, torch.float32, strict's float32)."""
     if isinstance(dtype, str):
         return dtype
+    if dtype is float or dtype is int or dtype is bool:  # Python's types, as PyTorch reads
+        return {float: "float64", int: "int64", bool: "bool"}[dtype]  # them (not ==: NumPy's
+        # dtypes compare equal to them)
     if isinstance(dtype, type) and issubclass(dtype, np.generic):
         return np.dtype(dtype).name
     return str(dtype).split(".")[-1].replace("dtype(", "").strip("')\"<>")

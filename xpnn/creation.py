@@ -272,6 +272,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dt = be.dtype("int64") if integral else _float(be, None)
     else:
         dt = be.dtype(B.dtype_name(dtype))
+    if be.is_floating(dt) and B.dtype_name(dt) != "float64":
+        # start + i * step in float64, then rounded once (PyTorch's values: -1 + 2 * 0.4 is
+        # -0.2, not float32's accumulated -0.20000005)
+        wide = be.xp.arange(start, end, step, dtype=be.dtype("float64"), device=be.device)
+        return _made(be.xp.astype(wide, dt), be, requires_grad)
     return _made(be.xp.arange(start, end, step, dtype=dt, device=be.device), be,
                  requires_grad)
 

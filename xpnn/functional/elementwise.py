@@ -646,5 +646,7 @@ def masked_fill(input, mask, value):
     """``input`` with ``value`` where the bool ``mask`` (broadcast) is True; the gradient
     flows to input elsewhere (and to ``value`` if it is a tensor)."""
     x = as_tensor(input, op="masked_fill")
-    return where(mask, as_tensor(value, like=x, op="masked_fill") if not isinstance(
-        value, TensorBase) else value, x)
+    v = value if isinstance(value, TensorBase) else as_tensor(value, like=x, op="masked_fill")
+    if v.dtype != x.dtype:  # the input's dtype is kept (2.7 into int64 is 2), as PyTorch
+        v = _cast(v, x.dtype)
+    return where(mask, v, x)

@@ -97,6 +97,9 @@ def lookup(name, input, weight, padding_idx=None, check=True):
         be = B.backend_of(ids)
         raise TypeError(f"{name}: ids live on {be.name}:{be.device} but the weight on "
                         f"{weight.backend}:{weight._be.device}; move them with .to(...) first")
+    xp = weight.xp
+    if ids.dtype != xp.int64 and xp.isdtype(ids.dtype, "integral"):  # uint8, int16, ...:
+        ids = xp.astype(ids, xp.int64)  # some backends index with int32/int64 only
     bad = check_ids(name, ids, V) if check else None
     if padding_idx is not None:
         if not -V <= padding_idx < V:

@@ -333,6 +333,11 @@ class Linear(Function):
 
 def matmul(input, other):
     """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
+    if isinstance(input, TensorBase) and isinstance(other, TensorBase) and \
+            input._be is other._be and input.dtype != other.dtype:
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+                        f"{input.dtype} and {other.dtype} (PyTorch refuses too: no silent "
+                        "up- or down-cast); cast one of them")
     a, b = promote(input, other, "matmul", broadcast=False)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dim, got {a.shape} @ "

@@ -263,7 +263,12 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     xp = input.xp
     if tgt is None:
         raise TypeError(f"{name}: target must be a Tensor or an array, got None")
+    if not input._be.is_floating(input.dtype):
+        raise TypeError(f"{name}: expected floating logits, got {input.dtype} (cast them "
+                        "with .float())")
     integral = xp.isdtype(tgt.dtype, "integral")
+    if integral and tgt.dtype != xp.int64:  # uint8, int16, int32 labels index as int64
+        tgt = xp.astype(tgt, xp.int64)
     # probabilities that require a gradient (a teacher trained too) stay a Tensor: an input
     learnt = isinstance(target, TensorBase) and target.requires_grad and not integral
     if input.ndim == 1:  # an unbatched (C,) input
