@@ -431,3 +431,54 @@ def test_supported_ops_lists_the_layer_ops():
     for name in ("linalg.Linear", "conv.ConvNd", "recurrent.LSTMLayer", "norm.BatchNorm",
                  "attention.ScaledDotProductAttention", "embedding.Embedding"):
         assert name in ops
+
+
+class _HalfLength(nn.Module):
+    def forward(self, x):
+        return x[:, : x.shape[1] // 2]
+
+
+class _UpToEight(nn.Module):
+    def forward(self, x):  # a mask built on the host from the length: all ones up to 8
+        return x * xpnn.tensor((np.arange(x.shape[1]) < 8).astype(np.float32))
+
+
+class _SignBranch(nn.Module):
+    def forward(self, x):
+        return x * 2 if x.sum().item() > 0 else x * -1
+
+
+@pytest.mark.parametrize("model, dynamic, match", [
+    (_HalfLength(), {"x": {1: "t"}}, r"2 becomes 5 when the dynamic axes are \{'t': 11\}"),
+    (_UpToEight(), {"x": {1: "t"}}, "computed outside xpnn's ops"),
+    (_SignBranch(), None, "computed outside xpnn's ops"),
+], ids=["floor-division", "host-mask", "sign-branch"])
+def test_values_that_only_two_traces_agreed_on_are_refused(model, dynamic, match):
+    """A size that is not linear in a dynamic axis (T // 2), a host-built mask that looked
+    like a fill at the two traced lengths, and a branch on the values' sign: each exported
+    silently wrong (onnxruntime gave other shapes or values at other inputs); the check
+    trace (every dynamic axis at 2n + 1, the inputs negated) refuses them."""
+    with pytest.raises(xpnn.onnx.ExportError, match=match):
+        xpnn.onnx.export(model, xpnn.ones(2, 6 if dynamic is None else 5), None,
+                         input_names=["x"], dynamic_axes=dynamic)
+
+
+def test_strided_conv_length_is_left_unnamed_and_erf_exports():
+    """A strided convolution's output length is not k * T + c: the output's dim is left
+    unnamed (it was declared as T - 4) and onnxruntime gives xpnn's values at other
+    lengths; erf exports as ONNX's Erf; an output computed outside the ops is an
+    ExportError (a private exception leaked)."""
+    rng = np.random.default_rng(0)
+    conv = nn.Conv1d(4, 4, 3, stride=2)
+    proto, errors = roundtrip(conv, lambda n: _normal(rng, 1, 4, n), ["x"], {"x": {2: "t"}},
+                              sizes=(6, 11, 20))
+    assert max(errors) <= TOL
+    assert proto.graph.output[0].type.tensor_type.shape.dim[2].dim_param == "output_dim2"
+    _, errors = roundtrip(xpnn.erf, lambda n: _normal(rng, n, 3), ["x"], {"x": BATCH})
+    assert max(errors) <= TOL
+
+    class Outside(nn.Module):
+        def forward(self, x):
+            return x * 2, xpnn.tensor(x.numpy() + 1)
+    with pytest.raises(xpnn.onnx.ExportError, match="computed outside xpnn's ops"):
+        xpnn.onnx.export(Outside(), xpnn.ones(2, 3), None)

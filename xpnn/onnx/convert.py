@@ -24,6 +24,7 @@ class Converter:
 
     def __init__(self, model, first, extra, sizes, opset):
         self.model, self.first, self.extra, self.sizes = model, first, extra, sizes
+        self.loose = set()  # values whose shape only the one-longer traces fit
         self.opset = opset
         named = list(model.named_parameters()) + list(model.named_buffers()) \
             if model is not None else []
@@ -116,11 +117,20 @@ class Converter:
                          "it with xpnn ops from the inputs")
 
     def _value_shape(self, key, a, bs, what):
+        shapes = [tuple(b.shape) for b in bs]
         try:
-            shape = T.merge(tuple(a.shape), [tuple(b.shape) for b in bs], self.sizes)
+            shape = T.merge(tuple(a.shape), shapes, self.sizes)
         except T.Mismatch as exc:
-            raise ExportError(f"xpnn.onnx.export: {what} has shape {tuple(a.shape)}, which "
-                              f"changes with the input values ({exc})") from None
+            # a length that follows an axis but not linearly (a strided convolution's):
+            # fitted on the one-longer traces alone and declared unknown on a graph output;
+            # an op that needs it as an argument is still checked, and refused
+            try:
+                shape = T.merge(tuple(a.shape), shapes[:len(self.sizes.varied)],
+                                self.sizes.without_checks())
+            except T.Mismatch:
+                raise ExportError(f"xpnn.onnx.export: {what} has shape {tuple(a.shape)}, "
+                                  f"which changes with the input values ({exc})") from None
+            self.loose.add(key)
         self.shapes[key] = (shape, B.dtype_name(a.dtype))
 
     # -- the whole conversion -------------------------------------------------------------
@@ -203,12 +213,18 @@ class Converter:
                 key = ("in", s.key) if s.kind == "in" else ("node",) + tuple(s.key)
                 value, (shape, dtype) = self.names[key], self.shapes[key]
             else:
-                ref = self._ref(g, s, [o[1][i] for o in others], f"output {name!r}")
+                try:
+                    ref = self._ref(g, s, [o[1][i] for o in others], f"output {name!r}")
+                except T.Mismatch as exc:
+                    raise ExportError(f"xpnn.onnx.export: {exc}") from None
                 value, shape, dtype = ref.name, ref.shape, ref.dtype
             given = out_axes.get(name, {})
             dims = []
+            loose = s.kind in ("in", "node") and key in self.loose
             for a, d in enumerate(shape):
-                if isinstance(d, T.Dyn):
+                if isinstance(d, T.Dyn) and loose:  # not k * sizes + c: left unnamed
+                    dims.append(given.get(a, f"{name}_dim{a}"))
+                elif isinstance(d, T.Dyn):
                     simple = d.k == 1 and d.c == 0 and len(d.syms) == 1
                     dims.append(given.get(a, d.syms[0] if simple else d.describe()))
                 elif a in given:

@@ -52,10 +52,22 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                                   f"{what} (to find the sizes that follow the inputs): "
                                   f"{type(exc).__name__}: {exc}") from exc
             varied.append((sym, base[sym] + 1) if sym else (None, None))
+        # a check trace: every dynamic axis twice as long plus one, the values negated
+        grown = {sym: 2 * n + 1 for sym, n in base.items()}
+        try:
+            extra.append(T.run(model, args, kwargs, slots,
+                               T.check_inputs(arrays, axes_of, grown), modules))
+        except ExportError:
+            raise
+        except Exception as exc:
+            raise ExportError(f"xpnn.onnx.export: the model failed when traced again with its "
+                              f"dynamic axes at {grown} and its inputs negated (to check that "
+                              f"sizes and constants follow the inputs): {type(exc).__name__}: "
+                              f"{exc}") from exc
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
-    sizes = T.Sizes(base, varied)
+    sizes = T.Sizes(base, varied, [grown])
     outs = _output_names(output_names, len(first.outputs))
     for key in out_axes:
         if key not in outs:

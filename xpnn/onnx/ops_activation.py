@@ -12,7 +12,7 @@ from .registry import classes, converts, static, unsupported
 A = import_module("xpnn.functional.activation")  # by path: see registry.classes
 
 _UNARY = {"Sigmoid": "Sigmoid", "Tanh": "Tanh", "Softsign": "Softsign",
-          "Hardswish": "HardSwish"}
+          "Hardswish": "HardSwish", "Erf": "Erf"}
 
 
 def _classes(*names):

@@ -245,12 +245,36 @@ class Sizes:
     extra trace per symbol, growing that symbol only; a single extra trace without symbols
     when nothing is dynamic)."""
 
-    def __init__(self, base, varied):
+    def __init__(self, base, varied, checks=()):
         self.base = base      # {symbol: size in trace A}
         self.varied = varied  # per extra trace: (symbol or None, its size there)
+        self.checks = list(checks)  # after those: {symbol: size} of each check trace
+
+    def without_checks(self):
+        return Sizes(self.base, self.varied)
 
     def fit(self, a, bs):
-        """``a`` (trace A) and ``bs`` (the extra traces) as a Dyn, or Mismatch."""
+        """``a`` (trace A) and ``bs`` (the extra traces, the check traces last) as a Dyn,
+        or Mismatch: a size fitted on the one-longer traces must also predict the check
+        traces (every axis longer at once, the inputs negated), so a size that is not
+        linear in the axes (``T // 2``) is refused instead of written wrong."""
+        n = len(self.varied)
+        fitted = self._fit(a, bs[:n])
+        for b, at in zip(bs[n:], self.checks):
+            want = fitted if not isinstance(fitted, Dyn) else \
+                fitted.k * math.prod(at[s] for s in fitted.syms) + fitted.c
+            if b != want:
+                how = f"{fitted.describe()} = {want}" if isinstance(fitted, Dyn) else \
+                    f"{a}, as it stayed when each axis grew by one"
+                raise Mismatch(f"{a} becomes {b} when the dynamic axes are {at} (expected "
+                               f"{how}): a size that does not follow k * (product of dynamic "
+                               "sizes) + c, such as T // 2 or a strided length, or a value "
+                               "that depends on the inputs")
+        return fitted
+
+    def _fit(self, a, bs):
+        if all(b == a for b in bs):
+            return a
         deps = [i for i, b in enumerate(bs) if b != a]
         syms = [self.varied[i][0] for i in deps]
         if None in syms:
@@ -323,6 +347,26 @@ def same_array(a, b):
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def check_inputs(arrays, axes_of, grown):
+    """The input arrays of the check trace: every dynamic axis longer (``grown``: {symbol:
+    new size}, repeating entries), rolled by one along every axis and floating values
+    negated (infinities kept), so sizes that are not linear in the axes, masks that only
+    looked like a fill or a causal triangle, and branches on the values' signs show up."""
+    out = []
+    for arr, axes in zip(arrays, axes_of):
+        be = B.backend_of(arr)
+        host = B.to_numpy(arr)
+        for ax in range(host.ndim):
+            if host.shape[ax] > 1:
+                host = np.roll(host, 1, axis=ax)
+        for ax, name in axes.items():
+            host = np.take(host, np.arange(grown[name]) % host.shape[ax], axis=ax)
+        if host.dtype.kind in "fc":  # infinities kept (an additive mask's -inf)
+            host = np.where(np.isfinite(host), -host, host)
+        out.append(be.asarray(np.ascontiguousarray(host), dtype=B.dtype_name(arr.dtype)))
+    return out
 
 
 def varied_inputs(arrays, axes_of, symbol, grow):
