@@ -22,18 +22,22 @@ def _reduce_forward(be, L, reduction, denom):
     if reduction == "none":
         return L
     total = be.xp.sum(L)
-    if reduction == "sum":
-        return total
-    with be.quiet():  # an empty batch, or one with every label ignored: NaN, silently
-        return total / denom
+    return total if reduction == "sum" else _divide(be, total, denom)
 
 
 def _reduce_backward(be, dY, reduction, denom):
     """The per-element factor that dL/d(element) carries from the reduced output."""
-    if reduction != "mean":
-        return dY
-    with be.quiet():  # inf for a total weight of 0 (see _row_factors)
-        return dY / denom
+    return dY if reduction != "mean" else _divide(be, dY, denom)
+
+
+def _divide(be, x, denom):
+    """x / denom, silently NaN or inf for a denominator of 0 (an empty batch, or one with
+    every label ignored), as in PyTorch; NumPy's warning is turned off only then (its
+    errstate costs a microsecond a call)."""
+    if isinstance(denom, (int, float)) and denom or be.on_host and bool(denom != 0):
+        return x / denom
+    with be.quiet():
+        return x / denom
 
 
 # -- classification: log-softmax + NLL fused -----------------------------------------------
@@ -147,13 +151,15 @@ def _softmax_grad_cupy(be, LP, rows, labels, g):
 CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
 
 
-def _row_factors(xp, rows, g):
+def _row_factors(be, rows, g):
     """Each row's factor ``rows * g`` of a classification gradient, 0 where the row weighs
     nothing (its label ignored, or its class weighted 0): where every label of a batch is
     ignored, the mean's total weight is 0 and g is inf, and 0 * inf must not turn the
     gradient NaN (a padding-only batch would wipe out the weights at the next step).
     PyTorch gives ignored rows 0 there too; rows of a class weighted 0 it gives NaN."""
-    return rows * xp.where(rows == 0, xp.zeros_like(rows), g)
+    if g.ndim == 0 and be.on_host and math.isfinite(float(g)):
+        return rows * g  # the usual case, checked for free on the host
+    return rows * be.xp.where(rows == 0, be.xp.zeros_like(rows), g)
 
 
 def _softmax_grad_numpy(be, LP, rows, labels, g):
@@ -163,7 +169,7 @@ def _softmax_grad_numpy(be, LP, rows, labels, g):
     of rows on xpnn's CPU threads; the same operations on the same values, so the same
     bits. None where the coefficients' dtype differs from LP's."""
     np = be.lib
-    coef = _row_factors(np, rows, g)[:, None]
+    coef = _row_factors(be, rows, g)[:, None]
     if coef.dtype != LP.dtype:
         return None
     P = np.empty_like(LP)
@@ -229,7 +235,7 @@ class CrossEntropy(Function):
             dX = native(self.be, self.LP, self.rows, self.labels, g) if native else None
             if dX is not None:
                 return dX
-            coef = _row_factors(xp, self.rows, g)[:, None]
+            coef = _row_factors(self.be, self.rows, g)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
             if self.log_probs:
                 return -onehot * coef
