@@ -484,3 +484,53 @@ def test_inplace_writes_that_pytorch_refuses_and_fills_of_inf(backend):
                  lambda t: t.copy_(xpnn.tensor(np.full(3, 2.0, np.float32), backend=backend))):
         t = xpnn.tensor(np.array([np.inf, np.nan, 1.0], np.float32), backend=backend)
         assert np.isfinite(to_np(fill(t))).all()
+
+
+def test_autograd_details_an_outside_sweep_found_apart_from_pytorch():
+    """Leaf hooks run for autograd.grad too; a hook's gradient of another shape or dtype is
+    refused; a leaf that stopped requiring grad gets none; clamp with tensor bounds sends a
+    tie's gradient to x; atan2's gradient at (0, 0) is 0; no_grad holds in a decorated
+    generator; a custom Function's gradient of the wrong shape raises, one of another dtype
+    is cast back, trailing Nones are accepted (all as PyTorch)."""
+    x = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    x.register_hook(lambda g: g * 2)
+    np.testing.assert_array_equal(xpnn.autograd.grad((x * 3).sum(), x)[0].numpy(), [6, 6])
+    y = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match="changed the size of value"):
+        (y * 3).sum().backward()
+    z = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    w = z * 2
+    z.requires_grad_(False)
+    w.sum().backward()
+    assert z.grad is None
+    v = xpnn.tensor(np.array([1.0, 2.0, 3.0, 0.5], np.float32), requires_grad=True)
+    lo = xpnn.tensor(np.ones(4, np.float32), requires_grad=True)
+    hi = xpnn.tensor(np.full(4, 2.0, np.float32), requires_grad=True)
+    F.clamp(v, min=lo, max=hi).sum().backward()
+    assert (v.grad.tolist(), lo.grad.tolist(), hi.grad.tolist()) == \
+        ([1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0])
+    a, b = (xpnn.tensor(np.zeros(2, np.float32), requires_grad=True) for _ in range(2))
+    xpnn.atan2(a, b).sum().backward()
+    assert a.grad.tolist() == [0, 0] and b.grad.tolist() == [0, 0]
+
+    @xpnn.no_grad()
+    def gen(t):
+        yield (t * 2).requires_grad
+        yield (t * 3).requires_grad
+    assert list(gen(a)) == [False, False] and xpnn.is_grad_enabled()
+
+    class Wrong(xpnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, t, shape):
+            ctx.shape = shape
+            return t * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return xpnn.ones(*ctx.shape, dtype=xpnn.float64), None, None
+    t = xpnn.ones(2, 3, requires_grad=True)
+    Wrong.apply(t, (2, 3)).sum().backward()
+    assert dtype_name(t.grad.dtype) == "float32"
+    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0.*\(3,\).*\(2, 3\)"):
+        Wrong.apply(xpnn.ones(2, 3, requires_grad=True), (3,)).sum().backward()

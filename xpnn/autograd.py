@@ -16,6 +16,7 @@ versions of the tensors its backward reads and refuses to run if one changed, as
 """
 from __future__ import annotations
 
+import inspect
 import threading
 import weakref
 
@@ -64,9 +65,25 @@ class _GradMode:
                 return fn(*args, **kwargs)
             finally:
                 _mode.grad = prev
-        wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
-        wrapped.__wrapped__ = fn
-        return wrapped
+
+        def generator(*args, **kwargs):  # the mode holds while the body runs, each resume
+            gen = wrapped(*args, **kwargs)  # (PyTorch's rule for generator functions)
+            value = None
+            while True:
+                prev = is_grad_enabled()
+                if enabled is not None:
+                    _mode.grad = enabled
+                try:
+                    item = gen.send(value)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    _mode.grad = prev
+                value = yield item
+        out = generator if inspect.isgeneratorfunction(fn) else wrapped
+        out.__name__, out.__doc__ = fn.__name__, fn.__doc__
+        out.__wrapped__ = fn
+        return out
 
 
 class no_grad(_GradMode):
@@ -513,13 +530,30 @@ def _call_ctx_backward(node, dYs):
         _mode.grad = prev
     res = res if isinstance(res, tuple) else (res,)
     is_t = node._arg_is_tensor
+    name = type(node).__name__
+    if len(res) > len(is_t) and all(g is None for g in res[len(is_t):]):
+        res = res[:len(is_t)]  # trailing Nones beyond the arguments: accepted, as PyTorch
     if len(res) != len(is_t):
-        raise RuntimeError(f"{type(node).__name__}.backward returned {len(res)} gradients; "
-                           f"expected one per forward argument ({len(is_t)})")
-    out = []
-    for flag, g in zip(is_t, res):
-        if flag:
-            out.append(None if g is None else (g.array if isinstance(g, TensorBase) else g))
+        raise RuntimeError(f"{name}.backward returned {len(res)} gradients; expected one per "
+                           f"forward argument ({len(is_t)})")
+    out, inputs = [], iter(node.inputs)
+    for i, (flag, g) in enumerate(zip(is_t, res)):
+        if not flag:
+            if g is not None:
+                raise RuntimeError(f"{name}.backward returned a gradient for argument {i}, "
+                                   "which is not a Tensor (return None there)")
+            continue
+        t = next(inputs)
+        if g is None:
+            out.append(None)
+            continue
+        arr = g.array if isinstance(g, TensorBase) else g
+        if tuple(arr.shape) != tuple(t.shape):  # PyTorch: invalid gradient at index i
+            raise RuntimeError(f"{name}.backward: invalid gradient at index {i}: got shape "
+                               f"{tuple(arr.shape)} but expected shape {tuple(t.shape)}")
+        if arr.dtype != t.dtype and t._be.is_floating(t.dtype):
+            arr = t.xp.astype(arr, t.dtype)  # cast back to the input's dtype, as PyTorch
+        out.append(arr)
     return tuple(out)
 
 
@@ -700,7 +734,7 @@ def _output_hooks(node, dYs):
         for hook in hooks:
             out = hook(node.inputs[0]._result(dYs[i], be))
             if out is not None:
-                dYs[i] = out.array if isinstance(out, TensorBase) else out
+                dYs[i] = _hooked(node, dYs[i], out)
     for i, ref in node.__dict__.get("_retain", {}).items():
         t = ref()
         if t is not None and dYs[i] is not None:
@@ -756,6 +790,17 @@ class _Leaves:
 
 
 def _deliver_leaf(leaf, g, fresh, capture, only):
+    if not leaf._rg:  # it stopped requiring grad after the graph was built (PyTorch)
+        return
+    if tuple(g.shape) != leaf.shape:
+        raise RuntimeError(f"internal: gradient of shape {tuple(g.shape)} for a leaf of shape "
+                           f"{leaf.shape}")
+    hooks = leaf._hooks
+    if hooks and hooks.get("pre"):  # before autograd.grad captures it too, as PyTorch
+        for hook in hooks["pre"]:
+            out = hook(leaf._result(g, leaf._be))
+            if out is not None:
+                g, fresh = _hooked(leaf, g, out), False
     if capture is not None:
         hit = capture.get(id(leaf))
         if hit is not None:
@@ -765,16 +810,22 @@ def _deliver_leaf(leaf, g, fresh, capture, only):
     _accumulate(leaf, g, fresh)
 
 
+def _hooked(t, g, out):
+    """A hook's replacement gradient for ``t``, refused where its shape or dtype differ
+    (PyTorch: the hook has changed the size or type of value)."""
+    arr = out.array if isinstance(out, TensorBase) else out
+    if tuple(arr.shape) != tuple(g.shape):
+        raise RuntimeError(f"hook: a hook has changed the size of value: it returned shape "
+                           f"{tuple(arr.shape)} for a gradient of shape {tuple(g.shape)}")
+    if arr.dtype != g.dtype:
+        raise RuntimeError(f"hook: a hook has changed the type of value: it returned "
+                           f"{B.dtype_name(arr.dtype)} for a {B.dtype_name(g.dtype)} gradient")
+    return arr
+
+
 def _accumulate(leaf, g, fresh=False):
-    if tuple(g.shape) != leaf.shape:
-        raise RuntimeError(f"internal: gradient of shape {tuple(g.shape)} for a leaf of shape "
-                           f"{leaf.shape}")
+    """Add ``g`` (hooks already run) into ``leaf.grad``, then the post-accumulate hooks."""
     hooks = leaf._hooks
-    if hooks and hooks.get("pre"):
-        for hook in hooks["pre"]:
-            out = hook(leaf._result(g, leaf._be))
-            if out is not None:
-                g, fresh = (out.array if isinstance(out, TensorBase) else out), False
     if leaf._grad is not None:
         acc = leaf._grad
         acc.array = acc.array + g

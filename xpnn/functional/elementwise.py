@@ -519,6 +519,12 @@ def lerp(input, end, weight):
     return add(input, mul(weight, sub(end, input)))
 
 
+def _less(a, b):
+    """The bool array ``a < b`` of two tensors (promoted and broadcast; no graph)."""
+    a, b = promote(a, b, "clamp")
+    return a.array < b.array
+
+
 def clamp(input, min=None, max=None):
     """Clamp to [min, max]; the gradient is zero where the input was clamped. ``min`` and
     ``max`` may be numbers or tensors."""
@@ -527,10 +533,14 @@ def clamp(input, min=None, max=None):
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, TensorBase) or isinstance(max, TensorBase) or B.is_array(min) or \
             B.is_array(max):
+        # PyTorch's gradient: to x where min <= x <= max (a tie is x's), to a bound where
+        # it wins (maximum/minimum split ties in half)
         if min is not None:
-            x = maximum(x, min)
+            lo = as_tensor(min, like=x, op="clamp")
+            x = where(_less(x, lo), lo, x)
         if max is not None:
-            x = minimum(x, max)
+            hi = as_tensor(max, like=x, op="clamp")
+            x = where(_less(hi, x), hi, x)
         return x
     if isinstance(min, float) or isinstance(max, float):
         x = _floating(x)

@@ -70,6 +70,7 @@ class Atan2(Function):
     def backward(self, dY):
         A, B, xp = self.A, self.B, self.xp
         r2 = A * A + B * B
+        r2 = xp.where(r2 == 0, xp.ones_like(r2), r2)  # at (0, 0): 0, as PyTorch (not 0/0)
         dA = unbroadcast(xp, dY * B / r2, A.shape) if self.needs[0] else None
         dB = unbroadcast(xp, -dY * A / r2, B.shape) if self.needs[1] else None
         return dA, dB
