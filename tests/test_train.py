@@ -279,3 +279,29 @@ def test_metric_errors():
         M.accuracy(np.zeros((3, 2), np.float32), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="mse: output shape"):
         M.mse(np.zeros(3, np.float32), np.zeros(4, np.float32))
+
+
+def test_fit_evaluate_predict_take_what_the_readme_says():
+    """A float64 model trains and predicts from float64 arrays (they were narrowed to
+    float32 and refused); an (X, y) tuple of Tensors is data, a float64 Tensor stays
+    float64 in DataLoader(X, y); evaluate refuses a loader of inputs alone (it split each
+    batch into rows and scored them); integer labels of shape (N, 1) are labels."""
+    from xpnn.utils.data import DataLoader
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 2))
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2)).double()
+    opt = xpnn.optim.SGD(model.parameters(), lr=0.1)
+    xpnn.fit(model, (X, y), epochs=1, loss=nn.CrossEntropyLoss(), optimizer=opt,
+             progress=False)
+    assert xpnn.predict(model, X).dtype == np.float64
+    assert xpnn.predict(model, xpnn.tensor(X, dtype=xpnn.float64)).dtype == np.float64
+    small = nn.Linear(2, 2)
+    acc = xpnn.evaluate(small, (xpnn.tensor(X.astype(np.float32)), xpnn.tensor(y)))
+    assert 0.0 <= acc["accuracy"] <= 1.0
+    xb, _ = next(iter(DataLoader(xpnn.tensor(X, dtype=xpnn.float64), xpnn.tensor(y),
+                                 batch_size=8)))
+    assert str(xb.dtype).endswith("float64")
+    with pytest.raises(TypeError, match="evaluate: each batch must be an \\(x, y\\) pair"):
+        xpnn.evaluate(small, DataLoader(X.astype(np.float32), batch_size=2))
+    assert xpnn.metrics.accuracy(np.eye(3)[[0, 2, 1]], np.array([[0], [2], [1]])) == 1.0

@@ -24,8 +24,8 @@ def _raw(a):
 def _labels(xp, a, name, threshold):
     """Class indices from scores (N, C), from labels (N,), or, for one binary score per
     sample ((N, 1) or float (N,)), 1 where the score exceeds ``threshold``."""
-    if a.ndim == 1 and xp.isdtype(a.dtype, "integral"):
-        return a
+    if xp.isdtype(a.dtype, "integral") and (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
+        return xp.reshape(a, (-1,))  # integers are class labels, (N,) or (N, 1)
     if (a.ndim == 2 and a.shape[1] == 1) or a.ndim == 1:
         return xp.astype(xp.reshape(a, (-1,)) > threshold, xp.int64)
     if a.ndim == 2:

@@ -97,15 +97,28 @@ def _model_backend(model):
     return B.get_backend(None)
 
 
+def _in_model_dtype(a, model, be):
+    """A NumPy float array as a Tensor in the model's float dtype when that is float64 (host
+    float64 data is otherwise narrowed to float32, which a float64 model refuses); anything
+    else as it is."""
+    if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+        return a
+    for p in model.parameters():
+        if p._be.is_floating(p.dtype):
+            if B.dtype_name(p.dtype) == "float64":
+                return Tensor(be.asarray(a, dtype="float64"), _be=be)
+            break
+    return a
+
+
 def _as_loader(data, model, batch_size, shuffle, name, world=None):
     """A DataLoader for ``(X, y)`` arrays, or the iterable as it is. With ``world`` (a
     :class:`_World` of several ranks) arrays are split between the ranks: by a
     DistributedSampler when ``shuffle`` (equal shares, so every rank runs the same steps),
     else every ``world.size``-th sample from ``world.rank`` (validation: none twice)."""
-    if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], Tensor) \
-            and hasattr(data[0], "shape"):
+    if isinstance(data, tuple) and len(data) == 2 and hasattr(data[0], "shape"):
         be = _model_backend(model)
-        X, y = data
+        X, y = (_in_model_dtype(a, model, be) for a in data)
         kw = dict(batch_size=batch_size, backend=be.name, device=be.device)
         if world is None or world.size == 1:
             return DataLoader(X, y, shuffle=shuffle, **kw)
@@ -370,11 +383,11 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
     return watch.logs(metrics, on_nonfinite == "skip", world)
 
 
-def _pairs(batches):
+def _pairs(batches, what="fit: each training batch"):
     for batch in batches:
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise TypeError(f"fit: each training batch must be an (x, y) pair, got "
-                            f"{type(batch).__name__}")
+            raise TypeError(f"{what} must be an (x, y) pair, got {type(batch).__name__} "
+                            f"(a loader of inputs alone has no labels to score)")
         yield batch
 
 
@@ -539,7 +552,7 @@ def _evaluate(model, data, loss, metrics, world):
         for m in ms:
             m.reset()
         total, n = None, 0
-        for xb, yb in data:
+        for xb, yb in _pairs(data, "evaluate: each batch"):
             out = model(xb)
             yr = unwrap(yb)
             if loss is not None:
@@ -573,7 +586,8 @@ def predict(model, data, batch_size=256):
     """
     if isinstance(data, Tensor) or B.is_array(data) or isinstance(data, np.ndarray):
         be = _model_backend(model)
-        data = DataLoader(data, batch_size=batch_size, backend=be.name, device=be.device)
+        data = DataLoader(_in_model_dtype(data, model, be), batch_size=batch_size,
+                          backend=be.name, device=be.device)
     was_training = model.training
     model.eval()
     try:

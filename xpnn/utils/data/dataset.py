@@ -44,11 +44,12 @@ class IterableDataset(Dataset):
         return ChainDataset([self, other])
 
 
-def _as_sample_tensor(a, be, where, labels):
+def _as_sample_tensor(a, be, where, labels, narrow=True):
     """``a`` as a Tensor with a sample axis. Tensors stay as they are; other arrays become
     Tensors (NumPy and lists on ``be``, backend arrays where they live) with float64 narrowed
-    to float32 (no silent float64) and integer labels made int64: every integer array when
-    ``labels`` is True, 1-D ones (one integer per sample) when it is None."""
+    to float32 (no silent float64; not with ``narrow=False``: the array of a float64 Tensor
+    the user made) and integer labels made int64: every integer array when ``labels`` is
+    True, 1-D ones (one integer per sample) when it is None."""
     if isinstance(a, TensorBase):
         t = a if isinstance(a, Tensor) else Tensor(a.array, _be=a._be)
         if t.ndim == 0:
@@ -68,7 +69,7 @@ def _as_sample_tensor(a, be, where, labels):
     if kind == "?":
         raise TypeError(f"{where}: arrays must be numeric, got dtype {name}")
     target = name
-    if name == "float64":
+    if name == "float64" and narrow:
         target = "float32"
     elif (labels and kind in "ib") or (labels is None and kind == "i" and len(arr.shape) == 1):
         target = "int64"

@@ -34,16 +34,17 @@ def array_dataset(X, y, be, on_device):
     """The dataset and backend of ``DataLoader(X, y)``, checked once: float64 becomes
     float32, integer (and bool) ``y`` int64. ``be`` None: the arrays' own backend (the
     default backend for NumPy data)."""
-    X = X.array if isinstance(X, TensorBase) else X
+    keep = isinstance(X, TensorBase)  # a float64 Tensor stays float64 (made on purpose)
+    X = X.array if keep else X
     if be is None:
         be = B.default_backend() if isinstance(X, (np.ndarray, np.generic)) else \
             B.backend_of(X)
     where = be if on_device else B.get_backend("numpy")
-    xs = _as_sample_tensor(X, where, "DataLoader: X", False)
+    xs = _as_sample_tensor(X, where, "DataLoader: X", False, narrow=not keep)
     tensors = [xs]
     if y is not None:
         ys = _as_sample_tensor(y.array if isinstance(y, TensorBase) else y, where,
-                               "DataLoader: y", True)
+                               "DataLoader: y", True, narrow=not isinstance(y, TensorBase))
         if ys.shape[0] != xs.shape[0]:
             raise ValueError(f"DataLoader: X has {xs.shape[0]} samples (shape "
                              f"{tuple(xs.shape)}) but y has {ys.shape[0]} (shape "
