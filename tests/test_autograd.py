@@ -534,3 +534,32 @@ def test_autograd_details_an_outside_sweep_found_apart_from_pytorch():
     assert dtype_name(t.grad.dtype) == "float32"
     with pytest.raises(RuntimeError, match=r"invalid gradient at index 0.*\(3,\).*\(2, 3\)"):
         Wrong.apply(xpnn.ones(2, 3, requires_grad=True), (3,)).sum().backward()
+
+
+def test_views_made_before_an_inplace_change_of_their_base_read_it(backend):
+    """a = x * 1; v = a[:2]; a.mul_(2): v (and a view of v) read the change and the
+    gradient follows, as PyTorch's views of shared memory (v kept the old values); a chain
+    reshape -> t() with in-place changes on both ends."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (torch, xpnn):
+        def t(vals, lib=lib, grad=False):
+            arr = np.array(vals, np.float32)
+            return torch.tensor(arr, requires_grad=grad) if lib is torch else \
+                xpnn.tensor(arr, backend=backend, requires_grad=grad)
+        x = t([1.0, 2.0, 3.0], grad=True)
+        a = x * 1
+        v = a[:2]
+        w = v[1:]
+        a.mul_(2)
+        (v.sum() + w.sum()).backward()
+        y = t([1.0, 2.0, 3.0, 4.0], grad=True)
+        b = y * 1
+        r = b.view(2, 2)
+        rt = r.t()
+        b.add_(1)
+        r[0].mul_(10)
+        (rt * t([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+        got.append([to_np(u) for u in (v, w, x.grad, b, rt, y.grad)])
+    for ours, theirs in zip(got[1], got[0]):
+        np.testing.assert_array_equal(ours, theirs)

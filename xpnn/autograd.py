@@ -130,7 +130,7 @@ class TensorBase:
     """
 
     __slots__ = ("array", "_grad", "_rg", "_be", "_node", "_idx", "_vc", "_base", "_hooks",
-                 "_view", "__weakref__")
+                 "_view", "_views", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to Tensor
 
     def __init__(self, array, *, requires_grad=False, _be=None):
@@ -325,10 +325,22 @@ class TensorBase:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
 
+def link_view(base, view, kind, arg):
+    """Tag ``view`` as a view of ``base`` (a basic index "key", a "reshape", a "permute" or
+    an "overlap"ping expansion, with its key or dims) and remember it, weakly, in the base:
+    recorded in-place changes of either pass on to the other (xpnn.tensor.write_back)."""
+    view._view = (base, kind, arg)
+    views = base._views
+    if views is None:
+        views = base._views = weakref.WeakSet()
+    views.add(view)
+    return view
+
+
 def _init(t, array, be, node, idx):
     """Fill the slots of a new tensor (used by TensorBase and Tensor._result)."""
     t.array, t._be, t._node, t._idx = array, be, node, idx
-    t._grad, t._base, t._hooks, t._view = None, None, None, None
+    t._grad, t._base, t._hooks, t._view, t._views = None, None, None, None, None
     t._rg = node is not None
     t._vc = [0]
     return t

@@ -475,6 +475,8 @@ class Tensor(TensorBase):
             new = F.to(new, dtype=self.dtype)
         self.array, self._node, self._idx, self._rg = new.array, new._node, new._idx, new._rg
         self._vc[0] += 1
+        if self._views:
+            _refresh_views(self)
 
     def _writable(self):
         """The array, copied first (and rebound) if the backend marks it read-only."""
@@ -1118,6 +1120,25 @@ def write_back(view):
     base._become(new)
     if base._view is not None:
         write_back(base)
+
+
+def _refresh_views(base):
+    """After a recorded in-place change rebound ``base``: its live views (see
+    autograd.link_view) taken again from its new value, in the graph, so a view made before
+    the change reads the change, as PyTorch's views of shared memory do."""
+    for view in list(base._views):
+        if view._view is None or view._view[0] is not base:
+            continue
+        kind, arg = view._view[1:]
+        if kind == "key":
+            new = _indexing.getitem(base, arg)
+        elif kind == "permute":
+            new = F.permute(base, arg)
+        elif kind == "overlap":
+            new = F.expand(base, view.shape)
+        else:
+            new = F.reshape(base, view.shape)
+        view._become(new)  # which refreshes the view's own views
 
 
 def _rebuild(host, backend, device, requires_grad, cls):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor
+from ..autograd import Function, TensorBase, as_tensor, link_view
 from .shape import _axis, permute, reshape
 
 # -- scatter-add: dst[..., index[i], ...] += src[..., i, ...] ---------------------------------
@@ -282,9 +282,7 @@ def getitem(x, key):
     """``x[key]`` with PyTorch's meaning (see the module doc); differentiable."""
     parsed = parse_key(x._be, x.shape, key)
     if not parsed.arrays:  # a view (see xpnn.tensor.write_back); integer arrays copy
-        out = BasicIndex.apply(x, key=parsed.basic)
-        out._view = (x, "key", key)
-        return out
+        return link_view(x, BasicIndex.apply(x, key=parsed.basic), "key", key)
     if not _is_trivial(parsed.basic):
         x = BasicIndex.apply(x, key=parsed.basic)
     return _gather(x, parsed.arrays)

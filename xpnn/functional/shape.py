@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor
+from ..autograd import Function, TensorBase, as_tensor, link_view
 from .elementwise import promote, unbroadcast
 from .transfer import to  # noqa: F401  (one of shape's public names)
 
@@ -119,9 +119,7 @@ def reshape(input, *shape):
                          f"(size {size})")
     if shape == x.shape:
         return x
-    out = Reshape.apply(x, shape=shape)
-    out._view = (x, "reshape", None)  # see xpnn.tensor.write_back
-    return out
+    return link_view(x, Reshape.apply(x, shape=shape), "reshape", None)  # tensor.write_back
 
 
 view = reshape
@@ -164,9 +162,7 @@ def permute(input, *dims):
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
-    out = Permute.apply(x, axes=dims)
-    out._view = (x, "permute", dims)  # see xpnn.tensor.write_back
-    return out
+    return link_view(x, Permute.apply(x, axes=dims), "permute", dims)  # tensor.write_back
 
 
 permute_dims = permute
@@ -246,9 +242,8 @@ def expand(input, *sizes):
     shape = tuple(shape)
     if shape == x.shape:
         return x
-    out = Expand.apply(x, shape=shape)  # see xpnn.tensor.write_back
-    out._view = (x, "overlap" if math.prod(shape) > math.prod(x.shape) else "reshape", None)
-    return out
+    overlap = math.prod(shape) > math.prod(x.shape)  # see xpnn.tensor.write_back
+    return link_view(x, Expand.apply(x, shape=shape), "overlap" if overlap else "reshape", None)
 
 
 broadcast_to = expand
