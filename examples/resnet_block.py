@@ -80,7 +80,7 @@ def check_against_torch():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     p.add_argument("--backend", default="numpy")
     p.add_argument("--device", default=None)
     p.add_argument("--epochs", type=int, default=30)

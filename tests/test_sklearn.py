@@ -297,3 +297,13 @@ def test_backends_fit_predict_and_pickle(backend):
     reg = NeuralNetRegressor(backend=backend, max_epochs=2, random_state=0)
     assert reg.fit(X, X[:, 0]).predict(X).shape == (60,)
 
+
+
+def test_a_bad_prefixed_parameter_raises_a_value_error_naming_it():
+    """module__/optimizer__/criterion__ arguments the target does not take raise ValueError
+    naming them, as the README says (they raised the callee's TypeError)."""
+    X = np.random.default_rng(0).random((20, 3)).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    for key in ("module__nope", "optimizer__nope", "criterion__nope"):
+        with pytest.raises(ValueError, match=f"{key} is not an argument of"):
+            NeuralNetClassifier(max_epochs=1, **{key: 3}).fit(X, y)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 
@@ -128,6 +129,8 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch=0, ste
              "extra": _encode(extra, "extra", tensors)}
     meta = {"format": FORMAT, "version": VERSION,
             STATE_KEY: json.dumps(state, separators=(",", ":"), allow_nan=False)}
+    # a missing folder is made, as ModelCheckpoint makes it
+    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
     return atomic_write(path, encode(tensors, meta))
 
 

@@ -146,10 +146,23 @@ class NeuralNet(BaseEstimator):
                             f"xpnn.callbacks.Callback objects, got {cbs!r}")
 
     # -- building -----------------------------------------------------------------------
+    @staticmethod
+    def _call(where, prefix, fn, args, kw):
+        """``fn(*args, **kw)``; an argument ``fn`` does not take (given as ``prefix`` +
+        name) raises ValueError naming it, as a bad top-level parameter does."""
+        try:
+            return fn(*args, **kw)
+        except TypeError as exc:
+            bad = [k for k in kw if f"'{k}'" in str(exc)]
+            if not bad:
+                raise
+            raise ValueError(f"{where}: {prefix}{bad[0]} is not an argument of "
+                             f"{getattr(fn, '__name__', fn)!s}: {exc}") from exc
+
     def _build_module(self, n_features, n_out, where):
         kw, module = self._prefixed("module__"), self.module
         if module is None:
-            built = default_module(n_features, n_out, **kw)
+            built = self._call(where, "module__", default_module, (n_features, n_out), kw)
         elif isinstance(module, nn.Module):
             if kw:
                 raise ValueError(f"{where}: module__ parameters {sorted(kw)} need module to "
@@ -163,7 +176,8 @@ class NeuralNet(BaseEstimator):
                     sub.reset_parameters()
         elif callable(module):
             sizes = {"n_features_in": n_features, self._size_name: n_out}
-            built = module(**{k: v for k, v in sizes.items() if _accepts(module, k)}, **kw)
+            given = {k: v for k, v in sizes.items() if _accepts(module, k)}
+            built = self._call(where, "module__", module, (), {**given, **kw})
         else:
             raise TypeError(f"{where}: module must be an xpnn.nn.Module, a class or callable "
                             f"returning one, or None, got {module!r}")
@@ -181,7 +195,7 @@ class NeuralNet(BaseEstimator):
             raise TypeError(f"{where}: criterion must be a loss class, module or function "
                             f"(output, y) -> loss, got {crit!r}")
         if isinstance(crit, type):
-            crit = crit(**kw)
+            crit = self._call(where, "criterion__", crit, (), kw)
         elif isinstance(crit, nn.Module):
             crit = copy.deepcopy(crit)  # moved below: the caller's object stays as it is
         elif kw:
@@ -219,8 +233,9 @@ class NeuralNet(BaseEstimator):
                 module = self._build_module(X.shape[1], fitted.pop("n_out"), where)
                 be = self._backend_of(module)
                 criterion = self._build_criterion(be, where)
-                opt = self.optimizer(module.parameters(), lr=self.lr,
-                                     **self._prefixed("optimizer__"))
+                opt = self._call(where, "optimizer__", self.optimizer,
+                                 (module.parameters(),),
+                                 {"lr": self.lr, **self._prefixed("optimizer__")})
             else:
                 module, criterion, opt = self.module_, self.criterion_, self.optimizer_
                 be = self._backend_of(module)
