@@ -555,3 +555,20 @@ def test_dtypes_that_a_sweep_found_apart_from_pytorch(backend):
     if backend == "torch":
         b = xpnn.ones(2, backend=backend).to(xpnn.bfloat16)
         assert b.sum().item() == 2.0 and b.tolist() == [1.0, 1.0]
+
+
+@needs_torch
+def test_finfo_and_iinfo_as_pytorch():
+    """finfo/iinfo (attention masks use finfo(dtype).min), bfloat16 included."""
+    import torch
+    for ours, theirs in ((xpnn.float32, torch.float32), (xpnn.float16, torch.float16),
+                         (xpnn.float64, torch.float64), (xpnn.bfloat16, torch.bfloat16)):
+        a, b = xpnn.finfo(ours), torch.finfo(theirs)
+        for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+            assert getattr(a, attr) == getattr(b, attr), (ours, attr)
+    assert xpnn.finfo().dtype == "float32"
+    for ours, theirs in ((xpnn.int64, torch.int64), (xpnn.uint8, torch.uint8)):
+        a, b = xpnn.iinfo(ours), torch.iinfo(theirs)
+        assert (a.bits, a.min, a.max) == (b.bits, b.min, b.max)
+    with pytest.raises(TypeError, match="finfo: int64 is not a floating dtype"):
+        xpnn.finfo(xpnn.int64)

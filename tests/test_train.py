@@ -305,3 +305,18 @@ def test_fit_evaluate_predict_take_what_the_readme_says():
     with pytest.raises(TypeError, match="evaluate: each batch must be an \\(x, y\\) pair"):
         xpnn.evaluate(small, DataLoader(X.astype(np.float32), batch_size=2))
     assert xpnn.metrics.accuracy(np.eye(3)[[0, 2, 1]], np.array([[0], [2], [1]])) == 1.0
+
+
+def test_metric_arguments_and_confusion_labels():
+    """metrics="accuracy" is one metric (it was read letter by letter), metrics=None none;
+    confusion_matrix refuses labels outside [0, C) (they were dropped from the counts)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((32, 2)).astype(np.float32), rng.integers(0, 2, 32)
+    model = nn.Linear(2, 2)
+    assert set(xpnn.evaluate(model, (X, y), metrics="accuracy")) == {"accuracy"}
+    assert xpnn.evaluate(model, (X, y), metrics=None, loss=nn.CrossEntropyLoss()).keys() == \
+        {"loss"}
+    cm = xpnn.metrics.ConfusionMatrix()
+    cm.reset()
+    with pytest.raises(ValueError, match=r"confusion_matrix: target labels must be in \[0, 3\)"):
+        cm.update(np.eye(3)[[0, 1, 2]], np.array([0, 1, 5]))

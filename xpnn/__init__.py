@@ -8,6 +8,7 @@ from . import backend as _backend
 from .cpu import get_num_threads, set_num_threads  # the CPU thread policy (see xpnn/cpu.py)
 from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,
                        no_grad, set_grad_enabled)
+from .backend import finfo, iinfo
 from .backend import (Backend, BackendError, DType, device, get_backend, get_default_dtype,
                       initial_seed, manual_seed, set_default_backend, set_default_dtype,
                       to_numpy)

@@ -260,6 +260,48 @@ def host_rng():
 
 
 # -- default dtype --------------------------------------------------------------------------
+class finfo:
+    """Machine limits of a floating dtype (the default float dtype when None), as
+    ``torch.finfo``: ``bits``, ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``),
+    ``resolution`` and ``dtype`` (its name). Attention masks use ``finfo(dtype).min``."""
+
+    # NumPy has no bfloat16: its limits (8 exponent bits, 7 fraction bits) written out
+    _BF16 = dict(bits=16, eps=2.0 ** -7, max=float.fromhex("0x1.fep127"),
+                 tiny=2.0 ** -126, resolution=0.01)
+
+    def __init__(self, type=None):
+        name = dtype_name(type) if type is not None else get_default_dtype()
+        if name not in FLOAT_DTYPES:
+            raise TypeError(f"finfo: {name} is not a floating dtype (use iinfo for integers)")
+        if name == "bfloat16":
+            vals = dict(self._BF16)
+        else:
+            info = np.finfo(name)
+            vals = dict(bits=int(info.bits), eps=float(info.eps), max=float(info.max),
+                        tiny=float(info.tiny), resolution=10.0 ** -int(info.precision))
+        self.__dict__.update(vals, min=-vals["max"], smallest_normal=vals["tiny"], dtype=name)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``min``, ``max``, ``dtype``."""
+
+    def __init__(self, type):
+        name = dtype_name(type)
+        if name not in DTYPES or name in FLOAT_DTYPES or name == "bool":
+            raise TypeError(f"iinfo: {name} is not an integer dtype (use finfo for floats)")
+        info = np.iinfo(name)
+        self.bits, self.min, self.max, self.dtype = int(info.bits), int(info.min), \
+            int(info.max), name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
 def get_default_dtype():
     """The name of the floating dtype that new floating tensors and parameters get."""
     return _default_dtype["name"]

@@ -172,8 +172,15 @@ class ConfusionMatrix(Metric):
                                  "labels rather than (N, C) scores")
             self.C = max(int(out.shape[1]), 2)  # a single binary score means 2 classes
         classes = xp.arange(self.C, device=be.device)[None, :]
-        T = xp.astype(_labels(xp, tgt, self.name, 0.5)[:, None] == classes, xp.float32)
-        P = xp.astype(_labels(xp, out, self.name, 0.0)[:, None] == classes, xp.float32)
+        true, pred = _labels(xp, tgt, self.name, 0.5), _labels(xp, out, self.name, 0.0)
+        if be.on_host:  # a label outside [0, C) would drop out of the counts silently
+            for what, lab in (("target", true), ("output", pred)):
+                if lab.shape[0] and (int(xp.min(lab)) < 0 or int(xp.max(lab)) >= self.C):
+                    raise ValueError(f"confusion_matrix: {what} labels must be in [0, "
+                                     f"{self.C}), got [{int(xp.min(lab))}, "
+                                     f"{int(xp.max(lab))}] (pass num_classes=)")
+        T = xp.astype(true[:, None] == classes, xp.float32)
+        P = xp.astype(pred[:, None] == classes, xp.float32)
         # one-hot(true)^T @ one-hot(pred): a scatter-add the standard can express; float32
         # counts are exact per batch (< 2**24 samples), the running total is int64
         batch = xp.astype(xp.matmul(xp.permute_dims(T, (1, 0)), P), xp.int64)

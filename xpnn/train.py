@@ -30,7 +30,7 @@ from .tensor import Tensor
 from .callbacks import Callback, FitContext
 from .data.loader import DataLoader
 from .distributed import group as dist
-from .metrics import get_metric
+from .metrics import Metric, get_metric
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -281,6 +281,7 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
                             ("start_epoch", start_epoch, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"fit: {arg} must be an int >= {low}, got {value!r}")
+    metrics = _metric_list(metrics)
     cbs = list(callbacks)
     for cb in cbs:
         if not isinstance(cb, Callback):
@@ -539,7 +540,17 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
         int64 ndarray for the confusion matrix.
     """
     return _evaluate(model, _as_loader(data, model, batch_size, False, "evaluate"), loss,
-                     metrics, _World(alone=True))
+                     _metric_list(metrics), _World(alone=True))
+
+
+def _metric_list(metrics):
+    """``metrics`` as a list: None is none, one name or Metric is a list of one (``"acc"``
+    was read as the metrics "a", "c", "c")."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, Metric)):
+        return [metrics]
+    return list(metrics)
 
 
 @no_grad()
