@@ -746,7 +746,7 @@ def _output_hooks(node, dYs):
         for hook in hooks:
             out = hook(node.inputs[0]._result(dYs[i], be))
             if out is not None:
-                dYs[i] = _hooked(node, dYs[i], out)
+                dYs[i] = _hooked(dYs[i], out)
     for i, ref in node.__dict__.get("_retain", {}).items():
         t = ref()
         if t is not None and dYs[i] is not None:
@@ -812,7 +812,7 @@ def _deliver_leaf(leaf, g, fresh, capture, only):
         for hook in hooks["pre"]:
             out = hook(leaf._result(g, leaf._be))
             if out is not None:
-                g, fresh = _hooked(leaf, g, out), False
+                g, fresh = _hooked(g, out), False
     if capture is not None:
         hit = capture.get(id(leaf))
         if hit is not None:
@@ -822,8 +822,8 @@ def _deliver_leaf(leaf, g, fresh, capture, only):
     _accumulate(leaf, g, fresh)
 
 
-def _hooked(t, g, out):
-    """A hook's replacement gradient for ``t``, refused where its shape or dtype differ
+def _hooked(g, out):
+    """A hook's replacement ``out`` for the gradient ``g``, refused where its shape or dtype differ
     (PyTorch: the hook has changed the size or type of value)."""
     arr = out.array if isinstance(out, TensorBase) else out
     if tuple(arr.shape) != tuple(g.shape):

@@ -651,7 +651,32 @@ def _param_setter(t):
     return set_to
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... in order, set,
+    deleted (renumbering, as PyTorch), popped, counted and iterated by position."""
+
+    def __setitem__(self, i, module):
+        name = list(self._modules)[_index(type(self).__name__, i, len(self))]
+        setattr(self, name, _checked(type(self).__name__, module))
+
+    def __delitem__(self, i):
+        mods = list(self._modules.values())
+        del mods[i if isinstance(i, slice) else _index(type(self).__name__, i, len(mods))]
+        _renumber(self, mods)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def pop(self, i=-1):
+        module = self[i]
+        del self[i]
+        return module
+
+
+class Sequential(_Numbered):
     """Modules applied in order; indexable, iterable, and named "0", "1", ... as in PyTorch.
 
     One reordering, which changes no value: a ReLU followed by a max pooling (the usual
@@ -697,21 +722,6 @@ class Sequential(Module):
             return Sequential(OrderedDict(list(self._modules.items())[i]))
         return list(self._modules.values())[_index("Sequential", i, len(self))]
 
-    def __setitem__(self, i, module):
-        name = list(self._modules)[_index("Sequential", i, len(self))]
-        setattr(self, name, _checked("Sequential", module))
-
-    def __delitem__(self, i):
-        mods = list(self._modules.values())
-        del mods[i if isinstance(i, slice) else _index("Sequential", i, len(mods))]
-        _renumber(self, mods)  # "0", "1", ... again, as PyTorch
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __add__(self, other):
         if not isinstance(other, Sequential):
             return NotImplemented
@@ -748,13 +758,7 @@ class Sequential(Module):
         _renumber(self, mods)
         return self
 
-    def pop(self, i=-1):
-        module = self[i]
-        del self[i]
-        return module
-
-
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of Modules whose parameters are registered (named "0", "1", ...)."""
 
     _recipe_from_tree = True  # as Sequential's
@@ -780,21 +784,6 @@ class ModuleList(Module):
         return ModuleList(mods[i]) if isinstance(i, slice) else \
             mods[_index("ModuleList", i, len(mods))]
 
-    def __setitem__(self, i, module):
-        name = list(self._modules)[_index("ModuleList", i, len(self))]
-        setattr(self, name, _checked("ModuleList", module))
-
-    def __delitem__(self, i):
-        mods = list(self._modules.values())
-        del mods[i if isinstance(i, slice) else _index("ModuleList", i, len(mods))]
-        _renumber(self, mods)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
 
@@ -805,11 +794,6 @@ class ModuleList(Module):
         mods = list(self._modules.values())
         mods.insert(index, _checked("ModuleList", module))
         _renumber(self, mods)
-
-    def pop(self, i=-1):
-        module = self[i]
-        del self[i]
-        return module
 
 
 def _index(container, i, n):

@@ -354,19 +354,8 @@ def check_inputs(arrays, axes_of, grown):
     new size}, repeating entries), rolled by one along every axis and floating values
     negated (infinities kept), so sizes that are not linear in the axes, masks that only
     looked like a fill or a causal triangle, and branches on the values' signs show up."""
-    out = []
-    for arr, axes in zip(arrays, axes_of):
-        be = B.backend_of(arr)
-        host = B.to_numpy(arr)
-        for ax in range(host.ndim):
-            if host.shape[ax] > 1:
-                host = np.roll(host, 1, axis=ax)
-        for ax, name in axes.items():
-            host = np.take(host, np.arange(grown[name]) % host.shape[ax], axis=ax)
-        if host.dtype.kind in "fc":  # infinities kept (an additive mask's -inf)
-            host = np.where(np.isfinite(host), -host, host)
-        out.append(be.asarray(np.ascontiguousarray(host), dtype=B.dtype_name(arr.dtype)))
-    return out
+    return _perturbed(arrays, axes_of, lambda name, n: grown[name],
+                      lambda host: np.where(np.isfinite(host), -host, host))
 
 
 def varied_inputs(arrays, axes_of, symbol, grow):
@@ -374,6 +363,14 @@ def varied_inputs(arrays, axes_of, symbol, grow):
     scaled by 17/16 (zeros, signs and infinities kept), and ``grow`` entries longer along the
     axes named ``symbol`` (repeating existing entries, so integer ids and masks stay valid).
     Anything the forward computed from the inputs outside the ops then changes."""
+    return _perturbed(arrays, axes_of,
+                      lambda name, n: n + grow if name == symbol else n,
+                      lambda host: host * host.dtype.type(1.0625))
+
+
+def _perturbed(arrays, axes_of, length, scale):
+    """Each input array rolled by one along every axis, its dynamic axes made ``length(name,
+    size)`` long by repeating entries, and ``scale(host)`` applied to floating values."""
     out = []
     for arr, axes in zip(arrays, axes_of):
         be = B.backend_of(arr)
@@ -382,10 +379,9 @@ def varied_inputs(arrays, axes_of, symbol, grow):
             if host.shape[ax] > 1:
                 host = np.roll(host, 1, axis=ax)
         for ax, name in axes.items():
-            if name == symbol:
-                n = host.shape[ax]
-                host = np.take(host, np.arange(n + grow) % n, axis=ax)
+            n = host.shape[ax]
+            host = np.take(host, np.arange(length(name, n)) % n, axis=ax)
         if host.dtype.kind in "fc":
-            host = host * host.dtype.type(1.0625)
+            host = scale(host)
         out.append(be.asarray(np.ascontiguousarray(host), dtype=B.dtype_name(arr.dtype)))
     return out
