@@ -85,6 +85,11 @@ def test_plot_network(tmp_path):
     assert "784" in texts and "Dropout(p=0.2)" in texts and "ReLU" in texts
     assert "50,890 parameters" in fig.axes[0].get_title()
     _assert_drawn(fig, p)
+    # a layer without nodes (a convolution) is a box with its name and its notes written on
+    # the figure (the name was only a legend label, never drawn)
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10))
+    texts = [t.get_text() for t in viz.plot_network(cnn).axes[0].texts]
+    assert "Conv2d" in texts and any("ReLU" in t and "Flatten" in t for t in texts)
 
 
 def test_plot_samples(tmp_path, rng):

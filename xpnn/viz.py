@@ -243,9 +243,13 @@ def plot_network(model, max_nodes=8, title=None, save=None):
     ax.axis("off")
     prev = None
     for c, ((width, label), note) in enumerate(zip(cols, notes)):
-        if width is None:
-            ax.add_patch(_box(c, label))
-            prev = [(c, 0.0)]
+        if width is None:  # a layer without a node count (a convolution): a labelled box
+            ax.add_patch(_box(c))
+            ax.text(c, 0, label, ha="center", va="center", fontsize=8, wrap=True)
+            if note:
+                ax.text(c, -0.7, "\n".join(note), ha="center", va="top", fontsize=8,
+                        color="#8250df")
+            prev = [(c + 0.4, 0.0)]  # lines leave from the box's right edge
             continue
         shown = min(width, max_nodes)
         ys = np.linspace(-1, 1, shown) if shown > 1 else np.zeros(1)
@@ -270,10 +274,10 @@ def plot_network(model, max_nodes=8, title=None, save=None):
     return _finish(fig, save)
 
 
-def _box(x, label):
+def _box(x):
     from matplotlib.patches import FancyBboxPatch
     return FancyBboxPatch((x - 0.35, -0.5), 0.7, 1.0, boxstyle="round,pad=0.05",
-                          fc="#ddf4ff", ec="k", lw=0.8, label=label)
+                          fc="#ddf4ff", ec="k", lw=0.8)
 
 
 # -- sample grid -------------------------------------------------------------------------------
