@@ -563,3 +563,15 @@ def test_views_made_before_an_inplace_change_of_their_base_read_it(backend):
         got.append([to_np(u) for u in (v, w, x.grad, b, rt, y.grad)])
     for ours, theirs in zip(got[1], got[0]):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_backward_inputs_may_name_a_non_leaf():
+    """backward(inputs=[a]) with ``a`` a non-leaf fills a.grad, as PyTorch (nothing was
+    written); an empty inputs list raises."""
+    x = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    a = x * 1
+    (a * 2).sum().backward(inputs=[a])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="'inputs' cannot be empty"):
+        (x * 2).sum().backward(inputs=[])

@@ -589,10 +589,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     grads = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else \
         [grad_tensors] * len(roots)
-    only = None if inputs is None else {id(t) for t in
-                                        (inputs if isinstance(inputs, (list, tuple))
-                                         else [inputs])}
-    _run(roots, grads, bool(retain_graph), create_graph, capture=None, only=only)
+    only = capture = None
+    if inputs is not None:
+        ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if not ins:
+            raise RuntimeError("backward: 'inputs' cannot be empty (leave it out to "
+                               "accumulate into every leaf)")
+        only = {id(t) for t in ins if t._node is None}
+        # a non-leaf among the inputs gets its gradient in .grad too, as in PyTorch
+        inner = [t for t in ins if t._node is not None]
+        capture = {(id(t._node), t._idx): [t, None] for t in inner} or None
+    _run(roots, grads, bool(retain_graph), create_graph, capture=capture, only=only)
+    for t, g in (capture or {}).values():
+        if g is not None:
+            t._grad = t._result(t.xp.asarray(g, copy=True), t._be) if t._grad is None else \
+                t._result(t._grad.array + g, t._be)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
