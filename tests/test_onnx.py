@@ -466,7 +466,7 @@ def test_values_that_only_two_traces_agreed_on_are_refused(model, dynamic, match
 def test_strided_conv_length_is_left_unnamed_and_erf_exports():
     """A strided convolution's output length is not k * T + c: the output's dim is left
     unnamed (it was declared as T - 4) and onnxruntime gives xpnn's values at other
-    lengths; erf exports as ONNX's Erf; an output computed outside the ops is an
+    lengths; erf and argmax/argmin export; an output computed outside the ops is an
     ExportError (a private exception leaked)."""
     rng = np.random.default_rng(0)
     conv = nn.Conv1d(4, 4, 3, stride=2)
@@ -476,6 +476,10 @@ def test_strided_conv_length_is_left_unnamed_and_erf_exports():
     assert proto.graph.output[0].type.tensor_type.shape.dim[2].dim_param == "output_dim2"
     _, errors = roundtrip(xpnn.erf, lambda n: _normal(rng, n, 3), ["x"], {"x": BATCH})
     assert max(errors) <= TOL
+    # argmax/argmin (the README lists ArgMax; they were computed outside the ops)
+    _, errors = roundtrip(lambda x: (x.argmax(-1), x.argmin(0, keepdim=True)),
+                          lambda n: _normal(rng, n, 4), ["x"], {"x": BATCH})
+    assert max(errors) == 0
 
     class Outside(nn.Module):
         def forward(self, x):

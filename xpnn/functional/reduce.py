@@ -15,7 +15,7 @@ import math
 from collections import namedtuple
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor
+from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .transfer import to
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])  # torch.return_types.max
@@ -349,16 +349,16 @@ def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def _arg(op, input, dim, keepdim, axis, keepdims):
+    """argmax/argmin as the indices of MaxDim (an op the ONNX export sees, as ArgMax)."""
+    from .shape import reshape
     x = as_tensor(input, op=op)
     d, keep = resolve(op, dim, axis, keepdim, keepdims)
-    fn = getattr(x.xp, op)
-    if d is None:
-        out = fn(x.xp.reshape(x.array, (-1,)))
-        if keep:
-            out = x.xp.reshape(out, (1,) * x.ndim)
-    else:
-        out = fn(x.array, axis=_axes(op, d, x.ndim)[0], keepdims=keep)
-    return x._result(x.xp.astype(out, x.xp.int64), x._be)
+    sign = 1 if op == "argmax" else -1
+    with no_grad():
+        if d is None:
+            idx = MaxDim.apply(reshape(x, (-1,)), dim=0, keepdim=False, sign=sign)[1]
+            return reshape(idx, (1,) * x.ndim) if keep else idx
+        return MaxDim.apply(x, dim=_axes(op, d, x.ndim)[0], keepdim=keep, sign=sign)[1]
 
 
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
