@@ -480,6 +480,10 @@ def test_strided_conv_length_is_left_unnamed_and_erf_exports():
     _, errors = roundtrip(lambda x: (x.argmax(-1), x.argmin(0, keepdim=True)),
                           lambda n: _normal(rng, n, 4), ["x"], {"x": BATCH})
     assert max(errors) == 0
+    # a cumulative count of a mask (ONNX's CumSum takes no bools: cast first)
+    _, errors = roundtrip(lambda x: (x > 0).cumsum(-1), lambda n: _normal(rng, n, 4), ["x"],
+                          {"x": BATCH})
+    assert max(errors) == 0
 
     class Outside(nn.Module):
         def forward(self, x):

@@ -317,7 +317,11 @@ def _var(g, n):
 @converts(R.CumSum)
 def _cumsum(g, n):
     axis = g.const(np.asarray(int(n.p.get("axis", 0)), dtype=np.int64), "axis")
-    return g.op("CumSum", [n.ins[0].name, axis])
+    from .graph import onnx_type
+    x, out_dtype = n.ins[0], n.outs[0][1]
+    name = x.name if x.dtype == out_dtype else \
+        g.op("Cast", [x.name], to=onnx_type(out_dtype))  # bools count as int64 (no bool CumSum)
+    return g.op("CumSum", [name, axis])
 
 
 
