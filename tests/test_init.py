@@ -294,3 +294,12 @@ def test_zero_element_kaiming_warns_like_torch():
     with pytest.warns(UserWarning, match="zero-element"):
         assert init.kaiming_uniform_(t) is t
     assert init.orthogonal_(t) is t and to_np(t.array).shape == (0, 3)
+
+
+def test_manual_seed_returns_a_generator_as_pytorch():
+    """g = torch.manual_seed(0); ...(generator=g): the returned Generator is seeded alike."""
+    g1 = xpnn.manual_seed(0)
+    a = xpnn.randn(3, generator=g1).numpy()
+    g2 = xpnn.manual_seed(0)
+    assert isinstance(g2, xpnn.Generator)
+    np.testing.assert_array_equal(xpnn.randn(3, generator=g2).numpy(), a)
