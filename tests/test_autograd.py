@@ -575,3 +575,36 @@ def test_backward_inputs_may_name_a_non_leaf():
     assert x.grad is None
     with pytest.raises(RuntimeError, match="'inputs' cannot be empty"):
         (x * 2).sum().backward(inputs=[])
+
+
+def test_same_shape_views_hooks_without_grad_and_unmaterialized_grads():
+    """x.view(x.shape) is another tensor (a hook on it stayed on x); hooks run with grad
+    mode off; a custom Function that set_materialize_grads(False) gets None for an unused
+    output (it got zeros), all as PyTorch."""
+    x = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = x * 1
+    v = y.view(2)
+    assert v is not y
+    v.register_hook(lambda g: g * 100)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    modes = []
+    z = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    z.register_hook(lambda g: modes.append(xpnn.is_grad_enabled()))
+    (z * 2).sum().backward()
+    assert modes == [False]
+    got = []
+
+    class Two(xpnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.set_materialize_grads(False)
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            got.append((g1 is None, g2 is None))
+            return g1 * 2
+    a = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    Two.apply(a)[0].sum().backward()
+    assert got == [(False, True)]

@@ -722,7 +722,8 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
         for vc, then, shape in node.versions:
             if vc[0] != then:
                 _raise_modified(type(node).__name__, shape, vc[0], then)
-        if len(dYs) > 1:  # multi-output op: a missing output gradient is zero
+        if len(dYs) > 1 and d.get("_materialize", True):  # a missing output gradient
+            # is zero (a custom Function that set_materialize_grads(False) gets None)
             dYs = [dY if dY is not None or t is None else
                    node.xp.zeros(s, dtype=t, device=node.be.device)
                    for dY, (s, t) in zip(dYs, node.out_meta)]
@@ -755,7 +756,8 @@ def _output_hooks(node, dYs):
         if dYs[i] is None:
             continue
         for hook in hooks:
-            out = hook(node.inputs[0]._result(dYs[i], be))
+            with no_grad():
+                out = hook(node.inputs[0]._result(dYs[i], be))
             if out is not None:
                 dYs[i] = _hooked(dYs[i], out)
     for i, ref in node.__dict__.get("_retain", {}).items():
@@ -821,7 +823,8 @@ def _deliver_leaf(leaf, g, fresh, capture, only):
     hooks = leaf._hooks
     if hooks and hooks.get("pre"):  # before autograd.grad captures it too, as PyTorch
         for hook in hooks["pre"]:
-            out = hook(leaf._result(g, leaf._be))
+            with no_grad():  # hooks run without recording, as in PyTorch's backward
+                out = hook(leaf._result(g, leaf._be))
             if out is not None:
                 g, fresh = _hooked(g, out), False
     if capture is not None:

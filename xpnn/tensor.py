@@ -936,12 +936,12 @@ class Tensor(TensorBase):
 
     # shape
     def reshape(self, *shape):
-        return F.reshape(self, *shape)
+        return _new_view(self, F.reshape(self, *shape))
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
             return self.to(dtype=shape[0])  # view(dtype): a cast here, not a bit view
-        return F.reshape(self, *shape)
+        return _new_view(self, F.reshape(self, *shape))
 
     def view_as(self, other):
         return F.reshape(self, other.shape)
@@ -1100,6 +1100,17 @@ def _replaced(t, src):
     goes to ``src``, none to ``t`` (``t * 0 + src`` made an inf or NaN in ``t`` a NaN)."""
     old = t.xp.zeros(t.shape, dtype=t.xp.bool, device=t._be.device)
     return F.where(old, t, src)
+
+
+def _new_view(base, out):
+    """``out``, or a new view of ``base`` where the reshape kept its shape and returned
+    ``base`` itself: PyTorch's ``x.view(x.shape)`` is another tensor (a hook or retain_grad
+    on it must not land on ``x``)."""
+    if out is not base:
+        return out
+    from .autograd import link_view
+    from .functional.shape import Reshape
+    return link_view(base, Reshape.apply(base, shape=base.shape), "reshape", None)
 
 
 def write_back(view):
