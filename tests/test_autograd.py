@@ -608,3 +608,15 @@ def test_same_shape_views_hooks_without_grad_and_unmaterialized_grads():
     a = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
     Two.apply(a)[0].sum().backward()
     assert got == [(False, True)]
+
+
+def test_retain_grad_follows_an_inplace_change():
+    """y.retain_grad(); y.mul_(2): y.grad is the gradient of y's new version, as PyTorch
+    (it summed both versions' gradients)."""
+    x = xpnn.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    y.mul_(2)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])

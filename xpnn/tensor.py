@@ -473,7 +473,12 @@ class Tensor(TensorBase):
                                f"tensor's shape {self.shape}")
         if new.dtype != self.dtype:
             new = F.to(new, dtype=self.dtype)
+        retained = self.retains_grad  # retain_grad() follows the tensor to its new version
+        if retained:
+            self._node.__dict__["_retain"].pop(self._idx, None)
         self.array, self._node, self._idx, self._rg = new.array, new._node, new._idx, new._rg
+        if retained:
+            self.retain_grad()
         self._vc[0] += 1
         if self._views:
             _refresh_views(self)
