@@ -423,12 +423,18 @@ def div(input, other, *, rounding_mode=None):
 divide = true_divide = div
 
 
+def check_divisor(be, B, op):
+    """Raise for an integer divisor array holding a 0, where it is on the host (a check on
+    a device would sync): PyTorch raises; NumPy gave 0 or INT_MIN."""
+    if be.on_host and bool(be.xp.any(B == 0)):
+        raise ZeroDivisionError(f"{op}: integer division by zero, as in PyTorch")
+
+
 def _int_div(be, A, B, rounding_mode, op):
     """A // B of two integer arrays, rounded toward -inf ("floor") or 0 ("trunc"); a zero
-    divisor raises where the arrays are on the host (PyTorch raises; NumPy gave 0)."""
+    divisor raises (:func:`check_divisor`)."""
     xp = be.xp
-    if be.on_host and bool(xp.any(B == 0)):
-        raise ZeroDivisionError(f"{op}: integer division by zero, as in PyTorch")
+    check_divisor(be, B, op)
     with be.quiet():
         q = xp.floor_divide(A, B)
         if rounding_mode == "trunc":  # floor and trunc differ for a negative inexact quotient

@@ -11,7 +11,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .elementwise import _floating, clamp, promote, quiet, unbroadcast
+from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -127,17 +127,10 @@ class Remainder(Function):
         return dA, dB
 
 
-def _binary(cls, name, floating=True):
+def _binary(cls, name):
     def op(input, other):
         a, b = promote(input, other, name)
-        if floating:
-            a, b = _floating(a), _floating(b)
-        elif not a._be.is_floating(a.dtype):  # integers: exact, no gradient
-            be = a._be
-            if be.on_host and bool(a.xp.any(b.array == 0)):
-                raise ZeroDivisionError(f"{name}: integer division by zero, as in PyTorch")
-            return a._result(a.xp.remainder(a.array, b.array), be)
-        return cls.apply(a, b)
+        return cls.apply(_floating(a), _floating(b))
     op.__name__ = op.__qualname__ = name
     return op
 
@@ -146,11 +139,19 @@ atan2 = _binary(Atan2, "atan2")
 arctan2 = atan2
 hypot = _binary(Hypot, "hypot")
 logaddexp = _binary(LogAddExp, "logaddexp")
-remainder = _binary(Remainder, "remainder", floating=False)
 atan2.__doc__ = "atan2(input, other): the angle of (other, input), as ``torch.atan2``."
 hypot.__doc__ = "sqrt(input^2 + other^2), as ``torch.hypot``."
 logaddexp.__doc__ = "log(exp(input) + exp(other)), as ``torch.logaddexp``."
-remainder.__doc__ = "input - floor(input / other) * other (Python's %), as torch.remainder."
+
+
+def remainder(input, other):
+    """input - floor(input / other) * other (Python's %), as ``torch.remainder``; exact for
+    integers (no gradient), where a zero divisor raises."""
+    a, b = promote(input, other, "remainder")
+    if a._be.is_floating(a.dtype):
+        return Remainder.apply(a, b)
+    check_divisor(a._be, b.array, "remainder")
+    return a._result(a.xp.remainder(a.array, b.array), a._be)
 
 
 def floor_divide(input, other):
