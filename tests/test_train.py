@@ -320,3 +320,27 @@ def test_metric_arguments_and_confusion_labels():
     cm.reset()
     with pytest.raises(ValueError, match=r"confusion_matrix: target labels must be in \[0, 3\)"):
         cm.update(np.eye(3)[[0, 1, 2]], np.array([0, 1, 5]))
+
+
+def test_auto_metrics_score_classifiers_and_leave_regressions_alone(backend):
+    """metrics="auto" (the default): accuracy for a classification loss or integer labels,
+    nothing for a regression (it logged a meaningless accuracy of float targets)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((48, 3)).astype(np.float32)
+    Y = X @ rng.standard_normal((3, 1)).astype(np.float32)
+    labels, bits = (X[:, 0] > 0).astype(np.int64), (X[:, :1] > 0).astype(np.float32)
+    cases = [(1, Y, F.mse_loss, set()),
+             (2, labels, lambda o, t: F.cross_entropy(o, t, label_smoothing=0.1),
+              {"accuracy"}),
+             (1, bits, nn.BCEWithLogitsLoss(), {"accuracy"}),
+             (2, np.eye(2, dtype=np.float32)[labels], F.cross_entropy, {"accuracy"})]
+    for width, target, loss, scored in cases:
+        model = nn.Linear(3, width).to(backend)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        h = xpnn.fit(model, (X, target), loss, opt, epochs=1, val=(X, target),
+                     progress=False)
+        assert set(h.history) - {"loss", "val_loss", "lr", "time"} == \
+            scored | {"val_" + k for k in scored}
+        assert set(xpnn.evaluate(model, (X, target), loss)) == {"loss"} | scored
+    with pytest.raises(ValueError, match="metric"):
+        xpnn.fit(nn.Linear(3, 1), (X, Y), F.mse_loss, opt, metrics=["nope"], progress=False)

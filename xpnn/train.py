@@ -243,7 +243,7 @@ def _fmt(logs):
                      if isinstance(v, float) and k != "time")
 
 
-def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",), callbacks=(),
+def fit(model, train, loss, optimizer, epochs=1, val=None, metrics="auto", callbacks=(),
         progress=True, on_nonfinite="raise", sync_every=20, batch_size=32, start_epoch=0,
         resume_from=None):
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
@@ -257,7 +257,9 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
         epochs: the epoch count to reach (epochs ``start_epoch .. epochs-1`` run).
         val: validation data (same forms as ``train``), evaluated after every epoch.
         metrics: names or ``xpnn.metrics.Metric`` objects, computed on the training batches
-            (in train mode, as seen during the epoch) and on ``val``.
+            (in train mode, as seen during the epoch) and on ``val``. ``"auto"``: accuracy
+            for a classifier (a classification loss, or integer or bool targets), none for
+            a regression (float targets with another loss), decided at the first batch.
         callbacks: ``xpnn.callbacks.Callback`` objects.
         progress: True: a tqdm bar per epoch when stderr is a terminal, quiet otherwise;
             ``"lines"``: one summary line per epoch on stdout; False: quiet.
@@ -282,6 +284,8 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"fit: {arg} must be an int >= {low}, got {value!r}")
     metrics = _metric_list(metrics)
+    for m in [] if metrics == "auto" else metrics:
+        get_metric(m)  # a bad name fails here, not after the first step
     cbs = list(callbacks)
     for cb in cbs:
         if not isinstance(cb, Callback):
@@ -309,8 +313,8 @@ def fit(model, train, loss, optimizer, epochs=1, val=None, metrics=("accuracy",)
         for cb in cbs:
             cb.on_epoch_begin(epoch)
         t0 = time.perf_counter()
-        logs = _train_epoch(model, train, loss, optimizer, [get_metric(m) for m in metrics],
-                            cbs, ctx, mode, on_nonfinite, sync_every, world)
+        logs, metrics = _train_epoch(model, train, loss, optimizer, metrics, cbs, ctx, mode,
+                                     on_nonfinite, sync_every, world)
         if val is not None:
             for k, v in _evaluate(model, val, loss, metrics, world).items():
                 logs["val_" + k] = v
@@ -349,10 +353,9 @@ def _bar_close(ctx, summary):
 def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_nonfinite,
                  sync_every, world):
     """One pass over ``train``; returns the epoch's logs (loss and metrics, on the host;
-    summed over the ranks when the loader is sharded)."""
+    summed over the ranks when the loader is sharded) and the metrics (``"auto"`` chosen)."""
     model.train()
-    for m in metrics:
-        m.reset()
+    names, metrics = metrics, None
     total = len(train) if hasattr(train, "__len__") else None
     named = list(model.named_parameters())
     watch = _Watch(ctx, total, [n for n, _ in named], _bar(ctx, mode, total))
@@ -373,6 +376,8 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
             continue
         optimizer.step()
         ctx.global_step += 1
+        if metrics is None:
+            names, metrics = _started(names, loss_fn, yb)
         for m in metrics:
             m.update(out.array, unwrap(yb))
         watch.add(step, L.array, int(out.shape[0]), None if on_nonfinite == "skip" else sums)
@@ -381,7 +386,30 @@ def _train_epoch(model, train, loss_fn, optimizer, metrics, cbs, ctx, mode, on_n
         if watch.pending >= sync_every:
             watch.sync(step)
     watch.sync(step)
-    return watch.logs(metrics, on_nonfinite == "skip", world)
+    if metrics is None:  # no step was taken
+        names, metrics = _started([] if names == "auto" else names, loss_fn, None)
+    return watch.logs(metrics, on_nonfinite == "skip", world), names
+
+
+# the losses of classifiers, whose outputs "auto" scores with accuracy even for float targets
+# (one-hot rows, 0/1 scores)
+_CLASSIFYING = {"cross_entropy", "nll_loss", "binary_cross_entropy",
+                "binary_cross_entropy_with_logits", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+                "BCEWithLogitsLoss"}
+
+
+def _started(metrics, loss, target):
+    """(names, fresh Metric objects) at the first batch; ``"auto"`` becomes accuracy for a
+    classifier (a classification loss, or integer or bool targets) and none otherwise."""
+    if isinstance(metrics, str) and metrics == "auto":
+        kind = getattr(loss, "__name__", type(loss).__name__)
+        labels = target is not None and not B.backend_of(unwrap(target)).xp.isdtype(
+            unwrap(target).dtype, "real floating")
+        metrics = ["accuracy"] if kind in _CLASSIFYING or labels else []
+    ms = [get_metric(m) for m in metrics]
+    for m in ms:
+        m.reset()
+    return metrics, ms
 
 
 def _pairs(batches, what="fit: each training batch"):
@@ -523,7 +551,7 @@ def _stop_nonfinite(ctx, step, total, what, advice):
                              "or pass on_nonfinite='skip' to leave such steps out")
 
 
-def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
+def evaluate(model, data, loss=None, metrics="auto", batch_size=256):
     """Loss and metrics of ``model`` over ``data`` in eval mode, without recording a graph.
 
     It never communicates, so in a process group one rank may call it alone (``fit``
@@ -533,7 +561,7 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
         model: an ``nn.Module``.
         data: a DataLoader, an iterable of ``(x, y)`` batches, or an ``(X, y)`` tuple.
         loss: ``loss(output, y)`` (mean over the batch) or None.
-        metrics: names or Metric objects.
+        metrics: names or Metric objects; ``"auto"`` as in :func:`fit`.
         batch_size: when ``data`` are arrays.
     Returns:
         dict: ``"loss"`` (when ``loss`` is given) and one entry per metric; floats, or an
@@ -545,9 +573,11 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
 
 def _metric_list(metrics):
     """``metrics`` as a list: None is none, one name or Metric is a list of one (``"acc"``
-    was read as the metrics "a", "c", "c")."""
+    was read as the metrics "a", "c", "c"); ``"auto"`` stays until the first batch."""
     if metrics is None:
         return []
+    if isinstance(metrics, str) and metrics == "auto":
+        return metrics
     if isinstance(metrics, (str, Metric)):
         return [metrics]
     return list(metrics)
@@ -559,13 +589,13 @@ def _evaluate(model, data, loss, metrics, world):
     was_training = model.training
     model.eval()
     try:
-        ms = [get_metric(m) for m in metrics]
-        for m in ms:
-            m.reset()
+        ms = None
         total, n = None, 0
         for xb, yb in _pairs(data, "evaluate: each batch"):
             out = model(xb)
             yr = unwrap(yb)
+            if ms is None:
+                metrics, ms = _started(metrics, loss, yb)
             if loss is not None:
                 s = loss(out, yb).array * int(out.shape[0])
                 total = s if total is None else total + s
@@ -574,6 +604,8 @@ def _evaluate(model, data, loss, metrics, world):
                 m.update(out.array, yr)
     finally:
         model.train(was_training)
+    if ms is None:  # no batches
+        ms = _started([] if metrics == "auto" else metrics, loss, None)[1]
     part = float(B.to_numpy(total)) if total is not None else 0.0
     total, n, results = _combine(world, part, n, ms)
     logs = {}
