@@ -296,6 +296,21 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypat
     assert os.listdir(tmp_path) == ["w.safetensors"]
 
 
+def test_an_unwritable_folder_is_reported_with_the_file_asked_for(tmp_path, monkeypatch):
+    """The error named the temporary file beside the target (".xpnn-tmp-..."), which the
+    user never asked for."""
+    import errno
+    import tempfile
+
+    def denied(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".tmp"))
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    path = str(tmp_path / "m.safetensors")
+    with pytest.raises(PermissionError, match="Permission denied: '.*m.safetensors'") as e:
+        xpnn.save({"a": np.float32([1])}, path)
+    assert e.value.filename == path and ".tmp" not in str(e.value)
+
+
 def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()

@@ -11,8 +11,9 @@ import csv
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
+
+from .io.atomic import atomic_write
 
 
 class FitContext:
@@ -276,14 +277,4 @@ class JSONLogger(Callback):
     def on_epoch_end(self, epoch, logs):
         if not self.ctx.is_writer:
             return
-        data = self.ctx.history.to_dict()
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".xpnn-log.", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(self.path, [json.dumps(self.ctx.history.to_dict(), indent=1).encode()])

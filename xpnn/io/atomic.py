@@ -96,7 +96,10 @@ def atomic_open(path):
         raise FileNotFoundError(errno.ENOENT, f"cannot write {os.path.basename(path)!r}: the "
                                 f"folder {folder!r} does not exist (create it first)", path)
     clean_stale(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", dir=folder)
+    except OSError as e:  # name the file asked for, not the temporary beside it
+        raise type(e)(e.errno, e.strerror, path) from None  # as open(path, "wb") says
     try:
         # mkstemp makes the file 0600; give it the mode a plain open() would have
         if hasattr(os, "fchmod"):
