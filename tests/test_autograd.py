@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 import pytest
-from conftest import to_np
+from conftest import needs_torch, to_np
 
 import xpnn
 import xpnn.functional as F
@@ -380,10 +380,12 @@ def test_tensor_metadata_and_repr(backend):
     r = repr(x.sum())
     where = "" if backend == "numpy" else f", backend={backend!r}"
     if not x._be.on_host:
-        where += f", device={x.device!r}"
-    assert r == f"tensor(3., dtype=float32{where}, requires_grad=True, grad_fn=<Sum>)"
-    assert repr(xpnn.tensor([1, 2], backend=backend)) == \
-        f"tensor([1, 2], dtype=int64{where})"
+        where += f", device={'device1' if 'strict' in backend else 'cuda:0'!r}"
+    assert r.replace(",\n       ", ", ") == f"tensor(3.{where}, grad_fn=<SumBackward0>)"
+    assert repr(x).replace(",\n       ", ", ") == f"tensor([[1., 2.]]{where}, requires_grad=True)"
+    assert repr(xpnn.tensor([1, 2], backend=backend)) == f"tensor([1, 2]{where})"
+    assert repr(xpnn.tensor([1, 2], backend=backend, dtype="int32")).replace(",\n       ", ", ") \
+        == f"tensor([1, 2], dtype=xpnn.int32{where})"
 
 
 def _leaf_hook_calls(lib, backend=None):
@@ -620,3 +622,61 @@ def test_retain_grad_follows_an_inplace_change():
     y.sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
     np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
+@needs_torch
+def test_autograd_functional_jacobian_and_vjp_as_torch(backend):
+    """torch.autograd.functional's jacobian (nested tuples for tuples) and vjp, and the
+    legacy Variable; the second-order tools are refused by name."""
+    import torch
+    from xpnn.autograd.functional import jacobian, vjp
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+
+    def f(lib):
+        return lambda x, y: ((x * y).sin().sum(0), (x - y).exp())
+    xs = [xpnn.tensor(v, backend=backend, dtype="float64") for v in (a, b)]
+    ts = [torch.tensor(v) for v in (a, b)]
+    ours, theirs = jacobian(f(xpnn), tuple(xs)), torch.autograd.functional.jacobian(
+        f(torch), tuple(ts))
+    for row, trow in zip(ours, theirs):
+        for j, t in zip(row, trow):
+            assert tuple(j.shape) == tuple(t.shape)
+            np.testing.assert_allclose(to_np(j), t.numpy(), rtol=1e-12, atol=1e-12)
+    single = jacobian(lambda x: x.exp(), xs[0])
+    assert tuple(single.shape) == (3, 2, 3, 2)
+    v = rng.standard_normal(2)
+    out, g = vjp(lambda x: (x ** 3).sum(0), xs[0], xpnn.tensor(v, backend=backend,
+                                                               dtype="float64"))
+    tout, tg = torch.autograd.functional.vjp(lambda x: (x ** 3).sum(0), ts[0], torch.tensor(v))
+    np.testing.assert_allclose(to_np(out), tout.numpy())
+    np.testing.assert_allclose(to_np(g), tg.numpy())
+    zero = jacobian(lambda x, y: x * 2, tuple(xs))[1]
+    assert not to_np(zero).any()
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        jacobian(lambda x, y: x * 2, tuple(xs), strict=True)
+    with pytest.raises(NotImplementedError, match="jacobian: create_graph=True"):
+        jacobian(lambda x: x, xs[0], create_graph=True)
+    from xpnn.autograd import Variable
+    w = Variable(xs[0], requires_grad=True)
+    assert w is not xs[0] and w.requires_grad and not xs[0].requires_grad
+    assert isinstance(xs[0], Variable)
+    with pytest.raises(TypeError, match="Variable: data has to be a tensor"):
+        Variable([1.0])
+
+
+def test_set_detect_anomaly_turns_the_checks_on_and_off():
+    x = xpnn.tensor([-1.0], requires_grad=True)
+    try:
+        xpnn.autograd.set_detect_anomaly(True)
+        assert xpnn.autograd.is_anomaly_enabled()
+        with pytest.raises(xpnn.AnomalyError, match="Sqrt"):
+            x.sqrt().sum().backward()
+    finally:
+        xpnn.autograd.set_detect_anomaly(False)
+    assert not xpnn.autograd.is_anomaly_enabled()
+    with xpnn.autograd.set_detect_anomaly(True):
+        assert xpnn.autograd.is_anomaly_enabled()
+    assert not xpnn.autograd.is_anomaly_enabled()
+    with xpnn.autograd.detect_anomaly(check_nan=False):
+        x.sqrt().sum().backward()

@@ -23,7 +23,8 @@ ROW_TOL = 16 * EPS32
 
 OUR_MODULES = ("activation", "elementwise", "linalg", "loss", "reduce", "shape", "dropout",
                "indexing", "distance", "padding", "upsampling", "gather", "sorting",
-               "rearrange", "einsum")
+               "rearrange", "einsum", "scan", "stats", "products", "pointwise", "layout",
+               "indexops", "scatter_reduction", "setops", "cdist", "moremath", "special")
 
 
 def _skip_unsupported(case, backend):
@@ -489,7 +490,7 @@ def test_integer_and_bitwise_ops_are_exact(backend):
     """Integer //, % and div(rounding_mode=) are exact (they went through float32: wrong
     above 2^24) and raise on a zero divisor; float % is exact for large quotients; &, |, ^,
     ~, <<, >> are bitwise on integers and logical on bools, as PyTorch; floor_divide,
-    isclose and count_nonzero as torch's."""
+    isclose, count_nonzero, gcd and lcm as torch's."""
     import torch
     vals = [16777217, 123456789, -7, 7]
     x, t = xpnn.tensor(vals, backend=backend), torch.tensor(vals)
@@ -499,6 +500,10 @@ def test_integer_and_bitwise_ops_are_exact(backend):
              (x & 5, t & 5), (x | 2, t | 2), (x ^ 3, t ^ 3), (~x, ~t), (x << 2, t << 2),
              (x >> 1, t >> 1), (3 & x, 3 & t),
              (xpnn.count_nonzero(x % 7), torch.count_nonzero(t % 7))]
+    g = xpnn.tensor([0, 12, -18, 0, 5, 100, 7], backend=backend)
+    tg = torch.tensor([0, 12, -18, 0, 5, 100, 7])
+    pairs += [(xpnn.gcd(x, g[:4]), torch.gcd(t, tg[:4])), (g.gcd(g.flip(0)), tg.gcd(tg.flip(0))),
+              (xpnn.lcm(g, g.flip(0)), torch.lcm(tg, tg.flip(0)))]
     m, tm = xpnn.tensor([True, False], backend=backend), torch.tensor([True, False])
     pairs += [(m & True, tm & True), (m | False, tm | False), (~m, ~tm), (m ^ True, tm ^ True)]
     f = np.array([1e8 + 3.0, -5.5, 17.25])
@@ -572,3 +577,22 @@ def test_finfo_and_iinfo_as_pytorch():
         assert (a.bits, a.min, a.max) == (b.bits, b.min, b.max)
     with pytest.raises(TypeError, match="finfo: int64 is not a floating dtype"):
         xpnn.finfo(xpnn.int64)
+
+
+@needs_torch
+def test_scatter_add_of_infinities_and_the_sign_of_nan(backend):
+    """scatter_add/index_add of +-inf and NaN touch only their own rows (array-api-strict's
+    one-hot product made 0 * inf a NaN in every other row); sign(NaN) is 0, as PyTorch."""
+    import torch
+    inf, nan = float("inf"), float("nan")
+    src = [[inf, 1.0], [-inf, nan], [5.0, -inf], [inf, 2.0]]
+    idx = [[0, 0], [1, 1], [0, 2], [1, 2]]
+    ours = xpnn.zeros(3, 2, backend=backend).scatter_add(0, xpnn.tensor(idx, backend=backend),
+                                                         xpnn.tensor(src, backend=backend))
+    theirs = torch.zeros(3, 2).scatter_add(0, torch.tensor(idx), torch.tensor(src))
+    np.testing.assert_array_equal(to_np(ours), theirs.numpy())
+    ours = xpnn.zeros(3, backend=backend).index_add(
+        0, xpnn.tensor([0, 0, 2], backend=backend), xpnn.tensor([inf, -inf, 2.0], backend=backend))
+    np.testing.assert_array_equal(to_np(ours), [nan, 0.0, 2.0])
+    s = xpnn.sign(xpnn.tensor([nan, -0.0, -2.0, 3.0], backend=backend))
+    np.testing.assert_array_equal(to_np(s), torch.sign(torch.tensor([nan, -0.0, -2.0, 3.0])))

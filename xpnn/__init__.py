@@ -10,16 +10,19 @@ from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_
                        no_grad, set_grad_enabled)
 from .backend import finfo, iinfo
 from .backend import (Backend, BackendError, DType, device, get_backend, get_default_dtype,
-                      initial_seed, manual_seed, set_default_backend, set_default_dtype,
+                      initial_seed, set_default_backend, set_default_dtype,
                       to_numpy)
 from .tensor import Size, Tensor
+from ._printing import set_printoptions
 from .creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor,
                        IntTensor, LongTensor, ShortTensor)
 from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_dlpack,
                        from_numpy, full, full_like, linspace, normal, numel, ones, ones_like,
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm,
                        tensor, zeros, zeros_like)
-from .creation import bernoulli, multinomial
+from .creation import logspace
+from .creation import bernoulli, manual_seed, multinomial
+from .creation import tril_indices, triu_indices
 from . import functional
 from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmin, bmm,
                          broadcast_shapes, broadcast_tensors, broadcast_to, cat, ceil, chunk,
@@ -34,6 +37,22 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
                          swapaxes, swapdims, t, take, transpose, true_divide, trunc, unbind,
                          unflatten, unsqueeze, var, where)
 from .functional import argwhere, erf, lerp, masked_select, nonzero
+from .functional import (atleast_1d, atleast_2d, atleast_3d, bincount, block_diag, bucketize,
+                         cartesian_prod, cdist, column_stack, combinations, dsplit, dstack,
+                         histc, hsplit, hstack, index_add, index_copy, index_fill, isin,
+                         isneginf, isposinf, masked_scatter, meshgrid, msort, ravel, rot90,
+                         row_stack, scatter_reduce, searchsorted, select, take_along_dim,
+                         tensor_split, unique, unique_consecutive, vsplit, vstack)
+from .functional.promotion import can_cast, promote_types, result_type
+from .functional import (addbmm, addcdiv, addcmul, addmm, addmv, aminmax, baddbmm, copysign,
+                         cross, cummax, cummin, cumprod, cumulative_trapezoid, deg2rad, diff,
+                         dot, erfc, fmax, fmin, fmod, frac, heaviside, kron, kthvalue,
+                         logcumsumexp, logit, median, mode, mv, nanmean, nanmedian,
+                         nanquantile, nansum, quantile, rad2deg, sgn, signbit, sinc, std_mean,
+                         tensordot, trace, trapezoid, trapz, var_mean, vdot, xlogy)
+from .functional import digamma, lgamma, polygamma
+from .functional import (allclose, diag_embed, diagflat, dist, equal, float_power, gcd, inner,
+                         lcm, ldexp, logaddexp2)
 from .functional import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
                          arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
                          bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
@@ -46,11 +65,19 @@ from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity
                          pixel_unshuffle, poisson_nll_loss, repeat_interleave, roll, scatter,
                          scatter_add, selu, sort, threshold, tile, topk, tril, triu,
                          triplet_margin_loss)
+from .functional.matrix import (cholesky, det, inverse, logdet, matrix_power, pinverse, qr,
+                                slogdet, svd)
+from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
+from . import distributions, special
 from .gradcheck import GradcheckError, gradcheck
 from . import autograd
 autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
 from .anomaly import AnomalyError, detect_anomaly
+from . import anomaly as _anomaly
+from .autograd import functional as _autograd_functional  # torch.autograd.functional
+autograd.detect_anomaly, autograd.set_detect_anomaly, autograd.is_anomaly_enabled = (
+    detect_anomaly, _anomaly.set_detect_anomaly, _anomaly.is_anomaly_enabled)
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
 from . import serialization
 from .nn import modules as _nn_modules  # PyTorch's module paths: xpnn.nn.modules.linear...
@@ -82,25 +109,4 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True if every |input - other| <= atol + rtol * |other| (one host read)."""
-    d = abs(sub(input, other))
-    ok = le(d, add(mul(abs(other), rtol), atol))
-    if equal_nan:
-        ok = logical_or(ok, logical_and(isnan(input), isnan(other)))
-    return _builtin_bool(all(ok).item())
-
-
-def equal(input, other):
-    """True if both tensors have the same shape and elements (``torch.equal``)."""
-    if tuple(input.shape) != tuple(other.shape):
-        return False
-    return _builtin_bool(all(eq(input, other)).item())
-
-
-def _builtin_bool(x):
-    import builtins
-    return builtins.bool(x)
-
-
-del _backend, _nn_modules
+del _anomaly, _autograd_functional, _backend, _nn_modules

@@ -1,9 +1,12 @@
-"""detect_anomaly(): find the first op whose forward output or backward gradient is NaN/Inf.
+"""detect_anomaly(): find the first op whose forward output or backward gradient is NaN.
 
 While the context is active, ``Function.apply`` checks every forward output and
-``backward()`` every gradient an op returns; the first non-finite one raises
-:class:`AnomalyError` naming the op, the pass, the input shapes and the line of user code
-that called the op. Inactive, it costs one module-global ``is not None`` test per op.
+``backward()`` every gradient an op returns; the first NaN raises :class:`AnomalyError`
+naming the op, the pass, the input shapes and the line of user code that called the op.
+Infinities pass, as in PyTorch's anomaly mode (a -inf attention mask, an infinite gradient
+at a kink are legitimate); PyTorch checks only the gradients, xpnn also the forward outputs,
+to name the op where a NaN first appears. Inactive, it costs one module-global
+``is not None`` test per op.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ _PKG = os.path.dirname(os.path.abspath(__file__))
 
 
 class AnomalyError(FloatingPointError):
-    """An op produced NaN or Inf while :class:`detect_anomaly` was active."""
+    """An op produced NaN while :class:`detect_anomaly` was active."""
 
 
 def _floating(xp, arr):
@@ -25,10 +28,10 @@ def _floating(xp, arr):
 
 
 def _bad(xp, arr):
-    """'NaN' / 'Inf' if the floating array ``arr`` has such entries, else None."""
-    if not _floating(xp, arr) or bool(xp.all(xp.isfinite(arr))):
+    """'NaN' if the floating array ``arr`` has NaN entries, else None."""
+    if not _floating(xp, arr) or not bool(xp.any(xp.isnan(arr))):
         return None
-    return "NaN" if bool(xp.any(xp.isnan(arr))) else "Inf"
+    return "NaN"
 
 
 def _describe(xp, arrays):
@@ -81,7 +84,7 @@ class _Checker:
 
 
 class detect_anomaly:
-    """Context manager (and decorator): raise at the first NaN/Inf an op produces.
+    """Context manager (and decorator): raise at the first NaN an op produces.
 
     Example::
 
@@ -90,11 +93,16 @@ class detect_anomaly:
             loss.backward()            # a NaN gradient names the op and where it was called
 
     Every output and gradient is checked on the host, so use it to debug, not to train.
+    ``check_nan=False`` checks nothing (PyTorch then only records tracebacks).
     """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
 
     def __enter__(self):
         self._prev = autograd._anomaly
-        autograd._anomaly = _Checker()
+        if self.check_nan:
+            autograd._anomaly = _Checker()
         return self
 
     def __exit__(self, *exc):
@@ -102,7 +110,26 @@ class detect_anomaly:
 
     def __call__(self, fn):
         def wrapped(*args, **kwargs):
-            with detect_anomaly():
+            with detect_anomaly(self.check_nan):
                 return fn(*args, **kwargs)
         wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
         return wrapped
+
+
+class set_detect_anomaly:
+    """Turn the checks of :class:`detect_anomaly` on or off from here on (PyTorch's
+    ``torch.autograd.set_detect_anomaly(True)``); as a context manager, only inside it."""
+
+    def __init__(self, mode, check_nan=True):
+        self._prev = autograd._anomaly
+        autograd._anomaly = _Checker() if mode and check_nan else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        autograd._anomaly = self._prev
+
+
+def is_anomaly_enabled():
+    return autograd._anomaly is not None

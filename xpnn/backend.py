@@ -238,18 +238,13 @@ def make_generator(be, seed):
 
 
 def manual_seed(seed):
-    """Seed the host generator (parameter init) and every backend's runtime generator.
-
-    Returns an :class:`xpnn.Generator` seeded with ``seed`` (PyTorch returns its default
-    generator; xpnn's default streams are per backend, so this one is a stream of its own
-    with the same seed: ``generator=`` it where PyTorch code passes the returned object)."""
+    """Seed the host generator (parameter init) and every backend's runtime generator
+    (``xpnn.manual_seed``, in creation.py, also returns a Generator)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
     _seed["value"] = int(seed)
     _seed["epoch"] += 1
     _state.host = np.random.default_rng(int(seed))
-    from .creation import Generator  # late: creation imports this module
-    return Generator().manual_seed(int(seed))
 
 
 def initial_seed():

@@ -62,6 +62,16 @@ class Generator:
         return hit[1]
 
 
+def manual_seed(seed):
+    """Seed the host generator (parameter init) and every backend's runtime generator.
+
+    Returns a :class:`Generator` seeded with ``seed`` (PyTorch returns its default
+    generator; xpnn's default streams are per backend, so this one is a stream of its own
+    with the same seed: ``generator=`` it where PyTorch code passes the returned object)."""
+    B.manual_seed(seed)
+    return Generator().manual_seed(int(seed))
+
+
 def _backend(backend, device):
     if backend is None and device is not None:
         return B.resolve_device(B.default_backend(), device)
@@ -259,6 +269,30 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, backend=None
                  requires_grad)
 
 
+def _triangle_indices(op, row, col, offset, lower, dtype, device, backend):
+    for name, v in (("row", row), ("col", col), ("offset", offset)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{op}: {name} must be an int, got {v!r}")
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    be = _backend(backend, device)
+    r, c = np.tril_indices(row, offset, col) if lower else np.triu_indices(row, offset, col)
+    dt = "int64" if dtype is None else B.dtype_name(dtype)
+    return _made(be.asarray(np.stack([r, c]).astype(np.int64), dtype=dt), be, False)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, backend=None):
+    """The (2, N) coordinates of the lower triangle (on and below diagonal ``offset``) of a
+    row x col matrix, row by row, as ``torch.tril_indices`` (int64 unless ``dtype``)."""
+    return _triangle_indices("tril_indices", row, col, offset, True, dtype, device, backend)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, backend=None):
+    """The (2, N) coordinates of the upper triangle (on and above diagonal ``offset``) of a
+    row x col matrix, row by row, as ``torch.triu_indices``."""
+    return _triangle_indices("triu_indices", row, col, offset, False, dtype, device, backend)
+
+
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
            backend=None):
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer
@@ -287,6 +321,22 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
                  requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
+             backend=None):
+    """``steps`` values ``base ** e`` for e evenly spaced from ``start`` to ``end``, as
+    ``torch.logspace`` (the default float dtype; for an integer dtype, as PyTorch, ``start``
+    and ``end`` are truncated to ints, the powers taken in float64 and truncated)."""
+    be = _backend(backend, device)
+    dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
+    work = dt if be.is_floating(dt) else be.dtype("float64")
+    if work != dt:
+        start, end = int(start), int(end)
+    xp = be.xp
+    exponents = xp.linspace(start, end, steps, dtype=work, device=be.device)
+    out = xp.pow(xp.asarray(float(base), dtype=work, device=be.device), exponents)
+    return _made(out if work == dt else xp.astype(out, dt), be, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):

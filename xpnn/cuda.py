@@ -49,7 +49,8 @@ def synchronize(device=None):
 
 
 def manual_seed(seed):
-    """Seeds every backend's generator (xpnn keeps one seed for all devices)."""
+    """Seeds every backend's generator (xpnn keeps one seed for all devices); returns
+    nothing, as ``torch.cuda.manual_seed``."""
     B.manual_seed(seed)
 
 

@@ -13,10 +13,12 @@ import math
 
 import array_api_compat as compat
 
+from . import _printing
 from . import backend as B
 from . import functional as F
 from .autograd import TensorBase, _init, as_tensor, is_grad_enabled
 from .functional import indexing as _indexing
+from .functional import matrix as _matrix
 from .functional.shape import _axis, _dims
 
 
@@ -123,14 +125,16 @@ class Tensor(TensorBase):
         return id(self)
 
     def __repr__(self):
-        grad = ", requires_grad=True" if self._rg else ""
-        fn = f", grad_fn=<{type(self._node).__name__}>" if self._node is not None else ""
-        # array2string, not repr: NumPy's repr adds its own dtype
-        body = B.np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        where = "" if self.backend == "numpy" else f", backend={self.backend!r}"
-        if self.backend not in ("numpy",) and not self._be.on_host:
-            where += f", device={self.device!r}"
-        return f"tensor({body}, dtype={B.dtype_name(self.dtype)}{where}{grad}{fn})"
+        """PyTorch's text (see xpnn/_printing.py), with the backend when not NumPy."""
+        suffixes = [] if self.backend == "numpy" else [f"backend={self.backend!r}"]
+        if not self._be.on_host:
+            suffixes.append(f"device={_printing.device_text(self.device)!r}")
+        if self._node is not None:
+            suffixes.append(f"grad_fn=<{type(self._node).__name__}Backward0>")
+        elif self._rg:
+            suffixes.append("requires_grad=True")
+        return _printing.tensor_repr(self.numpy(), B.dtype_name(self.dtype),
+                                     B.dtype_name(B.get_default_dtype()), suffixes)
 
     def __format__(self, spec):
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch; others take
@@ -816,6 +820,15 @@ class Tensor(TensorBase):
     def erf(self):
         return F.erf(self)
 
+    def lgamma(self):
+        return F.lgamma(self)
+
+    def digamma(self):
+        return F.digamma(self)
+
+    def polygamma(self, n):
+        return F.polygamma(n, self)
+
     def atan2(self, other):
         return F.atan2(self, other)
 
@@ -884,7 +897,40 @@ class Tensor(TensorBase):
         return F.outer(self, vec2)
 
     def dot(self, other):
-        return F.matmul(self, other)
+        return F.dot(self, other)
+
+    def vdot(self, other):
+        return F.vdot(self, other)
+
+    def mv(self, vec):
+        return F.mv(self, vec)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return F.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return F.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return F.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return F.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return F.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return F.addcdiv(self, tensor1, tensor2, value=value)
+
+    def trace(self):
+        return F.trace(self)
+
+    def kron(self, other):
+        return F.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return F.cross(self, other, dim)
 
     # reductions
     def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
@@ -938,6 +984,91 @@ class Tensor(TensorBase):
 
     def cumsum(self, dim, *, dtype=None):
         return F.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None):
+        return F.cumprod(self, dim, dtype=dtype)
+
+    def logcumsumexp(self, dim):
+        return F.logcumsumexp(self, dim)
+
+    def cummax(self, dim):
+        return F.cummax(self, dim)
+
+    def cummin(self, dim):
+        return F.cummin(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return F.diff(self, n, dim, prepend, append)
+
+    def median(self, dim=None, keepdim=False):
+        return F.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return F.nanmedian(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return F.kthvalue(self, k, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return F.mode(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return F.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return F.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return F.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return F.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return F.aminmax(self, dim=dim, keepdim=keepdim)
+
+    # elementwise extras
+    def fmod(self, other):
+        return F.fmod(self, other)
+
+    def frac(self):
+        return F.frac(self)
+
+    def sgn(self):
+        return F.sgn(self)
+
+    def heaviside(self, values):
+        return F.heaviside(self, values)
+
+    def logit(self, eps=None):
+        return F.logit(self, eps)
+
+    def xlogy(self, other):
+        return F.xlogy(self, other)
+
+    def sinc(self):
+        return F.sinc(self)
+
+    def deg2rad(self):
+        return F.deg2rad(self)
+
+    def rad2deg(self):
+        return F.rad2deg(self)
+
+    def signbit(self):
+        return F.signbit(self)
+
+    def copysign(self, other):
+        return F.copysign(self, other)
+
+    def erfc(self):
+        return F.erfc(self)
+
+    def fmax(self, other):
+        return F.fmax(self, other)
+
+    def fmin(self, other):
+        return F.fmin(self, other)
 
     # shape
     def reshape(self, *shape):
@@ -1035,6 +1166,86 @@ class Tensor(TensorBase):
     def scatter_add_(self, dim, index, src):
         return self._unary_inplace("scatter_add_", F.scatter_add, dim, index, src)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return F.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._unary_inplace("scatter_reduce_", F.scatter_reduce, dim, index, src,
+                                   reduce, include_self=include_self, other=src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return F.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._unary_inplace("index_add_", F.index_add, dim, index, source, alpha=alpha,
+                                   other=source)
+
+    def index_copy(self, dim, index, source):
+        return F.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return self._unary_inplace("index_copy_", F.index_copy, dim, index, source,
+                                   other=source)
+
+    def index_fill(self, dim, index, value):
+        return F.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return self._unary_inplace("index_fill_", F.index_fill, dim, index, value,
+                                   other=value)
+
+    def masked_scatter(self, mask, source):
+        return F.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        return self._unary_inplace("masked_scatter_", F.masked_scatter, mask, source,
+                                   other=source)
+
+    def take_along_dim(self, indices, dim=None):
+        return F.take_along_dim(self, indices, dim)
+
+    def select(self, dim, index):
+        return F.select(self, dim, index)
+
+    def ravel(self):
+        return F.ravel(self)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return F.rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return F.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections):
+        return F.hsplit(self, sections)
+
+    def vsplit(self, sections):
+        return F.vsplit(self, sections)
+
+    def dsplit(self, sections):
+        return F.dsplit(self, sections)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return F.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return F.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return F.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):
+        return F.histc(self, bins, min, max)
+
+    def isposinf(self):
+        return F.isposinf(self)
+
+    def isneginf(self):
+        return F.isneginf(self)
+
+    def msort(self):
+        return F.msort(self)
+
     def tril(self, diagonal=0):
         return F.tril(self, diagonal)
 
@@ -1052,6 +1263,34 @@ class Tensor(TensorBase):
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
         return F.diagonal(self, offset, dim1, dim2)
+
+    # linear algebra (torch's older top-level spellings; xpnn.linalg has the rest)
+    def det(self):
+        return _matrix.det(self)
+
+    def logdet(self):
+        return _matrix.logdet(self)
+
+    def slogdet(self):
+        return _matrix.slogdet(self)
+
+    def inverse(self):
+        return _matrix.inverse(self)
+
+    def pinverse(self, rcond=1e-15):
+        return _matrix.pinverse(self, rcond)
+
+    def cholesky(self, upper=False):
+        return _matrix.cholesky(self, upper)
+
+    def qr(self, some=True):
+        return _matrix.qr(self, some)
+
+    def svd(self, some=True, compute_uv=True):
+        return _matrix.svd(self, some, compute_uv)
+
+    def matrix_power(self, n):
+        return _matrix.matrix_power(self, n)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return F.topk(self, k, dim, largest, sorted)
@@ -1092,12 +1331,242 @@ class Tensor(TensorBase):
     def take(self, indices, axis=None):
         return F.take(self, indices, axis)
 
+    # -- PyTorch's smaller conveniences -----------------------------------------------------
+    def is_signed(self):
+        return self.dtype not in (self.xp.uint8, self.xp.bool)
+
+    def is_complex(self):
+        return False  # xpnn's dtypes are real
+
+    def isreal(self):
+        return F.eq(self, self) | F.isnan(self)  # every real entry is real, NaN included
+
+    def is_same_size(self, other):
+        return tuple(self.shape) == tuple(other.shape)
+
+    def is_nonzero(self):
+        """The truth of a one-element tensor (``torch.is_nonzero``); refuses other sizes."""
+        n = math.prod(self.shape)
+        if n != 1:
+            what = "no values" if n == 0 else "more than one value"
+            raise RuntimeError(f"is_nonzero: Boolean value of Tensor with {what} is ambiguous")
+        return bool(self.item())
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * self.itemsize
+
+    def get_device(self):
+        """-1 on the CPU, else the device's index (``torch.Tensor.get_device``)."""
+        if not self.is_cuda:
+            return -1
+        d = self._be.device
+        index = getattr(d, "index", None)
+        return int(getattr(d, "id", 0) if index is None else index)
+
+    def positive(self):
+        if self.dtype == self.xp.bool:
+            raise TypeError("positive: not supported for bool tensors (as in PyTorch)")
+        return self
+
+    def new(self, *args):
+        """PyTorch's legacy constructor: ``x.new(2, 3)`` uninitialized of that size,
+        ``x.new(data)`` a tensor of ``data``, both of x's dtype and place."""
+        if len(args) == 1 and not isinstance(args[0], int) and not isinstance(args[0], Size):
+            return self.new_tensor(args[0])
+        return self.new_empty(*args)
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        return F.split(self, list(split_sizes), dim)
+
+    def sum_to_size(self, *size):
+        """The sum of this tensor down to ``size``, a shape it broadcasts from
+        (``torch.Tensor.sum_to_size``)."""
+        size = _dims("sum_to_size", size)
+        lead = self.ndim - len(size)
+        if lead < 0 or any(s != 1 and s != d for s, d in zip(size, self.shape[lead:])):
+            raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's "
+                               f"size {tuple(self.shape)}")
+        dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                          if s == 1 and self.shape[lead + i] != 1)
+        out = F.sum(self, dim=dims, keepdim=True) if dims else self
+        return F.reshape(out, size)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Set the main diagonal to ``fill_value`` (``torch.Tensor.fill_diagonal_``): a
+        matrix, or a tensor whose dims are all equal; ``wrap`` continues a tall matrix's
+        diagonal below its first N rows."""
+        shape = tuple(self.shape)
+        if self.ndim < 2 or (self.ndim > 2 and len(set(shape)) != 1):
+            raise ValueError(f"fill_diagonal_: expected a matrix or a tensor with all dims "
+                             f"equal, got shape {shape}")
+        xp, n = self.xp, math.prod(shape)
+        step = sum(math.prod(shape[i + 1:]) for i in range(self.ndim))
+        stop = n if wrap and self.ndim == 2 else min(shape) * step
+        flat = xp.arange(n, dtype=xp.int64, device=self._be.device)
+        mask = (flat % step == 0) & (flat < stop)
+        return self.masked_fill_(self._result(xp.reshape(mask, shape), self._be), fill_value)
+
+    def _drawn_(self, op, draw, generator):
+        """Fill with ``draw(uniform array)`` from the backend's generator."""
+        be = self._be
+        dt = B.dtype_name(self.dtype) if be.is_floating(self.dtype) else "float64"
+        return self._random_(op, lambda: self.xp.astype(
+            draw(be.uniform(tuple(self.shape), dt, generator)), self.dtype))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers drawn uniformly from [from_, to - 1] (``random_(to)``: [0, to - 1];
+        neither: [0, 2^mantissa] for floats, [0, max] for integers), in this dtype."""
+        if to is None and from_ != 0:
+            from_, to = 0, from_
+        if to is None:
+            to = (2 ** (B.np.finfo(B.dtype_name(self.dtype)).nmant + 1) + 1
+                  if self._be.is_floating(self.dtype)
+                  else int(B.np.iinfo(B.dtype_name(self.dtype)).max)
+                  if self.dtype != self.xp.bool else 2)
+        if to <= from_:
+            raise RuntimeError(f"random_: expects 'from' < 'to', got from={from_} to={to}")
+        be = self._be
+        return self._random_("random_", lambda: self.xp.astype(
+            be.integers(int(from_), int(to), tuple(self.shape), generator), self.dtype))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._drawn_("exponential_", lambda u: -self.xp.log1p(-u) / lambd, generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        return self._drawn_("cauchy_", lambda u: median + sigma * self.xp.tan(
+            math.pi * (u - 0.5)), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        be = self._be
+        return self._random_("log_normal_", lambda: self.xp.exp(be.normal(
+            tuple(self.shape), B.dtype_name(self.dtype), generator) * std + mean))
+
+    def geometric_(self, p, *, generator=None):
+        return self._drawn_("geometric_", lambda u: self.xp.ceil(
+            self.xp.log1p(-u) / math.log1p(-p)), generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 0/1 draws, 1 with probability ``p`` (a number or a tensor)."""
+        prob = p.array if isinstance(p, TensorBase) else p
+        return self._drawn_("bernoulli_", lambda u: u < prob, generator)
+
+    def _reshaped_(self, op, fn, *args):
+        """self = fn(self, *args) for an op that changes the shape (squeeze_, t_, ...): the
+        tensor is rebound to the result (in the graph where it is recorded). Views and
+        tensors with live views refuse: xpnn could not keep them linked."""
+        if self._view is not None or self._views:
+            raise RuntimeError(f"{op}: not supported on a view or a tensor that has views in "
+                               f"xpnn; use the out-of-place {op[:-1]}()")
+        if self._node is None:
+            self.array = fn(self.detach(), *args).array
+        else:
+            new = fn(self._shallow(), *args)
+            self.array, self._node, self._idx = new.array, new._node, new._idx
+        self._vc[0] += 1
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._reshaped_("squeeze_", Tensor.squeeze, dim)
+
+    def unsqueeze_(self, dim):
+        return self._reshaped_("unsqueeze_", Tensor.unsqueeze, dim)
+
+    def t_(self):
+        return self._reshaped_("t_", Tensor.t)
+
+    def transpose_(self, dim0, dim1):
+        return self._reshaped_("transpose_", Tensor.transpose, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def resize_(self, *sizes):
+        """Reshape to ``sizes`` when the element count stays (PyTorch's resize_ may also grow
+        or shrink the storage; xpnn refuses that)."""
+        size = _dims("resize_", sizes)
+        if math.prod(size) != math.prod(self.shape):
+            raise RuntimeError(f"resize_: xpnn resizes only to the same number of elements "
+                               f"({math.prod(self.shape)}), got size {size}")
+        return self._reshaped_("resize_", Tensor.reshape, size)
+
+    def resize_as_(self, other):
+        return self.resize_(tuple(other.shape))
+
 
 # the one-input functions of xpnn.functional.moremath as methods (x.tan(), x.log2(), ...)
 for _name in ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
               "log2", "log10", "exp2", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
               "arctanh"):
     setattr(Tensor, _name, lambda self, _fn=getattr(F, _name): _fn(self))
+
+
+def _method(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = f"``{fn.__name__}(self, ...)``: see xpnn.functional.{fn.__name__}."
+    return method
+
+
+# functions of xpnn.functional that PyTorch also has as Tensor methods (x.gcd(y), ...)
+for _name in ("logical_xor", "greater", "greater_equal", "less", "less_equal", "not_equal",
+              "multiply", "subtract", "true_divide", "negative", "broadcast_to", "moveaxis",
+              "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+              "bitwise_right_shift", "allclose", "equal", "diag_embed", "diagflat", "dist",
+              "inner", "float_power", "ldexp", "gcd", "lcm", "logaddexp2", "hypot", "atan2",
+              "arctan2", "logaddexp", "remainder", "floor_divide", "nan_to_num", "clamp_min",
+              "clamp_max", "erf"):
+    if hasattr(F, _name) and not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _method(getattr(F, _name)))
+Tensor.ger = Tensor.outer
+
+
+def _inplace(name):
+    """x.<name>_(...): x = x.<name>(...) in place (recorded where x is, see _unary_inplace);
+    a floating result refuses to go into an integer or bool tensor, as in PyTorch."""
+    def method(self, *args, **kwargs):
+        def fn(t, *a, **k):
+            out = getattr(t, name)(*a, **k)
+            if out._be.is_floating(out.dtype) and not self._be.is_floating(self.dtype):
+                raise RuntimeError(f"{name}_: result type {B.dtype_name(out.dtype)} can't be "
+                                   f"cast to the desired output type "
+                                   f"{B.dtype_name(self.dtype)}")
+            return out
+        other = next((a for a in args if isinstance(a, TensorBase)), None)
+        return self._unary_inplace(name + "_", fn, *args, other=other, **kwargs)
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``: the tensor becomes ``self.{name}(...)``."
+    return method
+
+
+# the in-place forms PyTorch has of these methods (made for those xpnn has)
+for _name in ("absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+              "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+              "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift",
+              "bitwise_xor", "ceil", "clamp_max", "clamp_min", "copysign", "cos", "cosh",
+              "cumprod", "cumsum", "deg2rad", "digamma", "divide", "eq", "erf", "erfc",
+              "erfinv", "exp2", "expm1", "fix", "floor", "floor_divide", "fmod",
+              "frac", "gcd", "ge", "greater", "greater_equal", "gt", "heaviside", "hypot", "i0",
+              "lcm", "ldexp", "le", "lerp", "less", "less_equal", "lgamma", "log10", "log1p",
+              "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "lt",
+              "multiply", "nan_to_num", "ne", "negative", "not_equal", "rad2deg", "reciprocal",
+              "remainder", "renorm", "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh",
+              "square", "subtract", "tan", "true_divide", "trunc", "xlogy", "hardtanh",
+              "leaky_relu", "elu", "silu", "gelu", "softplus", "mish", "hardswish",
+              "hardsigmoid", "relu6", "selu", "celu", "threshold"):
+    if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace(_name))
+
+
+def _float_power_(self, exponent, _fn=_inplace("float_power")):
+    """In-place float_power: only a float64 tensor can hold its float64 result (PyTorch)."""
+    if B.dtype_name(self.dtype) != "float64":
+        raise RuntimeError(f"float_power_: the base has dtype {B.dtype_name(self.dtype)} but "
+                           f"the operation's result requires float64")
+    return _fn(self, exponent)
+
+
+Tensor.float_power_ = _float_power_
 
 
 def _replaced(t, src):

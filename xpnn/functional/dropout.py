@@ -1,5 +1,7 @@
 """Dropout: zero entries with probability p and scale the rest by 1/(1-p) (inverted dropout),
-elementwise or whole channels at a time. Masks come from the backend's own generator."""
+elementwise or whole channels at a time; alpha dropout (for SELU networks) and the
+randomized leaky ReLU, the other ops that draw per-entry noise in training. Masks and
+slopes come from the backend's own generator."""
 from __future__ import annotations
 
 import math
@@ -126,3 +128,100 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Channel dropout for (N, C, D, H, W) inputs."""
     return _channel_dropout("dropout3d", input, p, training, 5)
+
+
+# -- self-normalizing dropout and randomized leaky ReLU -------------------------------------
+
+_SELU_ALPHA = 1.6732632423543772 * 1.0507009873554805  # SELU's negative saturation, -a'
+
+
+class AlphaDropout(Function):
+    """Y = a * (X * M + alpha' * (1 - M)) + b for a 0/1 keep mask M: dropped entries go to
+    SELU's saturation -alpha', then the affine map (a, b) restores zero mean and unit
+    variance (Klambauer et al. 2017, eq. 11); dX = a * M * dY."""
+
+    saved_inputs = ()
+
+    def forward(self, X, p=0.5, mask_shape=None):
+        keep = KEEP.get(self.be.name, _keep_portable)(self.be, tuple(mask_shape), X.dtype, p,
+                                                      None)
+        M = self.xp.astype(keep, X.dtype)
+        alpha = _SELU_ALPHA
+        a = 1 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+        self.aM = M * a
+        # PyTorch's form: X * (a M) + (M - 1) alpha a + alpha a p
+        return X * self.aM + ((M - 1) * (alpha * a) + alpha * a * p)
+
+    def backward(self, dY):
+        return dY * self.aM
+
+
+def _alpha(op, input, p, training, feature):
+    x = _check(op, input, p)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        from .elementwise import mul
+        return mul(x, 0.0)
+    if feature and x.ndim < 2:
+        raise ValueError(f"{op}: feature dropout needs an input (N, C, ...) with at least 2 "
+                         f"dims, got shape {x.shape}")
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+    return AlphaDropout.apply(x, p=p, mask_shape=shape)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout for self-normalizing networks (SELU), as
+    ``torch.nn.functional.alpha_dropout``: keeps the input's mean and variance.
+
+    Args:
+        input: any shape, floating.
+        p: probability of dropping an entry, in [0, 1].
+        training: apply it (PyTorch's functional default is False: the identity).
+        inplace: accepted for PyTorch compatibility; the result is a new tensor.
+    """
+    return _alpha("alpha_dropout", input, p, training, False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: one draw per (sample, channel) of (N, C, ...), as
+    ``torch.nn.functional.feature_alpha_dropout``; arguments as :func:`alpha_dropout`."""
+    return _alpha("feature_alpha_dropout", input, p, training, True)
+
+
+class RReLU(Function):
+    """Y = X where X > 0, else X * r with r ~ U(lower, upper) drawn per element (Xu et al.
+    2015); dX = dY * (1 or r)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, lower=0.125, upper=1 / 3):
+        xp = self.xp
+        r = self.be.uniform(X.shape, X.dtype, None) * (upper - lower) + lower
+        self.slope = xp.where(X > 0, xp.ones_like(r), r)
+        return X * self.slope
+
+    def backward(self, dY):
+        return dY * self.slope
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU, as ``torch.nn.functional.rrelu``: in training each negative
+    entry is scaled by its own slope drawn from U(lower, upper) (the backend's generator, as
+    dropout draws); otherwise by the mean slope (lower + upper) / 2.
+
+    Args:
+        input: any shape, floating.
+        lower, upper: the slope range, lower <= upper.
+        training: draw the slopes (PyTorch's functional default is False).
+        inplace: accepted for PyTorch compatibility; the result is a new tensor.
+    """
+    x = as_tensor(input, op="rrelu")
+    if not x._be.is_floating(x.dtype):
+        raise TypeError(f"rrelu: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+    if not lower <= upper:
+        raise ValueError(f"rrelu: lower bound {lower!r} must be <= upper bound {upper!r}")
+    if not training:
+        from .activation import leaky_relu
+        return leaky_relu(x, (lower + upper) / 2)
+    return RReLU.apply(x, lower=float(lower), upper=float(upper))

@@ -368,7 +368,10 @@ class Constant(Function):
 
     def forward(self, X, fn=None):
         self.shape = X.shape
-        return getattr(self.xp, fn)(X)
+        Y = getattr(self.xp, fn)(X)
+        if fn == "sign" and self.be.is_floating(X.dtype):  # sign(NaN) is 0 in PyTorch
+            Y = self.xp.where(self.xp.isnan(X), self.xp.zeros_like(Y), Y)
+        return Y
 
     def backward(self, dY):
         return self.xp.zeros_like(dY)

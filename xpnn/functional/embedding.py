@@ -1,4 +1,5 @@
-"""Embedding lookup: rows of a weight table picked by integer ids, one node per call.
+"""Embedding lookup: rows of a weight table picked by integer ids, one node per call; and
+embedding bags, the sum, mean or max of the rows of each bag of ids.
 
 The backward is a scatter-add (repeated ids add up), xpnn.functional.indexing.index_add:
 native where the backend has one, a chunked one-hot matmul otherwise.
@@ -6,7 +7,7 @@ native where the backend has one, a chunked one-hot matmul otherwise.
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, unwrap
+from ..autograd import Function, TensorBase, as_tensor, raw, unwrap
 from .indexing import index_add
 
 
@@ -75,21 +76,21 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     Returns:
         Tensor of shape input.shape + (embedding_dim,), weight's dtype.
     """
+    _defaults_only("embedding", max_norm, scale_grad_by_freq, sparse)
+    return lookup("embedding", input, weight, padding_idx, check)
+
+
+def _defaults_only(op, max_norm, scale_grad_by_freq, sparse):
     for arg, value, default in (("max_norm", max_norm, None),
                                 ("scale_grad_by_freq", scale_grad_by_freq, False),
                                 ("sparse", sparse, False)):
         if value != default:
-            raise NotImplementedError(f"embedding: {arg}={value!r} is not supported by xpnn "
+            raise NotImplementedError(f"{op}: {arg}={value!r} is not supported by xpnn "
                                       f"(only {arg}={default!r})")
-    return lookup("embedding", input, weight, padding_idx, check)
 
 
-def lookup(name, input, weight, padding_idx=None, check=True):
-    """:func:`embedding` with errors naming ``name`` (``nn.Embedding`` passes its repr)."""
-    if not isinstance(weight, TensorBase) or weight.ndim != 2:
-        raise ValueError(f"{name}: weight must be a 2-D Tensor (num_embeddings, "
-                         f"embedding_dim), got {getattr(weight, 'shape', type(weight))}")
-    V = weight.shape[0]
+def _ids(name, input, weight):
+    """The ids as an array of weight's backend (int64 for the narrower integer dtypes)."""
     ids = unwrap(input)
     if not B.is_array(ids):
         ids = weight._be.asarray(ids)
@@ -100,12 +101,202 @@ def lookup(name, input, weight, padding_idx=None, check=True):
     xp = weight.xp
     if ids.dtype != xp.int64 and xp.isdtype(ids.dtype, "integral"):  # uint8, int16, ...:
         ids = xp.astype(ids, xp.int64)  # some backends index with int32/int64 only
+    return ids
+
+
+def _padding(name, padding_idx, V):
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
+            not -V <= padding_idx < V:
+        raise ValueError(f"{name}: padding_idx must be in [-{V}, {V}), got {padding_idx!r}")
+    return padding_idx % V
+
+
+def _check_weight(name, weight):
+    if not isinstance(weight, TensorBase) or weight.ndim != 2:
+        raise ValueError(f"{name}: weight must be a 2-D Tensor (num_embeddings, "
+                         f"embedding_dim), got {getattr(weight, 'shape', type(weight))}")
+
+
+def lookup(name, input, weight, padding_idx=None, check=True):
+    """:func:`embedding` with errors naming ``name`` (``nn.Embedding`` passes its repr)."""
+    _check_weight(name, weight)
+    V = weight.shape[0]
+    ids = _ids(name, input, weight)
     bad = check_ids(name, ids, V) if check else None
-    if padding_idx is not None:
-        if not -V <= padding_idx < V:
-            raise ValueError(f"{name}: padding_idx must be in [-{V}, {V}), got "
-                             f"{padding_idx!r}")
-        padding_idx %= V
+    padding_idx = _padding(name, padding_idx, V)
     if bad is not None:
         ids = weight.xp.where(bad, 0, ids)  # a valid row to read; the output row is NaN
     return Embedding.apply(weight, ids=ids, padding_idx=padding_idx, bad=bad)
+
+
+# -- bags ------------------------------------------------------------------------------------
+
+
+class EmbeddingBag(Function):
+    """Per bag b, the sum (or mean, or max) of W[ids[j]] over its elements j.
+
+    sum and mean: Y[b] = sum_j c[j] W[ids[j]] over j in bag b, one scatter-add, where c holds
+    the per-sample weights, 0 for padding, and 1/count for the mean; dW[ids[j]] += c[j] dY[b]
+    and d(per_sample_weights)[j] = dY[b] . W[ids[j]].
+
+    max: the elements of each bag as a (B, L) table of slots (``slot``: the element, ``valid``:
+    whether it is one, padding excluded); per feature the first maximum wins and takes the
+    gradient. An empty bag gives zeros.
+    """
+
+    saved_inputs = ()
+
+    def forward(self, W, *psw, ids=None, bag=None, scale=None, bags=0, slot=None, valid=None,
+                bad=None):
+        xp, dev = self.xp, self.be.device
+        self.ids, self.bag, self.shape = ids, bag, W.shape
+        rows = xp.take(W, ids, axis=0)
+        if bad is not None:
+            rows = xp.where(bad[:, None], xp.asarray(float("nan"), dtype=W.dtype, device=dev),
+                            rows)
+        if slot is None:  # sum / mean
+            self.scale = scale
+            c = scale if not psw else scale * psw[0]
+            self.c, self.rows = c, (rows if psw else None)
+            Y = xp.zeros((bags, W.shape[1]), dtype=W.dtype, device=dev)
+            return index_add(self.be, Y, 0, bag, rows * c[:, None])
+        B, L = slot.shape
+        self.some = xp.any(valid, axis=1)[:, None]
+        if L == 0:  # no elements at all
+            self.elem = xp.zeros((B, W.shape[1]), dtype=ids.dtype, device=dev)
+            return xp.zeros((B, W.shape[1]), dtype=W.dtype, device=dev)
+        table = xp.reshape(xp.take(rows, xp.reshape(slot, (-1,)), axis=0),
+                           (B, L, W.shape[1]))
+        low = xp.asarray(-float("inf"), dtype=W.dtype, device=dev)
+        table = xp.where(valid[:, :, None], table, low)
+        pick = xp.argmax(table, axis=1)  # (B, D): the first maximum
+        base = xp.reshape(xp.arange(B, dtype=pick.dtype, device=dev) * L, (B, 1))
+        self.elem = xp.take(xp.reshape(slot, (-1,)), xp.reshape(pick + base, (-1,)))
+        zero = xp.zeros((), dtype=W.dtype, device=dev)
+        return xp.where(self.some, xp.max(table, axis=1), zero)
+
+    def backward(self, dY):
+        xp, dev = self.xp, self.be.device
+        dW = xp.zeros(self.shape, dtype=dY.dtype, device=dev)
+        if not hasattr(self, "c"):  # max: each (bag, feature) to its maximum's row
+            D = self.shape[1]
+            target = xp.take(self.ids, xp.reshape(self.elem, (-1,)))  # (B * D,)
+            g = xp.reshape(xp.where(self.some, dY, xp.zeros_like(dY)), (-1,))
+            flat = target * D + xp.tile(xp.arange(D, device=dev), (dY.shape[0],))
+            dW = index_add(self.be, xp.reshape(dW, (-1,)), 0, flat, g)
+            return xp.reshape(dW, self.shape)
+        G = xp.take(dY, self.bag, axis=0)
+        dW = index_add(self.be, dW, 0, self.ids, G * self.c[:, None]) if self.needs[0] \
+            else None
+        if self.rows is None:
+            return dW
+        dpsw = xp.sum(G * self.rows, axis=1) * self.scale if self.needs[1] else None
+        return dW, dpsw
+
+
+def _bags(op, ids, offsets, include_last_offset, x_like):
+    """(flat ids, bag of each id, which ids lie in a bag, B, the (B, L) slot table of the
+    bags' elements or None for 1-D input) from 2-D ids or 1-D ids with offsets."""
+    xp, dev = x_like.xp, x_like._be.device
+    if ids.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{op}: with a 2-D input (a batch of fixed-length bags) offsets "
+                             f"must be None, got {type(offsets).__name__}")
+        Bn, L = ids.shape
+        slot = xp.reshape(xp.arange(Bn * L, device=dev), (Bn, L))
+        return xp.reshape(ids, (-1,)), xp.reshape(slot // max(L, 1), (-1,)), None, Bn, slot
+    if ids.ndim != 1:
+        raise ValueError(f"{op}: input has to be 1-D (with offsets) or 2-D, got shape "
+                         f"{tuple(ids.shape)}")
+    if offsets is None:
+        raise ValueError(f"{op}: a 1-D input needs offsets (a 1-D int tensor), got None")
+    offs = raw(offsets, x_like, op, "offsets")
+    if offs.ndim != 1 or not xp.isdtype(offs.dtype, "integral"):
+        raise ValueError(f"{op}: offsets must be a 1-D int tensor, got shape "
+                         f"{tuple(offs.shape)} and dtype {B.dtype_name(offs.dtype)}")
+    offs = xp.astype(offs, xp.int64)
+    if include_last_offset and offs.shape[0] == 0:
+        raise ValueError(f"{op}: include_last_offset needs at least one offset")
+    starts = offs[:-1] if include_last_offset else offs
+    n = starts.shape[0]
+    if n and x_like._be.on_host and int(starts[0]) != 0:
+        raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position "
+                         f"0), got {int(starts[0])}")
+    pos = xp.arange(ids.shape[0], device=dev)
+    bag = xp.searchsorted(starts, pos, side="right") - 1
+    inside = bag >= 0
+    if include_last_offset:
+        inside = inside & (pos < offs[-1])
+    return ids, xp.where(inside, bag, 0), inside, n, None
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False, per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embeddings without building the (ids, D) rows as a
+    graph node, as ``torch.nn.functional.embedding_bag``.
+
+    Args:
+        input: int ids, (B, N) (B bags of N) or 1-D with ``offsets``.
+        weight: (num_embeddings, D) floating Tensor.
+        offsets: with 1-D input, the start of each bag (offsets[0] == 0; sorted); a bag may
+            be empty.
+        max_norm, norm_type, scale_grad_by_freq, sparse: only PyTorch's defaults.
+        mode: "sum", "mean" or "max" (per feature; the gradient goes to the first maximum).
+        per_sample_weights: input's shape, floating; each row is scaled by it ("sum" only).
+        include_last_offset: offsets has B + 1 entries, the last being len(input).
+        padding_idx: ids equal to it are left out of their bag (and of the mean's count);
+            negative counts from the end.
+    Returns:
+        (B, D), weight's dtype; an empty bag gives zeros. In "max" mode with offsets the
+        work is a (B, len(input), D) table: fine for a batch, not for a huge 1-D input.
+    """
+    op = "embedding_bag"
+    _defaults_only(op, max_norm, scale_grad_by_freq, sparse)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{op}: mode has to be one of 'sum', 'mean' or 'max', got {mode!r}")
+    _check_weight(op, weight)
+    V, xp, dev = weight.shape[0], weight.xp, weight._be.device
+    ids = _ids(op, input, weight)
+    shape = tuple(ids.shape)
+    ids, bag, inside, n, slot = _bags(op, ids, offsets, include_last_offset, weight)
+    psw = ()
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights is only supported for "
+                                      f"mode='sum', got mode={mode!r}")
+        w = as_tensor(per_sample_weights, like=weight, op=op)
+        if tuple(w.shape) != shape:
+            raise ValueError(f"{op}: per_sample_weights of shape {tuple(w.shape)} must have "
+                             f"the input's shape {shape}")
+        if w.dtype != weight.dtype:
+            raise TypeError(f"{op}: per_sample_weights dtype {B.dtype_name(w.dtype)} differs "
+                            f"from the weight's {B.dtype_name(weight.dtype)}")
+        psw = (w.reshape(-1),)
+    bad = check_ids(op, ids, V)
+    if bad is not None:
+        ids = xp.where(bad, 0, ids)
+    padding_idx = _padding(op, padding_idx, V)
+    keep = inside
+    if padding_idx is not None:
+        keep = ids != padding_idx if keep is None else keep & (ids != padding_idx)
+    if keep is None:
+        keep = xp.ones(ids.shape, dtype=xp.bool, device=dev)
+    kw = {"ids": ids, "bag": bag, "bags": n, "bad": bad}
+    if mode == "max":
+        if slot is None:  # every id against every bag
+            slot = xp.broadcast_to(xp.arange(ids.shape[0], device=dev)[None, :],
+                                   (n, ids.shape[0]))
+            valid = (bag[None, :] == xp.arange(n, device=dev)[:, None]) & keep[None, :]
+        else:
+            valid = xp.reshape(keep, slot.shape)
+        return EmbeddingBag.apply(weight, slot=slot, valid=valid, **kw)
+    scale = xp.astype(keep, weight.dtype)
+    if mode == "mean":
+        count = index_add(weight._be, xp.zeros((n,), dtype=weight.dtype, device=dev), 0, bag,
+                          scale)
+        scale = scale / xp.maximum(xp.take(count, bag), xp.ones((), dtype=weight.dtype,
+                                                                 device=dev))
+    return EmbeddingBag.apply(weight, *psw, scale=scale, **kw)

@@ -27,11 +27,23 @@ _ONEHOT_BUDGET = 1 << 24  # elements of one one-hot chunk (64 MB of float32)
 
 
 def index_add_portable(be, dst, axis, index, src):
-    """Pure Array API: the sum over chunks of ``src @ onehot(index)`` (memory bounded)."""
+    """Pure Array API: the sum over chunks of ``src @ onehot(index)`` (memory bounded).
+
+    The product would make 0 * inf = NaN in every other row, so the finite part goes
+    through it with the non-finite entries zeroed, and counts of +inf, -inf and NaN per
+    destination say where the sum is infinite or NaN (no host read)."""
     xp = be.xp
     n, k = dst.shape[axis], index.shape[0]
     classes = xp.arange(n, device=dst.device)
     moved = xp.moveaxis(src, axis, -1)  # (..., k)
+    floating = xp.isdtype(src.dtype, "real floating")
+    if floating:
+        zero = xp.zeros_like(moved)
+        one = xp.ones_like(moved)
+        moved = xp.stack([xp.where(xp.isfinite(moved), moved, zero),
+                          xp.where(moved == xp.inf, one, zero),
+                          xp.where(moved == -xp.inf, one, zero),
+                          xp.where(xp.isnan(moved), one, zero)])
     step = max(1, _ONEHOT_BUDGET // max(n, 1))
     total = None
     for start in range(0, k, step):
@@ -41,14 +53,21 @@ def index_add_portable(be, dst, axis, index, src):
         total = part if total is None else total + part
     if total is None:
         return dst
+    if floating:
+        finite, pos, neg, nan = total[0, ...], total[1, ...], total[2, ...], total[3, ...]
+        inf = xp.full_like(finite, xp.inf)
+        total = xp.where((nan > 0) | (pos > 0) & (neg > 0), xp.full_like(finite, xp.nan),
+                         xp.where(pos > 0, inf, xp.where(neg > 0, -inf, finite)))
     return dst + xp.moveaxis(total, -1, axis)
 
 
 def _index_add_numpy(be, dst, axis, index, src):
     np = be.lib
-    if axis == 0 and src.ndim > 1 and index.shape[0] >= _SORTED_MIN and src.size > index.shape[0]:
-        return _index_add_sorted(np, dst, index, src)
-    np.add.at(dst, (slice(None),) * axis + (index,), src)
+    with be.quiet():  # inf + -inf is NaN without a warning, as in PyTorch
+        if axis == 0 and src.ndim > 1 and index.shape[0] >= _SORTED_MIN and \
+                src.size > index.shape[0]:
+            return _index_add_sorted(np, dst, index, src)
+        np.add.at(dst, (slice(None),) * axis + (index,), src)
     return dst
 
 

@@ -1,6 +1,7 @@
 """The rest of PyTorch's everyday math: the other elementwise functions (tan, the inverse
 and hyperbolic trigonometric functions, log2/log10/exp2), atan2, hypot, logaddexp,
-remainder, floor_divide, isclose, nan_to_num, clamp_min/clamp_max, and count_nonzero.
+remainder, floor_divide, isclose, nan_to_num, clamp_min/clamp_max, count_nonzero,
+logaddexp2, float_power, ldexp, gcd/lcm, inner, dist, allclose and equal.
 
 Each differentiable one is a Function whose backward is one line of the derivative; the
 unary ones share :class:`Unary`, with a table of (forward, derivative).
@@ -135,10 +136,30 @@ def _binary(cls, name):
     return op
 
 
+@quiet
+class LogAddExp2(Function):
+    """log2(2^A + 2^B); dA = 2^(A - Y), dB = 2^(B - Y)."""
+
+    saves_output = True
+
+    def forward(self, A, B):
+        self.A, self.B = A, B
+        self.Y = self.xp.logaddexp(A * _LN2, B * _LN2) / _LN2
+        return self.Y
+
+    def backward(self, dY):
+        A, B, xp, Y = self.A, self.B, self.xp, self.Y
+        dA = unbroadcast(xp, dY * xp.exp((A - Y) * _LN2), A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * xp.exp((B - Y) * _LN2), B.shape) if self.needs[1] else None
+        return dA, dB
+
+
 atan2 = _binary(Atan2, "atan2")
 arctan2 = atan2
 hypot = _binary(Hypot, "hypot")
 logaddexp = _binary(LogAddExp, "logaddexp")
+logaddexp2 = _binary(LogAddExp2, "logaddexp2")
+logaddexp2.__doc__ = "log2(2^input + 2^other), as ``torch.logaddexp2``."
 atan2.__doc__ = "atan2(input, other): the angle of (other, input), as ``torch.atan2``."
 hypot.__doc__ = "sqrt(input^2 + other^2), as ``torch.hypot``."
 logaddexp.__doc__ = "log(exp(input) + exp(other)), as ``torch.logaddexp``."
@@ -241,3 +262,89 @@ def count_nonzero(input, dim=None):
     x = as_tensor(input, op="count_nonzero")
     nz = x._result(x.array != 0, x._be)
     return _sum(nz, dim=dim)
+
+
+def float_power(input, exponent):
+    """input ** exponent computed in float64 (``torch.float_power``: the result is float64
+    whatever the inputs' dtypes)."""
+    from .elementwise import pow as _pow
+    x = as_tensor(input, op="float_power")
+    base = x.to(dtype="float64")
+    if isinstance(exponent, B.np.ndarray) or hasattr(exponent, "shape"):
+        exponent = as_tensor(exponent, like=x, op="float_power").to(dtype="float64")
+    return _pow(base, exponent)
+
+
+def ldexp(input, other):
+    """input * 2 ** other, as ``torch.ldexp`` (a float result; gradient to input)."""
+    from .elementwise import mul, pow as _pow
+    a, b = promote(input, other, "ldexp")
+    return mul(_floating(a), _pow(2.0, _floating(b.detach())))
+
+
+def gcd(input, other):
+    """The greatest common divisor of integer tensors, elementwise (``torch.gcd``;
+    gcd(0, 0) = 0, always non-negative). Euclid's steps run until every remainder is zero:
+    one host read per step."""
+    a, b = promote(input, other, "gcd")
+    be, xp = a._be, a.xp
+    if be.is_floating(a.dtype) or a.dtype == xp.bool:
+        raise TypeError(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
+    x, y = xp.abs(a.array), xp.abs(b.array)
+    x, y = xp.broadcast_arrays(x, y)
+    while bool(xp.any(y != 0)):  # (x, y) -> (y, x mod y) where y != 0; x is done where 0
+        done = y == 0
+        r = x % xp.where(done, xp.ones_like(y), y)
+        x, y = xp.where(done, x, y), xp.where(done, y, r)
+    return a._result(x, be)
+
+
+def lcm(input, other):
+    """The least common multiple of integer tensors, elementwise (``torch.lcm``; 0 if
+    either is 0)."""
+    a, b = promote(input, other, "lcm")
+    g = gcd(a, b).array
+    xp = a.xp
+    safe = xp.where(g == 0, xp.ones_like(g), g)
+    return a._result(xp.abs(a.array // safe * b.array), a._be)
+
+
+def inner(input, other):
+    """The sum of products over the last dims (``torch.inner``): shape
+    input.shape[:-1] + other.shape[:-1]; a scalar factor when either is 0-d."""
+    from .elementwise import mul
+    from .linalg import matmul
+    from .shape import reshape
+    a, b = as_tensor(input, op="inner"), as_tensor(other, like=input, op="inner")
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner: the last dims must match, got shapes {a.shape} and "
+                         f"{b.shape}")
+    k = a.shape[-1]
+    out = matmul(reshape(a, (-1, k)), reshape(b, (-1, k)).mT)
+    return reshape(out, tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast), as ``torch.dist``."""
+    from .elementwise import sub
+    from .reduce import norm
+    return norm(sub(input, other), p)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every |input - other| <= atol + rtol |other| (``torch.allclose``; one host
+    read)."""
+    from .reduce import all as _all
+    return bool(_all(isclose(input, other, rtol, atol, equal_nan)).item())
+
+
+def equal(input, other):
+    """True if both tensors have the same shape and elements (``torch.equal``)."""
+    from .reduce import all as _all
+    a = as_tensor(input, op="equal")
+    b = as_tensor(other, like=a, op="equal")
+    if tuple(a.shape) != tuple(b.shape):
+        return False
+    return bool(_all(a._result(a.array == b.array, a._be)).item())

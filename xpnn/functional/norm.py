@@ -1,9 +1,9 @@
 """Normalization: batch_norm, layer_norm, group_norm (and instance_norm, which is group_norm
-with one group per channel, or batch_norm's eval form with running statistics); each one
-node with its backward.
+with one group per channel, or batch_norm's eval form with running statistics), rms_norm;
+each one node with its backward.
 
-All three standardize X over some axes, Xhat = (X - mean) / sqrt(var + eps) with the biased
-variance, then apply a per-feature affine map. With dXhat = dL/dXhat and M values per
+The first three standardize X over some axes, Xhat = (X - mean) / sqrt(var + eps) with the
+biased variance, then apply a per-feature affine map. With dXhat = dL/dXhat and M values per
 statistic, the chain rule through mean and var gives (Ioffe & Szegedy 2015, eq. after 3)
 
     dX = inv * (dXhat - mean(dXhat) - Xhat * mean(dXhat * Xhat)),   inv = 1/sqrt(var + eps).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from ..autograd import Function, as_tensor, raw
 
 
@@ -141,6 +142,32 @@ class LayerNorm(Function):
         return (dX,) + _affine_grads(self.needs, self.affine, grads)
 
 
+class RMSNorm(Function):
+    """Scale by the root mean square over the last k axes, Xhat = X * r with
+    r = 1 / sqrt(mean(X^2) + eps), then ``* weight``. With G = dY * weight and M values per
+    statistic, dX = r * (G - Xhat * mean(G * Xhat)) (r depends on X through mean(X^2))."""
+
+    saved_inputs = (1,)
+
+    def forward(self, X, *params, k=1, eps=None):
+        xp = self.xp
+        self.axes = tuple(range(X.ndim - k, X.ndim))
+        self.r = 1 / xp.sqrt(xp.mean(X * X, axis=self.axes, keepdims=True) + eps)
+        self.Xhat = X * self.r
+        self.W = params[0] if params else None
+        return self.Xhat if self.W is None else self.Xhat * self.W
+
+    def backward(self, dY):
+        xp, Xhat = self.xp, self.Xhat
+        dX = dW = None
+        if self.needs[0]:
+            G = dY if self.W is None else dY * self.W
+            dX = self.r * (G - Xhat * xp.mean(G * Xhat, axis=self.axes, keepdims=True))
+        if self.W is not None and self.needs[1]:
+            dW = xp.sum(dY * Xhat, axis=tuple(range(dY.ndim - len(self.axes))))
+        return (dX,) if self.W is None else (dX, dW)
+
+
 class GroupNorm(Function):
     """Normalize each sample over groups of C/G channels (and all spatial positions)."""
 
@@ -264,6 +291,34 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"normalized_shape {shape}")
     args, affine = _affine("layer_norm", x, weight, bias, shape)
     return LayerNorm.apply(*args, k=k, eps=eps, affine=affine)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root mean square layer normalization (Zhang & Sennrich 2019), as
+    ``torch.nn.functional.rms_norm``: x / sqrt(mean(x^2) + eps) * weight over the trailing
+    dims, with no centering and no bias.
+
+    Args:
+        input: (..., *normalized_shape), floating.
+        normalized_shape: int or tuple, the trailing dims to normalize over.
+        weight: normalized_shape, or None.
+        eps: added to the mean square; None: the machine epsilon of input's dtype.
+    Returns:
+        Tensor shaped like input.
+    """
+    x = as_tensor(input, op="rms_norm")
+    if not x._be.is_floating(x.dtype):
+        raise TypeError(f"rms_norm: expected a floating input, got {B.dtype_name(x.dtype)}")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with "
+                         f"normalized_shape {shape}")
+    args, _ = _affine("rms_norm", x, weight, None, shape)
+    if eps is None:
+        eps = float(x.xp.finfo(x.dtype).eps)
+    return RMSNorm.apply(*args, k=k, eps=eps)
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):

@@ -293,7 +293,9 @@ class MaxPool(_Pool):
     saved_inputs = ()
 
     def forward(self, X, geo=None, indices=False):
-        Xc, taps = self._setup(X, geo, -math.inf)  # -inf padding never wins a window
+        # padding never wins a window: -inf, or an integer dtype's least value
+        low = -math.inf if self.be.is_floating(X.dtype) else int(self.xp.iinfo(X.dtype).min)
+        Xc, taps = self._setup(X, geo, low)
         Yc = MAX_POOL_FORWARD.get(self.be.name, _max_pool_forward_portable)(self.be, Xc, taps,
                                                                            self.geo)
         if self.record:

@@ -53,25 +53,28 @@ class Triangle(Function):
 
 
 class DiagEmbed(Function):
-    """Y (m, m) with x on diagonal ``k`` and zeros elsewhere: a take from [0, x] (position 0
-    for the zeros); dX is the take of dY's diagonal."""
+    """Y (..., m, m) with x (..., n) on diagonal ``k`` and zeros elsewhere: a take from
+    [0, x] along the last dim (position 0 for the zeros); dX is the take of dY's diagonal."""
 
     saved_inputs = ()
 
     def forward(self, X, k=0):
         xp, dev = self.xp, X.device
-        n = X.shape[0]
+        n = X.shape[-1]
         m = n + abs(k)
         i = xp.arange(n, device=dev)
         self.pos = (i + max(-k, 0)) * m + i + max(k, 0)  # flat positions of the diagonal
         p = xp.arange(m * m, dtype=xp.int64, device=dev)
         r, c = p // m, p % m
         src = xp.where(c - r == k, r - max(-k, 0) + 1, xp.zeros_like(r))
-        padded = xp.concat([xp.zeros((1,), dtype=X.dtype, device=dev), X])
-        return xp.reshape(xp.take(padded, src, axis=0), (m, m))
+        lead = tuple(X.shape[:-1])
+        padded = xp.concat([xp.zeros(lead + (1,), dtype=X.dtype, device=dev), X], axis=-1)
+        return xp.reshape(xp.take(padded, src, axis=X.ndim - 1), lead + (m, m))
 
     def backward(self, dY):
-        return self.xp.take(self.xp.reshape(dY, (-1,)), self.pos, axis=0)
+        xp = self.xp
+        flat = xp.reshape(dY, tuple(dY.shape[:-2]) + (-1,))
+        return xp.take(flat, self.pos, axis=flat.ndim - 1)
 
 
 def _dims(op, dims, ndim):
@@ -206,3 +209,25 @@ def diag(input, diagonal=0):
     if x.ndim != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
     return DiagEmbed.apply(x, k=int(diagonal))
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Square matrices with the last dim of ``input`` on their diagonal ``offset``, in the
+    dims ``dim1`` and ``dim2`` of the output (``torch.diag_embed``)."""
+    from .shape import permute
+    x = as_tensor(input, op="diag_embed")
+    if x.ndim < 1:
+        raise ValueError("diag_embed: input must have at least 1 dim, got a 0-d tensor")
+    a, b = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
+    if a == b:
+        raise ValueError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    y = DiagEmbed.apply(x, k=int(offset))
+    rest = iter(range(x.ndim - 1))  # the batch dims keep their order around dims a and b
+    order = [x.ndim - 1 if d == a else x.ndim if d == b else next(rest)
+             for d in range(x.ndim + 1)]
+    return y if order == list(range(x.ndim + 1)) else permute(y, order)
+
+
+def diagflat(input, offset=0):
+    """A square matrix with ``input``, flattened, on its diagonal ``offset``."""
+    return diag(reshape(as_tensor(input, op="diagflat"), (-1,)), offset)

@@ -318,3 +318,31 @@ class GLU(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training, each negative entry is scaled by a slope drawn
+    from U(lower, upper); in eval, by the mean slope (lower + upper) / 2."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        lower, upper = _num("RReLU", "lower", lower), _num("RReLU", "upper", upper)
+        if not lower <= upper:
+            raise ValueError(f"RReLU: lower bound {lower!r} must be <= upper bound {upper!r}")
+        self.lower, self.upper, self.inplace = lower, upper, bool(inplace)
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + _inplace(self.inplace)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) at every position."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D "
+                             f"(shape {x.shape})")
+        return F.softmax(x, -3)

@@ -4,9 +4,8 @@ Each takes batched (N, C, ...) or unbatched (C, ...) input. Conv1d/Conv2d's ``pa
 "reflect", "replicate" and "circular" pad the input with F.pad here, as torch.nn does, then
 convolve with no padding.
 
-Conv3d and ConvTranspose3d are built here from the 2-D ops, one conv2d (conv_transpose2d)
-per depth tap of the kernel over all output (input) depth slices at once, so they need no
-kernel of their own; a fused 3-D op in functional/conv.py would be faster.
+Conv3d and ConvTranspose3d call F.conv3d and F.conv_transpose3d (functional/conv3d.py),
+which are built from the 2-D ops.
 """
 from __future__ import annotations
 
@@ -203,98 +202,28 @@ class ConvTranspose1d(ConvTranspose2d):
                                   self.output_padding, self.groups, self.dilation)
 
 
-def _depth_slices(x, start, step, count):
-    """x[:, :, start::step][:count] of an (N, C, D, H, W) tensor, as (N * count, C, H, W)."""
-    every = slice(None)
-    part = x[every, every, slice(start, start + step * (count - 1) + 1, step), every, every]
-    N, C, _, H, W = part.shape
-    return F.reshape(F.permute(part, (0, 2, 1, 3, 4)), (N * count, C, H, W))
-
-
-def _from_slices(y, N, count):
-    """(N * count, O, H, W) -> (N, O, count, H, W)."""
-    return F.permute(F.reshape(y, (N, count) + tuple(y.shape[1:])), (0, 2, 1, 3, 4))
-
-
 class Conv3d(_Conv):
     """3-D convolution over (N, C_in, D, H, W); arguments as :class:`Conv2d`, with
     (d, h, w) triples. Shapes: (N, C_in, D, H, W) -> (N, C_out, Do, Ho, Wo) (or unbatched,
-    without N); weight (C_out, C_in/groups, kd, kh, kw). One conv2d per depth tap."""
+    without N); weight (C_out, C_in/groups, kd, kh, kw)."""
 
     nd = 3
 
     def forward(self, x):
         self._check_input(x)
-        unbatched = x.ndim == 4
-        if unbatched:
-            x = F.unsqueeze(x, 0)
-        name = type(self).__name__
-        pads = conv_pads(name, self.padding, self.kernel_size, self.dilation, self.stride)
-        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-        (d0, d1), (h0, h1), (w0, w1) = pads
-        if mode == "constant" and h0 == h1 and w0 == w1:  # conv2d pads H and W itself
-            hw = (h0, w0)
-            if d0 or d1:
-                x = F.pad(x, (0, 0, 0, 0, d0, d1))
-        else:
-            hw = 0
-            if any(pads[0] + pads[1] + pads[2]):
-                x = F.pad(x, (w0, w1, h0, h1, d0, d1), mode=mode)
-        kd, (sd, sh, sw) = self.kernel_size[0], self.stride
-        dd, dh, dw = self.dilation
-        N, D = x.shape[0], x.shape[2]
-        Do = (D - dd * (kd - 1) - 1) // sd + 1
-        if Do < 1:
-            raise ValueError(f"{self!r}: kernel depth {kd} with dilation {dd} spans more than "
-                             f"the padded input depth {D} (input shape {x.shape})")
-        y = None
-        for t in range(kd):
-            w = self.weight[:, :, t, :, :]
-            part = F.conv2d(_depth_slices(x, t * dd, sd, Do), w, None, (sh, sw), hw, (dh, dw),
-                            self.groups)
-            y = part if y is None else y + part
-        y = _from_slices(y, N, Do)
-        if self.bias is not None:
-            y = y + F.reshape(self.bias, (1, -1, 1, 1, 1))
-        return F.squeeze(y, 0) if unbatched else y
+        x, padding = self._padded(x)
+        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
 
 
 class ConvTranspose3d(ConvTranspose2d):
     """Transposed 3-D convolution over (N, C_in, D, H, W), the adjoint of Conv3d; arguments
     as :class:`ConvTranspose2d` with (d, h, w) triples; weight (C_in, C_out/groups, kd, kh,
-    kw). One conv_transpose2d per depth tap, each placed at its depth offsets."""
+    kw)."""
 
     nd = 3
 
     def forward(self, x):
         self._check_input(x)
-        unbatched = x.ndim == 4
-        if unbatched:
-            x = F.unsqueeze(x, 0)
-        kd, (sd, sh, sw) = self.kernel_size[0], self.stride
-        (dd, dh, dw), (pd, ph, pw) = self.dilation, self.padding
-        od = self.output_padding[0]
-        N, D = x.shape[0], x.shape[2]
-        full = (D - 1) * sd + dd * (kd - 1) + 1 + od  # before cropping pd at both ends
-        if full - 2 * pd < 1:
-            raise ValueError(f"{self!r}: padding {self.padding} leaves no output depth for "
-                             f"input of shape {x.shape}")
-        slices = _depth_slices(x, 0, 1, D)
-        span = (D - 1) * sd + 1
-        y = None
-        for t in range(kd):
-            w = self.weight[:, :, t, :, :]
-            part = _from_slices(F.conv_transpose2d(
-                slices, w, None, (sh, sw), (ph, pw), self.output_padding[1:], self.groups,
-                (dh, dw)), N, D)  # (N, O, D, Ho, Wo): input depth i lands at i*sd + t*dd
-            if sd > 1:  # spread the D slices sd apart: sd - 1 zero slices after each
-                zero = part.new_zeros(part.shape)
-                part = F.reshape(F.stack([part] + [zero] * (sd - 1), 3),
-                                 tuple(part.shape[:2]) + (D * sd,) + tuple(part.shape[3:]))
-                part = part[:, :, :span, :, :]
-            part = F.pad(part, (0, 0, 0, 0, t * dd, full - t * dd - span))
-            y = part if y is None else y + part
-        y = y[:, :, pd:full - pd, :, :]
-        if self.bias is not None:
-            y = y + F.reshape(self.bias, (1, -1, 1, 1, 1))
-        return F.squeeze(y, 0) if unbatched else y
+        return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)

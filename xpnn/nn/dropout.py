@@ -46,3 +46,29 @@ class Dropout1d(Dropout2d):
         if x.ndim != 3:
             raise ValueError(f"{self!r}: expected a 3-D input (N, C, L), got shape {x.shape}")
         return F.dropout1d(x, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Alpha dropout for SELU networks in training mode (keeps zero mean and unit variance);
+    the identity in eval mode."""
+
+    def __init__(self, p=0.5, inplace=False):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
+                             f"{p!r}")
+        super().__init__(p)
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.alpha_dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class FeatureAlphaDropout(AlphaDropout):
+    """Alpha dropout of whole channels of (N, C, ...) in training mode; the identity in eval
+    mode."""
+
+    def forward(self, x):
+        return F.feature_alpha_dropout(x, self.p, self.training)

@@ -1,7 +1,9 @@
-"""Embedding: a learned table of vectors indexed by integer ids (torch.nn.Embedding)."""
+"""Embedding: a learned table of vectors indexed by integer ids (torch.nn.Embedding), and
+EmbeddingBag, which reduces bags of them."""
 from __future__ import annotations
 
 from .. import backend as B
+from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ..functional.embedding import lookup
@@ -71,3 +73,58 @@ class Embedding(Module):
     def extra_repr(self):
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embeddings (torch.nn.EmbeddingBag).
+
+    Args:
+        num_embeddings, embedding_dim: V and D (ints >= 1).
+        max_norm, norm_type, scale_grad_by_freq, sparse: only PyTorch's defaults.
+        mode: "sum", "mean" (default) or "max".
+        include_last_offset: offsets carry a last entry, len(input).
+        padding_idx: ids left out of their bags; that row starts at zero.
+        backend, device, dtype: where the table lives.
+    forward(input, offsets=None, per_sample_weights=None): as F.embedding_bag -> (B, D).
+    Init (PyTorch's): weight ~ N(0, 1), the padding row zeroed.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, *, backend=None, device=None,
+                 dtype=None):
+        super().__init__()
+        name = "EmbeddingBag"
+        V = self.num_embeddings = check_int(name, "num_embeddings", num_embeddings)
+        self.embedding_dim = check_int(name, "embedding_dim", embedding_dim)
+        for arg, value, default in (("max_norm", max_norm, None),
+                                    ("scale_grad_by_freq", scale_grad_by_freq, False),
+                                    ("sparse", sparse, False), ("_weight", _weight, None)):
+            if (value is not None) if default is None else value != default:
+                raise NotImplementedError(f"{name}: {arg}={value!r} is not supported by xpnn "
+                                          f"(only {arg}={default!r})")
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"{name}: mode has to be one of 'sum', 'mean' or 'max', got "
+                             f"{mode!r}")
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
+                    not -V <= padding_idx < V:
+                raise ValueError(f"{name}: padding_idx must be an int in [-{V}, {V}), got "
+                                 f"{padding_idx!r}")
+            padding_idx %= V
+        self.mode, self.padding_idx = mode, padding_idx
+        self.include_last_offset = bool(include_last_offset)
+        self.weight = new_parameter((V, embedding_dim), backend, device, dtype)
+        self.reset_parameters()
+
+    reset_parameters = Embedding.reset_parameters
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
+                               per_sample_weights=per_sample_weights,
+                               include_last_offset=self.include_last_offset,
+                               padding_idx=self.padding_idx)
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}{pad}"

@@ -84,12 +84,7 @@ class Bilinear(Module):
             raise ValueError(f"{self!r}: inputs of shapes {x1.shape} and {x2.shape} must be "
                              f"(..., {self.in1_features}) and (..., {self.in2_features}) "
                              "with the same leading dims")
-        O, I1, I2 = self.weight.shape
-        # one GEMM: x1 (..., I1) @ A (I1, O * I2), then a product with x2 summed over I2
-        A = F.reshape(F.permute(self.weight, (1, 0, 2)), (I1, O * I2))
-        Z = F.reshape(F.matmul(x1, A), tuple(x1.shape[:-1]) + (O, I2))
-        y = F.sum(Z * F.unsqueeze(x2, -2), axis=-1)
-        return y if self.bias is None else y + self.bias
+        return F.bilinear(x1, x2, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

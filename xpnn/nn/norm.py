@@ -1,5 +1,5 @@
-"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm
-(PyTorch names, defaults and buffers)."""
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, RMSNorm,
+GroupNorm, LocalResponseNorm (PyTorch names, defaults and buffers)."""
 from __future__ import annotations
 
 import warnings
@@ -214,6 +214,48 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+class RMSNorm(Module):
+    """Root mean square normalization over the trailing ``normalized_shape`` dims.
+
+    Args:
+        normalized_shape: int or tuple of ints >= 1.
+        eps: added to the mean square; None: the machine epsilon of the input's dtype.
+        elementwise_affine: learn a weight (ones) of normalized_shape.
+    Shapes: (..., *normalized_shape) -> the same.
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, backend=None,
+                 device=None, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+            tuple(normalized_shape)
+        for n in shape:
+            check_int("RMSNorm", "normalized_shape", n)
+        if not shape:
+            raise ValueError("RMSNorm: normalized_shape must not be empty")
+        self.normalized_shape = shape
+        self.eps = None if eps is None else _check_eps("RMSNorm", eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = new_parameter(shape, backend, device, dtype) if elementwise_affine \
+            else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            raise ValueError(f"{self!r}: input of shape {x.shape} does not end with "
+                             f"{self.normalized_shape}")
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
 class GroupNorm(Module):
     """Group normalization: per sample, over groups of channels and all positions.
 
@@ -248,3 +290,23 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (AlexNet): x divided by
+    (k + alpha / size * sum of x^2 over ``size`` neighbouring channels) ^ beta.
+
+    Args: size: channels in the sum (int >= 1); alpha, beta, k: the constants.
+    Shapes: (N, C, *) with at least one dim after C -> the same.
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = check_int("LocalResponseNorm", "size", size)
+        self.alpha, self.beta, self.k = alpha, beta, k
+
+    def forward(self, x):
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

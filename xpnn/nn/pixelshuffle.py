@@ -32,3 +32,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, g * c, *) -> the same shape with the channels of the g groups interleaved."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = check_int("ChannelShuffle", "groups", groups)
+
+    def forward(self, x):
+        return F.channel_shuffle(x, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

@@ -1,6 +1,6 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d,
-MaxUnpool1d/2d (no parameters). Every one takes batched (N, C, ...) or unbatched (C, ...)
-input, as PyTorch's do."""
+"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
+AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d, LPPool1d/2d/3d (no parameters). Every one takes
+batched (N, C, ...) or unbatched (C, ...) input, as PyTorch's do."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -11,7 +11,7 @@ from .module import Module
 def _check_rank(layer, x, nd):
     """Raise naming the layer unless x is (N, C, *spatial) or unbatched (C, *spatial)."""
     if x.ndim not in (nd + 1, nd + 2):
-        dims = "L" if nd == 1 else "H, W"
+        dims = {1: "L", 2: "H, W", 3: "D, H, W"}[nd]
         raise ValueError(f"{layer!r}: expected a {nd + 2}-D input (N, C, {dims}), got shape "
                          f"{x.shape} (an unbatched {nd + 1}-D input (C, {dims}) is accepted "
                          "too)")
@@ -69,7 +69,7 @@ class MaxPool2d(_Pool):
 
     def forward(self, x):
         self._check_input(x)
-        pool = F.max_pool2d if self.nd == 2 else F.max_pool1d
+        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[self.nd]
         return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
                     self.ceil_mode, self.return_indices)
 
@@ -78,6 +78,13 @@ class MaxPool1d(MaxPool2d):
     """Max over windows of (N, C, L) or (C, L); arguments as :class:`MaxPool2d`, ints."""
 
     nd = 1
+
+
+class MaxPool3d(MaxPool2d):
+    """Max over (kd, kh, kw) windows of (N, C, D, H, W) or (C, D, H, W); arguments as
+    :class:`MaxPool2d`, with (d, h, w) triples; indices are flat (d * H * W + h * W + w)."""
+
+    nd = 3
 
 
 class AvgPool2d(_Pool):
@@ -95,8 +102,16 @@ class AvgPool2d(_Pool):
 
     def forward(self, x):
         self._check_input(x)
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        pool = F.avg_pool2d if self.nd == 2 else F.avg_pool3d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                    self.count_include_pad, self.divisor_override)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over (kd, kh, kw) windows of (N, C, D, H, W) or (C, D, H, W); arguments as
+    :class:`AvgPool2d`, with (d, h, w) triples."""
+
+    nd = 3
 
 
 class AvgPool1d(_Pool):
@@ -163,6 +178,17 @@ class AdaptiveAvgPool1d(_Adaptive):
         return F.adaptive_avg_pool1d(x, self.output_size)
 
 
+class AdaptiveAvgPool3d(_Adaptive):
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to (..., od, oh, ow); output_size
+    as :class:`AdaptiveAvgPool2d`, with (d, h, w) triples."""
+
+    nd = 3
+
+    def forward(self, x):
+        _check_rank(self, x, 3)
+        return F.adaptive_avg_pool3d(x, self.output_size)
+
+
 class AdaptiveMaxPool2d(_Adaptive):
     """Max pooling of (N, C, H, W) or (C, H, W) to (..., oh, ow) whatever H and W are.
 
@@ -176,7 +202,8 @@ class AdaptiveMaxPool2d(_Adaptive):
 
     def forward(self, x):
         _check_rank(self, x, self.nd)
-        pool = F.adaptive_max_pool2d if self.nd == 2 else F.adaptive_max_pool1d
+        pool = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d,
+                3: F.adaptive_max_pool3d}[self.nd]
         return pool(x, self.output_size, self.return_indices)
 
 
@@ -185,6 +212,13 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     :class:`AdaptiveMaxPool2d`."""
 
     nd = 1
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to (..., od, oh, ow); as
+    :class:`AdaptiveMaxPool2d`, indices flat (d * H * W + h * W + w)."""
+
+    nd = 3
 
 
 class MaxUnpool2d(Module):
@@ -216,3 +250,47 @@ class MaxUnpool1d(MaxUnpool2d):
     """The partial inverse of MaxPool1d over (N, C, L) or (C, L); as :class:`MaxUnpool2d`."""
 
     nd = 1
+
+
+class LPPool2d(Module):
+    """Power-average pooling of (N, C, H, W) or (C, H, W): (sum of x^p over each window)^(1/p).
+
+    Args: norm_type: p, a non-zero number; kernel_size: int or (kh, kw); stride: default
+    kernel_size; ceil_mode: keep a last partial window.
+    """
+
+    nd = 2
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or \
+                norm_type == 0:
+            raise ValueError(f"{name}: norm_type must be a non-zero number, got {norm_type!r}")
+        ntuple(name, "kernel_size", kernel_size, self.nd, 1)
+        if stride is not None:
+            ntuple(name, "stride", stride, self.nd, 1)
+        self.norm_type, self.kernel_size, self.stride = norm_type, kernel_size, stride
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, x):
+        _check_rank(self, x, self.nd)
+        pool = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}[self.nd]
+        return pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(LPPool2d):
+    """Power-average pooling of (N, C, L) or (C, L); arguments as :class:`LPPool2d`, ints."""
+
+    nd = 1
+
+
+class LPPool3d(LPPool2d):
+    """Power-average pooling of (N, C, D, H, W) or (C, D, H, W); arguments as
+    :class:`LPPool2d`, with (d, h, w) triples."""
+
+    nd = 3

@@ -22,7 +22,7 @@ import weakref
 
 import array_api_compat as compat
 
-from . import backend as B
+from .. import backend as B
 
 _mode = threading.local()
 _anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
@@ -954,3 +954,20 @@ def raw(x, like, op, name):
     if isinstance(x, (list, tuple, bool, int, float, B.np.generic)):
         return be.asarray(x)
     raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}")
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, TensorBase)
+
+
+class Variable(metaclass=_VariableMeta):
+    """PyTorch's pre-0.4 wrapper, kept for old programs: ``Variable(t, requires_grad=True)``
+    is ``t.detach().requires_grad_(True)`` (the same data, a new leaf), and every tensor is
+    an instance of Variable."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if not isinstance(data, TensorBase):
+            raise TypeError(f"Variable: data has to be a tensor, but got "
+                            f"{type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)

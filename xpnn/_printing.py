@@ -1,0 +1,165 @@
+"""How a Tensor prints: PyTorch's layout and number formats, so ``print(x)`` reads as it
+does in PyTorch (``tensor([ 1.5410, -0.2934])``, ``tensor([1., 2.], dtype=xpnn.float64)``,
+``grad_fn=<MulBackward0>``), and ``set_printoptions`` with PyTorch's options.
+
+The rules, as PyTorch's: floats print with ``precision`` decimals; as whole numbers with a
+point (``2.``) when every finite nonzero value is whole; in scientific notation when the
+largest magnitude exceeds 1e8, or exceeds 1000 times the smallest, or the smallest is below
+1e-4 (with decimals). Every element is right-aligned to the widest. Tensors of more than
+``threshold`` elements show ``edgeitems`` rows and columns at each end around ``...``.
+Works on host copies (NumPy) of the data: printing reads the device.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+             "sci_mode": None}
+_PROFILES = {"default": dict(_DEFAULTS), "full": dict(_DEFAULTS, threshold=math.inf),
+             "short": dict(_DEFAULTS, precision=2, edgeitems=2)}
+OPTIONS = dict(_DEFAULTS)
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """PyTorch's print options: ``profile`` ("default", "short", "full") resets them all,
+    then each option given is set (``sci_mode`` None: chosen from the values)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, "
+                             f"got {profile!r}")
+        OPTIONS.update(_PROFILES[profile])
+    for key, value in (("precision", precision), ("threshold", threshold),
+                       ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            OPTIONS[key] = value
+    OPTIONS["sci_mode"] = sci_mode
+
+
+class _Formatter:
+    """Formats the elements of one tensor alike: the mode and width come from all of the
+    values shown."""
+
+    def __init__(self, values, floating):
+        self.floating, self.int_mode, self.sci_mode, self.width = floating, True, False, 1
+        p = OPTIONS["precision"]
+        if not floating:
+            self.width = max([len(str(v)) for v in values.tolist()] or [1])
+            return
+        finite = values[np.isfinite(values) & (values != 0)]
+        if finite.size:
+            mags = np.abs(finite.astype(np.float64))
+            lo, hi = mags.min(), mags.max()
+            self.int_mode = bool(np.all(finite == np.ceil(finite)))
+            wide = hi / lo > 1000.0 or hi > 1e8
+            sci = self.int_mode and wide or not self.int_mode and (wide or lo < 1e-4)
+            self.sci_mode = sci if OPTIONS["sci_mode"] is None else OPTIONS["sci_mode"]
+            if self.sci_mode:
+                texts = [f"{v:.{p}e}" for v in finite.tolist()]
+            elif self.int_mode:
+                texts = [f"{v:.0f}." for v in finite.tolist()]
+            else:
+                texts = [f"{v:.{p}f}" for v in finite.tolist()]
+            self.width = max(len(t) for t in texts)
+        elif OPTIONS["sci_mode"] is not None:
+            self.sci_mode = OPTIONS["sci_mode"]
+
+    def format(self, v):
+        if not self.floating:
+            text = str(v)
+        elif self.sci_mode:
+            text = f"{v:{self.width}.{OPTIONS['precision']}e}"
+        elif self.int_mode:
+            text = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+        else:
+            text = f"{v:.{OPTIONS['precision']}f}"
+        return " " * (self.width - len(text)) + text
+
+
+def _summarized(a, edge):
+    """The elements ``_body`` shows (each dim cut to ``edge`` at both ends), for the
+    formatter."""
+    if a.ndim == 0 or a.shape[0] <= 2 * edge:
+        parts = list(a) if a.ndim > 1 else [a]
+    else:
+        parts = list(a[:edge]) + list(a[-edge:]) if a.ndim > 1 else [a[:edge], a[-edge:]]
+    if a.ndim <= 1:
+        return np.concatenate([np.reshape(p, (-1,)) for p in parts])
+    return np.concatenate([_summarized(p, edge) for p in parts])
+
+
+def _vector(a, indent, summarize, fmt):
+    edge = OPTIONS["edgeitems"]
+    per_line = max(1, int((OPTIONS["linewidth"] - indent) // (fmt.width + 2)))
+    if summarize and a.shape[0] > 2 * edge:
+        items = [fmt.format(v) for v in a[:edge].tolist()] + [" ..."] + \
+            [fmt.format(v) for v in a[-edge:].tolist()]
+    else:
+        items = [fmt.format(v) for v in a.tolist()]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _body(a, indent, summarize, fmt):
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        return _vector(a, indent, summarize, fmt)
+    edge = OPTIONS["edgeitems"]
+    if summarize and a.shape[0] > 2 * edge:
+        rows = [_body(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."] + \
+            [_body(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0] - edge,
+                                                                    a.shape[0])]
+    else:
+        rows = [_body(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def device_text(device):
+    """A device as text: "cuda:0" (torch and CuPy alike), or the backend's own name."""
+    if hasattr(device, "id"):  # a CuPy device
+        return f"cuda:{device.id}"
+    return str(getattr(device, "_device", device))  # array-api-strict's Device("device1")
+
+
+def tensor_repr(host, dtype_name, default_dtype, suffixes, prefix="tensor("):
+    """The text of a tensor whose data are ``host`` (a NumPy array), PyTorch's layout.
+
+    Args:
+        host: the data on the host.
+        dtype_name: the tensor's dtype ("float32", ...).
+        default_dtype: the default floating dtype's name (float32 unless changed).
+        suffixes: what follows the dtype (backend, device, requires_grad, grad_fn).
+    """
+    floating = dtype_name.startswith(("float", "bfloat"))
+    if host.dtype.kind == "f" and host.dtype.itemsize < 4:
+        host = host.astype(np.float32)  # float16 prints through float32, as in PyTorch
+    shown = dtype_name in (default_dtype, "int64", "bool")
+    indent = len(prefix)
+    more = []
+    if host.size == 0:
+        if host.ndim != 1:
+            more.append(f"size={tuple(host.shape)}")
+        if dtype_name != default_dtype:
+            more.append(f"dtype=xpnn.{dtype_name}")
+        text = "[]"
+    else:
+        summarize = host.size > OPTIONS["threshold"]
+        edge = OPTIONS["edgeitems"]
+        fmt = _Formatter(_summarized(host, edge) if summarize else np.reshape(host, (-1,)),
+                         floating)
+        text = _body(host, indent, summarize, fmt)
+        if not shown:
+            more.append(f"dtype=xpnn.{dtype_name}")
+    out = prefix + text
+    last = len(out) - out.rfind("\n") + 1
+    for suffix in more + list(suffixes):
+        if last + len(suffix) + 2 > OPTIONS["linewidth"]:
+            out += ",\n" + " " * indent + suffix
+            last = indent + len(suffix)
+        else:
+            out += ", " + suffix
+            last += len(suffix) + 2
+    return out + ")"

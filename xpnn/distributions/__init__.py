@@ -1,0 +1,18 @@
+"""xpnn.distributions: probability distributions with PyTorch's API
+(``torch.distributions``): sampling from xpnn's seeded generators, reparameterized
+``rsample`` where the distribution has one, ``log_prob``, ``entropy`` and moments as
+differentiable xpnn ops, and ``kl_divergence`` between pairs of them."""
+from . import constraints
+from .continuous import Exponential, Laplace, Normal, Uniform
+from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .distribution import Distribution
+from .gamma import Beta, Dirichlet, Gamma
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from . import kl
+
+__all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential",
+           "Gamma", "Independent", "Laplace", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Uniform", "constraints", "kl", "kl_divergence",
+           "register_kl"]

@@ -1,0 +1,87 @@
+"""Independent: some batch dims of a distribution read as event dims."""
+from __future__ import annotations
+
+from . import constraints
+from .distribution import Distribution, sum_rightmost
+
+
+class Independent(Distribution):
+    """``base_distribution`` with its ``reinterpreted_batch_ndims`` rightmost batch dims
+    moved into the event (log_prob and entropy sum over them), as
+    ``torch.distributions.Independent``; e.g. a diagonal Gaussian from a batch of Normals."""
+
+    arg_constraints = {}
+
+    def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
+        n = int(reinterpreted_batch_ndims)
+        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        event_dim = n + len(base_distribution.event_shape)
+        if n > len(base_distribution.batch_shape):
+            raise ValueError(f"Expected reinterpreted_batch_ndims <= "
+                             f"len(base_distribution.batch_shape), actual {n} vs "
+                             f"{len(base_distribution.batch_shape)}")
+        self.base_dist = base_distribution
+        self.reinterpreted_batch_ndims = n
+        super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:],
+                         validate_args=validate_args)
+
+    @property
+    def has_rsample(self):
+        return self.base_dist.has_rsample
+
+    @property
+    def has_enumerate_support(self):
+        return False if self.reinterpreted_batch_ndims else self.base_dist.has_enumerate_support
+
+    @property
+    def support(self):
+        return _Reinterpreted(self.base_dist.support, self.reinterpreted_batch_ndims)
+
+    @property
+    def mean(self):
+        return self.base_dist.mean
+
+    @property
+    def mode(self):
+        return self.base_dist.mode
+
+    @property
+    def variance(self):
+        return self.base_dist.variance
+
+    def expand(self, batch_shape, _instance=None):
+        full = tuple(batch_shape) + tuple(self._event_shape[:self.reinterpreted_batch_ndims])
+        return Independent(self.base_dist.expand(full), self.reinterpreted_batch_ndims,
+                           validate_args=False)
+
+    def sample(self, sample_shape=()):
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=()):
+        return self.base_dist.rsample(sample_shape)
+
+    def log_prob(self, value):
+        return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+
+    def entropy(self):
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
+
+    def __repr__(self):
+        return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _Reinterpreted(constraints.Constraint):
+    """A constraint over more event dims: true where every entry of the event is inside."""
+
+    def __init__(self, base, ndims):
+        self.base, self.ndims = base, ndims
+        self.event_dim = base.event_dim + ndims
+        self.is_discrete = base.is_discrete
+
+    def check(self, value):
+        ok = self.base.check(value)
+        return ok.reshape(tuple(ok.shape[:ok.ndim - self.ndims]) + (-1,)).all(-1) \
+            if self.ndims else ok
+
+    def __repr__(self):
+        return f"IndependentConstraint({self.base!r}, {self.ndims})"
