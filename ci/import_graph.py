@@ -48,7 +48,8 @@ def imports_of(path, name):
     return found
 
 
-def main():
+def cycles():
+    """(module names -> files, the import graph, the list of cycles found)."""
     files = sorted(PKG.rglob("*.py"))
     names = {module_name(f): f for f in files}
     graph = {n: {m for m in imports_of(f, n) if m in names and m != n} for n, f in names.items()}
@@ -56,14 +57,14 @@ def main():
     # submodule importing a sibling through the package: drop edges to ancestors' __init__
     for n, deps in graph.items():
         graph[n] = {d for d in deps if not n.startswith(d + ".") and not d.startswith(n + ".")}
-    cycles, state, stack = [], {}, []
+    found, state, stack = [], {}, []
 
     def visit(n):
         state[n] = 1
         stack.append(n)
         for d in sorted(graph[n]):
             if state.get(d) == 1:
-                cycles.append(stack[stack.index(d):] + [d])
+                found.append(stack[stack.index(d):] + [d])
             elif d not in state:
                 visit(d)
         stack.pop()
@@ -71,7 +72,12 @@ def main():
     for n in sorted(graph):
         if n not in state:
             visit(n)
-    for c in cycles:
+    return names, graph, found
+
+
+def main():
+    names, graph, found = cycles()
+    for c in found:
         print("cycle:", " -> ".join(c))
     failed = []
     for n in sorted(names):
@@ -81,8 +87,8 @@ def main():
             failed.append(n)
             print(f"import {n} alone failed:", r.stderr.strip().splitlines()[-1])
     print(f"{len(names)} modules, {sum(map(len, graph.values()))} imports between them, "
-          f"{len(cycles)} cycle(s), {len(failed)} failed to import alone")
-    return 1 if cycles or failed else 0
+          f"{len(found)} cycle(s), {len(failed)} failed to import alone")
+    return 1 if found or failed else 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, fro
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm,
                        tensor, zeros, zeros_like)
 from .creation import logspace
-from .creation import bernoulli, manual_seed, multinomial
+from .creation import manual_seed
+from .functional.sampling import bernoulli, multinomial
 from .creation import tril_indices, triu_indices
 from . import functional
 from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmin, bmm,

@@ -353,68 +353,6 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, b
     return _made(be.normal(_size(size), dt, generator), be, requires_grad)
 
 
-def bernoulli(input, p=None, *, generator=None):
-    """0/1 samples, 1 with probability ``input`` (or ``p``), in input's dtype and place, as
-    ``torch.bernoulli``; no gradient."""
-    x = _tensor_arg("bernoulli", input)
-    be, xp = x._be, x.xp
-    if not be.is_floating(x.dtype):
-        raise TypeError(f"bernoulli: expected floating probabilities, got "
-                        f"{B.dtype_name(x.dtype)}")
-    prob = x.array if p is None else float(p)
-    u = be.uniform(tuple(x.shape), B.dtype_name(x.dtype), generator)
-    return _made(xp.astype(u < prob, x.dtype), be, False)
-
-
-def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Indices drawn from the categorical distribution of each row of ``input`` (C,) or
-    (N, C) (non-negative weights, not necessarily summing to 1), as ``torch.multinomial``:
-    (num_samples,) or (N, num_samples) int64. Without replacement (and for one sample) by
-    the Gumbel top-k trick, with replacement by inverting each row's cumulative sum."""
-    x = _tensor_arg("multinomial", input)
-    be, xp = x._be, x.xp
-    if x.ndim not in (1, 2) or not be.is_floating(x.dtype):
-        raise ValueError(f"multinomial: expected a 1-D or 2-D floating tensor of weights, got "
-                         f"shape {tuple(x.shape)} dtype {B.dtype_name(x.dtype)}")
-    n = int(num_samples)
-    if n <= 0:
-        raise ValueError(f"multinomial: num_samples must be >= 1, got {num_samples!r}")
-    P = x.array if x.ndim == 2 else xp.reshape(x.array, (1, -1))
-    C = P.shape[1]
-    if be.on_host:  # checked where it is free (on a device it would sync)
-        host = B.to_numpy(P)
-        if not np.isfinite(host).all() or (host < 0).any():
-            raise RuntimeError("multinomial: probability tensor contains either inf, nan or "
-                               "element < 0")
-        if (host.sum(axis=1) <= 0).any():
-            raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
-                               "probabilities <= 0)")
-        if not replacement and n > int((host > 0).sum(axis=1).min()):
-            raise RuntimeError(f"multinomial: cannot sample {n} samples without replacement "
-                               f"from rows with fewer nonzero weights")
-    dt = B.dtype_name(x.dtype)
-    if not replacement or n == 1:
-        # argmax/top-k of log w + Gumbel noise: a draw without replacement, weight-proportional
-        u = be.uniform(tuple(P.shape), dt, generator)
-        tiny = float(np.finfo(dt).tiny)
-        with be.quiet():  # log 0 = -inf: a class of weight 0 is never drawn
-            keys = xp.log(P) - xp.log(-xp.log(xp.clip(u, tiny, 1.0)))
-        idx = xp.argsort(-keys, axis=1, stable=True)[:, :n]
-    else:
-        cdf = xp.cumulative_sum(P, axis=1)
-        u = be.uniform((P.shape[0], n), dt, generator) * cdf[:, -1:]
-        idx = xp.sum(xp.astype(u[:, :, None] >= cdf[:, None, :], xp.int64), axis=2)
-        idx = xp.minimum(idx, C - 1)
-    idx = xp.astype(idx, xp.int64)
-    return _made(idx if x.ndim == 2 else xp.reshape(idx, (n,)), be, False)
-
-
-def _tensor_arg(op, x):
-    if not isinstance(x, TensorBase):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return x
-
-
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, backend=None):
     """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""

@@ -18,6 +18,7 @@ from . import backend as B
 from . import functional as F
 from .autograd import TensorBase, _init, as_tensor, is_grad_enabled
 from .functional import indexing as _indexing
+from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional.shape import _axis, _dims
 
@@ -54,13 +55,13 @@ class Tensor(TensorBase):
             return
         # PyTorch's legacy constructor: Tensor(data) copies data in the default float dtype,
         # Tensor(*sizes) is a tensor of those sizes (zeros), Tensor() an empty one
-        from .creation import tensor, zeros
-        dtype = B.get_default_dtype()
+        be, dtype = B.get_backend(), B.get_default_dtype()
         if len(args) == 1 and not isinstance(args[0], int):
-            made = tensor(args[0], dtype=dtype)
+            arr = be.asarray(args[0], dtype=dtype)
         else:
-            made = zeros(*(args or (0,)), dtype=dtype)
-        super().__init__(made.array, requires_grad=requires_grad, _be=made._be)
+            arr = be.xp.zeros(_dims("Tensor", args or (0,)), dtype=be.dtype(dtype),
+                              device=be.device)
+        super().__init__(arr, requires_grad=requires_grad, _be=be)
 
     def _result(self, array, be, node=None, idx=0):
         return _init(Tensor.__new__(Tensor), array, be, node, idx)
@@ -229,8 +230,10 @@ class Tensor(TensorBase):
         if dtype is None:
             return f"xpnn.{B.dtype_name(self.dtype)}"
         if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.LongTensor"
-            from . import creation
-            dtype = getattr(creation, dtype.rpartition(".")[2], dtype)
+            name = dtype.rpartition(".")[2]
+            if name not in _LEGACY:
+                raise ValueError(f"type: invalid type {dtype!r}")
+            dtype = _LEGACY[name]
         return self.to(dtype=getattr(dtype, "legacy_dtype", dtype))
 
     def astype(self, dtype):
@@ -865,12 +868,10 @@ class Tensor(TensorBase):
         return F.lerp(self, end, weight)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        from .creation import multinomial
-        return multinomial(self, num_samples, replacement, generator=generator)
+        return _sampling.multinomial(self, num_samples, replacement, generator=generator)
 
     def bernoulli(self, p=None, *, generator=None):
-        from .creation import bernoulli
-        return bernoulli(self, p, generator=generator)
+        return _sampling.bernoulli(self, p, generator=generator)
 
     def nonzero(self, *, as_tuple=False):
         return F.nonzero(self, as_tuple=as_tuple)
@@ -1567,6 +1568,13 @@ def _float_power_(self, exponent, _fn=_inplace("float_power")):
 
 
 Tensor.float_power_ = _float_power_
+
+
+# x.type("torch.LongTensor"): PyTorch's legacy type names
+_LEGACY = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
+           "BFloat16Tensor": "bfloat16", "LongTensor": "int64", "IntTensor": "int32",
+           "ShortTensor": "int16", "CharTensor": "int8", "ByteTensor": "uint8",
+           "BoolTensor": "bool"}
 
 
 def _replaced(t, src):

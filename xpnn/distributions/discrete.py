@@ -7,7 +7,8 @@ from functools import cached_property
 from .. import backend as B
 from .. import functional as F
 from ..autograd import TensorBase, no_grad
-from ..creation import arange, eye, full, multinomial
+from ..creation import arange, eye, full
+from ..functional.sampling import multinomial
 from . import constraints
 from .continuous import standard
 from .distribution import Distribution, broadcast_all
