@@ -165,6 +165,10 @@ class Module:
                                  "assigning attributes")
         params, mods, bufs = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
+            if name not in params and isinstance(getattr(type(self), name, None), property):
+                # a parametrized tensor (nn.utils.parametrize) or another property: PyTorch's
+                # register_parameter refuses a name the class already answers
+                raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists")
             mods.pop(name, None), bufs.pop(name, None)
             self._non_persistent.discard(name)
             params[name] = value

@@ -32,12 +32,88 @@ def _vector_norm(xp, x, order):
     return xp.sum(x ** order) ** (1.0 / order)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of the tensors' norms: the norm of all of them concatenated.
+
+    Args:
+        tensors: a Tensor or an iterable of Tensors (usually the gradients).
+        norm_type: the norm's order p (> 0), or ``math.inf`` for the max-abs norm.
+        error_if_nonfinite: raise if the norm is nan or inf (this reads it on the host;
+            otherwise nothing leaves the device).
+        foreach: accepted for PyTorch's signature; one code path serves every backend.
+    Returns:
+        0-d Tensor of the first tensor's dtype and device (float32 0 for no tensors),
+        not recorded by autograd.
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"get_total_norm: tensors[{i}] is a {type(t).__name__}, not a "
+                            "Tensor")
+    norm_type = float(norm_type)
+    if not norm_type > 0.0:
+        raise ValueError(f"get_total_norm: norm_type must be > 0, got {norm_type!r}")
+    if not tensors:
+        be = B.get_backend(None)
+        return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))
+    return _total_norm("get_total_norm", tensors, norm_type, error_if_nonfinite)
+
+
+def _total_norm(fn, tensors, norm_type, error_if_nonfinite):
+    """get_total_norm's work on a non-empty list, errors naming ``fn``."""
+    be = tensors[0]._be
+    xp, dtype = be.xp, tensors[0].dtype
+    for t in tensors:
+        if t._be is not be:
+            raise TypeError(f"{fn}: gradients live on different backends/devices "
+                            f"({be.name}:{be.device} vs {t._be.name}:{t._be.device})")
+    norms = [_vector_norm(xp, t.array, norm_type) for t in tensors]
+    norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
+    total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
+    if error_if_nonfinite and not bool(B.to_numpy(xp.isfinite(total))):
+        raise RuntimeError(f"{fn}: the total norm of order {norm_type} of the gradients is "
+                           f"{float(total)}, so they cannot be clipped; pass "
+                           "error_if_nonfinite=False to clip anyway")
+    return Tensor(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, given their total
+    norm (from :func:`get_total_norm`, maybe all-reduced across ranks first).
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors whose ``.grad`` to scale (those
+            without a gradient are skipped).
+        max_norm: the largest allowed total norm (>= 0).
+        total_norm: a 0-d Tensor (or a number): the gradients' total norm.
+        foreach: accepted for PyTorch's signature.
+    Returns:
+        None
+    """
+    _, with_grad = _with_grads(parameters, "clip_grads_with_norm_")
+    max_norm = float(max_norm)
+    if not max_norm >= 0.0:
+        raise ValueError(f"clip_grads_with_norm_: max_norm must be >= 0, got {max_norm!r}")
+    if not with_grad:
+        return
+    xp = with_grad[0]._be.xp
+    total = total_norm.array if isinstance(total_norm, Tensor) else \
+        xp.asarray(float(total_norm), dtype=with_grad[0].grad.dtype,
+                   device=with_grad[0]._be.device)
+    coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
+    for p in with_grad:
+        g = p.grad.array
+        p.grad = g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype))
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                    foreach=None):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     The total norm is the ``norm_type``-norm of the per-parameter norms (the norm of all
     gradients concatenated); every gradient is multiplied by
     ``min(1, max_norm / (total_norm + 1e-6))``. Parameters without a gradient are skipped.
+    (:func:`get_total_norm`, then :func:`clip_grads_with_norm_`.)
 
     Args:
         parameters: a Tensor or an iterable of Tensors whose ``.grad`` to clip.
@@ -45,6 +121,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         norm_type: the norm's order p (> 0), or ``math.inf`` for the max-abs norm.
         error_if_nonfinite: raise if the total norm is nan or inf (this reads it on the
             host; otherwise nothing leaves the device).
+        foreach: accepted for PyTorch's signature.
     Returns:
         0-d Tensor (the gradients' dtype and device): the total norm before clipping.
     """
@@ -56,24 +133,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not with_grad:
         be = params[0]._be if params else B.get_backend(None)
         return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))
-    be = with_grad[0]._be
-    xp, dtype = be.xp, with_grad[0].grad.dtype
-    for p in with_grad:
-        if p._be is not be:
-            raise TypeError(f"clip_grad_norm_: gradients live on different backends/devices "
-                            f"({be.name}:{be.device} vs {p._be.name}:{p._be.device})")
-    norms = [_vector_norm(xp, p.grad.array, norm_type) for p in with_grad]
-    norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
-    total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
-    if error_if_nonfinite and not bool(B.to_numpy(xp.isfinite(total))):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           f"gradients is {float(total)}, so they cannot be clipped; pass "
-                           "error_if_nonfinite=False to clip anyway")
-    coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
-    for p in with_grad:
-        g = p.grad.array
-        p.grad = g * (coef if g.dtype == dtype else xp.astype(coef, g.dtype))
-    return Tensor(total)
+    total = _total_norm("clip_grad_norm_", [p.grad for p in with_grad], norm_type,
+                        error_if_nonfinite)
+    clip_grads_with_norm_(with_grad, max_norm, total)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value):

@@ -1,8 +1,18 @@
-"""xpnn.nn.utils: gradient clipping, parameter vectors and (in ``rnn``) padded and packed
-sequences, under PyTorch's path (``torch.nn.utils``)."""
+"""xpnn.nn.utils: gradient clipping, parameter vectors, (in ``rnn``) padded and packed
+sequences, (in ``parametrize`` and ``parametrizations``) reparametrized weights, the older
+hook-based weight and spectral norms, and conv/linear + batch norm fusion, under PyTorch's
+path (``torch.nn.utils``)."""
+import inspect
+
+from ... import backend as B
 from ...functional import cat, reshape
-from ...optim.clip import clip_grad_norm_, clip_grad_value_
-from . import rnn  # noqa: F401  (torch.nn.utils.rnn)
+from ...optim.clip import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_,
+                           get_total_norm)
+from . import parametrizations, parametrize, rnn, stateless  # noqa: F401  (torch's modules)
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,
+                     fuse_linear_bn_weights)
+from ..module import Module
+from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 
 def parameters_to_vector(parameters):
@@ -22,5 +32,36 @@ def vector_to_parameters(vec, parameters):
                          f"parameters {start}")
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)`` whose parameter values are unspecified, without
+    advancing the parameter-init random stream (PyTorch's ``skip_init``).
+
+    PyTorch builds the module on its "meta" device and allocates empty storage. xpnn has no
+    meta device: the constructor runs as usual and the init generator is put back where it
+    was, so the weights of modules built afterwards are the ones they would be without this
+    call (the construction time is not saved). Overwrite the values before use.
+
+    Args:
+        module_cls: a Module subclass taking a ``device`` argument (as PyTorch requires).
+        args, kwargs: its constructor's arguments.
+    Returns:
+        The module.
+    """
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"skip_init: expected a Module class; got {module_cls!r}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError(f"skip_init: {module_cls.__name__} must support a 'device' arg to "
+                           "skip initialization")
+    rng = B.host_rng().bit_generator
+    state = rng.state
+    try:
+        return module_cls(*args, **kwargs)
+    finally:
+        rng.state = state
+
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
+           "remove_spectral_norm", "remove_weight_norm", "skip_init", "spectral_norm",
+           "vector_to_parameters", "weight_norm"]
