@@ -876,6 +876,28 @@ OPS += [
         [A((1, 1, 2, 2, 2))], lambda x: TF.interpolate(x, size=(3, 1, 3), mode="trilinear")),
     _op("interpolate:area", lambda x: F.interpolate(x, size=3, mode="area"), [A((2, 1, 5))],
         lambda x: TF.interpolate(x, size=3, mode="area"), ROW),
+    # spatial transformers (more in test_grid.py); grid positions N(0, 1): some outside
+    _op("grid_sample:bilinear", lambda x, g: F.grid_sample(x, g, align_corners=False),
+        [A((2, 2, 3, 4)), A((2, 3, 2, 2))],
+        lambda x, g: TF.grid_sample(x, g, align_corners=False), (0, 1)),
+    _op("grid_sample:border_corners", lambda x, g: F.grid_sample(
+        x, g, padding_mode="border", align_corners=True), [A((2, 2, 3, 4)), A((2, 3, 2, 2))],
+        lambda x, g: TF.grid_sample(x, g, padding_mode="border", align_corners=True), (0, 1)),
+    _op("grid_sample:reflection", lambda x, g: F.grid_sample(
+        x, g, padding_mode="reflection", align_corners=False), [A((1, 2, 3, 4)),
+                                                              A((1, 4, 3, 2))],
+        lambda x, g: TF.grid_sample(x, g, padding_mode="reflection", align_corners=False)),
+    _op("grid_sample:nearest", lambda x, g: F.grid_sample(
+        x, g, "nearest", "reflection", align_corners=True), [A((2, 2, 3, 4)), A((2, 3, 2, 2))],
+        lambda x, g: TF.grid_sample(x, g, "nearest", "reflection", align_corners=True),
+        (0, 1)),
+    _op("grid_sample:trilinear", lambda x, g: F.grid_sample(x, g, align_corners=False),
+        [A((1, 2, 2, 3, 2)), A((1, 2, 2, 2, 3))],
+        lambda x, g: TF.grid_sample(x, g, align_corners=False)),
+    _op("affine_grid", lambda t: F.affine_grid(t, (2, 1, 3, 4), align_corners=False),
+        [A((2, 2, 3))], lambda t: TF.affine_grid(t, (2, 1, 3, 4), align_corners=False)),
+    _op("affine_grid:3d", lambda t: F.affine_grid(t, (1, 2, 2, 3, 2), align_corners=True),
+        [A((1, 3, 4))], lambda t: TF.affine_grid(t, (1, 2, 2, 3, 2), align_corners=True)),
     _op("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), [A((2, 4, 1, 2))],
         lambda x: TF.pixel_shuffle(x, 2), ROW),
     _op("unfold", lambda x: F.unfold(x, 2), [A((2, 3, 4, 5))], lambda x: TF.unfold(x, 2), ROW),
@@ -1271,6 +1293,8 @@ OPS += [
     _op("rad2deg", F.rad2deg, [S23], _torch("rad2deg"), ROW),
     _op("copysign", F.copysign, [S23, S23], _torch("copysign"), (0, 1)),
     _op("erfc", F.erfc, [S23], _torch("erfc"), ROW),
+    _op("erfinv", lambda a: F.erfinv(a * 1.8 - 0.9), [A((2, 3), "unit")],
+        lambda a: torch.erfinv(a * 1.8 - 0.9), ROW),
     _op("fmax", F.fmax, [S23, A((3,))], _torch("fmax"), ROW),
     _op("fmin", lambda a, b: a.fmin(b), [S23, S23], SAME, (0, 1)),
 ]

@@ -4,7 +4,7 @@ NaN, infinities, integer inputs, returned indices, the native == portable kernel
 PyTorch's errors. The differentiable ops' gradient checks and torch twins are in cases.py."""
 import numpy as np
 import pytest
-from conftest import needs_torch
+from conftest import needs_torch, to_np
 
 import xpnn
 import xpnn.functional as F
@@ -358,3 +358,28 @@ def test_logspace_matches_torch(backend):
         tkw = {k: getattr(torch, v) if k == "dtype" else v for k, v in kw.items()}
         _same(xpnn.logspace(-1, 2.5, 5, backend=backend, **kw),
               torch.logspace(-1, 2.5, 5, **tkw), tol=1e-6)
+
+
+def test_erfinv_matches_torch_and_its_portable_form_is_accurate(backend):
+    """erfinv (native where the backend has it) against torch, the portable form (Giles'
+    start, Newton steps on erf and on log erfc) against torch in float64 and float32, out to
+    1 - y = 1e-16; Normal.icdf uses it."""
+    from xpnn import backend as B
+    from xpnn.functional.pointwise import erfinv_portable
+    y = np.concatenate([np.linspace(-1, 1, 2001), 1 - np.logspace(-16, -1, 60),
+                        np.logspace(-300, -1, 60), [1.5, -2.0, np.nan]])
+    truth = torch.special.erfinv(torch.tensor(y)).numpy()
+    ours = xpnn.erfinv(xpnn.tensor(y, backend=backend, dtype="float64"))
+    np.testing.assert_allclose(to_np(ours), truth, rtol=1e-13, atol=0)
+    be = B.get_backend(backend)
+    for dtype, rtol in (("float64", 1e-13), ("float32", 2e-6)):
+        keep = (y > -1) & (y < 1) if dtype == "float64" else (np.abs(y) < 1 - 1e-6)
+        yy = y[keep].astype(dtype)
+        got = B.to_numpy(erfinv_portable(be, be.asarray(yy, dtype=dtype)))
+        want = torch.special.erfinv(torch.tensor(yy.astype(np.float64))).numpy()
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-30)
+    p = np.array([0.01, 0.3, 0.5, 0.975])
+    d = xpnn.distributions.Normal(xpnn.tensor(1.0, backend=backend),
+                                  xpnn.tensor(2.0, backend=backend))
+    want = torch.distributions.Normal(1.0, 2.0).icdf(torch.tensor(p)).numpy()
+    np.testing.assert_allclose(to_np(d.icdf(xpnn.tensor(p, backend=backend))), want, rtol=1e-5)

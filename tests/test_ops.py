@@ -24,7 +24,8 @@ ROW_TOL = 16 * EPS32
 OUR_MODULES = ("activation", "elementwise", "linalg", "loss", "reduce", "shape", "dropout",
                "indexing", "distance", "padding", "upsampling", "gather", "sorting",
                "rearrange", "einsum", "scan", "stats", "products", "pointwise", "layout",
-               "indexops", "scatter_reduction", "setops", "cdist", "moremath", "special")
+               "indexops", "scatter_reduction", "setops", "cdist", "moremath", "special",
+               "grid")
 
 
 def _skip_unsupported(case, backend):

@@ -4,6 +4,7 @@
 ``utils.data``, ``autograd``, devices and dtypes use PyTorch's names and meanings.
 """
 from . import _coretype  # first: it may choose OpenBLAS's kernels before NumPy loads them
+import math as _math
 from . import backend as _backend
 from .cpu import get_num_threads, set_num_threads  # the CPU thread policy (see xpnn/cpu.py)
 from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,
@@ -47,7 +48,7 @@ from .functional import (atleast_1d, atleast_2d, atleast_3d, bincount, block_dia
 from .functional.promotion import can_cast, promote_types, result_type
 from .functional import (addbmm, addcdiv, addcmul, addmm, addmv, aminmax, baddbmm, copysign,
                          cross, cummax, cummin, cumprod, cumulative_trapezoid, deg2rad, diff,
-                         dot, erfc, fmax, fmin, fmod, frac, heaviside, kron, kthvalue,
+                         dot, erfc, erfinv, fmax, fmin, fmod, frac, heaviside, kron, kthvalue,
                          logcumsumexp, logit, median, mode, mv, nanmean, nanmedian,
                          nanquantile, nansum, quantile, rad2deg, sgn, signbit, sinc, std_mean,
                          tensordot, trace, trapezoid, trapz, var_mean, vdot, xlogy)
@@ -80,6 +81,18 @@ from .autograd import functional as _autograd_functional  # torch.autograd.funct
 autograd.detect_anomaly, autograd.set_detect_anomaly, autograd.is_anomaly_enabled = (
     detect_anomaly, _anomaly.set_detect_anomaly, _anomaly.is_anomaly_enabled)
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
+from . import random
+from .random import get_rng_state, seed, set_rng_state
+from .functional import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d,
+                         bilinear, binary_cross_entropy_with_logits, channel_shuffle, conv1d,
+                         conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                         dropout, embedding, embedding_bag, feature_alpha_dropout, group_norm,
+                         hardshrink, layer_norm, max_pool1d, max_pool2d, max_pool3d, pdist,
+                         prelu, rms_norm, rrelu)  # PyTorch's top-level spellings of F's ops
+from ._settings import (are_deterministic_algorithms_enabled, get_default_device,
+                        get_float32_matmul_precision,
+                        is_deterministic_algorithms_warn_only_enabled, set_default_device,
+                        set_float32_matmul_precision, use_deterministic_algorithms)
 from . import serialization
 from .nn import modules as _nn_modules  # PyTorch's module paths: xpnn.nn.modules.linear...
 from . import callbacks, data, metrics
@@ -101,6 +114,10 @@ uint8 = DType("uint8")
 bool = DType("bool")
 
 
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+newaxis = None
+
+
 def is_tensor(obj):
     """True for an xpnn Tensor."""
     return isinstance(obj, Tensor)
@@ -110,4 +127,4 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-del _anomaly, _autograd_functional, _backend, _nn_modules
+del _anomaly, _autograd_functional, _backend, _math, _nn_modules

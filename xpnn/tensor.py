@@ -1065,6 +1065,9 @@ class Tensor(TensorBase):
     def erfc(self):
         return F.erfc(self)
 
+    def erfinv(self):
+        return F.erfinv(self)
+
     def fmax(self, other):
         return F.fmax(self, other)
 
@@ -1519,7 +1522,7 @@ for _name in ("logical_xor", "greater", "greater_equal", "less", "less_equal", "
               "clamp_max", "erf"):
     if hasattr(F, _name) and not hasattr(Tensor, _name):
         setattr(Tensor, _name, _method(getattr(F, _name)))
-Tensor.ger = Tensor.outer
+Tensor.ger, Tensor.fix = Tensor.outer, Tensor.trunc
 
 
 def _inplace(name):

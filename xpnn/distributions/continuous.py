@@ -71,6 +71,9 @@ class Normal(Distribution):
             self._validate_sample(value)
         return 0.5 * (1 + F.erf((value - self.loc) / (self.scale * math.sqrt(2))))
 
+    def icdf(self, value):
+        return self.loc + self.scale * F.erfinv(2 * value - 1) * math.sqrt(2)
+
     def entropy(self):
         return 0.5 + _HALF_LOG_2PI + self.scale.log()
 

@@ -54,8 +54,8 @@ from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, ma
                      norm, prod, std, sum, var)
 from .regularization import l1_penalty, l2_penalty
 from .sorting import argsort, sort, topk
-from .pointwise import (copysign, deg2rad, erfc, fmax, fmin, fmod, frac, heaviside, logit,
-                        rad2deg, sgn, signbit, sinc, xlogy)
+from .pointwise import (copysign, deg2rad, erfc, erfinv, fmax, fmin, fmod, frac, heaviside,
+                        logit, rad2deg, sgn, signbit, sinc, xlogy)
 from .products import (addbmm, addcdiv, addcmul, addmm, addmv, baddbmm, cross, dot, kron,
                        mv, tensordot, trace, vdot)
 from .scan import (cummax, cummin, cumprod, cumulative_trapezoid, diff, logcumsumexp,
@@ -64,6 +64,7 @@ from .stats import (aminmax, kthvalue, median, mode, nanmean, nanmedian, nanquan
                     quantile, std_mean, var_mean)
 from .special import digamma, lgamma, polygamma
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle
+from .grid import affine_grid, grid_sample
 from .cdist import cdist, pdist
 from .indexops import index_add, index_copy, index_fill, masked_scatter, take_along_dim
 from .scatter_reduction import scatter_reduce
