@@ -24,13 +24,9 @@ def _eps(t):
     return float(B.np.finfo(B.dtype_name(t.dtype)).eps)
 
 
-class Normal(Distribution):
-    """The normal distribution N(loc, scale^2), as ``torch.distributions.Normal``.
-
-    Args:
-        loc: the mean (Tensor or number).
-        scale: the standard deviation, > 0.
-    """
+class _LocScale(Distribution):
+    """A location-scale family on the real line, symmetric about ``loc`` (its mean and
+    mode): Normal and Laplace."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -47,6 +43,15 @@ class Normal(Distribution):
     @property
     def mode(self):
         return self.loc
+
+
+class Normal(_LocScale):
+    """The normal distribution N(loc, scale^2), as ``torch.distributions.Normal``.
+
+    Args:
+        loc: the mean (Tensor or number).
+        scale: the standard deviation, > 0.
+    """
 
     @property
     def stddev(self):
@@ -135,25 +140,9 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocScale):
     """The Laplace distribution with density exp(-|x - loc| / scale) / (2 scale), as
     ``torch.distributions.Laplace``."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

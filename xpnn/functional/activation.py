@@ -48,21 +48,23 @@ def erf_portable(be, X):
     return xp.sign(X) * xp.where(A < 2.5, series, tail)
 
 
-def _erf_numpy(be, X):
-    special = B.optional_module("scipy.special")
-    return special.erf(X) if special is not None else erf_portable(be, X)
+def native_special(name, portable):
+    """A table by backend name of the native versions of the special function ``name``:
+    SciPy's for NumPy (``portable`` where SciPy is missing), ``torch.special``'s, and
+    ``cupyx.scipy.special``'s; every other backend takes ``portable``."""
+    def on_numpy(be, X):
+        special = B.optional_module("scipy.special")
+        return getattr(special, name)(X) if special is not None else portable(be, X)
+
+    def on_torch(be, X):
+        return getattr(be.lib.special, name)(X)
+
+    def on_cupy(be, X):
+        return getattr(B.optional_module("cupyx.scipy.special"), name)(X)
+    return {"numpy": on_numpy, "torch": on_torch, "cupy": on_cupy}
 
 
-def _erf_torch(be, X):
-    return be.lib.special.erf(X)
-
-
-def _erf_cupy(be, X):
-    return B.optional_module("cupyx.scipy.special").erf(X)
-
-
-# Native erf by backend name; every other backend takes the portable one.
-ERF = {"numpy": _erf_numpy, "torch": _erf_torch, "cupy": _erf_cupy}
+ERF = native_special("erf", erf_portable)
 
 
 def erf_array(be, X):

@@ -13,6 +13,17 @@ from .pool import avg_pool2d
 from .shape import reshape, transpose
 
 
+def _channels_first(op, input, name, count):
+    """``input`` as a Tensor (N, C, *) with 3 or more dims, and ``count`` an int >= 1."""
+    x = as_tensor(input, op=op)
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expected an input (N, C, *) with 3 or more dims, got shape "
+                         f"{x.shape}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"{op}: {name} must be an int >= 1, got {count!r}")
+    return x
+
+
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Local response normalization across channels (Krizhevsky et al. 2012), as
     ``torch.nn.functional.local_response_norm``:
@@ -27,14 +38,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         Tensor shaped like input.
     """
     op = "local_response_norm"
-    x = as_tensor(input, op=op)
-    if x.ndim < 3:
-        raise ValueError(f"{op}: expected an input (N, C, *) with 3 or more dims, got shape "
-                         f"{x.shape}")
+    x = _channels_first(op, input, "size", size)
     if not x._be.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating input, got {B.dtype_name(x.dtype)}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")
     if math.prod(x.shape) == 0:
         return x
     N, C = x.shape[:2]
@@ -56,12 +62,7 @@ def channel_shuffle(input, groups):
         Tensor shaped like input.
     """
     op = "channel_shuffle"
-    x = as_tensor(input, op=op)
-    if x.ndim < 3:
-        raise ValueError(f"{op}: expected an input (N, C, *) with 3 or more dims, got shape "
-                         f"{x.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be an int >= 1, got {groups!r}")
+    x = _channels_first(op, input, "groups", groups)
     N, C = x.shape[:2]
     if C % groups:
         raise ValueError(f"{op}: the {C} channels of input {x.shape} are not divisible by "

@@ -13,7 +13,7 @@ from .. import backend as B
 from ..autograd import TensorBase, as_tensor
 from .indexing import getitem, narrow, take
 from .rearrange import flip
-from .shape import _axis, _joinable, cat, expand, reshape, stack, transpose
+from .shape import _axis, _joinable, cat, expand, reshape, stack, tensor_list, transpose
 
 
 def _tensors(op, tensors):
@@ -198,24 +198,15 @@ def atleast_3d(*tensors):
     return _atleast("atleast_3d", 3, tensors)
 
 
-def _sequence(op, tensors):
-    if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}: expected a list or tuple of Tensors, got "
-                        f"{type(tensors).__name__}")
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of Tensors")
-    return list(tensors)
-
-
 def hstack(tensors):
     """Tensors joined column-wise: along dim 0 if all are 1-d, else dim 1."""
-    ts = atleast_1d(_sequence("hstack", tensors))
+    ts = atleast_1d(tensor_list("hstack", tensors))
     return cat(list(ts), 0 if ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
     """Tensors joined row-wise (dim 0) after ``atleast_2d``; ``row_stack`` is the same."""
-    return cat(list(atleast_2d(_sequence("vstack", tensors))), 0)
+    return cat(list(atleast_2d(tensor_list("vstack", tensors))), 0)
 
 
 row_stack = vstack
@@ -223,12 +214,12 @@ row_stack = vstack
 
 def dstack(tensors):
     """Tensors joined depth-wise (dim 2) after ``atleast_3d``."""
-    return cat(list(atleast_3d(_sequence("dstack", tensors))), 2)
+    return cat(list(atleast_3d(tensor_list("dstack", tensors))), 2)
 
 
 def column_stack(tensors):
     """Tensors joined as columns (dim 1): 0-d and 1-d ones become columns of shape (n, 1)."""
-    ts = [as_tensor(t, op="column_stack") for t in _sequence("column_stack", tensors)]
+    ts = [as_tensor(t, op="column_stack") for t in tensor_list("column_stack", tensors)]
     return cat([reshape(t, (math.prod(t.shape), 1)) if t.ndim <= 1 else t for t in ts], 1)
 
 

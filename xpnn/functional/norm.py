@@ -205,6 +205,17 @@ class GroupNorm(Function):
 # -- public functions ----------------------------------------------------------------------
 
 
+def _trailing(op, x, normalized_shape):
+    """``normalized_shape`` as a tuple that ends ``x``'s shape, or a ValueError."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
+                         f"{shape}")
+    return shape
+
+
 def _affine(op, x, weight, bias, shape):
     """(the Tensors to pass: x, then weight and bias if given, checked against ``shape``;
     the names of the affine ones passed)."""
@@ -283,12 +294,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         Tensor shaped like x.
     """
     x = as_tensor(x, op="layer_norm")
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(normalized_shape)
+    shape = _trailing("layer_norm", x, normalized_shape)
     k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
-                         f"normalized_shape {shape}")
     args, affine = _affine("layer_norm", x, weight, bias, shape)
     return LayerNorm.apply(*args, k=k, eps=eps, affine=affine)
 
@@ -309,12 +316,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     x = as_tensor(input, op="rms_norm")
     if not x._be.is_floating(x.dtype):
         raise TypeError(f"rms_norm: expected a floating input, got {B.dtype_name(x.dtype)}")
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(normalized_shape)
+    shape = _trailing("rms_norm", x, normalized_shape)
     k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with "
-                         f"normalized_shape {shape}")
     args, _ = _affine("rms_norm", x, weight, None, shape)
     if eps is None:
         eps = float(x.xp.finfo(x.dtype).eps)

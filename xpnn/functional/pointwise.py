@@ -10,7 +10,8 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .activation import _INV_SQRT_PI, _TWO_OVER_SQRT_PI, erf_array, erf_portable
+from .activation import (_INV_SQRT_PI, _TWO_OVER_SQRT_PI, erf_array, erf_portable,
+                         native_special)
 from .elementwise import (_floating, check_divisor, isnan, mul, promote, quiet, sign,
                           unbroadcast, where)
 
@@ -209,21 +210,7 @@ def erfc_portable(be, X):
     return xp.where(X < 0, 2 - pos, pos)
 
 
-def _erfc_numpy(be, X):
-    special = B.optional_module("scipy.special")
-    return special.erfc(X) if special is not None else erfc_portable(be, X)
-
-
-def _erfc_torch(be, X):
-    return be.lib.special.erfc(X)
-
-
-def _erfc_cupy(be, X):
-    return B.optional_module("cupyx.scipy.special").erfc(X)
-
-
-# Native erfc by backend name; every other backend takes the portable one.
-ERFC = {"numpy": _erfc_numpy, "torch": _erfc_torch, "cupy": _erfc_cupy}
+ERFC = native_special("erfc", erfc_portable)
 
 
 @quiet
@@ -277,21 +264,7 @@ def erfinv_portable(be, Y):
     return xp.where(Y < 0, -X, X)
 
 
-def _erfinv_numpy(be, X):
-    special = B.optional_module("scipy.special")
-    return special.erfinv(X) if special is not None else erfinv_portable(be, X)
-
-
-def _erfinv_torch(be, X):
-    return be.lib.special.erfinv(X)
-
-
-def _erfinv_cupy(be, X):
-    return B.optional_module("cupyx.scipy.special").erfinv(X)
-
-
-# Native erfinv by backend name; every other backend takes the portable one.
-ERFINV = {"numpy": _erfinv_numpy, "torch": _erfinv_torch, "cupy": _erfinv_cupy}
+ERFINV = native_special("erfinv", erfinv_portable)
 
 
 @quiet

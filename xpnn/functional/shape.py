@@ -282,12 +282,18 @@ def broadcast_shapes(*shapes):
     return tuple(out)
 
 
-def _joinable(op, tensors):
+def tensor_list(op, tensors):
+    """``tensors`` as a list, or the error of an op that joins tensors (cat, hstack, ...)."""
     if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}: expected a list or tuple of Tensors, got "
                         f"{type(tensors).__name__}")
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of Tensors")
+    return list(tensors)
+
+
+def _joinable(op, tensors):
+    tensors = tensor_list(op, tensors)
     like = next((t for t in tensors if isinstance(t, TensorBase)), None)
     tensors = [as_tensor(t, like=like, op=op) for t in tensors]
     dt = tensors[0].dtype

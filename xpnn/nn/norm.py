@@ -245,10 +245,6 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, x):
-        k = len(self.normalized_shape)
-        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
-            raise ValueError(f"{self!r}: input of shape {x.shape} does not end with "
-                             f"{self.normalized_shape}")
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
