@@ -105,10 +105,9 @@ PROGRAMS = {
         learning=lambda out, items: (items[0], _floats(r"valid loss\s+([\d.]+)", out)[-1])),
 }
 
-# Printed differences that are known and cosmetic, applied to PyTorch's lines before the
-# comparison: xpnn prints a Size as a plain tuple and a dtype by its bare name.
-COSMETIC = [(r"torch\.Size\(\[#\]\)", "(#,)"), (r"torch\.Size\(\[([^\]]*)\]\)", r"(\1)"),
-            (r"torch\.(u?int#|float#|bool)", r"\1")]
+# Printed differences that are known and cosmetic (harness.COSMETIC), applied to PyTorch's
+# lines before the comparison.
+COSMETIC = harness.COSMETIC
 
 _RUNS = {}
 

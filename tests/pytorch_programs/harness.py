@@ -170,7 +170,8 @@ def _program_context(script, argv, workdir, env):
         sys.modules.update(saved_mods)
 
 
-def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy"):
+def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy",
+        replay_draws=True):
     """Run a program in this process on ``framework`` and return its :class:`Run`.
 
     Args:
@@ -181,6 +182,9 @@ def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy
         framework: "torch" (recording) or "xpnn" (replaying ``recorded``, the PyTorch run).
         env: environment variables for the run (the local data's subset sizes).
         backend: xpnn's default backend for the xpnn run.
+        replay_draws: False runs the program plainly on its own seeds (a program with
+            several models, or draws the replay does not cover): only its ``.item()``
+            values are recorded, and ``recorded`` is not used.
     """
     workdir = Path(workdir)
     script, _ = place(files, workdir / "src", framework)
@@ -189,10 +193,13 @@ def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy
     result = Run(framework)
     roots = (str(script.parent) + os.sep,)
     if framework == "torch":
-        hooks = replay.torch_hooks(result, roots)
+        import torch
+        hooks = replay.torch_hooks(result, roots) if replay_draws else \
+            [replay.item_hook(torch.Tensor, result, roots)]
     else:
         import xpnn
-        hooks = replay.xpnn_hooks(result, recorded, roots)
+        hooks = replay.xpnn_hooks(result, recorded, roots) if replay_draws else \
+            [replay.item_hook(xpnn.Tensor, result, roots)]
         hooks.append(_default_backend(xpnn, backend))
     out = io.StringIO()
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -215,11 +222,14 @@ def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy
     return result
 
 
-def run_both(files, argv, tmp_path, env=None):
-    """The PyTorch run (recording) and the xpnn run (replaying): ``(torch_run, xpnn_run)``."""
-    t = run(files, argv, Path(tmp_path) / "torch", "torch", env=env)
+def run_both(files, argv, tmp_path, env=None, replay_draws=True):
+    """The PyTorch run (recording) and the xpnn run (replaying): ``(torch_run, xpnn_run)``;
+    with ``replay_draws=False``, each run plainly on its own seeds."""
+    t = run(files, argv, Path(tmp_path) / "torch", "torch", env=env,
+            replay_draws=replay_draws)
     t.raise_error()
-    x = run(files, argv, Path(tmp_path) / "xpnn", "xpnn", recorded=t, env=env)
+    x = run(files, argv, Path(tmp_path) / "xpnn", "xpnn", recorded=t, env=env,
+            replay_draws=replay_draws)
     return t, x
 
 
@@ -255,6 +265,12 @@ def init_mismatches(t, x, min_size=32):
 
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?")
+
+# Printed differences that are known and cosmetic, applied to PyTorch's masked lines before
+# they are compared with xpnn's: xpnn prints a Size as a plain tuple and a dtype by its bare
+# name.
+COSMETIC = [(r"torch\.Size\(\[#\]\)", "(#,)"), (r"torch\.Size\(\[([^\]]*)\]\)", r"(\1)"),
+            (r"torch\.(u?int#|float#|bool)", r"\1")]
 
 
 def masked_lines(text, ignore=()):

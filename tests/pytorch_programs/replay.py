@@ -38,7 +38,7 @@ def _is_program_frame(frame, roots):
     return any(name.startswith(r) for r in roots)
 
 
-def _item_hook(cls, run, roots):
+def item_hook(cls, run, roots):
     """``cls.item`` that also appends the value to ``run.items`` when the caller is a line of
     the program (library code calling ``.item()`` is not the program's reading)."""
     orig = cls.item
@@ -180,7 +180,7 @@ def torch_hooks(run, roots):
             mock.patch.object(torch, "randn_like", randn_like),
             mock.patch.object(tud.RandomSampler, "__iter__", sampler_iter),
             _first_model_hook(torch.nn.Module, first_model),
-            _item_hook(torch.Tensor, run, roots)]
+            item_hook(torch.Tensor, run, roots)]
 
 
 def xpnn_hooks(run, recorded, roots):
@@ -265,4 +265,4 @@ def xpnn_hooks(run, recorded, roots):
             mock.patch.object(xpnn, "randn_like", randn_like),
             mock.patch.object(sampler_mod.RandomSampler, "_indices", sampler_indices),
             _first_model_hook(xpnn.nn.Module, first_model),
-            _item_hook(xpnn.Tensor, run, roots)]
+            item_hook(xpnn.Tensor, run, roots)]

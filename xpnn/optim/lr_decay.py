@@ -16,12 +16,15 @@ class StepLR(LRScheduler):
 
     Args:
         optimizer: the Optimizer to schedule.
-        step_size: period of the decay, in epochs (int >= 1).
+        step_size: period of the decay, in epochs (int >= 1; a whole float such as the
+            1.0 of PyTorch's text classification tutorial is taken as that int).
         gamma: multiplicative factor (>= 0).
         last_epoch: see :class:`LRScheduler`.
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, float) and step_size.is_integer():
+            step_size = int(step_size)
         self.step_size = _check_int("StepLR", "step_size", step_size, 1)
         self.gamma = check_hyper("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
