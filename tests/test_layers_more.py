@@ -254,3 +254,70 @@ def test_margin_losses_bad_input(backend):
         F.multi_margin_loss(x, y, reduction="avg")
     with pytest.raises(ValueError, match="bilinear: inputs of shapes"):
         F.bilinear(x, x, _t(np.zeros((2, 3, 4)), backend, dtype="float32"))
+
+
+# -- PyTorch 2.13's bias= of norm layers, weighted losses, legacy loss arguments -------------
+@pytest.mark.parametrize("build,shape", [
+    (lambda m: m.BatchNorm2d(4), (2, 4, 3, 3)), (lambda m: m.BatchNorm1d(4, bias=False), (3, 4)),
+    (lambda m: m.BatchNorm1d(4, affine=False), (3, 4)),
+    (lambda m: m.InstanceNorm2d(3, affine=True, bias=False), (2, 3, 3, 3)),
+    (lambda m: m.GroupNorm(2, 4, bias=False), (2, 4, 3)),
+    (lambda m: m.LayerNorm(4, bias=False), (2, 4)),
+    (lambda m: m.SyncBatchNorm(3, bias=False), (2, 3, 5))])
+def test_norm_layers_take_bias_and_print_it_as_torch(build, shape, backend):
+    ours, theirs = build(nn), build(torch.nn)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert (ours.bias is None) == (theirs.bias is None)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours.load_state_dict({k: _t(v.detach().numpy(), backend) for k, v in
+                          theirs.state_dict().items()})
+    got = ours.to(backend)(_t(x, backend, dtype="float32"))
+    np.testing.assert_allclose(to_np(got), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_weighted_pointwise_losses_as_torch(name, reduction, backend):
+    """PyTorch 2.13's weight= of mse/l1/huber ("mean" divides by the weights' sum for mse
+    and l1, by the count for huber, as PyTorch does)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    w = rng.random((4, 3)).astype(np.float32)
+    x, t = _t(a, backend, dtype="float32").requires_grad_(), torch.tensor(a, requires_grad=True)
+    out = getattr(F, name)(x, _t(b, backend, dtype="float32"), reduction=reduction,
+                           weight=_t(w, backend, dtype="float32"))
+    ref = getattr(torch.nn.functional, name)(t, torch.tensor(b), reduction=reduction,
+                                             weight=torch.tensor(w))
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(to_np(out), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_np(x.grad), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=f"{name}: weight of shape \\(3,\\) must have the"):
+        getattr(F, name)(x, _t(b, backend, dtype="float32"), weight=_t(w[0], backend,
+                                                                        dtype="float32"))
+
+
+def test_losses_take_the_legacy_size_average_and_reduce(backend):
+    """The functional losses take PyTorch's deprecated size_average/reduce, in its argument
+    order, with its warning (modules took them already)."""
+    rng = np.random.default_rng(2)
+    logits = rng.standard_normal((3, 4)).astype(np.float32)
+    y = np.array([0, 3, 1])
+    p = 1 / (1 + np.exp(-logits))
+    calls = [("cross_entropy", (logits, y, None, False)), ("nll_loss", (logits, y, None, None,
+                                                                        -100, False)),
+             ("mse_loss", (logits, p, None, False)), ("l1_loss", (logits, p, False)),
+             ("binary_cross_entropy", (p, p, None, False)),
+             ("binary_cross_entropy_with_logits", (logits, p, None, None, False))]
+    for name, args in calls:
+        ours = [_t(a, backend, dtype="float32" if a.dtype.kind == "f" else None)
+                if isinstance(a, np.ndarray) else a for a in args]
+        theirs = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+            got = getattr(F, name)(*ours)
+        with pytest.warns(UserWarning):
+            want = getattr(torch.nn.functional, name)(*theirs)
+        np.testing.assert_allclose(to_np(got), want.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)

@@ -313,8 +313,8 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     return out
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy from logits, fused with log-softmax (stable for huge logits).
 
     Args:
@@ -325,15 +325,19 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         ignore_index: integer targets equal to it contribute nothing.
         reduction: "mean" (weighted mean over non-ignored targets), "sum" or "none".
         label_smoothing: mix the target with the uniform distribution by this amount.
+        size_average, reduce: PyTorch's deprecated spelling of ``reduction`` (warns).
     Returns:
         0-d loss (or (N, ...) with reduction="none"), the input's dtype.
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _classification("cross_entropy", input, target, weight, ignore_index, reduction,
                            label_smoothing, log_probs=False)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
     """Negative log-likelihood of integer targets given log-probabilities (N, C)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _classification("nll_loss", input, target, weight, ignore_index, reduction, 0.0,
                            log_probs=True)
 
@@ -427,31 +431,62 @@ def _pointwise(cls, name, input, target, reduction, **kw):
     return cls.apply(input, target, reduction=reduction, **kw)
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean squared error, (input - target)^2 reduced."""
+def _weighted(cls, name, input, target, reduction, weight, **kw):
+    """A pointwise loss times ``weight`` (the input's shape), then summed; "mean" divides by
+    the weights' sum for mse/l1 and averages for huber (PyTorch 2.13's weighted losses)."""
+    from .elementwise import div, mul
+    from .reduce import mean, sum as _sum
+    _check_reduction(name, reduction)
+    w = as_tensor(weight, like=input, op=name)
+    if tuple(w.shape) != tuple(as_tensor(input, op=name).shape):
+        raise ValueError(f"{name}: weight of shape {tuple(w.shape)} must have the input's "
+                         f"shape {tuple(input.shape)}")
+    L = mul(_pointwise(cls, name, input, target, "none", **kw), w)
+    if reduction == "none":
+        return L
+    if reduction == "sum":
+        return _sum(L)
+    return mean(L) if name == "huber_loss" else div(_sum(L), _sum(w))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error, (input - target)^2 reduced (weighted by ``weight``, the input's
+    shape, if given)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted(MSE, "mse_loss", input, target, reduction, weight)
     return _pointwise(MSE, "mse_loss", input, target, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
-    """Mean absolute error, |input - target| reduced."""
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error, |input - target| reduced (weighted as mse_loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted(L1, "l1_loss", input, target, reduction, weight)
     return _pointwise(L1, "l1_loss", input, target, reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
-    """Huber loss: quadratic within ``delta`` of the target, linear beyond."""
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Huber loss: quadratic within ``delta`` of the target, linear beyond (weighted as
+    mse_loss)."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
+    if weight is not None:
+        return _weighted(Huber, "huber_loss", input, target, reduction, weight, delta=delta)
     return _pointwise(Huber, "huber_loss", input, target, reduction, delta=delta)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
     """BCE of probabilities in [0, 1] against targets in [0, 1]."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _pointwise(BCE, "binary_cross_entropy", input, target, reduction, weight=weight)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
     """Sigmoid + BCE fused, stable for any logit; ``pos_weight`` scales positive targets."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _pointwise(BCEWithLogits, "binary_cross_entropy_with_logits", input, target,
                       reduction, pos_weight=pos_weight, weight=weight)
 

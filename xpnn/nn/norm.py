@@ -23,12 +23,12 @@ class _BatchNorm(Module):
     _optional_state = ("num_batches_tracked",)  # older checkpoints lack it (PyTorch too)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, *, backend=None, device=None, dtype=None):
+                 track_running_stats=True, *, bias=True, backend=None, device=None, dtype=None):
         super().__init__()
-        self._setup(num_features, eps, momentum, affine, track_running_stats, backend, device,
-                    dtype)
+        self._setup(num_features, eps, momentum, affine, track_running_stats, bias, backend,
+                    device, dtype)
 
-    def _setup(self, num_features, eps, momentum, affine, track_running_stats, backend,
+    def _setup(self, num_features, eps, momentum, affine, track_running_stats, bias, backend,
                device, dtype):
         name = type(self).__name__
         self.num_features = check_int(name, "num_features", num_features)
@@ -40,7 +40,7 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         shape = (num_features,)
         self.weight = new_parameter(shape, backend, device, dtype) if affine else None
-        self.bias = new_parameter(shape, backend, device, dtype) if affine else None
+        self.bias = new_parameter(shape, backend, device, dtype) if affine and bias else None
         if track_running_stats:
             be, dt = placement(backend, device, dtype)
             xp = be.xp
@@ -55,6 +55,7 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         if self.affine:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, x):
@@ -76,7 +77,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm2d(_BatchNorm):
@@ -90,6 +92,7 @@ class BatchNorm2d(_BatchNorm):
         affine: learn weight (ones) and bias (zeros).
         track_running_stats: keep running statistics for eval; if False, eval also uses
             batch statistics.
+        bias: with ``affine``, learn the bias too (False: weight alone).
         backend, device, dtype: where parameters and buffers live.
     Buffers: running_mean, running_var, num_batches_tracked (as PyTorch's state_dict).
     """
@@ -116,10 +119,11 @@ class _InstanceNorm(_BatchNorm):
     spatial = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, *, backend=None, device=None, dtype=None):
+                 track_running_stats=False, *, bias=True, backend=None, device=None,
+                 dtype=None):
         Module.__init__(self)
-        self._setup(num_features, eps, momentum, affine, track_running_stats, backend, device,
-                    dtype)
+        self._setup(num_features, eps, momentum, affine, track_running_stats, bias, backend,
+                    device, dtype)
 
     def forward(self, x):
         name, k = type(self).__name__, self.spatial
@@ -211,7 +215,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -260,11 +264,12 @@ class GroupNorm(Module):
         num_channels: C.
         eps: added to the variance.
         affine: learn per-channel weight (ones) and bias (zeros).
+        bias: with ``affine``, learn the bias too.
     Shapes: (N, C, *) -> the same.
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, backend=None,
-                 device=None, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True,
+                 backend=None, device=None, dtype=None):
         super().__init__()
         self.num_groups = check_int("GroupNorm", "num_groups", num_groups)
         self.num_channels = check_int("GroupNorm", "num_channels", num_channels)
@@ -274,7 +279,7 @@ class GroupNorm(Module):
         self.eps, self.affine = _check_eps("GroupNorm", eps), bool(affine)
         shape = (num_channels,)
         self.weight = new_parameter(shape, backend, device, dtype) if affine else None
-        self.bias = new_parameter(shape, backend, device, dtype) if affine else None
+        self.bias = new_parameter(shape, backend, device, dtype) if affine and bias else None
         if affine:
             init.ones_(self.weight)
 
@@ -285,7 +290,8 @@ class GroupNorm(Module):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class LocalResponseNorm(Module):

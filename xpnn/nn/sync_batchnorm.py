@@ -93,9 +93,9 @@ class SyncBatchNorm(_BatchNorm):
     dims = "(N, C, *)"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, *, backend=None, device=None,
-                 dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                 track_running_stats=True, process_group=None, *, bias=True, backend=None,
+                 device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias,
                          backend=backend, device=device, dtype=dtype)
         if process_group not in (None, "WORLD"):
             raise ValueError(f"SyncBatchNorm: only the default process group is supported, "
@@ -149,7 +149,7 @@ class SyncBatchNorm(_BatchNorm):
         where = {} if ref is None else {"backend": ref._be.name, "device": ref._be.device,
                                         "dtype": ref.dtype}
         new = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats,
-                  process_group, **where)
+                  process_group, bias=bn.bias is not None, **where)
         if bn.affine:
             new.weight, new.bias = bn.weight, bn.bias
         if bn.track_running_stats:
