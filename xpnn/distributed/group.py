@@ -14,6 +14,8 @@ in their next collective.
 from __future__ import annotations
 
 import sys
+import time
+import traceback
 
 from .. import backend as B
 from ..autograd import TensorBase
@@ -145,10 +147,18 @@ def _use_local_gpu(group, device_id):
 
 
 def _abort_on_exception(kind, value, tb):
-    """Print the traceback, then end every rank: the others would wait for this one."""
-    hook = _state["excepthook"] or sys.__excepthook__
-    hook(kind, value, tb)
+    """Print the traceback, then end every rank: the others would wait for this one.
+
+    The traceback goes out in one write, and the launcher gets a moment to pass it on:
+    MPI_Abort tears the job down at once, and a traceback written in pieces lost all but its
+    first line under load."""
+    hook = _state["excepthook"]
+    if hook is None or hook is sys.__excepthook__:
+        sys.stderr.write("".join(traceback.format_exception(kind, value, tb)))
+    else:
+        hook(kind, value, tb)
     sys.stderr.flush()
+    time.sleep(0.5)
     group = _state["group"]
     if group is not None:
         group.mpi.MPI.COMM_WORLD.Abort(1)
