@@ -393,3 +393,22 @@ def test_reinforce_step_runs_under_import_xpnn_as_torch(backend):
     for (name, p), r in zip(policy.named_parameters(), ref.parameters()):
         np.testing.assert_allclose(to_np(p.grad), r.grad.numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("cls", ["Beta", "Dirichlet", "Gamma"])
+def test_log_prob_gradient_at_concentration_one(cls, backend):
+    """At a concentration of 1 the (c - 1) log(x) term is 0 but its derivative log(x) is
+    not: torch.xlogy's gradient, which a where() around x log(y) would drop."""
+    params = {"Beta": {"concentration1": [1.0, 2.0], "concentration0": [1.0, 0.5]},
+              "Dirichlet": {"concentration": [1.0, 2.0, 1.0]},
+              "Gamma": {"concentration": [1.0, 2.0], "rate": [1.5, 1.0]}}[cls]
+    value = [0.2, 0.3, 0.5] if cls == "Dirichlet" else [0.3, 0.6]
+    xs = {k: xpnn.tensor(v, backend=backend, dtype="float64", requires_grad=True)
+          for k, v in params.items()}
+    ts = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+          for k, v in params.items()}
+    getattr(D, cls)(**xs).log_prob(xpnn.tensor(value, backend=backend, dtype="float64")) \
+        .sum().backward()
+    getattr(TD, cls)(**ts).log_prob(torch.tensor(value, dtype=torch.float64)).sum().backward()
+    for k in params:
+        _close(xs[k].grad, ts[k].grad, f"{cls} d{k}")

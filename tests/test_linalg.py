@@ -416,3 +416,42 @@ def test_empty_batches_and_empty_matrices(backend):
     assert xpnn.linalg.matrix_rank(e).item() == torch.linalg.matrix_rank(
         torch.zeros(0, 3)).item()
     assert xpnn.linalg.vector_norm(_t(np.zeros(0), backend)).item() == 0.0
+
+
+@needs_torch
+def test_norms_over_empty_dims_match_torch(backend):
+    """A norm's maximum over an empty dim is 0 (torch's matrix_norm); vector_norm's inf and
+    negative orders have no identity there, and raise as torch does."""
+    for shape in ((2, 0, 3), (2, 3, 0)):
+        x, t = _t(np.zeros(shape), backend), torch.zeros(shape, dtype=torch.float64)
+        for ord in ("fro", "nuc", 2, 1, -1, float("inf"), -float("inf")):
+            try:
+                want = torch.linalg.matrix_norm(t, ord)
+            except IndexError:
+                with pytest.raises(IndexError):
+                    xpnn.linalg.matrix_norm(x, ord)
+                continue
+            got = xpnn.linalg.matrix_norm(x, ord)
+            np.testing.assert_array_equal(to_np(got), want.numpy())
+    e = _t(np.zeros((0, 2)), backend)
+    for ord in (float("inf"), -float("inf"), -1, -0.5):
+        with pytest.raises(RuntimeError, match="vector_norm cannot compute"):
+            xpnn.linalg.vector_norm(e, ord, dim=0)
+        assert xpnn.linalg.vector_norm(e, ord, dim=1).shape == (0,)
+    for ord in (0, 0.5, 1, 2):
+        np.testing.assert_array_equal(to_np(xpnn.linalg.vector_norm(e, ord, dim=0)), [0, 0])
+
+
+@needs_torch
+def test_integer_inputs_of_vecdot_and_matrix_power(backend):
+    """torch's vecdot refuses integers; its matrix_power takes them for n >= 0."""
+    m = [[1, 2], [3, 4]]
+    x, t = _t(m, backend, "int64"), torch.tensor(m)
+    with pytest.raises(TypeError, match="linalg.vecdot"):
+        xpnn.linalg.vecdot(x, x)
+    for n in (0, 1, 2, 3):
+        got = xpnn.linalg.matrix_power(x, n)
+        assert dtype_name(got.dtype) == "int64"
+        np.testing.assert_array_equal(to_np(got), torch.linalg.matrix_power(t, n).numpy())
+    with pytest.raises(TypeError, match="matrix_power: expected a floating"):
+        xpnn.linalg.matrix_power(x, -1)

@@ -383,3 +383,31 @@ def test_erfinv_matches_torch_and_its_portable_form_is_accurate(backend):
                                   xpnn.tensor(2.0, backend=backend))
     want = torch.distributions.Normal(1.0, 2.0).icdf(torch.tensor(p)).numpy()
     np.testing.assert_allclose(to_np(d.icdf(xpnn.tensor(p, backend=backend))), want, rtol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+def test_median_of_all_entries_shares_the_gradient_among_ties(op, backend):
+    """torch's median/nanmedian without dim spread the gradient evenly over the entries
+    equal to the result (over the NaNs when it is NaN); along a dim it goes to one."""
+    for data in ([[1.0, 2.0, 2.0], [3.0, 2.0, 0.0]], [[1.0, NAN, 3.0], [NAN, 1.0, 0.5]]):
+        x, t = _pair(data, backend, grad=True)
+        y, ty = getattr(F, op)(x), getattr(torch, op)(t)
+        _same(y, ty)
+        (y * 3).backward()
+        (ty * 3).backward()
+        _same(x.grad, t.grad)
+
+
+@needs_torch
+def test_mode_and_aminmax_of_bool(backend):
+    b, tb = _pair([[True, False, True], [False, False, True]], backend, "bool")
+    for d in (0, 1):
+        r, tr = F.mode(b, d), torch.mode(tb, d)
+        _same(r.values, tr.values)
+        r, tr = F.aminmax(b, dim=d, keepdim=True), torch.aminmax(tb, dim=d, keepdim=True)
+        _same(r.min, tr.min)
+        _same(r.max, tr.max)
+    r, tr = F.aminmax(b), torch.aminmax(tb)
+    _same(r.min, tr.min)
+    _same(r.max, tr.max)

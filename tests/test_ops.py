@@ -404,6 +404,20 @@ def test_max_of_nans_and_logsumexp_of_nothing(backend):
     assert tuple(z.grad.shape) == (0, 3)
 
 
+@needs_torch
+@pytest.mark.parametrize("p", [3.0, 0.5, -1.0, 1.5])
+def test_p_norms_of_zeros_have_pytorch_gradients(p, backend):
+    """A p-norm's gradient is 0 at zero entries and at a zero norm (the composition of pow
+    and sum made 0 * inf = NaN there)."""
+    import torch
+    for v in ([0.0, 0.0, 0.0], [0.0, 1.0, -2.0]):
+        a = xpnn.tensor(v, backend=backend, requires_grad=True)
+        t = torch.tensor(v, requires_grad=True)
+        xpnn.norm(a, p).backward()
+        torch.norm(t, p).backward()
+        np.testing.assert_allclose(to_np(a.grad), t.grad.numpy(), atol=1e-6)
+
+
 def test_norm_p0_counts_nonzeros_in_the_graph(backend):
     """norm(p=0) (and PairwiseDistance(p=0)) counts nonzeros with a zero gradient, in the
     graph as in PyTorch (it left the graph: backward() raised)."""

@@ -48,6 +48,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     x = _floating("linalg.vector_norm", as_tensor(x, op="linalg.vector_norm"), dtype)
     if isinstance(ord, (bool, str)) or not isinstance(ord, (int, float, _B.np.number)):
         raise TypeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    if ord < 0 or ord == _INF:
+        empty = [a for a in _axes("linalg.vector_norm", dim, x.ndim) if x.shape[a] == 0]
+        if empty:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on the empty "
+                               f"dimension {empty[0]} (shape {x.shape}): the operation has "
+                               "no identity")
     return _norm(x, float(ord) if ord != 2 else 2, dim=dim, keepdim=keepdim)
 
 
@@ -59,6 +65,17 @@ def _pair(op, dim, nd):
     if a == b:
         raise ValueError(f"{op}: dims must be different, got {tuple(dim)}")
     return a, b
+
+
+def _extreme(t, dim, largest, keepdim=False):
+    """amax (``largest``) or amin over ``dim``; over an empty dim, as PyTorch, the maximum
+    is 0 (of norms, which are >= 0) and the minimum an error."""
+    if t.shape[dim] == 0:
+        if not largest:
+            raise IndexError(f"linalg.matrix_norm: the minimum over the empty dim {dim} (shape "
+                             f"{t.shape}) has no identity")
+        return _sum(t, dim=dim, keepdim=keepdim)
+    return (amax if largest else amin)(t, dim=dim, keepdim=keepdim)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
@@ -78,11 +95,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord in ("nuc", 2, -2):
         rest = [i for i in range(x.ndim) if i not in (r, c)]
         S = svdvals(permute(x, rest + [r, c]))
-        out = _sum(S, -1) if ord == "nuc" else amax(S, -1) if ord == 2 else amin(S, -1)
+        out = _sum(S, -1) if ord == "nuc" else _extreme(S, -1, ord == 2)
     elif ord in (1, -1, _INF, -_INF):
         summed, over = (r, c) if ord in (1, -1) else (c, r)
         sums = _sum(_abs(x), dim=summed, keepdim=True)
-        out = (amax if ord > 0 else amin)(sums, dim=over, keepdim=True)
+        out = _extreme(sums, over, ord > 0, keepdim=True)
     else:
         raise ValueError(f"{op}: Order {ord} not supported.")
     return reshape(out, kept if keepdim else dropped)
@@ -111,6 +128,9 @@ def vecdot(x, y, *, dim=-1):
     """The dot product of vectors along ``dim`` (other dims broadcast), as
     ``torch.linalg.vecdot``."""
     a, b = promote(x, y, "linalg.vecdot")
+    if not a._be.is_floating(a.dtype):
+        raise TypeError(f"linalg.vecdot: expected floating point tensors, got "
+                        f"{_B.dtype_name(a.dtype)}")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"linalg.vecdot: expected tensors with at least 1 dim, got shapes "
                          f"{a.shape} and {b.shape}")

@@ -37,11 +37,6 @@ def standard_gamma(alpha):
     return alpha._result(G, be)
 
 
-def _xlogy(x, y):
-    """x log(y), 0 where x == 0 (also at y == 0)."""
-    return F.where(x == 0, 0.0, x * y.log())
-
-
 class Gamma(Distribution):
     """Gamma(concentration, rate): density rate^c x^(c-1) e^(-rate x) / Gamma(c), as
     ``torch.distributions.Gamma``. No reparameterized gradient: ``rsample`` raises."""
@@ -75,7 +70,7 @@ class Gamma(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         c, r = self.concentration, self.rate
-        return _xlogy(c, r) + _xlogy(c - 1, value) - r * value - F.lgamma(c)
+        return F.xlogy(c, r) + F.xlogy(c - 1, value) - r * value - F.lgamma(c)
 
     def entropy(self):
         c, r = self.concentration, self.rate
@@ -126,7 +121,7 @@ class Dirichlet(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         a = self.concentration
-        return _xlogy(a - 1, value).sum(-1) + F.lgamma(a.sum(-1)) - F.lgamma(a).sum(-1)
+        return F.xlogy(a - 1, value).sum(-1) + F.lgamma(a.sum(-1)) - F.lgamma(a).sum(-1)
 
     def entropy(self):
         a = self.concentration

@@ -287,10 +287,11 @@ class Pinv(Function):
 
 
 # -- public functions (torch.linalg's names and signatures) ---------------------------------
-def _matrix(op, A, square=True):
-    """``A`` as a floating Tensor of (batches of) matrices, or an error naming ``op``."""
+def _matrix(op, A, square=True, floating=True):
+    """``A`` as a (floating, unless not ``floating``) Tensor of (batches of) matrices, or an
+    error naming ``op``."""
     x = as_tensor(A, op=op)
-    if not x._be.is_floating(x.dtype):
+    if floating and not x._be.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating point tensor as input, got "
                         f"{_B.dtype_name(x.dtype)}")
     if x.ndim < 2:

@@ -64,11 +64,11 @@ def svd(input, some=True, compute_uv=True):
 def matrix_power(input, n):
     """A^n for square matrices by repeated squaring, as ``torch.matrix_power`` (and
     ``torch.linalg.matrix_power``); n < 0 inverts first, n = 0 gives the identity (a zero
-    gradient)."""
-    x = _matrix("linalg.matrix_power", input)
+    gradient); integer matrices take n >= 0."""
     if isinstance(n, bool) or not isinstance(n, (int, _B.np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     n = int(n)
+    x = _matrix("linalg.matrix_power", input, floating=n < 0)
     xp = x.xp
     if n == 0:
         eye = xp.zeros(x.shape, dtype=x.dtype, device=x._be.device) + \

@@ -218,10 +218,16 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol |other| elementwise (bool), as ``torch.isclose``;
     infinities are close only to themselves."""
     a, b = promote(input, other, "isclose")
-    xp = a.xp
+    xp, be = a.xp, a._be
     A, Bv = a.array, b.array
-    with a._be.quiet():
-        close = (A == Bv) | (xp.abs(A - Bv) <= atol + rtol * xp.abs(Bv))
+    real = be.dtype(B.get_default_dtype())  # integers: the tolerance is a float (PyTorch)
+    if A.dtype == xp.bool:
+        A, Bv = xp.astype(A, real), xp.astype(Bv, real)
+    with be.quiet():
+        gap, size = xp.abs(A - Bv), xp.abs(Bv)
+        if not be.is_floating(A.dtype):
+            gap, size = xp.astype(gap, real), xp.astype(size, real)
+        close = (A == Bv) | (gap <= atol + rtol * size)
     if equal_nan:
         close = close | (xp.isnan(A) & xp.isnan(Bv))
     return a._result(close, a._be)
@@ -276,10 +282,10 @@ def float_power(input, exponent):
 
 
 def ldexp(input, other):
-    """input * 2 ** other, as ``torch.ldexp`` (a float result; gradient to input)."""
+    """input * 2 ** other, as ``torch.ldexp`` (a float result; gradients to both)."""
     from .elementwise import mul, pow as _pow
     a, b = promote(input, other, "ldexp")
-    return mul(_floating(a), _pow(2.0, _floating(b.detach())))
+    return mul(_floating(a), _pow(2.0, _floating(b)))
 
 
 def gcd(input, other):
@@ -347,4 +353,5 @@ def equal(input, other):
     b = as_tensor(other, like=a, op="equal")
     if tuple(a.shape) != tuple(b.shape):
         return False
+    a, b = promote(a, b, "equal")  # PyTorch compares across dtypes
     return bool(_all(a._result(a.array == b.array, a._be)).item())

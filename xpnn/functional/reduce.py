@@ -408,7 +408,7 @@ def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The p-norm over ``dim`` (all entries by default): 2 / "fro", 1, inf, -inf or any
     real p, as ``torch.norm`` for vectors."""
-    from .elementwise import abs as _abs, pow as _pow, where as _where
+    from .elementwise import abs as _abs, where as _where
     x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
@@ -426,7 +426,29 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
         if a.requires_grad:
             nz = _where(xp.zeros(a.shape, dtype=xp.bool, device=a._be.device), a, nz)
         return Sum.apply(nz, axes=axes, keepdims=keep)
-    return _pow(Sum.apply(_pow(a, p), axes=axes, keepdims=keep), 1.0 / p)
+    return PNorm.apply(x, axes=axes, keepdims=keep, p=float(p))
+
+
+class PNorm(Function):
+    """(sum |x|^p)^(1/p) for any other real p; dX = dY sign(x) |x|^(p-1) / N^(p-1), 0 where
+    x or the norm is 0 (PyTorch: the composition's 0 * inf gave NaN there)."""
+
+    saves_output = True
+
+    def forward(self, X, axes=(), keepdims=False, p=3.0):
+        xp = self.xp
+        self.X, self.axes, self.keep, self.p = X, axes, keepdims, p
+        with self.be.quiet():  # 0 ** negative p is inf, as the norm's value wants
+            self.N = xp.sum(xp.abs(X) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        return self.N if keepdims else xp.reshape(self.N, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        xp, N, X, p = self.xp, self.N, self.X, self.p
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        zero = xp.zeros((), dtype=X.dtype, device=X.device)
+        with self.be.quiet():
+            dX = g * xp.sign(X) * (xp.abs(X) / N) ** (p - 1)
+        return xp.where((X == 0) | (N == 0), zero, dX)
 
 
 class L2Norm(Function):

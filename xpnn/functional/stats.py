@@ -68,6 +68,21 @@ def _nan_count(xp, X, d):
     return xp.sum(xp.astype(xp.isnan(X), xp.int64), axis=d, keepdims=True)
 
 
+class SpreadTies(Function):
+    """Y = V, a value taken from X; dX = dY shared evenly by the entries of X equal to V (a
+    NaN V: by the NaNs), as PyTorch's gradient of the median of all entries."""
+
+    def forward(self, X, V=None):
+        self.X, self.V = X, V
+        return V
+
+    def backward(self, dY):
+        xp, X, V = self.xp, self.X, self.V
+        ties = (X == V) | (xp.isnan(X) & xp.isnan(V))
+        share = dY / xp.sum(xp.astype(ties, dY.dtype))
+        return xp.where(ties, share, xp.zeros_like(share))
+
+
 def _median(op, input, dim, keepdim, ignore_nan):
     x = as_tensor(input, op=op)
     xp, be = x.xp, x._be
@@ -90,6 +105,9 @@ def _median(op, input, dim, keepdim, ignore_nan):
         pos = xp.maximum((n - nans - 1) // 2, xp.zeros_like(nans))
     else:  # a row with a NaN gives its first NaN (NaNs sort last, stably)
         pos = xp.where(nans > 0, n - nans, xp.full_like(nans, (n - 1) // 2))
+    if flat and be.is_floating(x.dtype):
+        V = xp.take_along_axis(x.array, xp.take_along_axis(order, pos, axis=0), axis=0)
+        return SpreadTies.apply(x, V=xp.reshape(V, ()))
     values, indices = _pick(x, d, keepdim, order, pos)
     return values if flat else MedianResult(values, indices)
 
@@ -97,7 +115,8 @@ def _median(op, input, dim, keepdim, ignore_nan):
 def median(input, dim=None, keepdim=False):
     """The lower median: of all entries (a 0-d tensor) or ``(values, indices)`` along
     ``dim``, as ``torch.median``; a NaN in a row makes its median NaN. Differentiable: the
-    gradient goes to the entry returned."""
+    gradient goes to the entry returned along ``dim``; the median of all entries shares it
+    among the entries equal to it, as PyTorch."""
     return _median("median", input, dim, keepdim, ignore_nan=False)
 
 
@@ -136,8 +155,9 @@ def mode(input, dim=-1, keepdim=False):
     d = _axis("mode", dim, x.ndim)
     _nonempty("mode", x, d)
     n = x.shape[d]
-    order = argsort_array(xp, x.array, d)
-    S = xp.take_along_axis(x.array, order, axis=d)
+    X = xp.astype(x.array, xp.int8) if x.dtype == xp.bool else x.array  # argsort takes no bool
+    order = argsort_array(xp, X, d)
+    S = xp.take_along_axis(X, order, axis=d)
     # runs of equal values in the sorted row: each entry's run start and end, by a running
     # max of the run starts and a reversed running min of the run ends
     pos = xp.broadcast_to(xp.reshape(xp.arange(n, dtype=xp.int64, device=be.device),
@@ -295,4 +315,8 @@ def aminmax(input, *, dim=None, keepdim=False):
             raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension "
                                "as the operation has no identity.")
         raise IndexError(f"aminmax: Expected reduction dim {axes[0]} to have non-zero size.")
+    if x.dtype == x.xp.bool:  # all / any: the Array API's min and max take no bool
+        xp, be = x.xp, x._be
+        return AminmaxResult(x._result(xp.all(x.array, axis=axes, keepdims=keep), be),
+                             x._result(xp.any(x.array, axis=axes, keepdims=keep), be))
     return AminmaxResult(amin(x, d, keep), amax(x, d, keep))
