@@ -1120,6 +1120,11 @@ OPS += [
         TF and (lambda x: TF.lp_pool1d(x, 1.5, 2, ceil_mode=True)), ROW),
     _op("lp_pool3d", lambda x: F.lp_pool3d(x, 3, 2), [A((2, 1, 2, 2, 4), "positive")],
         TF and (lambda x: TF.lp_pool3d(x, 3, 2)), ROW),
+    _op("lp_pool2d:inf", lambda x: F.lp_pool2d(x, float("inf"), 2), [A((2, 2, 4, 4))],
+        TF and (lambda x: TF.lp_pool2d(x, float("inf"), 2)), ROW),
+    _op("lp_pool1d:-inf", lambda x: F.lp_pool1d(x, -float("inf"), 2, ceil_mode=True),
+        [A((2, 2, 5))], TF and (lambda x: TF.lp_pool1d(x, -float("inf"), 2, ceil_mode=True)),
+        ROW),
 ]
 LAYERS += [
     _layer("MaxPool3d", lambda nn, arr: nn.MaxPool3d(2, 1, padding=1), [VOL2]),

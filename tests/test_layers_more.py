@@ -132,6 +132,28 @@ def test_embedding_bag_empty_bags_and_modes(backend):
     np.testing.assert_array_equal(table[1], 0.0)
 
 
+def test_embedding_bag_max_of_no_elements_and_from_pretrained(backend):
+    """A max over no ids at all is zeros with a zero gradient; from_pretrained takes the
+    table (frozen by default) and the bag options, as PyTorch's."""
+    w = _t(np.arange(10.0).reshape(5, 2), backend, dtype="float32", requires_grad=True)
+    empty = _t(np.zeros(0, np.int64), backend)
+    y = F.embedding_bag(empty, w, _t(np.array([0, 0]), backend), mode="max")
+    y.sum().backward()
+    np.testing.assert_array_equal(to_np(y), np.zeros((2, 2)))
+    np.testing.assert_array_equal(to_np(w.grad), np.zeros((5, 2)))
+    table = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    ids = np.array([[1, 2, 4], [4, 3, 2]])
+    for freeze in (True, False):
+        m = nn.EmbeddingBag.from_pretrained(_t(table, backend), freeze=freeze, mode="max",
+                                            padding_idx=2)
+        tm = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), freeze=freeze,
+                                                   mode="max", padding_idx=2)
+        assert m.weight.requires_grad == tm.weight.requires_grad == (not freeze)
+        assert repr(m) == repr(tm)
+        np.testing.assert_array_equal(to_np(m(_t(ids, backend))),
+                                      tm(torch.tensor(ids)).detach().numpy())
+
+
 def test_embedding_bag_bad_input(backend):
     w = _t(np.ones((5, 2)), backend, dtype="float32")
     ids1, ids2 = _t(np.array([1, 2]), backend), _t(np.array([[1, 2]]), backend)
@@ -156,6 +178,9 @@ def test_embedding_bag_bad_input(backend):
             F.embedding_bag(ids1, w, _t(np.array([1]), backend))
         with pytest.raises(IndexError, match="embedding_bag: token ids must be in"):
             F.embedding_bag(_t(np.array([[7]]), backend), w)
+        with pytest.raises(ValueError, match=r"offsets\[-1\] can not be greater than input's "
+                                             r"length 2, got 3"):
+            F.embedding_bag(ids1, w, _t(np.array([0, 3]), backend))
 
 
 # -- channel ops, softmax over channels -----------------------------------------------------
@@ -237,6 +262,19 @@ def test_feature_alpha_dropout_drops_whole_channels(backend):
 
 
 # -- margin losses, bilinear -----------------------------------------------------------------
+@pytest.mark.parametrize("shape,label", [((4,), [2]), ((1, 4), 2), ((1, 4), [2]), ((4,), 2)])
+def test_multi_margin_loss_takes_one_label_as_0_d_or_1_d(shape, label, backend):
+    """One sample: the target may be () or (1,) whatever the input's rank, and "none" keeps
+    the target's rank, as PyTorch."""
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    for reduction in ("none", "mean"):
+        got = F.multi_margin_loss(_t(x, backend), _t(np.array(label), backend),
+                                  reduction=reduction)
+        want = TF.multi_margin_loss(torch.tensor(x), torch.tensor(label), reduction=reduction)
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_allclose(to_np(got), want.numpy(), rtol=TOL32)
+
+
 def test_margin_losses_bad_input(backend):
     x = _t(np.zeros((2, 3)), backend, dtype="float32")
     y = _t(np.array([0, 1]), backend)
@@ -246,6 +284,8 @@ def test_margin_losses_bad_input(backend):
         nn.MultiMarginLoss(p=3)
     with pytest.raises(ValueError, match="multi_margin_loss: target of shape"):
         F.multi_margin_loss(x, _t(np.array([0, 1, 2]), backend))
+    with pytest.raises(ValueError, match=r"multi_margin_loss: target of shape \(2, 1\)"):
+        F.multi_margin_loss(x, _t(np.array([[0], [1]]), backend))
     with pytest.raises(TypeError, match="multi_margin_loss: target must hold integer"):
         F.multi_margin_loss(x, _t(np.array([0.0, 1.0]), backend, dtype="float32"))
     with pytest.raises(ValueError, match="multilabel_margin_loss: target of shape"):

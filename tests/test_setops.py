@@ -115,6 +115,24 @@ EDGE_CALLS = {
         L.arange(6.).reshape(2, 3), L.tensor([[2, 1]]), 1),
     "cdist:empty": lambda L: L.cdist(L.zeros(0, 3), L.ones(2, 3)),
     "pdist:one_row": lambda L: L.nn.functional.pdist(L.ones(1, 3)),
+    # PyTorch's other overloads: sections= / indices= by name, a 0-d tensor index of select
+    "tensor_split:sections_kw": lambda L: L.tensor_split(L.arange(12).reshape(3, 4),
+                                                         sections=3, dim=1),
+    "tensor_split:indices_kw": lambda L: L.arange(12).reshape(3, 4).tensor_split(
+        indices=[1, 3], dim=-1),
+    "hsplit:indices_kw": lambda L: L.arange(12).reshape(3, 4).hsplit(indices=(1,)),
+    "vsplit:sections_kw": lambda L: L.vsplit(L.arange(12).reshape(4, 3), sections=2),
+    "dsplit:indices_kw": lambda L: L.dsplit(L.arange(12).reshape(1, 2, 6), indices=[2, 3]),
+    "select:tensor_index": lambda L: L.arange(6).reshape(2, 3).select(-1, L.tensor(-1)),
+    # integers: alpha is cast to the dtype (truncated), as PyTorch
+    "index_add:int_float_alpha": lambda L: L.index_add(L.arange(4), 0, L.tensor([1, 1]),
+                                                       L.tensor([1, 2]), alpha=2.7),
+    "allclose:int_bool": lambda L: L.tensor([L.allclose(L.tensor([1, 2]), L.tensor([1, 3])),
+                                             L.allclose(L.tensor([5]), L.tensor([5])),
+                                             L.allclose(L.tensor([True]), L.tensor([True])),
+                                             L.tensor([1, 2]).isclose(L.tensor([1, 4])).all()]),
+    "equal:mixed_dtypes": lambda L: L.tensor([L.equal(L.ones(2), L.ones(2, dtype=L.int64)),
+                                              L.equal(L.ones(2), L.zeros(2, dtype=L.int64))]),
 }
 for _red in ("sum", "prod", "mean", "amax", "amin"):
     for _inc in (True, False):  # integer "mean" rounds down, as PyTorch
@@ -280,6 +298,15 @@ BAD = [
      "promotion for uint16"),
     (lambda: xpnn.tril_indices(-1, 3), ValueError, "tril_indices: row and col must be "
      "non-negative"),
+    (lambda: xpnn.unique(xpnn.zeros(3, 0), dim=0), RuntimeError, "unique: there are 0 sized "
+     "dimensions, and they aren't selected"),
+    (lambda: xpnn.unique_consecutive(xpnn.zeros(2, 0, 2), dim=-1), RuntimeError,
+     "unique_consecutive: there are 0 sized dimensions"),
+    (lambda: xpnn.tensor_split(xpnn.arange(7), 2, sections=2), TypeError, "tensor_split: "
+     "expected exactly one of indices_or_sections, sections= or indices=, got 2"),
+    (lambda: xpnn.hsplit(xpnn.arange(7)), TypeError, "hsplit: expected exactly one of"),
+    (lambda: xpnn.select(xpnn.zeros(2, 3), 0, xpnn.tensor(1.)), TypeError, "select: index "
+     "must be an int, got Tensor"),
 ]
 
 

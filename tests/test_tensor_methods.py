@@ -132,6 +132,7 @@ def test_conveniences_as_torch(backend):
         x.sum_to_size(2, 4)
     assert x.new(2, 5).shape == (2, 5) and x.new(2, 5).dtype == x.dtype
     assert to_np(x.new([1, 2])).tolist() == [1.0, 2.0] and x.new([1, 2]).dtype == x.dtype
+    assert x.new().shape == tuple(t.new().shape) == (0,) and x.new().dtype == x.dtype
     assert [to_np(p).shape for p in x.split_with_sizes([1, 3], 2)] == [(2, 3, 1), (2, 3, 3)]
     assert x.allclose(x + 1e-9) and not x.allclose(x + 1) and xpnn.allclose(x, x)
     assert x.equal(x * 1) and not x.equal(x[0]) and not xpnn.equal(x, x + 1)

@@ -1217,17 +1217,18 @@ class Tensor(TensorBase):
     def rot90(self, k=1, dims=(0, 1)):
         return F.rot90(self, k, dims)
 
-    def tensor_split(self, indices_or_sections, dim=0):
-        return F.tensor_split(self, indices_or_sections, dim)
+    def tensor_split(self, indices_or_sections=None, dim=0, *, sections=None, indices=None):
+        return F.tensor_split(self, indices_or_sections, dim, sections=sections,
+                              indices=indices)
 
-    def hsplit(self, sections):
-        return F.hsplit(self, sections)
+    def hsplit(self, indices_or_sections=None, *, sections=None, indices=None):
+        return F.hsplit(self, indices_or_sections, sections=sections, indices=indices)
 
-    def vsplit(self, sections):
-        return F.vsplit(self, sections)
+    def vsplit(self, indices_or_sections=None, *, sections=None, indices=None):
+        return F.vsplit(self, indices_or_sections, sections=sections, indices=indices)
 
-    def dsplit(self, sections):
-        return F.dsplit(self, sections)
+    def dsplit(self, indices_or_sections=None, *, sections=None, indices=None):
+        return F.dsplit(self, indices_or_sections, sections=sections, indices=indices)
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         return F.unique(self, sorted, return_inverse, return_counts, dim)
@@ -1375,7 +1376,10 @@ class Tensor(TensorBase):
 
     def new(self, *args):
         """PyTorch's legacy constructor: ``x.new(2, 3)`` uninitialized of that size,
-        ``x.new(data)`` a tensor of ``data``, both of x's dtype and place."""
+        ``x.new(data)`` a tensor of ``data``, both of x's dtype and place; ``x.new()`` is
+        empty, of shape (0,)."""
+        if not args:
+            return self.new_empty(0)
         if len(args) == 1 and not isinstance(args[0], int) and not isinstance(args[0], Size):
             return self.new_tensor(args[0])
         return self.new_empty(*args)

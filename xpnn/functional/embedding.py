@@ -182,6 +182,8 @@ class EmbeddingBag(Function):
         dW = xp.zeros(self.shape, dtype=dY.dtype, device=dev)
         if not hasattr(self, "c"):  # max: each (bag, feature) to its maximum's row
             D = self.shape[1]
+            if self.ids.shape[0] == 0:  # no elements: every bag is zeros
+                return dW
             target = xp.take(self.ids, xp.reshape(self.elem, (-1,)))  # (B * D,)
             g = xp.reshape(xp.where(self.some, dY, xp.zeros_like(dY)), (-1,))
             flat = target * D + xp.tile(xp.arange(D, device=dev), (dY.shape[0],))
@@ -224,6 +226,9 @@ def _bags(op, ids, offsets, include_last_offset, x_like):
     if n and x_like._be.on_host and int(starts[0]) != 0:
         raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position "
                          f"0), got {int(starts[0])}")
+    if offs.shape[0] and x_like._be.on_host and int(offs[-1]) > ids.shape[0]:
+        raise ValueError(f"{op}: offsets[-1] can not be greater than input's length "
+                         f"{ids.shape[0]}, got {int(offs[-1])}")
     pos = xp.arange(ids.shape[0], device=dev)
     bag = xp.searchsorted(starts, pos, side="right") - 1
     inside = bag >= 0

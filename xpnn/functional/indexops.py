@@ -122,6 +122,8 @@ def index_add(input, dim, index, source, *, alpha=1):
     """
     x, d, idx = _index_args("index_add", input, dim, index)
     s = _source("index_add", x, d, idx, source)
+    if not x._be.is_floating(x.dtype) and x.dtype != x.xp.bool:
+        alpha = int(alpha)  # PyTorch casts alpha to the integer dtype (truncating)
     out = IndexAdd.apply(_flat0(x), _flat0(s), axis=d, index=idx, alpha=alpha)
     return reshape(out, x.shape)
 

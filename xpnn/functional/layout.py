@@ -94,18 +94,29 @@ def _split_points(op, x, d, indices_or_sections):
     return out
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def _one_split_arg(op, indices_or_sections, sections, indices):
+    """The one of PyTorch's spellings (positional, ``sections=``, ``indices=``) given."""
+    given = [a for a in (indices_or_sections, sections, indices) if a is not None]
+    if len(given) != 1:
+        raise TypeError(f"{op}: expected exactly one of indices_or_sections, sections= or "
+                        f"indices=, got {len(given)}")
+    return given[0]
+
+
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None):
     """Views of ``input`` along ``dim``, as ``torch.tensor_split``: ``sections`` (an int)
-    pieces of sizes differing by at most one, or pieces cut before each of ``indices``.
+    pieces of sizes differing by at most one, or pieces cut before each of ``indices``
+    (either passed as ``indices_or_sections`` or by its own name, as PyTorch's overloads).
 
     Returns:
         a tuple of views of input's dtype (differentiable).
     """
+    arg = _one_split_arg("tensor_split", indices_or_sections, sections, indices)
     x = as_tensor(input, op="tensor_split")
     if x.ndim == 0:
         raise ValueError("tensor_split: expected at least a 1-dimensional tensor")
     d = _axis("tensor_split", dim, x.ndim)
-    pieces = _split_points("tensor_split", x, d, indices_or_sections)
+    pieces = _split_points("tensor_split", x, d, arg)
     return tuple(narrow(x, d, a, b - a) for a, b in pieces)
 
 
@@ -123,20 +134,23 @@ def _split_along(op, input, sections, d, need):
     return tensor_split(x, sections, d)
 
 
-def hsplit(input, indices_or_sections):
+def hsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """``tensor_split`` along dim 1 (dim 0 of a 1-d tensor); an int must divide evenly."""
+    arg = _one_split_arg("hsplit", indices_or_sections, sections, indices)
     x = as_tensor(input, op="hsplit")
-    return _split_along("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0, 1)
+    return _split_along("hsplit", x, arg, 1 if x.ndim > 1 else 0, 1)
 
 
-def vsplit(input, indices_or_sections):
+def vsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """``tensor_split`` along dim 0 of a tensor with at least 2 dims."""
-    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+    arg = _one_split_arg("vsplit", indices_or_sections, sections, indices)
+    return _split_along("vsplit", input, arg, 0, 2)
 
 
-def dsplit(input, indices_or_sections):
+def dsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """``tensor_split`` along dim 2 of a tensor with at least 3 dims."""
-    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+    arg = _one_split_arg("dsplit", indices_or_sections, sections, indices)
+    return _split_along("dsplit", input, arg, 2, 3)
 
 
 def rot90(input, k=1, dims=(0, 1)):
@@ -236,6 +250,9 @@ def select(input, dim, index):
         raise IndexError("select: cannot be applied to a 0-dim tensor")
     d = _axis("select", dim, x.ndim)
     n = x.shape[d]
+    if isinstance(index, TensorBase) and math.prod(index.shape) == 1 and \
+            index.xp.isdtype(index.dtype, "integral"):
+        index = int(index.item())  # PyTorch takes a one-element integer tensor: one host read
     if isinstance(index, bool) or not isinstance(index, (int, B.np.integer)):
         raise TypeError(f"select: index must be an int, got {type(index).__name__}")
     if not -n <= index < n:

@@ -2,6 +2,8 @@
 map, composed of differentiable ops (labels become masks; no host reads of labels)."""
 from __future__ import annotations
 
+import math
+
 from .. import backend as B
 from ..autograd import as_tensor, raw
 from .distance import _reduction
@@ -35,24 +37,25 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
     Args:
         input: (N, C) or (C,) scores, floating.
-        target: (N,) or () class indices in [0, C).
+        target: (N,) class indices in [0, C) (or () when N is 1).
         p: 1 or 2.
         margin: the margin.
         weight: (C,) per-class weights, or None.
         reduction: "mean", "sum" or "none" (size_average/reduce: PyTorch's legacy pair).
     Returns:
-        A scalar, or (N,) (() for an unbatched input) with "none".
+        A scalar, or with "none" (N,) (() for a 0-d target).
     """
     op = "multi_margin_loss"
     reduction = _reduction(op, size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p!r}")
-    x, y, unbatched = _scores(op, input, target)
+    x, y, _ = _scores(op, input, target)
     N, C = x.shape
     xp, dev = x.xp, x._be.device
-    if tuple(y.shape) != ((N,) if not unbatched else ()):
+    if y.ndim > 1 or math.prod(y.shape) != N:  # PyTorch: 0-d or 1-d, one label per sample
         raise ValueError(f"{op}: target of shape {tuple(y.shape)} does not match input of "
-                         f"shape {tuple(input.shape)}")
+                         f"shape {tuple(input.shape)}: expected ({N},)")
+    out_shape = (N,) if y.ndim else ()  # "none" keeps the target's rank, as PyTorch
     y = xp.reshape(y, (N, 1))
     hit = y == xp.reshape(xp.arange(C, device=dev), (1, C))  # (N, C): the target class
     x_y = sum(where(hit, x, 0.0), dim=1, keepdim=True)
@@ -69,7 +72,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                      axis=1, keepdims=True)
         z = mul(z, x._result(xp.astype(w_y, x.dtype), x._be))
     loss = sum(z, dim=1) / C
-    return reduce_loss(reshape(loss, ()) if unbatched else loss, reduction)
+    return reduce_loss(reshape(loss, out_shape), reduction)
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

@@ -17,10 +17,10 @@ from .. import backend as B
 from ..autograd import as_tensor
 from .activation import relu
 from .conv import ntuple
-from .elementwise import abs, mul, pow, sign
+from .elementwise import abs, mul, neg, pow, sign
 from .gather import gather
 from .pool import (_avg_pool, _max_pool, _pool_geometry, adaptive_avg_pool1d,
-                   adaptive_avg_pool2d, avg_pool1d, avg_pool2d)
+                   adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
 from .pool_indexed import _adaptive_max
 from .shape import permute, reshape, squeeze, unsqueeze
 
@@ -199,12 +199,18 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 def _lp_pool(op, nd, input, norm_type, kernel_size, stride, ceil_mode):
     """(sum over the window of x^p)^(1/p), as PyTorch computes it: the average of x^p times
     the full window size (also for ceil_mode's partial windows), its sign kept through
-    relu(|.|) so that the gradient is zero where the sum is."""
+    relu(|.|) so that the gradient is zero where the sum is. p = inf is the max of |x| over
+    the window, p = -inf the min, as PyTorch's limits."""
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or \
             norm_type == 0:
         raise ValueError(f"{op}: norm_type must be a non-zero number, got {norm_type!r}")
     x = as_tensor(input, op=op)
     kernel = ntuple(op, "kernel_size", kernel_size, nd, 1)
+    if math.isinf(norm_type):
+        peak = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[nd]
+        if norm_type > 0:
+            return peak(abs(x), kernel, stride, 0, 1, ceil_mode)
+        return neg(peak(neg(abs(x)), kernel, stride, 0, 1, ceil_mode))
     count = math.prod(kernel)
     pool = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
     out = pool(pow(x, norm_type), kernel, stride, 0, ceil_mode)
@@ -213,7 +219,7 @@ def _lp_pool(op, nd, input, norm_type, kernel_size, stride, ceil_mode):
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling, as ``torch.nn.functional.lp_pool2d``: (sum of x^p over each
-    window)^(1/p); p = 1 is sum pooling, p = inf would be max pooling.
+    window)^(1/p); p = 1 is sum pooling, p = inf max pooling of |x| (-inf: its min).
 
     Args:
         input: (N, C, H, W) or (C, H, W).

@@ -71,6 +71,10 @@ def _unique(op, input, sort_first, return_inverse, return_counts, dim):
         d = _axis(op, dim, x.ndim)
         if x.ndim == 0:
             raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
+        if x.shape[d] and not math.prod(x.shape):
+            raise RuntimeError(f"{op}: there are 0 sized dimensions, and they aren't "
+                               f"selected, so unique cannot be applied (shape {x.shape}, "
+                               f"dim {dim})")
         moved = xp.moveaxis(x.array, d, 0)
         rows = xp.reshape(moved, (moved.shape[0], math.prod(moved.shape[1:])))
         order = _lexsort_rows(xp, rows) if sort_first and rows.shape[1] else None

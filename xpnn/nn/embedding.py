@@ -11,6 +11,15 @@ from . import init
 from .module import Module, Parameter, check_int, new_parameter
 
 
+def _pretrained(name, embeddings):
+    """(the (V, D) array of ``embeddings``, a Tensor or any backend's array, its backend)."""
+    data = embeddings.array if isinstance(embeddings, Tensor) else embeddings
+    if len(data.shape) != 2:
+        raise ValueError(f"{name}.from_pretrained: embeddings must be 2-D (V, D), got shape "
+                         f"{tuple(data.shape)}")
+    return data, (B.backend_of(data) if B.is_array(data) else B.get_backend(None))
+
+
 class Embedding(Module):
     """Look up ``weight[ids]``.
 
@@ -49,11 +58,7 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
         """An Embedding whose table is ``embeddings`` (V, D) (any backend's array or Tensor);
         ``freeze`` turns off its gradient."""
-        data = embeddings.array if isinstance(embeddings, Tensor) else embeddings
-        if len(data.shape) != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (V, D), got "
-                             f"shape {tuple(data.shape)}")
-        be = B.backend_of(data) if B.is_array(data) else B.get_backend(None)
+        data, be = _pretrained("Embedding", embeddings)
         emb = cls(data.shape[0], data.shape[1], padding_idx, backend=be.name, device=be.device,
                   dtype=B.dtype_name(data.dtype))
         emb.weight = Parameter(be.asarray(data, dtype=data.dtype), requires_grad=not freeze)
@@ -118,6 +123,20 @@ class EmbeddingBag(Module):
         self.reset_parameters()
 
     reset_parameters = Embedding.reset_parameters
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose table is ``embeddings`` (V, D) (a Tensor or any backend's
+        array), as ``torch.nn.EmbeddingBag.from_pretrained``; ``freeze`` turns off its
+        gradient. The padding row is kept as given."""
+        data, be = _pretrained("EmbeddingBag", embeddings)
+        bag = cls(data.shape[0], data.shape[1], max_norm, norm_type, scale_grad_by_freq, mode,
+                  sparse, None, include_last_offset, padding_idx, backend=be.name,
+                  device=be.device, dtype=B.dtype_name(data.dtype))
+        bag.weight = Parameter(be.asarray(data, dtype=data.dtype), requires_grad=not freeze)
+        return bag
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
