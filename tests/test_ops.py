@@ -611,3 +611,17 @@ def test_scatter_add_of_infinities_and_the_sign_of_nan(backend):
     np.testing.assert_array_equal(to_np(ours), [nan, 0.0, 2.0])
     s = xpnn.sign(xpnn.tensor([nan, -0.0, -2.0, 3.0], backend=backend))
     np.testing.assert_array_equal(to_np(s), torch.sign(torch.tensor([nan, -0.0, -2.0, 3.0])))
+
+
+@needs_torch
+def test_sorting_bools_as_pytorch(backend):
+    """sort/argsort/topk/msort of bool tensors (array-api-strict sorts only numbers)."""
+    import torch
+    v = [True, False, True, False, True]
+    x, t = xpnn.tensor(v, backend=backend), torch.tensor(v)
+    got, want = x.sort(descending=True), t.sort(descending=True, stable=True)
+    np.testing.assert_array_equal(to_np(got.values), want.values.numpy())
+    np.testing.assert_array_equal(to_np(got.indices), want.indices.numpy())
+    np.testing.assert_array_equal(to_np(x.argsort()), t.argsort(stable=True).numpy())
+    np.testing.assert_array_equal(to_np(xpnn.msort(x)), torch.msort(t).numpy())
+    np.testing.assert_array_equal(to_np(x.topk(2).values), [True, True])

@@ -18,7 +18,10 @@ TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_typ
 
 
 def argsort_array(xp, X, axis, descending=False):
-    """Stable argsort of a raw array along ``axis`` (>= 0), as int64."""
+    """Stable argsort of a raw array along ``axis`` (>= 0), as int64 (bools sort as 0/1:
+    the Array API sorts only numbers)."""
+    if X.dtype == xp.bool:
+        X = xp.astype(X, xp.int8)
     if not descending:
         return xp.astype(xp.argsort(X, axis=axis, stable=True), xp.int64)
     n = X.shape[axis]
