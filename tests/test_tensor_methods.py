@@ -59,6 +59,9 @@ def test_a_floating_result_refuses_an_integer_tensor(backend):
     assert to_np(x).tolist() == [1, 2]
     assert to_np(x.gcd_(xpnn.tensor([4, 6], backend=backend))).tolist() == [1, 2]
     assert to_np(x.eq_(xpnn.tensor([1, 0], backend=backend))).tolist() == [1, 0]
+    with pytest.raises(RuntimeError, match="clamp_: result type float32 can't be cast"):
+        x.clamp_(0.5)  # PyTorch refuses float bounds in place (it truncated them)
+    assert to_np(x.clamp_(1)).tolist() == [1, 1]
 
 
 def test_shape_changing_inplace_methods(backend):

@@ -626,11 +626,6 @@ class Tensor(TensorBase):
         src = F.expand(src, self.shape)
         return self._unary_inplace("copy_", _replaced, src, other=src)
 
-    def clamp_(self, min=None, max=None):
-        return self._unary_inplace("clamp_", F.clamp, min, max)
-
-    clip_ = clamp_
-
     def neg_(self):
         return self._unary_inplace("neg_", F.neg)
 
@@ -1575,6 +1570,7 @@ def _float_power_(self, exponent, _fn=_inplace("float_power")):
 
 
 Tensor.float_power_ = _float_power_
+Tensor.clamp_ = Tensor.clip_ = _inplace("clamp")  # float bounds refuse an integer tensor
 
 
 # x.type("torch.LongTensor"): PyTorch's legacy type names
