@@ -165,15 +165,7 @@ def test_losses_agree_with_pytorch(runs):
     name, prog, t, x = runs
     x.raise_error()
     assert t.items, "the program read no values"
-    for i, (a, b) in enumerate(zip(x.items[:prog.compared], t.items[:prog.compared])):
-        assert type(a) is type(b), f"value {i}: {type(a).__name__} on xpnn, " \
-                                   f"{type(b).__name__} on PyTorch"
-        if isinstance(b, float):
-            assert abs(a - b) <= 1e-4 * abs(b), \
-                f"{name}: value {i}: xpnn {a!r}, PyTorch {b!r} " \
-                f"(rel {abs(a - b) / abs(b):.2e}); replay notes: {x.notes}"
-        else:
-            assert a == b, f"{name}: value {i}: xpnn {a!r}, PyTorch {b!r}"
+    harness.assert_items_agree(name, t, x, prog.compared)
 
 
 @_params(TUTORIALS)
@@ -181,10 +173,7 @@ def test_learns_as_on_pytorch(runs):
     """The loss falls on xpnn, and lands within ``land`` of where it lands on PyTorch."""
     name, prog, t, x = runs
     x.raise_error()
-    (t0, t1), (x0, x1) = prog.learning(t.stdout, t.items), prog.learning(x.stdout, x.items)
-    assert t1 < t0, f"{name}: PyTorch's loss did not fall ({t0} -> {t1}); fix the test"
-    assert x1 < x0, f"{name}: xpnn's loss did not fall ({x0} -> {x1})"
-    assert abs(x1 - t1) <= prog.land * abs(t1), (name, x1, t1)
+    harness.assert_learns(name, t, x, prog.learning, prog.land)
 
 
 @_params(TUTORIALS)

@@ -288,3 +288,26 @@ def report(name, t, x, compared):
     return (f"{name}: {len(t.items)} values read by PyTorch, {len(x.items)} by xpnn; "
             f"first {compared} compared, max relative difference {worst:.2e}; "
             f"CPU seconds torch {t.cpu:.1f}, xpnn {x.cpu:.1f}")
+
+
+def assert_items_agree(name, t, x, count, tol=lambda i: 1e-4):
+    """The first ``count`` values the program read with .item() agree: floats within
+    ``tol(i)`` relative, integers (counts, argmax indices) exactly."""
+    for i, (a, b) in enumerate(zip(x.items[:count], t.items[:count])):
+        assert type(a) is type(b), f"value {i}: {type(a).__name__} on xpnn, " \
+                                   f"{type(b).__name__} on PyTorch"
+        if isinstance(b, float):
+            assert abs(a - b) <= tol(i) * abs(b), \
+                f"{name}: value {i}: xpnn {a!r}, PyTorch {b!r} " \
+                f"(rel {abs(a - b) / abs(b):.2e}); replay notes: {x.notes}"
+        else:
+            assert a == b, f"{name}: value {i}: xpnn {a!r}, PyTorch {b!r}"
+
+
+def assert_learns(name, t, x, learning, land):
+    """The loss falls on xpnn and lands within ``land`` (relative) of PyTorch's.
+    ``learning(stdout, items)`` gives (early loss, late loss)."""
+    (t0, t1), (x0, x1) = learning(t.stdout, t.items), learning(x.stdout, x.items)
+    assert t1 < t0, f"{name}: PyTorch's loss did not fall ({t0} -> {t1}); fix the test"
+    assert x1 < x0, f"{name}: xpnn's loss did not fall ({x0} -> {x1})"
+    assert abs(x1 - t1) <= land * abs(t1), (name, x1, t1)
