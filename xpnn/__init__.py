@@ -72,9 +72,10 @@ from .functional.matrix import (cholesky, det, inverse, logdet, matrix_power, pi
 from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd
 autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
+autograd.gradgradcheck = gradgradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from . import anomaly as _anomaly
 from .autograd import functional as _autograd_functional  # torch.autograd.functional

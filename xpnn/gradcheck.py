@@ -82,3 +82,45 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                              f"numeric {n:.8g} (|diff| {abs(a - n):.3g} > atol {atol} + "
                              f"rtol {rtol} * |numeric|)")
     return True
+
+
+def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: :func:`gradcheck` of the first-order gradients, taken with
+    ``create_graph=True``, w.r.t. the inputs and the output gradients (PyTorch's
+    ``gradgradcheck``: those are random float64 tensors unless ``grad_outputs`` is given).
+
+    Args:
+        fn, inputs, eps, atol, rtol, seed: as for :func:`gradcheck` (float64 inputs).
+        grad_outputs: dL/d(output) for each output of ``fn`` (default: random).
+    Returns:
+        True, or raises GradcheckError naming the worst mismatch.
+    """
+    from .autograd import grad
+
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        inputs = tuple(inputs[0])
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input has requires_grad=True")
+    outs = fn(*inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        grad_outputs = [Tensor(o._be.asarray(rng.standard_normal(o.shape), dtype=o.dtype),
+                               _be=o._be) for o in outs]
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    vs = [v.detach().requires_grad_(True) for v in grad_outputs]
+    n = len(inputs)
+
+    def first_order(*args):
+        xs = list(args[:n])
+        for i in checked:  # gradcheck's shifted copies are plain tensors: make them leaves
+            if not xs[i].requires_grad:
+                xs[i] = xs[i].detach().requires_grad_(True)
+        out = fn(*xs)
+        out = out if isinstance(out, tuple) else (out,)
+        return grad(out, [xs[i] for i in checked], grad_outputs=list(args[n:]),
+                    create_graph=True, allow_unused=True, materialize_grads=True)
+
+    return gradcheck(first_order, *inputs, *vs, eps=eps, atol=atol, rtol=rtol, seed=seed)

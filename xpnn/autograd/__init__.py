@@ -11,6 +11,9 @@ runs, whether the call is recorded and which inputs need a gradient (``self.reco
 prepares nothing. ``backward`` gets dL/dY for each output and returns dL/dX for each input,
 written with the same ``xp`` calls as the forward, so the chain rule is visible.
 
+With ``create_graph=True`` a second sweep (:func:`_run_graph`) calls each node's
+``backward_graph`` instead, on Tensors and with recording on: higher-order gradients.
+
 Every tensor carries a version counter that in-place changes bump. A node remembers the
 versions of the tensors its backward reads and refuses to run if one changed, as PyTorch does.
 """
@@ -319,7 +322,8 @@ class TensorBase:
             gradient: dL/d(self) (a Tensor or an array of this backend, shape and dtype);
                 defaults to 1 for a one-element tensor.
             retain_graph: keep saved arrays so backward can run again through this graph.
-            create_graph: not supported (no higher-order gradients); must be False.
+            create_graph: record the backward itself, so the gradients can be differentiated
+                again (ops with a ``backward_graph``; implies ``retain_graph``).
             inputs: accumulate only into these leaves (default: every leaf).
         """
         backward(self, gradient, retain_graph, create_graph, inputs)
@@ -374,6 +378,12 @@ class Function:
     * PyTorch's: ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
       Tensors, with ``ctx.save_for_backward``, ``ctx.saved_tensors`` and
       ``ctx.needs_input_grad``; ``Cls.apply(*args)`` as in ``torch.autograd.Function``.
+
+    For higher-order gradients (``create_graph=True``) an xpnn-style op also defines
+    ``backward_graph(self, *dYs)``: the same vector-Jacobian product written with xpnn ops
+    on Tensors (dYs, and what it needs recomputed from ``self.inputs``), so that the
+    gradient is itself recorded. Ops without it refuse a double backward
+    (NotImplementedError); a PyTorch-style backward works on Tensors and is recorded as is.
     """
 
     saved_inputs = ALL
@@ -583,7 +593,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         tensors: a Tensor (or a sequence of them) to differentiate.
         grad_tensors: dL/d(tensor) for each (None: 1 for a one-element tensor).
         retain_graph: keep the graph for another backward.
-        create_graph: not supported; must be False.
+        create_graph: record the backward itself (higher-order gradients; see
+            :func:`_run_graph`); implies ``retain_graph`` unless it is False.
         inputs: accumulate only into these leaves.
     """
     roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
@@ -599,7 +610,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         # a non-leaf among the inputs gets its gradient in .grad too, as in PyTorch
         inner = [t for t in ins if t._node is not None]
         capture = {(id(t._node), t._idx): [t, None] for t in inner} or None
-    _run(roots, grads, bool(retain_graph), create_graph, capture=capture, only=only)
+    if create_graph:
+        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=only)
+        for t, g in (capture or {}).values():
+            if g is not None:
+                t._grad = g if t._grad is None else t._grad + g
+        return
+    _run(roots, grads, bool(retain_graph), capture=capture, only=only)
     for t, g in (capture or {}).values():
         if g is not None:
             t._grad = t._result(t.xp.asarray(g, copy=True), t._be) if t._grad is None else \
@@ -624,7 +641,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: input {i} does not require grad")
         key = id(t) if t._node is None else (id(t._node), t._idx)
         capture[key] = [i, None]
-    _run(roots, grads, bool(retain_graph), create_graph, capture=capture, only=set())
+    if create_graph:
+        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set())
+    else:
+        _run(roots, grads, bool(retain_graph), capture=capture, only=set())
     out = [None] * len(ins)
     for i, g in capture.values():
         out[i] = g
@@ -636,7 +656,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             elif not allow_unused:
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute "
                                    "the outputs; pass allow_unused=True")
-        result.append(None if g is None else t._result(g, t._be))
+        result.append(g if g is None or isinstance(g, TensorBase) else t._result(g, t._be))
     return tuple(result)
 
 
@@ -673,7 +693,7 @@ def _numel(shape):
     return n
 
 
-def _run(roots, grads, retain_graph, create_graph, capture, only):
+def _run(roots, grads, retain_graph, capture, only):
     """The reverse sweep: from the roots down, each node once, after all its consumers.
 
     ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
@@ -681,9 +701,6 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
     whose id it holds (None: every leaf). A leaf's gradient is summed over every edge that
     delivers one and accumulated once, when its last edge has delivered (see _Leaves).
     """
-    if create_graph:
-        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is "
-                                  "not supported by xpnn")
     pending, leaf_roots = {}, []
     for root, g in zip(roots, grads):
         if not root._rg:
@@ -748,6 +765,167 @@ def _run(roots, grads, retain_graph, create_graph, capture, only):
             d.clear()  # frees saved activations as the sweep goes
 
 
+def _run_graph(roots, grads, retain_graph, capture, only):
+    """The reverse sweep of ``create_graph=True``: :func:`_run`'s order and bookkeeping, but
+    the gradients flowing are Tensors and each node's ``backward_graph`` (its vector-Jacobian
+    product written with xpnn ops) runs with recording on, so the gradients that reach the
+    leaves (or :func:`grad`) carry a graph of their own. A node without ``backward_graph``
+    raises NotImplementedError rather than hand on a gradient cut from the graph."""
+    pending, leaf_roots = {}, []
+    for root, g in zip(roots, grads):
+        if not root._rg:
+            raise RuntimeError("backward: element 0 of tensors does not require grad and does "
+                               "not have a grad_fn (was it computed under no_grad, or from "
+                               "inputs without requires_grad=True?)")
+        arr = _root_grad(root, g)
+        gt = g if isinstance(g, TensorBase) else root._result(arr, root._be)
+        if root._node is None:
+            leaf_roots.append((root, gt))
+            continue
+        slots = pending.get(root._node)
+        if slots is None:
+            slots = pending[root._node] = _slots(root._node)
+        prev = slots[root._idx]
+        slots[root._idx] = gt if prev is None else prev + gt
+    order = _topo_order(list(pending)) if pending else []
+    leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only, _deliver_graph_leaf)
+    with enable_grad():
+        for root, gt in leaf_roots:
+            leaves.give(root, gt, False)
+        for node in order:
+            dYs = pending.pop(node, None)
+            if dYs is None:
+                leaves.skip(node)
+                continue
+            _graph_step(node, dYs, leaves, pending, capture)
+            if not retain_graph:
+                node.__dict__.clear()
+
+
+def _graph_step(node, dYs, leaves, pending, capture):
+    """One node of :func:`_run_graph`: its output gradients (Tensors) in, its inputs'
+    gradients handed on."""
+    d = node.__dict__
+    name = type(node).__name__
+    if "inputs" not in d:
+        raise RuntimeError("backward: this graph was already freed by an earlier "
+                           "backward(); pass retain_graph=True to go through it twice")
+    if "_out_hooks" in d or "_retain" in d:
+        dYs = _output_hooks_graph(node, dYs)
+    if capture is not None:
+        for i, dY in enumerate(dYs):
+            hit = capture.get((id(node), i))
+            if hit is not None and dY is not None:
+                hit[1] = dY if hit[1] is None else hit[1] + dY
+    for vc, then, shape in node.versions:
+        if vc[0] != then:
+            _raise_modified(name, shape, vc[0], then)
+    if len(dYs) > 1 and d.get("_materialize", True):
+        like = node.inputs[0]
+        dYs = [dY if dY is not None or t is None else
+               like._result(node.xp.zeros(s, dtype=t, device=node.be.device), node.be)
+               for dY, (s, t) in zip(dYs, node.out_meta)]
+    if node._ctx_style:
+        dXs = _call_ctx_backward_graph(node, dYs)
+    else:
+        step = getattr(node, "backward_graph", None)
+        if step is None:
+            raise NotImplementedError(f"double backward of {name} is not supported by xpnn "
+                                      "(create_graph=True)")
+        dXs = step(*dYs)
+    if type(dXs) is not tuple:
+        dXs = (dXs,)
+    for t, (src, idx), need, dX in zip(node.inputs, node.edges, node.needs, dXs):
+        if src is None:
+            if need:
+                leaves.give(t, dX, False)
+        elif not need or dX is None:
+            continue
+        else:
+            slots = pending.get(src)
+            if slots is None:
+                slots = pending[src] = _slots(src)
+            prev = slots[idx]
+            slots[idx] = dX if prev is None else prev + dX
+
+
+def _call_ctx_backward_graph(node, dYs):
+    """A PyTorch-style node's backward with recording on: its Tensor ops build the graph of
+    the gradient, as in PyTorch (one gradient per tensor input, shapes checked)."""
+    res = type(node).backward(node, *dYs)
+    res = res if isinstance(res, tuple) else (res,)
+    is_t = node._arg_is_tensor
+    name = type(node).__name__
+    if len(res) > len(is_t) and all(g is None for g in res[len(is_t):]):
+        res = res[:len(is_t)]
+    if len(res) != len(is_t):
+        raise RuntimeError(f"{name}.backward returned {len(res)} gradients; expected one per "
+                           f"forward argument ({len(is_t)})")
+    out, inputs = [], iter(node.inputs)
+    for i, (flag, g) in enumerate(zip(is_t, res)):
+        if not flag:
+            if g is not None:
+                raise RuntimeError(f"{name}.backward returned a gradient for argument {i}, "
+                                   "which is not a Tensor (return None there)")
+            continue
+        t = next(inputs)
+        if g is not None and not isinstance(g, TensorBase):
+            g = t._result(g, t._be)
+        if g is not None and g.shape != t.shape:
+            raise RuntimeError(f"{name}.backward: invalid gradient at index {i}: got shape "
+                               f"{g.shape} but expected shape {t.shape}")
+        out.append(g)
+    return tuple(out)
+
+
+def _output_hooks_graph(node, dYs):
+    """:func:`_output_hooks` for Tensor gradients: hooks see (and may replace) the Tensor;
+    a retained gradient keeps its graph."""
+    dYs = list(dYs)
+    for i, hooks in node.__dict__.get("_out_hooks", {}).items():
+        if dYs[i] is None:
+            continue
+        for hook in hooks:
+            out = hook(dYs[i])
+            if out is not None:
+                _hooked(dYs[i].array, out)
+                dYs[i] = out
+    for i, ref in node.__dict__.get("_retain", {}).items():
+        t = ref()
+        if t is not None and dYs[i] is not None:
+            t._grad = dYs[i] if t._grad is None else t._grad + dYs[i]
+    return dYs
+
+
+def _deliver_graph_leaf(leaf, g, fresh, capture, only):
+    """:func:`_deliver_leaf` for a Tensor gradient: ``.grad`` becomes a Tensor that carries
+    its graph (PyTorch's create_graph), summed out of place with an earlier one."""
+    if not leaf._rg:
+        return
+    if g.shape != leaf.shape:
+        raise RuntimeError(f"internal: gradient of shape {g.shape} for a leaf of shape "
+                           f"{leaf.shape}")
+    hooks = leaf._hooks
+    if hooks and hooks.get("pre"):
+        for hook in hooks["pre"]:
+            out = hook(g)
+            if out is not None:
+                _hooked(g.array, out)
+                g = out
+    if capture is not None:
+        hit = capture.get(id(leaf))
+        if hit is not None:
+            hit[1] = g if hit[1] is None else hit[1] + g
+    if only is not None and id(leaf) not in only:
+        return
+    # a copy in the graph: the same Tensor may reach another leaf (add's backward), and
+    # optimizers and clipping change gradients in place
+    leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
+    if hooks and hooks.get("post"):
+        for hook in hooks["post"]:
+            hook(leaf)
+
+
 def _output_hooks(node, dYs):
     """Run hooks registered on a node's output tensors; keep retained gradients."""
     dYs = list(dYs)
@@ -779,8 +957,9 @@ class _Leaves:
     ``.grad``, post-accumulate hooks) as soon as the last of those edges has delivered, so
     hooks see the whole gradient and a leaf's hooks run once per backward."""
 
-    def __init__(self, order, leaf_roots, capture, only):
+    def __init__(self, order, leaf_roots, capture, only, deliver=None):
         self.capture, self.only, self.sums = capture, only, {}
+        self.deliver = _deliver_leaf if deliver is None else deliver
         left = {}
         for t in leaf_roots:
             left[id(t)] = left.get(id(t), 0) + 1
@@ -803,7 +982,7 @@ class _Leaves:
         if left == 0:
             done = self.sums.pop(key, None)
             if done is not None:
-                _deliver_leaf(leaf, done[0], done[1], self.capture, self.only)
+                self.deliver(leaf, done[0], done[1], self.capture, self.only)
 
     def skip(self, node):
         """A node backward never reached: its leaf edges deliver nothing."""

@@ -1,8 +1,7 @@
-"""``torch.autograd.functional``'s first-order tools: vector-Jacobian products and Jacobians
-of a function of tensors, by reverse mode (one backward per output element for a Jacobian).
-
-The second-order ones (hessian, hvp, vhp, and jvp, which PyTorch computes by a double
-backward) need ``create_graph=True``, which xpnn's engine does not record.
+"""``torch.autograd.functional``: vector-Jacobian products and Jacobians of a function of
+tensors by reverse mode (one backward per output element for a Jacobian), and the
+second-order tools (hessian, hvp, vhp; jvp by the double-vjp trick), which differentiate a
+gradient taken with ``create_graph=True`` (ops with a ``backward_graph``).
 """
 from __future__ import annotations
 
@@ -25,12 +24,6 @@ def _leaves(xs):
     return tuple(x.detach().requires_grad_(True) for x in xs)
 
 
-def _no_graph(what, create_graph):
-    if create_graph:
-        raise NotImplementedError(f"{what}: create_graph=True (higher-order gradients) is "
-                                  "not supported by xpnn")
-
-
 def _zeros_for_unused(gs, xs, strict, what):
     out = []
     for i, (g, x) in enumerate(zip(gs, xs)):
@@ -48,9 +41,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     Jacobian, shaped like the inputs (a tensor, or a tuple when ``inputs`` is a tuple).
 
     ``v`` may be None only when ``func`` returns a single element."""
-    _no_graph("vjp", create_graph)
     xs, many_in = _tensors("vjp: inputs", inputs)
-    xs = _leaves(xs)
+    xs = _graph_leaves(xs, create_graph)
     with enable_grad():
         outs = func(*xs)
     ys, many_out = _tensors("vjp: the function's outputs", outs)
@@ -65,8 +57,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             if tuple(w.shape) != tuple(y.shape):
                 raise RuntimeError(f"vjp: v has shape {tuple(w.shape)} but the function's "
                                    f"output has shape {tuple(y.shape)}")
-    gs = grad(ys, xs, grad_outputs=list(vs), allow_unused=True)
-    gs = _zeros_for_unused(gs, xs, strict, "vjp")
+    gs = grad(ys, xs, grad_outputs=list(vs), create_graph=create_graph, allow_unused=True)
+    gs = _finish(gs, xs, strict, "vjp", create_graph)
     ys = tuple(y.detach() for y in ys)
     return (ys if many_out else ys[0]), (gs if many_in else gs[0])
 
@@ -76,13 +68,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     """The Jacobian of ``func`` at ``inputs``: for one input and one output a tensor of
     shape ``output.shape + input.shape``; tuples of them (nested, outputs first) when
     ``inputs`` or the outputs are tuples. One backward per output element."""
-    _no_graph("jacobian", create_graph)
     if strategy != "reverse-mode":
         raise NotImplementedError(f"jacobian: strategy={strategy!r} (forward mode) is not "
                                   "supported by xpnn; use 'reverse-mode'")
     from ..functional import reshape, stack
     xs, many_in = _tensors("jacobian: inputs", inputs)
-    xs = _leaves(xs)
+    xs = _graph_leaves(xs, create_graph)
     with enable_grad():
         outs = func(*xs)
     ys, many_out = _tensors("jacobian: the function's outputs", outs)
@@ -94,8 +85,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             if not y.requires_grad:
                 gs = (None,) * len(xs)
             else:
-                gs = grad([flat[k]], xs, retain_graph=True, allow_unused=True)
-            gs = _zeros_for_unused(gs, xs, strict, "jacobian")
+                gs = grad([flat[k]], xs, retain_graph=True, create_graph=create_graph,
+                          allow_unused=True)
+            gs = _finish(gs, xs, strict, "jacobian", create_graph)
             for j, g in enumerate(gs):
                 per_input[j].append(g)
         row = []
@@ -107,3 +99,158 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             row.append(reshape(jac, tuple(y.shape) + tuple(x.shape)))
         rows.append(tuple(row) if many_in else row[0])
     return tuple(rows) if many_out else rows[0]
+
+
+
+def _outputs_single(what, func, xs):
+    """``func(*xs)`` recorded, checked to be one Tensor of one element."""
+    with enable_grad():
+        out = func(*xs)
+    if not isinstance(out, TensorBase) or out.numel() != 1:
+        raise RuntimeError(f"{what}: the function given should return a single Tensor with "
+                           "one element")
+    return out
+
+
+def _vectors(what, v, xs):
+    """``v`` as a tuple shaped like ``xs``; None only for one single-element input (ones)."""
+    if v is None:
+        if len(xs) != 1 or xs[0].numel() != 1:
+            raise RuntimeError(f"{what}: v can only be None if the input to the function is "
+                               "a single Tensor with a single element")
+        return (xs[0].new_ones(*xs[0].shape),)
+    vs, _ = _tensors(f"{what}: v", v)
+    if len(vs) != len(xs):
+        raise RuntimeError(f"{what}: v has {len(vs)} tensors but there are {len(xs)} inputs")
+    for w, x in zip(vs, xs):
+        if tuple(w.shape) != tuple(x.shape):
+            raise RuntimeError(f"{what}: v has shape {tuple(w.shape)} but the input has shape "
+                               f"{tuple(x.shape)}")
+    return vs
+
+
+def _graph_leaves(xs, create_graph):
+    """Leaves to differentiate at: fresh ones, or (``create_graph``) the inputs themselves
+    where they already require grad, so the results stay in their graph."""
+    if create_graph:
+        return tuple(x if x.requires_grad else x.detach().requires_grad_(True) for x in xs)
+    return _leaves(xs)
+
+
+def _finish(gs, xs, strict, what, create_graph):
+    """Zeros for the inputs without a result (strict: an error); detached unless
+    ``create_graph``."""
+    if not create_graph:
+        return _zeros_for_unused(gs, xs, strict, what)
+    if strict and None in gs:
+        _zeros_for_unused(gs, xs, strict, what)  # raises, naming the input
+    return tuple(x.new_zeros(*x.shape) if g is None else g for g, x in zip(gs, xs))
+
+
+def _first_grads(what, func, xs):
+    """(output, gradient w.r.t. each input recorded, indices whose gradient has a graph)."""
+    out = _outputs_single(what, func, xs)
+    gs = grad([out], xs, create_graph=True, allow_unused=True) if out.requires_grad else \
+        (None,) * len(xs)
+    live = [i for i, g in enumerate(gs) if g is not None and g.requires_grad]
+    return out, gs, live
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), v^T H)``: the (detached) output of a scalar function and the
+    product of ``v`` with its Hessian, shaped like the inputs."""
+    xs, many = _tensors("vhp: inputs", inputs)
+    xs = _graph_leaves(xs, create_graph)
+    vs = _vectors("vhp", v, xs)
+    out, gs, live = _first_grads("vhp", func, xs)
+    res = (None,) * len(xs)
+    if live:
+        res = grad([gs[i] for i in live], xs, grad_outputs=[vs[i] for i in live],
+                   create_graph=create_graph, allow_unused=True)
+    res = _finish(res, xs, strict, "vhp", create_graph)
+    return out.detach(), (res if many else res[0])
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), H v)``: the (detached) output of a scalar function and its Hessian
+    times ``v``, by a double backward as PyTorch's (equal to :func:`vhp` where the Hessian
+    is symmetric)."""
+    xs, many = _tensors("hvp: inputs", inputs)
+    xs = _graph_leaves(xs, create_graph)
+    vs = _vectors("hvp", v, xs)
+    out, gs, live = _first_grads("hvp", func, xs)
+    res = [None] * len(xs)
+    if live:
+        # back(u) = sum_i J_{g_i}^T u_i is linear in u; its gradient w.r.t. u along v is H v
+        us = [xs[i].new_zeros(*xs[i].shape).requires_grad_(True) for i in live]
+        with enable_grad():
+            back = grad([gs[i] for i in live], xs, grad_outputs=us, create_graph=True,
+                        allow_unused=True)
+        used = [j for j, b in enumerate(back) if b is not None and b.requires_grad]
+        if used:
+            hv = grad([back[j] for j in used], us, grad_outputs=[vs[j] for j in used],
+                      create_graph=create_graph, allow_unused=True)
+            for k, i in enumerate(live):
+                res[i] = hv[k]
+    res = _finish(res, xs, strict, "hvp", create_graph)
+    return out.detach(), (res if many else res[0])
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), J v)``: the (detached) outputs and the Jacobian times ``v``, shaped
+    like the outputs; by the double-vjp trick (the gradient of ``J^T u`` w.r.t. ``u``), as
+    PyTorch does without forward mode."""
+    xs, many_in = _tensors("jvp: inputs", inputs)
+    xs = _graph_leaves(xs, create_graph)
+    vs = _vectors("jvp", v, xs)
+    with enable_grad():
+        outs = func(*xs)
+    ys, many_out = _tensors("jvp: the function's outputs", outs)
+    res = [None] * len(ys)
+    live = [j for j, y in enumerate(ys) if y.requires_grad]
+    if live:
+        us = [ys[j].new_zeros(*ys[j].shape).requires_grad_(True) for j in live]
+        with enable_grad():
+            gs = grad([ys[j] for j in live], xs, grad_outputs=us, create_graph=True,
+                      allow_unused=True)
+        used = [i for i, g in enumerate(gs) if g is not None and g.requires_grad]
+        if used:
+            jv = grad([gs[i] for i in used], us, grad_outputs=[vs[i] for i in used],
+                      create_graph=create_graph, allow_unused=True)
+            for k, j in enumerate(live):
+                res[j] = jv[k]
+    res = _finish(res, ys, strict, "jvp", create_graph)
+    ys = tuple(y.detach() for y in ys)
+    return (ys if many_out else ys[0]), (res if many_out else res[0])
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a scalar function at ``inputs``: for one input a tensor of shape
+    ``input.shape * 2``; for a tuple, a tuple of tuples (``H[i][j]`` of shape
+    ``inputs[i].shape + inputs[j].shape``). One backward per element of the gradient."""
+    if outer_jacobian_strategy != "reverse-mode":
+        raise NotImplementedError(f"hessian: outer_jacobian_strategy="
+                                  f"{outer_jacobian_strategy!r} (forward mode) is not "
+                                  "supported by xpnn; use 'reverse-mode'")
+    from ..functional import reshape, stack
+    xs, many = _tensors("hessian: inputs", inputs)
+    xs = _graph_leaves(xs, create_graph)
+    out, gs, live = _first_grads("hessian", func, xs)
+    rows = []
+    for i, x in enumerate(xs):
+        per_input = [[] for _ in xs]
+        flat = reshape(gs[i], (-1,)) if i in live else None
+        for k in range(x.numel()):
+            hs = (None,) * len(xs) if flat is None else \
+                grad([flat[k]], xs, retain_graph=True, create_graph=create_graph,
+                     allow_unused=True)
+            hs = _finish(hs, xs, strict, "hessian", create_graph)
+            for j, h in enumerate(hs):
+                per_input[j].append(h)
+        row = []
+        for j, z in enumerate(xs):
+            h = stack(per_input[j], 0) if x.numel() else z.new_zeros(0, *z.shape)
+            row.append(reshape(h, tuple(x.shape) + tuple(z.shape)))
+        rows.append(tuple(row))
+    return tuple(rows) if many else rows[0][0]

@@ -167,6 +167,9 @@ class ReLU(Function):
     def backward(self, dY):
         return RELU.get(self.be.name, _RELU_PORTABLE)[1](self.be, dY, self.Y)
 
+    def backward_graph(self, dY):
+        return dY.where(self.inputs[0] > 0, 0.0)
+
 
 class LeakyReLU(Function):
     saved_inputs = ()
@@ -177,6 +180,9 @@ class LeakyReLU(Function):
 
     def backward(self, dY):
         return self.xp.where(self.pos, dY, dY * self.slope)
+
+    def backward_graph(self, dY):
+        return dY.where(self.pos, dY * self.slope)
 
 
 class ELU(Function):
@@ -223,6 +229,10 @@ class Sigmoid(Function):
     def backward(self, dY):
         return dY * self.Y * (1 - self.Y)
 
+    def backward_graph(self, dY):
+        Y = self.inputs[0].sigmoid()
+        return dY * Y * (1 - Y)
+
 
 class SiLU(Function):
     def forward(self, X):
@@ -244,6 +254,10 @@ class Tanh(Function):
 
     def backward(self, dY):
         return dY * (1 - self.Y * self.Y)
+
+    def backward_graph(self, dY):
+        Y = self.inputs[0].tanh()
+        return dY * (1 - Y * Y)
 
 
 class Softplus(Function):
@@ -275,6 +289,10 @@ class Softmax(Function):
         # Jacobian-vector product of softmax: y * (dy - <dy, y>)
         return Y * (dY - self.xp.sum(dY * Y, axis=self.axis, keepdims=True))
 
+    def backward_graph(self, dY):
+        Y = self.inputs[0].softmax(self.axis)
+        return Y * (dY - (dY * Y).sum(dim=self.axis, keepdim=True))
+
 
 class LogSoftmax(Function):
     saved_inputs = ()
@@ -288,6 +306,10 @@ class LogSoftmax(Function):
     def backward(self, dY):
         xp = self.xp
         return dY - xp.exp(self.Y) * xp.sum(dY, axis=self.axis, keepdims=True)
+
+    def backward_graph(self, dY):
+        P = self.inputs[0].softmax(self.axis)
+        return dY - P * dY.sum(dim=self.axis, keepdim=True)
 
 
 def log_softmax_array(xp, X, axis=-1):

@@ -23,10 +23,22 @@ def unbroadcast(xp, g, shape):
     return xp.sum(g, axis=axes, keepdims=True) if axes else g
 
 
+def unbroadcast_graph(g, shape):
+    """:func:`unbroadcast` of a Tensor, recorded (the ``backward_graph`` of broadcasting
+    ops)."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(dim=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(dim=axes, keepdim=True) if axes else g
+
+
 def quiet(cls):
     """Class decorator for ops whose kernels may meet log(0), x/0 or overflow: their forward
-    and backward run under ``Backend.quiet()``, so NumPy does not warn where PyTorch gives
-    inf/NaN silently."""
+    and backward (and ``backward_graph``) run under ``Backend.quiet()``, so NumPy does not
+    warn where PyTorch gives inf/NaN silently."""
     forward, backward = cls.forward, cls.backward
 
     def quiet_forward(self, *xs, **params):
@@ -37,6 +49,12 @@ def quiet(cls):
         with self.be.quiet():
             return backward(self, *dYs)
     cls.forward, cls.backward = quiet_forward, quiet_backward
+    graph = cls.__dict__.get("backward_graph")
+    if graph is not None:
+        def quiet_graph(self, *dYs):
+            with self.be.quiet():
+                return graph(self, *dYs)
+        cls.backward_graph = quiet_graph
     return cls
 
 
@@ -106,6 +124,12 @@ class Add(Function):
             dB = unbroadcast(self.xp, dY if self.alpha == 1 else dY * self.alpha, sb)
         return unbroadcast(self.xp, dY, sa) if self.needs[0] else None, dB
 
+    def backward_graph(self, dY):
+        sa, sb = self.shapes
+        dB = unbroadcast_graph(dY if self.alpha == 1 else dY * self.alpha, sb) \
+            if self.needs[1] else None
+        return unbroadcast_graph(dY, sa) if self.needs[0] else None, dB
+
 
 class Sub(Function):
     saved_inputs = ()
@@ -119,6 +143,12 @@ class Sub(Function):
         dB = unbroadcast(self.xp, -dY if self.alpha == 1 else dY * -self.alpha, sb) \
             if self.needs[1] else None
         return unbroadcast(self.xp, dY, sa) if self.needs[0] else None, dB
+
+    def backward_graph(self, dY):
+        sa, sb = self.shapes
+        dB = unbroadcast_graph(-dY if self.alpha == 1 else dY * -self.alpha, sb) \
+            if self.needs[1] else None
+        return unbroadcast_graph(dY, sa) if self.needs[0] else None, dB
 
 
 def _saved_for(needs):
@@ -138,6 +168,12 @@ class Mul(Function):
         dB = unbroadcast(xp, dY * A, B.shape) if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        A, B = self.inputs
+        dA = unbroadcast_graph(dY * B, A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(dY * A, B.shape) if self.needs[1] else None
+        return dA, dB
+
 
 @quiet
 class Div(Function):
@@ -150,6 +186,12 @@ class Div(Function):
         A, B, xp = self.A, self.B, self.xp
         dA = unbroadcast(xp, dY / B, A.shape) if self.needs[0] else None
         dB = unbroadcast(xp, -dY * A / (B * B), B.shape) if self.needs[1] else None
+        return dA, dB
+
+    def backward_graph(self, dY):
+        A, B = self.inputs
+        dA = unbroadcast_graph(dY / B, A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(-dY * A / (B * B), B.shape) if self.needs[1] else None
         return dA, dB
 
 @quiet
@@ -177,6 +219,17 @@ class Pow(Function):
             dB = unbroadcast(xp, dB, B.shape)
         return dA, dB
 
+    def backward_graph(self, dY):
+        A, B = self.inputs
+        dA = dB = None
+        if self.needs[0]:
+            dA = unbroadcast_graph(where(B == 0, 0.0, dY * B * A ** (B - 1)), A.shape)
+        if self.needs[1]:
+            logA = log(where(A > 0, A, 1.0))
+            dB = where(A < 0, float("nan"), where((A == 0) & (B >= 0), 0.0, dY * A ** B * logA))
+            dB = unbroadcast_graph(dB, B.shape)
+        return dA, dB
+
 @quiet
 class PowScalar(Function):
     def forward(self, X, p):
@@ -187,6 +240,11 @@ class PowScalar(Function):
         if self.p == 0:  # x^0 = 1: no gradient, even at x = 0 (0 * 0^-1 would be NaN)
             return self.xp.zeros_like(dY)
         return dY * (self.p * self.X ** (self.p - 1))
+
+    def backward_graph(self, dY):
+        if self.p == 0:
+            return dY * 0
+        return dY * (self.p * self.inputs[0] ** (self.p - 1))
 
 class Maximum(Function):
     """max(A, B) elementwise (sign=-1: min); at a tie each side gets half the gradient, as
@@ -209,6 +267,12 @@ class Maximum(Function):
         dB = unbroadcast(xp, dY * (1 - wa), sb) if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        (sa, sb), wa = self.shapes, self.wa  # wa: a constant of the inputs' order
+        dA = unbroadcast_graph(dY * wa, sa) if self.needs[0] else None
+        dB = unbroadcast_graph(dY * (1 - wa), sb) if self.needs[1] else None
+        return dA, dB
+
 
 class Neg(Function):
     saved_inputs = ()
@@ -217,6 +281,9 @@ class Neg(Function):
         return -X
 
     def backward(self, dY):
+        return -dY
+
+    def backward_graph(self, dY):
         return -dY
 
 
@@ -231,6 +298,10 @@ class Exp(Function):
 
     def backward(self, dY):
         return dY * self.Y
+
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return dY * exp(X)
 
 @quiet
 class Expm1(Function):
@@ -253,6 +324,10 @@ class Log(Function):
     def backward(self, dY):
         return dY / self.X
 
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return dY / X
+
 @quiet
 class Log1p(Function):
     def forward(self, X):
@@ -274,6 +349,10 @@ class Sqrt(Function):
     def backward(self, dY):
         return dY / (2 * self.Y)
 
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return dY / (2 * sqrt(X))
+
 @quiet
 class Rsqrt(Function):
     saved_inputs = ()
@@ -285,6 +364,10 @@ class Rsqrt(Function):
 
     def backward(self, dY):
         Y = self.Y  # d x^(-1/2) = -1/2 x^(-3/2) = -Y^3 / 2
+        return dY * (-0.5 * Y * Y * Y)
+
+    def backward_graph(self, dY):
+        Y = rsqrt(self.inputs[0])
         return dY * (-0.5 * Y * Y * Y)
 
 @quiet
@@ -299,6 +382,10 @@ class Reciprocal(Function):
     def backward(self, dY):
         return -dY * self.Y * self.Y
 
+    def backward_graph(self, dY):
+        Y = reciprocal(self.inputs[0])
+        return -dY * Y * Y
+
 class Sin(Function):
     def forward(self, X):
         self.X = X
@@ -306,6 +393,10 @@ class Sin(Function):
 
     def backward(self, dY):
         return dY * self.xp.cos(self.X)
+
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return dY * cos(X)
 
 
 class Cos(Function):
@@ -316,6 +407,10 @@ class Cos(Function):
     def backward(self, dY):
         return -dY * self.xp.sin(self.X)
 
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return -dY * sin(X)
+
 
 class Abs(Function):
     def forward(self, X):
@@ -324,6 +419,10 @@ class Abs(Function):
 
     def backward(self, dY):
         return dY * self.xp.sign(self.X)
+
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        return dY * sign(X)
 
 
 class Clip(Function):
@@ -345,6 +444,9 @@ class Clip(Function):
     def backward(self, dY):
         return dY * self.xp.astype(self.inside, dY.dtype)
 
+    def backward_graph(self, dY):
+        return where(self.inside, dY, 0.0)
+
 
 class Where(Function):
     saved_inputs = ()
@@ -358,6 +460,12 @@ class Where(Function):
         sa, sb = self.shapes
         dA = unbroadcast(xp, xp.where(self.cond, dY, zero), sa) if self.needs[0] else None
         dB = unbroadcast(xp, xp.where(self.cond, zero, dY), sb) if self.needs[1] else None
+        return dA, dB
+
+    def backward_graph(self, dY):
+        sa, sb = self.shapes
+        dA = unbroadcast_graph(where(self.cond, dY, 0.0), sa) if self.needs[0] else None
+        dB = unbroadcast_graph(where(self.cond, 0.0, dY), sb) if self.needs[1] else None
         return dA, dB
 
 
@@ -375,6 +483,9 @@ class Constant(Function):
 
     def backward(self, dY):
         return self.xp.zeros_like(dY)
+
+    def backward_graph(self, dY):
+        return dY._result(self.xp.zeros_like(dY.array), dY._be)
 
 
 # -- public functions ------------------------------------------------------------------------

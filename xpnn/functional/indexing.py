@@ -256,6 +256,26 @@ class BasicIndex(Function):
         dX[key] = dY
         return dX
 
+    def backward_graph(self, dY):
+        return BasicIndexGrad.apply(dY, shape=self.shape, key=self.key)
+
+
+class BasicIndexGrad(Function):
+    """BasicIndex's gradient as an op (recorded by its ``backward_graph``): dY placed at
+    ``key`` in zeros of ``shape``; its own gradient reads ``key`` again."""
+
+    saved_inputs = ()
+
+    def forward(self, dY, shape=None, key=None):
+        self.shape, self.key = shape, key
+        return BasicIndex.backward(self, dY)  # reads only xp, shape and key
+
+    def backward(self, dZ):
+        return dZ[self.key]
+
+    def backward_graph(self, dZ):
+        return BasicIndex.apply(dZ, key=self.key)
+
 
 class Take(Function):
     """Y = take(X, indices, axis); dX = scatter-add of dY (repeats add up)."""

@@ -22,7 +22,7 @@ from functools import partial
 from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
 from ..backend import kernel_floats
-from .elementwise import _saved_for, promote, unbroadcast
+from .elementwise import _saved_for, promote, unbroadcast, unbroadcast_graph
 from .shape import reshape
 
 
@@ -280,6 +280,12 @@ class MatMul(Function):
             if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        A, B = self.inputs
+        dA = unbroadcast_graph(dY @ B.mT, A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(A.mT @ dY, B.shape) if self.needs[1] else None
+        return dA, dB
+
 
 def _pair_pays(A, B):
     """Whether NumPy's kernel cuts ``A @ B`` into exactly two blocks."""
@@ -329,6 +335,14 @@ class Linear(Function):
         if len(self.needs) == 2:
             return dX, dW
         return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
+
+    def backward_graph(self, dY):
+        X, W = self.inputs[0], self.inputs[1]
+        dX = dY @ W if self.needs[0] else None
+        dW = dY.T @ X if self.needs[1] else None
+        if len(self.needs) == 2:
+            return dX, dW
+        return dX, dW, (dY.sum(dim=0) if self.needs[2] else None)
 
 
 def matmul(input, other):

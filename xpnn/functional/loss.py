@@ -255,6 +255,21 @@ class CrossEntropy(Function):
         dQ = self.LP * (-(1 - self.smoothing) * g)
         return dX, (dQ if self.weight is None else dQ * self.weight[None, :])
 
+    def backward_graph(self, dY):
+        """Integer labels without smoothing: (softmax(x) - onehot(y)) * w[y] * g, recorded."""
+        if self.K is not None:
+            name = "NLLLoss" if self.log_probs else "CrossEntropy"
+            raise NotImplementedError(f"double backward of {name} with probability targets "
+                                      "or label smoothing is not supported by xpnn")
+        xp, be, X = self.xp, self.be, self.inputs[0]
+        g = dY if self.reduction != "mean" else dY / self.denom
+        # a row that weighs nothing gets 0, even where g is inf (see _row_factors)
+        coef = (g * self.rows).where(self.rows != 0, 0.0)[:, None]
+        onehot = _onehot(xp, be, self.labels, X.shape[1], X.dtype)
+        if self.log_probs:
+            return coef * -onehot
+        return (X.softmax(1) - onehot) * coef
+
 
 def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing,
                     log_probs):

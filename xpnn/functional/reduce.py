@@ -56,6 +56,16 @@ def _expand(xp, g, axes):
     return xp.reshape(g, tuple(kept)) if tuple(kept) != tuple(g.shape) else g
 
 
+def _expand_graph(g, axes, keep):
+    """:func:`_expand` of a Tensor, recorded (``backward_graph`` of the reductions)."""
+    if keep:
+        return g
+    kept = list(g.shape)
+    for a in axes:
+        kept.insert(a, 1)
+    return g.reshape(tuple(kept)) if tuple(kept) != g.shape else g
+
+
 def _drop(shape, axes):
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
@@ -70,6 +80,9 @@ class Sum(Function):
     def backward(self, dY):
         g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return self.xp.broadcast_to(g, self.shape)
+
+    def backward_graph(self, dY):
+        return _expand_graph(dY, self.axes, self.keep).expand(*self.shape)
 
 
 class Mean(Function):
@@ -88,6 +101,12 @@ class Mean(Function):
             return self.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
         g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return self.xp.broadcast_to(g / self.n, self.shape)
+
+    def backward_graph(self, dY):
+        if not self.n:
+            return dY._result(self.xp.zeros(self.shape, dtype=dY.dtype,
+                                             device=self.be.device), dY._be)
+        return (_expand_graph(dY, self.axes, self.keep) / self.n).expand(*self.shape)
 
 
 class Prod(Function):
@@ -468,6 +487,14 @@ class L2Norm(Function):
         safe = xp.where(N == 0, xp.ones_like(N), N)
         return xp.where(N == 0, xp.zeros((), dtype=N.dtype, device=N.device),
                         g * self.X / safe)
+
+    def backward_graph(self, dY):
+        from .elementwise import sqrt, where
+        X = self.inputs[0]
+        g = _expand_graph(dY, self.axes, self.keep)
+        S = (X * X).sum(dim=self.axes, keepdim=True)
+        nonzero = (S != 0).array  # where the norm is 0 the gradient is 0, its graph too
+        return where(nonzero, g * X / sqrt(where(nonzero, S, 1.0)), 0.0)
 
 
 def _bool_reduce(op, input, dim, keepdim, axis, keepdims):

@@ -9,7 +9,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
-from .elementwise import promote, unbroadcast
+from .elementwise import promote, unbroadcast, unbroadcast_graph
 from .transfer import to  # noqa: F401  (one of shape's public names)
 
 
@@ -44,6 +44,9 @@ class Reshape(Function):
     def backward(self, dY):
         return self.xp.reshape(dY, self.shape)
 
+    def backward_graph(self, dY):
+        return dY.reshape(self.shape)
+
 
 class Permute(Function):
     saved_inputs = ()
@@ -58,6 +61,12 @@ class Permute(Function):
             inverse[a] = i
         return self.xp.permute_dims(dY, tuple(inverse))
 
+    def backward_graph(self, dY):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return dY.permute(*inverse)
+
 
 class Expand(Function):
     saved_inputs = ()
@@ -68,6 +77,9 @@ class Expand(Function):
 
     def backward(self, dY):
         return unbroadcast(self.xp, dY, self.shape)
+
+    def backward_graph(self, dY):
+        return unbroadcast_graph(dY, self.shape)
 
 
 class Concat(Function):
@@ -86,6 +98,13 @@ class Concat(Function):
             start += n
         return tuple(out)
 
+    def backward_graph(self, dY):
+        out, start = [], 0
+        for n in self.sizes:
+            out.append(dY[(slice(None),) * self.axis + (slice(start, start + n), ...)])
+            start += n
+        return tuple(out)
+
 
 class Stack(Function):
     saved_inputs = ()
@@ -97,6 +116,9 @@ class Stack(Function):
     def backward(self, dY):
         n = dY.shape[self.axis]
         return tuple(dY[(slice(None),) * self.axis + (i, ...)] for i in range(n))
+
+    def backward_graph(self, dY):
+        return self.backward(dY)  # the same indexing, on a Tensor: recorded
 
 
 # -- public functions --------------------------------------------------------------------

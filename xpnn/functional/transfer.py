@@ -22,6 +22,12 @@ class Transfer(Function):
             return dY if dY.dtype == self.src_dtype else self.xp.astype(dY, self.src_dtype)
         return self.be.asarray(dY, dtype=B.dtype_name(self.src_dtype))
 
+    def backward_graph(self, dY):
+        if dY._be is self.be:
+            return to(dY, dtype=self.src_dtype)
+        return to(dY, backend=self.be.name, device=self.be.device,
+                  dtype=B.dtype_name(self.src_dtype))
+
 
 def to(x, backend=None, device=None, dtype=None):
     """``x`` on another backend/device/dtype; gradients flow back to the source."""
