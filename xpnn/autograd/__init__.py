@@ -693,14 +693,9 @@ def _numel(shape):
     return n
 
 
-def _run(roots, grads, retain_graph, capture, only):
-    """The reverse sweep: from the roots down, each node once, after all its consumers.
-
-    ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
-    receives its gradient instead of ``.grad``; ``only`` restricts accumulation to leaves
-    whose id it holds (None: every leaf). A leaf's gradient is summed over every edge that
-    delivers one and accumulated once, when its last edge has delivered (see _Leaves).
-    """
+def _seeded(roots, grads, tensors):
+    """The start of a sweep: ({node: its output gradients}, [(leaf root, its gradient)]);
+    the gradients are arrays, or Tensors with ``tensors`` (create_graph)."""
     pending, leaf_roots = {}, []
     for root, g in zip(roots, grads):
         if not root._rg:
@@ -708,6 +703,8 @@ def _run(roots, grads, retain_graph, capture, only):
                                "not have a grad_fn (was it computed under no_grad, or from "
                                "inputs without requires_grad=True?)")
         arr = _root_grad(root, g)
+        if tensors:
+            arr = g if isinstance(g, TensorBase) else root._result(arr, root._be)
         if root._node is None:
             leaf_roots.append((root, arr))
             continue
@@ -716,6 +713,20 @@ def _run(roots, grads, retain_graph, capture, only):
             slots = pending[root._node] = _slots(root._node)
         prev = slots[root._idx]
         slots[root._idx] = arr if prev is None else prev + arr
+    return pending, leaf_roots
+
+
+def _run(roots, grads, retain_graph, capture, only):
+    """The reverse sweep: from the roots down, each node once, after all its consumers.
+
+    ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
+    receives its gradient instead of ``.grad``; ``only`` restricts accumulation to leaves
+    whose id it holds (None: every leaf). A leaf's gradient is summed over every edge that
+    delivers one and accumulated once, when its last edge has delivered (see _Leaves).
+    The per-node work is written out here, not shared with :func:`_graph_step`: this loop
+    runs for every node of every training step.
+    """
+    pending, leaf_roots = _seeded(roots, grads, False)
     order = _topo_order(list(pending)) if pending else []
     leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only)
     for root, arr in leaf_roots:
@@ -771,22 +782,7 @@ def _run_graph(roots, grads, retain_graph, capture, only):
     product written with xpnn ops) runs with recording on, so the gradients that reach the
     leaves (or :func:`grad`) carry a graph of their own. A node without ``backward_graph``
     raises NotImplementedError rather than hand on a gradient cut from the graph."""
-    pending, leaf_roots = {}, []
-    for root, g in zip(roots, grads):
-        if not root._rg:
-            raise RuntimeError("backward: element 0 of tensors does not require grad and does "
-                               "not have a grad_fn (was it computed under no_grad, or from "
-                               "inputs without requires_grad=True?)")
-        arr = _root_grad(root, g)
-        gt = g if isinstance(g, TensorBase) else root._result(arr, root._be)
-        if root._node is None:
-            leaf_roots.append((root, gt))
-            continue
-        slots = pending.get(root._node)
-        if slots is None:
-            slots = pending[root._node] = _slots(root._node)
-        prev = slots[root._idx]
-        slots[root._idx] = gt if prev is None else prev + gt
+    pending, leaf_roots = _seeded(roots, grads, True)
     order = _topo_order(list(pending)) if pending else []
     leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only, _deliver_graph_leaf)
     with enable_grad():

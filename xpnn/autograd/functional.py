@@ -171,6 +171,20 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     return out.detach(), (res if many else res[0])
 
 
+def _forward_product(outs, xs, vs, create_graph):
+    """J v for ``outs`` computed from ``xs``, by the double-vjp trick: back(u) = J^T u is
+    linear in u, and its gradient with respect to u along v is J v. A list over ``outs``
+    (None where nothing reaches them)."""
+    us = [o.new_zeros(*o.shape).requires_grad_(True) for o in outs]
+    with enable_grad():
+        back = grad(outs, xs, grad_outputs=us, create_graph=True, allow_unused=True)
+    used = [i for i, b in enumerate(back) if b is not None and b.requires_grad]
+    if not used:
+        return [None] * len(outs)
+    return list(grad([back[i] for i in used], us, grad_outputs=[vs[i] for i in used],
+                     create_graph=create_graph, allow_unused=True))
+
+
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), H v)``: the (detached) output of a scalar function and its Hessian
     times ``v``, by a double backward as PyTorch's (equal to :func:`vhp` where the Hessian
@@ -180,18 +194,10 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     vs = _vectors("hvp", v, xs)
     out, gs, live = _first_grads("hvp", func, xs)
     res = [None] * len(xs)
-    if live:
-        # back(u) = sum_i J_{g_i}^T u_i is linear in u; its gradient w.r.t. u along v is H v
-        us = [xs[i].new_zeros(*xs[i].shape).requires_grad_(True) for i in live]
-        with enable_grad():
-            back = grad([gs[i] for i in live], xs, grad_outputs=us, create_graph=True,
-                        allow_unused=True)
-        used = [j for j, b in enumerate(back) if b is not None and b.requires_grad]
-        if used:
-            hv = grad([back[j] for j in used], us, grad_outputs=[vs[j] for j in used],
-                      create_graph=create_graph, allow_unused=True)
-            for k, i in enumerate(live):
-                res[i] = hv[k]
+    if live:  # the Jacobian of the gradient is the Hessian
+        hv = _forward_product([gs[i] for i in live], xs, vs, create_graph)
+        for k, i in enumerate(live):
+            res[i] = hv[k]
     res = _finish(res, xs, strict, "hvp", create_graph)
     return out.detach(), (res if many else res[0])
 
@@ -209,16 +215,9 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     res = [None] * len(ys)
     live = [j for j, y in enumerate(ys) if y.requires_grad]
     if live:
-        us = [ys[j].new_zeros(*ys[j].shape).requires_grad_(True) for j in live]
-        with enable_grad():
-            gs = grad([ys[j] for j in live], xs, grad_outputs=us, create_graph=True,
-                      allow_unused=True)
-        used = [i for i, g in enumerate(gs) if g is not None and g.requires_grad]
-        if used:
-            jv = grad([gs[i] for i in used], us, grad_outputs=[vs[i] for i in used],
-                      create_graph=create_graph, allow_unused=True)
-            for k, j in enumerate(live):
-                res[j] = jv[k]
+        jv = _forward_product([ys[j] for j in live], xs, vs, create_graph)
+        for k, j in enumerate(live):
+            res[j] = jv[k]
     res = _finish(res, ys, strict, "jvp", create_graph)
     ys = tuple(y.detach() for y in ys)
     return (ys if many_out else ys[0]), (res if many_out else res[0])
