@@ -5,6 +5,8 @@ gradient taken with ``create_graph=True`` (ops with a ``backward_graph``).
 """
 from __future__ import annotations
 
+import math
+
 from . import TensorBase, enable_grad, grad
 
 
@@ -71,34 +73,32 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     if strategy != "reverse-mode":
         raise NotImplementedError(f"jacobian: strategy={strategy!r} (forward mode) is not "
                                   "supported by xpnn; use 'reverse-mode'")
-    from ..functional import reshape, stack
     xs, many_in = _tensors("jacobian: inputs", inputs)
     xs = _graph_leaves(xs, create_graph)
     with enable_grad():
         outs = func(*xs)
     ys, many_out = _tensors("jacobian: the function's outputs", outs)
     rows = []
-    for i, y in enumerate(ys):
-        flat, n = reshape(y, (-1,)), y.numel()
-        per_input = [[] for _ in xs]
-        for k in range(n):
-            if not y.requires_grad:
-                gs = (None,) * len(xs)
-            else:
-                gs = grad([flat[k]], xs, retain_graph=True, create_graph=create_graph,
-                          allow_unused=True)
-            gs = _finish(gs, xs, strict, "jacobian", create_graph)
-            for j, g in enumerate(gs):
-                per_input[j].append(g)
-        row = []
-        for j, x in enumerate(xs):
-            if n:
-                jac = stack(per_input[j], 0)
-            else:
-                jac = x.new_zeros(0, *x.shape)
-            row.append(reshape(jac, tuple(y.shape) + tuple(x.shape)))
+    for y in ys:
+        row = _jacobian_row(y, y.shape, xs, strict, "jacobian", create_graph)
         rows.append(tuple(row) if many_in else row[0])
     return tuple(rows) if many_out else rows[0]
+
+
+def _jacobian_row(y, shape, xs, strict, op, create_graph):
+    """[dy/dx for x in xs], each of shape ``shape + x.shape``: one backward per element of
+    ``y`` (a ``y`` that is None or has no graph gives zeros, or is refused with ``strict``)."""
+    from ..functional import reshape, stack
+    n = math.prod(shape)
+    flat = reshape(y, (-1,)) if y is not None and y.requires_grad else None
+    per_input = [[] for _ in xs]
+    for k in range(n):
+        gs = (None,) * len(xs) if flat is None else \
+            grad([flat[k]], xs, retain_graph=True, create_graph=create_graph, allow_unused=True)
+        for j, g in enumerate(_finish(gs, xs, strict, op, create_graph)):
+            per_input[j].append(g)
+    return [reshape(stack(p, 0) if n else x.new_zeros(0, *x.shape), tuple(shape) + tuple(x.shape))
+            for p, x in zip(per_input, xs)]
 
 
 
@@ -232,24 +232,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         raise NotImplementedError(f"hessian: outer_jacobian_strategy="
                                   f"{outer_jacobian_strategy!r} (forward mode) is not "
                                   "supported by xpnn; use 'reverse-mode'")
-    from ..functional import reshape, stack
     xs, many = _tensors("hessian: inputs", inputs)
     xs = _graph_leaves(xs, create_graph)
     out, gs, live = _first_grads("hessian", func, xs)
-    rows = []
-    for i, x in enumerate(xs):
-        per_input = [[] for _ in xs]
-        flat = reshape(gs[i], (-1,)) if i in live else None
-        for k in range(x.numel()):
-            hs = (None,) * len(xs) if flat is None else \
-                grad([flat[k]], xs, retain_graph=True, create_graph=create_graph,
-                     allow_unused=True)
-            hs = _finish(hs, xs, strict, "hessian", create_graph)
-            for j, h in enumerate(hs):
-                per_input[j].append(h)
-        row = []
-        for j, z in enumerate(xs):
-            h = stack(per_input[j], 0) if x.numel() else z.new_zeros(0, *z.shape)
-            row.append(reshape(h, tuple(x.shape) + tuple(z.shape)))
-        rows.append(tuple(row))
+    rows = [tuple(_jacobian_row(gs[i] if i in live else None, x.shape, xs, strict, "hessian",
+                                create_graph)) for i, x in enumerate(xs)]
     return tuple(rows) if many else rows[0][0]
