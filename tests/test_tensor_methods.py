@@ -202,3 +202,26 @@ def test_printing_suffixes_and_options():
             lib.set_printoptions(profile="default")
     with pytest.raises(ValueError, match="set_printoptions: profile must be one of"):
         xpnn.set_printoptions(profile="long")
+
+
+@pytest.mark.parametrize("args", [(2, 3, 2), (3, 4, 4), (-1, 2, 1), (0, 2, 1), (2, 7, 1),
+                                  (1, 1, 2)])
+def test_unfold_windows_as_torch(args, backend):
+    """Tensor.unfold(dimension, size, step): sliding windows as a new last dim (ViT patches:
+    x.unfold(2, p, p).unfold(3, p, p)); overlapping windows add their gradients."""
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 8))
+    a = xpnn.tensor(x, backend=backend, dtype="float64", requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    ours, theirs = a.unfold(*args), t.unfold(*args)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(to_np(ours), theirs.detach().numpy())
+    g = np.random.default_rng(4).standard_normal(tuple(theirs.shape))
+    (ours * xpnn.tensor(g, backend=backend, dtype="float64")).sum().backward()
+    (theirs * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(to_np(a.grad), t.grad.numpy())
+    assert to_np(xpnn.tensor(5.0, backend=backend).unfold(0, 1, 1)).tolist() == [5.0]
+    with pytest.raises(RuntimeError, match="unfold: maximum size for tensor at dimension 2 is "
+                                           "7 but size is 9"):
+        a.unfold(2, 9, 1)
+    with pytest.raises(ValueError, match="unfold: step must be an int >= 1, got 0"):
+        a.unfold(2, 2, 0)

@@ -1331,6 +1331,11 @@ class Tensor(TensorBase):
     def take(self, indices, axis=None):
         return F.take(self, indices, axis)
 
+    def unfold(self, dimension, size, step):
+        """Sliding windows along ``dimension`` as a new last dim (``torch.Tensor.unfold``)."""
+        from .functional.layout import windows
+        return windows(self, dimension, size, step)
+
     # -- PyTorch's smaller conveniences -----------------------------------------------------
     def is_signed(self):
         return self.dtype not in (self.xp.uint8, self.xp.bool)

@@ -317,3 +317,35 @@ def combinations(input, r=2, with_replacement=False):
     if r == 0:
         return take(x, idx, axis=0)
     return reshape(take(x, idx, axis=0), (len(rows), r))
+
+
+def windows(input, dimension, size, step):
+    """Every slice of length ``size`` along ``dimension``, ``step`` apart, as a new last dim
+    (``torch.Tensor.unfold``; not ``F.unfold``, which is im2col): dim ``dimension`` becomes
+    (len - size) // step + 1 long. One take of the windows' positions, so overlapping
+    windows add their gradients."""
+    from .indexing import Take
+    from .shape import movedim
+    op = "unfold"
+    x = as_tensor(input, op=op)
+    d = _axis(op, dimension, max(x.ndim, 1))
+    length = x.shape[d] if x.ndim else 1
+    for name, v in (("size", size), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "size" else 1):
+            raise ValueError(f"{op}: {name} must be an int >= {0 if name == 'size' else 1}, "
+                             f"got {v!r}")
+    if size > length:
+        raise RuntimeError(f"{op}: maximum size for tensor at dimension {d} is {length} but "
+                           f"size is {size}")
+    scalar = x.ndim == 0  # PyTorch: a 0-d tensor's one window is (size,)
+    if scalar:
+        x = reshape(x, (1,))
+    xp, n = x.xp, (length - size) // step + 1
+    starts = xp.arange(n, dtype=xp.int64, device=x._be.device) * step
+    pos = xp.reshape(starts[:, None] + xp.arange(size, dtype=xp.int64, device=x._be.device),
+                     (-1,))
+    y = Take.apply(x, indices=pos, axis=d)
+    if scalar:
+        return reshape(y, (size,))
+    y = reshape(y, tuple(x.shape[:d]) + (n, size) + tuple(x.shape[d + 1:]))
+    return movedim(y, d + 1, y.ndim - 1)
