@@ -279,6 +279,13 @@ OPS = [
     _op("ldexp:negative", lambda a: F.ldexp(a, a.new_tensor([1, -2, 3], dtype=xpnn.int64)),
         [S23], None, ROW),
     _op("ldexp:float_exponent", F.ldexp, [S23, A((3,))], _torch("ldexp"), ROW),
+    _op("index_put", lambda x, v: F.index_put(x, (x.new_tensor([0, 2, -1]).long(),), v),
+        [A((4, 3)), A((3, 3))],
+        lambda x, v: torch.index_put(x, (torch.tensor([0, 2, -1]),), v)),
+    _op("index_put:accumulate", lambda x, v: F.index_put(
+        x, (x.new_tensor([1, 1, 3]).long(), x.new_tensor([0, 2, 0]).long()), v, True),
+        [A((4, 3, 2)), A((3, 2))], lambda x, v: torch.index_put(
+            x, (torch.tensor([1, 1, 3]), torch.tensor([0, 2, 0])), v, True)),
     _op("inner", F.inner, [S23, A((4, 3))], _torch("inner"), ROW),
     _op("inner:scalar", F.inner, [S23, A(())], _torch("inner"), ROW),
     _op("dist", lambda a, b: F.dist(a, b, 3), [S23, A((3,))], lambda a, b: torch.dist(a, b, 3)),

@@ -225,3 +225,28 @@ def test_unfold_windows_as_torch(args, backend):
         a.unfold(2, 9, 1)
     with pytest.raises(ValueError, match="unfold: step must be an int >= 1, got 0"):
         a.unfold(2, 2, 0)
+
+
+def test_index_put_in_place_and_bad_indices(backend):
+    """x.index_put_(indices, values, accumulate): PyTorch's values, repeated positions adding
+    up with accumulate; in the graph where x is recorded; bad indices named."""
+    z, zt = xpnn.zeros(5, backend=backend), torch.zeros(5)
+    idx = [0, 0, 2, -1]
+    z.index_put_((xpnn.tensor(idx, backend=backend),), xpnn.tensor(1.0, backend=backend),
+                 accumulate=True)
+    zt.index_put_((torch.tensor(idx),), torch.tensor(1.0), accumulate=True)
+    np.testing.assert_array_equal(to_np(z), zt.numpy())
+    a = xpnn.ones(4, 2, backend=backend, requires_grad=True)
+    t = torch.ones(4, 2, requires_grad=True)
+    for lib, x in ((xpnn, a), (torch, t)):
+        kw = {"backend": backend} if lib is xpnn else {}
+        y = x * 3
+        y.index_put_((lib.tensor([1, 3], **kw),), lib.tensor([5.0, 6.0], **kw))
+        (y * y).sum().backward()
+    np.testing.assert_array_equal(to_np(a.grad), t.grad.numpy())
+    with pytest.raises(TypeError, match=r"index_put: indices\[0\] must be an integer tensor"):
+        xpnn.zeros(3, backend=backend).index_put((xpnn.tensor([0.5], backend=backend),),
+                                                 xpnn.tensor(1.0, backend=backend))
+    with pytest.raises(IndexError, match="index_put: too many indices"):
+        xpnn.zeros(3, backend=backend).index_put(
+            (xpnn.tensor([0], backend=backend),) * 2, xpnn.tensor(1.0, backend=backend))

@@ -41,7 +41,7 @@ from .functional import (abs, absolute, add, all, amax, amin, any, argmax, argmi
 from .functional import argwhere, erf, lerp, masked_select, nonzero
 from .functional import (atleast_1d, atleast_2d, atleast_3d, bincount, block_diag, bucketize,
                          cartesian_prod, cdist, column_stack, combinations, dsplit, dstack,
-                         histc, hsplit, hstack, index_add, index_copy, index_fill, isin,
+                         histc, hsplit, hstack, index_add, index_copy, index_fill, index_put, isin,
                          isneginf, isposinf, masked_scatter, meshgrid, msort, ravel, rot90,
                          row_stack, scatter_reduce, searchsorted, select, take_along_dim,
                          tensor_split, unique, unique_consecutive, vsplit, vstack)
@@ -58,8 +58,9 @@ from .functional import (allclose, diag_embed, diagflat, dist, equal, float_powe
 from .functional import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
                          arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
                          bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
-                         bitwise_xor, clamp_max, clamp_min, cosh, count_nonzero, exp2, floor_divide, hypot, isclose, log10, log2,
-                         logaddexp, nan_to_num, remainder, sinh, tan)
+                         bitwise_xor, clamp_max, clamp_min, cosh, count_nonzero, exp2,
+                         floor_divide, hypot, isclose, log10, log2, logaddexp, nan_to_num,
+                         remainder, sinh, tan)
 from .functional import relu, sigmoid, softmax, log_softmax, tanh
 from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity, diag,
                          diagonal, einsum, flip, fliplr, flipud, gather, hinge_embedding_loss,

@@ -1193,6 +1193,13 @@ class Tensor(TensorBase):
         return self._unary_inplace("index_fill_", F.index_fill, dim, index, value,
                                    other=value)
 
+    def index_put(self, indices, values, accumulate=False):
+        return F.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._unary_inplace("index_put_", F.index_put, indices, values, accumulate,
+                                   other=values)
+
     def masked_scatter(self, mask, source):
         return F.masked_scatter(self, mask, source)
 

@@ -66,7 +66,8 @@ from .special import digamma, lgamma, polygamma
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from .grid import affine_grid, grid_sample
 from .cdist import cdist, pdist
-from .indexops import index_add, index_copy, index_fill, masked_scatter, take_along_dim
+from .indexops import (index_add, index_copy, index_fill, index_put, masked_scatter,
+                       take_along_dim)
 from .scatter_reduction import scatter_reduce
 from .layout import (atleast_1d, atleast_2d, atleast_3d, block_diag, cartesian_prod,
                      column_stack, combinations, dsplit, dstack, hsplit, hstack, meshgrid,

@@ -228,3 +228,41 @@ def masked_scatter(input, mask, source):
     rank = xp.clip(rank, 0, k - 1)
     picked = reshape(take(reshape(s, (-1,)), rank, axis=0), shape)
     return where(m, picked, x)
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` put at ``input[indices]`` (a tuple of integer
+    index tensors for the leading dims, broadcast together), as ``torch.index_put``; with
+    ``accumulate`` the values are added, repeated positions adding up. Differentiable in
+    input and values."""
+    op = "index_put"
+    x = as_tensor(input, op=op)
+    if not isinstance(indices, (tuple, list)) or not indices:
+        raise TypeError(f"{op}: indices must be a non-empty tuple of index tensors, got "
+                        f"{type(indices).__name__}")
+    if len(indices) > x.ndim:
+        raise IndexError(f"{op}: too many indices ({len(indices)}) for a tensor of shape "
+                         f"{x.shape}")
+    xp, be = x.xp, x._be
+    arrays = []
+    for i, ix in enumerate(indices):
+        a = raw(ix, x, op, f"indices[{i}]")
+        if xp.isdtype(a.dtype, "bool") or not xp.isdtype(a.dtype, "integral"):
+            raise TypeError(f"{op}: indices[{i}] must be an integer tensor, got "
+                            f"{B.dtype_name(a.dtype)} (a bool mask: x[mask] = v)")
+        arrays.append(_wrap_negative(be, _int64(xp, a), x.shape[i], op, i))
+    k = len(arrays)
+    arrays = xp.broadcast_arrays(*arrays) if k > 1 else arrays
+    flat = arrays[0]
+    for i in range(1, k):
+        flat = flat * x.shape[i] + arrays[i]
+    pos = xp.reshape(flat, (-1,))
+    rest = tuple(x.shape[k:])
+    v = as_tensor(values, like=x, op=op)
+    if v.dtype != x.dtype:
+        v = v.to(dtype=x.dtype)
+    v = reshape(expand(v, tuple(flat.shape) + rest), (-1,) + rest)
+    base = reshape(x, (math.prod(x.shape[:k]),) + rest)
+    if accumulate:
+        return reshape(index_add(base, 0, x._result(pos, be), v), x.shape)
+    return reshape(index_copy(base, 0, x._result(pos, be), v), x.shape)
