@@ -18,6 +18,7 @@ from . import backend as B
 from . import functional as F
 from .autograd import TensorBase, _init, as_tensor, is_grad_enabled
 from .functional import indexing as _indexing
+from .functional import layout as _layout
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional.shape import _axis, _dims
@@ -1340,8 +1341,7 @@ class Tensor(TensorBase):
 
     def unfold(self, dimension, size, step):
         """Sliding windows along ``dimension`` as a new last dim (``torch.Tensor.unfold``)."""
-        from .functional.layout import windows
-        return windows(self, dimension, size, step)
+        return _layout.windows(self, dimension, size, step)
 
     # -- PyTorch's smaller conveniences -----------------------------------------------------
     def is_signed(self):

@@ -12,6 +12,14 @@ from .. import backend as B
 from ..tensor import Tensor
 
 
+def _non_negative(fn_name, name, value):
+    """``value`` as a float >= 0 (NaN refused), or a ValueError naming it."""
+    value = float(value)
+    if not value >= 0.0:
+        raise ValueError(f"{fn_name}: {name} must be >= 0, got {value!r}")
+    return value
+
+
 def _with_grads(parameters, fn_name):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -91,9 +99,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         None
     """
     _, with_grad = _with_grads(parameters, "clip_grads_with_norm_")
-    max_norm = float(max_norm)
-    if not max_norm >= 0.0:
-        raise ValueError(f"clip_grads_with_norm_: max_norm must be >= 0, got {max_norm!r}")
+    max_norm = _non_negative("clip_grads_with_norm_", "max_norm", max_norm)
     if not with_grad:
         return
     xp = with_grad[0]._be.xp
@@ -149,8 +155,6 @@ def clip_grad_value_(parameters, clip_value):
         None
     """
     _, with_grad = _with_grads(parameters, "clip_grad_value_")
-    clip_value = float(clip_value)
-    if not clip_value >= 0.0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    clip_value = _non_negative("clip_grad_value_", "clip_value", clip_value)
     for p in with_grad:
         p.grad = p._be.xp.clip(p.grad.array, -clip_value, clip_value)
