@@ -214,17 +214,17 @@ def test_bad_construction_raises_quoting_values(make, match):
 def test_bad_call_raises_naming_layer_and_shapes():
     x4 = xpnn.tensor(np.zeros((2, 3, 4, 4), np.float32))
     with pytest.raises(ValueError, match=r"BatchNorm2d\(4, .*expected input \(N, C, H, W\) "
-                                         r"with C=4, got shape \(2, 3, 4, 4\)"):
+                                         r"with C=4, got shape xpnn.Size\(\[2, 3, 4, 4\]\)"):
         nn.BatchNorm2d(4)(x4)
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3, .*\(N, C\) or \(N, C, L\) with C=3, "
-                                         r"got shape \(2, 3, 4, 4\)"):
+                                         r"got shape xpnn.Size\(\[2, 3, 4, 4\]\)"):
         nn.BatchNorm1d(3)(x4)
-    with pytest.raises(ValueError, match=r"more than 1 value per channel .* \(1, 3\)"):
+    with pytest.raises(ValueError, match=r"more than 1 value per channel .* xpnn.Size\(\[1, 3\]\)"):
         nn.BatchNorm1d(3)(xpnn.tensor(np.zeros((1, 3), np.float32)))
-    with pytest.raises(ValueError, match=r"LayerNorm\(\(5,\).*input of shape \(2, 3, 4, 4\) "
+    with pytest.raises(ValueError, match=r"LayerNorm\(\(5,\).*input of shape xpnn.Size\(\[2, 3, 4, 4\]\) "
                                          r"does not end with \(5,\)"):
         nn.LayerNorm(5)(x4)
-    with pytest.raises(ValueError, match=r"GroupNorm\(2, 4.*C=4, got shape \(2, 3, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"GroupNorm\(2, 4.*C=4, got shape xpnn.Size\(\[2, 3, 4, 4\]\)"):
         nn.GroupNorm(2, 4)(x4)
     with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\): expected a 4-D input"):
         nn.Dropout2d()(xpnn.tensor(np.zeros((2, 3), np.float32)))

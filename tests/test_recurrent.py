@@ -173,12 +173,12 @@ def test_graph_is_one_node_per_layer_direction(rng):
 
 
 @pytest.mark.parametrize("call, err, words", [
-    (lambda m: m(np.zeros((2, 3, 4, 3), np.float32)), ValueError, ["LSTM", "(2, 3, 4, 3)"]),
+    (lambda m: m(np.zeros((2, 3, 4, 3), np.float32)), ValueError, ["LSTM", "xpnn.Size([2, 3, 4, 3])"]),
     (lambda m: m(np.zeros((5, 2, 7), np.float32)), ValueError, ["LSTM", "input_size=3",
-                                                                "(5, 2, 7)"]),
+                                                                "xpnn.Size([5, 2, 7])"]),
     (lambda m: m(np.zeros((5, 2, 3)), None), TypeError, ["LSTM", "float64", "float32"]),
     (lambda m: m(np.zeros((5, 2, 3), np.float32), (np.zeros((1, 2, 4), np.float32),) * 2),
-     ValueError, ["LSTM", "h_0", "(1, 2, 4)", "(2, 2, 4)", "(5, 2, 3)"]),
+     ValueError, ["LSTM", "h_0", "xpnn.Size([1, 2, 4])", "(2, 2, 4)", "(5, 2, 3)"]),
     (lambda m: m(np.zeros((5, 2, 3), np.float32), np.zeros((2, 2, 4), np.float32)),
      TypeError, ["LSTM", "pair"]),
 ])
@@ -191,7 +191,7 @@ def test_bad_input(call, err, words):
 
 
 def test_bad_hidden_shape_for_cells_and_construction():
-    with pytest.raises(ValueError, match=r"GRUCell.*\(3, 5\).*\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"GRUCell.*xpnn.Size\(\[3, 5\]\).*\(2, 4\)"):
         nn.GRUCell(3, 4)(np.zeros((2, 3), np.float32), np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match="hidden_size"):
         nn.GRU(3, 0)

@@ -82,7 +82,7 @@ def test_lstm_projection_bad_arguments():
         nn.LSTM(3, 4, proj_size=-1)
     lstm = nn.LSTM(3, 4, proj_size=2)
     x = xpnn.zeros(5, 2, 3)
-    with pytest.raises(ValueError, match=r"h_0 has shape \(1, 2, 4\), expected \(1, 2, 2\) "
+    with pytest.raises(ValueError, match=r"h_0 has shape xpnn.Size\(\[1, 2, 4\]\), expected \(1, 2, 2\) "
                                          r"\(num_layers \* num_directions, batch, proj_size\)"):
         lstm(x, (xpnn.zeros(1, 2, 4), xpnn.zeros(1, 2, 4)))
     with pytest.raises(ValueError, match=r"proj=True\) is LSTM only"):
@@ -114,14 +114,14 @@ def test_running_statistics_follow_torch(name, shape, kw, rng):
 def test_instance_norm_channel_checks():
     x = xpnn.zeros(2, 3, 4)
     with pytest.raises(ValueError, match=r"InstanceNorm1d\(2.*expected input with C=2 at dim 1"
-                                         r", got shape \(2, 3, 4\)"):
+                                         r", got shape xpnn.Size\(\[2, 3, 4\]\)"):
         nn.InstanceNorm1d(2, affine=True)(x)
     with pytest.warns(UserWarning, match=r"InstanceNorm1d: input has 3 channels but "
                                          r"num_features=2"):
         y = nn.InstanceNorm1d(2)(x)  # torch, too, only warns: num_features is then unused
     assert y.shape == (2, 3, 4)
     with pytest.raises(ValueError, match=r"InstanceNorm2d.*expected input \(N, C, H, W\) or "
-                                         r"unbatched \(C, H, W\), got shape \(3, 4\)"):
+                                         r"unbatched \(C, H, W\), got shape xpnn.Size\(\[3, 4\]\)"):
         nn.InstanceNorm2d(3)(xpnn.zeros(3, 4))
     with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 position"):
         F.instance_norm(xpnn.zeros(2, 3, 1))
@@ -191,7 +191,7 @@ def test_bad_pool_input():
                                          r"None or a tuple of 2.*got \(0, 2\)"):
         nn.AdaptiveMaxPool2d((0, 2))
     with pytest.raises(ValueError, match=r"MaxUnpool1d.*expected a 3-D input \(N, C, L\), got "
-                                         r"shape \(1, 1, 2, 2\)"):
+                                         r"shape xpnn.Size\(\[1, 1, 2, 2\]\)"):
         nn.MaxUnpool1d(2)(y, i)
 
 
@@ -207,5 +207,5 @@ def test_bad_padding_modes():
     with pytest.raises(ValueError, match=r"pad: reflect padding \(3, 3\).*less than its size 3"):
         conv(xpnn.zeros(1, 1, 3))
     with pytest.raises(ValueError, match=r"Conv3d\(2, 2.*expected input \(N, C, D, H, W\) with "
-                                         r"C=2, got shape \(2, 3, 3, 3, 3\)"):
+                                         r"C=2, got shape xpnn.Size\(\[2, 3, 3, 3, 3\]\)"):
         nn.Conv3d(2, 2, 3)(xpnn.zeros(2, 3, 3, 3, 3))

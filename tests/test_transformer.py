@@ -251,10 +251,10 @@ def test_mha_all_keys_masked_gives_zero_weights_not_nan(rng):
 
 def test_bad_transformer_input():
     model = nn.Transformer(8, 2, 1, 1, 8, batch_first=True)
-    with pytest.raises(ValueError, match=r"Transformer: the batch sizes of src \(2, 3, 8\) "
-                                         r"and tgt \(3, 3, 8\)"):
+    with pytest.raises(ValueError, match=r"Transformer: the batch sizes of src xpnn.Size\(\[2, 3, 8\]\) "
+                                         r"and tgt xpnn.Size\(\[3, 3, 8\]\)"):
         model(xpnn.zeros(2, 3, 8), xpnn.zeros(3, 3, 8))
-    with pytest.raises(ValueError, match=r"feature sizes .*\(2, 3, 6\).*d_model=8"):
+    with pytest.raises(ValueError, match=r"feature sizes .*xpnn.Size\(\[2, 3, 6\]\).*d_model=8"):
         model(xpnn.zeros(2, 3, 8), xpnn.zeros(2, 3, 6))
     with pytest.raises(ValueError, match=r"TransformerDecoderLayer: memory must be 3-D"):
         nn.TransformerDecoderLayer(8, 2, 8)(xpnn.zeros(3, 2, 8), xpnn.zeros(3, 2, 8, 1))

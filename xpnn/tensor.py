@@ -25,7 +25,9 @@ from .functional.shape import _axis, _dims
 
 
 class Size(tuple):
-    """A shape, as ``torch.Size``: a tuple of ints with ``numel()``."""
+    """A shape, as ``torch.Size``: a tuple of ints with ``numel()`` that prints as
+    ``xpnn.Size([2, 3])`` (``print(x.shape)`` reads as PyTorch's ``torch.Size([2, 3])``), and
+    stays a Size when sliced, added to a tuple or repeated, as torch's does."""
 
     def numel(self):
         return math.prod(self)
@@ -33,8 +35,26 @@ class Size(tuple):
     def __repr__(self):
         return f"xpnn.Size({list(self)})"
 
-    def __str__(self):  # messages and f-strings read as a plain tuple: "(2, 3)"
-        return tuple.__repr__(self)
+    __str__ = __repr__
+
+    def __getitem__(self, key):
+        got = tuple.__getitem__(self, key)
+        return Size(got) if isinstance(key, slice) else got
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
 
 
 class Tensor(TensorBase):
