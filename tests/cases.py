@@ -963,6 +963,8 @@ OPS += [
     _op("diagflat", lambda x: F.diagflat(x, -1), [S23], lambda x: torch.diagflat(x, -1)),
     _op("diagonal", lambda x: F.diagonal(x, 1, 2, 0), [S234],
         lambda x: torch.diagonal(x, 1, 2, 0)),
+    _op("diagonal_scatter", lambda x, s: F.diagonal_scatter(x, s, -1, 1, 2), [S234, A((2, 2))],
+        lambda x, s: torch.diagonal_scatter(x, s, -1, 1, 2)),
 ]
 for _eq, _shapes in [("bij,bjk->bik", [S234.shape, (2, 4, 2)]), ("i,j->ij", [(3,), (2,)]),
                      ("bij->j", [S234.shape]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]),

@@ -427,6 +427,9 @@ VIEW_CHANGES = [
     ("unsqueeze_fill", lambda b, m: b.unsqueeze(0)[0, 0].fill_(7.0)),
     ("copy_", lambda b, m: b[0].copy_(m.tensor(np.array([9.0, 8.0, 7.0], np.float32)))),
     ("setitem", lambda b, m: b[1].__setitem__(slice(0, 2), 0.5)),
+    ("diagonal", lambda b, m: b.diagonal().add_(2.0)),
+    ("diagonal_offset_t", lambda b, m: b.t().diagonal(-1).mul_(3.0)),
+    ("diagonal_setitem", lambda b, m: b.diagonal(1).__setitem__(slice(None), 0.25)),
 ]
 
 
@@ -565,6 +568,82 @@ def test_views_made_before_an_inplace_change_of_their_base_read_it(backend):
         got.append([to_np(u) for u in (v, w, x.grad, b, rt, y.grad)])
     for ours, theirs in zip(got[1], got[0]):
         np.testing.assert_array_equal(ours, theirs)
+
+
+# Changes through diagonal views outside the graph: (name, f(lib, make) -> tensors to compare)
+def _diag_fill_under_no_grad(lib, make):
+    w = make(np.zeros((3, 3), np.float32), grad=True)
+    with lib.no_grad():
+        w.diagonal().fill_(1.0)
+    return [w.detach(), lib.tensor(w.requires_grad)]
+
+
+def _diag_of_batch(lib, make):
+    x = make(np.zeros((2, 3, 4), np.float32))
+    x.diagonal(1, 1, 2).add_(5.0)
+    x.diagonal(0, 2, 0).sub_(1.0)
+    return [x]
+
+
+def _diag_reads_its_base(lib, make):
+    x = make(np.arange(12, dtype=np.float32).reshape(3, 4))
+    d, e = x.diagonal(-1), x[1:].diagonal()
+    x.mul_(2.0)
+    x[2, 1] = 100.0
+    return [d, e]
+
+
+def _diag_pair(lib, make):
+    x = make(np.zeros((3, 3), np.float32))
+    d, d2 = x.diagonal(), x.diagonal()
+    d.add_(1.0)
+    d[0] = 9.0
+    return [x, d2]
+
+
+DIAGONAL_UNRECORDED = [_diag_fill_under_no_grad, _diag_of_batch, _diag_reads_its_base,
+                       _diag_pair]
+
+
+@pytest.mark.parametrize("case", DIAGONAL_UNRECORDED, ids=lambda f: f.__name__[1:])
+def test_diagonal_is_a_view_outside_the_graph_too(case, backend):
+    """diagonal() is a view in PyTorch: ``w.diagonal().fill_(1)`` under no_grad (eye-style
+    init), a change of the base read by its diagonals, two diagonals of one tensor. xpnn's
+    diagonal holds a copy, linked to its base: the change was silently lost before."""
+    torch = pytest.importorskip("torch")
+
+    def make(lib):
+        def f(arr, grad=False):
+            if lib is torch:
+                return torch.tensor(arr, requires_grad=grad)
+            return xpnn.tensor(arr, backend=backend, requires_grad=grad)
+        return f
+    want, got = case(torch, make(torch)), case(xpnn, make(xpnn))
+    for ours, theirs in zip(got, want):
+        np.testing.assert_array_equal(to_np(ours), theirs.detach().numpy())
+
+
+def test_diagonal_scatter_against_torch(backend):
+    """diagonal_scatter's values and gradients (to input and src) equal PyTorch's, with
+    offsets and dims; a src of the wrong shape is refused."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7
+    src = np.linspace(-1, 1, 6).reshape(2, 3)
+    for off, d1, d2 in ((0, 1, 2), (1, 1, 2), (-1, 2, 1)):
+        n = torch.diagonal(torch.tensor(a), off, d1, d2).shape[-1]
+        s = src[:, :n]
+        ta, ts = torch.tensor(a, requires_grad=True), torch.tensor(s, requires_grad=True)
+        xa = xpnn.tensor(a, backend=backend, dtype="float64", requires_grad=True)
+        xs = xpnn.tensor(s, backend=backend, dtype="float64", requires_grad=True)
+        to = torch.diagonal_scatter(ta, ts, off, d1, d2)
+        xo = xpnn.diagonal_scatter(xa, xs, off, d1, d2)
+        (to ** 2 * 1.5).sum().backward()
+        (xo ** 2 * 1.5).sum().backward()
+        np.testing.assert_allclose(to_np(xo), to.detach().numpy(), rtol=1e-15)
+        np.testing.assert_allclose(to_np(xa.grad), ta.grad.numpy(), rtol=1e-15)
+        np.testing.assert_allclose(to_np(xs.grad), ts.grad.numpy(), rtol=1e-15)
+    with pytest.raises(ValueError, match=r"diagonal_scatter: src of shape"):
+        xpnn.diagonal_scatter(xpnn.zeros(3, 3), xpnn.zeros(2))
 
 
 def test_backward_inputs_may_name_a_non_leaf():

@@ -21,6 +21,7 @@ from .functional import indexing as _indexing
 from .functional import layout as _layout
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
+from .functional import rearrange as _rearrange
 from .functional.shape import _axis, _dims
 
 
@@ -456,7 +457,7 @@ class Tensor(TensorBase):
         if v.dtype != arr.dtype:
             v = self.xp.astype(v, arr.dtype)
         self._set_array(_indexing.assign(self._be, arr, key, v))
-        self._vc[0] += 1
+        self._changed()
 
     # -- in place ----------------------------------------------------------------------
     def _graph_inplace(self, op, other=None):
@@ -465,7 +466,8 @@ class Tensor(TensorBase):
         leaf that requires grad, as PyTorch does."""
         if not is_grad_enabled() or not (self._rg or isinstance(other, TensorBase) and
                                          other._rg):
-            return False
+            # a diagonal holds a copy: its change reaches the base by write_back
+            return self._view is not None and self._view[1] == "diagonal"
         if self._rg and self._node is None:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
                                "in-place operation (wrap it in `with xpnn.no_grad():`)")
@@ -484,6 +486,14 @@ class Tensor(TensorBase):
             raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
                                "written-to tensor refers to a single memory location (an "
                                "expanded view); clone() it first")
+
+    def _changed(self):
+        """After an unrecorded change of the array in place: the version bumped, and the
+        diagonals taken of this tensor or of its memory-sharing views, which hold copies,
+        read again (the other views share the memory)."""
+        self._vc[0] += 1
+        if self._views:
+            _refresh_copies(self)
 
     def _shallow(self):
         """A new Tensor with this one's array and place in the graph, and its own version
@@ -562,7 +572,7 @@ class Tensor(TensorBase):
             res = getattr(arr, iop.replace("__i", "__", 1))(o)
         if res is not arr:
             self._set_array(res)
-        self._vc[0] += 1
+        self._changed()
         return self
 
     def _unary_inplace(self, op, fn, *args, other=None, **kwargs):
@@ -579,7 +589,7 @@ class Tensor(TensorBase):
             new = self.xp.astype(new, self.dtype)
         arr = self._writable()
         arr[...] = new
-        self._vc[0] += 1
+        self._changed()
         return self
 
     def __iadd__(self, other):
@@ -676,10 +686,14 @@ class Tensor(TensorBase):
 
     def _random_(self, op, draw):
         if self._graph_inplace(op):
-            raise RuntimeError(f"{op}: cannot fill a recorded tensor with random numbers")
+            if self._rg:
+                raise RuntimeError(f"{op}: cannot fill a recorded tensor with random numbers")
+            self._become(self._result(draw(), self._be))  # a diagonal: into its base too
+            write_back(self)
+            return self
         arr = self._writable()
         arr[...] = draw()
-        self._vc[0] += 1
+        self._changed()
         return self
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -1292,6 +1306,9 @@ class Tensor(TensorBase):
     def diagonal(self, offset=0, dim1=0, dim2=1):
         return F.diagonal(self, offset, dim1, dim2)
 
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        return F.diagonal_scatter(self, src, offset, dim1, dim2)
+
     # linear algebra (torch's older top-level spellings; xpnn.linalg has the rest)
     def det(self):
         return _matrix.det(self)
@@ -1643,6 +1660,14 @@ def write_back(view):
         return
     if kind == "permute":
         new = F.permute(view, [arg.index(d) for d in range(len(arg))])
+    elif kind == "diagonal":
+        new = F.diagonal_scatter(base, view, *arg)
+        if new._node is None:  # nothing recorded: into the base's own memory, which its
+            base._writable()[...] = new.array  # memory-sharing views see; a leaf stays one
+            base._changed()
+            if base._view is not None and base._view[1] == "diagonal":
+                write_back(base)
+            return
     else:
         new = F.reshape(view, base.shape)
     base._become(new)
@@ -1664,9 +1689,24 @@ def _refresh_views(base):
             new = F.permute(base, arg)
         elif kind == "overlap":
             new = F.expand(base, view.shape)
+        elif kind == "diagonal":
+            new = _rearrange._diagonal(base, *arg)
         else:
             new = F.reshape(base, view.shape)
         view._become(new)  # which refreshes the view's own views
+
+
+def _refresh_copies(base):
+    """The live diagonal views of ``base`` (and of its views, recursively) read again from
+    it, in place, after an unrecorded in-place change of ``base`` (see Tensor._changed)."""
+    for view in list(base._views):
+        if view._view is None or view._view[0] is not base:
+            continue
+        if view._view[1] == "diagonal":
+            view._writable()[...] = _rearrange._diagonal(base.detach(), *view._view[2]).array
+            view._vc[0] += 1
+        if view._views:
+            _refresh_copies(view)
 
 
 def _rebuild(host, backend, device, requires_grad, cls):

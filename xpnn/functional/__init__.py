@@ -48,7 +48,7 @@ from .pool3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, lp_po
 from .padding import pad
 from .rearrange import (diag, diagonal, flip, fliplr, flipud, repeat_interleave, roll, tril,
                         triu)
-from .rearrange import diag_embed, diagflat
+from .rearrange import diag_embed, diagflat, diagonal_scatter
 from .recurrent import recurrent_layer
 from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min,
                      norm, prod, std, sum, var)

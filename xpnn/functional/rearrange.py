@@ -4,7 +4,7 @@ entry it came from."""
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function, as_tensor
+from ..autograd import Function, as_tensor, link_view
 from .indexing import Take, _int_array
 from .shape import _axis, reshape
 
@@ -176,28 +176,64 @@ def triu(input, diagonal=0):
     return _triangle("triu", input, diagonal, False)
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The diagonal ``offset`` of the (dim1, dim2) planes, as a new last dim (a take of
-    flat positions)."""
-    x = as_tensor(input, op="diagonal")
+def _diagonal_dims(op, x, dim1, dim2):
     if x.ndim < 2:
-        raise ValueError(f"diagonal: input must have at least 2 dims, got shape {x.shape}")
-    a, b = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
+    a, b = _axis(op, dim1, x.ndim), _axis(op, dim2, x.ndim)
     if a == b:
-        raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
-    return _diagonal(x, int(offset), a, b)
+        raise ValueError(f"{op}: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    return a, b
 
 
-def _diagonal(x, offset, a, b):
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` of the (dim1, dim2) planes, as a new last dim. Like PyTorch's,
+    it is a view: an in-place change of it shows in ``input`` and the other way round
+    (xpnn.tensor.write_back, with :func:`diagonal_scatter`)."""
+    x = as_tensor(input, op="diagonal")
+    a, b = _diagonal_dims("diagonal", x, dim1, dim2)
+    return link_view(x, _diagonal(x, int(offset), a, b), "diagonal", (int(offset), a, b))
+
+
+def _diagonal_layout(x, offset, a, b):
+    """(the (dim1, dim2) planes permuted last and flattened, the flat positions of the
+    diagonal in them, the permutation)."""
     from .shape import permute
     m, n = x.shape[a], x.shape[b]
-    rest = [d for d in range(x.ndim) if d not in (a, b)]
-    y = reshape(permute(x, rest + [a, b]), tuple(x.shape[d] for d in rest) + (m * n,))
+    order = [d for d in range(x.ndim) if d not in (a, b)] + [a, b]
+    y = reshape(permute(x, order), tuple(x.shape[d] for d in order[:-2]) + (m * n,))
     length = max(0, min(m, n - offset) if offset >= 0 else min(m + offset, n))
     xp = x.xp
     i = xp.arange(length, dtype=xp.int64, device=x._be.device)
-    pos = (i + max(-offset, 0)) * n + i + max(offset, 0)
+    return y, (i + max(-offset, 0)) * n + i + max(offset, 0), order
+
+
+def _diagonal(x, offset, a, b):
+    """The diagonal, a copy: a take of flat positions of the permuted, flattened planes."""
+    y, pos, _ = _diagonal_layout(x, offset, a, b)
     return Take.apply(y, indices=pos, axis=y.ndim - 1)
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """``input`` with its diagonal ``offset`` of the (dim1, dim2) planes replaced by ``src``
+    (shaped as :func:`diagonal`'s result), as ``torch.diagonal_scatter``; differentiable in
+    both."""
+    from .indexing import SetItem
+    from .shape import permute
+    x = as_tensor(input, op="diagonal_scatter")
+    v = as_tensor(src, like=x, op="diagonal_scatter")
+    a, b = _diagonal_dims("diagonal_scatter", x, dim1, dim2)
+    y, pos, order = _diagonal_layout(x, int(offset), a, b)
+    want = tuple(y.shape[:-1]) + tuple(pos.shape)
+    if tuple(v.shape) != want:
+        raise ValueError(f"diagonal_scatter: src of shape {v.shape} does not fit the diagonal "
+                         f"of shape {want} (offset {offset}, dims {dim1} and {dim2} of "
+                         f"input of shape {x.shape})")
+    if v.dtype != x.dtype:
+        raise TypeError(f"diagonal_scatter: src dtype {v.dtype} differs from input dtype "
+                        f"{x.dtype}")
+    z = SetItem.apply(y, v, key=(Ellipsis, pos))
+    z = reshape(z, tuple(x.shape[d] for d in order))
+    return permute(z, [order.index(d) for d in range(x.ndim)])
 
 
 def diag(input, diagonal=0):
