@@ -8,6 +8,7 @@ from .activation import (celu, glu, gumbel_softmax, hardshrink, hardsigmoid, har
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .conv3d import conv3d, conv_transpose3d
+from .ctc import ctc_loss
 from .distance import (cosine_embedding_loss, cosine_similarity, hinge_embedding_loss,
                        margin_ranking_loss, normalize, pairwise_distance, triplet_margin_loss)
 from .dropout import dropout, dropout1d, dropout2d, dropout3d
