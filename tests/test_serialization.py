@@ -370,8 +370,9 @@ def test_pytorch_module_paths():
              (activation.MultiheadAttention, nn.MultiheadAttention)]
     assert all(a is b for a, b in pairs)
     assert rnn.RNNBase.__name__ == "RNNBase" and "RNNBase" in rnn.__all__
-    with pytest.raises(AttributeError, match="xpnn does not implement torch.nn.LazyLinear"):
-        linear.LazyLinear  # noqa: B018
+    assert linear.LazyLinear is nn.LazyLinear
+    with pytest.raises(AttributeError, match="xpnn does not implement torch.nn.MaxUnpool3d"):
+        pooling.MaxUnpool3d  # noqa: B018
 
 
 # -- PyTorch arguments xpnn does not take; file objects ----------------------------------------

@@ -1567,7 +1567,7 @@ for _name in ("logical_xor", "greater", "greater_equal", "less", "less_equal", "
               "bitwise_right_shift", "allclose", "equal", "diag_embed", "diagflat", "dist",
               "inner", "float_power", "ldexp", "gcd", "lcm", "logaddexp2", "hypot", "atan2",
               "arctan2", "logaddexp", "remainder", "floor_divide", "nan_to_num", "clamp_min",
-              "clamp_max", "erf"):
+              "clamp_max", "erf", "renorm"):
     if hasattr(F, _name) and not hasattr(Tensor, _name):
         setattr(Tensor, _name, _method(getattr(F, _name)))
 Tensor.ger, Tensor.fix = Tensor.outer, Tensor.trunc

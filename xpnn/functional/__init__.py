@@ -54,6 +54,7 @@ from .recurrent import recurrent_layer
 from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min,
                      norm, prod, std, sum, var)
 from .regularization import l1_penalty, l2_penalty
+from .renorm import renorm
 from .sorting import argsort, sort, topk
 from .pointwise import (copysign, deg2rad, erfc, erfinv, fmax, fmin, fmod, frac, heaviside,
                         logit, rad2deg, sgn, signbit, sinc, xlogy)

@@ -8,6 +8,7 @@ from .activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Ha
                          LogSigmoid, Mish, PReLU, ReLU6, Softmin, Softshrink, Softsign,
                          Tanhshrink, Threshold)
 from .activation import RReLU, Softmax2d
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import (LearnedPositionalEncoding, MultiheadAttention,
                         SinusoidalPositionalEncoding)
 from .container import ModuleDict, ParameterDict, ParameterList
@@ -20,6 +21,11 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDr
 from .embedding import Embedding, EmbeddingBag
 from .flatten import Unflatten
 from .linear import Bilinear, Flatten, Linear
+from . import parameter
+from .parameter import UninitializedBuffer, UninitializedParameter
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d,
+                   LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d,
+                   LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear)
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss)
 from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,

@@ -445,6 +445,10 @@ class Module:
         Everything is checked and converted before anything is assigned, so an error
         (missing, unexpected or mis-shaped key) leaves the module unchanged.
         """
+        for path, mod in self.named_modules():  # lazy modules take the shapes loaded
+            lazy_load = getattr(mod, "_lazy_load_hook", None)
+            if lazy_load is not None:
+                lazy_load(state_dict, f"{path}." if path else "")
         slots = {key: (mod, name) for key, mod, name, _ in self._state_slots()}
         # a buffer that older checkpoints lack (BatchNorm's num_batches_tracked) keeps its
         # value when absent, as in PyTorch
@@ -460,6 +464,12 @@ class Module:
                 continue
             mod, name = slots[key]
             current = getattr(mod, name)
+            if getattr(type(value), "_lazy_placeholder", False):  # an uninitialized one
+                if getattr(type(current), "_lazy_placeholder", False):
+                    continue  # stays uninitialized, as in PyTorch
+                raise StateDictShapeError(f"load_state_dict: key {key!r} is uninitialized "
+                                          "(a lazy module's placeholder) in the state dict "
+                                          f"but has shape {tuple(current.shape)} in the model")
             value = value.array if isinstance(value, TensorBase) else value
             if not B.is_array(value):
                 raise TypeError(f"load_state_dict: key {key!r} is a {type(value).__name__}, "
@@ -511,6 +521,9 @@ class Module:
                 raise TypeError(f"Module.to only accepts floating point dtypes, got "
                                 f"{B.dtype_name(be.dtype(dtype))} (PyTorch's rule: integer "
                                 "weights could not be trained)")
+            if getattr(type(t), "_lazy_placeholder", False):  # nn/parameter.py: no values
+                t._retarget(be, dtype)
+                continue
             floating = B.backend_of(t.array).is_floating(t.array.dtype)
             arr = _move(t.array, be, dtype if floating else None)
             if arr is not t.array:
