@@ -11,8 +11,18 @@ from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
 from . import kl
+from . import transforms
+from .mixture import MixtureSameFamily
+from .more_continuous import Cauchy, Chi2, Gumbel, HalfCauchy, Pareto, StudentT, Weibull
+from .more_discrete import Binomial, Geometric, Multinomial, NegativeBinomial, Poisson
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed import HalfNormal, LogNormal, TransformedDistribution
+from . import kl_more  # noqa: F401  (registers the KL pairs of the classes above)
 
 __all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "MultivariateNormal", "Normal",
            "OneHotCategorical", "Uniform", "constraints", "kl", "kl_divergence",
-           "register_kl"]
+           "register_kl", "Binomial", "Cauchy", "Chi2", "Geometric", "Gumbel", "HalfCauchy",
+           "HalfNormal", "LogNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial",
+           "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
+           "TransformedDistribution", "Weibull", "transforms"]
