@@ -101,6 +101,11 @@ from .nn import modules as _nn_modules  # PyTorch's module paths: xpnn.nn.module
 from . import callbacks, data, metrics
 from . import distributed
 from .train import History, NonFiniteLossError, evaluate, fit, predict
+from . import amp, compiler, func, return_types  # torch.amp, torch.compiler, torch.func
+from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .cpu import amp as _cpu_amp  # torch.cpu.amp (xpnn.cuda.amp comes with xpnn.cuda)
+from ._compile import compile
+from .func import vmap
 
 __version__ = "0.2.0"
 
@@ -130,4 +135,4 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-del _anomaly, _autograd_functional, _backend, _math, _nn_modules
+del _anomaly, _autograd_functional, _backend, _cpu_amp, _math, _nn_modules

@@ -7,9 +7,9 @@ as in PyTorch.
 """
 from __future__ import annotations
 
-from collections import namedtuple
 
 from . import backend as _B
+from . import return_types
 from .autograd import Function, as_tensor
 from .functional import (abs as _abs, amax, amin, diagonal as _diagonal, matmul, mul,
                          norm as _norm, permute, reshape, squeeze, sum as _sum, to,
@@ -26,7 +26,7 @@ __all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigva
            "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
            "EighResult", "LstsqResult", "QRResult", "SlogdetResult", "SVDResult"]
 
-LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
+LstsqResult = return_types.linalg_lstsq
 
 _INF = float("inf")
 

@@ -17,9 +17,9 @@ without a device sync and gives NaN instead.
 from __future__ import annotations
 
 import contextlib
-from collections import namedtuple
 
 from .. import backend as _B
+from .. import return_types
 from ..autograd import Function, as_tensor, no_grad
 from .elementwise import unbroadcast
 from .shape import broadcast_shapes, squeeze, swapaxes, unsqueeze
@@ -30,10 +30,10 @@ class LinAlgError(RuntimeError):
     matrix given to inv or solve, a matrix that is not positive-definite given to cholesky."""
 
 
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-QRResult = namedtuple("QRResult", ["Q", "R"])
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
-SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+SlogdetResult = return_types.linalg_slogdet
+QRResult = return_types.linalg_qr
+EighResult = return_types.linalg_eigh
+SVDResult = return_types.linalg_svd
 
 
 @contextlib.contextmanager

@@ -4,16 +4,16 @@ and the Tensor methods of those names: the older spellings of ``torch.linalg``'s
 :mod:`xpnn.functional.decomp`."""
 from __future__ import annotations
 
-from collections import namedtuple
 
 from .. import backend as _B
+from .. import return_types
 from . import decomp
 from .decomp import _eye, _matrix, det, inv, slogdet
 from .elementwise import where
 from .linalg import matmul
 from .shape import swapaxes
 
-SvdResult = namedtuple("SvdResult", ["U", "S", "V"])  # torch.return_types.svd
+SvdResult = return_types.svd
 
 inverse = inv
 
@@ -43,7 +43,7 @@ def cholesky(input, upper=False):
 
 def qr(input, some=True):
     """``(Q, R)``, as ``torch.qr``: reduced with ``some`` (the default), else complete."""
-    return decomp.qr(input, mode="reduced" if some else "complete")
+    return return_types.qr(*decomp.qr(input, mode="reduced" if some else "complete"))
 
 
 def svd(input, some=True, compute_uv=True):

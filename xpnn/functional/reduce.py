@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 from .. import backend as B
+from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .transfer import to
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])  # torch.return_types.max
+MaxResult = return_types.max
+MinResult = return_types.min
 
 
 def resolve(op, dim, axis, keepdim, keepdims):
@@ -337,11 +338,12 @@ def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
         return Max.apply(x, axes=_axes(op, None, x.ndim), keepdims=False, sign=sign)
     d = _axes(op, dim, x.ndim)
     keep = bool(keepdim if keepdims is None else keepdims)
+    result = MaxResult if sign > 0 else MinResult
     if x.ndim == 0:
-        return MaxResult(x, x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device),
-                                      x._be))
+        return result(x, x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device),
+                                   x._be))
     values, indices = MaxDim.apply(x, dim=d[0], keepdim=keep, sign=sign)
-    return MaxResult(values, indices)
+    return result(values, indices)
 
 
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):

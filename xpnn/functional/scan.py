@@ -8,9 +8,9 @@ stay exact and portable (no per-element Python loop, no host sync).
 """
 from __future__ import annotations
 
-from collections import namedtuple
 
 from .. import backend as B
+from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import _floating, add, logical_xor, mul, quiet, sub
 from .gather import Gather, flat_positions
@@ -18,8 +18,8 @@ from .indexing import narrow
 from .reduce import _float_input, cumsum, sum as _sum
 from .shape import _axis, cat, reshape
 
-CumMaxResult = namedtuple("CumMaxResult", ["values", "indices"])  # torch.return_types.cummax
-CumMinResult = namedtuple("CumMinResult", ["values", "indices"])  # torch.return_types.cummin
+CumMaxResult = return_types.cummax
+CumMinResult = return_types.cummin
 
 
 def _part(X, axis, start, stop):

@@ -7,14 +7,13 @@ original order on every backend (NumPy's argsort has no ``descending``).
 """
 from __future__ import annotations
 
-from collections import namedtuple
-
+from .. import return_types
 from ..autograd import as_tensor
 from .gather import Gather, flat_positions
 from .shape import _axis
 
-SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
-TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
+SortResult = return_types.sort
+TopKResult = return_types.topk
 
 
 def argsort_array(xp, X, axis, descending=False):

@@ -9,9 +9,9 @@ the chosen indices, so their gradient goes to the entries they came from, as in 
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 from .. import backend as B
+from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import add, div, mul, sub
 from .gather import Gather, flat_positions, gather
@@ -20,10 +20,10 @@ from .scan import scan_array
 from .shape import _axis, expand, movedim, reshape, squeeze, unsqueeze
 from .sorting import argsort_array, sort
 
-MedianResult = namedtuple("MedianResult", ["values", "indices"])  # torch.return_types.median
-KthvalueResult = namedtuple("KthvalueResult", ["values", "indices"])
-ModeResult = namedtuple("ModeResult", ["values", "indices"])
-AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+MedianResult = return_types.median
+KthvalueResult = return_types.kthvalue
+ModeResult = return_types.mode
+AminmaxResult = return_types.aminmax
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
@@ -86,12 +86,13 @@ class SpreadTies(Function):
 def _median(op, input, dim, keepdim, ignore_nan):
     x = as_tensor(input, op=op)
     xp, be = x.xp, x._be
+    result = return_types.nanmedian if ignore_nan else MedianResult
     flat = dim is None
     if flat:
         x = reshape(x, (-1,))
         keepdim = False
     elif x.ndim == 0:
-        return MedianResult(x, x._result(xp.zeros((), dtype=xp.int64, device=be.device), be))
+        return result(x, x._result(xp.zeros((), dtype=xp.int64, device=be.device), be))
     d = 0 if flat else _axis(op, dim, x.ndim)
     n = x.shape[d]
     if n == 0:
@@ -109,7 +110,7 @@ def _median(op, input, dim, keepdim, ignore_nan):
         V = xp.take_along_axis(x.array, xp.take_along_axis(order, pos, axis=0), axis=0)
         return SpreadTies.apply(x, V=xp.reshape(V, ()))
     values, indices = _pick(x, d, keepdim, order, pos)
-    return values if flat else MedianResult(values, indices)
+    return values if flat else result(values, indices)
 
 
 def median(input, dim=None, keepdim=False):

@@ -511,6 +511,12 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def compile(self, *args, **kwargs):
+        """PyTorch's in-place ``Module.compile``: checks the options of
+        :func:`xpnn.compile` and changes nothing (xpnn has no compiler); returns None."""
+        from .._compile import compile
+        compile(self, *args, **kwargs)
+
     def to(self, *args, **kwargs):
         """Move parameters and buffers to a device/backend and/or cast floating ones to a
         dtype, in place; returns the module. The forms of ``Tensor.to``: ``to("cuda")``,

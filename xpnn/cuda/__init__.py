@@ -5,7 +5,8 @@ array-api-strict has none. ``model.to("cuda")`` lands where ``is_available()`` l
 """
 from __future__ import annotations
 
-from . import backend as B
+from .. import backend as B
+from . import amp  # torch.cuda.amp (the older spelling of xpnn.amp)
 
 
 def _kind():
