@@ -217,7 +217,10 @@ def _run(libs, name, seconds):
 
 
 def _busy():
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    """A busy-looping process that also ends when this one does (killed or not): it loops
+    until it is given another parent."""
+    return subprocess.Popen([sys.executable, "-c",
+                             f"import os\nwhile os.getppid() == {os.getpid()}: pass"])
 
 
 def _round(name, order, seconds, load, same_process, quiet):
