@@ -163,7 +163,7 @@ def test_bad_construction_raises_quoting_values(make, match):
 
 
 def test_bad_call_raises_naming_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=\(2, 2\).*expected a 4-D "
+    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=2, stride=2.*expected a 4-D "
                                          r"input \(N, C, H, W\), got shape xpnn.Size\(\[3, 8\]\)"):
         nn.MaxPool2d(2)(xpnn.tensor(np.zeros((3, 8), np.float32)))
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(5, 5\).* spans 5, larger than "

@@ -209,3 +209,39 @@ def test_bad_padding_modes():
     with pytest.raises(ValueError, match=r"Conv3d\(2, 2.*expected input \(N, C, D, H, W\) with "
                                          r"C=2, got shape xpnn.Size\(\[2, 3, 3, 3, 3\]\)"):
         nn.Conv3d(2, 2, 3)(xpnn.zeros(2, 3, 3, 3, 3))
+
+
+def _pool_and_list_modules(lib):
+    nn_ = lib.nn
+    return [nn_.MaxPool1d(3), nn_.MaxPool2d(2),
+            nn_.MaxPool2d((2, 3), stride=1, padding=1, dilation=2, ceil_mode=True,
+                          return_indices=True),
+            nn_.MaxPool3d(2), nn_.MaxPool2d([2, 2], 1), nn_.AvgPool1d(3), nn_.AvgPool2d(2),
+            nn_.AvgPool2d((2, 3), count_include_pad=False, ceil_mode=True, divisor_override=2),
+            nn_.AvgPool3d(2), nn_.AdaptiveAvgPool2d((5, 7)), nn_.LPPool2d(2, 3),
+            nn_.MaxUnpool2d(2),
+            nn_.ModuleList([nn_.ReLU(), nn_.ReLU(), nn_.Linear(2, 3), nn_.Linear(2, 3),
+                            nn_.Linear(2, 3), nn_.Tanh()]),
+            nn_.ModuleList(),
+            nn_.Sequential(nn_.ModuleList([nn_.Sequential(nn_.ReLU(), nn_.Tanh())] * 2),
+                           nn_.ReLU())]
+
+
+def test_pool_and_module_list_reprs_are_pytorchs():
+    """print(model) as PyTorch prints it: pooling layers with their arguments as given
+    (MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)), a
+    ModuleList's run of alike neighbours as one line ("(0-1): 2 x ReLU()")."""
+    for ours, theirs in zip(_pool_and_list_modules(xpnn), _pool_and_list_modules(torch)):
+        assert repr(ours) == repr(theirs)
+
+
+def test_tensor_compared_with_none_and_tensor_slice_bounds():
+    """``t == None`` is False and ``t != None`` True, as PyTorch's, so a slice with a 0-d
+    tensor bound (``x[:n]``, n a tensor) indexes instead of raising; the transforms are
+    importable from xpnn.distributions, as from torch.distributions."""
+    for lib in (torch, xpnn):
+        t = lib.tensor(3)
+        assert (t == None) is False and (t != None) is True  # noqa: E711
+    assert xpnn.arange(5)[:xpnn.tensor(3)].tolist() == [0, 1, 2]
+    assert xpnn.arange(5)[xpnn.tensor(1):xpnn.tensor(4)].tolist() == [1, 2, 3]
+    from xpnn.distributions import AffineTransform, TanhTransform, Transform  # noqa: F401

@@ -435,9 +435,13 @@ class Tensor(TensorBase):
         return F.ge(self, other)
 
     def __eq__(self, other):
+        if other is None:  # PyTorch: False (a slice holding a tensor compares its fields)
+            return False
         return F.eq(self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return F.ne(self, other)
 
     def __getitem__(self, key):

@@ -12,6 +12,9 @@ from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
 from . import kl
 from . import transforms
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
+                         PowerTransform, SigmoidTransform, SoftmaxTransform, TanhTransform,
+                         Transform, identity_transform)  # re-exported, as torch's are
 from .mixture import MixtureSameFamily
 from .more_continuous import Cauchy, Chi2, Gumbel, HalfCauchy, Pareto, StudentT, Weibull
 from .more_discrete import Binomial, Geometric, Multinomial, NegativeBinomial, Poisson
@@ -26,3 +29,6 @@ __all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exp
            "HalfNormal", "LogNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial",
            "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
            "TransformedDistribution", "Weibull", "transforms"]
+__all__ += ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
+            "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "TanhTransform",
+            "Transform", "identity_transform"]

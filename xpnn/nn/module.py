@@ -791,6 +791,21 @@ class ModuleList(_Numbered):
         for m in modules:
             self.append(m)
 
+    def __repr__(self):
+        """As PyTorch's: a run of neighbours that print alike is one line, "(0-2): 3 x ..."."""
+        runs = []  # [first, last, text]
+        for name, m in self._modules.items():
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = name
+            else:
+                runs.append([name, name, text])
+        if not runs:
+            return self._get_name() + "()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {int(b) - int(a) + 1} x ") +
+                 text.replace("\n", "\n  ") for a, b, text in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
     def append(self, module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList: cannot append a {type(module).__name__}")

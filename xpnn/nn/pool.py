@@ -34,6 +34,9 @@ class _Pool(Module):
         super().__init__()
         name, nd = type(self).__name__, self.nd
         _window(self, kernel_size, stride, padding)
+        # the arguments as given, for a repr like PyTorch's (which keeps them unexpanded)
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding,
+                       dilation)
         self.dilation = ntuple(name, "dilation", dilation, nd, 1)
         for p, k, d in zip(self.padding, self.kernel_size, self.dilation):
             if 2 * p > d * (k - 1) + 1:
@@ -44,9 +47,10 @@ class _Pool(Module):
     def _check_input(self, x):
         _check_rank(self, x, self.nd)
 
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}" + (", ceil_mode=True" if self.ceil_mode else ""))
+    def extra_repr(self):  # MaxPool's, as PyTorch prints it
+        k, s, p, d = self._given
+        return (f"kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
+                f"ceil_mode={self.ceil_mode}")
 
 
 class MaxPool2d(_Pool):
@@ -100,6 +104,10 @@ class AvgPool2d(_Pool):
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
 
+    def extra_repr(self):  # as PyTorch prints it: the arguments as given
+        k, s, p, _ = self._given
+        return f"kernel_size={k}, stride={s}, padding={p}"
+
     def forward(self, x):
         self._check_input(x)
         pool = F.avg_pool2d if self.nd == 2 else F.avg_pool3d
@@ -123,6 +131,9 @@ class AvgPool1d(_Pool):
                  count_include_pad=True):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
+
+    def extra_repr(self):  # PyTorch's AvgPool1d keeps its arguments as 1-tuples and prints them
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x):
         self._check_input(x)
