@@ -159,6 +159,9 @@ class Backend:
     def generator(self, generator=None):
         """The native generator to draw from: ``generator``'s stream for this backend (an
         :class:`xpnn.Generator`), or the backend's own (:attr:`rng`) when None."""
+        refused = getattr(_state, "refuse_random", None)
+        if refused is not None:
+            raise RuntimeError(refused)
         return self.rng if generator is None else generator.for_backend(self)
 
     def uniform(self, shape, dtype, generator=None):
@@ -221,6 +224,18 @@ class Backend:
                 return self.lib.argsort(rng.random(n))
         host = rng.permutation(n)
         return host if self.name == "numpy" else self.asarray(host)
+
+
+@contextlib.contextmanager
+def refuse_random(message):
+    """Inside: every draw from a backend's generator raises RuntimeError(message) (what
+    ``vmap(randomness="error")`` asks for)."""
+    prev = getattr(_state, "refuse_random", None)
+    _state.refuse_random = message
+    try:
+        yield
+    finally:
+        _state.refuse_random = prev
 
 
 def make_generator(be, seed):

@@ -24,8 +24,10 @@ How the transforms work here (xpnn has no functorch levels, batching rules or fo
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+import warnings
 
 from . import _pytree
 from . import backend as B
@@ -142,14 +144,29 @@ def _split_aux(what, res, has_aux):
     return res
 
 
-def _gradients(outs, cts, xs, create_graph):
+def _gradients(outs, cts, xs, create_graph, nested):
     """d(sum of outs * cts)/d xs: zeros where nothing reaches an input; detached unless
-    ``create_graph``."""
+    ``create_graph``. ``nested``: an outer transform differentiates through the result."""
     live = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
     gs = (None,) * len(xs)
     if live:
-        gs = _autograd_grad([o for o, _ in live], xs, grad_outputs=[c for _, c in live],
-                            retain_graph=True, create_graph=create_graph, allow_unused=True)
+        run = functools.partial(_autograd_grad, [o for o, _ in live], xs,
+                                grad_outputs=[c for _, c in live], retain_graph=True,
+                                allow_unused=True)
+        try:
+            gs = run(create_graph=create_graph)
+        except NotImplementedError as e:
+            # an op without a second-order backward (BatchNorm, ...): where only the user's
+            # own requires_grad asked for a differentiable result (no outer transform),
+            # the first-order gradient, cut from the graph (said in a warning), rather than
+            # no gradient at all
+            if not create_graph or nested:
+                raise
+            warnings.warn(f"torch.func: the inputs require grad, but the gradient cannot "
+                          f"stay differentiable ({e}); it is returned cut from the graph. "
+                          "Pass detached inputs (v.detach()) to silence this.", UserWarning,
+                          stacklevel=4)
+            gs, create_graph = run(create_graph=False), False
     out = []
     for g, x in zip(gs, xs):
         g = x.new_zeros(*x.shape) if g is None else g
@@ -184,7 +201,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 raise RuntimeError(f"{what}: expected f(*args) to return a scalar Tensor, "
                                    f"got a tensor of shape {tuple(out.shape)}; maybe you wanted "
                                    "vjp or jacrev")
-            gs = _gradients([out], [None], inputs.xs, inputs.connect)
+            gs = _gradients([out], [None], inputs.xs, inputs.connect, _depth() > 1)
         if not inputs.connect:
             out, aux = out.detach(), _detach_tree(aux)
         value = (out, aux) if has_aux else out
@@ -233,7 +250,7 @@ def vjp(func, *primals, has_aux=False):
                                    f"it goes with has shape {o.shape}")
         graph = inputs.connect or _connected(cts) if create_graph is None else create_graph
         with enable_grad():
-            gs = _gradients(outs, cts, inputs.xs, graph)
+            gs = _gradients(outs, cts, inputs.xs, graph, _depth() > 0)
         return inputs.shaped(gs)
 
     if not inputs.connect:
@@ -354,7 +371,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             matching the outputs; None: the output of the first slice, unbatched).
         randomness: "different" draws anew for each slice (what a loop does); "same"
             replays the generators' state for every slice, so each sees the same draws;
-            "error" (PyTorch refuses random ops then) is accepted and runs as "different".
+            "error" (the default): a random op inside raises RuntimeError, as PyTorch's.
         chunk_size: accepted; the loop runs one slice at a time anyway.
 
     Returns:
@@ -403,21 +420,36 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if size is None:
             raise ValueError(f"{what}: at least one input must be a Tensor with an in_dim "
                              "that is not None")
-        if size == 0:
-            raise ValueError(f"{what}: the mapped dimension has size 0; xpnn's vmap runs f "
-                             "per slice and cannot tell the shape of its outputs")
-        state = B.get_rng_state() if randomness == "same" else None
-        results = []
-        for b in range(size):
-            if state is not None:
-                B.set_rng_state(state)
-            part = [x if d is None else x.select(d, b) for x, d in zip(leaves, norm)]
-            results.append(func(*_pytree.unflatten(part, spec), **kwargs))
+        refuse = B.refuse_random(
+            f"{what}: called a random operation while in randomness='error' mode; pass "
+            "randomness='different' or 'same' to vmap, or draw outside it") \
+            if randomness == "error" else contextlib.nullcontext()
+        with refuse:
+            if size == 0:  # f runs once on zero slices, for the shapes of the outputs
+                part = [x if d is None else _zero_slice(x, d) for x, d in zip(leaves, norm)]
+                return _stacked(what, [func(*_pytree.unflatten(part, spec), **kwargs)],
+                                out_dims, empty=True)
+            state = B.get_rng_state() if randomness == "same" else None
+            results = []
+            for b in range(size):
+                if state is not None:
+                    B.set_rng_state(state)
+                part = [x if d is None else x.select(d, b) for x, d in zip(leaves, norm)]
+                results.append(func(*_pytree.unflatten(part, spec), **kwargs))
         return _stacked(what, results, out_dims)
     return wrapper
 
 
-def _stacked(what, results, out_dims):
+def _zero_slice(x, d):
+    """Zeros shaped as a slice of ``x`` along its empty dim ``d``, in x's graph when x
+    requires grad (so the empty result does too, as PyTorch's)."""
+    z = x.new_zeros(x.shape[:d] + x.shape[d + 1:])
+    return z + x.sum() if x.requires_grad else z  # the sum of nothing: 0
+
+
+def _stacked(what, results, out_dims, empty=False):
+    """The results of the slices stacked along ``out_dims``; ``empty``: the one result
+    stands for a mapped dimension of size 0 (its stack narrowed to nothing)."""
     flat = [_pytree.flatten(r) for r in results]
     spec = flat[0][1]
     for _, s in flat[1:]:
@@ -440,7 +472,8 @@ def _stacked(what, results, out_dims):
         if not isinstance(d, int) or not -nd <= d < nd:
             raise ValueError(f"{what}: out_dims={d!r} is out of range for an output with "
                              f"{first.ndim} dimensions (plus the mapped one)")
-        out.append(stack([f[0][k] for f in flat], d % nd))
+        y = stack([f[0][k] for f in flat], d % nd)
+        out.append(y.narrow(d % nd, 0, 0) if empty else y)
     return _pytree.unflatten(out, spec)
 
 

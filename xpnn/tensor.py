@@ -10,13 +10,14 @@ differentiable (the tensor is rebound to the result's node).
 from __future__ import annotations
 
 import math
+import operator
 
 import array_api_compat as compat
 
 from . import _printing
 from . import backend as B
 from . import functional as F
-from .autograd import TensorBase, _init, as_tensor, is_grad_enabled
+from .autograd import TensorBase, _init, as_tensor, is_grad_enabled, no_grad
 from .functional import indexing as _indexing
 from .functional import layout as _layout
 from .functional import sampling as _sampling
@@ -30,6 +31,17 @@ class Size(tuple):
     ``xpnn.Size([2, 3])`` (``print(x.shape)`` reads as PyTorch's ``torch.Size([2, 3])``), and
     stays a Size when sliced, added to a tuple or repeated, as torch's does."""
 
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        if not all(type(n) is int for n in sizes):  # ints only, as torch.Size: a NumPy
+            try:  # int, a bool or an integer 0-d tensor becomes an int; a float is refused
+                sizes = tuple(operator.index(n) for n in sizes)
+            except TypeError:
+                bad = next(n for n in sizes if not hasattr(type(n), "__index__"))
+                raise TypeError(f"Size: expected a sequence of ints, got an element of type "
+                                f"{type(bad).__name__} ({bad!r})") from None
+        return tuple.__new__(cls, sizes)
+
     def numel(self):
         return math.prod(self)
 
@@ -40,7 +52,7 @@ class Size(tuple):
 
     def __getitem__(self, key):
         got = tuple.__getitem__(self, key)
-        return Size(got) if isinstance(key, slice) else got
+        return tuple.__new__(Size, got) if isinstance(key, slice) else got
 
     def __add__(self, other):
         if not isinstance(other, tuple):
@@ -53,7 +65,7 @@ class Size(tuple):
         return Size(tuple.__add__(other, self))
 
     def __mul__(self, n):
-        return Size(tuple.__mul__(self, n))
+        return tuple.__new__(Size, tuple.__mul__(self, n))
 
     __rmul__ = __mul__
 
@@ -91,7 +103,7 @@ class Tensor(TensorBase):
     # -- metadata ----------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.array.shape)
+        return tuple.__new__(Size, self.array.shape)  # ints already: Size's check skipped
 
     @property
     def device(self):
@@ -118,7 +130,7 @@ class Tensor(TensorBase):
     def size(self, dim=None):
         """The shape (a ``Size``), or the size of one dim."""
         if dim is None:
-            return Size(self.array.shape)
+            return tuple.__new__(Size, self.array.shape)
         return self.array.shape[_axis("size", dim, self.ndim)]
 
     def dim(self):
@@ -470,8 +482,9 @@ class Tensor(TensorBase):
         leaf that requires grad, as PyTorch does."""
         if not is_grad_enabled() or not (self._rg or isinstance(other, TensorBase) and
                                          other._rg):
-            # a diagonal holds a copy: its change reaches the base by write_back
-            return self._view is not None and self._view[1] == "diagonal"
+            # a diagonal holds a copy: its change (or a change of a view of it) reaches
+            # the base by write_back
+            return self._under_diagonal()
         if self._rg and self._node is None:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
                                "in-place operation (wrap it in `with xpnn.no_grad():`)")
@@ -483,6 +496,14 @@ class Tensor(TensorBase):
                                    "xpnn.no_grad():`)")
             view = view[0]._view
         return True
+
+    def _under_diagonal(self):
+        """True for a diagonal view, or a view (of a view...) of one: a copy, not memory
+        shared with the base."""
+        view = self._view
+        while view is not None and view[1] != "diagonal":
+            view = view[0]._view
+        return view is not None
 
     def _unshared(self, op):
         """Raise for an in-place write into an expanded view (many elements, one place)."""
@@ -496,8 +517,25 @@ class Tensor(TensorBase):
         diagonals taken of this tensor or of its memory-sharing views, which hold copies,
         read again (the other views share the memory)."""
         self._vc[0] += 1
-        if self._views:
-            _refresh_copies(self)
+        root = self  # the views sharing memory with this tensor (its .data too) hang under
+        while True:  # its first base
+            if root._view is not None and root._view[1] != "diagonal":
+                root = root._view[0]
+            elif root._base is not None:
+                root = root._base
+            else:
+                break
+        if root._views:
+            _refresh_copies(root)
+
+    def _assign(self, arr):
+        """Overwrite the data with ``arr`` (nn.init's fills); into a diagonal, or a view of
+        one, by copy_, which passes it on to the base."""
+        if self._under_diagonal():
+            with no_grad():
+                self.copy_(self._result(arr, self._be))
+            return
+        super()._assign(arr)
 
     def _shallow(self):
         """A new Tensor with this one's array and place in the graph, and its own version

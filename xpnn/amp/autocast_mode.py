@@ -16,7 +16,7 @@ import functools
 import threading
 import warnings
 
-from ..backend import FLOAT_DTYPES, DType, dtype_name
+from ..backend import DType, dtype_name
 
 # PyTorch's device types with an autocast, and their default lower-precision dtype
 _DEFAULT_DTYPES = {"cuda": "float16", "cpu": "bfloat16", "xpu": "float16", "mps": "float16",
@@ -88,10 +88,13 @@ class autocast:
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         _check_device("autocast", device_type)
         if dtype is not None:
-            if dtype_name(dtype) not in FLOAT_DTYPES:
-                raise ValueError(f"autocast: dtype must be a floating dtype (float16, "
-                                 f"bfloat16, ...), got {dtype!r}")
             dtype = DType(dtype_name(dtype))
+            if enabled and dtype_name(dtype) not in ("float16", "bfloat16"):
+                # as PyTorch: another dtype turns the region off, with a warning
+                warnings.warn(f"autocast: the target dtype {dtype_name(dtype)} is not "
+                              f"supported ({device_type} autocast supports float16 and "
+                              "bfloat16); disabling autocast", UserWarning, stacklevel=2)
+                enabled = False
         self.device = device_type
         self.fast_dtype = dtype if dtype is not None else get_autocast_dtype(device_type)
         self._enabled = bool(enabled)

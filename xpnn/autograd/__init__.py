@@ -212,6 +212,11 @@ class TensorBase:
             own[...] = arr if arr.dtype == own.dtype else self._be.xp.astype(arr, own.dtype)
         else:
             self._set_array(arr)
+        self._changed()
+
+    def _changed(self):
+        """After an unrecorded change of the array in place: the version bumped (a Tensor
+        also re-reads the diagonal views that hold copies of it)."""
         self._vc[0] += 1
 
     # -- .grad and .data, as in PyTorch ---------------------------------------------

@@ -6,9 +6,9 @@ import math
 
 from .. import backend as B
 from .. import functional as F
-from .continuous import Exponential, Normal
+from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli
-from .gamma import Gamma
+from .gamma import Beta, Gamma
 from .kl import _kl_normal_normal, kl_divergence, register_kl
 from .more_continuous import EULER_GAMMA, Cauchy, Gumbel, Pareto
 from .more_discrete import Binomial, Geometric, Poisson
@@ -131,3 +131,87 @@ def _kl_pareto_exponential(p, q):
     result = (p.alpha / prod).log() - p.alpha.reciprocal() + p.alpha * prod / (p.alpha - 1) \
         - 1
     return F.where(p.alpha <= 1, float("inf"), result)
+
+
+# -- pairs with a continuous distribution of before (the sweep found them missing) -----------
+@register_kl(Gumbel, Uniform)
+@register_kl(Gumbel, Beta)
+def _kl_gumbel_bounded(p, q):  # q has a bounded support, p puts mass outside it
+    return _inf_like(p.loc)
+
+
+@register_kl(Beta, Pareto)
+def _kl_beta_pareto(p, q):
+    return _inf_like(p.concentration1)
+
+
+@register_kl(Exponential, Pareto)
+def _kl_exponential_pareto(p, q):
+    return _inf_like(p.rate)
+
+
+@register_kl(Gamma, Pareto)
+def _kl_gamma_pareto(p, q):
+    return _inf_like(p.concentration)
+
+
+@register_kl(Laplace, Pareto)
+@register_kl(Normal, Pareto)
+def _kl_loc_scale_pareto(p, q):
+    return _inf_like(p.loc)
+
+
+@register_kl(Pareto, Uniform)
+@register_kl(Pareto, Beta)
+def _kl_pareto_bounded(p, q):
+    return _inf_like(p.scale)
+
+
+def _gumbel_cross(mean, exp_neg, q):
+    """-E_p[log q(x)] for a Gumbel q, from E_p[x] and E_p[exp(-x / q.scale)]:
+    log s + E[z] + E[exp(-z)], z = (x - loc) / s."""
+    return q.scale.log() + (mean - q.loc) / q.scale + (q.loc / q.scale).exp() * exp_neg
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    a, b = p.concentration, p.rate
+    exp_neg = (1 + (b * q.scale).reciprocal()) ** -a  # the Laplace transform at 1/scale
+    return -p.entropy() + _gumbel_cross(a / b, exp_neg, q)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    width = p.high - p.low
+    exp_neg = q.scale / width * ((-p.low / q.scale).exp() - (-p.high / q.scale).exp())
+    return -width.log() + _gumbel_cross((p.low + p.high) / 2, exp_neg, q)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    # E_p[log x] = (h log h - l log l) / (h - l) - 1; infinite where p reaches below q.scale
+    width = p.high - p.low
+    mean_log = (F.xlogy(p.high, p.high) - F.xlogy(p.low, p.low)) / width - 1
+    kl = -width.log() - q.alpha.log() - q.alpha * q.scale.log() + (q.alpha + 1) * mean_log
+    return F.where(p.low < q.scale, float("inf"), kl)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    # E_p[log x] = log scale + 1 / alpha; E_p[x] finite only for alpha > 1
+    a, b = q.concentration, q.rate
+    mean_log = p.scale.log() + p.alpha.reciprocal()
+    mean = p.alpha * p.scale / (p.alpha - 1)
+    kl = -p.entropy() - a * b.log() + F.lgamma(a) - (a - 1) * mean_log + b * mean
+    return F.where(p.alpha <= 1, float("inf"), kl)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    # E_p[(x - loc)^2] = var + (mean - loc)^2, finite only for alpha > 2
+    m, a = p.scale, p.alpha
+    mean = a * m / (a - 1)
+    var = m * m * a / ((a - 1) ** 2 * (a - 2))
+    kl = -p.entropy() + (q.scale * math.sqrt(2 * math.pi)).log() \
+        + (var + (mean - q.loc) ** 2) / (2 * q.scale ** 2)
+    return F.where(a <= 2, float("inf"), kl)

@@ -269,7 +269,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise TypeError(f"{_NAME}: targets must be a Tensor or an array, got "
                         f"{type(targets).__name__}")
     tb = B.backend_of(tgt)
-    if not (tb.xp.isdtype(tgt.dtype, "integral") or tgt.dtype == tb.xp.bool):
+    if not (tb.xp.isdtype(tgt.dtype, ("integral", "real floating")) or  # floats: as torch,
+            tgt.dtype == tb.xp.bool):  # cast to int64 below
         raise TypeError(f"{_NAME}: targets must hold integer labels, got dtype "
                         f"{B.dtype_name(tgt.dtype)}")
     if tb is not be:

@@ -213,6 +213,10 @@ def _diagonal(x, offset, a, b):
     return Take.apply(y, indices=pos, axis=y.ndim - 1)
 
 
+class _SizeError(ValueError, RuntimeError):
+    """A src that does not fit: caught as PyTorch's RuntimeError or as a ValueError."""
+
+
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     """``input`` with its diagonal ``offset`` of the (dim1, dim2) planes replaced by ``src``
     (shaped as :func:`diagonal`'s result), as ``torch.diagonal_scatter``; differentiable in
@@ -224,8 +228,8 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     a, b = _diagonal_dims("diagonal_scatter", x, dim1, dim2)
     y, pos, order = _diagonal_layout(x, int(offset), a, b)
     want = tuple(y.shape[:-1]) + tuple(pos.shape)
-    if tuple(v.shape) != want:
-        raise ValueError(f"diagonal_scatter: src of shape {v.shape} does not fit the diagonal "
+    if tuple(v.shape) != want:  # torch raises a RuntimeError; a ValueError is xpnn's kind
+        raise _SizeError(f"diagonal_scatter: src of shape {v.shape} does not fit the diagonal "
                          f"of shape {want} (offset {offset}, dims {dim1} and {dim2} of "
                          f"input of shape {x.shape})")
     if v.dtype != x.dtype:

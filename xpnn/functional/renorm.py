@@ -16,6 +16,14 @@ from .shape import _axis
 _EPS = 1e-7
 
 
+class _ArgError(ValueError, RuntimeError):
+    """A bad argument: PyTorch raises a RuntimeError, xpnn's kind is a ValueError."""
+
+
+class _DtypeError(TypeError, RuntimeError):
+    """A non-floating input: PyTorch's RuntimeError, xpnn's TypeError."""
+
+
 def _pnorm(xp, X, A, p, axes):
     """||X||_p over ``axes`` (kept), from A = |X|."""
     if p == math.inf:
@@ -76,16 +84,16 @@ def renorm(input, p, dim, maxnorm):
     """
     x = as_tensor(input, op="renorm")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"renorm: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+        raise _DtypeError(f"renorm: expected a floating tensor, got {B.dtype_name(x.dtype)}")
     if x.ndim < 2:
-        raise ValueError(f"renorm: input needs at least 2 dimensions, got shape "
-                         f"{tuple(x.shape)}")
+        raise _ArgError(f"renorm: input needs at least 2 dimensions, got shape "
+                        f"{tuple(x.shape)}")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
-        raise ValueError(f"renorm: p must be a number > 0 (non-positive norms are not "
-                         f"supported), got {p!r}")
+        raise _ArgError(f"renorm: p must be a number > 0 (non-positive norms are not "
+                        f"supported), got {p!r}")
     if isinstance(maxnorm, bool) or not isinstance(maxnorm, (int, float)) or \
             not maxnorm >= 0:
-        raise ValueError(f"renorm: maxnorm must be a number >= 0, got {maxnorm!r}")
+        raise _ArgError(f"renorm: maxnorm must be a number >= 0, got {maxnorm!r}")
     d = _axis("renorm", dim, x.ndim)
     axes = tuple(i for i in range(x.ndim) if i != d)
     return Renorm.apply(x, p=float(p), axes=axes, maxnorm=float(maxnorm))

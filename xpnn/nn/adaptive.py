@@ -24,6 +24,14 @@ from .module import Module, ModuleList, Sequential, check_int
 _ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
 
 
+class _InputError(ValueError, RuntimeError):
+    """A bad input or target: PyTorch raises a RuntimeError, xpnn's kind is a ValueError."""
+
+
+class _DtypeError(TypeError, RuntimeError):
+    """A floating target: PyTorch's RuntimeError, xpnn's TypeError."""
+
+
 class AdaptiveLogSoftmaxWithLoss(Module):
     """Adaptive softmax with its negative log-likelihood loss.
 
@@ -88,9 +96,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     def _check(self, op, x, ranks):
         if x.ndim not in ranks or x.shape[-1] != self.in_features:
             shapes = {2: f"(N, {self.in_features})", 1: f"({self.in_features},)"}
-            raise ValueError(f"{type(self).__name__}.{op}: expected input of shape "
-                             f"{' or '.join(shapes[r] for r in ranks)}, got "
-                             f"{tuple(x.shape)}")
+            raise _InputError(f"{type(self).__name__}.{op}: expected input of shape "
+                              f"{' or '.join(shapes[r] for r in ranks)}, got "
+                              f"{tuple(x.shape)}")
 
     def forward(self, input, target):
         """(output, loss): each row's log-probability of its target, and their negative
@@ -100,16 +108,16 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         if t.ndim == 1:
             self._check("forward", x, (2,))
             if x.shape[0] != t.shape[0]:
-                raise ValueError(f"{name}: input and target should have the same size in the "
-                                 f"batch dimension, got {tuple(x.shape)} and "
-                                 f"{tuple(t.shape)}")
+                raise _InputError(f"{name}: input and target should have the same size in the "
+                                  f"batch dimension, got {tuple(x.shape)} and "
+                                  f"{tuple(t.shape)}")
         elif t.ndim == 0:
             self._check("forward", x, (1,))
         else:
-            raise ValueError(f"{name}: 0D or 1D target tensor expected, multi-target not "
-                             f"supported (got target of shape {tuple(t.shape)})")
+            raise _InputError(f"{name}: 0D or 1D target tensor expected, multi-target not "
+                              f"supported (got target of shape {tuple(t.shape)})")
         if t._be.is_floating(t.dtype) or B.dtype_name(t.dtype) == "bool":
-            raise TypeError(f"{name}: target must be an integer tensor, got dtype {t.dtype}")
+            raise _DtypeError(f"{name}: target must be an integer tensor, got dtype {t.dtype}")
         batched = t.ndim == 1
         if not batched:
             x, t = F.unsqueeze(x, 0), F.unsqueeze(t, 0)

@@ -65,7 +65,10 @@ class UninitializedTensorMixin:
         return f"<{type(self).__name__}>"
 
     def __reduce__(self):
-        raise ValueError(_USE.format(kind=self._kind))
+        # a placeholder pickles as one (a lazy module not run yet pickles, as PyTorch's)
+        return _rebuild_placeholder, (type(self), self._rg, self._be.name,
+                                      B.device_key(self._be),
+                                      B.dtype_name(self._placeholder().dtype))
 
     def __deepcopy__(self, memo):
         t = type(self).__new__(type(self))
@@ -117,6 +120,19 @@ def _new(cls, requires_grad, backend, device, dtype):
     be, dt = placement(backend, device, dtype)
     t = object.__new__(cls)
     _init_placeholder(t, be.xp.empty((0,), dtype=dt, device=be.device), be, requires_grad)
+    return t
+
+
+def _rebuild_placeholder(cls, requires_grad, backend, device, dtype):
+    """Unpickle a placeholder: on its backend and device, or on NumPy where they are
+    missing here (as Tensor's unpickling)."""
+    try:
+        be = B.get_backend(backend, device)
+    except B.BackendError:
+        be = B.get_backend("numpy")
+    t = object.__new__(cls)
+    _init_placeholder(t, be.xp.empty((0,), dtype=be.dtype(dtype), device=be.device), be,
+                      requires_grad)
     return t
 
 

@@ -202,7 +202,7 @@ class Optimizer:
             self._update_group(group)
             for p in group["params"]:  # a graph that saved p now refuses to backward
                 if p.grad is not None:
-                    p._vc[0] += 1
+                    p._changed()  # its diagonal views, which hold copies, read it again
         return loss
 
     def _follow_params(self, group):
