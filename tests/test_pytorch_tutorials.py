@@ -1,11 +1,15 @@
-"""Coming from PyTorch, lighter: nine tutorial-style PyTorch programs run unchanged on xpnn.
+"""Coming from PyTorch, lighter: fourteen tutorial-style PyTorch programs run unchanged on
+xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
 well-known tutorial or example (DCGAN, seq2seq with attention, time sequence prediction,
 char-RNN classification, REINFORCE, spatial transformer, EmbeddingBag text classification,
-a VAE with Normal posteriors, a Transformer language model), small enough to run in a
-second or two, on made-up data. Each runs twice in this process (tests/pytorch_programs/
-harness.py): on PyTorch, then on xpnn from a copy whose import lines alone are rewritten.
+a VAE with Normal posteriors, a Transformer language model, a classifier trained with the
+AMP recipe under torch.compile, DP-SGD with torch.func per-sample gradients, a CTC
+sequence recognizer, an affine-coupling normalizing flow, a mixture density network of lazy
+modules), small enough to run in a second or two, on made-up data. Each runs twice in this
+process (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose
+import lines alone are rewritten.
 
 A program with one model runs with the harness's replay: xpnn starts from PyTorch's initial
 parameters and makes PyTorch's random draws (randn, dropout masks, sampler orders), so the
@@ -108,6 +112,32 @@ TUTORIALS = {
     "transformer_lm": Tutorial(
         "transformer_lm.py", replay=True, compared=10 ** 9, land=0.02, exact=11,
         learning=_first_last(r"valid loss\s+([\d.]+)")),
+    # 6 epochs of 8 steps under GradScaler (unscale_, clip_grad_norm_) of a compiled MLP
+    "amp_classifier": Tutorial(
+        "amp_classifier.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"train loss ([\d.]+)")),
+    # 5 epochs of 8 hand-written DP-SGD steps on vmap(grad(...)) per-sample gradients; the
+    # first lines are the printed jacrev and hessian
+    "per_sample_grads": Tutorial(
+        "per_sample_grads.py", replay=True, compared=10 ** 9, land=0.02, exact=6,
+        learning=lambda out, items: (items[0], _floats(r"epoch \d+: loss ([\d.]+)", out)[-1])),
+    # 8 epochs of 8 Adam steps of Conv1d + bidirectional LSTM under CTCLoss
+    "ctc_ocr": Tutorial(
+        "ctc_ocr.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test ctc loss ([\d.]+)")),
+    # 10 epochs of 6 Adam steps; the samples drawn at the end are not replayed (nothing
+    # read from them)
+    "normalizing_flow": Tutorial(
+        "normalizing_flow.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"full-data nll ([\d.]+)")),
+    # 15 epochs of 12 Adam steps; the lazy layers' parameters are uninitialized at the
+    # model's first call (the dry run), where the replay would load PyTorch's, so no replay:
+    # the test NLL, averaged over the last 3 epochs
+    "lazy_mixture": Tutorial(
+        "lazy_mixture.py", replay=False, land=0.35,
+        learning=lambda out, items: (
+            _floats(r"test nll ([-\d.]+)", out)[0],
+            float(np.mean(_floats(r"test nll ([-\d.]+)", out)[-3:])))),
 }
 
 _RUNS = {}
