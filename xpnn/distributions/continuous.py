@@ -26,7 +26,7 @@ def _eps(t):
 
 class _LocScale(Distribution):
     """A location-scale family on the real line, symmetric about ``loc`` (its mean and
-    mode): Normal and Laplace."""
+    mode): Normal and Laplace; Cauchy (whose mean is undefined)."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real

@@ -9,7 +9,7 @@ from .. import functional as F
 from ..autograd import is_grad_enabled
 from ..creation import full_like
 from . import constraints
-from .continuous import Exponential, Uniform, standard
+from .continuous import Exponential, Uniform, _LocScale, standard
 from .distribution import Distribution, broadcast_all
 from .gamma import Gamma
 from .transformed import TransformedDistribution, _Folded, check_scale
@@ -18,25 +18,14 @@ from .transforms import AffineTransform, ExpTransform, PowerTransform
 EULER_GAMMA = 0.57721566490153286061
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScale):
     """The Cauchy (Lorentz) distribution with density 1 / (pi scale (1 + z^2)),
-    z = (x - loc) / scale, as ``torch.distributions.Cauchy``; no mean or variance."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
+    z = (x - loc) / scale, as ``torch.distributions.Cauchy``; no mean or variance (its mode
+    is ``loc``)."""
 
     @property
     def mean(self):
         return full_like(self.loc, float("nan"))
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):
