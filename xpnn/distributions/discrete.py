@@ -187,18 +187,10 @@ class Categorical(Distribution):
         return values
 
 
-class OneHotCategorical(Distribution):
-    """Categorical draws as one-hot vectors of the parameters' float dtype, as
-    ``torch.distributions.OneHotCategorical``; ``event_shape`` is (K,)."""
-
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.simplex  # as PyTorch: one-hot vectors checked as points of the simplex
-    has_enumerate_support = True
-
-    def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
-        super().__init__(self._categorical.batch_shape,
-                         self._categorical.param_shape[-1:], validate_args=validate_args)
+class _OverCategorical(Distribution):
+    """A distribution over K classes that keeps a :class:`Categorical` (``_categorical``)
+    and reads its parameters there (OneHotCategorical, Multinomial,
+    ExpRelaxedCategorical)."""
 
     @property
     def probs(self):
@@ -211,6 +203,20 @@ class OneHotCategorical(Distribution):
     @property
     def param_shape(self):
         return self._categorical.param_shape
+
+
+class OneHotCategorical(_OverCategorical):
+    """Categorical draws as one-hot vectors of the parameters' float dtype, as
+    ``torch.distributions.OneHotCategorical``; ``event_shape`` is (K,)."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.simplex  # as PyTorch: one-hot vectors checked as points of the simplex
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape,
+                         self._categorical.param_shape[-1:], validate_args=validate_args)
 
     @property
     def mean(self):

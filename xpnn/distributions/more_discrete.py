@@ -13,7 +13,7 @@ from ..tensor import Size
 from . import constraints
 from ._counts import as_float64, back, binomial_array, poisson_array
 from .continuous import standard
-from .discrete import Categorical, _clamp_probs, _float_param, _one_of
+from .discrete import Categorical, _OverCategorical, _clamp_probs, _float_param, _one_of
 from .distribution import Distribution, _all_true, broadcast_all
 from .gamma import Gamma
 
@@ -274,7 +274,7 @@ class _MultinomialSupport(constraints.Constraint):
         return f"Multinomial(upper_bound={self.upper_bound})"
 
 
-class Multinomial(Distribution):
+class Multinomial(_OverCategorical):
     """Counts of each of K classes in ``total_count`` Categorical draws, as
     ``torch.distributions.Multinomial``; ``event_shape`` is (K,).
 
@@ -299,18 +299,6 @@ class Multinomial(Distribution):
     @property
     def support(self):
         return _MultinomialSupport(self.total_count)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

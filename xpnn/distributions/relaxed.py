@@ -11,7 +11,7 @@ from ..autograd import TensorBase
 from ..functional.elementwise import promote
 from . import constraints
 from .continuous import standard
-from .discrete import Categorical, _clamp_probs, _float_param, _one_of
+from .discrete import Categorical, _OverCategorical, _clamp_probs, _float_param, _one_of
 from .distribution import Distribution, broadcast_all
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
@@ -104,7 +104,7 @@ class RelaxedBernoulli(_Relaxed):
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_OverCategorical):
     """The log of a RelaxedOneHotCategorical sample (log-softmax of (logits + Gumbel
     noise) / temperature), as ``torch.distributions.relaxed_categorical
     .ExpRelaxedCategorical``; ``event_shape`` is (K,)."""
@@ -119,18 +119,6 @@ class ExpRelaxedCategorical(Distribution):
         self.temperature = _temperature(temperature, cat.get("probs", cat.get("logits")))
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
                          validate_args=validate_args)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
