@@ -136,3 +136,49 @@ def test_bad_construction(kwargs, words):
         nn.Embedding(**kwargs)
     for w in words:
         assert w in str(info.value)
+
+
+EMBEDDING_OPTIONS = [dict(max_norm=1.0), dict(max_norm=1.5, norm_type=1.0),
+                     dict(max_norm=0.5, norm_type=float("inf")),
+                     dict(scale_grad_by_freq=True),
+                     dict(max_norm=1.0, scale_grad_by_freq=True, padding_idx=2)]
+
+
+@pytest.mark.parametrize("kw", EMBEDDING_OPTIONS, ids=lambda kw: ",".join(kw))
+def test_max_norm_and_scale_grad_by_freq_against_torch(kw, backend):
+    """nn.Embedding's max_norm (the rows read are scaled in the table, in place, before
+    the lookup), norm_type and scale_grad_by_freq (each row's gradient over its id's count),
+    and a starting table given as _weight: outputs, the table afterwards, its gradient and
+    the repr equal PyTorch's (float64)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((10, 4)) * 2
+    ids = np.array([[1, 2, 2, 7], [0, 1, 9, 9]])
+    g = np.arange(32.0).reshape(2, 4, 4)
+    te = torch.nn.Embedding(10, 4, _weight=torch.tensor(W), **kw)
+    ty = te(torch.tensor(ids))
+    (ty * torch.tensor(g)).sum().backward()
+    xe = nn.Embedding(10, 4, _weight=xpnn.tensor(W, backend=backend, dtype="float64"), **kw)
+    xy = xe(xpnn.tensor(ids, backend=backend))
+    (xy * xpnn.tensor(g, backend=backend, dtype="float64")).sum().backward()
+    for ours, theirs in ((xy, ty), (xe.weight, te.weight), (xe.weight.grad, te.weight.grad)):
+        np.testing.assert_allclose(to_np(ours), theirs.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
+    assert repr(xe) == repr(te)
+    if "max_norm" in kw:  # F.embedding renorms the table it is given, as torch's
+        opts = dict(max_norm=kw["max_norm"], norm_type=kw.get("norm_type", 2.0))
+        tw, xw = torch.tensor(W), xpnn.tensor(W, backend=backend, dtype="float64")
+        torch.nn.functional.embedding(torch.tensor(ids), tw, **opts)
+        F.embedding(xpnn.tensor(ids, backend=backend), xw, **opts)
+        np.testing.assert_allclose(to_np(xw), tw.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_embedding_options_refused_clearly():
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        nn.Embedding(4, 2, sparse=True)
+    with pytest.raises(ValueError, match="max_norm"):
+        nn.Embedding(4, 2, max_norm=-1.0)
+    with pytest.raises(ValueError, match="_weight of shape"):
+        nn.Embedding(4, 2, _weight=xpnn.zeros(3, 2))
+    frozen = nn.Embedding(4, 2, _weight=xpnn.zeros(4, 2), _freeze=True)
+    assert not frozen.weight.requires_grad

@@ -7,7 +7,7 @@ native where the backend has one, a chunked one-hot matmul otherwise.
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd import Function, TensorBase, as_tensor, raw, unwrap
+from ..autograd import Function, TensorBase, as_tensor, no_grad, raw, unwrap
 from .indexing import index_add
 
 
@@ -16,10 +16,11 @@ class Embedding(Function):
 
     saved_inputs = ()
 
-    def forward(self, W, ids=None, padding_idx=None, bad=None):
+    def forward(self, W, ids=None, padding_idx=None, bad=None, by_freq=False):
         xp = self.xp
         self.ids = xp.reshape(ids, (-1,))
         self.shape, self.dtype, self.padding_idx = W.shape, W.dtype, padding_idx
+        self.by_freq = by_freq
         Y = xp.take(W, self.ids, axis=0)
         if bad is not None:  # out-of-range ids on a device: NaN rows instead of a host check
             Y = xp.where(xp.reshape(bad, (-1, 1)),
@@ -31,6 +32,11 @@ class Embedding(Function):
         dY = xp.reshape(dY, (-1, self.shape[1]))
         dW = xp.zeros(self.shape, dtype=self.dtype, device=self.be.device)
         dW = index_add(self.be, dW, 0, self.ids, dY)
+        if self.by_freq:  # each row's gradient over how often its id came in the batch
+            ones = xp.ones((self.ids.shape[0], 1), dtype=self.dtype, device=self.be.device)
+            counts = index_add(self.be, xp.zeros((self.shape[0], 1), dtype=self.dtype,
+                                                 device=self.be.device), 0, self.ids, ones)
+            dW = dW / xp.where(counts > 0, counts, xp.ones_like(counts))
         if self.padding_idx is not None:
             dW[self.padding_idx, :] = 0  # the padding vector is never learned (PyTorch)
         return dW
@@ -69,15 +75,19 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             [0, num_embeddings).
         weight: (num_embeddings, embedding_dim) floating Tensor.
         padding_idx: a row that receives no gradient (negative counts from the end).
-        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options; only their
-            defaults are supported (others raise NotImplementedError).
+        max_norm: rows read whose ``norm_type``-norm exceeds it are first scaled in
+            ``weight`` itself, in place, to that norm (PyTorch's renorm, 1e-7 in the scale).
+        scale_grad_by_freq: each row's gradient divided by how often its id occurs in
+            ``input``.
+        sparse: only False (xpnn's gradients are dense).
         check: verify the id range (free for host arrays; on a device, out-of-range ids
             give NaN rows instead of a sync).
     Returns:
         Tensor of shape input.shape + (embedding_dim,), weight's dtype.
     """
-    _defaults_only("embedding", max_norm, scale_grad_by_freq, sparse)
-    return lookup("embedding", input, weight, padding_idx, check)
+    _defaults_only("embedding", None, False, sparse)
+    return lookup("embedding", input, weight, padding_idx, check, max_norm, norm_type,
+                  scale_grad_by_freq)
 
 
 def _defaults_only(op, max_norm, scale_grad_by_freq, sparse):
@@ -119,7 +129,8 @@ def _check_weight(name, weight):
                          f"embedding_dim), got {getattr(weight, 'shape', type(weight))}")
 
 
-def lookup(name, input, weight, padding_idx=None, check=True):
+def lookup(name, input, weight, padding_idx=None, check=True, max_norm=None, norm_type=2.0,
+           scale_grad_by_freq=False):
     """:func:`embedding` with errors naming ``name`` (``nn.Embedding`` passes its repr)."""
     _check_weight(name, weight)
     V = weight.shape[0]
@@ -128,7 +139,30 @@ def lookup(name, input, weight, padding_idx=None, check=True):
     padding_idx = _padding(name, padding_idx, V)
     if bad is not None:
         ids = weight.xp.where(bad, 0, ids)  # a valid row to read; the output row is NaN
-    return Embedding.apply(weight, ids=ids, padding_idx=padding_idx, bad=bad)
+    if max_norm is not None:
+        _renorm_rows(name, weight, ids, max_norm, norm_type)
+    return Embedding.apply(weight, ids=ids, padding_idx=padding_idx, bad=bad,
+                           by_freq=bool(scale_grad_by_freq))
+
+
+def _renorm_rows(name, weight, ids, max_norm, norm_type):
+    """The rows of ``weight`` that ``ids`` read, scaled in place (outside the graph, as
+    PyTorch's embedding_renorm_) so that their ``norm_type``-norm is at most ``max_norm``."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
+        raise ValueError(f"{name}: max_norm must be a number >= 0, got {max_norm!r}")
+    xp, p = weight.xp, float(norm_type)
+    flat = xp.reshape(ids, (-1,))
+    rows = xp.take(weight.array, flat, axis=0)
+    a = xp.abs(rows)
+    if p == float("inf"):
+        norms = xp.max(a, axis=1) if rows.shape[1] else xp.sum(a, axis=1)
+    elif p == 2.0:
+        norms = xp.sqrt(xp.sum(a * a, axis=1))
+    else:
+        norms = xp.sum(a ** p, axis=1) ** (1.0 / p)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), xp.ones_like(norms))
+    with no_grad():
+        weight[flat] = rows * xp.reshape(scale, (-1, 1))
 
 
 # -- bags ------------------------------------------------------------------------------------

@@ -28,14 +28,28 @@ class Embedding(Module):
         embedding_dim: vector size D (int >= 1).
         padding_idx: a row initialised to zero that never receives a gradient (negative
             counts from the end), or None.
+        max_norm, norm_type: rows looked up whose norm exceeds max_norm are scaled to it in
+            the table, in place (PyTorch's renorm); scale_grad_by_freq: each row's gradient
+            divided by its id's count in the batch; sparse: only False.
+        _weight, _freeze: a (V, D) table to start from (requires_grad = not _freeze).
         backend, device, dtype: where the table lives (default backend, float32).
     Shapes: ids of any shape, integers in [0, V) -> ids.shape + (D,).
     Init (PyTorch's): weight ~ N(0, 1), the padding row zeroed.
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, backend=None,
-                 device=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None, *, backend=None):
         super().__init__()
+        if sparse:
+            raise NotImplementedError("Embedding: sparse=True is not supported by xpnn (its "
+                                      "gradients are dense); use sparse=False")
+        if max_norm is not None and (isinstance(max_norm, bool) or
+                                     not isinstance(max_norm, (int, float)) or max_norm < 0):
+            raise ValueError(f"Embedding: max_norm must be a number >= 0 or None, got "
+                             f"{max_norm!r}")
+        self.max_norm, self.norm_type = max_norm, float(norm_type)
+        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), False
         V = self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
@@ -45,8 +59,17 @@ class Embedding(Module):
                                  f"{padding_idx!r}")
             padding_idx %= V
         self.padding_idx = padding_idx
-        self.weight = new_parameter((V, embedding_dim), backend, device, dtype)
-        self.reset_parameters()
+        if _weight is None:
+            self.weight = new_parameter((V, embedding_dim), backend, device, dtype)
+            self.reset_parameters()
+        else:
+            data, be = _pretrained("Embedding", _weight)
+            if tuple(data.shape) != (V, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(data.shape)} does not "
+                                 f"match (num_embeddings, embedding_dim) = "
+                                 f"({V}, {self.embedding_dim})")
+            self.weight = Parameter(be.asarray(data, dtype=data.dtype),
+                                    requires_grad=not _freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -55,11 +78,13 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         """An Embedding whose table is ``embeddings`` (V, D) (any backend's array or Tensor);
         ``freeze`` turns off its gradient."""
         data, be = _pretrained("Embedding", embeddings)
-        emb = cls(data.shape[0], data.shape[1], padding_idx, backend=be.name, device=be.device,
+        emb = cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type,
+                  scale_grad_by_freq, sparse, backend=be.name, device=be.device,
                   dtype=B.dtype_name(data.dtype))
         emb.weight = Parameter(be.asarray(data, dtype=data.dtype), requires_grad=not freeze)
         return emb
@@ -73,11 +98,20 @@ class Embedding(Module):
         if B.is_array(data) and not B.backend_of(data).xp.isdtype(data.dtype, "integral"):
             raise TypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
                             f"(shape {tuple(data.shape)})")
-        return lookup(repr(self), data, self.weight, self.padding_idx)
+        return lookup(repr(self), data, self.weight, self.padding_idx, True, self.max_norm,
+                      self.norm_type, self.scale_grad_by_freq)
 
-    def extra_repr(self):
-        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+    def extra_repr(self):  # PyTorch's: the options away from their defaults
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s
 
 
 class EmbeddingBag(Module):
