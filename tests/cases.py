@@ -555,6 +555,8 @@ LAYERS = [
     _layer("Dropout:eval", lambda nn, arr: nn.Dropout(0.5), [X4], train=False),
     _layer("Dropout1d:eval", lambda nn, arr: nn.Dropout1d(0.5), [A((3, 2, 4))], train=False),
     _layer("Dropout2d:p0", lambda nn, arr: nn.Dropout2d(0.0), [A((3, 2, 2, 2))]),
+    _layer("Dropout3d:eval", lambda nn, arr: nn.Dropout3d(0.5), [A((2, 2, 2, 2, 2))],
+           train=False),
     _layer("Sequential:mlp", lambda nn, arr: nn.Sequential(
         nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.0), nn.Linear(8, 8), nn.Tanh(),
         nn.Identity(), nn.Linear(8, 2)), [X4]),

@@ -148,7 +148,8 @@ def test_repr_matches_torch_where_settings_agree():
     build = (lambda m: m.Sequential(m.Flatten(), m.Linear(4, 3), m.ReLU(), m.Sequential(
         m.Linear(3, 2, bias=False), m.Tanh(), m.Softmax(dim=1), m.Identity())))
     assert repr(build(nn)) == repr(build(torch.nn))
-    assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25)"
+    assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25)) == \
+        "Dropout(p=0.25, inplace=False)"
     assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
     assert repr(nn.CrossEntropyLoss(reduction="sum")) == "CrossEntropyLoss(reduction='sum')"

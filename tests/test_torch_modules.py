@@ -245,3 +245,30 @@ def test_tensor_compared_with_none_and_tensor_slice_bounds():
     assert xpnn.arange(5)[:xpnn.tensor(3)].tolist() == [0, 1, 2]
     assert xpnn.arange(5)[xpnn.tensor(1):xpnn.tensor(4)].tolist() == [1, 2, 3]
     from xpnn.distributions import AffineTransform, TanhTransform, Transform  # noqa: F401
+
+
+def _repr_modules(lib):
+    nn_ = lib.nn
+    return [nn_.Dropout(), nn_.Dropout(0.3, inplace=True), nn_.Dropout1d(), nn_.Dropout2d(0.2),
+            nn_.Dropout3d(), nn_.AlphaDropout(0.2), nn_.Softplus(), nn_.Softplus(2, 10),
+            nn_.MultiheadAttention(8, 2), nn_.TransformerEncoderLayer(8, 2, 16)]
+
+
+def test_dropout_softplus_and_attention_reprs_are_pytorchs():
+    """print(model) of a Transformer reads as PyTorch's: Dropout with inplace=, Softplus's
+    arguments as given, MultiheadAttention showing only its out_proj (under PyTorch's class
+    name for it, NonDynamicallyQuantizableLinear)."""
+    for ours, theirs in zip(_repr_modules(xpnn), _repr_modules(torch)):
+        assert repr(ours) == repr(theirs)
+
+
+def test_dropout3d_drops_whole_channels(backend):
+    x = xpnn.ones(4, 6, 2, 3, 3, backend=backend)
+    y = nn.Dropout3d(0.5)(x)
+    per_channel = to_np(y).reshape(4, 6, -1)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # whole channels
+    assert nn.Dropout3d(0.5).eval()(x) is x or np.array_equal(to_np(nn.Dropout3d(0.5).eval()(x)),
+                                                             to_np(x))
+    with pytest.raises(ValueError, match="5-D input"):
+        nn.Dropout3d()(xpnn.ones(2, 3, 4, 4, backend=backend))

@@ -17,7 +17,8 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
                    ConvTranspose3d)
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
+from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
+                      FeatureAlphaDropout)
 from .embedding import Embedding, EmbeddingBag
 from .flatten import Unflatten
 from .linear import Bilinear, Flatten, Linear

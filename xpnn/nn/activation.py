@@ -92,7 +92,7 @@ class Softplus(Module):
         super().__init__()
         if beta <= 0:
             raise ValueError(f"Softplus: beta must be > 0, got {beta!r}")
-        self.beta, self.threshold = float(beta), float(threshold)
+        self.beta, self.threshold = beta, threshold  # as given, as PyTorch keeps (and prints) them
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)

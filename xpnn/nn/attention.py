@@ -69,7 +69,7 @@ class MultiheadAttention(Module):
             self.k_proj_weight = new_parameter((E, self.kdim), **kw)
             self.v_proj_weight = new_parameter((E, self.vdim), **kw)
         self.in_proj_bias = new_parameter((3 * E,), **kw) if bias else None
-        self.out_proj = Linear(E, E, bias=bias, **kw)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, **kw)
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -190,9 +190,10 @@ class MultiheadAttention(Module):
             total = p if total is None else total + p
         return total
 
-    def extra_repr(self):
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
-                f"dropout={self.dropout}, batch_first={self.batch_first}")
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under PyTorch's name for MultiheadAttention's ``out_proj`` (a marker class
+    there, for its quantization tools), so that ``print(model)`` reads as PyTorch's."""
 
 
 def _add_positions(name, x, pe, batch_first):

@@ -6,31 +6,28 @@ from .module import Module
 
 
 class Dropout(Module):
-    """Zeroes entries with probability p in training mode; the identity in eval mode."""
+    """Zeroes entries with probability p in training mode; the identity in eval mode.
+    ``inplace`` is PyTorch's argument, accepted and printed; the input is not overwritten
+    (the values are the same)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
+                             f"{p!r}")
+        self.p, self.inplace = float(p), bool(inplace)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):
     """Zeroes whole channels of (N, C, H, W) with probability p in training mode (spatial
     dropout: neighbouring pixels are correlated, so per-pixel dropout regularizes little);
     the identity in eval mode."""
-
-    def __init__(self, p=0.5):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
-                             f"{p!r}")
-        super().__init__(p)
 
     def forward(self, x):
         if x.ndim != 4:
@@ -48,22 +45,22 @@ class Dropout1d(Dropout2d):
         return F.dropout1d(x, self.p, self.training)
 
 
+class Dropout3d(Dropout2d):
+    """Zeroes whole channels of (N, C, D, H, W) with probability p in training mode."""
+
+    def forward(self, x):
+        if x.ndim != 5:
+            raise ValueError(f"{self!r}: expected a 5-D input (N, C, D, H, W), got shape "
+                             f"{x.shape}")
+        return F.dropout3d(x, self.p, self.training)
+
+
 class AlphaDropout(Dropout):
     """Alpha dropout for SELU networks in training mode (keeps zero mean and unit variance);
     the identity in eval mode."""
 
-    def __init__(self, p=0.5, inplace=False):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
-                             f"{p!r}")
-        super().__init__(p)
-        self.inplace = bool(inplace)
-
     def forward(self, x):
         return F.alpha_dropout(x, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 class FeatureAlphaDropout(AlphaDropout):

@@ -2,4 +2,5 @@
 from ._reexport import reexport
 
 __all__, __getattr__ = reexport(globals(), __name__, [
-    "Identity", "Linear", "Bilinear", "LazyLinear"])
+    "Identity", "Linear", "Bilinear", "LazyLinear", "NonDynamicallyQuantizableLinear"],
+    fallback=("xpnn.nn.attention",))
