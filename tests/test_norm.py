@@ -226,7 +226,8 @@ def test_bad_call_raises_naming_layer_and_shapes():
         nn.LayerNorm(5)(x4)
     with pytest.raises(ValueError, match=r"GroupNorm\(2, 4.*C=4, got shape xpnn.Size\(\[2, 3, 4, 4\]\)"):
         nn.GroupNorm(2, 4)(x4)
-    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\): expected a 4-D input"):
+    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5, inplace=False\): expected a "
+                                         r"4-D input"):
         nn.Dropout2d()(xpnn.tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match=r"l2_penalty: coeff must be a number >= 0, got -1"):
         F.l2_penalty(nn.Linear(2, 2), -1)

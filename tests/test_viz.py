@@ -82,7 +82,7 @@ def test_plot_network(tmp_path):
     p = tmp_path / "net.png"
     fig = viz.plot_network(model, max_nodes=6, save=p)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert "784" in texts and "Dropout(p=0.2)" in texts and "ReLU" in texts
+    assert "784" in texts and "Dropout(p=0.2, inplace=False)" in texts and "ReLU" in texts
     assert "50,890 parameters" in fig.axes[0].get_title()
     _assert_drawn(fig, p)
     # a layer without nodes (a convolution) is a box with its name and its notes written on
