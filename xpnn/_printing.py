@@ -163,3 +163,52 @@ def tensor_repr(host, dtype_name, default_dtype, suffixes, prefix="tensor("):
             out += ", " + suffix
             last += len(suffix) + 2
     return out + ")"
+
+
+# -- grad_fn names ---------------------------------------------------------------------
+# PyTorch names a node after its ATen op (``AddmmBackward0``), xpnn after its Function class
+# (``Linear``). What a tensor prints shows PyTorch's name where one xpnn Function stands for
+# one PyTorch op; a class missing here prints as ``<ClassName>Backward0``.
+_GRAD_FN_NAMES = {
+    "PowScalar": "PowBackward0", "Pow": "PowBackward1", "ReLU": "ReluBackward0",
+    "GELU": "GeluBackward0", "SiLU": "SiluBackward0", "LeakyReLU": "LeakyReluBackward0",
+    "ELU": "EluBackward0", "Reshape": "ViewBackward0", "Take": "IndexBackward0",
+    "Concat": "CatBackward0", "CrossEntropy": "NllLossBackward0", "MSE": "MseLossBackward0",
+    "BCE": "BinaryCrossEntropyBackward0",
+    "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0", "Dropout": "MulBackward0",
+    "Clip": "ClampBackward1", "Transfer": "ToCopyBackward0", "Where": "WhereBackward0",
+    "ConstantPad": "ConstantPadNdBackward0", "Log1p": "Log1PBackward0",
+    "CumSum": "CumsumBackward0", "LogSumExp": "LogsumexpBackward0",
+    "LayerNorm": "NativeLayerNormBackward0", "L2Norm": "LinalgVectorNormBackward0",
+    "ConvNd": "ConvolutionBackward0", "BatchNorm": "NativeBatchNormBackward0",
+    "Embedding": "EmbeddingBackward0", "MaxDim": "MaxBackward0",
+}
+_POOLS_2D = {"MaxPool": "MaxPool2DWithIndicesBackward0", "AvgPool": "AvgPool2DBackward0",
+             "AdaptiveAvgPool": "AdaptiveAvgPool2DBackward0"}
+
+
+def grad_fn_name(node, out_ndim):
+    """The name PyTorch prints for the node that made a tensor of ``out_ndim`` dims (as in
+    ``grad_fn=<AddmmBackward0>``)."""
+    cls = type(node).__name__
+    if cls in _GRAD_FN_NAMES:
+        return _GRAD_FN_NAMES[cls]
+    if cls in ("Sum", "Mean"):  # PyTorch: Backward0 reduces everything, Backward1 a dim
+        return f"{cls}Backward{0 if out_ndim == 0 else 1}"
+    if cls == "Max":  # x.max() (MaxBackward1) or x.amax(dim) (AmaxBackward0)
+        return "MaxBackward1" if out_ndim == 0 else "AmaxBackward0"
+    if cls == "BasicIndex":  # an int index drops a dim (select), a slice keeps it
+        shape = getattr(node, "shape", None)
+        if shape is not None:
+            return "SelectBackward0" if out_ndim < len(shape) else "SliceBackward0"
+    if cls == "MatMul" and out_ndim <= 2:
+        return ("DotBackward0", "MvBackward0", "MmBackward0")[out_ndim]
+    if cls == "Linear":  # 2-D input: addmm (or mm without bias); more dims: a view of it
+        if out_ndim != 2:
+            return "ViewBackward0"
+        return "AddmmBackward0" if len(getattr(node, "needs", ())) == 3 else "MmBackward0"
+    if cls == "L1" and out_ndim == 0:  # PyTorch's l1_loss is a mean of abs
+        return "MeanBackward0"
+    if cls in _POOLS_2D and out_ndim == 4:
+        return _POOLS_2D[cls]
+    return f"{cls}Backward0"

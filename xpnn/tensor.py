@@ -165,7 +165,7 @@ class Tensor(TensorBase):
         if not self._be.on_host:
             suffixes.append(f"device={_printing.device_text(self.device)!r}")
         if self._node is not None:
-            suffixes.append(f"grad_fn=<{type(self._node).__name__}Backward0>")
+            suffixes.append(f"grad_fn=<{_printing.grad_fn_name(self._node, self.ndim)}>")
         elif self._rg:
             suffixes.append("requires_grad=True")
         return _printing.tensor_repr(self.numpy(), B.dtype_name(self.dtype),

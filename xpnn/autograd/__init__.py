@@ -26,6 +26,7 @@ import weakref
 import array_api_compat as compat
 
 from .. import backend as B
+from .._printing import grad_fn_name
 
 _mode = threading.local()
 _anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
@@ -411,6 +412,12 @@ class Function:
 
     def backward(self, *dYs):
         raise NotImplementedError
+
+    def __repr__(self):
+        """As PyTorch prints a grad_fn: ``<MulBackward0 object at 0x...>``."""
+        meta = self.__dict__.get("out_meta")
+        ndim = len(meta[0][0]) if meta else 0
+        return f"<{grad_fn_name(self, ndim)} object at {hex(id(self))}>"
 
     @classmethod
     def apply(cls, *inputs, **params):
