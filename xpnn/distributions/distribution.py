@@ -77,13 +77,18 @@ class Distribution:
     def expand(self, batch_shape, _instance=None):
         """The same distribution broadcast to ``batch_shape``: each parameter (and each
         derived one already computed) expanded, not copied."""
-        batch_shape = Size(batch_shape)
+        return self._expanded(Size(batch_shape), _instance)
+
+    def _expanded(self, batch_shape, _instance=None, keep=()):
+        """A copy (or ``_instance`` filled) whose tensors of this batch shape are expanded to
+        ``batch_shape`` and whose inner distributions are expanded too, except those named
+        in ``keep`` (the caller expands them its own way)."""
         new = type(self).__new__(type(self)) if _instance is None else _instance
         n = len(self._batch_shape)
         for k, v in self.__dict__.items():
             if isinstance(v, TensorBase) and tuple(v.shape[:n]) == tuple(self._batch_shape):
                 v = v.expand(tuple(batch_shape) + tuple(v.shape[n:]))
-            elif isinstance(v, Distribution):
+            elif isinstance(v, Distribution) and k not in keep:
                 v = v.expand(batch_shape)
             new.__dict__[k] = v
         new._batch_shape = batch_shape

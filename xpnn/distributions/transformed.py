@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..autograd import TensorBase, no_grad
+from ..autograd import no_grad
 from ..tensor import Size
 from . import constraints
 from .continuous import Normal
@@ -66,18 +66,12 @@ class TransformedDistribution(Distribution):
         """Parameters broadcast to ``batch_shape``; the base distribution expanded to the
         batch shape the transforms map onto it."""
         batch_shape = Size(batch_shape)
-        new = type(self).__new__(type(self)) if _instance is None else _instance
-        n = len(self._batch_shape)
-        for k, v in self.__dict__.items():
-            if isinstance(v, TensorBase) and tuple(v.shape[:n]) == tuple(self._batch_shape):
-                v = v.expand(tuple(batch_shape) + tuple(v.shape[n:]))
-            new.__dict__[k] = v
+        new = self._expanded(batch_shape, _instance, keep=("base_dist",))
         shape = tuple(batch_shape) + tuple(self._event_shape)
         for t in reversed(self.transforms):
             shape = tuple(t.inverse_shape(shape))
         cut = len(shape) - len(self.base_dist.event_shape)
         new.base_dist = self.base_dist.expand(shape[:cut])
-        new._batch_shape = batch_shape
         return new
 
     def sample(self, sample_shape=()):

@@ -29,6 +29,9 @@ class UninitializedTensorMixin:
     _kind = "tensor"
     _lazy_placeholder = True  # how nn/module.py's to() and load_state_dict() recognise one
 
+    def __init__(self, *args, **kwargs):
+        pass  # all done in the classes' __new__ (Tensor.__init__ would take the arguments)
+
     def __getattribute__(self, name):
         if name == "array":
             raise ValueError(_USE.format(kind=object.__getattribute__(self, "_kind")))
@@ -152,9 +155,6 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
     def __new__(cls, requires_grad=True, device=None, dtype=None, *, backend=None):
         return _new(cls, requires_grad, backend, device, dtype)
 
-    def __init__(self, requires_grad=True, device=None, dtype=None, *, backend=None):
-        pass  # all done in __new__
-
 
 class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     """A buffer whose shape is not known yet (a lazy BatchNorm's running statistics)."""
@@ -165,9 +165,6 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
 
     def __new__(cls, requires_grad=False, device=None, dtype=None, *, backend=None):
         return _new(cls, requires_grad, backend, device, dtype)
-
-    def __init__(self, requires_grad=False, device=None, dtype=None, *, backend=None):
-        pass
 
 
 def is_lazy(t):
