@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: nineteen tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: twenty-four tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -9,7 +9,10 @@ AMP recipe under torch.compile, DP-SGD with torch.func per-sample gradients, a C
 sequence recognizer, an affine-coupling normalizing flow, a mixture density network of lazy
 modules, a graph convolutional network with index_add_/scatter_add message passing, a tiny
 ResNet checkpointed and resumed under OneCycleLR, an nn.Transformer reversing sequences, a
-WGAN-GP, word2vec skip-gram with negative sampling), small enough to run in a second or two, on made-up data. Each runs twice in this
+WGAN-GP, word2vec skip-gram with negative sampling, a U-Net under BCE with pos_weight plus a
+soft Dice loss, knowledge distillation at a temperature, matrix factorization with a custom
+Dataset, random_split, ReduceLROnPlateau and early stopping, SimCLR's NT-Xent with a linear
+probe, a BiGRU tagger over packed sequences with a gradient saliency), small enough to run in a second or two, on made-up data. Each runs twice in this
 process (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose
 import lines alone are rewritten.
 
@@ -168,6 +171,37 @@ TUTORIALS = {
     "skipgram": Tutorial(
         "skipgram.py", replay=False, land=0.15, ignore=(r" -> ",),
         learning=_first_last(r"epoch \d+ \| loss ([\d.]+)")),
+    # 6 epochs of 5 Adam steps of a U-Net (ConvTranspose2d, bilinear interpolate, torch.cat
+    # skips) under BCEWithLogitsLoss(pos_weight) + soft Dice; the gradients agree with
+    # PyTorch's to 5e-15 in float64, but Adam's first steps move every weight by about lr
+    # whatever its gradient's size, so float32 rounding in gradients near zero grows past 1e-4
+    # by the 13th value (a test loss of epoch 2): only the first 13 are held to it
+    "unet_segmentation": Tutorial(
+        "unet_segmentation.py", replay=True, compared=13, land=0.05,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # a teacher (the replayed model: its 4 epochs of 16 Adam steps, 69 values) then a student
+    # from its own initial parameters under KLDivLoss(log_target) + label smoothing
+    "distillation": Tutorial(
+        "distillation.py", replay=True, compared=69, land=0.3,
+        learning=_first_last(r"student epoch \d+ \| kd loss [\d.]+ \| ce loss ([\d.]+)")),
+    # random_split's permutation is not replayed, so no replay; the epoch lines (how many
+    # depends on when early stopping stops) are left out of the printed comparison
+    "recommender": Tutorial(
+        "recommender.py", replay=False, land=0.15, ignore=(r"^epoch ", r"^early stop"),
+        learning=lambda out, items: (_floats(r"before training ([\d.]+)", out)[0],
+                                     _floats(r"test rmse ([\d.]+)", out)[0])),
+    # 8 epochs of 4 Adam steps of encoder + projection head under NT-Xent (the replayed model),
+    # then a linear probe from its own initial parameters; NT-Xent's gradient is a difference
+    # of nearly equal terms (a softmax over 127 near-uniform similarities minus a one-hot), so
+    # float32 gradients differ from float64's by 3e-5 on both PyTorch and xpnn (gradients agree
+    # to 1e-13 in float64), and the losses part past 1e-4 from the 9th value: 8 compared
+    "simclr": Tutorial(
+        "simclr.py", replay=True, compared=8, land=0.05,
+        learning=_first_last(r"nt-xent loss ([\d.]+)")),
+    # 6 epochs of 10 Adam steps of a packed BiGRU with clip_grad_norm_, then a saliency
+    "sequence_tagger": Tutorial(
+        "sequence_tagger.py", replay=True, compared=10 ** 9, land=0.05,
+        learning=_first_last(r"test loss ([\d.]+)")),
 }
 
 _RUNS = {}
