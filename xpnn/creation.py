@@ -13,6 +13,7 @@ import numpy as np  # host data only: Python lists and NumPy input are read on t
 
 from . import backend as B
 from .autograd import TensorBase
+from ._errors import ShapeError
 from .tensor import Tensor
 
 
@@ -87,8 +88,10 @@ def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             raise ValueError(f"expected a size of non-negative ints, got {size!r}")
+        if s < 0:
+            raise ShapeError(f"expected a size of non-negative ints, got {size!r}")
     return tuple(int(s) for s in size)
 
 
@@ -299,6 +302,13 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     arguments, the default float dtype otherwise (PyTorch's rule)."""
     if end is None:
         start, end = 0, start
+    # 0-d tensors as bounds or step, as PyTorch (read on the host: this is not a step op)
+    start, end, step = (v.item() if isinstance(v, TensorBase) else v for v in (start, end, step))
+    if step == 0:
+        raise ShapeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ShapeError(f"arange: the bounds [{start}, {end}) are inconsistent with the sign "
+                         f"of step {step}")
     be = _backend(backend, device)
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -317,6 +327,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              backend=None):
+    start, end = (v.item() if isinstance(v, TensorBase) else v for v in (start, end))
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
@@ -358,6 +369,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    if int(low) >= int(high):
+        raise ShapeError(f"randint: low ({low}) must be less than high ({high})")
     be = _backend(backend, device)
     arr = be.integers(int(low), int(high), _size((size,) if isinstance(size, int) else size),
                       generator)

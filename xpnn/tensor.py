@@ -23,6 +23,7 @@ from .functional import layout as _layout
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
+from ._errors import ShapeError
 from .functional.shape import _axis, _dims
 
 
@@ -151,6 +152,13 @@ class Tensor(TensorBase):
             raise TypeError("len() of a 0-d tensor")
         return self.array.shape[0]
 
+    def __contains__(self, element):
+        """``v in x``: whether any entry equals ``v`` (a number or a tensor), as PyTorch."""
+        if not isinstance(element, (TensorBase, int, float, bool)):
+            raise RuntimeError(f"Tensor.__contains__ only supports a Tensor or a number, got "
+                               f"{type(element).__name__}")
+        return bool(F.eq(self, element).any())
+
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
@@ -191,9 +199,9 @@ class Tensor(TensorBase):
         return self.numpy().tolist()
 
     def item(self):
-        if self.numel() != 1:
-            raise RuntimeError(f"item: a Tensor with {self.numel()} elements cannot be "
-                               "converted to a Python number")
+        if self.numel() != 1:  # torch: RuntimeError from item(), ValueError from float()
+            raise ShapeError(f"item: a Tensor with {self.numel()} elements cannot be "
+                             "converted to a Python number")
         return self.numpy().reshape(()).item()
 
     def __float__(self):
@@ -261,8 +269,10 @@ class Tensor(TensorBase):
                        f"cuda:{device}" if isinstance(device, int) else device)
 
     def type(self, dtype=None):
-        if dtype is None:
-            return f"xpnn.{B.dtype_name(self.dtype)}"
+        if dtype is None:  # PyTorch's legacy type name, "torch.FloatTensor"
+            name = B.dtype_name(self.dtype)
+            legacy = next((k for k, v in _LEGACY.items() if v == name), name)
+            return f"torch.{'cuda.' if self.is_cuda else ''}{legacy}"
         if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.LongTensor"
             name = dtype.rpartition(".")[2]
             if name not in _LEGACY:
@@ -1186,6 +1196,10 @@ class Tensor(TensorBase):
     def mT(self):
         return F.transpose(self, -2, -1)
 
+    @property
+    def mH(self):  # real dtypes only, so the conjugate transpose is mT
+        return F.transpose(self, -2, -1)
+
     def movedim(self, source, destination):
         return F.movedim(self, source, destination)
 
@@ -1217,8 +1231,13 @@ class Tensor(TensorBase):
         return F.index_select(self, dim, index)
 
     def repeat(self, *sizes):
-        """Tile the tensor ``sizes`` times along each dim (PyTorch's ``repeat``)."""
-        return F.tile(self, _dims("repeat", sizes))
+        """Tile the tensor ``sizes`` times along each dim (PyTorch's ``repeat``: at least
+        one count per dim, unlike ``tile``)."""
+        sizes = _dims("repeat", sizes)
+        if len(sizes) < self.ndim:
+            raise ShapeError(f"repeat: {len(sizes)} repeat counts {sizes} for a tensor of "
+                             f"shape {self.shape}: give at least one per dim")
+        return F.tile(self, sizes)
 
     def tile(self, *dims):
         return F.tile(self, _dims("tile", dims))

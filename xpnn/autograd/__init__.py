@@ -26,6 +26,7 @@ import weakref
 import array_api_compat as compat
 
 from .. import backend as B
+from .._errors import ShapeError
 from .._printing import grad_fn_name
 
 _mode = threading.local()
@@ -690,7 +691,7 @@ def _root_grad(root, grad):
         raise TypeError(f"backward: gradient lives on {gbe.name}:{gbe.device} but the tensor "
                         f"on {be.name}:{be.device}")
     if tuple(arr.shape) != root.shape:
-        raise ValueError(f"backward: grad of shape {tuple(arr.shape)} for a tensor of "
+        raise ShapeError(f"backward: grad of shape {tuple(arr.shape)} for a tensor of "
                          f"shape {root.shape}")
     if arr.dtype != root.dtype:
         raise TypeError(f"backward: gradient of dtype {B.dtype_name(arr.dtype)} for a tensor "

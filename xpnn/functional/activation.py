@@ -8,6 +8,7 @@ from .. import backend as B
 from .. import cpu
 from ..autograd import Function, as_tensor
 from .transfer import to
+from .._errors import DtypeError
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
@@ -356,7 +357,7 @@ def _input(op, x, promote=True):
     if x._be.is_floating(x.dtype):
         return x
     if not promote:
-        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} (cast "
+        raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} (cast "
                         "it with .float())")
     return x._result(x.xp.astype(x.array, x._be.dtype(B.get_default_dtype())), x._be)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
+from .._errors import DtypeError, ShapeError, ZeroDivision
 from .transfer import to
 
 
@@ -498,8 +499,12 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    """input - alpha * other, broadcasting."""
-    return Sub.apply(*promote(input, other, "sub"), alpha=alpha)
+    """input - alpha * other, broadcasting (two bools refuse, as PyTorch)."""
+    a, b = promote(input, other, "sub")
+    if a.dtype == a.xp.bool and b.dtype == a.dtype:
+        raise DtypeError("sub: subtraction of two bool tensors is not supported; use ^ or "
+                         "logical_xor")
+    return Sub.apply(a, b, alpha=alpha)
 
 
 subtract = sub
@@ -522,7 +527,7 @@ def div(input, other, *, rounding_mode=None):
     a, b = promote(input, other, "div")
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+            raise ShapeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                              f"{rounding_mode!r}")
         if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
             return a._result(_int_div(a._be, a.array, b.array, rounding_mode, "div"), a._be)
@@ -541,7 +546,7 @@ def check_divisor(be, B, op):
     """Raise for an integer divisor array holding a 0, where it is on the host (a check on
     a device would sync): PyTorch raises; NumPy gave 0 or INT_MIN."""
     if be.on_host and bool(be.xp.any(B == 0)):
-        raise ZeroDivisionError(f"{op}: integer division by zero, as in PyTorch")
+        raise ZeroDivision(f"{op}: integer division by zero, as in PyTorch")
 
 
 def _int_div(be, A, B, rounding_mode, op):
@@ -564,6 +569,9 @@ def pow(input, exponent):
         p = exponent.item() if isinstance(exponent, B.np.number) else exponent
         if isinstance(p, float) and not input._be.is_floating(input.dtype):
             input = _floating(input)
+        elif p < 0 and not input._be.is_floating(input.dtype):
+            raise DtypeError(f"pow: integers to negative integer powers are not allowed "
+                             f"({B.dtype_name(input.dtype)} tensor ** {p})")
         return PowScalar.apply(input, p=p)
     return Pow.apply(*promote(input, exponent, "pow"))
 
@@ -577,7 +585,11 @@ def minimum(input, other):
 
 
 def neg(input):
-    return Neg.apply(as_tensor(input, op="neg"))
+    x = as_tensor(input, op="neg")
+    if x.dtype == x.xp.bool:
+        raise DtypeError("neg: negation of a bool tensor is not supported; use ~ or "
+                         "logical_not")
+    return Neg.apply(x)
 
 
 negative = neg
@@ -777,6 +789,9 @@ def masked_fill(input, mask, value):
     flows to input elsewhere (and to ``value`` if it is a tensor)."""
     x = as_tensor(input, op="masked_fill")
     v = value if isinstance(value, TensorBase) else as_tensor(value, like=x, op="masked_fill")
+    if v.ndim:
+        raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{v.shape}")
     if v.dtype != x.dtype:  # the input's dtype is kept (2.7 into int64 is 2), as PyTorch
         v = _cast(v, x.dtype)
     return where(mask, v, x)

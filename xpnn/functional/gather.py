@@ -14,6 +14,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw
 from .indexing import assign, index_add
+from .._errors import IndexRangeError
 from .shape import _axis
 
 
@@ -115,8 +116,8 @@ def _index(op, x, dim, index, src_shape=None):
     if x._be.on_host and math.prod(idx.shape):  # a device would have to sync to check
         lo, hi = int(xp.min(idx)), int(xp.max(idx))
         if lo < 0 or hi >= n:
-            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of bounds for dim {d} "
-                             f"with size {n}")
+            raise IndexRangeError(f"{op}: index {lo if lo < 0 else hi} is out of bounds for "
+                                  f"dim {d} with size {n}")
     return d, xp.astype(idx, xp.int64)
 
 

@@ -20,6 +20,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
+from .._errors import ShapeError
 from .shape import _axis, permute, reshape
 
 # -- scatter-add: dst[..., index[i], ...] += src[..., i, ...] ---------------------------------
@@ -130,6 +131,8 @@ def _int_array(be, idx, op):
                             f"{be.name}:{be.device}; move it with .to(...) first")
         return idx
     host = B.np.asarray(idx)
+    if isinstance(idx, (list, tuple)) and host.size == 0:  # x[[]]: no rows, as PyTorch
+        host = host.astype(B.np.int64)
     if host.dtype == object or host.dtype.kind not in "iub":
         raise IndexError(f"{op}: index {idx!r} is not an integer or boolean sequence")
     if host.dtype.kind == "b":
@@ -350,6 +353,18 @@ class _Plain(TensorBase):
         return _Plain(array, _be=be)
 
 
+def _broadcast_value(xp, V, shape):
+    """The value of ``x[key] = V`` broadcast to the selection's ``shape`` (leading size-1
+    dims of V dropped, as PyTorch), or a ShapeError naming both shapes."""
+    vs = tuple(V.shape)
+    while len(vs) > len(shape) and vs[0] == 1:
+        vs = vs[1:]
+    if len(vs) > len(shape) or any(a not in (1, b) for a, b in zip(vs[::-1], shape[::-1])):
+        raise ShapeError(f"setitem: a value of shape {tuple(V.shape)} does not broadcast to "
+                         f"the indexed shape {shape}")
+    return xp.broadcast_to(V if vs == tuple(V.shape) else xp.reshape(V, vs), shape)
+
+
 def assign(be, X, key, V):
     """X[key] = V on raw arrays, in place where the backend allows; returns the array that
     holds the result (X itself, or a new array where X could not be written)."""
@@ -358,14 +373,14 @@ def assign(be, X, key, V):
     if not parsed.arrays:
         basic = parsed.basic
         target = X[basic]
-        V = xp.broadcast_to(V, tuple(target.shape))
+        V = _broadcast_value(xp, V, tuple(target.shape))
         if None in basic:
             basic = tuple(k for k in basic if k is not None)
             V = xp.reshape(V, tuple(X[basic].shape))
         X[basic] = V
         return X
     pos = _positions(be, tuple(X.shape), parsed)
-    V = xp.reshape(xp.broadcast_to(V, tuple(pos.shape)), (-1,))
+    V = xp.reshape(_broadcast_value(xp, V, tuple(pos.shape)), (-1,))
     pos = xp.reshape(pos, (-1,))
     flat = xp.asarray(xp.reshape(X, (-1,)), copy=True)
     if be.name in INDEX_ADD:  # NumPy, torch, CuPy assign through integer arrays
@@ -401,8 +416,11 @@ class SetItem(Function):
             dX = assign(be, xp.asarray(dY, copy=True), self.key,
                         xp.zeros((), dtype=dY.dtype, device=dY.device))
         if self.needs[1]:
-            holder = _Plain(dY, _be=be)
-            dV = unbroadcast(xp, getitem(holder, self.key).array, self.v_shape)
+            dV = getitem(_Plain(dY, _be=be), self.key).array
+            lead = len(self.v_shape) - dV.ndim  # V had extra leading 1s (see _broadcast_value)
+            if lead > 0:
+                dV = xp.reshape(dV, (1,) * lead + tuple(dV.shape))
+            dV = unbroadcast(xp, dV, self.v_shape)
         return dX, dV
 
 
@@ -444,7 +462,9 @@ def masked_select(input, mask):
 
 def index_select(input, dim, index):
     """Rows (along ``dim``) of ``input`` picked by the 1-D integer ``index``, as
-    ``torch.index_select``."""
+    ``torch.index_select``; a 0-d index picks one row, the dim kept)."""
+    if isinstance(index, TensorBase) and index.ndim == 0:
+        index = reshape(index, (1,))
     return take(input, index, axis=dim)
 
 
@@ -474,7 +494,7 @@ def split(tensor, split_size_or_sections, dim=0):
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not sum to dim {d} of size {n}")
+            raise ShapeError(f"split: sizes {sizes} do not sum to dim {d} of size {n}")
     out, start = [], 0
     for s in sizes:
         out.append(narrow(x, d, start, s))

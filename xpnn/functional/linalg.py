@@ -23,6 +23,7 @@ from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
 from ..backend import kernel_floats
 from .elementwise import _saved_for, promote, unbroadcast, unbroadcast_graph
+from .._errors import DtypeError, ShapeError
 from .shape import reshape
 
 
@@ -349,15 +350,15 @@ def matmul(input, other):
     """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
     if isinstance(input, TensorBase) and isinstance(other, TensorBase) and \
             input._be is other._be and input.dtype != other.dtype:
-        raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+        raise DtypeError(f"matmul: expected both operands to have the same dtype, got "
                         f"{input.dtype} and {other.dtype} (PyTorch refuses too: no silent "
                         "up- or down-cast); cast one of them")
     a, b = promote(input, other, "matmul", broadcast=False)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least one dim, got {a.shape} @ "
+        raise ShapeError(f"matmul: operands must have at least one dim, got {a.shape} @ "
                          f"{b.shape}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} vs {b.shape[-2 if b.ndim > 1 else 0]})")
     if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m); (n,) @ (n,) -> ()
         return reshape(matmul(reshape(a, (1, a.shape[0])), b),
@@ -382,10 +383,10 @@ def linear(x, weight, bias=None):
         _mixed("linear", (x, weight))
     in_features = weight.shape[1]
     if x.ndim == 0 or x.shape[-1] != in_features:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape "
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape} (expects last dim {in_features})")
     if x.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {x.dtype} differs from weight dtype "
+        raise DtypeError(f"linear: input dtype {x.dtype} differs from weight dtype "
                         f"{weight.dtype}; cast the input (no silent up/down-cast)")
     lead = x.shape[:-1]
     if len(lead) != 1:
@@ -398,7 +399,7 @@ def mm(input, mat2):
     """Product of two matrices (2-D only), as ``torch.mm``."""
     a, b = promote(input, mat2, "mm", broadcast=False)
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
@@ -406,7 +407,7 @@ def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors, as ``torch.bmm``."""
     a, b = promote(input, mat2, "bmm", broadcast=False)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: expects (b, n, m) and (b, m, p) tensors, got shapes {a.shape} "
+        raise ShapeError(f"bmm: expects (b, n, m) and (b, m, p) tensors, got shapes {a.shape} "
                          f"and {b.shape}")
     return matmul(a, b)
 
@@ -415,5 +416,5 @@ def outer(input, vec2):
     """Outer product of two 1-D tensors, (n,) x (m,) -> (n, m)."""
     a, b = promote(input, vec2, "outer", broadcast=False)
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return MatMul.apply(reshape(a, (-1, 1)), reshape(b, (1, -1)))

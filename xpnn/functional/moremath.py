@@ -266,7 +266,7 @@ def count_nonzero(input, dim=None):
     ``torch.count_nonzero``."""
     from .reduce import sum as _sum
     x = as_tensor(input, op="count_nonzero")
-    nz = x._result(x.array != 0, x._be)
+    nz = x if x.dtype == x.xp.bool else x._result(x.array != 0, x._be)
     return _sum(nz, dim=dim)
 
 

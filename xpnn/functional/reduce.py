@@ -16,6 +16,7 @@ import math
 from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
+from .._errors import DtypeError, IndexRangeError, ShapeError
 from .transfer import to
 
 MaxResult = return_types.max
@@ -45,7 +46,7 @@ def _axes(op, dim, nd):
             raise IndexError(f"{op}: dim {d!r} is out of range for a tensor with {nd} dims")
         out.append(int(d) % n)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} names a dim twice")
+        raise ShapeError(f"{op}: dim {dim} names a dim twice")
     return tuple(sorted(out)) if nd else ()
 
 
@@ -296,8 +297,8 @@ def _float_input(op, x, dtype=None):
     if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
         return to(x, dtype=dtype)
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
-                        "(pass dtype= or cast with .float())")
+        raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
+                         "(pass dtype= or cast with .float())")
     return x
 
 
@@ -320,6 +321,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     x, axes, keep = _prep("prod", input, dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = _float_input("prod", x, dtype)
+    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's prod takes numbers only)
+        x = to(x, dtype="int64")
     return Prod.apply(x, axes=axes, keepdims=keep)
 
 
@@ -328,15 +331,21 @@ def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
         from .elementwise import maximum, minimum
         return (maximum if sign > 0 else minimum)(input, dim)
     x = as_tensor(input, op=op)
+    if x.dtype == x.xp.bool:  # the Array API's max takes numbers: bools as uint8, and back
+        out = _max_min(op, sign, to(x, dtype="uint8"), dim, keepdim, axis, keepdims)
+        if isinstance(out, tuple):
+            return type(out)(to(out[0], dtype="bool"), out[1])
+        return to(out, dtype="bool")
     if axis is not None or isinstance(dim, (tuple, list)):  # Array API meaning: values only
         d, keep = resolve(op, dim, axis, keepdim, keepdims)
         return Max.apply(x, axes=_axes(op, d, x.ndim), keepdims=keep, sign=sign)
     if dim is None:
         if x.ndim and not math.prod(x.shape):
-            raise ValueError(f"{op}: the reduction over an empty tensor of shape {x.shape} "
+            raise ShapeError(f"{op}: the reduction over an empty tensor of shape {x.shape} "
                              "has no identity")
         return Max.apply(x, axes=_axes(op, None, x.ndim), keepdims=False, sign=sign)
     d = _axes(op, dim, x.ndim)
+    _nonempty(op, x, d)
     keep = bool(keepdim if keepdims is None else keepdims)
     result = MaxResult if sign > 0 else MinResult
     if x.ndim == 0:
@@ -361,12 +370,23 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The maximum values over ``dim`` (ties share the gradient)."""
     x, axes, keep = _prep("amax", input, dim, axis, keepdim, keepdims)
+    if x.dtype == x.xp.bool:
+        return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=1), dtype="bool")
     return Max.apply(x, axes=axes, keepdims=keep, sign=1)
 
 
 def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     x, axes, keep = _prep("amin", input, dim, axis, keepdim, keepdims)
+    if x.dtype == x.xp.bool:
+        return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=-1), dtype="bool")
     return Max.apply(x, axes=axes, keepdims=keep, sign=-1)
+
+
+def _nonempty(op, x, dims):
+    """PyTorch's IndexError for a max/min/argmax over a dim of size 0."""
+    if dims and x.shape[dims[0]] == 0:
+        raise IndexRangeError(f"{op}: dim {dims[0]} of the tensor of shape {x.shape} is empty "
+                              "(a max or min over it has no value)")
 
 
 def _arg(op, input, dim, keepdim, axis, keepdims):
@@ -375,6 +395,12 @@ def _arg(op, input, dim, keepdim, axis, keepdims):
     x = as_tensor(input, op=op)
     d, keep = resolve(op, dim, axis, keepdim, keepdims)
     sign = 1 if op == "argmax" else -1
+    if x.dtype == x.xp.bool:
+        raise DtypeError(f"{op}: does not support bool input (cast with .int() first)")
+    if d is None and not math.prod(x.shape):
+        raise IndexRangeError(f"{op}: the tensor of shape {x.shape} is empty: give a dim")
+    if d is not None:
+        _nonempty(op, x, _axes(op, d, x.ndim))
     with no_grad():
         if d is None:
             idx = MaxDim.apply(reshape(x, (-1,)), dim=0, keepdim=False, sign=sign)[1]
@@ -519,4 +545,6 @@ def cumsum(input, dim, *, dtype=None):
     x = as_tensor(input, op="cumsum")
     if dtype is not None:
         x = _float_input("cumsum", x, dtype)
+    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's cumulative_sum: numbers)
+        x = to(x, dtype="int64")
     return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0] if x.ndim else 0)

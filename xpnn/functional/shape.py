@@ -10,6 +10,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
 from .elementwise import promote, unbroadcast, unbroadcast_graph
+from .._errors import ShapeError
 from .transfer import to  # noqa: F401  (one of shape's public names)
 
 
@@ -129,15 +130,15 @@ def reshape(input, *shape):
     shape = _dims("reshape", shape)
     size = math.prod(x.shape)
     if shape.count(-1) > 1 or any(d < -1 for d in shape):
-        raise ValueError(f"reshape: invalid shape {shape} (at most one -1, no other negatives)")
+        raise ShapeError(f"reshape: invalid shape {shape} (at most one -1, no other negatives)")
     if -1 in shape:
         known = math.prod(d for d in shape if d != -1)
         if known == 0 or size % known:
-            raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
+            raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
                              f"(size {size})")
         shape = tuple(size // known if d == -1 else d for d in shape)
     if math.prod(shape) != size:
-        raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
+        raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
                          f"(size {size})")
     if shape == x.shape:
         return x
@@ -179,7 +180,7 @@ def permute(input, *dims):
     x = as_tensor(input, op="permute")
     dims = _dims("permute", dims)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
                          f"a tensor of shape {x.shape}")
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
@@ -213,11 +214,22 @@ def t(input):
 
 
 def movedim(input, source, destination):
+    """Dims ``source`` (an int or a sequence) moved to positions ``destination``, the other
+    dims keeping their order (``torch.movedim``)."""
     x = as_tensor(input, op="movedim")
-    src, dst = _axis("movedim", source, x.ndim), _axis("movedim", destination, x.ndim)
-    order = [d for d in range(x.ndim) if d != src]
-    order.insert(dst, src)
-    return permute(x, order)
+    many = isinstance(source, (tuple, list))
+    if many != isinstance(destination, (tuple, list)) or (many and len(source) !=
+                                                           len(destination)):
+        raise ShapeError(f"movedim: source {source!r} and destination {destination!r} must "
+                         "both be ints or sequences of the same length")
+    src = [_axis("movedim", d, x.ndim) for d in (source if many else (source,))]
+    dst = [_axis("movedim", d, x.ndim) for d in (destination if many else (destination,))]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ShapeError(f"movedim: repeated dim in source {source!r} or destination "
+                         f"{destination!r}")
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    placed = dict(zip(dst, src))
+    return permute(x, [placed[i] if i in placed else next(rest) for i in range(x.ndim)])
 
 
 moveaxis = movedim
@@ -249,16 +261,16 @@ def expand(input, *sizes):
     sizes = _dims("expand", sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes for a tensor with {x.ndim} dims")
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor with {x.ndim} dims")
     shape = []
     for i, s in enumerate(sizes):
         own = x.shape[i - lead] if i >= lead else None
         if s == -1:
             if own is None:
-                raise ValueError(f"expand: -1 is not allowed for a new leading dim ({sizes})")
+                raise ShapeError(f"expand: -1 is not allowed for a new leading dim ({sizes})")
             s = own
         if own is not None and own not in (1, s):
-            raise ValueError(f"expand: the size of dim {i - lead} ({own}) must match {s} or be "
+            raise ShapeError(f"expand: the size of dim {i - lead} ({own}) must match {s} or be "
                              f"1 (input shape {x.shape}, sizes {sizes})")
         shape.append(s)
     shape = tuple(shape)
@@ -331,15 +343,19 @@ def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (``concat`` is the Array API name)."""
     tensors = _joinable("cat", tensors)
     dim = dim if axis is None else axis
+    # PyTorch's legacy rule: 1-D empty tensors (torch.tensor([])) join anything, skipped
+    joined = [t for t in tensors if t.shape != (0,)]
+    if joined and len(joined) < len(tensors):
+        tensors = joined
     nd = tensors[0].ndim
     if nd == 0:
-        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+        raise ShapeError("cat: zero-dimensional tensors cannot be concatenated")
     d = _axis("cat", dim, nd)
     first = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.ndim != nd or any(a != b for j, (a, b) in enumerate(zip(t.shape, first))
                                if j != d):
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
+            raise ShapeError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                              f"{first} except in dim {d}")
     if len(tensors) == 1:
         return tensors[0]
@@ -356,6 +372,6 @@ def stack(tensors, dim=0, *, axis=None):
     first = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.shape != first:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got {first} at "
+            raise ShapeError(f"stack: expects each tensor to be equal size, but got {first} at "
                              f"entry 0 and {t.shape} at entry {i}")
     return Stack.apply(*tensors, axis=_axis("stack", dim, len(first) + 1))

@@ -16,6 +16,7 @@ from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import add, div, mul, sub
 from .gather import Gather, flat_positions, gather
 from .reduce import _axes, _float_input, amax, amin, mean, resolve, std, sum as _sum, var
+from .._errors import ShapeError
 from .scan import scan_array
 from .shape import _axis, expand, movedim, reshape, squeeze, unsqueeze
 from .sorting import argsort_array, sort
@@ -203,12 +204,12 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
             raise ValueError(f"{op}(): q must be a scalar or 1D tensor, got shape {qt.shape}")
         Q = qt.array
         if be.on_host and bool(xp.any((Q < 0) | (Q > 1))):
-            raise ValueError(f"{op}(): q values must be in the range [0, 1]")
+            raise ShapeError(f"{op}(): q values must be in the range [0, 1]")
     else:
         values = list(q) if isinstance(q, (list, tuple)) else [q]
         for v in values:
             if not 0 <= float(v) <= 1:
-                raise ValueError(f"{op}(): q must be in the range [0, 1] but got {v}")
+                raise ShapeError(f"{op}(): q must be in the range [0, 1] but got {v}")
         Q = xp.asarray([float(v) for v in values] if isinstance(q, (list, tuple))
                        else float(q), dtype=x.dtype, device=be.device)
     scalar_q = Q.ndim == 0

@@ -1,0 +1,23 @@
+"""Exception classes that are both the Python error a reader expects and PyTorch's.
+
+PyTorch raises RuntimeError for most bad shapes, sizes and dtypes (and IndexError or
+RuntimeError for out-of-range indices), where Python code would raise ValueError, TypeError
+or IndexError. xpnn's ops raise these classes, subclasses of both, so ``except RuntimeError``
+written for PyTorch and ``except ValueError`` written for xpnn both catch them.
+"""
+
+
+class ShapeError(ValueError, RuntimeError):
+    """A shape, size or dim that does not fit (torch: RuntimeError)."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """An op given a dtype it does not support (torch: RuntimeError)."""
+
+
+class IndexRangeError(IndexError, RuntimeError):
+    """An index out of range where torch raises RuntimeError (gather, scatter, ...)."""
+
+
+class ZeroDivision(ZeroDivisionError, RuntimeError):
+    """Integer division by zero (torch: RuntimeError "ZeroDivisionError")."""
