@@ -371,8 +371,10 @@ def test_pytorch_module_paths():
     assert all(a is b for a, b in pairs)
     assert rnn.RNNBase.__name__ == "RNNBase" and "RNNBase" in rnn.__all__
     assert linear.LazyLinear is nn.LazyLinear
-    with pytest.raises(AttributeError, match="xpnn does not implement torch.nn.MaxUnpool3d"):
-        pooling.MaxUnpool3d  # noqa: B018
+    assert pooling.MaxUnpool3d is nn.MaxUnpool3d
+    with pytest.raises(AttributeError,
+                       match="xpnn does not implement torch.nn.FractionalMaxPool2d"):
+        pooling.FractionalMaxPool2d  # noqa: B018
 
 
 # -- PyTorch arguments xpnn does not take; file objects ----------------------------------------

@@ -43,7 +43,7 @@ from .norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
 from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,
                    max_pool1d, max_pool2d)
 from .pool_indexed import (adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d,
-                           max_unpool2d)
+                           max_unpool2d, max_unpool3d)
 from .pool3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, lp_pool1d,
                      lp_pool2d, lp_pool3d, max_pool3d)
 from .padding import pad

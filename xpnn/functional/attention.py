@@ -15,7 +15,9 @@ from .. import backend as B
 from ..autograd import Function, as_tensor, raw, unwrap
 from .dropout import dropout_mask
 from .elementwise import unbroadcast
+from .._errors import DtypeError, ShapeError
 from .linalg import array_matmul as mm
+from .shape import expand, reshape
 
 
 def safe_softmax(xp, S):
@@ -86,18 +88,19 @@ def check_mask(name, mask, dtype, target=None, shapes=None, arg="mask"):
     xp = B.backend_of(unwrap(mask)).xp
     shape, mdtype = tuple(mask.shape), mask.dtype
     if mdtype != xp.bool and mdtype != dtype:
-        raise TypeError(f"{name}: {arg} must be bool or the query's dtype {dtype}, got "
-                        f"{mdtype} ({arg} shape {shape})")
+        raise DtypeError(f"{name}: {arg} must be bool or the query's dtype {dtype}, got "
+                         f"{mdtype} ({arg} shape {shape})")
     if shapes is not None and shape not in shapes:
-        raise ValueError(f"{name}: {arg} has shape {shape}, expected "
+        raise ShapeError(f"{name}: {arg} has shape {shape}, expected "
                          f"{' or '.join(str(s) for s in shapes)}")
     if target is not None and not _broadcastable(shape, target):
-        raise ValueError(f"{name}: {arg} of shape {shape} does not broadcast to the attention "
+        raise ShapeError(f"{name}: {arg} of shape {shape} does not broadcast to the attention "
                          f"scores' shape {target}")
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, need_weights=False):
+                                 is_causal=False, scale=None, need_weights=False, *,
+                                 enable_gqa=False):
     """Attention with PyTorch's argument conventions, as one fused graph node.
 
     Args:
@@ -108,6 +111,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         is_causal: also mask keys after the query's position (top-left aligned tril).
         scale: score scale; default 1/sqrt(E).
         need_weights: also return the (..., L, S) weights actually applied (after dropout).
+        enable_gqa: grouped-query attention: key and value may have fewer heads (dim -3)
+            than query, a divisor of its count; query head i uses key/value head i // g.
     Returns:
         (..., L, Ev) Tensor; with need_weights, a pair (output, weights).
     """
@@ -115,14 +120,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     q = as_tensor(query, op="scaled_dot_product_attention")
     k, v = as_tensor(key, like=q, op=name), as_tensor(value, like=q, op=name)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise ValueError(f"{name}: query, key, value need at least 2 dims (..., seq, dim), "
+        raise ShapeError(f"{name}: query, key, value need at least 2 dims (..., seq, dim), "
                          f"got {q.shape}, {k.shape}, {v.shape}")
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"{name}: query {q.shape} / key {k.shape} need the same last dim and "
+        raise ShapeError(f"{name}: query {q.shape} / key {k.shape} need the same last dim and "
                          f"key / value {v.shape} the same sequence length")
     if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"{name}: query, key, value dtypes differ: {q.dtype}, {k.dtype}, "
-                        f"{v.dtype}")
+        raise DtypeError(f"{name}: query, key, value dtypes differ: {q.dtype}, {k.dtype}, "
+                         f"{v.dtype}")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+        k, v = _share_heads(name, q, k, v)
     if not 0 <= dropout_p < 1:
         raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p!r}")
     xp = q.xp
@@ -145,13 +152,29 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                            scale=scale, weights=need_weights)
 
 
+def _share_heads(name, q, k, v):
+    """key and value with each of their heads repeated g = Hq / Hkv times in a row, as
+    torch's enable_gqa (repeat_interleave along dim -3)."""
+    hq, hk = q.shape[-3], k.shape[-3]
+    if hk != v.shape[-3] or hq % hk:
+        raise ShapeError(f"{name}: with enable_gqa, key {k.shape} and value {v.shape} need "
+                         f"the same number of heads (dim -3), a divisor of query's {hq}")
+    g = hq // hk
+
+    def widen(t):
+        lead, rest = tuple(t.shape[:-3]), tuple(t.shape[-2:])
+        t = expand(reshape(t, lead + (hk, 1) + rest), lead + (hk, g) + rest)
+        return reshape(t, lead + (hq,) + rest)
+    return widen(k), widen(v)
+
+
 def _broadcast_shapes(a, b, c, name):
     n = max(len(a), len(b), len(c))
     out = []
     for dims in zip(*[(1,) * (n - len(s)) + tuple(s) for s in (a, b, c)]):
         big = max(dims)
         if any(d not in (1, big) for d in dims):
-            raise ValueError(f"{name}: batch dims {a}, {b}, {c} of query, key, value do not "
+            raise ShapeError(f"{name}: batch dims {a}, {b}, {c} of query, key, value do not "
                              "broadcast")
         out.append(big)
     return tuple(out)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from .. import backend as B
 from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor
+from .._errors import DtypeError, ShapeError
 from .linalg import mm2d, mm2d_pair
 
 # -- argument handling ---------------------------------------------------------------------
@@ -525,9 +526,9 @@ def _check(op, x, weight, bias, nd, transposed, groups):
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != nd + 2:
         names = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-        raise ValueError(f"{op}: expected a {nd + 2}-D input {names}, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a {nd + 2}-D input {names}, got shape {x.shape}")
     if weight.ndim != nd + 2:
-        raise ValueError(f"{op}: expected a {nd + 2}-D weight, got shape {weight.shape}")
+        raise ShapeError(f"{op}: expected a {nd + 2}-D weight, got shape {weight.shape}")
     groups = ntuple(op, "groups", groups, 1, 1)[0]
     if transposed:
         c_in, c_out = weight.shape[0], weight.shape[1] * groups
@@ -536,17 +537,17 @@ def _check(op, x, weight, bias, nd, transposed, groups):
         c_in, c_out = weight.shape[1] * groups, weight.shape[0]
         expect = f"weight.shape[1] * groups = {weight.shape[1]} * {groups}"
     if x.shape[1] != c_in:
-        raise ValueError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels, but weight"
+        raise ShapeError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels, but weight"
                          f" of shape {weight.shape} expects {c_in} ({expect})")
     if c_in % groups or c_out % groups:
-        raise ValueError(f"{op}: groups={groups} must divide in_channels={c_in} and "
+        raise ShapeError(f"{op}: groups={groups} must divide in_channels={c_in} and "
                          f"out_channels={c_out}")
     if bias is not None and tuple(bias.shape) != (c_out,):
-        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)}, expected ({c_out},)")
+        raise ShapeError(f"{op}: bias of shape {tuple(bias.shape)}, expected ({c_out},)")
     for t, name in ((weight, "weight"), (bias, "bias")):
         if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype};"
-                            " cast the input (no silent up/down-cast)")
+            raise DtypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype};"
+                             " cast the input (no silent up/down-cast)")
     return x, weight, groups
 
 
@@ -561,7 +562,7 @@ def _geometry(op, x, weight, nd, stride, padding, dilation, groups, output_paddi
         span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
         padded = tuple(n + p[0] + p[1] for n, p in zip(spatial, pads))
         if any(s > n for s, n in zip(span, padded)):
-            raise ValueError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
+            raise ShapeError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
                              f"larger than the padded input {padded} (input shape {x.shape}, "
                              f"padding {padding})")
         output_padding = (0,) * nd
@@ -569,11 +570,11 @@ def _geometry(op, x, weight, nd, stride, padding, dilation, groups, output_paddi
         output_padding = ntuple(op, "output_padding", output_padding, nd, 0)
         for o, s, d in zip(output_padding, stride, dilation):
             if o >= max(s, d):
-                raise ValueError(f"{op}: output_padding {output_padding} must be smaller than "
+                raise ShapeError(f"{op}: output_padding {output_padding} must be smaller than "
                                  f"stride {stride} or dilation {dilation}")
         for n, k, s, d, p, o in zip(spatial, kernel, stride, dilation, pads, output_padding):
             if (n - 1) * s - p[0] - p[1] + d * (k - 1) + o + 1 < 1:
-                raise ValueError(f"{op}: padding {padding} leaves no output for input shape "
+                raise ShapeError(f"{op}: padding {padding} leaves no output for input shape "
                                  f"{x.shape} and kernel {kernel}")
     if nd == 1:
         kernel, stride, dilation = (1,) + kernel, (1,) + stride, (1,) + dilation

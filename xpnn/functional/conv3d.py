@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..autograd import as_tensor
 from .conv import _check, conv2d, conv_pads, conv_transpose2d, ntuple
+from .._errors import ShapeError
 from .padding import pad
 from .shape import permute, reshape, squeeze, stack, unsqueeze
 
@@ -15,7 +16,7 @@ def _batched(op, x):
     """(x as (N, C, D, H, W), whether it was an unbatched (C, D, H, W) input)."""
     x = as_tensor(x, op=op)
     if x.ndim not in (4, 5):
-        raise ValueError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D unbatched "
+        raise ShapeError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D unbatched "
                          f"input (C, D, H, W), got shape {x.shape}")
     return (unsqueeze(x, 0), True) if x.ndim == 4 else (x, False)
 
@@ -71,7 +72,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     N, D = x.shape[0], x.shape[2]
     Do = (D - dd * (kd - 1) - 1) // sd + 1
     if Do < 1:
-        raise ValueError(f"{op}: kernel depth {kd} with dilation {dd} spans more than the "
+        raise ShapeError(f"{op}: kernel depth {kd} with dilation {dd} spans more than the "
                          f"padded input depth {D} (input shape {x.shape})")
     y = None
     for t in range(kd):
@@ -105,12 +106,12 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     pd, ph, pw = ntuple(op, "padding", padding, 3, 0)
     od, oh, ow = ntuple(op, "output_padding", output_padding, 3, 0)
     if any(o >= max(s, d) for o, s, d in ((od, sd, dd), (oh, sh, dh), (ow, sw, dw))):
-        raise ValueError(f"{op}: output_padding {(od, oh, ow)} must be smaller than stride "
+        raise ShapeError(f"{op}: output_padding {(od, oh, ow)} must be smaller than stride "
                          f"{(sd, sh, sw)} or dilation {(dd, dh, dw)}")
     N, D = x.shape[0], x.shape[2]
     full = (D - 1) * sd + dd * (kd - 1) + 1 + od  # before cropping pd at both ends
     if full - 2 * pd < 1:
-        raise ValueError(f"{op}: padding {padding} leaves no output depth for input of shape "
+        raise ShapeError(f"{op}: padding {padding} leaves no output depth for input of shape "
                          f"{x.shape}")
     slices = _depth_slices(x, 0, 1, D)
     span = (D - 1) * sd + 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, no_grad, raw, unwrap
+from .._errors import DtypeError
 from .indexing import index_add
 
 
@@ -53,8 +54,8 @@ def check_ids(name, ids, num_embeddings):
     be = B.backend_of(ids)
     xp = be.xp
     if not xp.isdtype(ids.dtype, "integral"):
-        raise TypeError(f"{name}: token ids must be integers, got dtype {ids.dtype} "
-                        f"(shape {tuple(ids.shape)})")
+        raise DtypeError(f"{name}: token ids must be integers, got dtype {ids.dtype} "
+                         f"(shape {tuple(ids.shape)})")
     if 0 in tuple(ids.shape):
         return None
     if not be.on_host:

@@ -7,6 +7,7 @@ import math
 
 from ..autograd import Function, as_tensor
 from .conv import _col2im, _im2col, ntuple, out_size, to_chwn
+from .._errors import ShapeError
 
 
 def _geometry(op, kernel_size, dilation, padding, stride):
@@ -24,7 +25,7 @@ def _blocks(op, hw, geo):
     out = tuple(out_size(n, k, s, p, d) for n, k, s, p, d in zip(hw, kernel, stride, pads,
                                                                    dilation))
     if min(out) < 1:
-        raise ValueError(f"{op}: kernel_size {kernel} with dilation {dilation} does not fit "
+        raise ShapeError(f"{op}: kernel_size {kernel} with dilation {dilation} does not fit "
                          f"the padded {tuple(hw)} image (padding {tuple(p for p, _ in pads)})")
     return out
 
@@ -81,7 +82,7 @@ def _batched(op, x, nd):
     if x.ndim == nd - 1:
         return reshape(x, (1,) + tuple(x.shape)), True
     if x.ndim != nd:
-        raise ValueError(f"{op}: expected a {nd}-D or {nd - 1}-D input, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a {nd}-D or {nd - 1}-D input, got shape {x.shape}")
     return x, False
 
 
@@ -109,10 +110,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     taps = geo[0][0] * geo[0][1]
     N, CK, L = x.shape
     if CK % taps:
-        raise ValueError(f"fold: dim 1 of the input ({CK}) must be divisible by the kernel's "
+        raise ShapeError(f"fold: dim 1 of the input ({CK}) must be divisible by the kernel's "
                          f"{taps} taps (kernel_size {geo[0]}), input shape {x.shape}")
     if L != math.prod(out_hw):
-        raise ValueError(f"fold: the input has {L} blocks (dim 2) but output_size {hw} with "
+        raise ShapeError(f"fold: the input has {L} blocks (dim 2) but output_size {hw} with "
                          f"kernel_size {geo[0]}, dilation {geo[1]}, padding "
                          f"{tuple(p for p, _ in geo[2])} and stride {geo[3]} gives "
                          f"{out_hw[0]} x {out_hw[1]} = {math.prod(out_hw)}")

@@ -14,6 +14,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw
+from .._errors import DtypeError, ShapeError
 
 
 def _stats(xp, X, axes, eps):
@@ -211,7 +212,7 @@ def _trailing(op, x, normalized_shape):
         tuple(normalized_shape)
     k = len(shape)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
+        raise ShapeError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
                          f"{shape}")
     return shape
 
@@ -225,10 +226,10 @@ def _affine(op, x, weight, bias, shape):
             continue
         names.append(name)
         if tuple(t.shape) != tuple(shape):
-            raise ValueError(f"{op}: {name} of shape {tuple(t.shape)}, expected {tuple(shape)}"
+            raise ShapeError(f"{op}: {name} of shape {tuple(t.shape)}, expected {tuple(shape)}"
                              f" for input of shape {x.shape}")
         if t.dtype != x.dtype:
-            raise TypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype}")
+            raise DtypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype}")
         args.append(as_tensor(t, like=x, op=op))
     return args, tuple(names)
 
@@ -251,19 +252,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     """
     x = as_tensor(x, op="batch_norm")
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
+        raise ShapeError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
     rm, rv = raw(running_mean, x, "batch_norm", "running_mean"), \
         raw(running_var, x, "batch_norm", "running_var")
     for r, name in ((rm, "running_mean"), (rv, "running_var")):
         if r is not None and tuple(r.shape) != (C,):
-            raise ValueError(f"batch_norm: {name} of shape {tuple(r.shape)} does not match "
+            raise ShapeError(f"batch_norm: {name} of shape {tuple(r.shape)} does not match "
                              f"the {C} channels of input {x.shape}")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
     M = math.prod(x.shape) // C
     if training and M < 2:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel in training, got"
+        raise ShapeError(f"batch_norm: expected more than 1 value per channel in training, got"
                          f" input of shape {x.shape}")
     args, affine = _affine("batch_norm", x, weight, bias, (C,))
     xp = x.xp
@@ -315,7 +316,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """
     x = as_tensor(input, op="rms_norm")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"rms_norm: expected a floating input, got {B.dtype_name(x.dtype)}")
+        raise DtypeError(f"rms_norm: expected a floating input, got {B.dtype_name(x.dtype)}")
     shape = _trailing("rms_norm", x, normalized_shape)
     k = len(shape)
     args, _ = _affine("rms_norm", x, weight, None, shape)
@@ -336,11 +337,11 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """
     x = as_tensor(x, op="group_norm")
     if x.ndim < 2:
-        raise ValueError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
+        raise ShapeError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
     if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1 \
             or C % num_groups:
-        raise ValueError(f"group_norm: num_groups={num_groups!r} must be an int >= 1 that "
+        raise ShapeError(f"group_norm: num_groups={num_groups!r} must be an int >= 1 that "
                          f"divides the {C} channels of input {x.shape}")
     args, affine = _affine("group_norm", x, weight, bias, (C,))
     return GroupNorm.apply(*args, groups=num_groups, eps=eps, affine=affine)
@@ -367,14 +368,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     op = "instance_norm"
     x = as_tensor(input, op=op)
     if x.ndim < 3:
-        raise ValueError(f"{op}: expected an input (N, C, *) with at least one spatial dim, "
+        raise ShapeError(f"{op}: expected an input (N, C, *) with at least one spatial dim, "
                          f"got shape {x.shape}")
     N, C = x.shape[0], x.shape[1]
     M = math.prod(x.shape[2:])
     rm, rv = raw(running_mean, x, op, "running_mean"), raw(running_var, x, op, "running_var")
     for r, name in ((rm, "running_mean"), (rv, "running_var")):
         if r is not None and tuple(r.shape) != (C,):
-            raise ValueError(f"{op}: {name} of shape {tuple(r.shape)} does not match the {C} "
+            raise ShapeError(f"{op}: {name} of shape {tuple(r.shape)} does not match the {C} "
                              f"channels of input {x.shape}")
     if not use_input_stats:
         if rm is None or rv is None:
@@ -384,7 +385,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         return BatchNorm.apply(*args, mean=rm, inv=1 / xp.sqrt(rv + eps), xc=None,
                                affine=affine)
     if M < 2:
-        raise ValueError(f"{op}: expected more than 1 position per instance, got input of "
+        raise ShapeError(f"{op}: expected more than 1 position per instance, got input of "
                          f"shape {x.shape}")
     if rm is not None or rv is not None:
         xp = x.xp

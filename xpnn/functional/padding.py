@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .._errors import ShapeError
 from .indexing import Take
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -63,7 +64,7 @@ def _constant(x, pairs, value):
         n = x.shape[d]
         size = n + lo + hi
         if size < 0:
-            raise ValueError(f"pad: the padding ({lo}, {hi}) of dim {d} (size {n}) gives a "
+            raise ShapeError(f"pad: the padding ({lo}, {hi}) of dim {d} (size {n}) gives a "
                              f"negative output size {size}")
         shape[d] = size
         start, stop = max(-lo, 0), n - max(-hi, 0)
@@ -97,9 +98,9 @@ def pad(input, pad, mode="constant", value=None):
         raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
-        raise ValueError(f"pad: padding length must be divisible by 2, got {pad}")
+        raise ShapeError(f"pad: padding length must be divisible by 2, got {pad}")
     if len(pad) > 2 * x.ndim:
-        raise ValueError(f"pad: padding {pad} names {len(pad) // 2} dims but the input of "
+        raise ShapeError(f"pad: padding {pad} names {len(pad) // 2} dims but the input of "
                          f"shape {x.shape} has {x.ndim}")
     if mode not in MODES:
         raise ValueError(f"pad: mode must be one of {MODES}, got {mode!r}")
@@ -110,19 +111,19 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f"pad: mode {mode!r} does not take a value, got value={value!r}")
     k = len(pad) // 2
     if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
-        raise ValueError(f"pad: mode {mode!r} pads 1-3 dims of an input with one or two more "
+        raise ShapeError(f"pad: mode {mode!r} pads 1-3 dims of an input with one or two more "
                          f"(2-D or 3-D for 1 dim, ...); got padding {pad} for an input of "
                          f"shape {x.shape}")
     for d, lo, hi in pairs:
         n = x.shape[d]
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"pad: reflect padding ({lo}, {hi}) of dim {d} must be less than "
+            raise ShapeError(f"pad: reflect padding ({lo}, {hi}) of dim {d} must be less than "
                              f"its size {n} (input shape {x.shape})")
         if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"pad: circular padding ({lo}, {hi}) of dim {d} would wrap around "
+            raise ShapeError(f"pad: circular padding ({lo}, {hi}) of dim {d} would wrap around "
                              f"more than once (size {n}, input shape {x.shape})")
         if n + lo + hi <= 0 or n - max(-lo, 0) - max(-hi, 0) <= 0:
-            raise ValueError(f"pad: padding ({lo}, {hi}) of dim {d} (size {n}) leaves no "
+            raise ShapeError(f"pad: padding ({lo}, {hi}) of dim {d} (size {n}) leaves no "
                              "output")
     if all(lo == hi == 0 for _, lo, hi in pairs):
         return _constant(x, pairs, 0)  # a copy, as PyTorch returns

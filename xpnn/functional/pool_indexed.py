@@ -12,6 +12,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, raw
 from .conv import ntuple
+from .._errors import IndexRangeError
 from .indexing import index_add
 from .pool import _batched, _output_size, _unbatch
 from .shape import reshape
@@ -160,6 +161,12 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     padding = ntuple(op, "padding", padding, nd, 0)
     size = _unpool_size(op, x, nd, kernel, stride, padding, output_size)
     idx = xp.reshape(xp.astype(idx, xp.int64), x.shape)
+    if x._be.on_host and idx.size and (bool(xp.any(idx < 0)) or
+                                       bool(xp.any(idx >= math.prod(size)))):
+        # an index past its plane would land in the next channel's plane (torch raises)
+        raise IndexRangeError(f"{op}: indices must lie in [0, {math.prod(size)}) for output "
+                              f"planes of size {size}, got values from {int(xp.min(idx))} to "
+                              f"{int(xp.max(idx))} (is output_size right?)")
     return _unbatch(MaxUnpool.apply(x, indices=idx, out=size), unbatched)
 
 
@@ -170,8 +177,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     Args:
         input: (N, C, H, W) or (C, H, W), the pooled values.
         indices: int, the input's shape: flat positions (row * Wout + col) in each output
-            plane, as max_pool2d(return_indices=True) gives. They must be valid: they are
-            not checked on the host (NumPy and torch raise IndexError for one out of range).
+            plane, as max_pool2d(return_indices=True) gives. Checked where the arrays live
+            in host memory (IndexError, also a RuntimeError, as torch's); on a device an index
+            out of range is not checked.
         kernel_size, stride (default kernel_size), padding: those of the pooling.
         output_size: (Hout, Wout) (or with N, C first) when the pooled input's size was
             ambiguous; default (H - 1) * stride - 2 * padding + kernel_size.
@@ -186,4 +194,11 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     """The partial inverse of :func:`max_pool1d` over (N, C, L) or (C, L); arguments as
     :func:`max_unpool2d`."""
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of :func:`max_pool3d` over (N, C, D, H, W) or (C, D, H, W), flat
+    indices d * H * W + h * W + w; arguments as :func:`max_unpool2d`, (d, h, w) triples."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
                        output_size)

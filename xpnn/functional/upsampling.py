@@ -1,10 +1,11 @@
-"""Resampling: ``interpolate`` (nearest, nearest-exact, linear/bilinear/trilinear, area) and
-``pixel_shuffle`` / ``pixel_unshuffle``, with PyTorch's index and weight rules.
+"""Resampling: ``interpolate`` (nearest, nearest-exact, linear/bilinear/trilinear, bicubic,
+area) and ``pixel_shuffle`` / ``pixel_unshuffle``, with PyTorch's index and weight rules.
 
 Interpolation is separable: each spatial dim is resampled on its own. Nearest modes gather
 one input position per output position (:class:`Take`); linear modes blend two neighbours
-(:class:`Lerp`). Source positions are computed on the device in PyTorch's arithmetic (float32
-for nearest, the input's dtype for linear), so rounding at the borders matches PyTorch's.
+(:class:`Lerp`), bicubic four (:class:`Blend`). Source positions are computed on the device
+in PyTorch's arithmetic (float32 for nearest, the input's dtype for linear and bicubic), so
+rounding at the borders matches PyTorch's.
 """
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .._errors import ShapeError
 from .indexing import Take, index_add
 from .shape import permute, reshape
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area", "bicubic")
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_DIMS = dict(_LINEAR, bicubic=2)  # modes that need a given number of spatial dims
+
+
+class _ModeDimError(ValueError, NotImplementedError):
+    """A mode given an input of the wrong rank (torch: NotImplementedError)."""
 
 
 class Lerp(Function):
@@ -38,6 +45,54 @@ class Lerp(Function):
         dX = be.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
         dX = index_add(be, dX, self.axis, self.i0, dY * self.w0)
         return index_add(be, dX, self.axis, self.i1, dY * self.w1)
+
+
+class Blend(Function):
+    """Y = sum_j X[idx[j]] * w[j] along ``axis`` (lists of index arrays and weights, each of
+    the output's length along it): bicubic's four taps."""
+
+    saved_inputs = ()
+
+    def forward(self, X, idx=(), w=(), axis=0):
+        xp = self.xp
+        shape = (-1,) + (1,) * (X.ndim - axis - 1)  # weights broadcast along the axis
+        self.shape, self.axis, self.idx = X.shape, axis, idx
+        self.w = [xp.reshape(wj, shape) for wj in w]
+        Y = None
+        for ij, wj in zip(idx, self.w):
+            part = xp.take(X, ij, axis=axis) * wj
+            Y = part if Y is None else Y + part
+        return Y
+
+    def backward(self, dY):
+        be = self.be
+        dX = be.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
+        for ij, wj in zip(self.idx, self.w):
+            dX = index_add(be, dX, self.axis, ij, dY * wj)
+        return dX
+
+
+def _cubic_weights(be, dtype, n_in, n_out, scale, align_corners):
+    """(indices, weights) of the four taps of each output position: Keys' cubic
+    convolution with a = -0.75 (PyTorch's and OpenCV's choice), taps clamped to the edge."""
+    xp = be.xp
+    s = xp.asarray(_scale(n_in, n_out, scale, align_corners), dtype=dtype, device=be.device)
+    dst = xp.arange(n_out, dtype=dtype, device=be.device)
+    src = s * dst if align_corners else s * (dst + 0.5) - 0.5  # not clamped at 0
+    base = xp.floor(src)
+    t = src - base
+    base = xp.astype(base, xp.int64)
+    a = -0.75
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    idx = [xp.clip(base + (j - 1), 0, n_in - 1) for j in range(4)]
+    return idx, w
 
 
 def _scale(n_in, n_out, scale, align_corners):
@@ -112,10 +167,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         size: output spatial size (an int or one per dim); or
         scale_factor: multiplier(s) of the input size (the output size is floored).
         mode: "nearest" (PyTorch's legacy floor rule), "nearest-exact" (pixel centres),
-            "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D) or "area" (adaptive
-            average pooling, 3-D and 4-D).
-        align_corners: linear modes only: map corner pixels' centres onto each other (True)
-            or pixel edges (False, the default).
+            "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D), "bicubic" (4-D) or
+            "area" (adaptive average pooling, 3-D and 4-D).
+        align_corners: linear and bicubic modes only: map corner pixels' centres onto each
+            other (True) or pixel edges (False, the default).
         recompute_scale_factor: compute the index scale from the output size instead of
             using ``scale_factor`` as given.
     Returns:
@@ -124,19 +179,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     x = as_tensor(input, op="interpolate")
     if mode not in MODES:
         raise ValueError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
-    if mode == "bicubic" or antialias:
-        raise NotImplementedError(f"interpolate: mode={mode!r}, antialias={antialias!r} is "
-                                  "not implemented in xpnn (nearest, linear and area are)")
-    if align_corners is not None and mode not in _LINEAR:
+    if antialias:
+        raise NotImplementedError(f"interpolate: antialias=True (mode={mode!r}) is not "
+                                  "implemented in xpnn")
+    if align_corners is not None and mode not in _DIMS:
         raise ValueError("interpolate: align_corners can only be set with the interpolating "
-                         f"modes linear | bilinear | trilinear, got mode={mode!r}")
+                         f"modes linear | bilinear | bicubic | trilinear, got mode={mode!r}")
     if x.ndim not in (3, 4, 5):
         raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, ...), got "
                          f"shape {x.shape}")
     nd = x.ndim - 2
-    if mode in _LINEAR and _LINEAR[mode] != nd:
-        raise ValueError(f"interpolate: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, "
-                         f"got shape {x.shape}")
+    if mode in _DIMS and _DIMS[mode] != nd:
+        raise _ModeDimError(f"interpolate: mode {mode!r} needs a {_DIMS[mode] + 2}-D input, "
+                            f"got shape {x.shape}")
     if not x._be.is_floating(x.dtype):
         raise TypeError(f"interpolate: expected a floating input, got "
                         f"{B.dtype_name(x.dtype)}")
@@ -154,7 +209,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         axis, n_in, n_out = 2 + k, x.shape[2 + k], sizes[k]
         if n_in == n_out and (mode in _LINEAR or scales[k] is None):
             continue  # a copy (PyTorch's nearest kernels still apply a given scale)
-        if mode in _LINEAR:
+        if mode == "bicubic":
+            if n_in == n_out and sizes == tuple(x.shape[2:]):
+                continue  # PyTorch copies when no size changes, whatever the scale
+            idx, w = _cubic_weights(be, x.dtype, n_in, n_out, scales[k], bool(align_corners))
+            x = Blend.apply(x, idx=idx, w=w, axis=axis)
+        elif mode in _LINEAR:
             i0, i1, w0, w1 = _linear_weights(be, x.dtype, n_in, n_out, scales[k],
                                              bool(align_corners))
             x = Lerp.apply(x, i0=i0, i1=i1, w0=w0, w1=w1, axis=axis)
@@ -180,7 +240,7 @@ def pixel_shuffle(input, upscale_factor):
     _shuffle_check("pixel_shuffle", x, r, "upscale_factor")
     *lead, c, h, w = x.shape
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: channels {c} of the input of shape {x.shape} are not "
+        raise ShapeError(f"pixel_shuffle: channels {c} of the input of shape {x.shape} are not "
                          f"divisible by upscale_factor^2 = {r * r}")
     lead, n = tuple(lead), len(lead)
     y = reshape(x, lead + (c // (r * r), r, r, h, w))
@@ -195,7 +255,7 @@ def pixel_unshuffle(input, downscale_factor):
     _shuffle_check("pixel_unshuffle", x, r, "downscale_factor")
     *lead, c, h, w = x.shape
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: height {h} and width {w} of the input of shape "
+        raise ShapeError(f"pixel_unshuffle: height {h} and width {w} of the input of shape "
                          f"{x.shape} must be divisible by downscale_factor {r}")
     lead, n = tuple(lead), len(lead)
     y = reshape(x, lead + (c, h // r, r, w // r, r))

@@ -45,7 +45,7 @@ from .fold import Fold, Unfold
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
                    AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
-                   MaxUnpool2d)
+                   MaxUnpool2d, MaxUnpool3d)
 from .pool import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, LPPool1d, LPPool2d,
                    LPPool3d, MaxPool3d)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

@@ -13,6 +13,7 @@ import math
 
 from .. import functional as F
 from ..functional.conv import conv_pads, ntuple
+from .._errors import ShapeError
 from . import init
 from .module import Module, check_int, new_parameter
 
@@ -82,7 +83,7 @@ class _ConvNd(Module):
         nd = self.nd
         if x.ndim not in (nd + 1, nd + 2) or x.shape[x.ndim - nd - 1] != self.in_channels:
             dims = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
-            raise ValueError(f"{self!r}: expected input {dims} with C={self.in_channels}, got "
+            raise ShapeError(f"{self!r}: expected input {dims} with C={self.in_channels}, got "
                              f"shape {x.shape} (an unbatched input has no N)")
 
     def _padded(self, x):
@@ -185,10 +186,35 @@ class ConvTranspose2d(_ConvNd):
                          groups, bias, padding_mode, output_padding, backend=backend,
                          device=device, dtype=dtype)
 
-    def forward(self, x):
+    def _output_padding(self, x, output_size):
+        """The output_padding that gives ``output_size`` (spatial sizes, optionally led by
+        N and C, or by C for an unbatched input), as torch.nn's forward(x, output_size)."""
+        if output_size is None:
+            return self.output_padding
+        nd, lead = self.nd, x.ndim - self.nd
+        size = tuple(int(n) for n in output_size)
+        if len(size) == lead + nd:
+            size = size[lead:]
+        if len(size) != nd:
+            raise ShapeError(f"{type(self).__name__}: for a {x.ndim}-D input, output_size must "
+                             f"have {nd} or {lead + nd} elements, got {tuple(output_size)}")
+        least = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                      zip(x.shape[lead:], self.stride, self.padding, self.dilation,
+                          self.kernel_size))
+        most = tuple(m + s - 1 for m, s in zip(least, self.stride))
+        if any(not lo <= n <= hi for n, lo, hi in zip(size, least, most)):
+            raise ShapeError(f"{type(self).__name__}: requested an output size of {size}, but "
+                             f"valid sizes range from {least} to {most} (for an input of "
+                             f"shape {x.shape})")
+        return tuple(n - lo for n, lo in zip(size, least))
+
+    def forward(self, x, output_size=None):
+        """(N, C_in, ...) -> (N, C_out, ...); ``output_size`` picks among the sizes a
+        stride > 1 allows (it sets output_padding for this call)."""
         self._check_input(x)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  self._output_padding(x, output_size), self.groups,
+                                  self.dilation)
 
 
 class ConvTranspose1d(ConvTranspose2d):
@@ -196,10 +222,11 @@ class ConvTranspose1d(ConvTranspose2d):
 
     nd = 1
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         self._check_input(x)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  self._output_padding(x, output_size), self.groups,
+                                  self.dilation)
 
 
 class Conv3d(_Conv):
@@ -223,7 +250,8 @@ class ConvTranspose3d(ConvTranspose2d):
 
     nd = 3
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         self._check_input(x)
         return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  self._output_padding(x, output_size), self.groups,
+                                  self.dilation)

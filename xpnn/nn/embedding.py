@@ -7,6 +7,7 @@ from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ..functional.embedding import lookup
+from .._errors import DtypeError
 from . import init
 from .module import Module, Parameter, check_int, new_parameter
 
@@ -96,8 +97,8 @@ class Embedding(Module):
         else:
             data = ids
         if B.is_array(data) and not B.backend_of(data).xp.isdtype(data.dtype, "integral"):
-            raise TypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
-                            f"(shape {tuple(data.shape)})")
+            raise DtypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
+                             f"(shape {tuple(data.shape)})")
         return lookup(repr(self), data, self.weight, self.padding_idx, True, self.max_norm,
                       self.norm_type, self.scale_grad_by_freq)
 

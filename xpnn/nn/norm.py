@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
+from .._errors import ShapeError
 from . import init
 from .module import Module, check_int, new_parameter, placement
 
@@ -52,7 +53,16 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.reset_parameters()
 
+    def reset_running_stats(self):
+        """Running mean 0, running variance 1, no batches tracked (with running stats)."""
+        if self.track_running_stats:  # buffers: nothing is recorded
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
     def reset_parameters(self):
+        """The running statistics reset, weight 1 and bias 0 (as PyTorch's)."""
+        self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
         if self.bias is not None:
@@ -60,7 +70,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected input {self.dims} with C={self.num_features}"
+            raise ShapeError(f"{self!r}: expected input {self.dims} with C={self.num_features}"
                              f", got shape {x.shape}")
         use_batch = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
@@ -129,14 +139,14 @@ class _InstanceNorm(_BatchNorm):
         name, k = type(self).__name__, self.spatial
         if x.ndim not in (k + 1, k + 2):
             dims = {1: "L", 2: "H, W", 3: "D, H, W"}[k]
-            raise ValueError(f"{self!r}: expected input (N, C, {dims}) or unbatched "
+            raise ShapeError(f"{self!r}: expected input (N, C, {dims}) or unbatched "
                              f"(C, {dims}), got shape {x.shape}")
         unbatched = x.ndim == k + 1
         if unbatched:
             x = F.unsqueeze(x, 0)
         if x.shape[1] != self.num_features:
             if self.affine or self.track_running_stats:
-                raise ValueError(f"{self!r}: expected input with C={self.num_features} at "
+                raise ShapeError(f"{self!r}: expected input with C={self.num_features} at "
                                  f"dim {0 if unbatched else 1}, got shape "
                                  f"{x.shape[1:] if unbatched else x.shape}")
             warnings.warn(f"{name}: input has {x.shape[1]} channels but num_features="
@@ -209,7 +219,7 @@ class LayerNorm(Module):
     def forward(self, x):
         k = len(self.normalized_shape)
         if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
-            raise ValueError(f"{self!r}: input of shape {x.shape} does not end with "
+            raise ShapeError(f"{self!r}: input of shape {x.shape} does not end with "
                              f"{self.normalized_shape}")
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -285,7 +295,7 @@ class GroupNorm(Module):
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"{self!r}: expected input (N, C, ...) with C={self.num_channels}"
+            raise ShapeError(f"{self!r}: expected input (N, C, ...) with C={self.num_channels}"
                              f", got shape {x.shape}")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 

@@ -1,5 +1,5 @@
 """Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
-AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d, LPPool1d/2d/3d (no parameters). Every one takes
+AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d/3d, LPPool1d/2d/3d (no parameters). Every one takes
 batched (N, C, ...) or unbatched (C, ...) input, as PyTorch's do."""
 from __future__ import annotations
 
@@ -248,7 +248,7 @@ class MaxUnpool2d(Module):
 
     def forward(self, input, indices, output_size=None):
         _check_rank(self, input, self.nd)
-        unpool = F.max_unpool2d if self.nd == 2 else F.max_unpool1d
+        unpool = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[self.nd]
         return unpool(input, indices, self.kernel_size, self.stride, self.padding,
                       output_size)
 
@@ -261,6 +261,13 @@ class MaxUnpool1d(MaxUnpool2d):
     """The partial inverse of MaxPool1d over (N, C, L) or (C, L); as :class:`MaxUnpool2d`."""
 
     nd = 1
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    """The partial inverse of MaxPool3d over (N, C, D, H, W) or (C, D, H, W); as
+    :class:`MaxUnpool2d`, with (d, h, w) triples."""
+
+    nd = 3
 
 
 class LPPool2d(Module):
