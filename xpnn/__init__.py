@@ -97,6 +97,8 @@ from ._settings import (are_deterministic_algorithms_enabled, get_default_device
                         is_deterministic_algorithms_warn_only_enabled, set_default_device,
                         set_float32_matmul_precision, use_deterministic_algorithms)
 from . import serialization
+from ._memory_format import (channels_last, channels_last_3d, contiguous_format,
+                             memory_format, preserve_format)
 from .nn import modules as _nn_modules  # PyTorch's module paths: xpnn.nn.modules.linear...
 from . import callbacks, data, metrics
 from . import distributed

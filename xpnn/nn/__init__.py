@@ -52,6 +52,7 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .sync_batchnorm import SyncBatchNorm
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from . import parallel
+from .parallel import DataParallel
 
 __all__ = [name for name, obj in dict(globals()).items()
            if not name.startswith("_") and (type(obj).__name__ != "module" or

@@ -27,7 +27,8 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
     def __repr__(self):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
-        return super().__repr__()
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "  # PyTorch's text
+                f"unexpected_keys={self.unexpected_keys!r})")
 
     __str__ = __repr__
 
@@ -41,6 +42,10 @@ class StateDictKeyError(KeyError, RuntimeError):
 
 class StateDictShapeError(ValueError, RuntimeError):
     """A state dict entry whose shape is not the module's (RuntimeError in PyTorch)."""
+
+
+class StateDictTypeError(TypeError, RuntimeError):
+    """A state dict entry that is not a tensor or an array (RuntimeError in PyTorch)."""
 
 
 class Parameter(Tensor):
@@ -161,9 +166,16 @@ class Module:
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
-                                 "assigning attributes")
+            if isinstance(value, (Parameter, Module)):  # plain attributes may come first
+                raise AttributeError(f"{type(self).__name__}: call super().__init__() "
+                                     f"before assigning the {type(value).__name__} {name!r}")
+            object.__setattr__(self, name, value)
+            return
         params, mods, bufs = self._parameters, self._modules, self._buffers
+        if isinstance(value, Module) and name in params:
+            raise TypeError(f"{type(self).__name__}.{name} is a Parameter; cannot assign a "
+                            f"{type(value).__name__} to it (xpnn.nn.Parameter or None "
+                            "expected)")
         if isinstance(value, Parameter):
             if name not in params and isinstance(getattr(type(self), name, None), property):
                 # a parametrized tensor (nn.utils.parametrize) or another property: PyTorch's
@@ -418,15 +430,83 @@ class Module:
         and layouts.
 
         As in PyTorch the tensors share the module's arrays (detached from the graph;
-        ``keep_vars=True`` gives the Parameters and buffers themselves).
+        ``keep_vars=True`` gives the Parameters and buffers themselves), and each module's
+        state-dict pre-hooks run before its entries are added, its post-hooks after its
+        children's.
         """
         out = OrderedDict() if destination is None else destination
-        for key, mod, name, _ in self._state_slots():
-            value = getattr(mod, name)
+        return self._save_state(out, prefix, keep_vars)
+
+    def _save_state(self, out, prefix, keep_vars):
+        d = self.__dict__
+        for hook in d.get("_state_dict_pre_hooks", {}).values():
+            hook(self, prefix, keep_vars)
+        skip = d.get("_non_persistent", ())
+        names = [n for n, p in self._parameters.items() if p is not None]
+        names += [n for n, b in self._buffers.items() if b is not None and n not in skip]
+        for name in names:
+            value = getattr(self, name)
             if not isinstance(value, Tensor):
                 value = Tensor(value)
-            out[prefix + key] = value if keep_vars else value.detach()
+            out[prefix + name] = value if keep_vars else value.detach()
+        for name, child in self._modules.items():
+            if child is not None:  # a child's hook replacing the dict is not seen (PyTorch)
+                child._save_state(out, f"{prefix}{name}.", keep_vars)
+        for hook, public in d.get("_state_dict_hooks", {}).values():
+            result = hook(self, out, prefix, {"version": 1})
+            if result is not None:
+                if public:
+                    raise RuntimeError(f"{type(self).__name__}: a state_dict post-hook must "
+                                       f"return None (change the dict in place), got "
+                                       f"{type(result).__name__}")
+                out = result  # the private _register_state_dict_hook may replace it
         return out
+
+    def _add_state_hook(self, table, entry):
+        handle = RemovableHandle(self.__dict__.setdefault(table, OrderedDict()))
+        handle._tables[0][handle.id] = entry
+        return handle
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` adds this module's
+        entries. Returns a handle with ``remove()``."""
+        return self._add_state_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` once ``state_dict`` added
+        this module's and its children's entries; it changes the dict in place and returns
+        None. Returns a handle with ``remove()``."""
+        return self._add_state_hook("_state_dict_hooks", (hook, True))
+
+    def _register_state_dict_hook(self, hook):
+        """As :meth:`register_state_dict_post_hook`, but a dict returned replaces the
+        state dict (PyTorch's private form, used by libraries)."""
+        return self._add_state_hook("_state_dict_hooks", (hook, False))
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` reads the keys; it may
+        rename or add entries of ``state_dict`` (a copy of the caller's), and appending to
+        ``error_msgs`` makes the load raise. Returns a handle with ``remove()``."""
+        return self._add_state_hook("_load_state_dict_pre_hooks", (hook, True))
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """As :meth:`register_load_state_dict_pre_hook`, the module left out of the
+        hook's arguments unless ``with_module=True`` (PyTorch's private form)."""
+        return self._add_state_hook("_load_state_dict_pre_hooks", (hook, bool(with_module)))
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` after ``load_state_dict`` loaded the values;
+        removing entries from ``incompatible_keys.missing_keys`` / ``.unexpected_keys`` (in
+        place) spares a ``strict`` load the error. Returns a handle with ``remove()``."""
+        return self._add_state_hook("_load_state_dict_post_hooks", hook)
+
+    def _post_order(self):
+        """Every module (under each of its paths), children before their parent."""
+        for child in self._modules.values():
+            if child is not None:
+                yield from child._post_order()
+        yield self
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy tensors (or arrays of any backend, NumPy included) into this module's
@@ -443,8 +523,24 @@ class Module:
             ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Everything is checked and converted before anything is assigned, so an error
-        (missing, unexpected or mis-shaped key) leaves the module unchanged.
+        (missing, unexpected or mis-shaped key) leaves the module unchanged, unless a
+        module has load_state_dict post-hooks: then, as in PyTorch, the matching keys are
+        loaded and the hooks run before a ``strict`` load raises.
         """
+        pre = [(path, mod) for path, mod in self.named_modules(remove_duplicate=False)
+               if mod.__dict__.get("_load_state_dict_pre_hooks")]
+        missing0, unexpected0, errors = [], [], []  # what pre-hooks report
+        if pre:
+            state_dict = OrderedDict(state_dict)  # the hooks edit a copy, as in PyTorch
+            for path, mod in pre:
+                args = (state_dict, f"{path}." if path else "", {}, strict, missing0,
+                        unexpected0, errors)
+                for hook, with_module in list(mod._load_state_dict_pre_hooks.values()):
+                    hook(mod, *args) if with_module else hook(*args)
+            if errors:
+                raise RuntimeError(f"Error(s) in loading state_dict for "
+                                   f"{type(self).__name__}:\n\t" + "\n\t".join(errors))
+        post = [m for m in self._post_order() if m.__dict__.get("_load_state_dict_post_hooks")]
         for path, mod in self.named_modules():  # lazy modules take the shapes loaded
             lazy_load = getattr(mod, "_lazy_load_hook", None)
             if lazy_load is not None:
@@ -452,10 +548,10 @@ class Module:
         slots = {key: (mod, name) for key, mod, name, _ in self._state_slots()}
         # a buffer that older checkpoints lack (BatchNorm's num_batches_tracked) keeps its
         # value when absent, as in PyTorch
-        missing = [k for k in slots if k not in state_dict and
-                   slots[k][1] not in type(slots[k][0])._optional_state]
-        unexpected = [k for k in state_dict if k not in slots]
-        if strict and (missing or unexpected):
+        missing = missing0 + [k for k in slots if k not in state_dict and
+                              slots[k][1] not in type(slots[k][0])._optional_state]
+        unexpected = unexpected0 + [k for k in state_dict if k not in slots]
+        if strict and (missing or unexpected) and not post:
             raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
                                     f"keys {missing}, unexpected keys {unexpected}")
         staged = []
@@ -472,8 +568,8 @@ class Module:
                                           f"but has shape {tuple(current.shape)} in the model")
             value = value.array if isinstance(value, TensorBase) else value
             if not B.is_array(value):
-                raise TypeError(f"load_state_dict: key {key!r} is a {type(value).__name__}, "
-                                "not a Tensor or an array")
+                raise StateDictTypeError(f"load_state_dict: key {key!r} is a "
+                                         f"{type(value).__name__}, not a Tensor or an array")
             if tuple(value.shape) != tuple(current.shape):
                 raise StateDictShapeError(f"load_state_dict: key {key!r} has shape "
                                           f"{tuple(value.shape)} in the state dict but "
@@ -495,7 +591,17 @@ class Module:
                 current._bump()
             else:
                 current._assign(arr)
-        return IncompatibleKeys(missing, unexpected)
+        result = IncompatibleKeys(missing, unexpected)
+        for mod in post:
+            for hook in list(mod._load_state_dict_post_hooks.values()):
+                if hook(mod, result) is not None:
+                    raise AssertionError(f"{type(mod).__name__}: a load_state_dict "
+                                         "post-hook must return None (change "
+                                         "incompatible_keys in place)")
+        if post and strict and (missing or unexpected):
+            raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
+                                    f"keys {missing}, unexpected keys {unexpected}")
+        return result
 
     # -- mode, device, dtype, gradients -------------------------------------------------
     def train(self, mode=True):

@@ -1,6 +1,6 @@
 """xpnn.optim: optimizers, learning-rate schedules and gradient clipping (torch.optim's
 names, signatures and formulas)."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -23,4 +23,5 @@ __all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adam
            "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "LinearWarmup",
            "MultiStepLR", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
            "PolynomialLR", "RAdam", "RMSprop", "ReduceLROnPlateau", "Rprop", "SequentialLR",
-           "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "warmup_cosine"]
+           "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils",
+           "warmup_cosine"]

@@ -107,9 +107,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         xp.asarray(float(total_norm), dtype=with_grad[0].grad.dtype,
                    device=with_grad[0]._be.device)
     coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
-    for p in with_grad:
-        g = p.grad.array
-        p.grad = g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype))
+    with with_grad[0]._be.quiet():  # an inf gradient times a zero coef is nan, unwarned
+        for p in with_grad:
+            g = p.grad.array
+            p.grad = g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,

@@ -19,6 +19,8 @@ from .lr_decay import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, L
                        LinearWarmup, MultiplicativeLR, MultiStepLR, PolynomialLR, StepLR)
 from .lr_plateau import ReduceLROnPlateau
 
+_LRScheduler = LRScheduler  # the older spelling, still subclassed by many programs
+
 __all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR",
            "CosineAnnealingWarmRestarts", "CyclicLR", "ExponentialLR", "LRScheduler",
            "LambdaLR", "LinearLR", "LinearWarmup", "MultiStepLR", "MultiplicativeLR",

@@ -10,11 +10,13 @@ weight decay). The update runs on raw backend arrays, so it records no graph and
 """
 from __future__ import annotations
 
+import functools
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 from .. import backend as B
 from ..autograd import enable_grad
+from ..nn.hooks import RemovableHandle
 from ..tensor import Tensor
 
 
@@ -77,6 +79,86 @@ def zeros_like_param(p):
     return p.xp.zeros(p.array.shape, dtype=p.array.dtype, device=p._be.device)
 
 
+def _run_step_hooks(opt, fn, args, kwargs, hooks):
+    args = (opt, *args)  # as PyTorch's: the hooks see step's args with the optimizer first
+    for hook in list(hooks["step_pre"].values()):
+        result = hook(opt, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{type(opt).__name__}: a step pre-hook must return None "
+                                   f"or (args, kwargs), got {type(result).__name__}")
+            args, kwargs = result
+    out = fn(*args, **kwargs)
+    for hook in list(hooks["step_post"].values()):
+        hook(opt, args, kwargs)
+    return out
+
+
+def _run_state_dict_hooks(opt, fn, args, kwargs, hooks):
+    for hook in list(hooks["state_dict_pre"].values()):
+        hook(opt)
+    state_dict = fn(opt, *args, **kwargs)
+    for hook in list(hooks["state_dict_post"].values()):
+        result = hook(opt, state_dict)
+        if result is not None:
+            state_dict = result
+    return state_dict
+
+
+def _run_load_hooks(opt, fn, args, kwargs, hooks):
+    state_dict = args[0] if args else kwargs.pop("state_dict")
+    for hook in list(hooks["load_state_dict_pre"].values()):
+        result = hook(opt, state_dict)
+        if result is not None:
+            state_dict = result
+    out = fn(opt, state_dict, *args[1:], **kwargs)
+    for hook in list(hooks["load_state_dict_post"].values()):
+        hook(opt)
+    return out
+
+
+_HOOK_RUNNERS = {"step": _run_step_hooks, "state_dict": _run_state_dict_hooks,
+                 "load_state_dict": _run_load_hooks}
+
+
+def _with_hooks(fn):
+    """``fn`` (an optimizer's step, state_dict or load_state_dict) running the hooks
+    registered for it; a subclass's method calling its parent's runs them once."""
+    name = fn.__name__
+    run = _HOOK_RUNNERS[name]
+
+    @functools.wraps(fn)
+    def hooked(self, *args, **kwargs):
+        hooks = self.__dict__.get("_optimizer_hooks")
+        busy = self.__dict__.setdefault("_hooks_running", set())
+        if not hooks or name in busy:
+            return fn(self, *args, **kwargs)
+        busy.add(name)
+        try:
+            return run(self, fn, args, kwargs, hooks)
+        finally:
+            busy.discard(name)
+
+    hooked._runs_hooks = True
+    return hooked
+
+
+def _user_slot(p, slot, value):
+    """A loaded slot of an optimizer written as in PyTorch (its own ``step`` over
+    ``self.state[p]``, which holds Tensors): tensors and arrays become owned Tensor copies on
+    ``p``'s backend, floating ones in ``p``'s dtype except ``"step"`` (PyTorch's rule);
+    dicts and lists are converted inside; anything else is kept."""
+    if isinstance(value, dict):
+        return {k: _user_slot(p, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_user_slot(p, slot, v) for v in value)
+    arr = value.array if isinstance(value, Tensor) else value
+    if not B.is_array(arr):
+        return value
+    keep = slot == "step" or not B.backend_of(arr).is_floating(arr.dtype)
+    return Tensor(p._be.asarray(arr, dtype=B.dtype_name(arr.dtype if keep else p.dtype)))
+
+
 class Optimizer:
     """Base of every optimizer.
 
@@ -94,6 +176,15 @@ class Optimizer:
 
     _scalar_slots = ("step",)  # slots that hold Python numbers, not arrays
 
+    def __init_subclass__(cls, **kwargs):
+        # a subclass's own step/state_dict/load_state_dict runs the registered hooks too, as
+        # PyTorch's optimizers (which wrap step the same way)
+        super().__init_subclass__(**kwargs)
+        for name in _HOOK_RUNNERS:
+            fn = cls.__dict__.get(name)
+            if callable(fn) and not getattr(fn, "_runs_hooks", False):
+                setattr(cls, name, _with_hooks(fn))
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self._validate(self.defaults)
@@ -105,7 +196,7 @@ class Optimizer:
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if not isinstance(groups[0], dict):
+        if not isinstance(groups[0], dict):  # Tensors, or (name, Tensor) pairs
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
@@ -120,8 +211,11 @@ class Optimizer:
 
     # -- groups ---------------------------------------------------------------------
     def _validate(self, group):
-        """Check a group's hyperparameters; subclasses raise ValueError quoting the value."""
-        check_hyper(type(self).__name__, "lr", group["lr"])
+        """Check a group's hyperparameters; subclasses raise ValueError quoting the value.
+        An optimizer written outside xpnn may have no ``"lr"`` or None there (PyTorch's
+        base class checks nothing)."""
+        if group.get("lr") is not None:
+            check_hyper(type(self).__name__, "lr", group["lr"])
 
     def add_param_group(self, param_group):
         """Add a group of parameters, filling hyperparameters it leaves out from defaults.
@@ -141,10 +235,27 @@ class Optimizer:
             raise TypeError(f"{name}: a group's 'params' must be an ordered iterable of "
                             f"Tensors, got {type(params).__name__}")
         params = list(params)
+        # PyTorch 2.6+: ``named_parameters()`` (name, Tensor) pairs; the names are kept in
+        # the group's "param_names", and every group has names or none does
+        named = [isinstance(p, tuple) for p in params]
+        names = None
+        if any(named):
+            if not all(named) or any(len(p) != 2 for p in params):
+                raise ValueError(f"{name}: all params of a group must be (name, Tensor) "
+                                 "pairs or all Tensors, got a mix")
+            names, params = [n for n, _ in params], [p for _, p in params]
+        if self.param_groups and ("param_names" in self.param_groups[0]) != \
+                (names is not None):
+            raise ValueError(f"{name}: all param groups must be with names or all without; "
+                             f"the new group is {'with' if names else 'without'} them")
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: can only optimize Tensors, but params[{i}] is a "
                                 f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}] "
+                                 f"was computed by {type(p.grad_fn).__name__}); optimize "
+                                 "the leaf it came from, or .detach().requires_grad_()")
             if not p.xp.isdtype(p.dtype, "real floating"):
                 raise TypeError(f"{name}: params[{i}] has dtype {p.dtype}; only floating "
                                 "Tensors can be optimized")
@@ -154,6 +265,8 @@ class Optimizer:
                              "or in several)")
         group = dict(param_group)
         group["params"] = params
+        if names is not None:
+            group["param_names"] = names
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._validate(group)
@@ -189,6 +302,48 @@ class Optimizer:
                     p.grad = p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
                                         device=p._be.device)
 
+    # -- hooks ----------------------------------------------------------------------
+    def _add_hook(self, kind, hook, prepend=False):
+        tables = self.__dict__.setdefault("_optimizer_hooks", {
+            k: OrderedDict() for k in ("step_pre", "step_post", "state_dict_pre",
+                                       "state_dict_post", "load_state_dict_pre",
+                                       "load_state_dict_post")})
+        table = tables[kind]
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each ``step`` (``args`` starts with the
+        optimizer, as in PyTorch); returning ``(args, kwargs)`` replaces step's arguments.
+        Returns a handle with ``remove()``."""
+        return self._add_hook("step_pre", hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each ``step``. Returns a handle."""
+        return self._add_hook("step_post", hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict`` builds the dict. Returns a handle."""
+        return self._add_hook("state_dict_pre", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` after ``state_dict``; a dict returned replaces
+        it. Returns a handle."""
+        return self._add_hook("state_dict_post", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict``; a dict returned is
+        loaded instead. Returns a handle."""
+        return self._add_hook("load_state_dict_pre", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` after ``load_state_dict``. Returns a handle."""
+        return self._add_hook("load_state_dict_post", hook, prepend)
+
+    @_with_hooks
     def step(self, closure=None):
         """Update every parameter that has a gradient; params whose grad is None are skipped.
 
@@ -273,6 +428,7 @@ class Optimizer:
             return closure()
 
     # -- state dicts ----------------------------------------------------------------
+    @_with_hooks
     def state_dict(self):
         """The optimizer's state in PyTorch's layout.
 
@@ -291,6 +447,7 @@ class Optimizer:
                  if id(p) in index}
         return {"state": state, "param_groups": groups}
 
+    @_with_hooks
     def load_state_dict(self, state_dict):
         """Load a state dict from ``state_dict()`` (of any backend, or from torch.optim).
 
@@ -321,6 +478,8 @@ class Optimizer:
                                  f"{len(group['params'])} in the optimizer")
             by_index.update(zip((int(k) for k in sg["params"]), group["params"]))
             new = {k: v for k, v in sg.items() if k != "params"}
+            if "param_names" in group:  # a state dict saved without names keeps ours
+                new.setdefault("param_names", group["param_names"])
             for key, value in self.defaults.items():
                 new.setdefault(key, value)  # e.g. a key an older torch did not save
             self._validate(new)
@@ -342,6 +501,10 @@ class Optimizer:
 
     def _convert_slot(self, p, idx, slot, value):
         """One loaded slot on ``p``'s backend: a Python number or an owned array copy."""
+        cls = type(self)
+        if cls._update_group is Optimizer._update_group and \
+                cls._convert_slot is Optimizer._convert_slot:
+            return _user_slot(p, slot, value)  # a PyTorch-style subclass with its own step
         if isinstance(value, Tensor):
             value = value.array
         if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):

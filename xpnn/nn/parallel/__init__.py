@@ -1,4 +1,5 @@
-"""xpnn.nn.parallel: DistributedDataParallel (PyTorch's module path)."""
+"""xpnn.nn.parallel: DistributedDataParallel and DataParallel (PyTorch's module path)."""
+from .data_parallel import DataParallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]

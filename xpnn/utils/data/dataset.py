@@ -1,5 +1,5 @@
 """Datasets with PyTorch's semantics: ``Dataset``, ``IterableDataset``, ``TensorDataset``,
-``ConcatDataset``, ``ChainDataset``, ``Subset`` and ``random_split``.
+``ConcatDataset``, ``ChainDataset``, ``StackDataset``, ``Subset`` and ``random_split``.
 
 A map-style dataset is anything with ``__getitem__`` and ``__len__``; an iterable-style one
 has ``__iter__``. ``TensorDataset`` is the one the DataLoader recognises for its fast path
@@ -80,6 +80,11 @@ def _as_sample_tensor(a, be, where, labels, narrow=True):
     return Tensor(arr, _be=src)
 
 
+class DatasetSizeError(ValueError, AssertionError):
+    """Datasets or tensors of mismatched (or no) sizes: a ValueError, and an AssertionError
+    as PyTorch's ``assert`` raises for TensorDataset and ConcatDataset."""
+
+
 class TensorDataset(Dataset):
     """Samples are the rows of tensors that share their first dim, as
     ``torch.utils.data.TensorDataset``: ``dataset[i] == tuple(t[i] for t in tensors)``.
@@ -99,7 +104,7 @@ class TensorDataset(Dataset):
         sizes = [t.shape[0] for t in self.tensors]
         if len(set(sizes)) > 1:
             shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
-            raise ValueError(f"TensorDataset: size mismatch between tensors: first dims "
+            raise DatasetSizeError(f"TensorDataset: size mismatch between tensors: first dims "
                              f"{sizes} (shapes {shapes}); they must be equal")
 
     def __getitem__(self, index):
@@ -133,7 +138,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets):
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+            raise DatasetSizeError("ConcatDataset: datasets should not be an empty iterable")
         for i, d in enumerate(self.datasets):
             if isinstance(d, IterableDataset):
                 raise TypeError(f"ConcatDataset does not support IterableDataset (dataset {i} "
@@ -173,6 +178,36 @@ class ChainDataset(IterableDataset):
 
     def __len__(self):
         return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: sample ``i`` is the tuple (``*datasets``) or
+    the dict (``**datasets``) of their ``i``-th samples, as ``torch.utils.data.StackDataset``.
+
+    Args:
+        *args: map-style datasets, giving tuple samples; or
+        **kwargs: named map-style datasets, giving dict samples (not both).
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets either positionally (tuple "
+                             "samples) or by name (dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self.datasets = args if args else kwargs
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets: {sizes}")
+        self._length = sizes[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 class Subset(Dataset):

@@ -1,0 +1,29 @@
+"""torch's memory formats (``torch.channels_last`` ...), accepted wherever PyTorch takes
+``memory_format=``.
+
+Array API arrays have no strides to choose, so every format is the same logical tensor:
+``model.to(memory_format=xpnn.channels_last)`` and ``x.contiguous(memory_format=...)`` run
+unchanged and change nothing (PyTorch's results do not depend on the format either).
+"""
+from __future__ import annotations
+
+
+class memory_format:  # noqa: N801 - PyTorch's name for the type
+    """One of PyTorch's memory formats (a named constant)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"xpnn.{self._name}"
+
+    def __reduce__(self):  # copies and pickles are the constant itself
+        return self._name
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
