@@ -1001,6 +1001,9 @@ _loss("margin_ranking_loss", [V2, V2, SGN_2], batched=(0, 1, 2), margin=0.2)
 _loss("triplet_margin_loss", [X2, X2, X2], batched=(0, 1, 2))
 _loss_none("triplet_margin_loss:swap_p1", [X2, X2, X2], (0, 1, 2), p=1, swap=True,
            margin=2.0)
+_loss("triplet_margin_with_distance_loss", [X2, X2, X2], batched=(0, 1, 2))
+_loss_none("triplet_margin_with_distance_loss:swap", [X2, X2, X2], (0, 1, 2), swap=True,
+           margin=0.5)
 _loss("hinge_embedding_loss", [X2, SGN_2C], margin=0.5)
 for _r in ("batchmean", "sum", "none", "mean"):
     OPS.append(_op(f"kl_div:{_r}", lambda x, t, r=_r: F.kl_div(x, t, reduction=r), [X2, U2],
@@ -1039,6 +1042,8 @@ LAYERS += [  # each loss module once, the reductions spread over them
         0.2, reduction="sum"), [V2, V2, SGN_2], False),
     _layer("TripletMarginLoss:none", lambda nn, arr: nn.TripletMarginLoss(reduction="none"),
            [X2, X2, X2]),
+    _layer("TripletMarginWithDistanceLoss:none", lambda nn, arr:
+           nn.TripletMarginWithDistanceLoss(reduction="none"), [X2, X2, X2]),
     _layer("HingeEmbeddingLoss:mean", lambda nn, arr: nn.HingeEmbeddingLoss(0.5),
            [X2, SGN_2C], False),
     _layer("KLDivLoss:batchmean", lambda nn, arr: nn.KLDivLoss(reduction="batchmean"),

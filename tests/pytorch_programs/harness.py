@@ -141,6 +141,18 @@ def _default_backend(xpnn, name):
         xpnn.set_default_backend("numpy")
 
 
+@contextlib.contextmanager
+def _global_settings(lib):
+    """The framework's process-wide settings a program may change (the default dtype, the
+    print options) put back after it, so that the next program starts from the defaults."""
+    dtype = lib.get_default_dtype()
+    try:
+        yield
+    finally:
+        lib.set_default_dtype(dtype)
+        lib.set_printoptions(profile="default")
+
+
 _LOCAL_MODULES = ("data", "model", "local_data")
 
 
@@ -201,6 +213,7 @@ def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy
         hooks = replay.xpnn_hooks(result, recorded, roots) if replay_draws else \
             [replay.item_hook(xpnn.Tensor, result, roots)]
         hooks.append(_default_backend(xpnn, backend))
+    hooks.append(_global_settings(torch if framework == "torch" else xpnn))
     out = io.StringIO()
     start, start_cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught:

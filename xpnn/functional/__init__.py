@@ -10,7 +10,8 @@ from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .conv3d import conv3d, conv_transpose3d
 from .ctc import ctc_loss
 from .distance import (cosine_embedding_loss, cosine_similarity, hinge_embedding_loss,
-                       margin_ranking_loss, normalize, pairwise_distance, triplet_margin_loss)
+                       margin_ranking_loss, normalize, pairwise_distance, triplet_margin_loss,
+                       triplet_margin_with_distance_loss)
 from .dropout import dropout, dropout1d, dropout2d, dropout3d
 from .dropout import alpha_dropout, feature_alpha_dropout, rrelu
 from .channel import channel_shuffle, local_response_norm

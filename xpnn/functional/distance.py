@@ -180,6 +180,39 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return reduce_loss(clamp(add(sub(d_pos, d_neg), float(margin)), min=0.0), reduction)
 
 
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)) with any distance ``d`` (a callable of two
+    Tensors giving one distance per row; pairwise_distance when None); ``swap`` uses
+    min(d(a, n), d(p, n)) as the negative distance.
+
+    Args:
+        anchor, positive, negative: Tensors with the same number of dims ((N, D) or (D,)).
+        distance_function: ``d(x1, x2) -> Tensor`` of non-negative distances.
+    Returns:
+        The reduced loss (a scalar), or (N,) for reduction="none".
+    """
+    from .elementwise import minimum
+    name = "triplet_margin_with_distance_loss"
+    _check_reduction(name, reduction)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin <= 0:
+        raise ValueError(f"{name}: margin must be a number > 0, got {margin!r}")
+    if distance_function is not None and not callable(distance_function):
+        raise TypeError(f"{name}: distance_function must be callable or None, got "
+                        f"{type(distance_function).__name__}")
+    a = as_tensor(anchor, op=name)
+    pos = as_tensor(positive, like=a, op=name)
+    neg = as_tensor(negative, like=a, op=name)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ValueError(f"{name}: anchor, positive and negative need the same number of "
+                         f"dims, got shapes {a.shape}, {pos.shape} and {neg.shape}")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = dist(a, pos), dist(a, neg)
+    if swap:
+        d_neg = minimum(d_neg, dist(pos, neg))
+    return reduce_loss(clamp(add(sub(d_pos, d_neg), float(margin)), min=0.0), reduction)
+
+
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """input where target is 1, max(0, margin - input) where it is -1 (both terms where

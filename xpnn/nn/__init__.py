@@ -32,7 +32,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
 from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
                    MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, SmoothL1Loss,
                    SoftMarginLoss, TripletMarginLoss)
-from .loss import MultiLabelMarginLoss, MultiMarginLoss
+from .loss import MultiLabelMarginLoss, MultiMarginLoss, TripletMarginWithDistanceLoss
 from .ctc import CTCLoss
 from .module import Identity, Module, ModuleList, Parameter, Sequential
 from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,

@@ -213,6 +213,29 @@ class TripletMarginLoss(_MarginLoss):
                                      self.eps, self.swap, reduction=self.reduction)
 
 
+class TripletMarginWithDistanceLoss(_Loss):
+    """F.triplet_margin_with_distance_loss as a module: the triplet loss under any distance
+    function (pairwise_distance when None)."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be a number > 0, "
+                             f"got {margin!r}")
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(f"TripletMarginWithDistanceLoss: distance_function must be "
+                            f"callable or None, got {type(distance_function).__name__}")
+        if distance_function is None:  # a child module, as PyTorch's (it shows in the repr)
+            from .distance import PairwiseDistance
+            distance_function = PairwiseDistance()
+        self.distance_function, self.margin, self.swap = distance_function, margin, bool(swap)
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
 class MultiMarginLoss(_Loss):
     """F.multi_margin_loss as a module: the multi-class hinge loss (p 1 or 2)."""
 
