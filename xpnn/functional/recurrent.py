@@ -28,7 +28,10 @@ Choices for speed (the math is unchanged):
   plus one multiply-add, instead of four separate activations;
 - what the backward needs is written into a few (T, N, .) buffers instead of kept as one
   fresh array per step (fresh pages are costly), and in-place ``+=``/``*=`` (standard Array
-  API operators) on step temporaries avoid further allocations;
+  API operators) on step temporaries avoid further allocations; on NumPy the LSTM builds
+  each step's saved gate factors in their slot, a quarter of the columns at a time, instead
+  of multiplying an (N, 4H) concatenation into it (forward of the 64 x 64 x 256 benchmark
+  LSTM on an Intel Xeon: median 42.6 -> 40.6 ms, ten alternating processes);
 - with no graph to record (``no_grad``, or nothing requiring grad: ``self.record`` is False)
   nothing is saved.
 """
@@ -108,21 +111,30 @@ def _prev_states(xp, Y, h0, reverse):
 
 
 def _product_into_portable(be, a, b, buf, t):
-    buf[t, ...] = a * b
-    return buf[t, ...]
+    return a * b
 
 
 def _product_into_numpy(be, a, b, buf, t):
     return be.lib.multiply(a, b, out=buf[t, ...])  # straight into the buffer: no temporary
 
 
-# Native "buf[t] = a * b" by backend name (NumPy multiplies into the slot); the others set it.
+# Native "buf[t] = a * b" by backend name (NumPy multiplies into the slot, and :func:`_keep`
+# has nothing left to do); the others compute a fresh array, which _keep stores.
 PRODUCT_INTO = {"numpy": _product_into_numpy}
 
 
 def _product_into(be, a, b, buf, t):
-    """``buf[t] = a * b`` for a step's saved result; returns that slot."""
+    """``a * b`` for a step's saved result, to be changed in place and then stored in
+    ``buf[t]`` by :func:`_keep` (on NumPy it is already that slot)."""
     return PRODUCT_INTO.get(be.name, _product_into_portable)(be, a, b, buf, t)
+
+
+def _keep(be, value, buf, t):
+    """Stores :func:`_product_into`'s result in ``buf[t]`` (NumPy's is there already);
+    returns the stored step."""
+    if PRODUCT_INTO.get(be.name) is None:
+        buf[t, ...] = value
+    return value
 
 
 # The LSTM cell's elementwise work on CuPy, one kernel per step each way (the portable loop
@@ -321,8 +333,8 @@ class LSTMLayer(Function):
                     for t in order:
                         z = product()
                         th = xp.tanh(z)
-                        if save:
-                            d = th * th  # becomes slope * (1 - th^2) below
+                        if save:  # G[t] becomes slope * (1 - th^2) * [g, c_prev, i, tc]
+                            d = _product_into(self.be, th, th, G, t)
                         a = th  # th is not needed past here: the gates overwrite it
                         a *= scale_t  # (N, 4H): i f g o
                         a += shift_t
@@ -342,11 +354,15 @@ class LSTMLayer(Function):
                         if save:
                             d *= neg_slope_t
                             d += slope_t
-                            _product_into(self.be, xp.concat([g, c_prev, i, tc], axis=1), d,
-                                          G, t)
-                            ot = tc * tc
-                            ot -= 1
-                            _product_into(self.be, ot, o, Og, t)
+                            d[:, :H] *= g  # a quarter at a time: no (N, 4H) concat
+                            d[:, H:2 * H] *= c_prev
+                            d[:, 2 * H:3 * H] *= i
+                            d[:, 3 * H:] *= tc
+                            _keep(self.be, d, G, t)
+                            og = _product_into(self.be, tc, tc, Og, t)
+                            og -= 1
+                            og *= o
+                            _keep(self.be, og, Og, t)
                             Fg[t, ...] = f
                 finally:  # after an error, the helper threads finish before it is raised
                     product()
@@ -379,8 +395,8 @@ class LSTMLayer(Function):
                     dHp[t, ...] = dh
                     dh = mm2d(self.be, dh, W_hr_step)
                 dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
-                dz = _product_into(self.be, xp.concat([dc, dc, dc, dh], axis=1), G[t, ...],
-                                   dZ, t)
+                dz = _keep(self.be, _product_into(self.be, xp.concat([dc, dc, dc, dh], axis=1),
+                                                  G[t, ...], dZ, t), dZ, t)
                 dc = dc * Fg[t, ...]
                 dh = mm2d(self.be, dz, W_step)
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, self.P,
