@@ -8,6 +8,7 @@ import pytest
 
 import xpnn
 from conftest import to_np
+from xpnn import backend as B
 from xpnn import nn, optim
 
 EPS32 = float(np.finfo(np.float32).eps)
@@ -100,8 +101,10 @@ def test_optimizer_matches_torch(name, kw, dtype, backend):
         ours, theirs = opt.state[p], topt.state[t]
         assert set(ours) == set(theirs), f"slots of param {i}"
         for slot, ref in theirs.items():
-            if slot == "step":
-                assert ours[slot] == int(ref) and isinstance(ours[slot], int)
+            assert isinstance(ours[slot], xpnn.Tensor), f"{slot} of param {i}"
+            if slot == "step":  # as torch's: a 0-d float32 Tensor (whatever the params)
+                assert ours[slot].shape == () and ours[slot].item() == ref.item()
+                assert str(ours[slot].dtype).endswith("float32")
             else:
                 assert str(ours[slot].dtype).endswith(dtype)
                 assert_close(ours[slot], ref.numpy(), TOL[dtype], f"{slot} of param {i}")
@@ -135,9 +138,12 @@ def test_state_dict_round_trip_resumes_identically(name, kw, backend):
     assert opt.param_groups[0]["lr"] == kw["lr"] and opt.param_groups[0]["params"] == ps
     for p, r in zip(ps, ref):  # loaded slots are copies on this backend, not the originals
         for slot, value in opt.state[p].items():
-            if not isinstance(value, (int, float)):
-                assert value is not ref_opt.state[r][slot]
-                assert p._be.name == xpnn.backend.backend_of(value).name
+            assert isinstance(value, xpnn.Tensor)
+            assert value is not ref_opt.state[r][slot]
+            assert value.array is not ref_opt.state[r][slot].array
+            # 0-d counts (step) stay in host memory, as PyTorch's CPU step
+            home = p._be if p._be.on_host else B.get_backend("numpy")
+            assert value._be is (home if slot in opt._count_slots else p._be)
     run_xpnn(ref, ref_opt, grads[2:])
     run_xpnn(ps, opt, grads[2:])
     for i, (p, r) in enumerate(zip(ps, ref)):

@@ -72,9 +72,6 @@ def test_harness_puts_back_global_settings(lib):
     assert str(lib.tensor([1.23456])).replace("xpnn", "torch") == "tensor([1.2346])"
 
 
-@pytest.mark.xfail(strict=True, reason="xpnn's optimizer state_dict holds its live slots: "
-                                       "a Python int step and raw backend arrays, where "
-                                       "PyTorch's holds Tensors (tabular.py reads the step)")
 def test_optimizer_state_dict_slots_are_tensors():
     """PyTorch's Adam.state_dict()['state'][i]['step'] is a float32 scalar Tensor (user code
     calls .item() on it), and the moments are Tensors."""

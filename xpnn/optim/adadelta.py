@@ -39,17 +39,20 @@ class Adadelta(Optimizer):
         check_hyper("Adadelta", "weight_decay", group["weight_decay"])
 
     def init_state(self, param, group=None):
-        """Zero running averages of the squared gradient and of the squared update."""
-        state = self.state[param] = {"step": 0, "square_avg": zeros_like_param(param),
-                                     "acc_delta": zeros_like_param(param)}
+        """Step 0 and zero running averages of the squared gradient and squared update."""
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["square_avg"] = zeros_like_param(param)
+        state["acc_delta"] = zeros_like_param(param)
         return state
 
     def _update_group(self, group):
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
         for p, g, state in self._params_with_grad(group):
             xp = p.xp
-            state["step"] += 1
-            v, u = state["square_avg"], state["acc_delta"]
+            self._next_step(p, state)
+            v_t, u_t = state["square_avg"], state["acc_delta"]
+            v, u = v_t.array, u_t.array
             sq = g * g
             sq *= 1.0 - rho
             v *= rho
@@ -63,6 +66,6 @@ class Adadelta(Optimizer):
             u += sq
             # written back: a namespace whose in-place operators return new arrays still
             # keeps its state (for NumPy, torch, CuPy they are the same arrays)
-            state["square_avg"], state["acc_delta"] = v, u
+            v_t.array, u_t.array = v, u
             delta *= lr
             p.array -= delta

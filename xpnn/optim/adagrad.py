@@ -1,7 +1,7 @@
 """Adagrad, PyTorch's update formula."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_flags, check_hyper
+from .optimizer import Optimizer, check_flags, check_hyper, full_like_param
 
 
 class Adagrad(Optimizer):
@@ -44,19 +44,20 @@ class Adagrad(Optimizer):
     def init_state(self, param, group=None):
         """Step 0 and a sum filled with ``initial_accumulator_value``, allocated like param."""
         group = self._group_of(param) if group is None else group
-        total = param.xp.full(param.array.shape, float(group["initial_accumulator_value"]),
-                              dtype=param.array.dtype, device=param._be.device)
-        state = self.state[param] = {"step": 0, "sum": total}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["sum"] = full_like_param(param, group["initial_accumulator_value"])
         return state
 
     def _update_group(self, group):
         lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
+            t = self._next_step(p, state)
             clr = lr / (1.0 + (t - 1) * lr_decay)
-            total = state["sum"]
+            total_t = state["sum"]  # its array as it is now, written back (see Adam)
+            total = total_t.array
             total += g * g
-            state["sum"] = total
+            total_t.array = total
             std = p._be.xp.sqrt(total)
             std += eps
             update = g / std

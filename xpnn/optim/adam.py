@@ -92,11 +92,11 @@ class Adam(Optimizer):
     def init_state(self, param, group=None):
         """Zero first and second moments (and their running max with AMSGrad); step 0."""
         group = self._group_of(param) if group is None else group
-        state = {"step": 0, "exp_avg": zeros_like_param(param),
-                 "exp_avg_sq": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["exp_avg"], state["exp_avg_sq"] = zeros_like_param(param), zeros_like_param(param)
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = zeros_like_param(param)
-        self.state[param] = state
         return state
 
     def _update_group(self, group):
@@ -105,7 +105,7 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         last_t, jobs = 0, []  # bias corrections depend only on t: recompute when it changes
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
+            t = self._next_step(p, state)
             if t != last_t:
                 last_t = t
                 bc2_sqrt = math.sqrt(1.0 - beta2 ** t)
@@ -131,12 +131,15 @@ def _descend(xp, p, m, v, step_size, eps_hat):
 def _adam_portable(job, beta1, beta2, amsgrad):
     """One parameter's Adam update in Array API operators, in place where they allow."""
     p, g, state, step_size, eps_hat = job
-    m, v = lerp_(state["exp_avg"], g, beta1), second_moment_(state["exp_avg_sq"], g, beta2)
-    # written back: a namespace whose in-place operators return new arrays still keeps its
-    # state (for NumPy, torch, CuPy they are the same arrays)
-    state["exp_avg"], state["exp_avg_sq"] = m, v
+    m_t, v_t = state["exp_avg"], state["exp_avg_sq"]
+    # the arrays the slot Tensors hold now (a user's in-place change included), written
+    # back: a namespace whose in-place operators return new arrays still keeps its state
+    # (for NumPy, torch, CuPy they are the same arrays)
+    m = m_t.array = lerp_(m_t.array, g, beta1)
+    v = v_t.array = second_moment_(v_t.array, g, beta2)
     if amsgrad:
-        v = state["max_exp_avg_sq"] = p._be.xp.maximum(state["max_exp_avg_sq"], v)
+        vmax_t = state["max_exp_avg_sq"]
+        v = vmax_t.array = p._be.xp.maximum(vmax_t.array, v)
     p.array = _descend(p._be.xp, p.array, m, v, step_size, eps_hat)
 
 
@@ -152,7 +155,7 @@ def _adam_numpy(jobs, beta1, beta2, amsgrad):
     for p, g, state, step_size, eps_hat in jobs:
         if p._be is not be:
             return False
-        arrays = (p.array, g, state["exp_avg"], state["exp_avg_sq"])
+        arrays = (p.array, g, state["exp_avg"].array, state["exp_avg_sq"].array)
         if any(type(a) is not type(arrays[0]) or not a.flags.c_contiguous for a in arrays):
             return False
         flat = tuple(a.reshape(-1) for a in arrays)
@@ -193,7 +196,8 @@ def _adam_cupy(jobs, beta1, beta2, amsgrad):
     gradient and moments of the same dtype."""
     be = jobs[0][0]._be
     if amsgrad or any(p._be is not be or
-                      not B.kernel_floats(p.array, g, s["exp_avg"], s["exp_avg_sq"])
+                      not B.kernel_floats(p.array, g, s["exp_avg"].array,
+                                          s["exp_avg_sq"].array)
                       for p, g, s, *_ in jobs):
         return False
     update = be.kernel(
@@ -204,8 +208,8 @@ def _adam_cupy(jobs, beta1, beta2, amsgrad):
         "v = add_rn(mul_rn(v, beta2), mul_rn(mul_rn(g, g), one_minus_beta2));"
         "p = sub_rn(p, mul_rn(div_rn(m, add_rn(sqrt_rn(v), eps_hat)), step_size));")
     for p, g, state, step_size, eps_hat in jobs:
-        update(g, step_size, eps_hat, beta1, beta2, 1.0 - beta2, p.array, state["exp_avg"],
-               state["exp_avg_sq"])
+        update(g, step_size, eps_hat, beta1, beta2, 1.0 - beta2, p.array,
+               state["exp_avg"].array, state["exp_avg_sq"].array)
     return True
 
 

@@ -1,8 +1,8 @@
 """Adam's relatives: Adamax, NAdam and RAdam, PyTorch's update formulas.
 
 Everything that depends only on the step count (bias corrections, NAdam's momentum
-schedule, RAdam's rectification) is a Python float computed on the host, so a step never
-reads a device value.
+schedule, RAdam's rectification) is a Python float computed on the host from the step's
+host mirror (see xpnn/optim/optimizer.py), so a step never reads a device value.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ class _AdamFamily(Optimizer):
 
     def init_state(self, param, group=None):
         """Step 0 and zero first and second moments (``exp_avg``, ``exp_avg_sq``)."""
-        state = self.state[param] = {"step": 0, "exp_avg": zeros_like_param(param),
-                                     "exp_avg_sq": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["exp_avg"], state["exp_avg_sq"] = zeros_like_param(param), zeros_like_param(param)
         return state
 
 
@@ -55,19 +56,21 @@ class Adamax(_AdamFamily):
 
     def init_state(self, param, group=None):
         """Step 0, zero first moment ``exp_avg`` and zero infinity norm ``exp_inf``."""
-        state = self.state[param] = {"step": 0, "exp_avg": zeros_like_param(param),
-                                     "exp_inf": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["exp_avg"], state["exp_inf"] = zeros_like_param(param), zeros_like_param(param)
         return state
 
     def _update_group(self, group):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
-            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
-            u = state["exp_inf"]
+            t = self._next_step(p, state)
+            m_t, u_t = state["exp_avg"], state["exp_inf"]  # arrays written back (see Adam)
+            m = m_t.array = lerp_(m_t.array, g, beta1)
+            u = u_t.array
             u *= beta2
-            u = state["exp_inf"] = p.xp.maximum(u, p.xp.abs(g) + eps)
+            u = u_t.array = p.xp.maximum(u, p.xp.abs(g) + eps)
             update = m / u
             update *= lr / (1.0 - beta1 ** t)
             p.array -= update
@@ -88,7 +91,8 @@ class NAdam(_AdamFamily):
         p = p - lr * (1 - mu_t) / (1 - mu_prod) * g / d
               - lr * mu_{t+1} / (1 - mu_prod * mu_{t+1}) * m / d
 
-    ``mu_product`` is a Python number (the momentum schedule depends on t only).
+    ``mu_product`` is computed as a Python number (the momentum schedule depends on t
+    only), mirrored on the host like the step and stored as a 0-d Tensor as in PyTorch.
 
     Args:
         params: Parameters, or dicts of ``{"params": [...], hyperparameter: value}``.
@@ -104,7 +108,7 @@ class NAdam(_AdamFamily):
         maximize: ascend the objective instead of descending.
     """
 
-    _scalar_slots = ("step", "mu_product")
+    _count_slots = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
@@ -121,9 +125,10 @@ class NAdam(_AdamFamily):
 
     def init_state(self, param, group=None):
         """Step 0, ``mu_product`` 1 and zero first and second moments."""
-        state = self.state[param] = {"step": 0, "mu_product": 1.0,
-                                     "exp_avg": zeros_like_param(param),
-                                     "exp_avg_sq": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        self._new_scalar(param, state, "mu_product", 1.0)
+        state["exp_avg"], state["exp_avg_sq"] = zeros_like_param(param), zeros_like_param(param)
         return state
 
     def _update_group(self, group):
@@ -131,12 +136,15 @@ class NAdam(_AdamFamily):
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         psi = float(group["momentum_decay"])
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
+            t = self._next_step(p, state)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-            mu_product = state["mu_product"] = state["mu_product"] * mu
-            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
-            v = state["exp_avg_sq"] = second_moment_(state["exp_avg_sq"], g, beta2)
+            mirror = self._mirror_of(p, state, "mu_product")
+            mu_product = mirror[3] * mu
+            self._write(mirror, mu_product)
+            m_t, v_t = state["exp_avg"], state["exp_avg_sq"]  # written back (see Adam)
+            m = m_t.array = lerp_(m_t.array, g, beta1)
+            v = v_t.array = second_moment_(v_t.array, g, beta2)
             denom = p.xp.sqrt(v / (1.0 - beta2 ** t))
             denom += eps
             update = g / denom
@@ -192,9 +200,10 @@ class RAdam(_AdamFamily):
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
-            m = state["exp_avg"] = lerp_(state["exp_avg"], g, beta1)
-            v = state["exp_avg_sq"] = second_moment_(state["exp_avg_sq"], g, beta2)
+            t = self._next_step(p, state)
+            m_t, v_t = state["exp_avg"], state["exp_avg_sq"]  # written back (see Adam)
+            m = m_t.array = lerp_(m_t.array, g, beta1)
+            v = v_t.array = second_moment_(v_t.array, g, beta2)
             bc2 = 1.0 - beta2 ** t
             rho_t = rho_inf - 2.0 * t * beta2 ** t / bc2
             update = m / (1.0 - beta1 ** t)

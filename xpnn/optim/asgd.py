@@ -18,7 +18,8 @@ class ASGD(Optimizer):
         eta = lr / (1 + lambd * lr * t)^alpha
         mu = 1 / max(1, t - t0)
 
-    ``eta`` and ``mu`` depend on t only: they are Python numbers, so a step reads nothing
+    ``eta`` and ``mu`` depend on t only: they are computed as Python numbers (mirrored on
+    the host, like the step; stored as 0-d Tensors as in PyTorch), so a step reads nothing
     from the device. The averaged parameters are ``optimizer.state[p]["ax"]``.
 
     Args:
@@ -33,7 +34,7 @@ class ASGD(Optimizer):
         maximize: ascend the objective instead of descending.
     """
 
-    _scalar_slots = ("step", "eta", "mu")
+    _count_slots = ("step", "eta", "mu")
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
@@ -48,23 +49,28 @@ class ASGD(Optimizer):
     def init_state(self, param, group=None):
         """Step 0, eta = lr, mu = 1 and a zero average ``ax``."""
         group = self._group_of(param) if group is None else group
-        state = self.state[param] = {"step": 0, "eta": float(group["lr"]), "mu": 1.0,
-                                     "ax": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        self._new_scalar(param, state, "eta", float(group["lr"]))
+        self._new_scalar(param, state, "mu", 1.0)
+        state["ax"] = zeros_like_param(param)
         return state
 
     def _update_group(self, group):
         lr, lambd = float(group["lr"]), float(group["lambd"])
         alpha, t0 = float(group["alpha"]), float(group["t0"])
         for p, g, state in self._params_with_grad(group):
-            t = state["step"] = state["step"] + 1
-            eta, mu = state["eta"], state["mu"]
+            t = self._next_step(p, state)
+            eta_m, mu_m = self._mirror_of(p, state, "eta"), self._mirror_of(p, state, "mu")
+            eta, mu = eta_m[3], mu_m[3]
             p.array *= 1.0 - lambd * eta
             p.array -= g * eta
-            ax = state["ax"]
+            ax_t = state["ax"]  # its array as it is now, written back (see Adam)
             if mu != 1.0:
+                ax = ax_t.array
                 ax += (p.array - ax) * mu
-                state["ax"] = ax
-            else:  # a copy, not p's array: p keeps changing in place
-                state["ax"] = p.xp.asarray(p.array, copy=True)
-            state["eta"] = lr / (1.0 + lambd * lr * t) ** alpha
-            state["mu"] = 1.0 / max(1.0, t - t0)
+                ax_t.array = ax
+            else:  # copied into ax's own array: p keeps changing in place
+                ax_t._writable()[...] = p.array
+            self._write(eta_m, lr / (1.0 + lambd * lr * t) ** alpha)
+            self._write(mu_m, 1.0 / max(1.0, t - t0))

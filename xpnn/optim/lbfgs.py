@@ -157,6 +157,7 @@ class LBFGS(Optimizer):
     """
 
     _scalar_slots = ("func_evals", "n_iter", "t", "H_diag", "prev_loss", "ro")
+    _count_slots = ()  # its counts stay Python ints (the line search reads the host anyway)
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):

@@ -1,15 +1,24 @@
 """Optimizer: parameter groups, per-parameter state, and PyTorch-shaped state dicts.
 
 An optimizer owns ``param_groups`` (dicts holding ``"params"`` and the hyperparameters) and
-``state`` (one dict of slots per parameter: backend arrays shaped like the parameter, plus
-Python numbers such as the step count). Subclasses write ``init_state`` and
-``_update_group``, the paper's update of one group; ``step`` and ``_params_with_grad`` do the
-part every update shares (closure, skipping params without a grad, lazy state, maximize,
-weight decay). The update runs on raw backend arrays, so it records no graph and needs no
-``no_grad``.
+``state`` (one dict of slots per parameter). As in PyTorch, the slots are Tensors: moments
+shaped like the parameter, and the step count (and NAdam's ``mu_product``, ASGD's ``eta``
+and ``mu``) as a 0-d Tensor of the scalar dtype (float32, or float64 under a float64
+default dtype). Subclasses write ``init_state`` and ``_update_group``, the paper's update of
+one group; ``step`` and ``_params_with_grad`` do the part every update shares (closure,
+skipping params without a grad, lazy state, maximize, weight decay). The update runs on the
+raw backend arrays the slot Tensors hold (``slot.array``, read again every step and written
+back when a backend's in-place operator returns a new array), so it records no graph, needs
+no ``no_grad``, and sees what a user changed in place (``state["exp_avg"].zero_()``).
+
+The 0-d scalar slots are mirrored on the host (``Optimizer._mirror_of``): the bias
+corrections need the step as a Python number, and reading the device value back every step
+would stall a GPU. The mirror is trusted while the slot is the same Tensor at the same
+version; a slot the user replaced or changed in place is read back once.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections import OrderedDict, defaultdict
@@ -74,9 +83,45 @@ def add_weight_decay(g, p, weight_decay):
     return decayed
 
 
+def slot_tensor(p, arr):
+    """``arr`` (an array of ``p``'s backend) as an optimizer slot: a plain Tensor."""
+    return Tensor(arr, _be=p._be)
+
+
 def zeros_like_param(p):
-    """A zero array with ``p``'s shape, dtype and device (an optimizer slot)."""
-    return p.xp.zeros(p.array.shape, dtype=p.array.dtype, device=p._be.device)
+    """A zero slot Tensor with ``p``'s shape, dtype and device."""
+    return slot_tensor(p, p.xp.zeros(p.array.shape, dtype=p.array.dtype, device=p._be.device))
+
+
+def full_like_param(p, value):
+    """A slot Tensor with ``p``'s shape, dtype and device, every entry ``value``."""
+    return slot_tensor(p, p.xp.full(p.array.shape, float(value), dtype=p.array.dtype,
+                                    device=p._be.device))
+
+
+def scalar_dtype():
+    """The dtype of 0-d scalar slots such as ``step``: PyTorch's float32, or float64 when
+    the default dtype is float64."""
+    return "float64" if B.get_default_dtype() == "float64" else "float32"
+
+
+def _scalar_home(p):
+    """Where ``p``'s 0-d count slots live: ``p``'s backend when its arrays are in host
+    memory, else NumPy's (PyTorch's CPU ``step`` beside CUDA parameters)."""
+    return p._be if p._be.on_host else B.get_backend("numpy")
+
+
+def _host_scalar(p, value):
+    """``value`` as a 0-d Tensor of :func:`scalar_dtype` in ``p``'s count-slot home."""
+    be = _scalar_home(p)
+    return Tensor(be.xp.asarray(value, dtype=be.dtype(scalar_dtype()), device=be.device),
+                  _be=be)
+
+
+def _host_number(arr):
+    """The value of a one-element array as a Python int (if whole) or float: a host read."""
+    number = float(B.to_numpy(arr).reshape(()))
+    return int(number) if number.is_integer() else number
 
 
 def _run_step_hooks(opt, fn, args, kwargs, hooks):
@@ -170,11 +215,12 @@ class Optimizer:
     Attributes:
         param_groups: list of dicts, each with ``"params"`` (list of Tensors) and every key of
             ``defaults`` (``"lr"`` included).
-        state: {Parameter: {slot name: backend array or Python number}} (a defaultdict),
-            filled by ``init_state`` the first time a parameter has a gradient.
+        state: {Parameter: {slot name: Tensor}} (a defaultdict), filled by ``init_state``
+            the first time a parameter has a gradient.
     """
 
-    _scalar_slots = ("step",)  # slots that hold Python numbers, not arrays
+    _scalar_slots = ()  # slots that hold Python numbers (LBFGS's), not Tensors
+    _count_slots = ("step",)  # 0-d Tensor slots the update reads as host numbers
 
     def __init_subclass__(cls, **kwargs):
         # a subclass's own step/state_dict/load_state_dict runs the registered hooks too, as
@@ -189,6 +235,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self._validate(self.defaults)
         self.state = defaultdict(dict)  # as in PyTorch: state[p] of a stateless p is {}
+        self._mirrors = {}  # host values of the 0-d scalar slots (see _mirror_of)
         self.param_groups = []
         if isinstance(params, (Tensor, dict)) or B.is_array(params):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
@@ -285,6 +332,69 @@ class Optimizer:
         state = self.state[param] = {}
         return state
 
+    # -- 0-d scalar slots, mirrored on the host -------------------------------------------
+    # self._mirrors: {(id(param), slot): [param, the slot's Tensor, its version, host value]}
+    # (the param and Tensor held, so neither id is reused while the entry lives)
+
+    def _new_scalar(self, param, state, slot, value):
+        """Store ``value`` (a Python number) in ``state[slot]`` as a new 0-d Tensor, in host
+        memory (as PyTorch keeps ``step`` on the CPU unless capturable or fused: writing it
+        each step launches no device kernel)."""
+        t = state[slot] = _host_scalar(param, value)
+        self._mirrors[(id(param), slot)] = [param, t, t._vc[0], value]
+        return t
+
+    def _mirror_of(self, param, state, slot):
+        """The host mirror of the 0-d slot ``state[slot]``: trusted while the slot is the
+        Tensor the optimizer last wrote, at the same version; else (replaced, changed in
+        place, loaded by hand, or an optimizer restored by pickle) the device value read
+        back once, as PyTorch's step reads it every time."""
+        entry = self._mirrors.get((id(param), slot))
+        t = state[slot]
+        if entry is not None and entry[1] is t and entry[2] == t._vc[0]:
+            return entry
+        if isinstance(t, Tensor):
+            value = _host_number(t.array)
+        elif B.is_array(t):
+            value = _host_number(t)
+        else:
+            value = t  # a Python number someone put there
+        if not (isinstance(t, Tensor) and t._be is param._be and tuple(t.shape) == () and
+                B.dtype_name(t.dtype) == scalar_dtype()):
+            t = self._new_scalar(param, state, slot, value)
+        entry = self._mirrors[(id(param), slot)] = [param, t, t._vc[0], value]
+        return entry
+
+    @staticmethod
+    def _write(entry, value):
+        """Write the Python number ``value`` into the mirrored 0-d slot (the same Tensor, so
+        references to it see the change; a host-to-device write, no read)."""
+        t = entry[1]
+        try:
+            t.array[...] = value
+        except ValueError:  # a read-only array (NumPy's): copied and rebound first
+            t._writable()[...] = value
+        entry[3] = value
+
+    def _next_step(self, param, state):
+        """Add one to ``state["step"]``; returns the new step as a Python int."""
+        entry = self._mirror_of(param, state, "step")
+        t = entry[3] + 1
+        self._write(entry, t)
+        return t
+
+    def __deepcopy__(self, memo):
+        """A copy with its own parameters and state (as ``copy.deepcopy`` makes by default),
+        whose host mirrors follow the copied parameters (they are keyed by id)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        new._mirrors = {(id(e[0]), slot): e
+                        for (_, slot), e in new.__dict__.get("_mirrors", {}).items()}
+        new.__dict__.pop("_on", None)  # keyed by id too: re-checked at the next step
+        return new
+
     def _group_of(self, param):
         for group in self.param_groups:
             if any(p is param for p in group["params"]):
@@ -372,10 +482,13 @@ class Optimizer:
             slots = self.state.get(p)
             for key, value in (slots or {}).items():
                 arr = value.array if isinstance(value, Tensor) else value
-                if B.is_array(arr) and B.backend_of(arr) is not p._be:
-                    arr = p._be.asarray(arr, dtype=B.dtype_name(arr.dtype))
-                    slots[key] = value._result(arr, p._be) if isinstance(value, Tensor) \
-                        else arr
+                home = _scalar_home(p) if key in self._count_slots else p._be
+                if B.is_array(arr) and B.backend_of(arr) is not home:
+                    arr = home.asarray(arr, dtype=B.dtype_name(arr.dtype))
+                    if isinstance(value, Tensor):  # the same Tensor: references stay valid
+                        value.array, value._be = arr, home
+                    else:
+                        slots[key] = arr
             on[id(p)] = p._be
 
     def _update_group(self, group):
@@ -433,10 +546,10 @@ class Optimizer:
         """The optimizer's state in PyTorch's layout.
 
         Returns:
-            dict: ``{"state": {param index: {slot: array or number}}, "param_groups":
+            dict: ``{"state": {param index: {slot: Tensor}}, "param_groups":
             [{hyperparameters..., "params": [param indices]}]}``. Indices count the
-            parameters across groups in order. Arrays are the live slots (as in PyTorch):
-            save or copy them before stepping again if you need a snapshot.
+            parameters across groups in order. The Tensors are the live slots (as in
+            PyTorch): save or copy them before stepping again if you need a snapshot.
         """
         index, groups = {}, []
         for g in self.param_groups:
@@ -452,11 +565,14 @@ class Optimizer:
         """Load a state dict from ``state_dict()`` (of any backend, or from torch.optim).
 
         Everything is checked and converted first, so an error leaves the optimizer as it
-        was. Array slots are copied onto each parameter's backend, device and dtype; scalar
-        slots (``"step"``) become Python numbers. Hyperparameters come from the state dict.
+        was. Slots become Tensors copied onto each parameter's backend, device and dtype;
+        the step (and the other 0-d scalar slots) a 0-d Tensor of the scalar dtype, whatever
+        it was saved as (a Tensor, an array, or the Python int older xpnn saved), read once
+        here for the host mirror. Hyperparameters come from the state dict.
 
         Args:
-            state_dict: ``{"state": {...}, "param_groups": [...]}`` as ``state_dict`` makes.
+            state_dict: ``{"state": {...}, "param_groups": [...]}`` as ``state_dict`` makes
+                (slots as Tensors, raw arrays or numbers; torch.optim's too).
         Raises:
             ValueError: wrong number of groups or of parameters in a group, an unknown
                 parameter index, or a slot whose shape is not the parameter's.
@@ -485,25 +601,54 @@ class Optimizer:
             self._validate(new)
             new["params"] = group["params"]
             new_groups.append(new)
-        new_state = defaultdict(dict)
+        new_state, mirrors = defaultdict(dict), {}
         for key, slots in state_dict["state"].items():
             idx = int(key)
             if idx not in by_index:
                 raise ValueError(f"{name}.load_state_dict: state for param {idx}, but the "
                                  f"param groups hold indices {sorted(by_index)}")
             p = by_index[idx]
-            new_state[p] = {slot: self._convert_slot(p, idx, slot, value)
-                            for slot, value in slots.items()}
+            new_state[p] = {}
+            for slot, value in slots.items():
+                if slot in self._count_slots and self._runs_own_update():
+                    t, number = self._convert_scalar(p, idx, slot, value)
+                    mirrors[(id(p), slot)] = [p, t, t._vc[0], number]
+                    new_state[p][slot] = t
+                else:
+                    new_state[p][slot] = self._convert_slot(p, idx, slot, value)
         for group, new in zip(self.param_groups, new_groups):
             group.clear()
             group.update(new)  # in place, so references to a group stay valid
         self.state = new_state
+        self._mirrors = mirrors
+        self.__dict__.pop("_on", None)  # every slot is where its parameter's state lives now
+
+    def _runs_own_update(self):
+        """Whether this optimizer's step is xpnn's (``_update_group``), not a PyTorch-style
+        subclass's own ``step`` over Tensors (whose slots load as they were saved)."""
+        cls = type(self)
+        return not (cls._update_group is Optimizer._update_group and
+                    cls._convert_slot is Optimizer._convert_slot)
+
+    def _convert_scalar(self, p, idx, slot, value):
+        """A loaded 0-d scalar slot: ``(0-d Tensor on p's backend, its Python value)``."""
+        if isinstance(value, Tensor):
+            value = value.array
+        if B.is_array(value):
+            host = B.to_numpy(value)  # load time, not the hot loop: a host read is fine
+            if host.size != 1:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of "
+                                 f"param {idx} must be a number, got shape {host.shape}")
+            value = _host_number(host)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of param "
+                             f"{idx} must be a number, got {type(value).__name__}")
+        return _host_scalar(p, value), value
 
     def _convert_slot(self, p, idx, slot, value):
-        """One loaded slot on ``p``'s backend: a Python number or an owned array copy."""
-        cls = type(self)
-        if cls._update_group is Optimizer._update_group and \
-                cls._convert_slot is Optimizer._convert_slot:
+        """One loaded slot on ``p``'s backend: a Python number (``_scalar_slots``), or an
+        owned Tensor copy in ``p``'s dtype."""
+        if not self._runs_own_update():
             return _user_slot(p, slot, value)  # a PyTorch-style subclass with its own step
         if isinstance(value, Tensor):
             value = value.array
@@ -522,4 +667,4 @@ class Optimizer:
                              f"{p.shape}")
         # Backend.asarray always copies: stepping updates slots in place, and the caller's
         # arrays (or another optimizer's live slots) must not change with them
-        return p._be.asarray(value, dtype=p.dtype)
+        return slot_tensor(p, p._be.asarray(value, dtype=p.dtype))

@@ -46,40 +46,45 @@ class RMSprop(Optimizer):
     def init_state(self, param, group=None):
         """Zero squared-gradient average, plus momentum buffer / gradient average if used."""
         group = self._group_of(param) if group is None else group
-        state = {"step": 0, "square_avg": zeros_like_param(param)}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["square_avg"] = zeros_like_param(param)
         if group["momentum"] > 0:
             state["momentum_buffer"] = zeros_like_param(param)
         if group["centered"]:
             state["grad_avg"] = zeros_like_param(param)
-        self.state[param] = state
         return state
 
     def _update_group(self, group):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         momentum, centered = float(group["momentum"]), group["centered"]
         for p, g, state in self._params_with_grad(group):
-            state["step"] += 1
-            s = state["square_avg"]
+            self._next_step(p, state)
+            # each slot's array as it is now, written back (see Adam's _adam_portable)
+            s_t = state["square_avg"]
+            s = s_t.array
             sq = g * g
             sq *= 1.0 - alpha
             s *= alpha
             s += sq
-            state["square_avg"] = s
+            s_t.array = s
             if centered:
-                a = state["grad_avg"]
+                a_t = state["grad_avg"]
+                a = a_t.array
                 a -= g  # a = alpha*a + (1-alpha)*g as g + alpha*(a - g): no temporary
                 a *= alpha
                 a += g
-                state["grad_avg"] = a
+                a_t.array = a
                 denom = p._be.xp.sqrt(s - a * a)
             else:
                 denom = p._be.xp.sqrt(s)
             denom += eps
             if momentum > 0.0:
-                buf = state["momentum_buffer"]
+                buf_t = state["momentum_buffer"]
+                buf = buf_t.array
                 buf *= momentum
                 buf += g / denom
-                state["momentum_buffer"] = buf
+                buf_t.array = buf
                 p.array -= buf * lr
             else:
                 update = g / denom

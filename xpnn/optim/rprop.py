@@ -1,7 +1,8 @@
 """Rprop (resilient backpropagation), PyTorch's update formula."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_flags, check_hyper, check_pair, zeros_like_param
+from .optimizer import (Optimizer, check_flags, check_hyper, check_pair, full_like_param,
+                        zeros_like_param)
 
 
 class Rprop(Optimizer):
@@ -53,10 +54,10 @@ class Rprop(Optimizer):
     def init_state(self, param, group=None):
         """Step 0, a zero previous gradient, and every step size set to the group's lr."""
         group = self._group_of(param) if group is None else group
-        size = param.xp.full(param.array.shape, float(group["lr"]), dtype=param.array.dtype,
-                             device=param._be.device)
-        state = self.state[param] = {"step": 0, "prev": zeros_like_param(param),
-                                     "step_size": size}
+        state = self.state[param] = {}
+        self._new_scalar(param, state, "step", 0)
+        state["prev"] = zeros_like_param(param)
+        state["step_size"] = full_like_param(param, group["lr"])
         return state
 
     def _update_group(self, group):
@@ -64,14 +65,15 @@ class Rprop(Optimizer):
         low, high = (float(s) for s in group["step_sizes"])
         for p, g, state in self._params_with_grad(group):
             xp = p.xp
-            state["step"] += 1
-            s = g * state["prev"]
+            self._next_step(p, state)
+            prev_t, size_t = state["prev"], state["step_size"]  # their arrays as they are
+            s = g * prev_t.array  # now, and new ones written back (see Adam)
             factor = xp.where(s > 0, eta_plus, xp.where(s < 0, eta_minus, xp.ones_like(s)))
-            size = state["step_size"]
+            size = size_t.array
             size *= factor
-            size = state["step_size"] = xp.clip(size, low, high)
+            size = size_t.array = xp.clip(size, low, high)
             g = xp.where(s < 0, 0.0, g)  # a new array: the caller's gradient is untouched
             update = xp.sign(g)
             update *= size
             p.array -= update
-            state["prev"] = g
+            prev_t.array = g

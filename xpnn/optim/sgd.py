@@ -1,7 +1,7 @@
 """SGD with optional momentum, Nesterov momentum, weight decay and maximisation."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_flags, check_hyper
+from .optimizer import Optimizer, check_flags, check_hyper, slot_tensor
 
 
 class SGD(Optimizer):
@@ -56,13 +56,15 @@ class SGD(Optimizer):
         damp, nesterov = float(group["dampening"]), group["nesterov"]
         for p, g, state in self._params_with_grad(group, with_state=momentum != 0.0):
             if momentum != 0.0:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = p.xp.asarray(g, copy=True)
-                else:
+                buf_t = state.get("momentum_buffer")
+                if buf_t is None:
+                    buf = p.xp.asarray(g, copy=True)
+                    state["momentum_buffer"] = slot_tensor(p, buf)
+                else:  # the array the slot holds now, written back (see Adam)
+                    buf = buf_t.array
                     buf *= momentum
                     buf += g if damp == 0.0 else g * (1.0 - damp)
-                    state["momentum_buffer"] = buf
+                    buf_t.array = buf
                 if nesterov:
                     ahead = buf * momentum
                     ahead += g
