@@ -1409,3 +1409,16 @@ _both("scatter_reduce:method", lambda L, x, s: x.scatter_reduce(0, _ix(x, L, [[1
 ELSEWHERE.update({n: "no gradient: test_setops.py" for n in (
     "unique", "unique_consecutive", "bincount", "histc", "searchsorted", "bucketize", "isin",
     "isneginf", "isposinf")})
+
+# put, index_put with a bool mask, scatter's reduce="multiply" and addr
+# (test_sweep_methods.py has their in-place forms against torch)
+_both("put", lambda L, x, s: L.put(x, _ix(x, L, [0, 4, -1]), s), [S23, A((3,))])
+_both("put:accumulate", lambda L, x, s: x.put(_ix(x, L, [[4, 4], [0, 1]]), s, True),
+      [S23, A((2, 2))])
+_both("index_put:mask", lambda L, x, s: L.index_put(
+    x, (x.new_tensor([True, False, True, True], dtype=L.bool), _ix(x, L, [2, 0, 0])), s),
+      [A((4, 3)), A((3,))])
+_both("addr", lambda L, c, u, v: L.addr(c, u, v, beta=0.5, alpha=2), [S23, A((2,)), A((3,))])
+OPS.append(_op("scatter:multiply", lambda x, s: F.scatter(
+    x, 1, _ix(x, xpnn, [[0, 0], [2, 1]]), s, reduce="multiply"), [S23, A((2, 2))]))
+ELSEWHERE["isreal"] = "predicate, no gradient: test_sweep_methods.py"

@@ -255,7 +255,7 @@ BAD = [
     (lambda: xpnn.masked_scatter(xpnn.zeros(2, 3), xpnn.tensor([True, False, True]),
                                  xpnn.arange(3.)), RuntimeError,
      "masked_scatter: number of elements of source \\(3\\)"),
-    (lambda: xpnn.scatter_reduce(xpnn.zeros(3), 0, xpnn.tensor([0]), xpnn.ones(1), "max"),
+    (lambda: xpnn.scatter_reduce(xpnn.zeros(3), 0, xpnn.tensor([0]), xpnn.ones(1), "maximum"),
      ValueError, "scatter_reduce: reduce argument must be one of"),
     (lambda: xpnn.take_along_dim(xpnn.zeros(2, 3), xpnn.tensor([[0, 1, 3]]), 1), IndexError,
      "take_along_dim: index 3 is out of bounds for dim 1 with size 3"),

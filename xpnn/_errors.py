@@ -21,3 +21,13 @@ class IndexRangeError(IndexError, RuntimeError):
 
 class ZeroDivision(ZeroDivisionError, RuntimeError):
     """Integer division by zero (torch: RuntimeError "ZeroDivisionError")."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value torch refuses with RuntimeError (a reduce name, clamp's missing
+    bounds, ...)."""
+
+
+class DtypeNotImplemented(DtypeError, NotImplementedError):
+    """An op whose kernel lacks the dtype given (torch: NotImplementedError "... not
+    implemented for 'Long'"); still a TypeError, as xpnn raised before."""

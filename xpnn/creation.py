@@ -13,7 +13,7 @@ import numpy as np  # host data only: Python lists and NumPy input are read on t
 
 from . import backend as B
 from .autograd import TensorBase
-from ._errors import ShapeError
+from ._errors import DtypeNotImplemented, ShapeError
 from .tensor import Tensor
 
 
@@ -350,17 +350,26 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     return _made(out if work == dt else xp.astype(out, dt), be, requires_grad)
 
 
+def _drawn_dtype(be, dtype, op):
+    """The dtype name of continuous draws: the default float, or a floating ``dtype``."""
+    dt = _float(be, dtype and B.dtype_name(dtype))
+    if not be.is_floating(dt):
+        raise DtypeNotImplemented(f"{op}: the draws are continuous; expected a floating "
+                                  f"dtype, got {B.dtype_name(dt)}")
+    return B.dtype_name(dt)
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
     """U[0, 1) samples from the backend's generator."""
     be = _backend(backend, device)
-    dt = B.dtype_name(_float(be, dtype and B.dtype_name(dtype)))
+    dt = _drawn_dtype(be, dtype, "rand")
     return _made(be.uniform(_size(size), dt, generator), be, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
     """N(0, 1) samples from the backend's generator."""
     be = _backend(backend, device)
-    dt = B.dtype_name(_float(be, dtype and B.dtype_name(dtype)))
+    dt = _drawn_dtype(be, dtype, "randn")
     return _made(be.normal(_size(size), dt, generator), be, requires_grad)
 
 

@@ -23,7 +23,7 @@ from .functional import layout as _layout
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
-from ._errors import ShapeError
+from ._errors import DtypeError, DtypeNotImplemented, ShapeError
 from .functional.shape import _axis, _dims
 
 
@@ -211,7 +211,7 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __index__(self):
-        if self._be.is_floating(self.dtype):
+        if self._be.is_floating(self.dtype) or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())
@@ -259,7 +259,8 @@ class Tensor(TensorBase):
         "cuda[:i]" CuPy; on torch they are torch's devices.
         """
         be, dtype = B.resolve_to(self._be, args, kwargs, "Tensor.to")
-        return F.to(self, be.name, be.device, dtype)
+        out = F.to(self, be.name, be.device, dtype)
+        return out.clone() if out is self and kwargs.get("copy") else out
 
     def cpu(self):
         return self.to("cpu")
@@ -443,6 +444,12 @@ class Tensor(TensorBase):
 
     def __rshift__(self, other):
         return F.bitwise_right_shift(self, other)
+
+    def __rlshift__(self, other):
+        return F.bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other):
+        return F.bitwise_right_shift(other, self)
 
     def __lt__(self, other):
         return F.lt(self, other)
@@ -695,8 +702,13 @@ class Tensor(TensorBase):
         return self.fill_(0)
 
     def fill_(self, value):
-        """Set every entry to ``value`` (a number or a one-element tensor)."""
+        """Set every entry to ``value`` (a number or a 0-d tensor)."""
         if isinstance(value, TensorBase):
+            if value.ndim:
+                raise ShapeError(f"fill_ only supports 0-dimension value tensor but got "
+                                 f"tensor with {value.ndim} dimensions.")
+            if value._be is self._be:  # in the graph (the gradient reaches value), no sync
+                return self._unary_inplace("fill_", _replaced, value, other=value)
             value = value.item()
         return self._unary_inplace("fill_", _replaced, value)
 
@@ -715,23 +727,31 @@ class Tensor(TensorBase):
     def abs_(self):
         return self._unary_inplace("abs_", F.abs)
 
+    def _float_inplace(self, op, fn):
+        """self = fn(self) for an op whose result is floating: an integer or bool tensor
+        cannot hold it (PyTorch refuses rather than truncate)."""
+        if not self._be.is_floating(self.dtype):
+            raise DtypeError(f"{op}: result type Float can't be cast to the desired output "
+                             f"type {B.dtype_name(self.dtype)}")
+        return self._unary_inplace(op, fn)
+
     def exp_(self):
-        return self._unary_inplace("exp_", F.exp)
+        return self._float_inplace("exp_", F.exp)
 
     def log_(self):
-        return self._unary_inplace("log_", F.log)
+        return self._float_inplace("log_", F.log)
 
     def sqrt_(self):
-        return self._unary_inplace("sqrt_", F.sqrt)
+        return self._float_inplace("sqrt_", F.sqrt)
 
     def relu_(self):
         return self._unary_inplace("relu_", F.relu)
 
     def sigmoid_(self):
-        return self._unary_inplace("sigmoid_", F.sigmoid)
+        return self._float_inplace("sigmoid_", F.sigmoid)
 
     def tanh_(self):
-        return self._unary_inplace("tanh_", F.tanh)
+        return self._float_inplace("tanh_", F.tanh)
 
     def masked_fill_(self, mask, value):
         return self._unary_inplace("masked_fill_", F.masked_fill, mask, value)
@@ -748,14 +768,22 @@ class Tensor(TensorBase):
         self._changed()
         return self
 
+    def _continuous(self, op):
+        """A continuous distribution's draws only go into a floating tensor (PyTorch)."""
+        if not self._be.is_floating(self.dtype):
+            raise DtypeNotImplemented(f"{op}: the draws are continuous; expected a floating "
+                                      f"tensor, got {B.dtype_name(self.dtype)}")
+
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Fill with N(mean, std^2) samples from the backend's generator."""
+        self._continuous("normal_")
         be = self._be
         return self._random_("normal_", lambda: be.normal(self.array.shape, self.dtype,
                                                           generator) * std + mean)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Fill with U(a, b) samples from the backend's generator."""
+        self._continuous("uniform_")
         be = self._be
         return self._random_("uniform_", lambda: be.uniform(self.array.shape, self.dtype,
                                                             generator) * (b - a) + a)
@@ -993,6 +1021,9 @@ class Tensor(TensorBase):
 
     def addmv(self, mat, vec, *, beta=1, alpha=1):
         return F.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return F.addr(self, vec1, vec2, beta=beta, alpha=alpha)
 
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return F.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
@@ -1296,6 +1327,12 @@ class Tensor(TensorBase):
         return self._unary_inplace("index_put_", F.index_put, indices, values, accumulate,
                                    other=values)
 
+    def put(self, index, source, accumulate=False):
+        return F.put(self, index, source, accumulate)
+
+    def put_(self, index, source, accumulate=False):
+        return self._unary_inplace("put_", F.put, index, source, accumulate, other=source)
+
     def masked_scatter(self, mask, source):
         return F.masked_scatter(self, mask, source)
 
@@ -1544,13 +1581,16 @@ class Tensor(TensorBase):
             be.integers(int(from_), int(to), tuple(self.shape), generator), self.dtype))
 
     def exponential_(self, lambd=1.0, *, generator=None):
+        self._continuous("exponential_")
         return self._drawn_("exponential_", lambda u: -self.xp.log1p(-u) / lambd, generator)
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        self._continuous("cauchy_")
         return self._drawn_("cauchy_", lambda u: median + sigma * self.xp.tan(
             math.pi * (u - 0.5)), generator)
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        self._continuous("log_normal_")
         be = self._be
         return self._random_("log_normal_", lambda: self.xp.exp(be.normal(
             tuple(self.shape), B.dtype_name(self.dtype), generator) * std + mean))
@@ -1653,8 +1693,9 @@ def _inplace(name):
 
 
 # the in-place forms PyTorch has of these methods (made for those xpnn has)
-for _name in ("absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-              "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+for _name in ("absolute", "acos", "acosh", "addbmm", "addmm", "addmv", "addr", "arccos",
+              "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh",
+              "atan", "atan2", "atanh", "bitwise_and",
               "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift",
               "bitwise_xor", "ceil", "clamp_max", "clamp_min", "copysign", "cos", "cosh",
               "cumprod", "cumsum", "deg2rad", "digamma", "divide", "eq", "erf", "erfc",

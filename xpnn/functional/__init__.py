@@ -31,7 +31,7 @@ from .moremath import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, ar
 from .moremath import allclose, dist, equal, float_power, gcd, inner, lcm, ldexp, logaddexp2
 from .embedding import embedding, embedding_bag
 from .einsum import einsum
-from .gather import gather, one_hot, scatter, scatter_add
+from .gather import gather, one_hot, scatter_add
 from .indexing import (chunk, getitem, index_select, masked_select, narrow, split, take,
                        unbind)
 from .linalg import bmm, linear, matmul, mm, outer
@@ -59,8 +59,8 @@ from .renorm import renorm
 from .sorting import argsort, sort, topk
 from .pointwise import (copysign, deg2rad, erfc, erfinv, fmax, fmin, fmod, frac, heaviside,
                         logit, rad2deg, sgn, signbit, sinc, xlogy)
-from .products import (addbmm, addcdiv, addcmul, addmm, addmv, baddbmm, cross, dot, kron,
-                       mv, tensordot, trace, vdot)
+from .products import (addbmm, addcdiv, addcmul, addmm, addmv, addr, baddbmm, cross, dot,
+                       kron, mv, tensordot, trace, vdot)
 from .scan import (cummax, cummin, cumprod, cumulative_trapezoid, diff, logcumsumexp,
                    trapezoid, trapz)
 from .stats import (aminmax, kthvalue, median, mode, nanmean, nanmedian, nanquantile, nansum,
@@ -69,13 +69,13 @@ from .special import digamma, lgamma, polygamma
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from .grid import affine_grid, grid_sample
 from .cdist import cdist, pdist
-from .indexops import (index_add, index_copy, index_fill, index_put, masked_scatter,
+from .indexops import (index_add, index_copy, index_fill, index_put, masked_scatter, put,
                        take_along_dim)
-from .scatter_reduction import scatter_reduce
+from .scatter_reduction import scatter, scatter_reduce
 from .layout import (atleast_1d, atleast_2d, atleast_3d, block_diag, cartesian_prod,
                      column_stack, combinations, dsplit, dstack, hsplit, hstack, meshgrid,
                      ravel, rot90, row_stack, select, tensor_split, vsplit, vstack)
-from .setops import (bincount, bucketize, histc, isin, isneginf, isposinf, msort,
+from .setops import (bincount, bucketize, histc, isin, isneginf, isposinf, isreal, msort,
                      searchsorted, unique, unique_consecutive)
 from .shape import (broadcast_shapes, broadcast_tensors, broadcast_to, cat, concat,
                     concatenate, expand, expand_dims, flatten, movedim, moveaxis, permute,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
-from .._errors import DtypeError, ShapeError, ZeroDivision
+from .._errors import ArgumentError, DtypeError, ShapeError, ZeroDivision
 from .transfer import to
 
 
@@ -619,13 +619,15 @@ exp.__doc__ = "e ** x, elementwise (integers are computed in the default float d
 
 def square(input):
     x = as_tensor(input, op="square")
+    if x.dtype == x.xp.bool:  # PyTorch squares bools as int64
+        x = to(x, dtype=x.xp.int64)
     return Mul.apply(x, x)
 
 
 def _rounding(fn):
     def op(input):
         x = as_tensor(input, op=fn)
-        if not x._be.is_floating(x.dtype) and fn != "sign":
+        if not x._be.is_floating(x.dtype) and (fn != "sign" or x.dtype == x.xp.bool):
             return x
         return Constant.apply(x, fn=fn)
     op.__name__ = op.__qualname__ = fn
@@ -662,7 +664,7 @@ def clamp(input, min=None, max=None):
     ``max`` may be numbers or tensors."""
     x = as_tensor(input, op="clamp")
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, TensorBase) or isinstance(max, TensorBase) or B.is_array(min) or \
             B.is_array(max):
         # PyTorch's gradient: to x where min <= x <= max (a tie is x's), to a bound where

@@ -14,7 +14,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw
 from .indexing import assign, index_add
-from .._errors import IndexRangeError
+from .._errors import ArgumentError, IndexRangeError
 from .shape import _axis
 
 
@@ -155,7 +155,8 @@ def _src(op, x, src, value):
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """A copy of ``input`` with out[index[i][j]][j] = src[i][j] (for dim 0), as
     ``torch.scatter``; ``src`` may be a number. Where ``index`` repeats a position, which
-    value lands is unspecified (as in PyTorch). ``reduce="add"`` is :func:`scatter_add`.
+    value lands is unspecified (as in PyTorch). ``reduce="add"`` is :func:`scatter_add`
+    (``"multiply"`` is handled by scatter_reduction.scatter, the public one).
 
     Returns:
         input's shape and dtype; differentiable in input and src.
@@ -164,8 +165,8 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         return scatter_add(input, dim, index, _src("scatter", as_tensor(input, op="scatter"),
                                                    src, value))
     if reduce is not None:
-        raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (None or "
-                                  "'add')")
+        raise ArgumentError(f"scatter: reduce={reduce!r} is not supported (None, 'add' or "
+                            "'multiply')")
     x = as_tensor(input, op="scatter")
     s = _src("scatter", x, src, value)
     d, idx = _index("scatter", x, dim, index, s.shape if s.ndim == x.ndim else None)

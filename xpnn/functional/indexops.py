@@ -1,5 +1,5 @@
-"""Index-directed updates: take_along_dim, index_add, index_copy, index_fill,
-masked_scatter, as PyTorch defines them, differentiable in the input and in the source
+"""Index-directed updates: take_along_dim, index_add, index_copy, index_fill, index_put,
+put, masked_scatter, as PyTorch defines them, differentiable in the input and in the source
 (scatter_reduce is in scatter_reduction.py).
 
 index_add and index_copy are one Function each over the scatter-add of indexing.py (native
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import IndexRangeError
 from ..autograd import Function, as_tensor, raw
 from .elementwise import masked_fill, where
 from .gather import Gather, flat_positions
@@ -247,10 +248,23 @@ def index_put(input, indices, values, accumulate=False):
     arrays = []
     for i, ix in enumerate(indices):
         a = raw(ix, x, op, f"indices[{i}]")
-        if xp.isdtype(a.dtype, "bool") or not xp.isdtype(a.dtype, "integral"):
-            raise TypeError(f"{op}: indices[{i}] must be an integer tensor, got "
-                            f"{B.dtype_name(a.dtype)} (a bool mask: x[mask] = v)")
-        arrays.append(_wrap_negative(be, _int64(xp, a), x.shape[i], op, i))
+        if xp.isdtype(a.dtype, "bool"):
+            # a mask over the next a.ndim dims stands for its nonzero positions (PyTorch);
+            # the count is data-dependent, read as torch reads it
+            at = len(arrays)
+            if a.ndim == 0 or tuple(a.shape) != tuple(x.shape[at:at + a.ndim]):
+                raise IndexError(f"{op}: the mask of shape {tuple(a.shape)} at index {i} "
+                                 f"does not match the indexed tensor's shape "
+                                 f"{tuple(x.shape[at:at + a.ndim])}")
+            arrays.extend(xp.nonzero(a))
+            continue
+        if not xp.isdtype(a.dtype, "integral"):
+            raise TypeError(f"{op}: indices[{i}] must be an integer tensor or a bool mask, got "
+                            f"{B.dtype_name(a.dtype)}")
+        arrays.append(_wrap_negative(be, _int64(xp, a), x.shape[len(arrays)], op, i))
+    if len(arrays) > x.ndim:
+        raise IndexError(f"{op}: too many indices ({len(arrays)}) for a tensor of shape "
+                         f"{x.shape}")
     k = len(arrays)
     arrays = xp.broadcast_arrays(*arrays) if k > 1 else arrays
     flat = arrays[0]
@@ -266,3 +280,25 @@ def index_put(input, indices, values, accumulate=False):
     if accumulate:
         return reshape(index_add(base, 0, x._result(pos, be), v), x.shape)
     return reshape(index_copy(base, 0, x._result(pos, be), v), x.shape)
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of ``input`` with ``source`` put at the flat positions ``index`` (input read
+    as 1-D, negative positions from the end), as ``torch.put``; with ``accumulate`` the
+    values are added, repeated positions adding up.
+
+    Args:
+        input: any shape; ``index``: int64 of any shape; ``source``: input's dtype with as
+            many elements as ``index``.
+    Returns:
+        input's shape and dtype; differentiable in input and source.
+    """
+    x = as_tensor(input, op="put")
+    idx = as_tensor(index, like=x, op="put")
+    s = as_tensor(source, like=x, op="put")
+    if math.prod(idx.shape) != math.prod(s.shape):
+        raise IndexRangeError(f"put: source and index should have the same number of "
+                              f"elements, got {math.prod(s.shape)} and {math.prod(idx.shape)}")
+    flat = index_put(reshape(x, (-1,)), (reshape(idx, (-1,)),), reshape(s, (-1,)),
+                     accumulate)
+    return reshape(flat, x.shape)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
 
@@ -188,8 +189,8 @@ def _bitwise(name, array_fn, logical):
         if a.dtype == xp.bool:  # bools: the logical op, as PyTorch
             return a._result(getattr(xp, logical)(a.array, b.array), a._be)
         if a._be.is_floating(a.dtype):
-            raise TypeError(f"{name}: not implemented for floating tensors "
-                            f"({B.dtype_name(a.dtype)}), as in PyTorch")
+            raise DtypeNotImplemented(f"{name}: not implemented for floating tensors "
+                                      f"({B.dtype_name(a.dtype)}), as in PyTorch")
         return a._result(getattr(xp, array_fn)(a.array, b.array), a._be)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``torch.{name}`` of integer or bool tensors (no gradient)."
@@ -208,8 +209,8 @@ def bitwise_not(input):
     x = as_tensor(input, op="bitwise_not")
     xp = x.xp
     if x._be.is_floating(x.dtype):
-        raise TypeError(f"bitwise_not: not implemented for floating tensors "
-                        f"({B.dtype_name(x.dtype)})")
+        raise DtypeNotImplemented(f"bitwise_not: not implemented for floating tensors "
+                                  f"({B.dtype_name(x.dtype)})")
     fn = xp.logical_not if x.dtype == xp.bool else xp.bitwise_invert
     return x._result(fn(x.array), x._be)
 

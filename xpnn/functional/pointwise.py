@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .activation import (_INV_SQRT_PI, _TWO_OVER_SQRT_PI, erf_array, erf_portable,
                          native_special)
@@ -70,8 +71,8 @@ def fmod(input, other):
 # -- one-input functions ---------------------------------------------------------------------
 def _float_only(op, x):
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: not implemented for {B.dtype_name(x.dtype)} tensors, as in "
-                        "PyTorch (cast with .float())")
+        raise DtypeNotImplemented(f"{op}: not implemented for {B.dtype_name(x.dtype)} "
+                                  "tensors, as in PyTorch (cast with .float())")
     return x
 
 

@@ -11,7 +11,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor
 from .elementwise import add, div, mul, promote, unbroadcast
-from .linalg import bmm, matmul, mm
+from .linalg import bmm, matmul, mm, outer
 from .rearrange import diagonal
 from .reduce import sum as _sum
 from .shape import broadcast_shapes, broadcast_tensors, permute, reshape
@@ -82,6 +82,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec), as ``torch.addmv``."""
     return _scaled_add("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2), (n, m), as ``torch.addr``."""
+    if as_tensor(vec1, op="addr").ndim != 1 or as_tensor(vec2, op="addr").ndim != 1:
+        raise RuntimeError("addr: expects two 1-D vectors")
+    return _scaled_add("addr", input, outer(vec1, vec2), beta, alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):

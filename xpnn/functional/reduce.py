@@ -449,7 +449,9 @@ def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
     if axis is not None:
         dim = None
     x, axes, keep = _prep("logsumexp", input, dim, axis, keepdim, keepdims)
-    return LogSumExp.apply(_float_input("logsumexp", x), axes=axes, keepdims=keep)
+    if not x._be.is_floating(x.dtype):  # PyTorch: integers and bools in the default float
+        x = to(x, dtype=B.get_default_dtype())
+    return LogSumExp.apply(x, axes=axes, keepdims=keep)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):

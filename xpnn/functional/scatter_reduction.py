@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import ArgumentError
 from ..autograd import Function, as_tensor
-from .gather import _index, _into, flat_positions
+from .gather import _index, _into, _src, flat_positions, scatter as _scatter
 from .indexing import index_add as _scatter_add
 from .indexops import _int64
 from .shape import reshape
@@ -179,9 +180,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     Returns:
         input's shape and dtype; differentiable in input and src (see ScatterReduce).
     """
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch's quiet aliases
     if reduce not in REDUCTIONS:
-        raise ValueError(f"scatter_reduce: reduce argument must be one of {REDUCTIONS}, got "
-                         f"{reduce!r}")
+        raise ArgumentError(f"scatter_reduce: reduce argument must be one of {REDUCTIONS}, "
+                            f"got {reduce!r}")
     x = as_tensor(input, op="scatter_reduce")
     s = as_tensor(src, like=x, op="scatter_reduce")
     if s.dtype != x.dtype:
@@ -195,3 +197,13 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         return reshape(out, ())
     pos = flat_positions(x.xp, x.shape, d, idx)
     return ScatterReduce.apply(x, s, pos=pos, reduce=reduce, include_self=include_self)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """``torch.scatter``: gather.scatter, plus PyTorch's older ``reduce="multiply"``
+    (scatter_reduce's "prod" with the input's own entries). Differentiable in input and
+    src."""
+    if reduce == "multiply":
+        x = as_tensor(input, op="scatter")
+        return scatter_reduce(x, dim, index, _src("scatter", x, src, value), "prod")
+    return _scatter(input, dim, index, src, value, reduce=reduce)

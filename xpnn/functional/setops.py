@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import DtypeNotImplemented, ShapeError
 from ..autograd import TensorBase, as_tensor, raw
 from .elementwise import promote
 from .indexing import index_add
@@ -129,7 +130,7 @@ def bincount(input, weights=None, minlength=0):
     if n:
         lo, hi = int(xp.min(x.array)), int(xp.max(x.array))
         if lo < 0:
-            raise ValueError(f"bincount: input must contain only non-negative values, got {lo}")
+            raise ShapeError(f"bincount: input must contain only non-negative values, got {lo}")
         minlength = max(minlength, hi + 1)
     w = raw(weights, x, "bincount", "weights")
     if w is None:
@@ -158,8 +159,8 @@ def histc(input, bins=100, min=0, max=0):
     x = as_tensor(input, op="histc")
     xp, be = x.xp, x._be
     if not be.is_floating(x.dtype):
-        raise TypeError(f"histc: not implemented for {B.dtype_name(x.dtype)} (a floating "
-                        "tensor is expected, as in PyTorch)")
+        raise DtypeNotImplemented(f"histc: not implemented for {B.dtype_name(x.dtype)} (a "
+                                  "floating tensor is expected, as in PyTorch)")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
         raise ValueError(f"histc: bins must be > 0, got {bins!r}")
     if min > max:
@@ -308,6 +309,16 @@ def isposinf(input):
 def isneginf(input):
     """Whether each entry is -inf (bool; False for integers), as ``torch.isneginf``."""
     return _signed_inf("isneginf", input, False)
+
+
+def isreal(input):
+    """Whether each entry has a zero imaginary part (bool; True for real dtypes), as
+    ``torch.isreal``."""
+    x = as_tensor(input, op="isreal")
+    xp, be = x.xp, x._be
+    if xp.isdtype(x.dtype, "complex floating"):
+        return x._result(xp.imag(x.array) == 0, be)
+    return x._result(xp.ones(x.shape, dtype=xp.bool, device=be.device), be)
 
 
 def msort(input):

@@ -8,6 +8,7 @@ original order on every backend (NumPy's argsort has no ``descending``).
 from __future__ import annotations
 
 from .. import return_types
+from .._errors import ShapeError
 from ..autograd import as_tensor
 from .gather import Gather, flat_positions
 from .shape import _axis
@@ -68,7 +69,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     x, d = _prepare("topk", input, dim)
     n = x.shape[d] if x.ndim else 1
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
-        raise ValueError(f"topk: k must be an int in [0, {n}] (dim {dim} of the input of "
+        raise ShapeError(f"topk: k must be an int in [0, {n}] (dim {dim} of the input of "
                          f"shape {x.shape}), got {k!r}")
     if x.ndim == 0:
         return TopKResult(*_values(x, d, None))
