@@ -250,3 +250,14 @@ def test_index_put_in_place_and_bad_indices(backend):
     with pytest.raises(IndexError, match="index_put: too many indices"):
         xpnn.zeros(3, backend=backend).index_put(
             (xpnn.tensor([0], backend=backend),) * 2, xpnn.tensor(1.0, backend=backend))
+
+
+def test_numpy_device_reads_as_torch_device():
+    """``x.device.type`` / ``.index`` and the repr as PyTorch's CPU device, while NumPy's
+    functions still take the device (it is the string "cpu")."""
+    x = xpnn.ones(2, backend="numpy")
+    assert x.device == "cpu" and x.device == xpnn.device("cpu") and str(x.device) == "cpu"
+    assert (x.device.type, x.device.index) == ("cpu", None)
+    assert repr(x.device) == "device(type='cpu')" and {x.device: 1}["cpu"] == 1
+    assert xpnn.zeros(2, device=x.device).device.type == "cpu"
+    assert x.new_zeros(3).device == x.device

@@ -71,6 +71,25 @@ class Size(tuple):
     __rmul__ = __mul__
 
 
+
+class HostDevice(str):
+    """NumPy's device: the string ``"cpu"`` (NumPy's functions take it, and it equals and
+    hashes as ``"cpu"``), with ``torch.device``'s ``type`` and ``index`` and its repr, so
+    ``x.device.type == "cpu"`` and ``autocast(device_type=x.device.type)`` work."""
+
+    __slots__ = ()
+    type = "cpu"
+    index = None
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __reduce__(self):
+        return (str, ("cpu",))  # pickles as the plain string
+
+
+HOST_DEVICE = HostDevice("cpu")
+
 class Tensor(TensorBase):
     """A backend array plus autograd, with PyTorch's methods.
 
@@ -108,8 +127,10 @@ class Tensor(TensorBase):
 
     @property
     def device(self):
-        """The backend's device object (``"cpu"`` for NumPy, ``torch.device`` for torch)."""
-        return self._be.device
+        """The backend's device object (``torch.device`` for torch); NumPy's is the string
+        ``"cpu"`` with PyTorch's ``.type`` and ``.index`` (:class:`HostDevice`)."""
+        dev = self._be.device
+        return HOST_DEVICE if dev == "cpu" and self._be.name == "numpy" else dev
 
     @property
     def is_cuda(self):
