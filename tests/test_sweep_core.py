@@ -5,30 +5,12 @@ ran differently in xpnn before its fix. A case is a function of the module (``xp
 an error must be torch's exception class (or a subclass)."""
 import numpy as np
 import pytest
-from conftest import to_np
 
 import xpnn
 
 torch = pytest.importorskip("torch")
 
-TOL32 = 100 * np.finfo(np.float32).eps  # float32 results against torch's float32
-TOL64 = 1e3 * np.finfo(np.float64).eps  # float64 results against torch's float64
-
-
-def _same(x, t):
-    """xpnn result ``x`` equals torch result ``t`` (tensors, tuples of them, or numbers)."""
-    if isinstance(t, torch.Tensor):
-        assert isinstance(x, xpnn.Tensor), type(x)
-        assert tuple(x.shape) == tuple(t.shape)
-        assert str(x.dtype).rsplit(".", 1)[-1] == str(t.dtype).rsplit(".", 1)[-1]
-        tol = TOL64 if t.dtype == torch.float64 else TOL32
-        np.testing.assert_allclose(to_np(x), t.detach().numpy(), rtol=tol, atol=tol)
-    elif isinstance(t, (tuple, list)):
-        assert len(x) == len(t)
-        for a, b in zip(x, t):
-            _same(a, b)
-    else:
-        assert x == t
+from torch_same import same as _same  # noqa: E402
 
 
 def _x(m):

@@ -1,0 +1,27 @@
+"""The comparison the adversarial sweeps (tests/test_sweep_*.py) hold xpnn to: a result of
+xpnn equals torch's result of the same call in shape, dtype and value."""
+import numpy as np
+import torch
+from conftest import to_np
+
+import xpnn
+
+TOL32 = 100 * np.finfo(np.float32).eps  # float32 results against torch's float32
+TOL64 = 1e3 * np.finfo(np.float64).eps  # float64 results against torch's float64
+
+
+def same(x, t):
+    """xpnn result ``x`` equals torch result ``t``: tensors (shape, dtype, values within the
+    dtype's tolerance), tuples or lists of them, or Python numbers of the same type."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(x, xpnn.Tensor), type(x)
+        assert tuple(x.shape) == tuple(t.shape)
+        assert str(x.dtype).rsplit(".", 1)[-1] == str(t.dtype).rsplit(".", 1)[-1]
+        tol = TOL64 if t.dtype == torch.float64 else TOL32
+        np.testing.assert_allclose(to_np(x), t.detach().numpy(), rtol=tol, atol=tol)
+    elif isinstance(t, (tuple, list)):
+        assert len(x) == len(t)
+        for a, b in zip(x, t):
+            same(a, b)
+    else:
+        assert type(x) is type(t) and x == t, (x, t)
