@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from . import backend as _B
 from . import return_types
+from ._errors import ArgumentError, DtypeError, ShapeError
 from .autograd import Function, as_tensor
-from .functional import (abs as _abs, amax, amin, diagonal as _diagonal, matmul, mul,
+from .functional import (abs as _abs, amax, amin, stack, diagonal as _diagonal, matmul, mul,
                          norm as _norm, permute, reshape, squeeze, sum as _sum, to,
                          unsqueeze)
 from .functional.decomp import (EighResult, LinAlgError, QRResult, SlogdetResult, SVDResult,
                                 _matrix, _tolerances, cholesky, det, eigh, eigvalsh, inv,
                                 pinv, qr, slogdet, solve, svd, svdvals)
-from .functional.matrix import matrix_power
+from .functional.matrix import matrix_power, solve_triangular
 from .functional.elementwise import promote, unbroadcast
 from .functional.reduce import _axes
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
-           "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
-           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh",
+           "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power",
+           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm",
            "EighResult", "LstsqResult", "QRResult", "SlogdetResult", "SVDResult"]
 
 LstsqResult = return_types.linalg_lstsq
@@ -36,7 +38,7 @@ def _floating(op, x, dtype):
     if dtype is not None:
         x = to(x, dtype=dtype)
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating point tensor as input, got "
+        raise DtypeError(f"{op}: expected a floating point tensor as input, got "
                         f"{_B.dtype_name(x.dtype)} (pass dtype= or cast with .float())")
     return x
 
@@ -60,10 +62,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 def _pair(op, dim, nd):
     """Two distinct non-negative dims from ``dim``, a 2-tuple."""
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
-        raise ValueError(f"{op}: dim must be a 2-tuple of ints, got {dim!r}")
+        raise ShapeError(f"{op}: dim must be a 2-tuple of ints, got {dim!r}")
     a, b = (_axes(op, d, nd)[0] for d in dim)
     if a == b:
-        raise ValueError(f"{op}: dims must be different, got {tuple(dim)}")
+        raise ShapeError(f"{op}: dims must be different, got {tuple(dim)}")
     return a, b
 
 
@@ -85,7 +87,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     op = "linalg.matrix_norm"
     x = _floating(op, as_tensor(A, op=op), dtype)
     if x.ndim < 2:
-        raise ValueError(f"{op}: the input tensor A must have at least 2 dimensions, got "
+        raise ShapeError(f"{op}: the input tensor A must have at least 2 dimensions, got "
                          f"shape {x.shape}")
     r, c = _pair(op, dim, x.ndim)
     kept = tuple(1 if i in (r, c) else n for i, n in enumerate(x.shape))
@@ -101,7 +103,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         sums = _sum(_abs(x), dim=summed, keepdim=True)
         out = _extreme(sums, over, ord > 0, keepdim=True)
     else:
-        raise ValueError(f"{op}: Order {ord} not supported.")
+        raise ArgumentError(f"{op}: Order {ord} not supported.")
     return reshape(out, kept if keepdim else dropped)
 
 
@@ -120,7 +122,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
         return vector_norm(x, ord, None, keepdim, dtype=dtype)
     if x.ndim == 2:
         return matrix_norm(x, ord, (-2, -1), keepdim, dtype=dtype)
-    raise ValueError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
+    raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
                      f"or 2D. Got {x.ndim}D.")
 
 
@@ -129,14 +131,14 @@ def vecdot(x, y, *, dim=-1):
     ``torch.linalg.vecdot``."""
     a, b = promote(x, y, "linalg.vecdot")
     if not a._be.is_floating(a.dtype):
-        raise TypeError(f"linalg.vecdot: expected floating point tensors, got "
+        raise DtypeError(f"linalg.vecdot: expected floating point tensors, got "
                         f"{_B.dtype_name(a.dtype)}")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"linalg.vecdot: expected tensors with at least 1 dim, got shapes "
+        raise ShapeError(f"linalg.vecdot: expected tensors with at least 1 dim, got shapes "
                          f"{a.shape} and {b.shape}")
     na, nb = a.shape[dim], b.shape[dim]
     if na != nb:
-        raise ValueError(f"linalg.vecdot: dim {dim} of the inputs differs ({na} and {nb}; "
+        raise ShapeError(f"linalg.vecdot: dim {dim} of the inputs differs ({na} and {nb}; "
                          f"shapes {a.shape} and {b.shape})")
     return _sum(mul(a, b), dim=dim)
 
@@ -164,7 +166,7 @@ def cross(input, other, *, dim=-1):
     ``torch.linalg.cross``."""
     a, b = promote(input, other, "linalg.cross")
     if a.ndim != b.ndim:
-        raise ValueError(f"linalg.cross: inputs must have the same number of dimensions, got "
+        raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
                          f"shapes {a.shape} and {b.shape}")
     nd = a.ndim
     if nd == 0 or not -nd <= dim < nd:
@@ -172,7 +174,7 @@ def cross(input, other, *, dim=-1):
                          f"{b.shape}")
     na, nb = a.shape[dim], b.shape[dim]
     if na != 3 or nb != 3:
-        raise ValueError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {na} "
+        raise ShapeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {na} "
                          f"and {nb}")
     return Cross.apply(a, b, axis=dim - nd if dim >= 0 else dim)
 
@@ -188,12 +190,12 @@ def multi_dot(tensors):
     ``torch.linalg.multi_dot``."""
     if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
         n = len(tensors) if isinstance(tensors, (list, tuple)) else type(tensors).__name__
-        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors but got {n}")
+        raise ShapeError(f"linalg.multi_dot: expected at least 2 tensors but got {n}")
     last = len(tensors) - 1
     for i, t in enumerate(tensors):
         nd = as_tensor(t, op="linalg.multi_dot").ndim
         if nd != 2 and not (nd == 1 and i in (0, last)):
-            raise ValueError(f"linalg.multi_dot: tensor {i} must be 2D"
+            raise ShapeError(f"linalg.multi_dot: tensor {i} must be 2D"
                              f"{' or 1D' if i in (0, last) else ''} but got {nd}D")
     out = tensors[0]
     for t in tensors[1:]:
@@ -234,15 +236,15 @@ def lstsq(A, B, rcond=None, *, driver=None):
     b = as_tensor(B, like=a, op=op)
     driver = "gelsy" if driver is None else driver
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
-        raise ValueError(f"{op}: parameter `driver` should be one of (gels, gelsy, gelsd, "
+        raise ArgumentError(f"{op}: parameter `driver` should be one of (gels, gelsy, gelsd, "
                          f"gelss), got {driver!r}")
     if b.dtype != a.dtype:
-        raise TypeError(f"{op}: expected A and B to have the same dtype, but found A of type "
+        raise DtypeError(f"{op}: expected A and B to have the same dtype, but found A of type "
                         f"{_B.dtype_name(a.dtype)} and B of type {_B.dtype_name(b.dtype)}")
     m, n = a.shape[-2:]
     vector = b.ndim == a.ndim - 1
     if b.ndim < 1 or b.shape[-1 if vector else -2] != m:
-        raise ValueError(f"{op}: incompatible shapes of A and B for the equation AX = B "
+        raise ShapeError(f"{op}: incompatible shapes of A and B for the equation AX = B "
                          f"(shapes {a.shape} and {b.shape})")
     P = pinv(a, rtol=rcond)
     X = squeeze(matmul(P, unsqueeze(b, -1)), -1) if vector else matmul(P, b)
@@ -258,4 +260,64 @@ def lstsq(A, B, rcond=None, *, driver=None):
         a._result(xp.zeros((0,), dtype=xp.int64, device=be.device), be)
     values = svdvals(a) if driver in ("gelsd", "gelss") else empty()
     return LstsqResult(X, residuals, rank, values)
+
+
+
+def _ex(op, fn, A, check_errors, failed_at):
+    """``(fn(A), info)`` as torch's ``*_ex`` functions: info (*,) int32 is 0 where fn
+    succeeded; where it failed, info is ``failed_at(matrix)`` and the result NaN (PyTorch
+    leaves LAPACK's partial result there). The slices are retried one by one only after a
+    failure (the library reports failures on the host; CuPy reports none: info stays 0)."""
+    x = _matrix(op, A)
+    xp, be = x.xp, x._be
+    batch = tuple(x.shape[:-2])
+    try:
+        out = fn(x)
+        return out, x._result(xp.zeros(batch, dtype=xp.int32, device=be.device), be)
+    except LinAlgError:
+        if check_errors:
+            raise
+    flat = reshape(x, (-1,) + tuple(x.shape[-2:]))
+    outs, info = [], []
+    for i in range(flat.shape[0]):
+        try:
+            outs.append(fn(flat[i]))
+            info.append(0)
+        except LinAlgError:
+            nan = xp.full(tuple(x.shape[-2:]), float("nan"), dtype=x.dtype, device=be.device)
+            outs.append(x._result(nan, be))
+            info.append(failed_at(flat[i]))
+    out = reshape(stack(outs), x.shape)
+    codes = xp.asarray(info, dtype=xp.int32, device=be.device)
+    return out, x._result(xp.reshape(codes, batch), be)
+
+
+def _first_failing_minor(fn):
+    """The order k (1-based) of the first leading k x k block that ``fn`` refuses."""
+    def failed_at(M):
+        for k in range(1, M.shape[-1] + 1):
+            try:
+                fn(M[:k, :k])
+            except LinAlgError:
+                return k
+        return M.shape[-1]
+    return failed_at
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """``(L, info)``, as ``torch.linalg.cholesky_ex``: info (*,) int32 is 0 for a
+    positive-definite matrix, else the order of its first leading minor that is not
+    positive-definite (L is NaN there)."""
+    def fn(M):
+        return cholesky(M, upper=upper)
+    L, info = _ex("linalg.cholesky_ex", fn, A, check_errors, _first_failing_minor(fn))
+    return return_types.linalg_cholesky_ex(L, info)
+
+
+def inv_ex(A, *, check_errors=False):
+    """``(inverse, info)``, as ``torch.linalg.inv_ex``: info (*,) int32 is 0 for an
+    invertible matrix, else positive (the inverse is NaN there; PyTorch's info is LAPACK's
+    zero pivot, xpnn's the order of the first singular leading block)."""
+    out, info = _ex("linalg.inv_ex", inv, A, check_errors, _first_failing_minor(inv))
+    return return_types.linalg_inv_ex(out, info)
 

@@ -20,6 +20,7 @@ import contextlib
 
 from .. import backend as _B
 from .. import return_types
+from .._errors import ArgumentError, DtypeError, ShapeError
 from ..autograd import Function, as_tensor, no_grad
 from .elementwise import unbroadcast
 from .shape import broadcast_shapes, squeeze, swapaxes, unsqueeze
@@ -292,13 +293,13 @@ def _matrix(op, A, square=True, floating=True):
     error naming ``op``."""
     x = as_tensor(A, op=op)
     if floating and not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating point tensor as input, got "
+        raise DtypeError(f"{op}: expected a floating point tensor as input, got "
                         f"{_B.dtype_name(x.dtype)}")
     if x.ndim < 2:
-        raise ValueError(f"{op}: the input tensor A must have at least 2 dimensions, got "
+        raise ShapeError(f"{op}: the input tensor A must have at least 2 dimensions, got "
                          f"shape {x.shape}")
     if square and x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"{op}: A must be batches of square matrices, but they are "
+        raise ShapeError(f"{op}: A must be batches of square matrices, but they are "
                          f"{x.shape[-2]} by {x.shape[-1]} matrices (shape {x.shape})")
     return x
 
@@ -336,7 +337,7 @@ def solve(A, B, *, left=True):
     a = _matrix(op, A)
     b = as_tensor(B, like=a, op=op)
     if b.dtype != a.dtype:
-        raise TypeError(f"{op}: expected A and B to have the same dtype, but found A of type "
+        raise DtypeError(f"{op}: expected A and B to have the same dtype, but found A of type "
                         f"{_B.dtype_name(a.dtype)} and B of type {_B.dtype_name(b.dtype)}")
     vector = left and (b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1]))
     if vector:
@@ -347,7 +348,7 @@ def solve(A, B, *, left=True):
     if b.ndim < 2 or b.shape[-2] != n:
         eq = "AX = B" if left else "XA = B"
         got = b.shape[-2:] if b.ndim >= 2 else (b.shape[0], 1)
-        raise ValueError(f"{op}: incompatible shapes of A and B for the equation {eq} "
+        raise ShapeError(f"{op}: incompatible shapes of A and B for the equation {eq} "
                          f"({n}x{n} and {got[0]}x{got[1]}; shapes {tuple(A.shape)} and "
                          f"{tuple(B.shape)})")
     broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -372,7 +373,7 @@ def qr(A, mode="reduced"):
     differentiable when m > n); "r" an empty Q and R alone, without a gradient."""
     x = _matrix("linalg.qr", A, square=False)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"linalg.qr: qr received unrecognized mode '{mode}' but expected one "
+        raise ArgumentError(f"linalg.qr: qr received unrecognized mode '{mode}' but expected one "
                          "of 'reduced' (default), 'r', or 'complete'")
     if mode == "r":
         with no_grad():
@@ -384,7 +385,7 @@ def qr(A, mode="reduced"):
 
 def _uplo(op, UPLO):
     if UPLO not in ("L", "U"):
-        raise ValueError(f"{op}: expected UPLO argument to be 'L' or 'U', but got {UPLO!r}")
+        raise ArgumentError(f"{op}: expected UPLO argument to be 'L' or 'U', but got {UPLO!r}")
     return UPLO == "U"
 
 

@@ -1,5 +1,6 @@
 """PyTorch's top-level matrix functions (``torch.det``, ``torch.logdet``, ``torch.inverse``,
-``torch.pinverse``, ``torch.cholesky``, ``torch.qr``, ``torch.svd``, ``torch.matrix_power``)
+``torch.pinverse``, ``torch.cholesky``, ``torch.qr``, ``torch.svd``, ``torch.matrix_power``,
+``torch.cholesky_solve``, ``torch.cholesky_inverse``; ``torch.linalg.solve_triangular``)
 and the Tensor methods of those names: the older spellings of ``torch.linalg``'s, on
 :mod:`xpnn.functional.decomp`."""
 from __future__ import annotations
@@ -7,18 +8,21 @@ from __future__ import annotations
 
 from .. import backend as _B
 from .. import return_types
+from ..autograd import as_tensor
+from .._errors import DtypeError, ShapeError
 from . import decomp
 from .decomp import _eye, _matrix, det, inv, slogdet
 from .elementwise import where
 from .linalg import matmul
-from .shape import swapaxes
+from .rearrange import tril, triu
+from .shape import broadcast_shapes, swapaxes
 
 SvdResult = return_types.svd
 
 inverse = inv
 
-__all__ = ["cholesky", "det", "inverse", "logdet", "matrix_power", "pinverse", "qr",
-           "slogdet", "svd"]
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet",
+           "matrix_power", "pinverse", "qr", "slogdet", "solve_triangular", "svd"]
 
 
 def logdet(input):
@@ -87,3 +91,76 @@ def matrix_power(input, n):
         if n:
             base = matmul(base, base)
     return out
+
+
+def _triangle(A, upper, unitriangular=False):
+    """The triangle of A that a triangular solve reads (the diagonal taken as ones with
+    ``unitriangular``); the other entries get no gradient, as in PyTorch."""
+    if not unitriangular:
+        return triu(A) if upper else tril(A)
+    strict = triu(A, 1) if upper else tril(A, -1)
+    xp = strict.xp
+    return strict + strict._result(_eye(xp, A.shape[-1], strict.array), strict._be)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with A X = B (``left=False``: X A = B) for triangular A, as
+    ``torch.linalg.solve_triangular``: only the ``upper`` (or lower) triangle of A is read,
+    its diagonal taken as ones with ``unitriangular``.
+
+    Args:
+        A: (*, n, n), floating. B: (*, n, k) (``left=False``: (*, k, n)); batch dims
+            broadcast; B must be a matrix (no vector case, as in PyTorch).
+    Returns:
+        X, the broadcast shape of B. A singular A raises :class:`LinAlgError` where the
+        library reports it (PyTorch gives inf/NaN instead).
+    """
+    op = "linalg.solve_triangular"
+    a = _matrix(op, A)
+    b = as_tensor(B, like=a, op=op)
+    if b.ndim < 2:
+        raise ShapeError(f"{op}: The input tensor B must have at least 2 dimensions, got "
+                         f"shape {tuple(b.shape)}")
+    if b.dtype != a.dtype:
+        raise DtypeError(f"{op}: expected A and B to have the same dtype, but found A of type "
+                         f"{_B.dtype_name(a.dtype)} and B of type {_B.dtype_name(b.dtype)}")
+    n = a.shape[-1]
+    if b.shape[-2 if left else -1] != n:
+        raise ShapeError(f"{op}: incompatible shapes of A and B for the equation "
+                         f"{'AX = B' if left else 'XA = B'} (shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)})")
+    T = _triangle(a, upper, unitriangular)
+    broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if left:
+        return decomp.Solve.apply(T, b)
+    # X A = B  <=>  A^T X^T = B^T
+    return swapaxes(decomp.Solve.apply(swapaxes(T, -2, -1), swapaxes(b, -2, -1)), -2, -1)
+
+
+def cholesky_solve(B, L, upper=False):
+    """X with (L L^T) X = B for a Cholesky factor L (``upper``: U with U^T U), as
+    ``torch.cholesky_solve``: two solves with the factor. B (*, n, k), L (*, n, n).
+
+    Only L's triangle is read; as in PyTorch the gradient is that of (L L^T)^-1 B at that
+    triangle for every entry of L (the other triangle's entries get one too)."""
+    op = "cholesky_solve"
+    x = _matrix(op, L)
+    b = as_tensor(B, like=x, op=op)
+    if b.ndim < 2 or b.shape[-2] != x.shape[-1]:
+        raise ShapeError(f"{op}: incompatible shapes of A and B for the equation AX = B "
+                         f"(shapes {tuple(x.shape)} and {tuple(b.shape)})")
+    # the other triangle's values drop out of the forward, its gradient stays
+    other = tril(x, -1) if upper else triu(x, 1)
+    F = x - other.detach()
+    if upper:
+        F = swapaxes(F, -2, -1)
+    first = decomp.Solve.apply(F, b)
+    return decomp.Solve.apply(swapaxes(F, -2, -1), first)
+
+
+def cholesky_inverse(L, upper=False):
+    """(L L^T)^-1 from a Cholesky factor L (``upper``: U with U^T U), as
+    ``torch.cholesky_inverse``."""
+    x = _matrix("cholesky_inverse", L)
+    eye = x._result(_eye(x.xp, x.shape[-1], x.array), x._be)
+    return cholesky_solve(eye, x, upper)
