@@ -123,3 +123,22 @@ def test_linalg_errors_are_torchs_classes(i):
         call(torch)
     with pytest.raises(cls):
         call(xpnn)
+
+
+@pytest.mark.parametrize("shape, kw", [((4, 5), {}), ((3, 4, 5), {"dim": (0, 2)}),
+                                       ((3, 4, 5), {"dim": (-1, 1), "keepdim": True})])
+def test_norm_nuc_is_the_nuclear_matrix_norm(shape, kw):
+    a = np.random.default_rng(3).standard_normal(shape)
+    x = xpnn.tensor(a, dtype=xpnn.float64, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    y, z = xpnn.norm(x, p="nuc", **kw), torch.norm(t, p="nuc", **kw)
+    y.sum().backward()
+    z.sum().backward()
+    assert tuple(y.shape) == tuple(z.shape)
+    np.testing.assert_allclose(y.detach().numpy(), z.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for bad in ("abc",):
+        with pytest.raises(RuntimeError):
+            torch.norm(t, p=bad)
+        with pytest.raises(RuntimeError, match="p must be a number, 'fro' or 'nuc'"):
+            xpnn.norm(x, p=bad)

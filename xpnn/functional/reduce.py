@@ -16,7 +16,7 @@ import math
 from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
-from .._errors import DtypeError, IndexRangeError, ShapeError
+from .._errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from .transfer import to
 
 MaxResult = return_types.max
@@ -456,8 +456,17 @@ def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The p-norm over ``dim`` (all entries by default): 2 / "fro", 1, inf, -inf or any
-    real p, as ``torch.norm`` for vectors."""
+    real p, as ``torch.norm`` for vectors; "nuc", the nuclear norm of the matrices over
+    the two dims ``dim`` (of a matrix by default)."""
     from .elementwise import abs as _abs, where as _where
+    if isinstance(p, str) and p != "fro":
+        if p != "nuc":
+            raise ArgumentError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+        from ..linalg import matrix_norm  # the sum of singular values of matrices
+        d = dim if axis is None else axis  # default: every dim (so a matrix, as in torch)
+        d = tuple(range(len(input.shape))) if d is None else d
+        return matrix_norm(input, "nuc", dim=d,
+                           keepdim=keepdim if keepdims is None else keepdims)
     x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
