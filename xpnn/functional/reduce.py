@@ -462,11 +462,7 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     if isinstance(p, str) and p != "fro":
         if p != "nuc":
             raise ArgumentError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
-        from ..linalg import matrix_norm  # the sum of singular values of matrices
-        d = dim if axis is None else axis  # default: every dim (so a matrix, as in torch)
-        d = tuple(range(len(input.shape))) if d is None else d
-        return matrix_norm(input, "nuc", dim=d,
-                           keepdim=keepdim if keepdims is None else keepdims)
+        return _nuclear(input, dim, axis, keepdim, keepdims)
     x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
@@ -486,6 +482,22 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
         return Sum.apply(nz, axes=axes, keepdims=keep)
     return PNorm.apply(x, axes=axes, keepdims=keep, p=float(p))
 
+
+
+def _nuclear(input, dim, axis, keepdim, keepdims):
+    """The sum of the singular values of the matrices over two dims (every dim by default,
+    so a matrix, as torch.norm's "nuc")."""
+    from .decomp import svdvals
+    from .shape import movedim, reshape
+    x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
+    if len(axes) != 2:
+        raise ShapeError(f"norm: p='nuc' needs two dims (a matrix), got dims {axes} of a "
+                         f"tensor of shape {x.shape}")
+    S = svdvals(movedim(x, axes, (-2, -1)))
+    out = Sum.apply(S, axes=(S.ndim - 1,), keepdims=False)
+    if not keep:
+        return out
+    return reshape(out, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
 
 class PNorm(Function):
     """(sum |x|^p)^(1/p) for any other real p; dX = dY sign(x) |x|^(p-1) / N^(p-1), 0 where
