@@ -230,8 +230,8 @@ def test_kl_independent_registry_and_missing_pair():
     tp = TD.Independent(TD.Normal(torch.zeros(3, 2), torch.ones(3, 2)), 1)
     tq = TD.Independent(TD.Normal(torch.ones(3, 2), torch.ones(3, 2) * 2), 1)
     _close(D.kl_divergence(p, q), TD.kl_divergence(tp, tq), "Independent", tol=1e-6)
-    with pytest.raises(NotImplementedError, match="Normal.*Gamma"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Gamma(1.0, 1.0))
+    with pytest.raises(NotImplementedError, match="Gamma.*Laplace"):  # torch lacks it too
+        D.kl_divergence(D.Gamma(1.0, 1.0), D.Laplace(0.0, 1.0))
 
     class MyNormal(D.Normal):
         pass

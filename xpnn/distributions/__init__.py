@@ -21,6 +21,8 @@ from .more_discrete import Binomial, Geometric, Multinomial, NegativeBinomial, P
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import HalfNormal, LogNormal, TransformedDistribution
 from . import kl_more  # noqa: F401  (registers the KL pairs of the classes above)
+from . import kl_gaps  # noqa: F401  (the KL pairs between the classes of kl.py)
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 
 __all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "MultivariateNormal", "Normal",
@@ -32,3 +34,4 @@ __all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exp
 __all__ += ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
             "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "TanhTransform",
             "Transform", "identity_transform"]
+__all__ += ["LowRankMultivariateNormal"]

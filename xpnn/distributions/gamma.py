@@ -154,7 +154,15 @@ class Beta(Distribution):
 
     @property
     def mode(self):
-        return self._dirichlet().mode[..., 0]
+        """(a - 1) / (a + b - 2) with a - 1 and b - 1 clamped at 0; 1 where both are below 1
+        (torch's choice of corner); NaN where the clamped sum is 0 otherwise. Written with
+        where() so that no 0/0 in an untaken branch reaches the gradient."""
+        a, b = self.concentration1, self.concentration0
+        am1 = F.where(a >= 1, a - 1, 0.0)
+        bm1 = F.where(b >= 1, b - 1, 0.0)
+        corner = (a < 1) & (b < 1)
+        ratio = am1 / F.where(corner, 1.0, am1 + bm1)
+        return F.where(corner, 1.0, ratio)
 
     @property
     def variance(self):
