@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: twenty-nine tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: thirty-four tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -18,7 +18,11 @@ fitted by Adam then LBFGS through autograd.grad(create_graph=True) twice in floa
 batch-hard triplet metric learning on cdist with TripletMarginLoss and CosineEmbeddingLoss, a
 top-2 mixture of experts combined by index_add_ with a load-balancing loss, a tabular
 classifier with categorical embeddings, WeightedRandomSampler, class-weighted
-CrossEntropyLoss and a BytesIO checkpoint), small enough to run in a second or two, on
+CrossEntropyLoss and a BytesIO checkpoint, a tiny GPT with weight tying, causal
+scaled_dot_product_attention, gradient accumulation and top-k sampling, a DDPM on two moons
+with an EMA copy, a VQ-VAE with a straight-through estimator and dead-code restarts, an input
+image optimized through a frozen conv net's Gram matrices, and Gaussian process regression by
+Cholesky factors against MultivariateNormal), small enough to run in a second or two, on
 made-up data. Each runs twice in this
 process (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose
 import lines alone are rewritten.
@@ -240,6 +244,36 @@ TUTORIALS = {
     "tabular": Tutorial(
         "tabular.py", replay=False, land=0.2,
         learning=_first_last(r"test loss ([\d.]+)")),
+    # 4 epochs of 14 AdamW steps (2 micro-batches each) of a tiny GPT: sdpa(is_causal=True),
+    # tied lm_head/wte, two param groups, a hand-set cosine lr, clip_grad_norm_, a BytesIO
+    # checkpoint resumed; the sample drawn by multinomial at the end is not replayed
+    "nanogpt": Tutorial(
+        "nanogpt.py", replay=True, compared=10 ** 9, land=0.02, ignore=(r"^sample: ",),
+        learning=_first_last(r"val loss ([\d.]+)")),
+    # 8 epochs of 8 Adam steps of a DDPM noise predictor on two moons; torch.rand, randint,
+    # randperm and Generator draws are not replayed, so no replay: the first epoch's loss
+    # and the mean of the last 3 (a diffusion loss is noisy: random timesteps)
+    "ddpm": Tutorial(
+        "ddpm.py", replay=False, land=0.15,
+        learning=lambda out, items: (
+            _floats(r"epoch \d+ \| loss ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"epoch \d+ \| loss ([\d.]+)", out)[-3:])))),
+    # 8 epochs of 14 Adam steps of a VQ-VAE (cdist + argmin, one_hot @ codebook, straight-
+    # through estimator, dead codes restarted by index assignment to weight.data)
+    "vqvae": Tutorial(
+        "vqvae.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test recon ([\d.]+)")),
+    # 60 Adam steps on an input image through a frozen random conv net (forward hooks, Gram
+    # matrices by bmm and einsum, total variation, clamp_); the image starts at torch.rand,
+    # which is not replayed, so no replay
+    "style_inversion": Tutorial(
+        "style_inversion.py", replay=False, land=0.35,
+        learning=_first_last(r"\| loss ([\d.]+)")),
+    # 120 Adam steps in float64 on a GP's log hyperparameters (cdist RBF kernel, cholesky,
+    # cholesky_solve, solve_triangular, slogdet, cholesky_inverse, MultivariateNormal)
+    "gaussian_process": Tutorial(
+        "gaussian_process.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"\| nll ([-\d.]+)")),
 }
 
 _RUNS = {}

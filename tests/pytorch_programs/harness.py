@@ -144,13 +144,15 @@ def _default_backend(xpnn, name):
 @contextlib.contextmanager
 def _global_settings(lib):
     """The framework's process-wide settings a program may change (the default dtype, the
-    print options) put back after it, so that the next program starts from the defaults."""
-    dtype = lib.get_default_dtype()
+    print options, the float32 matmul precision) put back after it, so that the next program
+    starts from the defaults."""
+    dtype, precision = lib.get_default_dtype(), lib.get_float32_matmul_precision()
     try:
         yield
     finally:
         lib.set_default_dtype(dtype)
         lib.set_printoptions(profile="default")
+        lib.set_float32_matmul_precision(precision)
 
 
 _LOCAL_MODULES = ("data", "model", "local_data")
