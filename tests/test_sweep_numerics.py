@@ -142,3 +142,31 @@ def test_norm_nuc_is_the_nuclear_matrix_norm(shape, kw):
             torch.norm(t, p=bad)
         with pytest.raises(RuntimeError, match="p must be a number, 'fro' or 'nuc'"):
             xpnn.norm(x, p=bad)
+
+
+@pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
+@pytest.mark.parametrize("upper, transpose, unit", [(True, False, False), (False, True, False),
+                                                    (True, True, True)])
+def test_triangular_solve_as_torch(backend, upper, transpose, unit):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((2, 3, 2))
+    t_a, t_b = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    x_a = xpnn.tensor(a, dtype=xpnn.float64, backend=backend, requires_grad=True)
+    x_b = xpnn.tensor(b, dtype=xpnn.float64, backend=backend, requires_grad=True)
+    ours = xpnn.triangular_solve(x_b, x_a, upper=upper, transpose=transpose,
+                                 unitriangular=unit)
+    theirs = torch.triangular_solve(t_b, t_a, upper=upper, transpose=transpose,
+                                    unitriangular=unit)
+    np.testing.assert_allclose(to_np(ours.solution), theirs.solution.detach().numpy(),
+                               rtol=1e-10)
+    np.testing.assert_allclose(to_np(ours.cloned_coefficient), a)
+    ours.solution.sum().backward()
+    theirs.solution.sum().backward()
+    np.testing.assert_allclose(to_np(x_b.grad), t_b.grad.numpy(), rtol=1e-9, atol=1e-12)
+    # torch's gradient of A has entries outside the triangle it reads; compare the triangle
+    mask = np.triu(np.ones((3, 3))) if upper else np.tril(np.ones((3, 3)))
+    if unit:
+        mask = mask - np.eye(3)
+    np.testing.assert_allclose(to_np(x_a.grad) * mask, t_a.grad.numpy() * mask, rtol=1e-9,
+                               atol=1e-12)

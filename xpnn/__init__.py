@@ -71,7 +71,8 @@ from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity
                          scatter_add, selu, sort, threshold, tile, topk, tril, triu,
                          triplet_margin_loss)
 from .functional.matrix import (cholesky, cholesky_inverse, cholesky_solve, det, inverse,
-                                logdet, matrix_power, pinverse, qr, slogdet, svd)
+                                logdet, matrix_power, pinverse, qr, slogdet, svd,
+                                triangular_solve)
 from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special

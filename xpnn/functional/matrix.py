@@ -22,7 +22,8 @@ SvdResult = return_types.svd
 inverse = inv
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet",
-           "matrix_power", "pinverse", "qr", "slogdet", "solve_triangular", "svd"]
+           "matrix_power", "pinverse", "qr", "slogdet", "solve_triangular", "svd",
+           "triangular_solve"]
 
 
 def logdet(input):
@@ -136,6 +137,17 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     # X A = B  <=>  A^T X^T = B^T
     return swapaxes(decomp.Solve.apply(swapaxes(T, -2, -1), swapaxes(b, -2, -1)), -2, -1)
 
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """X with A X = b (``transpose``: A^T X = b) for triangular A, as the deprecated
+    ``torch.triangular_solve`` (note its argument order, b first, and ``upper=True`` by
+    default): returns ``(solution, cloned_coefficient)``, the second a copy of A."""
+    coefficient = _matrix("triangular_solve", A)
+    a = coefficient
+    if transpose:  # the transpose of an upper triangle is a lower one
+        a, upper = swapaxes(a, -1, -2), not upper
+    x = solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
+    return return_types.triangular_solve(x, coefficient.clone())
 
 def cholesky_solve(B, L, upper=False):
     """X with (L L^T) X = B for a Cholesky factor L (``upper``: U with U^T U), as
