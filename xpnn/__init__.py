@@ -53,6 +53,7 @@ from .functional import (addbmm, addcdiv, addcmul, addmm, addmv, aminmax, baddbm
                          nanquantile, nansum, quantile, rad2deg, sgn, signbit, sinc, std_mean,
                          tensordot, trace, trapezoid, trapz, var_mean, vdot, xlogy)
 from .functional import digamma, lgamma, polygamma
+from .functional.special_more import i0, mvlgamma
 from .functional import addr, isreal, put
 from .functional import renorm
 from .functional import (allclose, diag_embed, diagflat, diagonal_scatter, dist, equal,
