@@ -1,6 +1,8 @@
-"""The comparison the adversarial sweeps (tests/test_sweep_*.py) hold xpnn to: a result of
-xpnn equals torch's result of the same call in shape, dtype and value."""
+"""The comparisons the adversarial sweeps (tests/test_sweep_*.py) hold xpnn to: a result of
+xpnn equals torch's result of the same call in shape, dtype and value, and where torch raises,
+xpnn raises the same class."""
 import numpy as np
+import pytest
 import torch
 from conftest import to_np
 
@@ -25,3 +27,15 @@ def same(x, t):
             same(a, b)
     else:
         assert type(x) is type(t) and x == t, (x, t)
+
+
+def raises_like(case, host_only=False):
+    """``case(torch)`` raises, and ``case(xpnn)`` raises the same class (or a subclass).
+    ``host_only``: a check xpnn makes only where arrays are in host memory (a range check
+    on a device would sync), skipped elsewhere."""
+    if host_only and not xpnn.zeros(1)._be.on_host:
+        pytest.skip("range checks run on host memory only (DESIGN.md, no host syncs)")
+    with pytest.raises(Exception) as want:
+        case(torch)
+    with pytest.raises(want.type):
+        case(xpnn)
