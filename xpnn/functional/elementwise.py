@@ -527,8 +527,8 @@ def div(input, other, *, rounding_mode=None):
     a, b = promote(input, other, "div")
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ShapeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                             f"{rounding_mode!r}")
+            raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                                f"{rounding_mode!r}")
         if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
             return a._result(_int_div(a._be, a.array, b.array, rounding_mode, "div"), a._be)
         q = Div.apply(_floating(a), _floating(b))
