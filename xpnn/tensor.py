@@ -129,8 +129,7 @@ class Tensor(TensorBase):
     def device(self):
         """The backend's device object (``torch.device`` for torch); NumPy's is the string
         ``"cpu"`` with PyTorch's ``.type`` and ``.index`` (:class:`HostDevice`)."""
-        dev = self._be.device
-        return HOST_DEVICE if dev == "cpu" and self._be.name == "numpy" else dev
+        return HOST_DEVICE if self._be.name == "numpy" else self._be.device
 
     @property
     def is_cuda(self):
