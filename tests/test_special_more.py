@@ -281,3 +281,14 @@ def test_top_level_names():
               "multigammaln", "erfcx"):
         assert n in S.__all__ and callable(getattr(S, n))
         assert hasattr(torch.special, n)
+
+
+def test_tensor_methods_i0_and_mvlgamma_as_torch():
+    """``x.i0()``, ``x.mvlgamma(p)`` and their in-place forms, as torch's Tensor methods."""
+    values = [1.5, 2.5, 4.0]
+    x, t = xpnn.tensor(values, dtype=xpnn.float64), torch.tensor(values, dtype=torch.float64)
+    np.testing.assert_allclose(x.i0().numpy(), t.i0().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(x.mvlgamma(2).numpy(), t.mvlgamma(2).numpy(), rtol=1e-13)
+    y, z = x.clone(), t.clone()
+    assert y.i0_() is y and y.mvlgamma_(2) is y
+    np.testing.assert_allclose(y.numpy(), z.i0_().mvlgamma_(2).numpy(), rtol=1e-12)

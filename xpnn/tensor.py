@@ -20,6 +20,7 @@ from . import functional as F
 from .autograd import TensorBase, _init, as_tensor, is_grad_enabled, no_grad
 from .functional import indexing as _indexing
 from .functional import layout as _layout
+from .functional import special_more as _special_more
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
@@ -962,6 +963,12 @@ class Tensor(TensorBase):
     def polygamma(self, n):
         return F.polygamma(n, self)
 
+    def i0(self):
+        return _special_more.i0(self)
+
+    def mvlgamma(self, p):
+        return _special_more.mvlgamma(self, p)
+
     def atan2(self, other):
         return F.atan2(self, other)
 
@@ -1727,7 +1734,7 @@ for _name in ("absolute", "acos", "acosh", "addbmm", "addmm", "addmv", "addr", "
               "remainder", "renorm", "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh",
               "square", "subtract", "tan", "true_divide", "trunc", "xlogy", "hardtanh",
               "leaky_relu", "elu", "silu", "gelu", "softplus", "mish", "hardswish",
-              "hardsigmoid", "relu6", "selu", "celu", "threshold"):
+              "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma"):
     if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _inplace(_name))
 
