@@ -300,11 +300,13 @@ def test_step_stays_on_the_host_mirror_until_changed(monkeypatch):
     step_ours(ps, opt, grads[:2])
     step_theirs(ts, topt, grads[:2])
     assert reads == []
-    opt.state[ps[0]]["step"].fill_(10.0)
+    kept = opt.state[ps[0]]["step"]
+    kept.fill_(10.0)
     topt.state[ts[0]]["step"].fill_(10.0)
     step_ours(ps, opt, grads[2:4])
     step_theirs(ts, topt, grads[2:4])
     assert len(reads) == 1
+    assert opt.state[ps[0]]["step"] is kept  # the user's Tensor stays the slot, as in torch
     reads.clear()
     opt.state[ps[1]]["step"] = xpnn.tensor(7.0, backend="array_api_strict:device1")
     topt.state[ts[1]]["step"] = torch.tensor(7.0)

@@ -359,8 +359,8 @@ class Optimizer:
             value = _host_number(t)
         else:
             value = t  # a Python number someone put there
-        if not (isinstance(t, Tensor) and t._be is param._be and tuple(t.shape) == () and
-                B.dtype_name(t.dtype) == scalar_dtype()):
+        if not (isinstance(t, Tensor) and t._be is _scalar_home(param) and
+                tuple(t.shape) == () and B.dtype_name(t.dtype) == scalar_dtype()):
             t = self._new_scalar(param, state, slot, value)
         entry = self._mirrors[(id(param), slot)] = [param, t, t._vc[0], value]
         return entry
