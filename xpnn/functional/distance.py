@@ -8,6 +8,7 @@ a clamped entry none).
 from __future__ import annotations
 
 from .. import backend as B
+from .._errors import DtypeError, ShapeError
 from ..autograd import Function, as_tensor
 from .elementwise import add, clamp, mul, promote, sqrt, sub, unbroadcast, where
 from .loss import _check_reduction, legacy_reduction, reduce_loss
@@ -50,7 +51,7 @@ class CosineSimilarity(Function):
 def _floating_pair(op, x1, x2):
     a, b = promote(x1, x2, op)
     if not a._be.is_floating(a.dtype):
-        raise TypeError(f"{op}: expected floating inputs, got {B.dtype_name(a.dtype)}")
+        raise DtypeError(f"{op}: expected floating inputs, got {B.dtype_name(a.dtype)}")
     return a, b
 
 
@@ -68,7 +69,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     try:
         shape = broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"cosine_similarity: x1 of shape {a.shape} and x2 of shape "
+        raise ShapeError(f"cosine_similarity: x1 of shape {a.shape} and x2 of shape "
                          f"{b.shape} do not broadcast") from None
     d = _axis("cosine_similarity", dim, len(shape))
     if a.ndim < len(shape) or b.ndim < len(shape):  # give both the broadcast rank
@@ -96,7 +97,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     x = as_tensor(input, op="normalize")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"normalize: expected a floating tensor, got "
+        raise DtypeError(f"normalize: expected a floating tensor, got "
                         f"{B.dtype_name(x.dtype)}")
     from .elementwise import div
     d = _axis("normalize", dim, x.ndim)
@@ -126,12 +127,15 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     x1, x2 = _floating_pair("cosine_embedding_loss", input1, input2)
     y = as_tensor(target, like=x1, op="cosine_embedding_loss")
     if y.ndim not in (0, 1):
-        raise ValueError(f"cosine_embedding_loss: 0-D or 1-D target expected, got shape "
+        raise ShapeError(f"cosine_embedding_loss: 0-D or 1-D target expected, got shape "
                          f"{y.shape}")
     want = y.ndim + 1
     if x1.ndim != want or x2.ndim != want:
-        raise ValueError(f"cosine_embedding_loss: a {y.ndim}-D target needs {want}-D inputs, "
+        raise ShapeError(f"cosine_embedding_loss: a {y.ndim}-D target needs {want}-D inputs, "
                          f"got shapes {x1.shape} and {x2.shape}")
+    if y.ndim and y.shape[0] not in (1, max(x1.shape[0], x2.shape[0])):
+        raise ShapeError(f"cosine_embedding_loss: target of shape {y.shape} does not match "
+                         f"inputs of shapes {x1.shape} and {x2.shape}")
     d = y.ndim
     # PyTorch's own formula: eps 1e-12 added to each squared norm
     dot = sum(mul(x1, x2), dim=d)
@@ -149,7 +153,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     x1, x2 = _floating_pair("margin_ranking_loss", input1, input2)
     y = as_tensor(target, like=x1, op="margin_ranking_loss")
     if not (x1.ndim == x2.ndim == y.ndim):
-        raise ValueError(f"margin_ranking_loss: all inputs need the same number of dims, got "
+        raise ShapeError(f"margin_ranking_loss: all inputs need the same number of dims, got "
                          f"shapes {x1.shape}, {x2.shape} and {y.shape}")
     loss = clamp(add(mul(-y, sub(x1, x2)), float(margin)), min=0.0)
     return reduce_loss(loss, reduction)
@@ -169,7 +173,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     pos = as_tensor(positive, like=a, op="triplet_margin_loss")
     neg = as_tensor(negative, like=a, op="triplet_margin_loss")
     if not a.ndim == pos.ndim == neg.ndim:
-        raise ValueError(f"triplet_margin_loss: anchor, positive and negative need the same "
+        raise ShapeError(f"triplet_margin_loss: anchor, positive and negative need the same "
                          f"number of dims, got shapes {a.shape}, {pos.shape} and {neg.shape}")
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be > 0, got {margin!r}")
@@ -204,7 +208,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     pos = as_tensor(positive, like=a, op=name)
     neg = as_tensor(negative, like=a, op=name)
     if not a.ndim == pos.ndim == neg.ndim:
-        raise ValueError(f"{name}: anchor, positive and negative need the same number of "
+        raise ShapeError(f"{name}: anchor, positive and negative need the same number of "
                          f"dims, got shapes {a.shape}, {pos.shape} and {neg.shape}")
     dist = pairwise_distance if distance_function is None else distance_function
     d_pos, d_neg = dist(a, pos), dist(a, neg)
@@ -220,7 +224,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = _reduction("hinge_embedding_loss", size_average, reduce, reduction)
     x = as_tensor(input, op="hinge_embedding_loss")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"hinge_embedding_loss: expected a floating input, got "
+        raise DtypeError(f"hinge_embedding_loss: expected a floating input, got "
                         f"{B.dtype_name(x.dtype)}")
     y = as_tensor(target, like=x, op="hinge_embedding_loss")
     hinge = where(~_label_is(y, 1), clamp(sub(float(margin), x), min=0.0), 0.0)

@@ -101,7 +101,7 @@ def _broadcastable(op, sa, sb):
     """Raise naming ``op`` unless the shapes broadcast (the same message on every backend)."""
     for x, y in zip(sa[::-1], sb[::-1]):
         if x != y and x != 1 and y != 1:
-            raise ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
+            raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
 
 
 def _floating(t):

@@ -14,7 +14,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw
 from .indexing import assign, index_add
-from .._errors import ArgumentError, IndexRangeError
+from .._errors import ArgumentError, DtypeError, IndexRangeError
 from .shape import _axis
 
 
@@ -190,18 +190,21 @@ def one_hot(tensor, num_classes=-1):
     t = as_tensor(tensor, op="one_hot")
     xp, be = t.xp, t._be
     if not xp.isdtype(t.dtype, "integral"):
-        raise TypeError(f"one_hot: expected an integer tensor of class indices, got "
-                        f"{B.dtype_name(t.dtype)}")
+        raise DtypeError(f"one_hot: expected an integer tensor of class indices, got "
+                         f"{B.dtype_name(t.dtype)}")
     size = math.prod(t.shape)
     if num_classes == -1 or be.on_host:
         lo = int(xp.min(t.array)) if size else 0
         hi = int(xp.max(t.array)) if size else -1
         if lo < 0:
-            raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+            raise ArgumentError(f"one_hot: class values must be non-negative, got {lo}")
+        if num_classes == -1 and not size:  # PyTorch: nothing to count the classes from
+            raise ArgumentError("one_hot: cannot infer num_classes from an empty tensor; "
+                                "pass num_classes")
         if num_classes == -1:
             num_classes = hi + 1
         elif hi >= num_classes:
-            raise ValueError(f"one_hot: class values must be smaller than num_classes "
-                             f"{num_classes}, got {hi}")
+            raise ArgumentError(f"one_hot: class values must be smaller than num_classes "
+                                f"{num_classes}, got {hi}")
     classes = xp.arange(num_classes, dtype=t.dtype, device=be.device)
     return t._result(xp.astype(t.array[..., None] == classes, xp.int64), be)

@@ -9,6 +9,8 @@ from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor, raw
 from .activation import _log_softmax, _sigmoid
 from .shape import permute, reshape
+from .._errors import (ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError,
+                       ShapeError)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -53,8 +55,8 @@ def _valid_labels(xp, be, C, target, ignore_index, name):
             t = be.to_numpy(target)
             v = be.to_numpy(valid)
             lo, hi = t[v].min(), t[v].max()
-            raise IndexError(f"{name}: target labels must be in [0, {C}) (C = {C} "
-                             f"classes), got values in [{lo}, {hi}]")
+            raise IndexRangeError(f"{name}: target labels must be in [0, {C}) (C = {C} "
+                                  f"classes), got values in [{lo}, {hi}]")
         bad = None
     return valid, bad
 
@@ -99,8 +101,8 @@ def _class_coeffs(xp, be, C, dtype, target, weight, ignore_index, smoothing, nam
             xp.astype(valid, dtype)[:, None]
         return _nan_where(xp, be, bad, K, dtype), denom
     if target.dtype != dtype:
-        raise TypeError(f"{name}: probability targets must have the input's dtype {dtype}, "
-                        f"got {target.dtype}")
+        raise DtypeError(f"{name}: probability targets must have the input's dtype {dtype}, "
+                         f"got {target.dtype}")
     q = target if not smoothing else target * (1 - smoothing) + smoothing / C
     K = q if weight is None else q * weight[None, :]
     return K, target.shape[0]
@@ -258,9 +260,7 @@ class CrossEntropy(Function):
     def backward_graph(self, dY):
         """Integer labels without smoothing: (softmax(x) - onehot(y)) * w[y] * g, recorded."""
         if self.K is not None:
-            name = "NLLLoss" if self.log_probs else "CrossEntropy"
-            raise NotImplementedError(f"double backward of {name} with probability targets "
-                                      "or label smoothing is not supported by xpnn")
+            return self._backward_graph_coeffs(dY)
         xp, be, X = self.xp, self.be, self.inputs[0]
         g = dY if self.reduction != "mean" else dY / self.denom
         # a row that weighs nothing gets 0, even where g is inf (see _row_factors)
@@ -270,6 +270,23 @@ class CrossEntropy(Function):
             return coef * -onehot
         return (X.softmax(1) - onehot) * coef
 
+    def _backward_graph_coeffs(self, dY):
+        """Label smoothing or probability targets: (softmax(x) sum_c K - K) * g, recorded (K
+        a constant; probabilities that require a gradient are not supported)."""
+        if len(self.needs) > 1:
+            raise NotImplementedError("double backward of CrossEntropy with probability "
+                                      "targets that require a gradient is not supported by "
+                                      "xpnn")
+        xp, X = self.xp, self.inputs[0]
+        K = X._result(self.K, X._be)
+        g = dY if self.reduction != "mean" else dY / self.denom
+        g = reshape(g, (-1, 1)) if self.reduction == "none" else g
+        dX = -K * g if self.log_probs else \
+            (X.softmax(1) * K.sum(1, keepdim=True) - K) * g
+        if self.labelled:  # rows of ignored labels get 0, as in backward
+            dX = dX.where(xp.any(self.K != 0, axis=1, keepdims=True), 0.0)
+        return dX
+
 
 def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing,
                     log_probs):
@@ -278,16 +295,21 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     tgt = raw(target, input, name, "target")
     w = raw(weight, input, name, "weight")
     if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        raise ArgumentError(f"{name}: label_smoothing must be in [0, 1], got "
+                            f"{label_smoothing!r}")
     if input.ndim < 1:
-        raise ValueError(f"{name}: input must be (N, C) or (N, C, d1, ...), got {input.shape}")
+        raise ShapeError(f"{name}: input must be (N, C) or (N, C, d1, ...), got {input.shape}")
     xp = input.xp
     if tgt is None:
         raise TypeError(f"{name}: target must be a Tensor or an array, got None")
     if not input._be.is_floating(input.dtype):
-        raise TypeError(f"{name}: expected floating logits, got {input.dtype} (cast them "
-                        "with .float())")
+        raise DtypeNotImplemented(f"{name}: expected floating logits, got {input.dtype} "
+                                  "(cast them with .float())")
     integral = xp.isdtype(tgt.dtype, "integral")
+    if not integral and (log_probs or ignore_index != -100):  # checks on arguments only
+        raise DtypeError(f"{name}: class-index targets must be integers, got {tgt.dtype}"
+                         if log_probs else f"{name}: ignore_index={ignore_index} is not "
+                         "supported with class-probability (floating) targets")
     if integral and tgt.dtype != xp.int64:  # uint8, int16, int32 labels index as int64
         tgt = xp.astype(tgt, xp.int64)
     # probabilities that require a gradient (a teacher trained too) stay a Tensor: an input
@@ -302,10 +324,10 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
     want = (input.shape[0],) + input.shape[2:] if integral else input.shape
     if tuple(tgt.shape) != want:
         kind = "class indices" if integral else "class probabilities"
-        raise ValueError(f"{name}: input of shape {input.shape} needs target ({kind}) of shape "
+        raise ShapeError(f"{name}: input of shape {input.shape} needs target ({kind}) of shape "
                          f"{want}, got {tuple(tgt.shape)}")
     if w is not None and tuple(w.shape) != (C,):
-        raise ValueError(f"{name}: weight must have shape ({C},), got {tuple(w.shape)}")
+        raise ShapeError(f"{name}: weight must have shape ({C},), got {tuple(w.shape)}")
     spatial = input.shape[2:]
     if spatial:  # (N, C, d...) -> (N*d..., C): classes last, one row per position
         order = (0,) + tuple(range(2, input.ndim)) + (1,)
@@ -318,8 +340,8 @@ def _classification(name, input, target, weight, ignore_index, reduction, label_
               smoothing=label_smoothing, log_probs=log_probs)
     if learnt:
         if tgt.dtype != input.dtype:  # checked here: the Function would take it as a Tensor
-            raise TypeError(f"{name}: probability targets must have the input's dtype "
-                            f"{input.dtype}, got {tgt.dtype}")
+            raise DtypeError(f"{name}: probability targets must have the input's dtype "
+                             f"{input.dtype}, got {tgt.dtype}")
         out = CrossEntropy.apply(input, target, **kw)
     else:
         out = CrossEntropy.apply(input, target=tgt, **kw)
@@ -363,7 +385,7 @@ class _Pointwise(Function):
 
     def forward(self, X, T, reduction="mean", **kw):
         L, self.dX, self.dT = self.pointwise(self.xp, X, T, **kw)
-        self.reduction, self.n = reduction, math.prod(X.shape)
+        self.reduction, self.n, self.kw = reduction, math.prod(X.shape), kw
         return _reduce_forward(self.be, L, reduction, self.n)
 
     def backward(self, dY):
@@ -371,12 +393,22 @@ class _Pointwise(Function):
         dT = self.dT * g if self.needs[1] and self.dT is not None else None
         return self.dX * g, dT
 
+    def _graph_factor(self, dY):
+        """The reduced output's gradient per element, a Tensor (recorded)."""
+        return dY if self.reduction != "mean" else dY / self.n
+
 
 class MSE(_Pointwise):
     @staticmethod
     def pointwise(xp, X, T):
         D = X - T
         return D * D, 2 * D, -2 * D
+
+    def backward_graph(self, dY):
+        """2 (x - t) g for x, its negative for t, recorded."""
+        X, T = self.inputs
+        dX = (X - T) * (2 * self._graph_factor(dY))
+        return dX, (-dX if self.needs[1] else None)
 
 
 class L1(_Pointwise):
@@ -428,22 +460,93 @@ class BCEWithLogits(_Pointwise):
             L, G, GT = L * weight, G * weight, GT * weight
         return L, G, GT
 
+    def backward_graph(self, dY):
+        """The gradients above, recorded: (sigmoid(x) c - pw t) w g for x, ((pw - 1)
+        softplus(-x) - x) w g for t, with c = 1 + (pw - 1) t."""
+        from .activation import softplus
+        X, T = self.inputs
+        pw, w = self.kw.get("pos_weight"), self.kw.get("weight")
+        g = self._graph_factor(dY)
+        if w is not None:
+            g = g * X._result(w, X._be)
+        if pw is None:
+            return (X.sigmoid() - T) * g, (-X * g if self.needs[1] else None)
+        pw = X._result(pw, X._be)
+        dX = (X.sigmoid() * (1 + (pw - 1) * T) - pw * T) * g
+        return dX, (((pw - 1) * softplus(-X) - X) * g if self.needs[1] else None)
+
+
+# losses that broadcast a target of another shape with PyTorch's warning; the BCE pair
+# refuses one, soft_margin_loss broadcasts only the target, the others broadcast silently
+_WARN_BROADCAST = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
+_SAME_SHAPE = ("binary_cross_entropy", "binary_cross_entropy_with_logits")
+# losses whose result keeps the input's dtype when the target's differs (PyTorch's kernels)
+_INPUT_DTYPE = ("huber_loss", "soft_margin_loss")
+
+
+def _broadcast_pair(name, input, target):
+    """input and target broadcast to one shape as PyTorch's loss does (only called when
+    their shapes differ)."""
+    from .shape import broadcast_shapes, expand
+    if name in _SAME_SHAPE:
+        raise ShapeError(f"{name}: target of shape {tuple(target.shape)} must have the "
+                         f"input's shape {tuple(input.shape)}")
+    try:
+        shape = broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ShapeError(f"{name}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ and cannot be broadcast together") from None
+    if name == "soft_margin_loss" and shape != tuple(input.shape):
+        raise ShapeError(f"{name}: target of shape {tuple(target.shape)} broadcasts the "
+                         f"input of shape {tuple(input.shape)} to {shape}")
+    if name in _WARN_BROADCAST:
+        import warnings
+        warnings.warn(f"{name}: target of shape {tuple(target.shape)} differs from the input "
+                      f"of shape {tuple(input.shape)}; both are broadcast to {shape}, which "
+                      "is likely a mistake. Give them the same shape.", UserWarning,
+                      stacklevel=4)
+    return expand(input, shape), expand(target, shape)
+
+
+def _promote_pair(name, input, target):
+    """input and target in one dtype as PyTorch's loss takes them (only called when their
+    dtypes differ): the promoted dtype, the input's for huber and soft margin; BCE refuses."""
+    from .promotion import promote_types
+    if name == "binary_cross_entropy" or name == "binary_cross_entropy_with_logits" and \
+            not target._be.is_floating(target.dtype):
+        raise DtypeError(f"{name}: input dtype {B.dtype_name(input.dtype)} and target dtype "
+                         f"{B.dtype_name(target.dtype)} differ")
+    dtype = input.dtype if name in _INPUT_DTYPE else \
+        promote_types(B.dtype_name(input.dtype), B.dtype_name(target.dtype))
+    return input.to(dtype), target.to(dtype)
+
 
 def _pointwise(cls, name, input, target, reduction, **kw):
     _check_reduction(name, reduction)
     input = as_tensor(input, op=name)
     target = as_tensor(target, like=input, op=name)
     if input.shape != target.shape:
-        raise ValueError(f"{name}: input of shape {input.shape} and target of shape "
-                         f"{target.shape} differ")
+        input, target = _broadcast_pair(name, input, target)
     if input._be is not target._be:  # before the dtype check: torch.float32 != np.float32
         _mixed(name, (input, target))
     if input.dtype != target.dtype:
-        raise TypeError(f"{name}: input dtype {input.dtype} and target dtype {target.dtype} "
-                        "differ")
+        input, target = _promote_pair(name, input, target)
+    if not input._be.is_floating(input.dtype) and (cls is not L1 or reduction == "mean"):
+        raise DtypeNotImplemented(f"{name}: expected floating inputs, got "
+                                  f"{B.dtype_name(input.dtype)}")
     kw = {k: raw(v, input, name, k) if isinstance(v, TensorBase) or B.is_array(v) else v
           for k, v in kw.items()}
+    for k in ("weight", "pos_weight"):
+        v = kw.get(k)
+        if v is not None and v.shape != input.shape and not _broadcasts_to(v.shape, input.shape):
+            raise ShapeError(f"{name}: {k} of shape {tuple(v.shape)} does not broadcast to "
+                             f"the input's shape {tuple(input.shape)}")
     return cls.apply(input, target, reduction=reduction, **kw)
+
+
+def _broadcasts_to(shape, to):
+    """Whether ``shape`` broadcasts to ``to`` without growing it."""
+    return len(shape) <= len(to) and all(a in (1, b) for a, b in zip(shape[::-1], to[::-1]))
 
 
 def _weighted(cls, name, input, target, reduction, weight, **kw):
@@ -495,7 +598,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """BCE of probabilities in [0, 1] against targets in [0, 1]."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    return _pointwise(BCE, "binary_cross_entropy", input, target, reduction, weight=weight)
+    x = as_tensor(input, op="binary_cross_entropy")
+    # PyTorch refuses probabilities outside [0, 1] (NaN too); checked where it is free (a
+    # device would sync)
+    if x._be.on_host and x._be.is_floating(x.dtype) and \
+            not bool(x.xp.all((x.array >= 0) & (x.array <= 1))):
+        raise ArgumentError("binary_cross_entropy: all elements of input should be between "
+                            "0 and 1")
+    return _pointwise(BCE, "binary_cross_entropy", x, target, reduction, weight=weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
