@@ -15,7 +15,7 @@ from .. import backend as B
 from ..autograd import Function, as_tensor, raw, unwrap
 from .dropout import dropout_mask
 from .elementwise import unbroadcast
-from .._errors import DtypeError, ShapeError
+from .._errors import ArgumentError, DtypeError, ShapeError
 from .linalg import array_matmul as mm
 from .shape import expand, reshape
 
@@ -131,7 +131,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and q.shape[-3] != k.shape[-3]:
         k, v = _share_heads(name, q, k, v)
     if not 0 <= dropout_p < 1:
-        raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p!r}")
+        raise ArgumentError(f"{name}: dropout_p must be in [0, 1), got {dropout_p!r}")
     xp = q.xp
     L, S = q.shape[-2], k.shape[-2]
     lead = _broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2], name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from .._errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from ..functional.attention import check_mask, scaled_dot_product_attention
 from . import init
@@ -21,6 +22,14 @@ from .module import Module, as_input, check_int, new_parameter, placement
 
 def _as_mask(m):
     return as_input(m)
+
+
+class _ShapeAssert(ShapeError, AssertionError):
+    """A shape MultiheadAttention refuses: torch checks most with ``assert``."""
+
+
+class _DtypeAssert(DtypeError, AssertionError):
+    """A mask dtype MultiheadAttention refuses (torch: AssertionError)."""
 
 
 class MultiheadAttention(Module):
@@ -50,8 +59,8 @@ class MultiheadAttention(Module):
         self.embed_dim = check_int(name, "embed_dim", embed_dim)
         self.num_heads = check_int(name, "num_heads", num_heads)
         if embed_dim % num_heads:
-            raise ValueError(f"{name}: embed_dim ({embed_dim}) must be divisible by num_heads "
-                             f"({num_heads})")
+            raise _ShapeAssert(f"{name}: embed_dim ({embed_dim}) must be divisible by "
+                               f"num_heads ({num_heads})")
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError(f"{name}: add_bias_kv / add_zero_attn are not supported")
         if isinstance(dropout, bool) or not 0 <= dropout < 1:
@@ -115,16 +124,16 @@ class MultiheadAttention(Module):
         name = "MultiheadAttention"
         q, k, v = as_input(query), as_input(key), as_input(value)
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
-            raise ValueError(f"{name}: query, key, value must all be 3-D (batched) or 2-D "
-                             f"(unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
+            raise _ShapeAssert(f"{name}: query, key, value must all be 3-D (batched) or "
+                               f"2-D (unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
         if q.shape[-1] != self.embed_dim or k.shape[-1] != self.kdim or \
                 v.shape[-1] != self.vdim:
-            raise ValueError(f"{name}: feature sizes of query {q.shape}, key {k.shape}, value "
-                             f"{v.shape} must be (embed_dim={self.embed_dim}, "
-                             f"kdim={self.kdim}, vdim={self.vdim})")
+            raise _ShapeAssert(f"{name}: feature sizes of query {q.shape}, key {k.shape}, "
+                               f"value {v.shape} must be (embed_dim={self.embed_dim}, "
+                               f"kdim={self.kdim}, vdim={self.vdim})")
         if q.dtype != self.out_proj.weight.dtype:
-            raise TypeError(f"{name}: input dtype {q.dtype} differs from the weights' dtype "
-                            f"{self.out_proj.weight.dtype}")
+            raise DtypeError(f"{name}: input dtype {q.dtype} differs from the weights' dtype "
+                             f"{self.out_proj.weight.dtype}")
         batched = q.ndim == 3
         same = query is key and key is value
         if not batched:
@@ -135,8 +144,8 @@ class MultiheadAttention(Module):
             k = v = q
         N, L, S = q.shape[0], q.shape[1], k.shape[1]
         if k.shape[:2] != (N, S) or v.shape[:2] != (N, S):
-            raise ValueError(f"{name}: key {key.shape} and value {value.shape} must share batch "
-                             f"and sequence sizes that fit query {query.shape}")
+            raise _ShapeAssert(f"{name}: key {key.shape} and value {value.shape} must share "
+                               f"batch and sequence sizes that fit query {query.shape}")
         h, d = self.num_heads, self.head_dim
         mask = self._merge_masks(key_padding_mask, attn_mask, is_causal, N, L, S, q, batched)
         q, k, v = self._project(q, k, v)
@@ -163,11 +172,10 @@ class MultiheadAttention(Module):
         parts = []
         if kpm is not None:
             want = (N, S) if batched else (S,)
-            check_mask(name, kpm, q.dtype, shapes=(want,), arg="key_padding_mask")
+            _check_mask(name, kpm, q.dtype, (want,), "key_padding_mask")
             parts.append(F.reshape(kpm, (N, 1, 1, S)))
         if attn_mask is not None:
-            check_mask(name, attn_mask, q.dtype, shapes=((L, S), (N * h, L, S)),
-                       arg="attn_mask")
+            _check_mask(name, attn_mask, q.dtype, ((L, S), (N * h, L, S)), "attn_mask")
             parts.append(attn_mask if attn_mask.ndim == 2 else
                          F.reshape(attn_mask, (N, h, L, S)))
         elif is_causal:  # one constant (L, S) triangle: blocked where the key comes later
@@ -189,6 +197,16 @@ class MultiheadAttention(Module):
                 p = F.where(p, neg, 0.0)
             total = p if total is None else total + p
         return total
+
+
+def _check_mask(name, mask, dtype, shapes, arg):
+    """check_mask, raising torch's AssertionError (still a ShapeError / DtypeError)."""
+    try:
+        check_mask(name, mask, dtype, shapes=shapes, arg=arg)
+    except ShapeError as e:
+        raise _ShapeAssert(str(e)) from None
+    except DtypeError as e:
+        raise _DtypeAssert(str(e)) from None
 
 
 class NonDynamicallyQuantizableLinear(Linear):

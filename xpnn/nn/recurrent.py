@@ -10,16 +10,33 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from .._errors import DtypeError, ShapeError
 from ..functional.recurrent import GATES, recurrent_layer, zeros_state
 from . import init
 from .module import Module, as_input, check_int, new_parameter
 from .utils.rnn import PackedSequence, _lengths_of, pad_packed_sequence
 
 
-def _check_dtype(layer, x, weight):
+class _DtypeMismatch(DtypeError, ValueError):
+    """Input or state dtype unlike the weights': torch raises ValueError for the input of
+    RNN/LSTM/GRU and RuntimeError for the rest; this is both, and still a TypeError."""
+
+
+def _check_dtype(layer, x, weight, what="input"):
     if x.dtype != weight.dtype:
-        raise TypeError(f"{layer}: input dtype {x.dtype} differs from the weights' dtype "
-                        f"{weight.dtype}; cast one of them")
+        raise _DtypeMismatch(f"{layer}: {what} dtype {x.dtype} differs from the weights' "
+                             f"dtype {weight.dtype}; cast one of them")
+
+
+class _NotInt(TypeError, ValueError):
+    """A size that is not an int: torch's TypeError, and the ValueError xpnn raised."""
+
+
+def _check_size(layer, arg, value, minimum=1):
+    """``check_int``, but a value that is not an int is (also) a TypeError, as torch's."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _NotInt(f"{layer}: {arg} must be an int, got {value!r}")
+    return check_int(layer, arg, value, minimum)
 
 
 class RNNBase(Module):
@@ -31,9 +48,9 @@ class RNNBase(Module):
         super().__init__()
         name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(mode, mode)
         self.mode, self._name = mode, name
-        self.input_size = check_int(name, "input_size", input_size)
-        self.hidden_size = check_int(name, "hidden_size", hidden_size)
-        self.num_layers = check_int(name, "num_layers", num_layers)
+        self.input_size = _check_size(name, "input_size", input_size)
+        self.hidden_size = _check_size(name, "hidden_size", hidden_size)
+        self.num_layers = _check_size(name, "num_layers", num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
                 not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got "
@@ -79,6 +96,12 @@ class RNNBase(Module):
     def _weights(self, k):
         return [getattr(self, n) for n in self._flat_names[k]]
 
+    @property
+    def all_weights(self):
+        """The parameters per layer-direction, in PyTorch's order: [[weight_ih_l0,
+        weight_hh_l0, bias_ih_l0, bias_hh_l0(, weight_hr_l0)], [..._l0_reverse], ...]."""
+        return [self._weights(k) for k in range(len(self._flat_names))]
+
     def forward(self, input, hx=None):
         """Run the stack over a sequence.
 
@@ -99,10 +122,10 @@ class RNNBase(Module):
         x = as_input(input)
         name, lstm = self._name, self.mode == "LSTM"
         if x.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got "
+            raise ShapeError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got "
                              f"shape {x.shape}")
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input of shape {x.shape} has feature size "
+            raise ShapeError(f"{name}: input of shape {x.shape} has feature size "
                              f"{x.shape[-1]}, expected input_size={self.input_size}")
         _check_dtype(name, x, self.weight_ih_l0)
         batched = x.ndim == 3
@@ -112,7 +135,7 @@ class RNNBase(Module):
             x = F.transpose(x, 0, 1)
         T, N = x.shape[0], x.shape[1]
         if T == 0:
-            raise ValueError(f"{name}: the sequence is empty (input shape {input.shape})")
+            raise ShapeError(f"{name}: the sequence is empty (input shape {input.shape})")
         D = 2 if self.bidirectional else 1
         h0, c0 = self._initial_states(hx, tuple(input.shape), N, batched, D, x)
         hs, cs = [], []
@@ -190,10 +213,10 @@ class RNNBase(Module):
             s = as_input(s)
             if s.shape != want:
                 size_name = "proj_size" if size != H else "hidden_size"
-                raise ValueError(f"{name}: {which} has shape {s.shape}, expected {want} "
+                raise ShapeError(f"{name}: {which} has shape {s.shape}, expected {want} "
                                  f"(num_layers * num_directions, batch, {size_name}) for an "
                                  f"input of shape {in_shape}")
-            _check_dtype(name, s, self.weight_ih_l0)
+            _check_dtype(name, s, self.weight_ih_l0, which)
             if not batched:
                 s = F.unsqueeze(s, 1)
             out.append([s[k, ...] for k in range(L)])
@@ -267,8 +290,8 @@ class RNNCellBase(Module):
         super().__init__()
         name = {"RNN_TANH": "RNNCell", "RNN_RELU": "RNNCell"}.get(mode, mode + "Cell")
         self.mode, self._name = mode, name
-        self.input_size = check_int(name, "input_size", input_size)
-        self.hidden_size = check_int(name, "hidden_size", hidden_size)
+        self.input_size = _check_size(name, "input_size", input_size)
+        self.hidden_size = _check_size(name, "hidden_size", hidden_size)
         self.bias = bool(bias)
         G, H = GATES[mode], hidden_size
         self.weight_ih = new_parameter((G * H, input_size), backend, device, dtype)
@@ -285,7 +308,7 @@ class RNNCellBase(Module):
         x = as_input(input)
         name, H, lstm = self._name, self.hidden_size, self.mode == "LSTM"
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
+            raise ShapeError(f"{name}: expected input of shape (batch, {self.input_size}) or "
                              f"({self.input_size},), got {x.shape}")
         _check_dtype(name, x, self.weight_ih)
         batched = x.ndim == 2
@@ -301,9 +324,9 @@ class RNNCellBase(Module):
             want = (N, H) if batched else (H,)
             for s in states:
                 if s.shape != want:
-                    raise ValueError(f"{name}: hidden state of shape {s.shape}, expected "
+                    raise ShapeError(f"{name}: hidden state of shape {s.shape}, expected "
                                      f"{want} for an input of shape {input.shape}")
-                _check_dtype(name, s, self.weight_ih)
+                _check_dtype(name, s, self.weight_ih, "hidden state")
             if not batched:
                 states = [F.unsqueeze(s, 0) for s in states]
         weights = [self.weight_ih, self.weight_hh] + (
@@ -315,7 +338,10 @@ class RNNCellBase(Module):
         return tuple(out) if lstm else out[0]
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
 
 
 class RNNCell(RNNCellBase):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import copy
 
 from .. import functional as F
+from .._errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from . import init
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, _ShapeAssert
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, ModuleList, as_input, check_int, placement
@@ -27,8 +28,8 @@ _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 def _activation(layer, activation):
     if isinstance(activation, str):
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"{layer}: activation must be 'relu', 'gelu' or a callable, got "
-                             f"{activation!r}")
+            raise ArgumentError(f"{layer}: activation must be 'relu', 'gelu' or a callable, "
+                                f"got {activation!r}")
         return _ACTIVATIONS[activation]
     if not callable(activation):
         raise ValueError(f"{layer}: activation must be 'relu', 'gelu' or a callable, got "
@@ -38,8 +39,8 @@ def _activation(layer, activation):
 
 def _check_rank(layer, arg, x):
     if x.ndim not in (2, 3):
-        raise ValueError(f"{layer}: {arg} must be 3-D (batched) or 2-D (unbatched), got shape "
-                         f"{x.shape}")
+        raise _ShapeAssert(f"{layer}: {arg} must be 3-D (batched) or 2-D (unbatched), got "
+                           f"shape {x.shape}")
     return x
 
 
@@ -278,10 +279,10 @@ class Transformer(Module):
         if batched and t.ndim == 3:
             axis = 0 if self.batch_first else 1
             if s.shape[axis] != t.shape[axis]:
-                raise ValueError(f"Transformer: the batch sizes of src {s.shape} and tgt "
+                raise ShapeError(f"Transformer: the batch sizes of src {s.shape} and tgt "
                                  f"{t.shape} must be equal (batch_first={self.batch_first})")
         if s.shape[-1] != self.d_model or t.shape[-1] != self.d_model:
-            raise ValueError(f"Transformer: the feature sizes of src {s.shape} and tgt "
+            raise ShapeError(f"Transformer: the feature sizes of src {s.shape} and tgt "
                              f"{t.shape} must equal d_model={self.d_model}")
         memory = self.encoder(s, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
                               is_causal=src_is_causal)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ... import backend as B
 from ... import functional as F
+from ..._errors import ArgumentError, ShapeError
 from ...autograd import TensorBase, as_tensor
 from ...tensor import Tensor
 
@@ -49,12 +50,13 @@ def _host_lengths(op, lengths, n):
     if isinstance(lengths, TensorBase):
         lengths = lengths.numpy()
     arr = np.asarray(B.to_numpy(lengths) if B.is_array(lengths) else lengths)
-    if arr.ndim != 1 or arr.shape[0] != n or (arr.size and arr.dtype.kind not in "iu"):
-        raise ValueError(f"{op}: lengths must be {n} integers (one per sequence), got "
+    # float lengths are truncated to int64, as torch's
+    if arr.ndim != 1 or arr.shape[0] != n or (arr.size and arr.dtype.kind not in "iuf"):
+        raise ShapeError(f"{op}: lengths must be {n} integers (one per sequence), got "
                          f"{lengths!r}")
     out = [int(v) for v in arr]
     if any(v <= 0 for v in out):
-        raise ValueError(f"{op}: every length must be >= 1, got {out}")
+        raise ShapeError(f"{op}: every length must be >= 1, got {out}")
     return out
 
 
@@ -74,14 +76,14 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     each padded with ``padding_value`` on the ``padding_side`` ("right" or "left")."""
     seqs = [as_tensor(s, op="pad_sequence") for s in sequences]
     if not seqs:
-        raise ValueError("pad_sequence: got no sequences")
+        raise ShapeError("pad_sequence: got no sequences")
     if padding_side not in ("right", "left"):
-        raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got "
-                         f"{padding_side!r}")
+        raise ArgumentError(f"pad_sequence: padding_side must be 'right' or 'left', got "
+                            f"{padding_side!r}")
     tail = tuple(seqs[0].shape[1:])
     for i, s in enumerate(seqs):
         if s.ndim < 1 or tuple(s.shape[1:]) != tail:
-            raise ValueError(f"pad_sequence: sequence {i} has shape {tuple(s.shape)}; every "
+            raise ShapeError(f"pad_sequence: sequence {i} has shape {tuple(s.shape)}; every "
                              f"sequence must be (L, *{tail})")
     T = max(s.shape[0] for s in seqs)
     out = []
