@@ -84,6 +84,10 @@ autograd.gradgradcheck = gradgradcheck
 from .anomaly import AnomalyError, detect_anomaly
 from . import anomaly as _anomaly
 from .autograd import functional as _autograd_functional  # torch.autograd.functional
+from .autograd import function as _autograd_function  # torch.autograd.function
+from .autograd import grad_mode as _autograd_grad_mode  # torch.autograd.grad_mode
+from .autograd import is_inference_mode_enabled
+is_anomaly_enabled = _anomaly.is_anomaly_enabled  # torch.is_anomaly_enabled
 autograd.detect_anomaly, autograd.set_detect_anomaly, autograd.is_anomaly_enabled = (
     detect_anomaly, _anomaly.set_detect_anomaly, _anomaly.is_anomaly_enabled)
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
@@ -140,4 +144,5 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-del _anomaly, _autograd_functional, _backend, _cpu_amp, _math, _nn_modules
+del (_anomaly, _autograd_functional, _autograd_function, _autograd_grad_mode, _backend, _cpu_amp,
+     _math, _nn_modules)

@@ -19,8 +19,9 @@ from . import backend as B
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
 
-class AnomalyError(FloatingPointError):
-    """An op produced NaN while :class:`detect_anomaly` was active."""
+class AnomalyError(FloatingPointError, RuntimeError):
+    """An op produced NaN while :class:`detect_anomaly` was active (a RuntimeError too, as
+    PyTorch raises)."""
 
 
 def _floating(xp, arr):

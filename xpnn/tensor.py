@@ -593,7 +593,7 @@ class Tensor(TensorBase):
             new = F.to(new, dtype=self.dtype)
         retained = self.retains_grad  # retain_grad() follows the tensor to its new version
         if retained:
-            self._node.__dict__["_retain"].pop(self._idx, None)
+            self._node.__dict__.get("_retain", {}).pop(self._idx, None)
         self.array, self._node, self._idx, self._rg = new.array, new._node, new._idx, new._rg
         if retained:
             self.retain_grad()

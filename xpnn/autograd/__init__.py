@@ -51,39 +51,43 @@ class _GradMode:
             return cls()(args[0])  # bare decorator: @no_grad
         return super().__new__(cls)
 
-    def __enter__(self):
-        self._prev = is_grad_enabled()
+    def _swap(self):
+        """Enter the mode; returns what :meth:`_restore` puts back."""
+        prev = is_grad_enabled()
         if self.enabled is not None:
             _mode.grad = self.enabled
+        return prev
+
+    def _restore(self, prev):
+        _mode.grad = prev
+
+    def __enter__(self):
+        self._prev = self._swap()
 
     def __exit__(self, *exc):
-        _mode.grad = self._prev
+        self._restore(self._prev)
 
     def __call__(self, fn):
-        enabled = self.enabled
+        swap, restore = self._swap, self._restore
 
         def wrapped(*args, **kwargs):
-            prev = is_grad_enabled()
-            if enabled is not None:
-                _mode.grad = enabled
+            prev = swap()
             try:
                 return fn(*args, **kwargs)
             finally:
-                _mode.grad = prev
+                restore(prev)
 
         def generator(*args, **kwargs):  # the mode holds while the body runs, each resume
             gen = wrapped(*args, **kwargs)  # (PyTorch's rule for generator functions)
             value = None
             while True:
-                prev = is_grad_enabled()
-                if enabled is not None:
-                    _mode.grad = enabled
+                prev = swap()
                 try:
                     item = gen.send(value)
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    _mode.grad = prev
+                    restore(prev)
                 value = yield item
         out = generator if inspect.isgeneratorfunction(fn) else wrapped
         out.__name__, out.__doc__ = fn.__name__, fn.__doc__
@@ -102,11 +106,26 @@ class enable_grad(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """PyTorch's inference_mode: here the same as ``no_grad``; ``mode=False`` changes
-    nothing."""
+    """PyTorch's inference_mode: ``no_grad`` plus :func:`is_inference_mode_enabled`;
+    ``mode=False`` turns recording on and inference mode off, as in PyTorch. Tensors made
+    inside are ordinary tensors (PyTorch marks them and refuses them in autograd later)."""
 
     def __init__(self, mode=True):
-        self.enabled = False if mode else None
+        self.mode = bool(mode)
+        self.enabled = not mode
+
+    def _swap(self):
+        prev = (is_grad_enabled(), is_inference_mode_enabled())
+        _mode.grad, _mode.inference = self.enabled, self.mode
+        return prev
+
+    def _restore(self, prev):
+        _mode.grad, _mode.inference = prev
+
+
+def is_inference_mode_enabled():
+    """Whether this thread is inside :class:`inference_mode`."""
+    return _mode.__dict__.get("inference", False)
 
 
 class set_grad_enabled(_GradMode):
@@ -242,6 +261,10 @@ class TensorBase:
             if value.shape != self.shape:
                 raise RuntimeError(f"grad: assigned a gradient of shape {value.shape} to a "
                                    f"tensor of shape {self.shape}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"grad: assigned a gradient of dtype "
+                                   f"{B.dtype_name(value.dtype)} to a tensor of dtype "
+                                   f"{B.dtype_name(self.dtype)}")
         self._grad = value
 
     @property
@@ -310,11 +333,12 @@ class TensorBase:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         ref = weakref.ref(self)
         self._node.__dict__.setdefault("_retain", {})[self._idx] = ref
+        self._hook_table()["retain"] = True  # still True after backward freed the node
 
     @property
     def retains_grad(self):
-        node = self._node
-        return node is not None and self._idx in node.__dict__.get("_retain", {})
+        hooks = self._hooks
+        return self._node is not None and bool(hooks) and hooks.get("retain", False)
 
     def _hook_table(self):
         if self._hooks is None:
@@ -365,6 +389,12 @@ class _RemovableHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
 
 # -- Function --------------------------------------------------------------------------------
 ALL = "all"
@@ -385,6 +415,9 @@ class Function:
     * PyTorch's: ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
       Tensors, with ``ctx.save_for_backward``, ``ctx.saved_tensors`` and
       ``ctx.needs_input_grad``; ``Cls.apply(*args)`` as in ``torch.autograd.Function``.
+      PyTorch 2's variant, ``forward(*args)`` without ctx plus ``setup_context(ctx, inputs,
+      output)``, is recognized by its ``setup_context``; ``vjp`` is another name for
+      ``backward``.
 
     For higher-order gradients (``create_graph=True``) an xpnn-style op also defines
     ``backward_graph(self, *dYs)``: the same vector-Jacobian product written with xpnn ops
@@ -402,11 +435,22 @@ class Function:
     # keep its first gradient as it is instead of copying it (see _accumulate)
     fresh_grads = False
     _ctx_style = False
+    _setup_style = False  # PyTorch 2's forward(*args) without ctx, plus setup_context
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if isinstance(cls.__dict__.get("forward"), staticmethod):
             cls._ctx_style = True
+        if "vjp" in cls.__dict__ and "backward" not in cls.__dict__:
+            cls.backward = cls.__dict__["vjp"]  # PyTorch: vjp is backward's other name
+        if "setup_context" in cls.__dict__:
+            cls._setup_style = True
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2 style: save what backward needs from ``inputs`` (the arguments of
+        ``apply``) and ``output`` (forward's result) on ``ctx``."""
+        raise NotImplementedError
 
     def forward(self, *xs, **params):
         raise NotImplementedError
@@ -416,9 +460,25 @@ class Function:
 
     def __repr__(self):
         """As PyTorch prints a grad_fn: ``<MulBackward0 object at 0x...>``."""
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def name(self):
+        """PyTorch's name of this node: ``"MulBackward0"``, ``"MyFnBackward"``."""
+        if self._ctx_style:
+            return f"{type(self).__name__}Backward"
         meta = self.__dict__.get("out_meta")
         ndim = len(meta[0][0]) if meta else 0
-        return f"<{grad_fn_name(self, ndim)} object at {hex(id(self))}>"
+        return grad_fn_name(self, ndim)
+
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` per input, as PyTorch's: the node that made it, an
+        :class:`AccumulateGrad` for a leaf that requires grad, ``(None, 0)`` otherwise
+        (empty once backward has freed the graph)."""
+        d = self.__dict__
+        return tuple((src, idx) if src is not None else
+                     (AccumulateGrad(t), 0) if t._rg else (None, 0)
+                     for t, (src, idx) in zip(d.get("inputs", ()), d.get("edges", ())))
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -459,6 +519,10 @@ class Function:
 
     # -- PyTorch-style context --------------------------------------------------------
     def save_for_backward(self, *tensors):
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, TensorBase):
+                raise TypeError(f"save_for_backward can only save tensors (or None), but "
+                                f"argument {i} is of type {type(t).__name__}")
         self._saved = tuple(tensors)
         self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
 
@@ -479,7 +543,8 @@ class Function:
         self.__dict__.setdefault("_non_diff", set()).update(id(o) for o in outputs)
 
     def mark_dirty(self, *tensors):
-        pass  # in-place inputs are rebound by xpnn's own in-place machinery
+        """Inputs forward changed in place: apply returns them, rebound to this node."""
+        self.__dict__.setdefault("_dirty", set()).update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
@@ -487,6 +552,20 @@ class Function:
     @property
     def needs_input_grad(self):
         return self.__dict__.get("_needs_input_grad", self.needs)
+
+
+class AccumulateGrad:
+    """The node of ``grad_fn.next_functions`` that stands for a leaf (``.variable``)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 def _remember_versions(fn, cls, inputs, outs):
@@ -510,8 +589,11 @@ def _raise_modified(op, shape, now, then):
 def _apply_ctx(cls, args, kwargs):
     """Run a PyTorch-style Function: forward on Tensors without recording, then one node."""
     tensors = [a for a in args if isinstance(a, TensorBase)]
-    if not tensors:
-        raise TypeError(f"{cls.__name__}.apply: expected at least one Tensor argument")
+    if not tensors:  # nothing to differentiate: forward alone, as PyTorch
+        ctx = cls.__new__(cls)
+        ctx._needs_input_grad = (False,) * len(args)
+        ctx.needs, ctx.record = (), False
+        return _ctx_forward(cls, ctx, args, kwargs)
     be = tensors[0]._be
     for t in tensors:
         if t._be is not be:
@@ -523,12 +605,7 @@ def _apply_ctx(cls, args, kwargs):
     ctx._needs_input_grad = needs
     ctx.needs = tuple(t._rg for t in tensors) if record else (False,) * len(tensors)
     ctx.record = record
-    prev = is_grad_enabled()
-    _mode.grad = False
-    try:
-        out = cls.forward(ctx, *args, **kwargs)
-    finally:
-        _mode.grad = prev
+    out = _ctx_forward(cls, ctx, args, kwargs)
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
     if _tracer is not None:
@@ -536,20 +613,40 @@ def _apply_ctx(cls, args, kwargs):
     if not record:
         return out
     skip = ctx.__dict__.get("_non_diff", set())
+    dirty = ctx.__dict__.get("_dirty", ())
+    ctx.edges = [(t._node, t._idx) for t in tensors]
     wrapped = []
     for i, o in enumerate(outs):
         if isinstance(o, TensorBase) and id(o) not in skip:
-            if o._node is not None or any(o is t for t in tensors) or o._rg:
+            if id(o) in dirty:  # changed in place (mark_dirty): the input itself, rebound
+                if o._node is None and o._rg:
+                    raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad "
+                                       "has been used in an in-place operation")
+            elif o._node is not None or any(o is t for t in tensors) or o._rg:
                 o = o._result(o.array, o._be)  # never re-parent an input or a graph tensor
             o._node, o._idx, o._rg = ctx, i, True
         wrapped.append(o)
     ctx.inputs = tuple(tensors)
-    ctx.edges = [(t._node, t._idx) for t in tensors]
     ctx.versions = []
     ctx.out_meta = [(o.shape, o.dtype) if isinstance(o, TensorBase) else ((), None)
                     for o in wrapped]
     ctx._arg_is_tensor = tuple(isinstance(a, TensorBase) for a in args)
     return wrapped[0] if single else tuple(wrapped)
+
+
+def _ctx_forward(cls, ctx, args, kwargs):
+    """A PyTorch-style forward, unrecorded: ``forward(ctx, *args)``, or PyTorch 2's
+    ``forward(*args)`` then ``setup_context(ctx, args, output)``."""
+    prev = is_grad_enabled()
+    _mode.grad = False
+    try:
+        if not cls._setup_style:
+            return cls.forward(ctx, *args, **kwargs)
+        out = cls.forward(*args, **kwargs)
+        cls.setup_context(ctx, args, out)
+        return out
+    finally:
+        _mode.grad = prev
 
 
 def _call_ctx_backward(node, dYs):
@@ -637,30 +734,42 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, materialize_grads=False):
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned instead of accumulated.
+
+    ``is_grads_batched``: each grad_output has a leading batch dim; the result is the
+    gradient for each slice, stacked (a loop of backward passes here, not vmap).
 
     Returns:
         tuple with one Tensor per input (None for an input the outputs do not depend on,
         if ``allow_unused``; zeros with ``materialize_grads``).
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: allow_unused must be True or left out when "
+                         "materialize_grads=True, got allow_unused=False")
     roots = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    ins = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
+    if not ins:
+        raise RuntimeError("grad: inputs cannot be empty")
     grads = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else \
         [grad_outputs] * len(roots)
-    capture = {}
+    if len(grads) != len(roots):
+        raise RuntimeError(f"grad: got {len(roots)} outputs and {len(grads)} grad_outputs")
+    if is_grads_batched:
+        return _grad_batched(roots, ins, grads, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
+    capture, keys = {}, []
     for i, t in enumerate(ins):
         if not t._rg:
             raise RuntimeError(f"grad: input {i} does not require grad")
         key = id(t) if t._node is None else (id(t._node), t._idx)
-        capture[key] = [i, None]
+        keys.append(key)
+        capture.setdefault(key, [i, None])  # an input listed twice gets the gradient twice
     if create_graph:
         _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set())
     else:
         _run(roots, grads, bool(retain_graph), capture=capture, only=set())
-    out = [None] * len(ins)
-    for i, g in capture.values():
-        out[i] = g
+    out = [capture[key][1] for key in keys]
     result = []
     for i, (t, g) in enumerate(zip(ins, out)):
         if g is None:
@@ -671,6 +780,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "the outputs; pass allow_unused=True")
         result.append(g if g is None or isinstance(g, TensorBase) else t._result(g, t._be))
     return tuple(result)
+
+
+def _grad_batched(roots, ins, grads, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """:func:`grad` with ``is_grads_batched``: one pass per slice of the grad_outputs'
+    leading dim, the results stacked."""
+    from ..functional import stack  # the ops build on this module
+    n = None
+    for g in grads:
+        if g is not None:
+            if n is not None and g.shape[0] != n:
+                raise ShapeError(f"grad: is_grads_batched needs grad_outputs with one batch "
+                                 f"size, got {n} and {g.shape[0]}")
+            n = g.shape[0]
+    if n is None:
+        raise RuntimeError("grad: is_grads_batched=True needs grad_outputs")
+    per = []
+    for b in range(n):
+        keep = True if b < n - 1 else retain_graph
+        per.append(grad(roots, ins, [None if g is None else g[b] for g in grads], keep,
+                        create_graph, allow_unused, False, materialize_grads))
+    return tuple(None if per[0][i] is None else stack([p[i] for p in per])
+                 for i in range(len(ins)))
 
 
 def _root_grad(root, grad):
@@ -693,9 +825,8 @@ def _root_grad(root, grad):
     if tuple(arr.shape) != root.shape:
         raise ShapeError(f"backward: grad of shape {tuple(arr.shape)} for a tensor of "
                          f"shape {root.shape}")
-    if arr.dtype != root.dtype:
-        raise TypeError(f"backward: gradient of dtype {B.dtype_name(arr.dtype)} for a tensor "
-                        f"of dtype {B.dtype_name(root.dtype)}")
+    if arr.dtype != root.dtype:  # PyTorch casts it to the tensor's dtype
+        arr = be.xp.astype(arr, root.dtype)
     return arr
 
 
@@ -717,7 +848,8 @@ def _seeded(roots, grads, tensors):
                                "inputs without requires_grad=True?)")
         arr = _root_grad(root, g)
         if tensors:
-            arr = g if isinstance(g, TensorBase) else root._result(arr, root._be)
+            arr = g if isinstance(g, TensorBase) and g.dtype == root.dtype else \
+                root._result(arr, root._be)
         if root._node is None:
             leaf_roots.append((root, arr))
             continue

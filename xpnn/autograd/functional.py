@@ -65,14 +65,26 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     return (ys if many_out else ys[0]), (gs if many_in else gs[0])
 
 
+def _strategy(op, strategy, vectorize):
+    """PyTorch's checks of a Jacobian strategy. xpnn has no forward mode: "forward-mode"
+    gives the same Jacobian, computed by reverse mode."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError(f"{op}: expected strategy 'forward-mode' or 'reverse-mode', got "
+                         f"{strategy!r}")
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError(f"{op}: the 'forward-mode' strategy needs vectorize=True "
+                                  "(as in PyTorch)")
+
+
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
     """The Jacobian of ``func`` at ``inputs``: for one input and one output a tensor of
     shape ``output.shape + input.shape``; tuples of them (nested, outputs first) when
     ``inputs`` or the outputs are tuples. One backward per output element."""
-    if strategy != "reverse-mode":
-        raise NotImplementedError(f"jacobian: strategy={strategy!r} (forward mode) is not "
-                                  "supported by xpnn; use 'reverse-mode'")
+    _strategy("jacobian", strategy, vectorize)
+    if strategy == "forward-mode" and strict:
+        raise RuntimeError("jacobian: strict=True and strategy='forward-mode' are not "
+                           "supported together (as in PyTorch)")
     xs, many_in = _tensors("jacobian: inputs", inputs)
     xs = _graph_leaves(xs, create_graph)
     with enable_grad():
@@ -228,10 +240,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     """The Hessian of a scalar function at ``inputs``: for one input a tensor of shape
     ``input.shape * 2``; for a tuple, a tuple of tuples (``H[i][j]`` of shape
     ``inputs[i].shape + inputs[j].shape``). One backward per element of the gradient."""
-    if outer_jacobian_strategy != "reverse-mode":
-        raise NotImplementedError(f"hessian: outer_jacobian_strategy="
-                                  f"{outer_jacobian_strategy!r} (forward mode) is not "
-                                  "supported by xpnn; use 'reverse-mode'")
+    _strategy("hessian", outer_jacobian_strategy, vectorize)
     xs, many = _tensors("hessian: inputs", inputs)
     xs = _graph_leaves(xs, create_graph)
     out, gs, live = _first_grads("hessian", func, xs)

@@ -371,16 +371,30 @@ def _dim(op, x, dim, axis, dtype):
     return x, d
 
 
+def _in_place(fn, input, *args, **kwargs):
+    """``inplace=True``: ``input`` becomes ``fn(input, ...)`` and is returned, as in PyTorch
+    (recorded in the graph where ``input`` is; refused on a leaf that requires grad)."""
+    if not hasattr(input, "_unary_inplace"):
+        return fn(input, *args, **kwargs)
+    return input._unary_inplace(fn.__name__ + "_", lambda t: fn(t, *args, **kwargs))
+
+
 def relu(input, inplace=False):
     """max(x, 0); integers stay integers, as in PyTorch."""
+    if inplace:
+        return _in_place(relu, input)
     return ReLU.apply(as_tensor(input, op="relu"))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        return _in_place(leaky_relu, input, negative_slope)
     return LeakyReLU.apply(_input("leaky_relu", input, False), slope=negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
+    if inplace:
+        return _in_place(elu, input, alpha)
     return ELU.apply(_input("elu", input, False), alpha=alpha)
 
 
@@ -396,6 +410,8 @@ def sigmoid(input):
 
 
 def silu(input, inplace=False):
+    if inplace:
+        return _in_place(silu, input)
     return SiLU.apply(_input("silu", input, False))
 
 
@@ -580,6 +596,8 @@ def _number(op, name, value):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """Clamp to [min_val, max_val]; no gradient at or beyond the bounds. Integers stay
     integers, as in PyTorch."""
+    if inplace:
+        return _in_place(hardtanh, input, min_val, max_val)
     x = as_tensor(input, op="hardtanh")
     lo, hi = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
     if lo > hi:
@@ -591,16 +609,21 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def relu6(input, inplace=False):
     """min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else ``value``."""
+    if inplace:
+        return _in_place(_threshold, input, threshold, value)
     x = as_tensor(input, op="threshold")
     t, v = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
     if not x._be.is_floating(x.dtype):  # x > t for integers is x > floor(t)
         t, v = math.floor(t), int(v)
     return Threshold.apply(x, threshold=t, value=v)
+
+
+_threshold = threshold  # for threshold(), whose argument hides its name
 
 
 def hardshrink(input, lambd=0.5):
@@ -619,6 +642,8 @@ def softshrink(input, lambd=0.5):
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x)) (Misra 2019)."""
+    if inplace:
+        return _in_place(mish, input)
     return Mish.apply(_input("mish", input, False))
 
 
@@ -634,11 +659,15 @@ def logsigmoid(input):
 
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with PyTorch's constants (Klambauer et al. 2017)."""
+    if inplace:
+        return _in_place(selu, input)
     return ScaledELU.apply(_input("selu", input, False), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (e^(x/alpha) - 1)) (Barron 2017)."""
+    if inplace:
+        return _in_place(celu, input, alpha)
     alpha = _number("celu", "alpha", alpha)
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
@@ -647,11 +676,15 @@ def celu(input, alpha=1.0, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
+    if inplace:
+        return _in_place(hardsigmoid, input)
     return Hardsigmoid.apply(_input("hardsigmoid", input, False))
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (Howard et al. 2019)."""
+    if inplace:
+        return _in_place(hardswish, input)
     return Hardswish.apply(_input("hardswish", input, False))
 
 
