@@ -115,6 +115,17 @@ from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocas
 from .cpu import amp as _cpu_amp  # torch.cpu.amp (xpnn.cuda.amp comes with xpnn.cuda)
 from ._compile import compile
 from .func import vmap
+from .functional.misc import (adjoint, angle, binomial, chain_matmul, conj, conj_physical,
+                              corrcoef, cov, frexp, get_num_interop_threads, histogram, imag,
+                              is_conj, is_neg, is_nonzero, matrix_exp, nextafter, orgqr,
+                              poisson, positive, real, resolve_conj, resolve_neg, rsub,
+                              select_scatter, set_num_interop_threads, slice_scatter,
+                              split_with_sizes, typename, vander)
+from .creation_more import (asarray, bartlett_window, blackman_window, hamming_window,
+                            hann_window, kaiser_window, range, scalar_tensor, unravel_index)
+from .functional import misc as _misc
+from ._memory_format import (layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc,
+                             sparse_csr, strided)
 
 __version__ = "0.2.0"
 
@@ -144,5 +155,9 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
+for _name in _misc.METHOD_FUNCTIONS:  # torch.clone(x), torch.relu_(x), ...
+    if hasattr(Tensor, _name) and _name not in globals():
+        globals()[_name] = _misc.calls_method(_name)
+
 del (_anomaly, _autograd_functional, _autograd_function, _autograd_grad_mode, _backend, _cpu_amp,
-     _math, _nn_modules)
+     _math, _misc, _name, _nn_modules)

@@ -20,11 +20,13 @@ from . import functional as F
 from .autograd import TensorBase, _init, as_tensor, is_grad_enabled, no_grad
 from .functional import indexing as _indexing
 from .functional import layout as _layout
+from .functional import misc as _misc
 from .functional import special_more as _special_more
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
 from ._errors import DtypeError, DtypeNotImplemented, ShapeError
+from ._memory_format import strided
 from .functional.shape import _axis, _dims
 
 
@@ -1540,7 +1542,7 @@ class Tensor(TensorBase):
 
     def positive(self):
         if self.dtype == self.xp.bool:
-            raise TypeError("positive: not supported for bool tensors (as in PyTorch)")
+            raise DtypeError("positive: not supported for bool tensors (as in PyTorch)")
         return self
 
     def new(self, *args):
@@ -1699,6 +1701,90 @@ for _name in ("logical_xor", "greater", "greater_equal", "less", "less_equal", "
     if hasattr(F, _name) and not hasattr(Tensor, _name):
         setattr(Tensor, _name, _method(getattr(F, _name)))
 Tensor.ger, Tensor.fix = Tensor.outer, Tensor.trunc
+Tensor.unsafe_chunk, Tensor.unsafe_split = Tensor.chunk, Tensor.split
+Tensor.unsafe_split_with_sizes = Tensor.split_with_sizes
+
+# PyTorch's smaller methods (x.cov(), x.frexp(), x.conj(), ...): see xpnn.functional.misc
+for _name in ("adjoint", "angle", "conj", "conj_physical", "corrcoef", "cov", "frexp",
+              "histogram", "is_conj", "is_neg", "matrix_exp", "nextafter", "orgqr", "resolve_conj",
+              "resolve_neg", "select_scatter", "slice_scatter"):
+    setattr(Tensor, _name, _method(getattr(_misc, _name)))
+Tensor.real = property(_misc.real, doc="The real part: the tensor itself (xpnn is real).")
+Tensor.imag = property(_misc.imag, doc="Raises, as PyTorch for a real tensor.")
+Tensor.cholesky_solve = _method(_matrix.cholesky_solve)
+Tensor.cholesky_inverse = _method(_matrix.cholesky_inverse)
+Tensor.triangular_solve = _method(_matrix.triangular_solve)
+
+
+def _H(self):
+    """The conjugate transpose of a matrix (``mT`` of a real 2-D tensor), as ``Tensor.H``."""
+    if self.ndim > 2:
+        raise RuntimeError(f"H: only supported on matrices (2-D tensors), got a "
+                           f"{self.ndim}-D tensor; use mH for batches of matrices")
+    return self.t()
+
+
+Tensor.H = property(_H)
+
+
+def _stride(self, dim=None):
+    """The strides in elements of the tensor's row-major layout (xpnn's tensors are
+    contiguous: :meth:`is_contiguous` is True), as ``Tensor.stride``."""
+    shape, out, step = tuple(self.shape), [], 1
+    for n in reversed(shape):
+        out.append(step)
+        step *= max(n, 1)
+    out = tuple(reversed(out))
+    return out if dim is None else out[_axis("stride", dim, len(shape))]
+
+
+def _data_ptr(self):
+    """The address of the tensor's first element in its backend's memory (NumPy, PyTorch,
+    CuPy); tensors sharing memory share it, as in PyTorch."""
+    a = self.array
+    while hasattr(a, "_array") and not hasattr(a, "__array_interface__"):
+        a = a._array  # array-api-strict wraps a NumPy array
+    if hasattr(a, "__array_interface__"):
+        return a.__array_interface__["data"][0]
+    if hasattr(a, "data_ptr"):
+        return a.data_ptr()
+    return a.data.ptr  # CuPy
+
+
+Tensor.stride, Tensor.data_ptr = _stride, _data_ptr
+Tensor.storage_offset = lambda self: 0
+Tensor.layout = property(lambda self: strided, doc="Always ``xpnn.strided`` (dense).")
+Tensor.output_nr, Tensor.name = 0, None
+for _name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn",
+              "is_nested", "is_xla", "is_xpu", "is_mps", "is_ipu", "is_vulkan", "is_maia",
+              "is_mtia"):
+    setattr(Tensor, _name, False)
+Tensor.is_pinned = lambda self, device=None: False
+Tensor.is_shared = lambda self: False
+Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: \
+    self if dtype is None else self.to(dtype)
+
+
+def _index_reduce(self, dim, index, source, reduce, *, include_self=True):
+    """``self`` with the slices of ``source`` along ``dim`` reduced ("prod", "mean", "amax"
+    or "amin") into the slices ``index`` names, as ``Tensor.index_reduce``."""
+    d = _axis("index_reduce", dim, self.ndim)
+    if index.ndim != 1 or source.ndim != self.ndim or index.shape[0] != source.shape[d]:
+        raise IndexError(f"index_reduce: index of shape {tuple(index.shape)} must be 1-D with "
+                         f"one entry per slice of source (shape {tuple(source.shape)}) along "
+                         f"dim {dim}")
+    view = [1] * self.ndim
+    view[d] = index.shape[0]
+    idx = F.broadcast_to(F.reshape(index, view), source.shape)
+    return F.scatter_reduce(self, d, idx, source, reduce, include_self=include_self)
+
+
+def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    return self._unary_inplace("index_reduce_", _index_reduce, dim, index, source, reduce,
+                               include_self=include_self, other=source)
+
+
+Tensor.index_reduce, Tensor.index_reduce_ = _index_reduce, _index_reduce_
 
 
 def _inplace(name):
@@ -1734,7 +1820,7 @@ for _name in ("absolute", "acos", "acosh", "addbmm", "addmm", "addmv", "addr", "
               "remainder", "renorm", "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh",
               "square", "subtract", "tan", "true_divide", "trunc", "xlogy", "hardtanh",
               "leaky_relu", "elu", "silu", "gelu", "softplus", "mish", "hardswish",
-              "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma"):
+              "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma", "nextafter"):
     if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _inplace(_name))
 

@@ -15,7 +15,7 @@ _TERMS = 48    # inversion terms: P(Poisson(10) >= 48) < 1e-15
 _ROUNDS = 20   # rejection rounds: all reject with probability < 0.2^20 ~ 1e-14
 
 
-def _inversion(be, xp, p0, ratio, shape):
+def _inversion(be, xp, p0, ratio, shape, generator=None):
     """The k with cdf(k - 1) <= U < cdf(k), U uniform on [0, total) where total is the
     mass of the first _TERMS terms (renormalized, so a rounded-down cdf never runs off
     the end); ``ratio(k)`` is pmf(k + 1) / pmf(k)."""
@@ -23,7 +23,7 @@ def _inversion(be, xp, p0, ratio, shape):
     for k in range(_TERMS - 1):
         term = term * ratio(k)
         total = total + term
-    U = be.uniform(shape, "float64") * total
+    U = be.uniform(shape, "float64", generator) * total
     count = xp.zeros(shape, dtype=xp.float64, device=p0.device)
     cdf, term = p0, p0
     for k in range(_TERMS):
@@ -40,13 +40,13 @@ def _first_accepted(xp, ok, k, fallback):
     return out
 
 
-def poisson_array(be, xp, rate):
+def poisson_array(be, xp, rate, generator=None):
     """Poisson(rate) counts (float64) of ``rate``'s shape; ``rate`` a float64 array."""
     shape = tuple(rate.shape)
     with be.quiet():
         small = rate < _SMALL
         rs = xp.where(small, rate, 0.0)  # each method's parameters, dummies elsewhere
-        inv = _inversion(be, xp, xp.exp(-rs), lambda k: rs / (k + 1), shape)
+        inv = _inversion(be, xp, xp.exp(-rs), lambda k: rs / (k + 1), shape, generator)
         L = xp.where(small, _SMALL, rate)
         slam, loglam = xp.sqrt(L), xp.log(L)
         b = 0.931 + 2.53 * slam
@@ -54,8 +54,8 @@ def poisson_array(be, xp, rate):
         log_invalpha = xp.log(1.1239 + 1.1328 / (b - 3.4))
         vr = 0.9277 - 3.6224 / (b - 2)
         rounds = (_ROUNDS,) + shape
-        U = be.uniform(rounds, "float64") - 0.5
-        V = be.uniform(rounds, "float64")
+        U = be.uniform(rounds, "float64", generator) - 0.5
+        V = be.uniform(rounds, "float64", generator)
         us = 0.5 - xp.abs(U)
         k = xp.floor((2 * a / us + b) * U + L + 0.43)
         quick = (us >= 0.07) & (V <= vr)
@@ -66,7 +66,7 @@ def poisson_array(be, xp, rate):
         return xp.where(small, inv, big)
 
 
-def binomial_array(be, xp, n, p):
+def binomial_array(be, xp, n, p, generator=None):
     """Binomial(n, p) counts (float64) of the broadcast shape of the float64 arrays ``n``
     (whole numbers >= 0) and ``p`` in [0, 1]; drawn for min(p, 1 - p) and flipped."""
     shape = tuple(n.shape)
@@ -78,7 +78,7 @@ def binomial_array(be, xp, n, p):
         ns, ps = xp.where(small, n, 0.0), xp.where(small, p, 0.0)
         r = ps / (1 - ps)
         inv = _inversion(be, xp, xp.exp(ns * xp.log1p(-ps)),
-                         lambda k: xp.maximum(ns - k, 0.0) / (k + 1) * r, shape)
+                         lambda k: xp.maximum(ns - k, 0.0) / (k + 1) * r, shape, generator)
         # BTRS on the rest (dummy parameters where inversion answers)
         N, P = xp.where(small, 100.0, n), xp.where(small, 0.25, p)
         Q = 1 - P
@@ -92,8 +92,8 @@ def binomial_array(be, xp, n, p):
         m = xp.floor((N + 1) * P)
         h = lgamma_array(xp, m + 1) + lgamma_array(xp, N - m + 1)
         rounds = (_ROUNDS,) + shape
-        U = be.uniform(rounds, "float64") - 0.5
-        V = be.uniform(rounds, "float64")
+        U = be.uniform(rounds, "float64", generator) - 0.5
+        V = be.uniform(rounds, "float64", generator)
         us = 0.5 - xp.abs(U)
         k = xp.floor((2 * a / us + b) * U + c)
         inside = (k >= 0) & (k <= N)
