@@ -12,6 +12,7 @@ import math
 import warnings
 
 from .. import backend as B
+from .._errors import ArgumentError, DtypeNotImplemented
 from ..tensor import Tensor
 
 np = B.np  # host-side code: the draws are NumPy arrays
@@ -26,6 +27,13 @@ def _check(fn, tensor):
         raise TypeError(f"{fn}: expected an xpnn Tensor (or Parameter) to fill, got "
                         f"{type(tensor).__name__}")
     return tensor
+
+
+def _random_dtype(fn, tensor):
+    """Random fills need a floating tensor (torch: NotImplementedError for 'Long')."""
+    if not tensor._be.is_floating(tensor.dtype):
+        raise DtypeNotImplemented(f"{fn}: random draws fill floating tensors only, got "
+                                  f"{B.dtype_name(tensor.dtype)}")
 
 
 def _rng(fn, generator):
@@ -54,7 +62,7 @@ def _number(fn, name, value, low=-math.inf):
         ok = False
     if not ok or math.isnan(float(value)):
         bound = "" if low == -math.inf else f" >= {low}"
-        raise ValueError(f"{fn}: {name} must be a number{bound}, got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be a number{bound}, got {value!r}")
     return float(value)
 
 
@@ -73,7 +81,7 @@ def calculate_gain(nonlinearity, param=None):
         float
     """
     if nonlinearity in _LINEAR:
-        return 1.0
+        return 1  # an int, as torch
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
@@ -117,16 +125,16 @@ def _fan(fn, tensor, mode):
 # -- simple fills -------------------------------------------------------------------------------
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b) draws. Returns ``tensor``."""
-    _check("uniform_", tensor)
+    _random_dtype("uniform_", _check("uniform_", tensor))
     a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
     if a > b:
-        raise ValueError(f"uniform_: need a <= b, got a={a!r}, b={b!r}")
+        raise ArgumentError(f"uniform_: need a <= b, got a={a!r}, b={b!r}")
     return _fill(tensor, _rng("uniform_", generator).uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2) draws. Returns ``tensor``."""
-    _check("normal_", tensor)
+    _random_dtype("normal_", _check("normal_", tensor))
     mean, std = _number("normal_", "mean", mean), _number("normal_", "std", std, 0.0)
     return _fill(tensor, _rng("normal_", generator).normal(mean, std, size=tensor.shape))
 
@@ -241,11 +249,11 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     variables", Statistics and Computing 1995, https://arxiv.org/abs/0907.4010).
     """
     fn = "trunc_normal_"
-    _check(fn, tensor)
+    _random_dtype(fn, _check(fn, tensor))
     mean, std = _number(fn, "mean", mean), _number(fn, "std", std, 0.0)
     a, b = _number(fn, "a", a), _number(fn, "b", b)
     if not a < b:
-        raise ValueError(f"{fn}: need a < b, got a={a!r}, b={b!r}")
+        raise ArgumentError(f"{fn}: need a < b, got a={a!r}, b={b!r}")
     n = math.prod(tensor.shape)
     if std == 0.0:
         host = np.full(n, min(max(mean, a), b))
@@ -308,7 +316,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     result is uniformly (Haar) distributed.
     """
     fn = "orthogonal_"
-    _check(fn, tensor)
+    _random_dtype(fn, _check(fn, tensor))
     shape = tuple(tensor.shape)
     if len(shape) < 2:
         raise ValueError(f"{fn}: only tensors with 2 or more dims are supported, got shape "
@@ -340,7 +348,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         generator: an xpnn.Generator to draw from.
     """
     fn = "sparse_"
-    _check(fn, tensor)
+    _random_dtype(fn, _check(fn, tensor))
     shape = tuple(tensor.shape)
     if len(shape) != 2:
         raise ValueError(f"{fn}: only 2-D tensors are supported, got shape {shape}")

@@ -50,7 +50,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
             otherwise nothing leaves the device).
         foreach: accepted for PyTorch's signature; one code path serves every backend.
     Returns:
-        0-d Tensor of the first tensor's dtype and device (float32 0 for no tensors),
+        0-d Tensor of the tensors' promoted dtype, on their device (float32 0 for none),
         not recorded by autograd.
     """
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
@@ -70,11 +70,15 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 def _total_norm(fn, tensors, norm_type, error_if_nonfinite):
     """get_total_norm's work on a non-empty list, errors naming ``fn``."""
     be = tensors[0]._be
-    xp, dtype = be.xp, tensors[0].dtype
+    xp = be.xp
     for t in tensors:
         if t._be is not be:
             raise TypeError(f"{fn}: gradients live on different backends/devices "
                             f"({be.name}:{be.device} vs {t._be.name}:{t._be.device})")
+    # each norm in its tensor's dtype, the total in their promoted dtype (float32 and
+    # float64 gradients give a float64 total, as torch's stack of the norms)
+    dtypes = {t.dtype for t in tensors}
+    dtype = dtypes.pop() if len(dtypes) == 1 else xp.result_type(*dtypes)
     norms = [_vector_norm(xp, t.array, norm_type) for t in tensors]
     norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
     total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
@@ -130,7 +134,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             host; otherwise nothing leaves the device).
         foreach: accepted for PyTorch's signature.
     Returns:
-        0-d Tensor (the gradients' dtype and device): the total norm before clipping.
+        0-d Tensor (the gradients' promoted dtype, their device): the total norm before
+        clipping.
     """
     params, with_grad = _with_grads(parameters, "clip_grad_norm_")
     max_norm, norm_type = float(max_norm), float(norm_type)

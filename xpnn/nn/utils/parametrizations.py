@@ -145,4 +145,6 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     return module
 
 
-__all__ = ["spectral_norm", "weight_norm"]
+from ._orthogonal import orthogonal  # noqa: E402  (re-exported under torch's path)
+
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]

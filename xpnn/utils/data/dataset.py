@@ -226,6 +226,14 @@ class Subset(Dataset):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
 
+    def __getitems__(self, indices):
+        """The samples at ``indices`` (a list), as a list: the dataset's own
+        ``__getitems__`` where it has one (the DataLoader's batched fetch)."""
+        picked = [self.indices[i] for i in indices]
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(picked)
+        return [self.dataset[i] for i in picked]
+
     def __len__(self):
         return len(self.indices)
 

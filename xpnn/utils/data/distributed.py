@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np  # host data only: indices
 
+from ..._errors import ArgumentError
 from .sampler import Sampler, _bool
 
 
@@ -32,7 +33,8 @@ def _process_group(num_replicas, rank):
     ready = dist is not None and getattr(dist, "is_available", lambda: True)() and \
         getattr(dist, "is_initialized", lambda: False)()
     if not ready:
-        raise RuntimeError("DistributedSampler: num_replicas and rank were not given and no "
+        # torch: ValueError; ArgumentError is RuntimeError too, as xpnn raised before
+        raise ArgumentError("DistributedSampler: num_replicas and rank were not given and no "
                            "process group is initialized (xpnn.distributed."
                            "init_process_group); pass num_replicas= and rank= explicitly")
     return (dist.get_world_size() if num_replicas is None else num_replicas,

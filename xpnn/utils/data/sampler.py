@@ -13,6 +13,7 @@ import numbers
 import numpy as np  # host data only: indices and weights
 
 from ... import backend as B
+from ..._errors import ArgumentError
 from ...creation import Generator
 
 
@@ -52,10 +53,15 @@ def _positive_int(where, name, value):
     return int(value)
 
 
-def _bool(where, name, value):
+class _NotBoolError(TypeError, ValueError):
+    """RandomSampler's non-bool ``replacement``: torch raises TypeError there (ValueError in
+    the other samplers), xpnn raised ValueError before."""
+
+
+def _bool(where, name, value, error=ValueError):
     if not isinstance(value, bool):
-        raise ValueError(f"{where}: {name} should be a boolean value, but got "
-                         f"{name}={value!r}")
+        raise error(f"{where}: {name} should be a boolean value, but got "
+                    f"{name}={value!r}")
     return value
 
 
@@ -100,7 +106,8 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
-        self.replacement = _bool("RandomSampler", "replacement", replacement)
+        self.replacement = _bool("RandomSampler", "replacement", replacement,
+                                 _NotBoolError)
         self._num_samples = num_samples
         self.generator = generator
         host_generator(generator, "RandomSampler")  # type check now
@@ -173,11 +180,12 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but "
                              f"given weights have shape {tuple(w.shape)}")
         if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and "
-                             "not all zero")
+            raise ArgumentError("WeightedRandomSampler: weights must be finite, non-negative "
+                                "and not all zero")
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(f"WeightedRandomSampler: cannot draw num_samples={num_samples} "
-                             f"without replacement from {np.count_nonzero(w)} non-zero weights")
+            raise ArgumentError(f"WeightedRandomSampler: cannot draw num_samples="
+                                f"{num_samples} without replacement from "
+                                f"{np.count_nonzero(w)} non-zero weights")
         self.weights = w
         self.generator = generator
         host_generator(generator, "WeightedRandomSampler")
