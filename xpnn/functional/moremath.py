@@ -14,6 +14,7 @@ from .. import backend as B
 from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
+from . import elementwise as E
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -186,8 +187,8 @@ def _bitwise(name, array_fn, logical):
     def op(input, other):
         a, b = promote(input, other, name)
         xp = a.xp
-        if a.dtype == xp.bool:  # bools: the logical op, as PyTorch
-            return a._result(getattr(xp, logical)(a.array, b.array), a._be)
+        if a.dtype == xp.bool:  # bools: the logical op, as PyTorch (a recorded op, so
+            return getattr(E, logical)(a, b)  # an ONNX export sees it)
         if a._be.is_floating(a.dtype):
             raise DtypeNotImplemented(f"{name}: not implemented for floating tensors "
                                       f"({B.dtype_name(a.dtype)}), as in PyTorch")
@@ -211,8 +212,9 @@ def bitwise_not(input):
     if x._be.is_floating(x.dtype):
         raise DtypeNotImplemented(f"bitwise_not: not implemented for floating tensors "
                                   f"({B.dtype_name(x.dtype)})")
-    fn = xp.logical_not if x.dtype == xp.bool else xp.bitwise_invert
-    return x._result(fn(x.array), x._be)
+    if x.dtype == xp.bool:
+        return E.logical_not(x)  # recorded, so an ONNX export sees it
+    return x._result(xp.bitwise_invert(x.array), x._be)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -9,7 +9,8 @@ import onnx
 from .. import backend as B
 from ..autograd import TensorBase
 from ..nn.module import Module
-from . import ops_activation, ops_core, ops_nn  # noqa: F401  (they fill the converter table)
+# importing them fills the converter table
+from . import ops_activation, ops_core, ops_more, ops_nn  # noqa: F401
 from . import trace as T
 from .convert import Converter
 from .errors import ExportError

@@ -117,18 +117,7 @@ def _adaptive_avg_pool(g, n):
     return g.op("MatMul", [g.op("MatMul", [rows, x.name]), cols])
 
 
-@converts(*classes("pool_indexed", "AdaptiveMaxPool"))
-def _adaptive_max_pool(g, n):
-    x, (oh, ow) = n.ins[0], n.p["out"]
-    if n.p.get("indices", False):
-        raise unsupported(n, "return_indices of adaptive max pooling")
-    if (oh, ow) == (1, 1):
-        return g.op("GlobalMaxPool", [x.name])
-    H, W = static(n, x.shape[2:], "spatial size")
-    if H % oh or W % ow:
-        raise unsupported(n, f"windows of unequal size ({H}x{W} pooled to {oh}x{ow})")
-    k = [H // oh, W // ow]
-    return g.op("MaxPool", [x.name], kernel_shape=k, strides=k)
+# adaptive max pooling: ops_more.py (windows of unequal size too)
 
 
 # -- normalization ------------------------------------------------------------------------
