@@ -8,30 +8,9 @@ unchanged and change nothing (PyTorch's results do not depend on the format eith
 from __future__ import annotations
 
 
-class memory_format:  # noqa: N801 - PyTorch's name for the type
-    """One of PyTorch's memory formats (a named constant)."""
-
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"xpnn.{self._name}"
-
-    def __reduce__(self):  # copies and pickles are the constant itself
-        return self._name
-
-
-contiguous_format = memory_format("contiguous_format")
-channels_last = memory_format("channels_last")
-channels_last_3d = memory_format("channels_last_3d")
-preserve_format = memory_format("preserve_format")
-
-
-class layout:  # noqa: N801 - PyTorch's name for the type
-    """One of PyTorch's tensor layouts (a named constant): xpnn's tensors are all dense,
-    ``strided``; the sparse ones exist to be compared with (``x.layout == xpnn.strided``)."""
+class _Constant:
+    """A named constant of the ``xpnn`` module: prints as ``xpnn.<name>``, and copies and
+    pickles are the constant itself."""
 
     __slots__ = ("_name",)
 
@@ -43,6 +22,25 @@ class layout:  # noqa: N801 - PyTorch's name for the type
 
     def __reduce__(self):
         return self._name
+
+
+class memory_format(_Constant):  # noqa: N801 - PyTorch's name for the type
+    """One of PyTorch's memory formats."""
+
+    __slots__ = ()
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+
+class layout(_Constant):  # noqa: N801 - PyTorch's name for the type
+    """One of PyTorch's tensor layouts: xpnn's tensors are all dense, ``strided``; the sparse
+    ones exist to be compared with (``x.layout == xpnn.strided``)."""
+
+    __slots__ = ()
 
 
 strided = layout("strided")

@@ -213,6 +213,16 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _zeroed(default_mask, flat_indices):
+    """A copy of ``default_mask`` with the entries at ``flat_indices`` (None: none) set to 0."""
+    mask = default_mask.clone()
+    if flat_indices is None:
+        return mask
+    flat = mask.reshape(-1)
+    flat[flat_indices] = 0
+    return flat.reshape(default_mask.shape)
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen at random."""
 
@@ -224,12 +234,7 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         k = _count(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            idx = rand_like(t).reshape(-1).topk(k).indices
-            mask = mask.reshape(-1)
-            mask[idx] = 0
-        return mask.reshape(t.shape)
+        return _zeroed(default_mask, rand_like(t).reshape(-1).topk(k).indices if k else None)
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -247,12 +252,8 @@ class L1Unstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         k = _count(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            idx = t.abs().reshape(-1).topk(k, largest=False).indices
-            mask = mask.reshape(-1)
-            mask[idx] = 0
-        return mask.reshape(t.shape)
+        return _zeroed(default_mask,
+                       t.abs().reshape(-1).topk(k, largest=False).indices if k else None)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
