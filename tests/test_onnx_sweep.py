@@ -175,3 +175,23 @@ def test_preserve_of_a_training_model_is_refused(rng):
     with pytest.raises(NotImplementedError, match="PRESERVE"):
         xpnn.onnx.export(model, _normal(rng, 2, 4), None,
                          training=xpnn.onnx.TrainingMode.PRESERVE)
+
+
+class _Orders(nn.Module):
+    """sort, argsort and topk (with ties: small integers) and a gradient-carrying use."""
+
+    def forward(self, x):
+        v, i = x.topk(3, dim=1)
+        s, j = x.sort(dim=1, descending=True)
+        low, _ = x.topk(2, dim=0, largest=False)
+        return v * 2, i, s, j, x.argsort(dim=0), low
+
+
+@pytest.mark.parametrize("dynamic", [None, {0: "batch", 1: "n"}])
+def test_sort_argsort_topk_export_as_topk(dynamic, rng):
+    """One TopK each, ties in input order as xpnn's; a sort over a dynamic axis takes k from
+    the input's shape."""
+    ints = [xpnn.tensor(rng.integers(0, 3, shape).astype(np.float32))
+            for shape in ((4, 7), (5, 9) if dynamic else (4, 7))]
+    proto = roundtrip(_Orders(), [(t,) for t in ints], dynamic)
+    assert sum(node.op_type == "TopK" for node in proto.graph.node) == 4

@@ -1,16 +1,18 @@
 """Sorting: ``sort``, ``argsort`` and ``topk`` along a dim, as PyTorch returns them.
 
-The order comes from one stable argsort (no gradient); the values are a gather by it, so
-their gradient is scattered back to the positions they came from. Descending order reverses
-the input, sorts ascending and maps the positions back, which keeps equal values in their
-original order on every backend (NumPy's argsort has no ``descending``).
+All three are one op, :class:`TopK` (sort and argsort take every entry): the order comes
+from one stable argsort, the values are a gather by it, and their gradient is scattered back
+to the positions they came from. Descending order reverses the input, sorts ascending and
+maps the positions back, which keeps equal values in their original order on every backend
+(NumPy's argsort has no ``descending``) — the order ONNX's TopK gives too, so a recorded
+TopK exports as one.
 """
 from __future__ import annotations
 
 from .. import return_types
 from .._errors import ShapeError
 from ..autograd import as_tensor
-from .gather import Gather, flat_positions
+from .gather import Gather, _take_flat, flat_positions
 from .shape import _axis
 
 SortResult = return_types.sort
@@ -35,28 +37,45 @@ def _prepare(op, input, dim):
     return x, d
 
 
-def _values(x, d, idx):
-    """x gathered at ``idx`` along ``d`` (differentiable), and idx as a Tensor."""
+class TopK(Gather):
+    """(values, indices) of the first ``k`` entries along ``dim`` in sorted order (largest
+    first with ``largest``; equal values in their order); dX = dValues scattered back to the
+    positions they came from (Gather's backward)."""
+
+    def forward(self, X, k=None, dim=-1, largest=True):
+        xp = self.xp
+        idx = argsort_array(xp, X, dim, descending=largest)
+        if k != X.shape[dim]:
+            idx = idx[(slice(None),) * dim + (slice(0, k), ...)]
+        self.shape, self.pos = X.shape, flat_positions(xp, X.shape, dim, idx)
+        return _take_flat(xp, X, self.pos), idx
+
+    def backward(self, dV, dI=None):
+        return super().backward(dV)
+
+
+def _ordered(x, d, k, largest):
+    """(values, indices) of the ``k`` first entries of ``x`` along ``d`` in order."""
     if x.ndim == 0:
         return x, x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device), x._be)
-    vals = Gather.apply(x, pos=flat_positions(x.xp, x.shape, d, idx))
-    return vals, x._result(idx, x._be)
+    X = x
+    if x.dtype == x.xp.bool:  # the Array API sorts numbers only: bools sort as 0/1
+        X = x.to("int8")
+    vals, idx = TopK.apply(X, k=k, dim=d, largest=largest)
+    return (vals.to(x.dtype) if X is not x else vals), idx
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) of ``input`` sorted along ``dim``; equal values keep their order
     (always, so ``stable`` changes nothing). The values are differentiable."""
     x, d = _prepare("sort", input, dim)
-    idx = argsort_array(x.xp, x.array, d, descending) if x.ndim else None
-    return SortResult(*_values(x, d, idx))
+    return SortResult(*_ordered(x, d, x.shape[d] if x.ndim else 1, descending))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
     """The int64 positions that sort ``input`` along ``dim`` (no gradient)."""
     x, d = _prepare("argsort", input, dim)
-    if x.ndim == 0:
-        return x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device), x._be)
-    return x._result(argsort_array(x.xp, x.array, d, descending), x._be)
+    return _ordered(x.detach(), d, x.shape[d] if x.ndim else 1, descending)[1]
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
@@ -71,8 +90,4 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
         raise ShapeError(f"topk: k must be an int in [0, {n}] (dim {dim} of the input of "
                          f"shape {x.shape}), got {k!r}")
-    if x.ndim == 0:
-        return TopKResult(*_values(x, d, None))
-    idx = argsort_array(x.xp, x.array, d, descending=largest)
-    idx = idx[(slice(None),) * d + (slice(0, k), ...)]
-    return TopKResult(*_values(x, d, idx))
+    return TopKResult(*_ordered(x, d, k, largest))

@@ -1,6 +1,7 @@
 """ONNX conversions of the less central ops: RMSNorm, adaptive max pooling to windows of
 unequal size, bicubic resampling, p-norms, the inverse trigonometric and hyperbolic
-functions, atan2, remainder, frac, hypot, logaddexp, xlogy and scatter."""
+functions, atan2, remainder, frac, hypot, logaddexp, xlogy, scatter, and sort/argsort/topk
+(one TopK)."""
 from __future__ import annotations
 
 import math
@@ -202,3 +203,15 @@ def _scatter(g, n):
     y = g.op("ScatterElements", [flat, idx, g.op("Reshape", [s, g.ints([-1])])], axis=0,
              reduction="add" if n.p.get("add", False) else None)
     return g.op("Reshape", [y, g.op("Shape", [x.name])])
+
+
+# -- sorting ----------------------------------------------------------------------------------
+@converts(*classes("sorting", "TopK"), dynamic=("k",))
+def _topk(g, n):
+    """sort, argsort and topk: ONNX's TopK, whose ties come in input order as xpnn's (a
+    sort of every entry takes k from the input's shape, dynamic axes included)."""
+    x = n.ins[0]
+    dim = int(n.p.get("dim", -1)) % x.ndim
+    largest = bool(n.p.get("largest", True))
+    return g.op("TopK", [x.name, g.dim(n.p["k"])], n_out=2, axis=dim, largest=int(largest),
+                sorted=1)
