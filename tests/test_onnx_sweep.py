@@ -195,3 +195,31 @@ def test_sort_argsort_topk_export_as_topk(dynamic, rng):
             for shape in ((4, 7), (5, 9) if dynamic else (4, 7))]
     proto = roundtrip(_Orders(), [(t,) for t in ints], dynamic)
     assert sum(node.op_type == "TopK" for node in proto.graph.node) == 4
+
+
+class _LSTMWithState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+
+    def forward(self, x, hidden):
+        y, (h, c) = self.lstm(x, hidden)
+        return y, h, c
+
+
+def test_tensors_nested_in_tuple_arguments_are_inputs(rng):
+    """lstm(x, (h0, c0)): the Tensors inside a tuple argument are graph inputs, named after
+    the argument and their place in it, as torch.onnx flattens them."""
+    model = _LSTMWithState().eval()
+    inputs = [(_normal(rng, b, 5, 4), (_normal(rng, 1, b, 6), _normal(rng, 1, b, 6)))
+              for b in (2, 3)]
+    proto = xpnn.onnx.export(model, inputs[0], None, dynamic_axes={
+        "x": {0: "b"}, "hidden_0": {1: "b"}, "hidden_1": {1: "b"}})
+    assert [i.name for i in proto.graph.input] == ["x", "hidden_0", "hidden_1"]
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for x, (h0, c0) in inputs:
+        got = sess.run(None, {"x": x.numpy(), "hidden_0": h0.numpy(), "hidden_1": c0.numpy()})
+        with xpnn.no_grad():
+            want = [t.numpy() for t in model(x, (h0, c0))]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=0, atol=TOL * max(1.0, np.abs(w).max()))

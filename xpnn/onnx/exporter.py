@@ -99,12 +99,26 @@ def _is_tensor(x):
     return isinstance(x, TensorBase) or B.is_array(x)
 
 
+def _found(value, path, out):
+    """(path, Tensor) for each Tensor in ``value``, looking into tuples and lists (PyTorch
+    flattens them: ``lstm(x, (h0, c0))``)."""
+    if _is_tensor(value):
+        out.append((path, value))
+    elif isinstance(value, (tuple, list)):
+        for j, item in enumerate(value):
+            _found(item, path + (j,), out)
+
+
 def _inputs(model, args, kwargs, input_names):
-    """(slots, arrays, names) of the Tensor arguments, positional first."""
-    slots = [i for i, a in enumerate(args) if _is_tensor(a)]
-    slots += [k for k, v in kwargs.items() if _is_tensor(v)]
-    arrays = [(args[s] if isinstance(s, int) else kwargs[s]) for s in slots]
-    arrays = [a.array if isinstance(a, TensorBase) else a for a in arrays]
+    """(slots, arrays, names) of the Tensor arguments, positional first. A slot is the
+    argument's position or keyword, followed by indices into nested tuples and lists."""
+    found = []
+    for i, a in enumerate(args):
+        _found(a, (i,), found)
+    for k, v in kwargs.items():
+        _found(v, (k,), found)
+    slots = [path[0] if len(path) == 1 else path for path, _ in found]
+    arrays = [a.array if isinstance(a, TensorBase) else a for _, a in found]
     if not arrays:
         raise ValueError("xpnn.onnx.export: args holds no Tensor to feed the model")
     try:
@@ -113,8 +127,13 @@ def _inputs(model, args, kwargs, input_names):
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
-    names = [(params[s] if s < len(params) else f"input_{s}") if isinstance(s, int) else s
-             for s in slots]
+
+    def name(path):
+        head = path[0]
+        base = (params[head] if head < len(params) else f"input_{head}") \
+            if isinstance(head, int) else head
+        return "_".join([base] + [str(j) for j in path[1:]])
+    names = [name(path) for path, _ in found]
     if input_names is not None:
         input_names = list(input_names)
         if len(input_names) > len(names):

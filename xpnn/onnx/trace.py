@@ -170,11 +170,24 @@ def flatten(out):
                       "must be Tensors (or tuples, lists, dicts of them)")
 
 
+def _placed(container, path, value):
+    """``container`` with ``value`` at ``path`` (indices into nested tuples and lists), the
+    containers on the way copied."""
+    if not path:
+        return value
+    items = list(container)
+    items[path[0]] = _placed(items[path[0]], path[1:], value)
+    if hasattr(container, "_fields"):  # a named tuple
+        return type(container)(*items)
+    return tuple(items) if isinstance(container, tuple) else items
+
+
 def run(model, args, kwargs, slots, arrays, modules):
     """Trace ``model(*args, **kwargs)`` with ``arrays`` in the input ``slots``.
 
     Args:
-        slots: (positional index or keyword name) of each input Tensor.
+        slots: (positional index or keyword name) of each input Tensor, or a tuple of it
+            and the indices into the nested tuples and lists that hold the Tensor.
         arrays: the backend array for each slot.
         modules: id(module) -> (path, class name), for :class:`Where` (empty for a plain
             function).
@@ -186,10 +199,9 @@ def run(model, args, kwargs, slots, arrays, modules):
     before = [(t.array, t._vc[0]) for t in inputs]
     args, kwargs = list(args), dict(kwargs)
     for slot, t in zip(slots, inputs):
-        if isinstance(slot, int):
-            args[slot] = t
-        else:
-            kwargs[slot] = t
+        head, rest = (slot[0], slot[1:]) if isinstance(slot, tuple) else (slot, ())
+        where = args if isinstance(head, int) else kwargs
+        where[head] = _placed(where[head], rest, t)
     stack = []
     handles = _track(model, stack) if modules else []
     rec = Recorder(modules, None if handles is None else stack)
