@@ -72,6 +72,7 @@ CASES = {
     "histogram_weight_density": lambda m: m.histogram(_m(m), 3, weight=_m(m).abs(),
                                                       density=True),
     "histogram_point": lambda m: m.histogram(m.tensor([2., 2., 2.]), 4),
+    "histogram_empty": lambda m: m.histogram(m.ones(0), 3),
     "histogram_method": lambda m: _m(m).histogram(3),
     # bits of floats
     "frexp": lambda m: m.frexp(m.tensor([0., 1., -3., 0.375, 1024., 1e-40, -7.5e30,
@@ -121,6 +122,7 @@ CASES = {
     "cond": lambda m: [m.linalg.cond(_m(m)[:, :3], p) for p in
                        (None, 2, -2, "fro", "nuc", math.inf, -math.inf, 1, -1)],
     "cond_rect": lambda m: m.linalg.cond(_m(m)),
+    "cond_singular": lambda m: [m.linalg.cond(m.ones(2, 2, 2), p) for p in ("fro", 1, math.inf)],
     "solve_ex": lambda m: m.linalg.solve_ex(_m(m)[:, :3], m.tensor([1., 2., 3.])),
     "solve_ex_singular": lambda m: m.linalg.solve_ex(m.ones(2, 2), m.ones(2, 1)).info,
     "tensorinv": lambda m: m.linalg.tensorinv((m.eye(6) * 2 + 0.5).reshape(2, 3, 6), ind=2),
@@ -175,6 +177,7 @@ RAISES = {
     "householder_tau": lambda m: m.linalg.householder_product(m.ones(3, 2), m.ones(3)),
     "hann_int_dtype": lambda m: m.hann_window(4, dtype=m.int64),
     "window_negative": lambda m: m.hann_window(-1),
+    "index_reduce_sum": lambda m: m.ones(3).index_reduce(0, m.tensor([0]), m.ones(1), "sum"),
     "stride_dim": lambda m: m.ones(2, 3).stride(2),
 }
 

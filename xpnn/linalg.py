@@ -411,7 +411,8 @@ def cond(A, p=None):
         raise ShapeError(f"linalg.cond: norm {p!r} needs square matrices, got shape "
                          f"{tuple(a.shape)}")
     inverse, info = inv_ex(a)
-    return matrix_norm(a, p) * matrix_norm(inverse, p)
+    out = matrix_norm(a, p) * matrix_norm(inverse, p)
+    return out.masked_fill(info != 0, _INF)  # singular: infinitely ill-conditioned
 
 
 def tensorinv(A, ind=2):

@@ -25,7 +25,7 @@ from .functional import special_more as _special_more
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
-from ._errors import DtypeError, DtypeNotImplemented, ShapeError
+from ._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ._memory_format import strided
 from .functional.shape import _axis, _dims
 
@@ -1768,6 +1768,9 @@ Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: \
 def _index_reduce(self, dim, index, source, reduce, *, include_self=True):
     """``self`` with the slices of ``source`` along ``dim`` reduced ("prod", "mean", "amax"
     or "amin") into the slices ``index`` names, as ``Tensor.index_reduce``."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ArgumentError(f"index_reduce: reduce must be one of 'prod', 'mean', 'amax' or "
+                            f"'amin', got {reduce!r}")
     d = _axis("index_reduce", dim, self.ndim)
     if index.ndim != 1 or source.ndim != self.ndim or index.shape[0] != source.shape[d]:
         raise IndexError(f"index_reduce: index of shape {tuple(index.shape)} must be 1-D with "

@@ -221,7 +221,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
         elif A.shape[0]:
             lo, hi = float(xp.min(A)), float(xp.max(A))  # one host read, as PyTorch's
         else:
-            lo, hi = 0.0, 0.0
+            lo, hi = 0.0, 1.0  # no data: PyTorch's unit range
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"histogram: range of [{lo}, {hi}] is not finite")
         if lo > hi:
