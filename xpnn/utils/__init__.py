@@ -1,5 +1,5 @@
-"""xpnn.utils: ``data`` (datasets, samplers, DataLoader) and ``dlpack``, under PyTorch's
-module paths."""
-from . import data, dlpack
+"""xpnn.utils: ``data`` (datasets, samplers, DataLoader), ``dlpack`` and ``checkpoint``
+(activation checkpointing), under PyTorch's module paths."""
+from . import checkpoint, data, dlpack
 
-__all__ = ["data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack"]
