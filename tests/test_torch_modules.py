@@ -270,5 +270,5 @@ def test_dropout3d_drops_whole_channels(backend):
     assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # whole channels
     assert nn.Dropout3d(0.5).eval()(x) is x or np.array_equal(to_np(nn.Dropout3d(0.5).eval()(x)),
                                                              to_np(x))
-    with pytest.raises(ValueError, match="5-D input"):
-        nn.Dropout3d()(xpnn.ones(2, 3, 4, 4, backend=backend))
+    with pytest.raises(ValueError, match="5-D input"):  # 4-D is unbatched (C, D, H, W)
+        nn.Dropout3d()(xpnn.ones(2, 3, 4, backend=backend))

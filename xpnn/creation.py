@@ -13,7 +13,7 @@ import numpy as np  # host data only: Python lists and NumPy input are read on t
 
 from . import backend as B
 from .autograd import TensorBase
-from ._errors import DtypeNotImplemented, ShapeError
+from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .tensor import Tensor
 
 
@@ -266,6 +266,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, back
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, backend=None):
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and not isinstance(v, bool) and isinstance(v, int) and v < 0:
+            raise ArgumentError(f"eye: {name} must be greater or equal to 0, got {v}")
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.eye(n, n if m is None else m, dtype=dt, device=be.device), be,

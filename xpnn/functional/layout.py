@@ -10,6 +10,7 @@ import math
 import warnings
 
 from .. import backend as B
+from .._errors import ArgumentError
 from ..autograd import TensorBase, as_tensor
 from .indexing import getitem, narrow, take
 from .rearrange import flip
@@ -331,9 +332,11 @@ def windows(input, dimension, size, step):
     d = _axis(op, dimension, max(x.ndim, 1))
     length = x.shape[d] if x.ndim else 1
     for name, v in (("size", size), ("step", step)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "size" else 1):
-            raise ValueError(f"{op}: {name} must be an int >= {0 if name == 'size' else 1}, "
-                             f"got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}")
+        if v < (0 if name == "size" else 1):  # PyTorch raises RuntimeError: both here
+            raise ArgumentError(f"{op}: {name} must be an int >= "
+                                f"{0 if name == 'size' else 1}, got {v!r}")
     if size > length:
         raise RuntimeError(f"{op}: maximum size for tensor at dimension {d} is {length} but "
                            f"size is {size}")

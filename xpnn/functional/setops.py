@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import DtypeNotImplemented, ShapeError
+from .._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..autograd import TensorBase, as_tensor, raw
 from .elementwise import promote
 from .indexing import index_add
@@ -122,10 +122,14 @@ def bincount(input, weights=None, minlength=0):
     x = as_tensor(input, op="bincount")
     xp, be = x.xp, x._be
     if x.ndim != 1 or x._be.is_floating(x.dtype) or x.dtype == xp.bool:
-        raise ValueError(f"bincount: input must be a 1-d integer tensor, got shape {x.shape} "
-                         f"of {B.dtype_name(x.dtype)}")
-    if isinstance(minlength, bool) or not isinstance(minlength, int) or minlength < 0:
-        raise ValueError(f"bincount: minlength should be a non-negative int, got {minlength!r}")
+        # PyTorch raises RuntimeError (NotImplementedError for the dtype): both here
+        raise ArgumentError(f"bincount: input must be a 1-d integer tensor, got shape "
+                            f"{x.shape} of {B.dtype_name(x.dtype)}")
+    if isinstance(minlength, bool) or not isinstance(minlength, int):
+        raise TypeError(f"bincount: minlength should be a non-negative int, got {minlength!r}")
+    if minlength < 0:
+        raise ArgumentError(f"bincount: minlength should be a non-negative int, got "
+                            f"{minlength!r}")
     n = x.shape[0]
     if n:
         lo, hi = int(xp.min(x.array)), int(xp.max(x.array))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from .._errors import ShapeError
 from .module import Module
 
 
@@ -37,21 +38,24 @@ class Dropout2d(Dropout):
 
 
 class Dropout1d(Dropout2d):
-    """Zeroes whole channels of (N, C, L) with probability p in training mode."""
+    """Zeroes whole channels of (N, C, L) (or unbatched (C, L)) with probability p in
+    training mode."""
 
     def forward(self, x):
-        if x.ndim != 3:
-            raise ValueError(f"{self!r}: expected a 3-D input (N, C, L), got shape {x.shape}")
+        if x.ndim not in (2, 3):
+            raise ShapeError(f"{self!r}: expected a 3-D input (N, C, L) or a 2-D unbatched "
+                             f"input (C, L), got shape {x.shape}")
         return F.dropout1d(x, self.p, self.training)
 
 
 class Dropout3d(Dropout2d):
-    """Zeroes whole channels of (N, C, D, H, W) with probability p in training mode."""
+    """Zeroes whole channels of (N, C, D, H, W) (or unbatched (C, D, H, W)) with probability
+    p in training mode."""
 
     def forward(self, x):
-        if x.ndim != 5:
-            raise ValueError(f"{self!r}: expected a 5-D input (N, C, D, H, W), got shape "
-                             f"{x.shape}")
+        if x.ndim not in (4, 5):
+            raise ShapeError(f"{self!r}: expected a 5-D input (N, C, D, H, W) or a 4-D "
+                             f"unbatched input (C, D, H, W), got shape {x.shape}")
         return F.dropout3d(x, self.p, self.training)
 
 

@@ -4,6 +4,7 @@ batched (N, C, ...) or unbatched (C, ...) input, as PyTorch's do."""
 from __future__ import annotations
 
 from .. import functional as F
+from .._errors import ShapeError
 from ..functional.conv import ntuple
 from .module import Module
 
@@ -12,7 +13,7 @@ def _check_rank(layer, x, nd):
     """Raise naming the layer unless x is (N, C, *spatial) or unbatched (C, *spatial)."""
     if x.ndim not in (nd + 1, nd + 2):
         dims = {1: "L", 2: "H, W", 3: "D, H, W"}[nd]
-        raise ValueError(f"{layer!r}: expected a {nd + 2}-D input (N, C, {dims}), got shape "
+        raise ShapeError(f"{layer!r}: expected a {nd + 2}-D input (N, C, {dims}), got shape "
                          f"{x.shape} (an unbatched {nd + 1}-D input (C, {dims}) is accepted "
                          "too)")
 
