@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import ArgumentError, ShapeError
 from .. import cpu
 from ..autograd import Function, as_tensor
 from .conv import ntuple, to_chwn, window
@@ -31,17 +32,17 @@ def _pool_geometry(op, shape, kernel, stride, padding, dilation, ceil_mode, nd):
     for n, k, s, p, d in zip(shape, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         if 2 * p > span:
-            raise ValueError(f"{op}: padding {padding} must be at most half the (dilated) "
-                             f"kernel {kernel}")
+            raise ArgumentError(f"{op}: padding {padding} must be at most half the (dilated) "
+                                f"kernel {kernel}")
         ceil = -(-(n + 2 * p - span) // s) + 1
         if (ceil - 1) * s >= n + p:  # the last window must start inside the input
             ceil -= 1
         o = ceil if ceil_mode else (n + 2 * p - span) // s + 1
         if o < 1:  # ceil_mode keeps a window that sticks out past the end (PyTorch)
             hint = "" if ceil_mode or ceil < 1 else " (ceil_mode=True keeps a partial window)"
-            raise ValueError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
-                             f"larger than the padded input ({n} + 2*{p}) of input size "
-                             f"{tuple(shape)}{hint}")
+            raise ArgumentError(f"{op}: kernel {kernel} with dilation {dilation} spans {span}, "
+                                f"larger than the padded input ({n} + 2*{p}) of input size "
+                                f"{tuple(shape)}{hint}")
         out.append(o)
         extra.append(max(0, (o - 1) * s + span - (n + 2 * p)))
     if nd == 1:
@@ -408,7 +409,7 @@ def _batched(op, x, nd, floating=False):
     x = as_tensor(x, op=op)
     if x.ndim not in (nd + 1, nd + 2):
         names = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
-        raise ValueError(f"{op}: expected a {nd + 2}-D or {nd + 1}-D input {names}, got "
+        raise ShapeError(f"{op}: expected a {nd + 2}-D or {nd + 1}-D input {names}, got "
                          f"shape {x.shape}")
     if floating and not x._be.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
@@ -499,7 +500,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def _divisor(op, value):
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                               or value == 0):
-        raise ValueError(f"{op}: divisor_override must be a non-zero int, got {value!r}")
+        raise ArgumentError(f"{op}: divisor_override must be a non-zero int, got {value!r}")
     return value
 
 
@@ -509,11 +510,11 @@ def _output_size(op, output_size, spatial):
     vals = (output_size,) * n if output_size is None or isinstance(output_size, int) \
         else tuple(output_size)
     if len(vals) != n:
-        raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got "
-                         f"{output_size!r}")
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {n}, got "
+                            f"{output_size!r}")
     vals = tuple(s if v is None else v for v, s in zip(vals, spatial))
     if 0 in spatial:  # a window would have no element (PyTorch refuses too)
-        raise ValueError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
+        raise ShapeError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
                          f"(every size must be >= 1)")
     return ntuple(op, "output_size", vals, n, 1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import ArgumentError, ShapeError
 from ..autograd import as_tensor
 from .activation import relu
 from .conv import ntuple
@@ -29,7 +30,7 @@ def _batched(op, x, floating=False):
     """(x as (N, C, D, H, W), whether it was an unbatched (C, D, H, W) input)."""
     x = as_tensor(x, op=op)
     if x.ndim not in (4, 5):
-        raise ValueError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D unbatched "
+        raise ShapeError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D unbatched "
                          f"input (C, D, H, W), got shape {x.shape}")
     if floating and not x._be.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
@@ -125,8 +126,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                       ceil_mode, 3)
     if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
             divisor_override, int) or divisor_override == 0):
-        raise ValueError(f"{op}: divisor_override must be a non-zero int, got "
-                         f"{divisor_override!r}")
+        raise ArgumentError(f"{op}: divisor_override must be a non-zero int, got "
+                            f"{divisor_override!r}")
     integral = not x._be.is_floating(x.dtype)
     if integral:  # pooled in the default float dtype, truncated once at the end
         x = x._result(x.xp.astype(x.array, x._be.dtype(B.get_default_dtype())), x._be)
@@ -148,10 +149,10 @@ def _adaptive_size(op, output_size, spatial):
     vals = (output_size,) * 3 if output_size is None or isinstance(output_size, int) \
         else tuple(output_size)
     if len(vals) != 3:
-        raise ValueError(f"{op}: output_size must be an int or a tuple of 3, got "
-                         f"{output_size!r}")
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of 3, got "
+                            f"{output_size!r}")
     if 0 in spatial:
-        raise ValueError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
+        raise ShapeError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
                          f"(every size must be >= 1)")
     return ntuple(op, "output_size", tuple(n if v is None else v
                                           for v, n in zip(vals, spatial)), 3, 1)
@@ -203,7 +204,7 @@ def _lp_pool(op, nd, input, norm_type, kernel_size, stride, ceil_mode):
     the window, p = -inf the min, as PyTorch's limits."""
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or \
             norm_type == 0:
-        raise ValueError(f"{op}: norm_type must be a non-zero number, got {norm_type!r}")
+        raise ArgumentError(f"{op}: norm_type must be a non-zero number, got {norm_type!r}")
     x = as_tensor(input, op=op)
     kernel = ntuple(op, "kernel_size", kernel_size, nd, 1)
     if math.isinf(norm_type):
