@@ -54,6 +54,7 @@ from .functional import (addbmm, addcdiv, addcmul, addmm, addmv, aminmax, baddbm
                          tensordot, trace, trapezoid, trapz, var_mean, vdot, xlogy)
 from .functional import digamma, lgamma, polygamma
 from .functional.special_more import i0, mvlgamma
+from .functional.special_gamma import igamma, igammac
 from .functional import addr, isreal, put
 from .functional import renorm
 from .functional import (allclose, diag_embed, diagflat, diagonal_scatter, dist, equal,

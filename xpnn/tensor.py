@@ -22,6 +22,7 @@ from .functional import indexing as _indexing
 from .functional import layout as _layout
 from .functional import misc as _misc
 from .functional import special_more as _special_more
+from .functional import special_gamma as _special_gamma
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import rearrange as _rearrange
@@ -971,6 +972,12 @@ class Tensor(TensorBase):
     def mvlgamma(self, p):
         return _special_more.mvlgamma(self, p)
 
+    def igamma(self, other):
+        return _special_gamma.igamma(self, other)
+
+    def igammac(self, other):
+        return _special_gamma.igammac(self, other)
+
     def atan2(self, other):
         return F.atan2(self, other)
 
@@ -1823,7 +1830,8 @@ for _name in ("absolute", "acos", "acosh", "addbmm", "addmm", "addmv", "addr", "
               "remainder", "renorm", "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh",
               "square", "subtract", "tan", "true_divide", "trunc", "xlogy", "hardtanh",
               "leaky_relu", "elu", "silu", "gelu", "softplus", "mish", "hardswish",
-              "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma", "nextafter"):
+              "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma", "nextafter",
+              "igamma", "igammac"):
     if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _inplace(_name))
 
