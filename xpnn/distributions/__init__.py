@@ -35,3 +35,13 @@ __all__ += ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform
             "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "TanhTransform",
             "Transform", "identity_transform"]
 __all__ += ["LowRankMultivariateNormal"]
+from . import more_families as _more_families
+from . import more_transforms as _more_transforms
+from .more_transforms import *  # noqa: F401,F403  (the rest of torch's transforms)
+from .more_families import *  # noqa: F401,F403  (VonMises, Kumaraswamy, InverseGamma, ...)
+from . import kl_more_families  # noqa: F401  (their KL pairs)
+from .matrix_valued import LKJCholesky, Wishart  # noqa: F401
+for _name in _more_transforms.__all__:  # torch.distributions.transforms.<Name> too
+    setattr(transforms, _name, getattr(_more_transforms, _name))
+__all__ += _more_transforms.__all__ + _more_families.__all__
+__all__ += ["LKJCholesky", "Wishart"]

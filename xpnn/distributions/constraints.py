@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import functional as F
 
-__all__ = ["Constraint", "boolean", "dependent", "greater_than", "greater_than_eq",
+__all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "greater_than", "greater_than_eq",
            "half_open_interval", "integer_interval", "interval", "lower_cholesky",
            "nonnegative", "nonnegative_integer", "positive", "positive_definite", "real",
            "real_vector", "simplex", "unit_interval"]
@@ -148,6 +148,19 @@ class _PositiveDefinite(Constraint):
         return is_positive_definite(value)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: lower_cholesky with rows of unit
+    norm (within 10 D eps)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        from .. import backend as B
+        tol = 10 * value.shape[-1] * float(B.np.finfo(B.dtype_name(value.dtype)).eps)
+        norm = (value.detach() ** 2).sum(-1).sqrt()
+        return lower_cholesky.check(value) & F.all((norm - 1).abs() <= tol, dim=-1)
+
+
 dependent = _Dependent()
 real = _Real()
 real_vector = _RealVector()
@@ -164,3 +177,4 @@ unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
+corr_cholesky = _CorrCholesky()

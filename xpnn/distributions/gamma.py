@@ -6,6 +6,7 @@ from .. import backend as B
 from .. import functional as F
 from ..autograd import no_grad
 from . import constraints
+from ._gamma_grad import _ReparamGamma
 from .distribution import Distribution, broadcast_all
 
 # Marsaglia-Tsang rounds drawn at once: a round rejects with probability < 0.05, so every
@@ -37,12 +38,23 @@ def standard_gamma(alpha):
     return alpha._result(G, be)
 
 
+def standard_gamma_rsample(alpha):
+    """Gamma(alpha, 1) draws of ``alpha``'s shape, differentiable in ``alpha`` (the
+    implicit derivative of _gamma_grad.py)."""
+    x = standard_gamma(alpha.detach())
+    if not alpha.requires_grad:
+        return x
+    return _ReparamGamma.apply(alpha, x)
+
+
 class Gamma(Distribution):
     """Gamma(concentration, rate): density rate^c x^(c-1) e^(-rate x) / Gamma(c), as
-    ``torch.distributions.Gamma``. No reparameterized gradient: ``rsample`` raises."""
+    ``torch.distributions.Gamma``; ``rsample`` is differentiable in both parameters (the
+    concentration through the implicit derivative of the CDF, see _gamma_grad.py)."""
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -66,6 +78,11 @@ class Gamma(Distribution):
             g = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
             return g.clamp(min=float(B.np.finfo(B.dtype_name(g.dtype)).tiny))
 
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        g = standard_gamma_rsample(self.concentration.expand(shape)) / self.rate.expand(shape)
+        return g.clamp(min=float(B.np.finfo(B.dtype_name(g.dtype)).tiny))
+
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
@@ -75,6 +92,14 @@ class Gamma(Distribution):
     def entropy(self):
         c, r = self.concentration, self.rate
         return c - r.log() + F.lgamma(c) + (1 - c) * F.digamma(c)
+
+    def cdf(self, value):
+        """P(concentration, rate x), the regularized lower incomplete gamma function
+        (differentiable in rate and x; in the concentration it raises, as PyTorch's)."""
+        from ..functional.special_gamma import gammainc
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
 
 class Dirichlet(Distribution):
@@ -86,6 +111,7 @@ class Dirichlet(Distribution):
 
     arg_constraints = {"concentration": constraints.greater_than(0.0)}
     support = constraints.simplex
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.ndim < 1:
@@ -117,6 +143,10 @@ class Dirichlet(Distribution):
             g = standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)))
             return g / g.sum(-1, keepdim=True)
 
+    def rsample(self, sample_shape=()):
+        g = standard_gamma_rsample(self.concentration.expand(self._extended_shape(sample_shape)))
+        return g / g.sum(-1, keepdim=True)
+
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
@@ -138,6 +168,7 @@ class Beta(Distribution):
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1,
@@ -171,6 +202,9 @@ class Beta(Distribution):
 
     def sample(self, sample_shape=()):
         return self._dirichlet().sample(sample_shape)[..., 0]
+
+    def rsample(self, sample_shape=()):
+        return self._dirichlet().rsample(sample_shape)[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:

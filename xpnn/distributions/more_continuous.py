@@ -6,7 +6,6 @@ import math
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd import is_grad_enabled
 from ..creation import full_like
 from . import constraints
 from .continuous import Exponential, Uniform, _LocScale, standard
@@ -84,8 +83,7 @@ class StudentT(Distribution):
     ``torch.distributions.StudentT``.
 
     ``rsample`` is loc + scale X / sqrt(V / df), X ~ N(0, 1), V ~ Chi2(df): differentiable
-    in loc and scale; the gamma draw has no reparameterized gradient here, so an rsample
-    that would need d/d df raises rather than give a silent zero.
+    in loc, scale and df (the chi-squared draw is a reparameterized Gamma).
     """
 
     arg_constraints = {"df": constraints.positive, "loc": constraints.real,
@@ -112,13 +110,9 @@ class StudentT(Distribution):
         return F.where(df > 2, finite, F.where(df > 1, float("inf"), float("nan")))
 
     def rsample(self, sample_shape=()):
-        if self.df.requires_grad and is_grad_enabled():
-            raise NotImplementedError(
-                "StudentT.rsample: no reparameterized gradient with respect to df (the "
-                "chi-squared draw has none here); detach df or use sample()")
         shape = self._extended_shape(sample_shape)
         x = standard(self.loc, shape, "normal")
-        v = Chi2(self.df.detach().expand(shape), validate_args=False).sample()
+        v = Chi2(self.df.expand(shape), validate_args=False).rsample()
         return self.loc + self.scale * x * (v / self.df).rsqrt()
 
     def log_prob(self, value):
