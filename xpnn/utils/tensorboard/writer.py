@@ -141,9 +141,9 @@ def _tf_bins():
 
 def _histogram(values, bins, max_bins):
     """HistogramProto fields of ``values``: counts over ``bins`` (NumPy's meaning), merged in
-    groups of ``len(bins) // max_bins`` where there are more than ``max_bins``, cut to the bins from the first to the last that hold values, with
-    one empty bin before them so that their left limit is kept (the format stores only
-    right limits)."""
+    groups of ``len(bins) // max_bins`` where there are more than ``max_bins``, cut to the
+    bins from the first to the last that hold values, with one empty bin before them so that
+    their left limit is kept (the format stores only right limits)."""
     values = values.reshape(-1).astype(np.float64)
     if values.size == 0:
         raise ValueError("SummaryWriter.add_histogram: values has no element")
