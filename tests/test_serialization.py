@@ -372,9 +372,10 @@ def test_pytorch_module_paths():
     assert rnn.RNNBase.__name__ == "RNNBase" and "RNNBase" in rnn.__all__
     assert linear.LazyLinear is nn.LazyLinear
     assert pooling.MaxUnpool3d is nn.MaxUnpool3d
+    assert pooling.FractionalMaxPool2d is nn.FractionalMaxPool2d
     with pytest.raises(AttributeError,
-                       match="xpnn does not implement torch.nn.FractionalMaxPool2d"):
-        pooling.FractionalMaxPool2d  # noqa: B018
+                       match="no attribute .LinearCrossEntropyLoss."):
+        loss.LinearCrossEntropyLoss  # noqa: B018
 
 
 # -- PyTorch arguments xpnn does not take; file objects ----------------------------------------

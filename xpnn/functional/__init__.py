@@ -6,6 +6,14 @@ from .activation import (celu, glu, gumbel_softmax, hardshrink, hardsigmoid, har
                          hardtanh, logsigmoid, mish, prelu, relu6, selu, softmin, softshrink,
                          softsign, tanhshrink, threshold)
 from .attention import scaled_dot_product_attention
+from .aliases import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+                      adaptive_max_pool3d_with_indices, celu_, elu_, hardtanh_, leaky_relu_,
+                      max_pool1d_with_indices, max_pool2d_with_indices,
+                      max_pool3d_with_indices, relu_, rrelu_, selu_, threshold_, upsample,
+                      upsample_bilinear, upsample_nearest)
+from .fractional_pool import (fractional_max_pool2d, fractional_max_pool2d_with_indices,
+                              fractional_max_pool3d, fractional_max_pool3d_with_indices)
+from .mha import multi_head_attention_forward
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .conv3d import conv3d, conv_transpose3d
 from .ctc import ctc_loss

@@ -12,6 +12,9 @@ from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import (LearnedPositionalEncoding, MultiheadAttention,
                         SinusoidalPositionalEncoding)
 from .container import ModuleDict, ParameterDict, ParameterList
+from .buffer import Buffer
+from .fractional import FractionalMaxPool2d, FractionalMaxPool3d
+from .legacy import Container, CrossMapLRN2d, NLLLoss2d
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
@@ -49,6 +52,7 @@ from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
 from .pool import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, LPPool1d, LPPool2d,
                    LPPool3d, MaxPool3d)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .recurrent import RNNBase, RNNCellBase
 from .sync_batchnorm import SyncBatchNorm
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from . import parallel

@@ -16,6 +16,7 @@ from collections import OrderedDict, namedtuple
 from .. import backend as B
 from ..autograd import TensorBase, is_grad_enabled, no_grad
 from ..tensor import Tensor
+from .buffer import Buffer
 from .hooks import BackwardHookCall, RemovableHandle
 
 
@@ -188,6 +189,9 @@ class Module:
             params.pop(name, None), bufs.pop(name, None)
             self._non_persistent.discard(name)
             mods[name] = value
+        elif isinstance(value, Buffer):  # nn.Buffer: registered with its own persistence
+            self.register_buffer(name, value, persistent=value.persistent)
+            return
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
                 if not B.is_array(value):

@@ -2,12 +2,14 @@
 names, signatures and formulas)."""
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adam_variants import Adamax, NAdam, RAdam
 from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
 from .lbfgs import LBFGS
+from .muon import Muon
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
                            CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
                            LinearLR, LinearWarmup, LRScheduler, MultiplicativeLR, MultiStepLR,
@@ -18,10 +20,10 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax",
+__all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
            "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
            "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "LinearWarmup",
-           "MultiStepLR", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
+           "MultiStepLR", "Muon", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
            "PolynomialLR", "RAdam", "RMSprop", "ReduceLROnPlateau", "Rprop", "SequentialLR",
            "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils",
            "warmup_cosine"]
