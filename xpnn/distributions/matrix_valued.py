@@ -15,7 +15,7 @@ from .continuous import standard
 from .distribution import Distribution, broadcast_all
 from .gamma import Beta
 from .more_continuous import Chi2
-from .multivariate_normal import _eye_like
+from .multivariate_normal import derived_matrix, tril_factor
 
 __all__ = ["LKJCholesky", "Wishart"]
 
@@ -129,22 +129,11 @@ class Wishart(Distribution):
             self.precision_matrix = M.expand(batch + (p, p))
         super().__init__(batch, (p, p), validate_args=validate_args)
         if scale_tril is None:
-            if covariance_matrix is not None:
-                self.scale_tril = cholesky(self.covariance_matrix)
-            else:
-                inv = solve_triangular(cholesky(self.precision_matrix), _eye_like(M))
-                self.scale_tril = cholesky(inv.mT @ inv)
+            self.scale_tril = tril_factor(self.__dict__.get("covariance_matrix"),
+                                          self.__dict__.get("precision_matrix"))
 
     def __getattr__(self, name):  # the matrices not given, derived from L on first use
-        if name == "covariance_matrix":
-            value = self.scale_tril @ self.scale_tril.mT
-        elif name == "precision_matrix":
-            inv = solve_triangular(self.scale_tril, _eye_like(self.scale_tril))
-            value = inv.mT @ inv
-        else:
-            raise AttributeError(f"'Wishart' object has no attribute {name!r}")
-        self.__dict__[name] = value
-        return value
+        return derived_matrix(self, name)
 
     def expand(self, batch_shape, _instance=None):
         return self._expanded(tuple(batch_shape), _instance)

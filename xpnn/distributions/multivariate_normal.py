@@ -58,22 +58,11 @@ class MultivariateNormal(Distribution):
             self.precision_matrix = precision_matrix.expand(tuple(batch) + (n, n))
         super().__init__(batch, (n,), validate_args=validate_args)
         if scale_tril is None:
-            if covariance_matrix is not None:
-                self.scale_tril = cholesky(self.covariance_matrix)
-            else:  # Sigma = P^-1 = (L_P L_P^T)^-1: its factor from the inverse of L_P
-                inv = solve_triangular(cholesky(self.precision_matrix), _eye_like(M))
-                self.scale_tril = cholesky(inv.mT @ inv)
+            self.scale_tril = tril_factor(self.__dict__.get("covariance_matrix"),
+                                          self.__dict__.get("precision_matrix"))
 
     def __getattr__(self, name):  # the matrices not given, derived from L on first use
-        if name == "covariance_matrix":
-            value = self.scale_tril @ self.scale_tril.mT
-        elif name == "precision_matrix":
-            inv = solve_triangular(self.scale_tril, _eye_like(self.scale_tril))
-            value = inv.mT @ inv
-        else:
-            raise AttributeError(f"'MultivariateNormal' object has no attribute {name!r}")
-        self.__dict__[name] = value
-        return value
+        return derived_matrix(self, name)
 
     @property
     def mean(self):
@@ -105,6 +94,29 @@ class MultivariateNormal(Distribution):
     def entropy(self):
         n = self._event_shape[0]
         return 0.5 * n * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+
+
+def tril_factor(covariance_matrix, precision_matrix):
+    """L with L L^T = Sigma, from the covariance matrix, or from the precision matrix P:
+    Sigma = P^-1 = (L_P L_P^T)^-1, its factor from the inverse of L_P."""
+    if covariance_matrix is not None:
+        return cholesky(covariance_matrix)
+    inv = solve_triangular(cholesky(precision_matrix), _eye_like(precision_matrix))
+    return cholesky(inv.mT @ inv)
+
+
+def derived_matrix(dist, name):
+    """``dist.covariance_matrix`` or ``dist.precision_matrix`` made from ``dist.scale_tril``
+    and kept (a distribution's ``__getattr__`` for the matrices it was not given)."""
+    if name == "covariance_matrix":
+        value = dist.scale_tril @ dist.scale_tril.mT
+    elif name == "precision_matrix":
+        inv = solve_triangular(dist.scale_tril, _eye_like(dist.scale_tril))
+        value = inv.mT @ inv
+    else:
+        raise AttributeError(f"{type(dist).__name__!r} object has no attribute {name!r}")
+    dist.__dict__[name] = value
+    return value
 
 
 def _eye_like(M):
