@@ -1,5 +1,6 @@
-"""xpnn.utils: ``data`` (datasets, samplers, DataLoader), ``dlpack`` and ``checkpoint``
-(activation checkpointing), under PyTorch's module paths."""
-from . import checkpoint, data, dlpack
+"""xpnn.utils: ``data`` (datasets, samplers, DataLoader), ``dlpack``, ``checkpoint``
+(activation checkpointing) and ``hooks``, under PyTorch's module paths; ``tensorboard`` is
+imported when used."""
+from . import checkpoint, data, dlpack, hooks
 
-__all__ = ["checkpoint", "data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack", "hooks"]
