@@ -112,7 +112,7 @@ from . import callbacks, data, metrics
 from . import distributed
 from .train import History, NonFiniteLossError, evaluate, fit, predict
 from . import amp, compiler, func, return_types  # torch.amp, torch.compiler, torch.func
-from . import jit, multiprocessing, testing  # torch.jit (scripting changes nothing), ...
+from . import jit, multiprocessing, profiler, testing  # torch.jit changes nothing, ...
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .cpu import amp as _cpu_amp  # torch.cpu.amp (xpnn.cuda.amp comes with xpnn.cuda)
 from ._compile import compile
