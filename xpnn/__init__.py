@@ -119,10 +119,9 @@ from ._compile import compile
 from .func import vmap
 from .functional.misc import (adjoint, angle, binomial, chain_matmul, conj, conj_physical,
                               corrcoef, cov, frexp, get_num_interop_threads, histogram, imag,
-                              is_conj, is_neg, is_nonzero, matrix_exp, nextafter, orgqr,
-                              poisson, positive, real, resolve_conj, resolve_neg, rsub,
-                              select_scatter, set_num_interop_threads, slice_scatter,
-                              split_with_sizes, typename, vander)
+                              is_conj, is_neg, matrix_exp, nextafter, orgqr, poisson, real,
+                              resolve_conj, resolve_neg, rsub, select_scatter,
+                              set_num_interop_threads, slice_scatter, typename, vander)
 from .creation_more import (asarray, bartlett_window, blackman_window, hamming_window,
                             hann_window, kaiser_window, range, scalar_tensor, unravel_index)
 from .functional import misc as _misc

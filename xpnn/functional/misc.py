@@ -102,28 +102,10 @@ def adjoint(input):
     return x.mT
 
 
-def positive(input):
-    """``+input``: the tensor itself, refused for bool as in PyTorch."""
-    x = _tensor("positive", input)
-    if x.dtype == x.xp.bool:
-        raise DtypeError("positive: the `+` operator on a bool tensor is not supported")
-    return x
-
-
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``, as ``torch.rsub``."""
     x = _tensor("rsub", input)
     return other - (x if alpha == 1 else x * alpha)
-
-
-def is_nonzero(input):
-    """Whether a one-element tensor is nonzero, as ``torch.is_nonzero`` (one host read)."""
-    x = _tensor("is_nonzero", input)
-    n = math.prod(x.shape)
-    if n != 1:
-        what = "no values" if n == 0 else "more than one value"
-        raise RuntimeError(f"is_nonzero: Boolean value of Tensor with {what} is ambiguous")
-    return bool(x.item())
 
 
 # -- statistics --------------------------------------------------------------------------------
@@ -325,17 +307,6 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return _scatter_into("slice_scatter", x, src, (slice(None),) * d + (slice(start, end, step),))
 
 
-def split_with_sizes(input, split_sizes, dim=0):
-    """Pieces of the listed sizes along ``dim``, which must add up to its size."""
-    x = _tensor("split_with_sizes", input)
-    sizes = [int(s) for s in split_sizes]
-    n = x.shape[_axis("split_with_sizes", dim, x.ndim)]
-    if sum(sizes) != n:
-        raise ShapeError(f"split_with_sizes: expects split_sizes to sum exactly to {n} "
-                         f"(input's size along dim {dim}), but got split_sizes={sizes}")
-    return x.split(sizes, dim)
-
-
 def chain_matmul(*matrices, out=None):
     """The product of 2-D matrices (deprecated in PyTorch for ``linalg.multi_dot``)."""
     warnings.warn("xpnn.chain_matmul is deprecated, as torch.chain_matmul: use "
@@ -429,8 +400,9 @@ def calls_method(name):
 # PyTorch's top-level functions that are a Tensor method of the same name (xpnn/__init__.py
 # makes one for each that xpnn's Tensor has)
 METHOD_FUNCTIONS = (
-    "clone", "detach", "detach_", "is_complex", "is_signed", "is_same_size", "ger", "fix",
-    "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "index_reduce",
+    "clone", "detach", "detach_", "is_complex", "is_signed", "is_same_size", "is_nonzero",
+    "positive", "ger", "fix", "split_with_sizes", "unsafe_chunk", "unsafe_split",
+    "unsafe_split_with_sizes", "index_reduce",
     # in place
     "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
     "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "celu_", "clamp_",
