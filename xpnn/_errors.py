@@ -31,3 +31,7 @@ class ArgumentError(ValueError, RuntimeError):
 class DtypeNotImplemented(DtypeError, NotImplementedError):
     """An op whose kernel lacks the dtype given (torch: NotImplementedError "... not
     implemented for 'Long'"); still a TypeError, as xpnn raised before."""
+
+
+class BackendError(RuntimeError):
+    """A backend is not installed, or has no such device (xpnn.backend.BackendError)."""
