@@ -15,196 +15,27 @@ The 0-d scalar slots are mirrored on the host (``Optimizer._mirror_of``): the bi
 corrections need the step as a Python number, and reading the device value back every step
 would stall a GPU. The mirror is trusted while the slot is the same Tensor at the same
 version; a slot the user replaced or changed in place is read back once.
+
+The state dict (optimizer_state.py) and the hooks (optimizer_hooks.py) are bases of
+Optimizer; the checks and slot helpers that every optimizer imports are in slots.py (and
+importable from here, as before).
 """
 from __future__ import annotations
 
 import copy
-import functools
-import math
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 
 from .. import backend as B
 from ..autograd import enable_grad
-from ..nn.hooks import RemovableHandle
 from ..tensor import Tensor
+from .optimizer_hooks import _HOOK_RUNNERS, OptimizerHooks, _with_hooks
+from .optimizer_state import OptimizerStateDict
+from .slots import (_host_number, _host_scalar, _scalar_home, add_weight_decay,  # noqa: F401
+                    check_flags, check_hyper, check_pair, full_like_param, scalar_dtype,
+                    slot_tensor, zeros_like_param)
 
 
-def check_hyper(owner, name, value, low=0.0, high=None, high_open=True):
-    """Raise, quoting the value, unless ``value`` is a real number in [low, high) (or ]).
-
-    Args:
-        owner: the class name used in the message (``"Adam"``).
-        name: the hyperparameter's name (``"lr"``, ``"betas[0]"``).
-        value: what the user passed.
-        low: the smallest allowed value (inclusive).
-        high: the bound above, or None for no bound.
-        high_open: whether ``high`` itself is excluded.
-    Returns:
-        float: the value as a Python float (so no NumPy float64 scalar leaks into updates).
-    """
-    try:
-        ok = not isinstance(value, (bool, str))
-        v = float(value) if ok else math.nan
-    except (TypeError, ValueError, RuntimeError):  # e.g. an array of several values
-        ok, v = False, math.nan
-    if not ok or not math.isfinite(v) or v < low or high is not None and \
-            (v >= high if high_open else v > high):
-        span = f"[{low}, {'inf' if high is None else high}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a number in {span}, got {value!r}")
-    return v
-
-
-def check_flags(owner, foreach=None, capturable=False, differentiable=False, fused=None):
-    """Accept torch.optim's implementation switches, so PyTorch calls run unchanged.
-
-    ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels for the same
-    update; xpnn has one code path per optimizer, which never reads device values on the
-    host (what ``capturable`` asks for), so they change nothing. ``differentiable=True``
-    (recording the update in the autograd graph) is not supported and raises.
-    """
-    del foreach, capturable, fused  # the same arithmetic either way
-    if differentiable:
-        raise ValueError(f"{owner}: differentiable=True is not supported (xpnn's optimizer "
-                         "steps are not recorded by autograd), got differentiable=True")
-
-
-def check_pair(owner, name, value, low=0.0, high=None):
-    """Raise unless ``value`` is a pair of numbers in [low, high); returns two floats."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-        raise ValueError(f"{owner}: {name} must be a pair of numbers, got {value!r}")
-    return (check_hyper(owner, f"{name}[0]", value[0], low, high),
-            check_hyper(owner, f"{name}[1]", value[1], low, high))
-
-
-def add_weight_decay(g, p, weight_decay):
-    """``g + weight_decay * p`` as one new array (the gradient itself is never modified)."""
-    decayed = p.array * weight_decay
-    decayed += g
-    return decayed
-
-
-def slot_tensor(p, arr):
-    """``arr`` (an array of ``p``'s backend) as an optimizer slot: a plain Tensor."""
-    return Tensor(arr, _be=p._be)
-
-
-def zeros_like_param(p):
-    """A zero slot Tensor with ``p``'s shape, dtype and device."""
-    return slot_tensor(p, p.xp.zeros(p.array.shape, dtype=p.array.dtype, device=p._be.device))
-
-
-def full_like_param(p, value):
-    """A slot Tensor with ``p``'s shape, dtype and device, every entry ``value``."""
-    return slot_tensor(p, p.xp.full(p.array.shape, float(value), dtype=p.array.dtype,
-                                    device=p._be.device))
-
-
-def scalar_dtype():
-    """The dtype of 0-d scalar slots such as ``step``: PyTorch's float32, or float64 when
-    the default dtype is float64."""
-    return "float64" if B.get_default_dtype() == "float64" else "float32"
-
-
-def _scalar_home(p):
-    """Where ``p``'s 0-d count slots live: ``p``'s backend when its arrays are in host
-    memory, else NumPy's (PyTorch's CPU ``step`` beside CUDA parameters)."""
-    return p._be if p._be.on_host else B.get_backend("numpy")
-
-
-def _host_scalar(p, value):
-    """``value`` as a 0-d Tensor of :func:`scalar_dtype` in ``p``'s count-slot home."""
-    be = _scalar_home(p)
-    return Tensor(be.xp.asarray(value, dtype=be.dtype(scalar_dtype()), device=be.device),
-                  _be=be)
-
-
-def _host_number(arr):
-    """The value of a one-element array as a Python int (if whole) or float: a host read."""
-    number = float(B.to_numpy(arr).reshape(()))
-    return int(number) if number.is_integer() else number
-
-
-def _run_step_hooks(opt, fn, args, kwargs, hooks):
-    args = (opt, *args)  # as PyTorch's: the hooks see step's args with the optimizer first
-    for hook in list(hooks["step_pre"].values()):
-        result = hook(opt, args, kwargs)
-        if result is not None:
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise RuntimeError(f"{type(opt).__name__}: a step pre-hook must return None "
-                                   f"or (args, kwargs), got {type(result).__name__}")
-            args, kwargs = result
-    out = fn(*args, **kwargs)
-    for hook in list(hooks["step_post"].values()):
-        hook(opt, args, kwargs)
-    return out
-
-
-def _run_state_dict_hooks(opt, fn, args, kwargs, hooks):
-    for hook in list(hooks["state_dict_pre"].values()):
-        hook(opt)
-    state_dict = fn(opt, *args, **kwargs)
-    for hook in list(hooks["state_dict_post"].values()):
-        result = hook(opt, state_dict)
-        if result is not None:
-            state_dict = result
-    return state_dict
-
-
-def _run_load_hooks(opt, fn, args, kwargs, hooks):
-    state_dict = args[0] if args else kwargs.pop("state_dict")
-    for hook in list(hooks["load_state_dict_pre"].values()):
-        result = hook(opt, state_dict)
-        if result is not None:
-            state_dict = result
-    out = fn(opt, state_dict, *args[1:], **kwargs)
-    for hook in list(hooks["load_state_dict_post"].values()):
-        hook(opt)
-    return out
-
-
-_HOOK_RUNNERS = {"step": _run_step_hooks, "state_dict": _run_state_dict_hooks,
-                 "load_state_dict": _run_load_hooks}
-
-
-def _with_hooks(fn):
-    """``fn`` (an optimizer's step, state_dict or load_state_dict) running the hooks
-    registered for it; a subclass's method calling its parent's runs them once."""
-    name = fn.__name__
-    run = _HOOK_RUNNERS[name]
-
-    @functools.wraps(fn)
-    def hooked(self, *args, **kwargs):
-        hooks = self.__dict__.get("_optimizer_hooks")
-        busy = self.__dict__.setdefault("_hooks_running", set())
-        if not hooks or name in busy:
-            return fn(self, *args, **kwargs)
-        busy.add(name)
-        try:
-            return run(self, fn, args, kwargs, hooks)
-        finally:
-            busy.discard(name)
-
-    hooked._runs_hooks = True
-    return hooked
-
-
-def _user_slot(p, slot, value):
-    """A loaded slot of an optimizer written as in PyTorch (its own ``step`` over
-    ``self.state[p]``, which holds Tensors): tensors and arrays become owned Tensor copies on
-    ``p``'s backend, floating ones in ``p``'s dtype except ``"step"`` (PyTorch's rule);
-    dicts and lists are converted inside; anything else is kept."""
-    if isinstance(value, dict):
-        return {k: _user_slot(p, k, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_user_slot(p, slot, v) for v in value)
-    arr = value.array if isinstance(value, Tensor) else value
-    if not B.is_array(arr):
-        return value
-    keep = slot == "step" or not B.backend_of(arr).is_floating(arr.dtype)
-    return Tensor(p._be.asarray(arr, dtype=B.dtype_name(arr.dtype if keep else p.dtype)))
-
-
-class Optimizer:
+class Optimizer(OptimizerHooks, OptimizerStateDict):
     """Base of every optimizer.
 
     Args:
@@ -411,48 +242,6 @@ class Optimizer:
                 else:  # a fresh array: the old one may be shared with another leaf
                     p.grad = p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
                                         device=p._be.device)
-
-    # -- hooks ----------------------------------------------------------------------
-    def _add_hook(self, kind, hook, prepend=False):
-        tables = self.__dict__.setdefault("_optimizer_hooks", {
-            k: OrderedDict() for k in ("step_pre", "step_post", "state_dict_pre",
-                                       "state_dict_post", "load_state_dict_pre",
-                                       "load_state_dict_post")})
-        table = tables[kind]
-        handle = RemovableHandle(table)
-        table[handle.id] = hook
-        if prepend:
-            table.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_step_pre_hook(self, hook):
-        """``hook(optimizer, args, kwargs)`` before each ``step`` (``args`` starts with the
-        optimizer, as in PyTorch); returning ``(args, kwargs)`` replaces step's arguments.
-        Returns a handle with ``remove()``."""
-        return self._add_hook("step_pre", hook)
-
-    def register_step_post_hook(self, hook):
-        """``hook(optimizer, args, kwargs)`` after each ``step``. Returns a handle."""
-        return self._add_hook("step_post", hook)
-
-    def register_state_dict_pre_hook(self, hook, prepend=False):
-        """``hook(optimizer)`` before ``state_dict`` builds the dict. Returns a handle."""
-        return self._add_hook("state_dict_pre", hook, prepend)
-
-    def register_state_dict_post_hook(self, hook, prepend=False):
-        """``hook(optimizer, state_dict)`` after ``state_dict``; a dict returned replaces
-        it. Returns a handle."""
-        return self._add_hook("state_dict_post", hook, prepend)
-
-    def register_load_state_dict_pre_hook(self, hook, prepend=False):
-        """``hook(optimizer, state_dict)`` before ``load_state_dict``; a dict returned is
-        loaded instead. Returns a handle."""
-        return self._add_hook("load_state_dict_pre", hook, prepend)
-
-    def register_load_state_dict_post_hook(self, hook, prepend=False):
-        """``hook(optimizer)`` after ``load_state_dict``. Returns a handle."""
-        return self._add_hook("load_state_dict_post", hook, prepend)
-
     @_with_hooks
     def step(self, closure=None):
         """Update every parameter that has a gradient; params whose grad is None are skipped.
@@ -540,131 +329,9 @@ class Optimizer:
         with enable_grad():
             return closure()
 
-    # -- state dicts ----------------------------------------------------------------
-    @_with_hooks
-    def state_dict(self):
-        """The optimizer's state in PyTorch's layout.
-
-        Returns:
-            dict: ``{"state": {param index: {slot: Tensor}}, "param_groups":
-            [{hyperparameters..., "params": [param indices]}]}``. Indices count the
-            parameters across groups in order. The Tensors are the live slots (as in
-            PyTorch): save or copy them before stepping again if you need a snapshot.
-        """
-        index, groups = {}, []
-        for g in self.param_groups:
-            packed = {k: v for k, v in g.items() if k != "params"}
-            packed["params"] = [index.setdefault(id(p), len(index)) for p in g["params"]]
-            groups.append(packed)
-        state = {index[id(p)]: dict(slots) for p, slots in self.state.items()
-                 if id(p) in index}
-        return {"state": state, "param_groups": groups}
-
-    @_with_hooks
-    def load_state_dict(self, state_dict):
-        """Load a state dict from ``state_dict()`` (of any backend, or from torch.optim).
-
-        Everything is checked and converted first, so an error leaves the optimizer as it
-        was. Slots become Tensors copied onto each parameter's backend, device and dtype;
-        the step (and the other 0-d scalar slots) a 0-d Tensor of the scalar dtype, whatever
-        it was saved as (a Tensor, an array, or the Python int older xpnn saved), read once
-        here for the host mirror. Hyperparameters come from the state dict.
-
-        Args:
-            state_dict: ``{"state": {...}, "param_groups": [...]}`` as ``state_dict`` makes
-                (slots as Tensors, raw arrays or numbers; torch.optim's too).
-        Raises:
-            ValueError: wrong number of groups or of parameters in a group, an unknown
-                parameter index, or a slot whose shape is not the parameter's.
-        """
-        name = type(self).__name__
-        if not isinstance(state_dict, dict) or "state" not in state_dict or \
-                "param_groups" not in state_dict:
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             f"'param_groups', got {type(state_dict).__name__}")
-        saved = state_dict["param_groups"]
-        if len(saved) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} param "
-                             f"groups, this optimizer has {len(self.param_groups)}")
-        by_index, new_groups = {}, []
-        for i, (group, sg) in enumerate(zip(self.param_groups, saved)):
-            if len(sg["params"]) != len(group["params"]):
-                raise ValueError(f"{name}.load_state_dict: param group {i} has "
-                                 f"{len(sg['params'])} params in the state dict but "
-                                 f"{len(group['params'])} in the optimizer")
-            by_index.update(zip((int(k) for k in sg["params"]), group["params"]))
-            new = {k: v for k, v in sg.items() if k != "params"}
-            if "param_names" in group:  # a state dict saved without names keeps ours
-                new.setdefault("param_names", group["param_names"])
-            for key, value in self.defaults.items():
-                new.setdefault(key, value)  # e.g. a key an older torch did not save
-            self._validate(new)
-            new["params"] = group["params"]
-            new_groups.append(new)
-        new_state, mirrors = defaultdict(dict), {}
-        for key, slots in state_dict["state"].items():
-            idx = int(key)
-            if idx not in by_index:
-                raise ValueError(f"{name}.load_state_dict: state for param {idx}, but the "
-                                 f"param groups hold indices {sorted(by_index)}")
-            p = by_index[idx]
-            new_state[p] = {}
-            for slot, value in slots.items():
-                if slot in self._count_slots and self._runs_own_update():
-                    t, number = self._convert_scalar(p, idx, slot, value)
-                    mirrors[(id(p), slot)] = [p, t, t._vc[0], number]
-                    new_state[p][slot] = t
-                else:
-                    new_state[p][slot] = self._convert_slot(p, idx, slot, value)
-        for group, new in zip(self.param_groups, new_groups):
-            group.clear()
-            group.update(new)  # in place, so references to a group stay valid
-        self.state = new_state
-        self._mirrors = mirrors
-        self.__dict__.pop("_on", None)  # every slot is where its parameter's state lives now
-
     def _runs_own_update(self):
         """Whether this optimizer's step is xpnn's (``_update_group``), not a PyTorch-style
         subclass's own ``step`` over Tensors (whose slots load as they were saved)."""
         cls = type(self)
         return not (cls._update_group is Optimizer._update_group and
                     cls._convert_slot is Optimizer._convert_slot)
-
-    def _convert_scalar(self, p, idx, slot, value):
-        """A loaded 0-d scalar slot: ``(0-d Tensor on p's backend, its Python value)``."""
-        if isinstance(value, Tensor):
-            value = value.array
-        if B.is_array(value):
-            host = B.to_numpy(value)  # load time, not the hot loop: a host read is fine
-            if host.size != 1:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of "
-                                 f"param {idx} must be a number, got shape {host.shape}")
-            value = _host_number(host)
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of param "
-                             f"{idx} must be a number, got {type(value).__name__}")
-        return _host_scalar(p, value), value
-
-    def _convert_slot(self, p, idx, slot, value):
-        """One loaded slot on ``p``'s backend: a Python number (``_scalar_slots``), or an
-        owned Tensor copy in ``p``'s dtype."""
-        if not self._runs_own_update():
-            return _user_slot(p, slot, value)  # a PyTorch-style subclass with its own step
-        if isinstance(value, Tensor):
-            value = value.array
-        if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        if slot in self._scalar_slots:
-            host = B.to_numpy(value)  # load time, not the hot loop: a host read is fine
-            if host.size != 1:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of "
-                                 f"param {idx} must be a number, got shape {host.shape}")
-            number = float(host.reshape(()))
-            return int(number) if number.is_integer() else number
-        if tuple(value.shape) != p.shape:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: slot {slot!r} of param "
-                             f"{idx} has shape {tuple(value.shape)} but the param has shape "
-                             f"{p.shape}")
-        # Backend.asarray always copies: stepping updates slots in place, and the caller's
-        # arrays (or another optimizer's live slots) must not change with them
-        return slot_tensor(p, p._be.asarray(value, dtype=p.dtype))
