@@ -75,6 +75,7 @@ from .functional import (argsort, celu, cosine_embedding_loss, cosine_similarity
 from .functional.matrix import (cholesky, cholesky_inverse, cholesky_solve, det, inverse,
                                 logdet, matrix_power, pinverse, qr, slogdet, svd,
                                 triangular_solve)
+from .functional.lu import lu_deprecated as lu, lu_solve_deprecated as lu_solve, lu_unpack
 from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special

@@ -20,6 +20,9 @@ from .functional.decomp import (EighResult, LinAlgError, QRResult, SlogdetResult
                                 _matrix, _tolerances, cholesky, det, eigh, eigvalsh, inv,
                                 pinv, qr, slogdet, solve, svd, svdvals)
 from .functional.matrix import matrix_power, solve_triangular
+from .functional.lu import lu, lu_factor, lu_factor_ex, lu_solve
+from .functional.ldl import ldl_factor, ldl_factor_ex, ldl_solve
+from .functional import _getrf
 from .functional.elementwise import promote, unbroadcast
 from .functional.reduce import _axes
 
@@ -28,7 +31,9 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
            "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
            "tensorsolve", "vander", "vecdot", "vector_norm",
-           "EighResult", "LstsqResult", "QRResult", "SlogdetResult", "SVDResult"]
+           "EighResult", "LstsqResult", "QRResult", "SlogdetResult", "SVDResult",
+           "eig", "eigvals", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve"]
 
 LstsqResult = return_types.linalg_lstsq
 
@@ -316,11 +321,18 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return return_types.linalg_cholesky_ex(L, info)
 
 
+def _zero_pivot(M):
+    """LAPACK's getrf info of a matrix that inv refused: the 1-based index of the first zero
+    pivot of its LU factorization (n where rounding alone made it singular)."""
+    code = int(_B.to_numpy(_getrf._info(M.xp, _getrf._factor(M.xp, M.array)[0])))
+    return code or M.shape[-1]
+
+
 def inv_ex(A, *, check_errors=False):
     """``(inverse, info)``, as ``torch.linalg.inv_ex``: info (*,) int32 is 0 for an
-    invertible matrix, else positive (the inverse is NaN there; PyTorch's info is LAPACK's
-    zero pivot, xpnn's the order of the first singular leading block)."""
-    out, info = _ex("linalg.inv_ex", inv, A, check_errors, _first_failing_minor(inv))
+    invertible matrix, else LAPACK's (PyTorch's) index of the first zero pivot of its LU
+    factorization (the inverse is NaN there)."""
+    out, info = _ex("linalg.inv_ex", inv, A, check_errors, _zero_pivot)
     return return_types.linalg_inv_ex(out, info)
 
 
@@ -471,3 +483,24 @@ def householder_product(A, tau):
         v = V[..., :, i:i + 1]
         Q = Q - (unsqueeze(t[..., i:i + 1], -1) * v) @ (v.mT @ Q)
     return Q
+
+
+def _no_complex(op):
+    raise NotImplementedError(
+        f"linalg.{op}: the eigenvalues of a general real matrix may be complex, and xpnn has "
+        "no complex tensors; for a symmetric matrix use linalg.eigh (or eigvalsh), whose "
+        "results are real")
+
+
+def eig(A):
+    """``torch.linalg.eig`` needs complex tensors, which xpnn lacks: raises
+    NotImplementedError (use :func:`eigh` for symmetric matrices)."""
+    _matrix("linalg.eig", A)
+    _no_complex("eig")
+
+
+def eigvals(A):
+    """``torch.linalg.eigvals`` needs complex tensors, which xpnn lacks: raises
+    NotImplementedError (use :func:`eigvalsh` for symmetric matrices)."""
+    _matrix("linalg.eigvals", A)
+    _no_complex("eigvals")

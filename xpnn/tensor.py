@@ -25,6 +25,7 @@ from .functional import special_more as _special_more
 from .functional import special_gamma as _special_gamma
 from .functional import sampling as _sampling
 from .functional import matrix as _matrix
+from .functional import lu as _lu
 from .functional import rearrange as _rearrange
 from ._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ._memory_format import strided
@@ -1470,6 +1471,12 @@ class Tensor(TensorBase):
 
     def matrix_power(self, n):
         return _matrix.matrix_power(self, n)
+
+    def lu(self, pivot=True, get_infos=False):
+        return _lu.lu_deprecated(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        return _lu.lu_solve_deprecated(self, LU_data, LU_pivots)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return F.topk(self, k, dim, largest, sorted)

@@ -22,6 +22,7 @@ from .. import backend as _B
 from .. import return_types
 from .._errors import ArgumentError, DtypeError, ShapeError
 from ..autograd import Function, as_tensor, no_grad
+from ._getrf import _factor, _info
 from .elementwise import unbroadcast
 from .shape import broadcast_shapes, squeeze, swapaxes, unsqueeze
 
@@ -49,6 +50,19 @@ def _reported(be, message):
         raise LinAlgError(message) from None
 
 
+def _zero_pivot_message(xp, A):
+    """linalg.inv's error for a singular A, as PyTorch words it: the batch element and the
+    1-based index of the first zero pivot of its LU factorization (read on the host: the
+    library has already reported the failure there)."""
+    info = _B.to_numpy(_info(xp, _factor(xp, A)[0])).reshape(-1)
+    bad = [(b, int(code)) for b, code in enumerate(info) if code] or \
+        [(0, A.shape[-1])]  # singular to rounding only: the LU has no exact zero
+    b, code = bad[0]
+    where = f"(Batch element {b}): " if A.ndim > 2 else ""
+    return (f"linalg.inv: {where}The diagonal element {code} is zero, the inversion could "
+            "not be completed because the input matrix is singular.")
+
+
 def _T(xp, X):
     return xp.matrix_transpose(X)
 
@@ -64,9 +78,11 @@ class Inv(Function):
     saves_output = True
 
     def forward(self, A):
-        with _reported(self.be, "linalg.inv: The inversion could not be completed because "
-                       "the input matrix is singular."):
-            self.Y = self.xp.linalg.inv(A)
+        try:
+            with _reported(self.be, "linalg.inv"):
+                self.Y = self.xp.linalg.inv(A)
+        except LinAlgError:  # PyTorch's message: which matrix, and its zero pivot
+            raise LinAlgError(_zero_pivot_message(self.xp, A)) from None
         return self.Y
 
     def backward(self, dY):
