@@ -11,6 +11,7 @@ from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
 from .._errors import ArgumentError, DtypeError, ShapeError, ZeroDivision
 from .transfer import to
+from .intops import IntBinary  # recorded ops, so an ONNX export sees them
 
 
 def unbroadcast(xp, g, shape):
@@ -530,7 +531,8 @@ def div(input, other, *, rounding_mode=None):
             raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                                 f"{rounding_mode!r}")
         if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
-            return a._result(_int_div(a._be, a.array, b.array, rounding_mode, "div"), a._be)
+            check_divisor(a._be, b.array, "div")
+            return IntBinary.apply(a, b, op=rounding_mode)
         q = Div.apply(_floating(a), _floating(b))
         q = Constant.apply(q, fn=rounding_mode)
         return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
@@ -654,9 +656,10 @@ def lerp(input, end, weight):
 
 
 def _less(a, b):
-    """The bool array ``a < b`` of two tensors (promoted and broadcast; no graph)."""
+    """The bool array ``a < b`` of two tensors (promoted and broadcast; no gradient, but a
+    recorded op, so an ONNX export sees it)."""
     a, b = promote(a, b, "clamp")
-    return a.array < b.array
+    return Compare.apply(a, b, op="lt").array
 
 
 def clamp(input, min=None, max=None):

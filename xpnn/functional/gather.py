@@ -45,6 +45,16 @@ def _into(xp, G, shape):
     return out
 
 
+class FlatPositions(Function):
+    """:func:`flat_positions` of an int64 index Tensor as a recorded op (no gradient), so
+    that an ONNX export computes gather's positions from the index in the graph."""
+
+    differentiable = False
+
+    def forward(self, index, shape=(), dim=0):
+        return flat_positions(self.xp, shape, dim, index)
+
+
 class Gather(Function):
     """Y = X at ``pos`` (flat positions); dX = scatter-add of dY."""
 
@@ -134,7 +144,14 @@ def gather(input, dim, index, *, sparse_grad=False):
     x = as_tensor(input, op="gather")
     d, idx = _index("gather", x, dim, index)
     shape = x.shape if x.ndim else (1,)
-    return Gather.apply(x, pos=flat_positions(x.xp, shape, d, idx))
+    from ..autograd import TensorBase
+    if isinstance(index, TensorBase) and index.ndim == x.ndim >= 1:
+        from .transfer import to  # recorded, so an ONNX export follows the index
+        pos = FlatPositions.apply(index if index.dtype == x.xp.int64 else
+                                  to(index, dtype="int64"), shape=tuple(shape), dim=d).array
+    else:
+        pos = flat_positions(x.xp, shape, d, idx)
+    return Gather.apply(x, pos=pos)
 
 
 def _src(op, x, src, value):

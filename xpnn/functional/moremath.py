@@ -15,6 +15,7 @@ from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
 from . import elementwise as E
+from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -174,7 +175,7 @@ def remainder(input, other):
     if a._be.is_floating(a.dtype):
         return Remainder.apply(a, b)
     check_divisor(a._be, b.array, "remainder")
-    return a._result(a.xp.remainder(a.array, b.array), a._be)
+    return IntBinary.apply(a, b, op="remainder")
 
 
 def floor_divide(input, other):
@@ -192,17 +193,17 @@ def _bitwise(name, array_fn, logical):
         if a._be.is_floating(a.dtype):
             raise DtypeNotImplemented(f"{name}: not implemented for floating tensors "
                                       f"({B.dtype_name(a.dtype)}), as in PyTorch")
-        return a._result(getattr(xp, array_fn)(a.array, b.array), a._be)
+        return IntBinary.apply(a, b, op=array_fn)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``torch.{name}`` of integer or bool tensors (no gradient)."
     return op
 
 
-bitwise_and = _bitwise("bitwise_and", "bitwise_and", "logical_and")
-bitwise_or = _bitwise("bitwise_or", "bitwise_or", "logical_or")
-bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor", "logical_xor")
-bitwise_left_shift = _bitwise("bitwise_left_shift", "bitwise_left_shift", None)
-bitwise_right_shift = _bitwise("bitwise_right_shift", "bitwise_right_shift", None)
+bitwise_and = _bitwise("bitwise_and", "and", "logical_and")
+bitwise_or = _bitwise("bitwise_or", "or", "logical_or")
+bitwise_xor = _bitwise("bitwise_xor", "xor", "logical_xor")
+bitwise_left_shift = _bitwise("bitwise_left_shift", "lshift", None)
+bitwise_right_shift = _bitwise("bitwise_right_shift", "rshift", None)
 
 
 def bitwise_not(input):
@@ -214,7 +215,7 @@ def bitwise_not(input):
                                   f"({B.dtype_name(x.dtype)})")
     if x.dtype == xp.bool:
         return E.logical_not(x)  # recorded, so an ONNX export sees it
-    return x._result(xp.bitwise_invert(x.array), x._be)
+    return IntInvert.apply(x)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

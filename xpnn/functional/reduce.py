@@ -18,6 +18,7 @@ from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .._errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from .transfer import to
+from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
 
 MaxResult = return_types.max
 MinResult = return_types.min
@@ -551,8 +552,7 @@ class L2Norm(Function):
 def _bool_reduce(op, input, dim, keepdim, axis, keepdims):
     x = as_tensor(input, op=op)
     d, keep = resolve(op, dim, axis, keepdim, keepdims)
-    arr = x.array if x.array.dtype == x.xp.bool else x.array != 0
-    return x._result(getattr(x.xp, op)(arr, axis=_axes(op, d, x.ndim), keepdims=keep), x._be)
+    return BoolReduce.apply(x, op=op, axes=_axes(op, d, x.ndim), keepdims=keep)
 
 
 def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):

@@ -88,9 +88,8 @@ def cumprod(input, dim, *, dtype=None):
         x = reshape(x, (1,))
         return reshape(cumprod(x, 0, dtype=dtype), ())
     if not x._be.is_floating(x.dtype):
-        xp = x.xp
-        X = xp.astype(x.array, xp.int64)
-        return x._result(xp.cumulative_prod(X, axis=d), x._be)
+        from .transfer import to  # recorded ops, so an ONNX export sees them
+        return CumProd.apply(to(x, dtype="int64") if x.dtype != x.xp.int64 else x, axis=d)
     return CumProd.apply(x, axis=d)
 
 

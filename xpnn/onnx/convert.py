@@ -9,7 +9,7 @@ from .. import backend as B
 from . import trace as T
 from .errors import ExportError, UnsupportedOperatorError
 from .graph import Graph, Ref
-from .registry import CONVERTERS, static, unsupported
+from .registry import CONVERTERS, RECOMPUTED, static, unsupported
 
 
 class _Op:
@@ -177,6 +177,11 @@ class Converter:
                 f"called {node.where}: there is no ONNX conversion for this op (see "
                 "xpnn.onnx.supported_ops())")
         fn, dynamic = entry
+        skip = RECOMPUTED.get(cls, lambda p: ())(node.params)
+        if skip:  # values the converter computes in the graph: not compared, not passed
+            mine = (mine[0], {key: v for key, v in mine[1].items() if key not in skip})
+            theirs = [(t[0], {key: v for key, v in t[1].items() if key not in skip})
+                      for t in theirs]
         op = _Op()
         op.cls, op.where = node.cls, node.where
         try:

@@ -11,6 +11,7 @@ from ..autograd import TensorBase
 from ..nn.module import Module
 # importing them fills the converter table
 from . import ops_activation, ops_core, ops_more, ops_nn  # noqa: F401
+from . import ops_extra  # noqa: F401  (after ops_nn: it extends BatchNorm's converter)
 from . import trace as T
 from .convert import Converter
 from .errors import ExportError

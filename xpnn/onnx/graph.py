@@ -118,7 +118,8 @@ class Graph:
         """An initializer holding ``arr`` (a NumPy array); returns its name."""
         arr = np.asarray(arr)
         name = self.reserve(name) if name is not None else self.fresh(base)
-        self.inits[name] = numpy_helper.from_array(np.ascontiguousarray(arr), name)
+        arr = np.asarray(arr, order="C")  # not ascontiguousarray, which makes 0-d 1-d
+        self.inits[name] = numpy_helper.from_array(arr, name)
         return name
 
     def scalar(self, value, dtype):
@@ -180,7 +181,7 @@ class Graph:
         if ref.kind == "param":  # under its state_dict name (reserved by the caller)
             if ref.label not in self.inits:
                 self.inits[ref.label] = numpy_helper.from_array(
-                    np.ascontiguousarray(ref.host), ref.label)
+                    np.asarray(ref.host, order="C"), ref.label)
             return ref.label
         if ref.kind == "const":
             if any(isinstance(d, Dyn) for d in ref.shape):

@@ -6,6 +6,10 @@ from importlib import import_module
 from .errors import UnsupportedOperatorError
 
 CONVERTERS = {}  # Function class -> (converter, names of params that may follow a dynamic axis)
+# Function class -> fn(params of the first trace) -> names of the params that the op computed
+# from its inputs outside the trace (batch statistics) and that its converter recomputes in
+# the graph: they are left out of the comparison of traces and out of ``node.p``
+RECOMPUTED = {}
 
 
 def converts(*classes, dynamic=()):

@@ -82,6 +82,8 @@ class Recorder:
             see :func:`_track`), or None to find them on the Python call stack instead.
     """
 
+    exporting = True  # ops with an export-only path (embedding_bag) check for it
+
     def __init__(self, modules, stack=None):
         self.nodes = []
         self._modules, self._stack = modules, stack

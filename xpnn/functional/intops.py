@@ -1,0 +1,74 @@
+"""Ops on integer and bool tensors that have no gradient (integer remainder, fmod and
+division, bitwise and shift ops, all/any), written as Functions so that they are recorded:
+an ONNX export sees them like any other op instead of a value computed outside the trace.
+
+Each one runs the array code the public function ran before (imported from nowhere else in
+xpnn.functional: DESIGN.md's imports are one-way); the public functions keep their argument
+checks (a zero integer divisor raises there).
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+def _floor_div(be, A, B):
+    return be.xp.floor_divide(A, B)
+
+
+def _trunc_div(be, A, B):
+    """floor, then one up where the quotient is negative and inexact."""
+    xp = be.xp
+    q = xp.floor_divide(A, B)
+    return xp.where((xp.remainder(A, B) != 0) & ((A < 0) != (B < 0)), q + 1, q)
+
+
+def _fmod(be, A, B):
+    """C's fmod of integers: |A| mod |B| with A's sign (exact)."""
+    xp = be.xp
+    R = xp.remainder(xp.abs(A), xp.abs(B))
+    return xp.where(A < 0, -R, R)
+
+
+_BINARY = {
+    "remainder": lambda be, A, B: be.xp.remainder(A, B),  # the divisor's sign (Python's %)
+    "fmod": _fmod,  # the dividend's sign (C's fmod)
+    "floor": _floor_div,
+    "trunc": _trunc_div,
+    "and": lambda be, A, B: be.xp.bitwise_and(A, B),
+    "or": lambda be, A, B: be.xp.bitwise_or(A, B),
+    "xor": lambda be, A, B: be.xp.bitwise_xor(A, B),
+    "lshift": lambda be, A, B: be.xp.bitwise_left_shift(A, B),
+    "rshift": lambda be, A, B: be.xp.bitwise_right_shift(A, B),  # arithmetic for signed
+}
+
+
+class IntBinary(Function):
+    """An integer result of two integer inputs of one dtype (``op``: remainder, fmod,
+    floor, trunc, and, or, xor, lshift, rshift)."""
+
+    differentiable = False
+
+    def forward(self, A, B, op=None):
+        with self.be.quiet():
+            return _BINARY[op](self.be, A, B)
+
+
+class IntInvert(Function):
+    """~X of an integer tensor (every bit flipped: -X - 1 for signed integers)."""
+
+    differentiable = False
+
+    def forward(self, X):
+        return self.xp.bitwise_invert(X)
+
+
+class BoolReduce(Function):
+    """all / any (``op``) over ``axes`` of X, numbers counting as X != 0; a bool result."""
+
+    differentiable = False
+
+    def forward(self, X, op="all", axes=(), keepdims=False):
+        xp = self.xp
+        truth = X if X.dtype == xp.bool else X != 0
+        return getattr(xp, op)(truth, axis=axes, keepdims=keepdims)
+
