@@ -537,6 +537,7 @@ class Tensor(TensorBase):
                                    "being used in an in-place operation (wrap it in `with "
                                    "xpnn.no_grad():`)")
             view = view[0]._view
+        self._unshared(op)
         return True
 
     def _under_diagonal(self):
@@ -728,6 +729,15 @@ class Tensor(TensorBase):
 
     def fill_(self, value):
         """Set every entry to ``value`` (a number or a 0-d tensor)."""
+        if self._view is not None and self._view[1] == "overlap":
+            # an expansion shows every element of its base (some many times): filling it
+            # fills the base, the one write into an expanded tensor torch allows
+            base, node = self._view[0], self._view[0]._node
+            base.fill_(value)
+            if base._node is node:  # unrecorded, and maybe rebound: show the base again
+                self._set_array(self.xp.broadcast_to(base.array, tuple(self.shape)))
+                self._changed()
+            return self
         if isinstance(value, TensorBase):
             if value.ndim:
                 raise ShapeError(f"fill_ only supports 0-dimension value tensor but got "

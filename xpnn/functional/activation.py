@@ -281,8 +281,14 @@ class Softmax(Function):
 
     def forward(self, X, axis=-1):
         xp = self.xp
-        E = xp.exp(X - xp.max(X, axis=axis, keepdims=True))
-        self.Y, self.axis = E / xp.sum(E, axis=axis, keepdims=True), axis
+        if X.shape[axis] == 0:  # nothing to normalize (max has no identity): empty, as torch
+            self.Y, self.axis = X + 0, axis
+            return self.Y
+        m = xp.max(X, axis=axis, keepdims=True)
+        # a row of -inf gives NaN, as torch, without NumPy's warnings for -inf - -inf or 0/0
+        E = xp.exp(X - xp.where(m > -xp.inf, m, 0.0))
+        total = xp.sum(E, axis=axis, keepdims=True)
+        self.Y, self.axis = E / xp.where(total > 0, total, xp.nan), axis
         return self.Y
 
     def backward(self, dY):
@@ -314,15 +320,21 @@ class LogSoftmax(Function):
 
 
 def log_softmax_array(xp, X, axis=-1):
-    """log softmax on a raw array, stable for any finite logits (max subtracted first)."""
-    Z = X - xp.max(X, axis=axis, keepdims=True)
-    return Z - xp.log(xp.sum(xp.exp(Z), axis=axis, keepdims=True))
+    """log softmax on a raw array, stable for any finite logits (max subtracted first); a
+    row of -inf gives NaN, as torch (without NumPy's warnings for -inf - -inf or log(0))."""
+    m = xp.max(X, axis=axis, keepdims=True)
+    Z = X - xp.where(m > -xp.inf, m, 0.0)
+    S = xp.sum(xp.exp(Z), axis=axis, keepdims=True)
+    return Z - xp.log(xp.where(S > 0, S, xp.nan))
 
 
 def _log_softmax_rows(np, X, out, a, b):
     """:func:`log_softmax_array` over axis 1 of rows a:b, written into ``out``."""
-    Z = np.subtract(X[a:b], np.max(X[a:b], axis=1, keepdims=True), out=out[a:b])
+    M = np.max(X[a:b], axis=1, keepdims=True)
+    M[M == -np.inf] = 0  # a row of -inf: NaN (as torch), without NumPy's warnings
+    Z = np.subtract(X[a:b], M, out=out[a:b])
     S = np.sum(np.exp(Z), axis=1, keepdims=True)
+    S[S == 0] = np.nan
     Z -= np.log(S, out=S)
 
 
@@ -346,6 +358,8 @@ LOG_SOFTMAX = {"numpy": _log_softmax_numpy}
 def _log_softmax(be, X, axis=-1):
     """log softmax of a raw array of backend ``be`` (its native kernel if it has one)."""
     native = LOG_SOFTMAX.get(be.name)
+    if X.shape[axis] == 0:  # an empty dim: nothing to normalize (max has no identity)
+        return X + 0
     return native(be, X, axis) if native else log_softmax_array(be.xp, X, axis)
 
 

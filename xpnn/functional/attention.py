@@ -22,6 +22,8 @@ from .shape import expand, reshape
 
 def safe_softmax(xp, S):
     """Softmax over the last axis; rows that are entirely -inf give zeros, not NaN."""
+    if S.shape[-1] == 0:  # no keys: no weights (max has no identity)
+        return S + 0
     m = xp.max(S, axis=-1, keepdims=True)
     m = xp.where(m > -xp.inf, m, 0.0)
     E = xp.exp(S - m)

@@ -9,8 +9,13 @@ from __future__ import annotations
 from .. import autograd
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, no_grad, raw, unwrap
-from .._errors import DtypeError
+from .._errors import ArgumentError, DtypeError
 from .indexing import index_add
+
+
+class PaddingIdxError(ArgumentError, AssertionError):
+    """padding_idx outside [-V, V): torch asserts it (AssertionError) in Embedding and
+    F.embedding, and raises RuntimeError in F.embedding_bag; this error is all of them."""
 
 
 class Embedding(Function):
@@ -121,7 +126,8 @@ def _padding(name, padding_idx, V):
         return None
     if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
             not -V <= padding_idx < V:
-        raise ValueError(f"{name}: padding_idx must be in [-{V}, {V}), got {padding_idx!r}")
+        raise PaddingIdxError(f"{name}: padding_idx must be in [-{V}, {V}), got "
+                              f"{padding_idx!r}")
     return padding_idx % V
 
 

@@ -433,8 +433,12 @@ class BCE(_Pointwise):
     @staticmethod
     def pointwise(xp, P, T, weight=None):
         # log clamped at -100 and the derivative's denominator at 1e-12, as PyTorch does
-        logp = xp.maximum(xp.log(P), -100.0)
-        log1mp = xp.maximum(xp.log1p(-P), -100.0)
+        # (log 0 taken as -100 directly: NumPy warns for log(0); out of [0, 1], on a device
+        # where nothing checks it, the log stays NaN)
+        some, room = P != 0, P != 1
+        logp = xp.maximum(xp.where(some, xp.log(xp.where(some, P, 1.0)), -100.0), -100.0)
+        log1mp = xp.maximum(xp.where(room, xp.log1p(xp.where(room, -P, 0.0)), -100.0),
+                            -100.0)
         L = -(T * logp + (1 - T) * log1mp)
         G = (P - T) / xp.maximum(P * (1 - P), 1e-12)
         GT = log1mp - logp

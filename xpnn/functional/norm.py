@@ -263,13 +263,16 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
     M = math.prod(x.shape) // C
-    if training and M < 2:
+    if training and M == 1:
         raise ShapeError(f"batch_norm: expected more than 1 value per channel in training, got"
                          f" input of shape {x.shape}")
     args, affine = _affine("batch_norm", x, weight, bias, (C,))
     xp = x.xp
     xc = None
-    if training:
+    if training and M == 0:  # an empty batch: empty output, running stats kept (as torch)
+        mean = xp.sum(per_channel(xp, x.array), axis=1)  # zeros (C,), like x
+        inv = mean + 1
+    elif training:
         Xm = per_channel(xp, x.array)
         mean = xp.mean(Xm, axis=1)
         xc = Xm - xp.reshape(mean, (-1, 1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 
 from .. import backend as B
 from .. import return_types
@@ -188,7 +189,8 @@ class _Spread(Function):
         self.axes, self.keep = axes, keepdims
         n = math.prod(X.shape[a] for a in axes)
         self.denom = builtins.max(n - correction, 0)
-        self.centered = X - self.xp.mean(X, axis=axes, keepdims=True)
+        # nothing to center over an empty reduction (its mean would warn): the result is NaN
+        self.centered = X - self.xp.mean(X, axis=axes, keepdims=True) if n else X + 0
         return self.centered
 
 
@@ -425,6 +427,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     gives inf/NaN as in PyTorch."""
     x, axes, keep = _prep("var", input, dim, axis, keepdim, keepdims)
     c = _correction(unbiased, correction, axis)
+    _warn_dof("var", x, axes, c)
     return Var.apply(_float_input("var", x), axes=axes, keepdims=keep, correction=c)
 
 
@@ -433,7 +436,18 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     """Standard deviation over ``dim``; its gradient is 0 where it is 0 (PyTorch)."""
     x, axes, keep = _prep("std", input, dim, axis, keepdim, keepdims)
     c = _correction(unbiased, correction, axis)
+    _warn_dof("std", x, axes, c)
     return Std.apply(_float_input("std", x), axes=axes, keepdims=keep, correction=c)
+
+
+def _warn_dof(op, x, axes, correction):
+    """PyTorch's warning (from the shapes, no values read) where n - correction <= 0: the
+    variance is then inf or NaN."""
+    n = math.prod(x.shape[a] for a in axes)
+    if n - correction <= 0:
+        warnings.warn(f"{op}(): degrees of freedom is <= 0: correction {correction} is not "
+                      f"below the {n} values reduced into each output, so the result is inf "
+                      "or NaN", UserWarning, stacklevel=3)
 
 
 def _correction(unbiased, correction, axis):

@@ -6,7 +6,7 @@ from .. import backend as B
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ..functional.embedding import lookup
+from ..functional.embedding import PaddingIdxError, lookup
 from .._errors import DtypeError
 from . import init
 from .module import Module, Parameter, check_int, new_parameter
@@ -56,8 +56,8 @@ class Embedding(Module):
         if padding_idx is not None:
             if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
                     not -V <= padding_idx < V:
-                raise ValueError(f"Embedding: padding_idx must be an int in [-{V}, {V}), got "
-                                 f"{padding_idx!r}")
+                raise PaddingIdxError(f"Embedding: padding_idx must be an int in [-{V}, {V}), "
+                                      f"got {padding_idx!r}")
             padding_idx %= V
         self.padding_idx = padding_idx
         if _weight is None:
@@ -149,8 +149,8 @@ class EmbeddingBag(Module):
         if padding_idx is not None:
             if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or \
                     not -V <= padding_idx < V:
-                raise ValueError(f"{name}: padding_idx must be an int in [-{V}, {V}), got "
-                                 f"{padding_idx!r}")
+                raise PaddingIdxError(f"{name}: padding_idx must be an int in [-{V}, {V}), "
+                                      f"got {padding_idx!r}")
             padding_idx %= V
         self.mode, self.padding_idx = mode, padding_idx
         self.include_last_offset = bool(include_last_offset)
