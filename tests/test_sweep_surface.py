@@ -155,31 +155,49 @@ def _bn_net(m):
     return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.BatchNorm1d(4), m.nn.Linear(4, 2)).eval()
 
 
-def test_grad_of_functional_call_with_the_models_own_parameters(backend, rng):
-    """grad(f)(dict(model.named_parameters())): the parameters require grad, so the result
-    would stay differentiable (create_graph), which BatchNorm's backward cannot give;
-    torch gives the gradient, xpnn raised NotImplementedError. Now: the first-order
-    gradient, cut from the graph where the second order is missing, with a warning."""
-    X = rng.standard_normal((5, 3)).astype(np.float32)
-    tnet, xnet = _bn_net(torch), _bn_net(xpnn)
-    tnet.load_state_dict({k: torch.tensor(to_np(v)) for k, v in xnet.state_dict().items()})
+def _conv_net(m):  # ConvNd has no double backward in xpnn
+    m.manual_seed(0)
+    return m.nn.Sequential(m.nn.Conv1d(1, 2, 2), m.nn.Flatten(), m.nn.Linear(4, 2))
+
+
+def _net_grads(net, tnet, X):
+    tnet.load_state_dict({k: torch.tensor(to_np(v)) for k, v in net.state_dict().items()})
 
     def loss(func, net, p, x):
         return func.functional_call(net, p, (x,)).pow(2).sum()
 
     tg = torch.func.grad(lambda p, x: loss(torch.func, tnet, p, x))(
         dict(tnet.named_parameters()), torch.tensor(X))
-    with pytest.warns(UserWarning, match="returned cut from the graph"):
-        xg = xfunc.grad(lambda p, x: loss(xfunc, xnet, p, x))(
-            dict(xnet.named_parameters()), xpnn.tensor(X))
-    assert not any(g.requires_grad for g in xg.values())  # torch's would (see the warning)
+    return loss, tg
+
+
+def test_grad_of_functional_call_with_the_models_own_parameters(backend, rng):
+    """grad(f)(dict(model.named_parameters())): the parameters require grad, so the result
+    stays differentiable (create_graph), as torch's does (BatchNorm has a double backward).
+    Where an op has none (ConvNd), the first-order gradient comes back cut from the graph,
+    with a warning; inside an outer transform that still raises."""
+    X = rng.standard_normal((5, 3)).astype(np.float32)
+    xnet = _bn_net(xpnn)
+    loss, tg = _net_grads(xnet, _bn_net(torch), X)
+    xg = xfunc.grad(lambda p, x: loss(xfunc, xnet, p, x))(
+        dict(xnet.named_parameters()), xpnn.tensor(X))
     assert set(xg) == set(tg)
+    for k in tg:
+        assert xg[k].requires_grad == tg[k].requires_grad
+        _same(xg[k].detach(), tg[k].detach())
+    Xc = rng.standard_normal((5, 1, 3)).astype(np.float32)
+    cnet = _conv_net(xpnn)
+    loss, tg = _net_grads(cnet, _conv_net(torch), Xc)
+    with pytest.warns(UserWarning, match="returned cut from the graph"):
+        xg = xfunc.grad(lambda p, x: loss(xfunc, cnet, p, x))(
+            dict(cnet.named_parameters()), xpnn.tensor(Xc))
+    assert not any(g.requires_grad for g in xg.values())  # torch's would (see the warning)
     for k in tg:
         _same(xg[k], tg[k])
     # inside an outer transform a missing second order still raises: nothing to fall back on
-    with pytest.raises(NotImplementedError, match="BatchNorm"):
-        xfunc.grad(lambda x: xfunc.grad(lambda y: loss(xfunc, xnet, {}, y))(x).sum())(
-            xpnn.tensor(X))
+    with pytest.raises(NotImplementedError, match="ConvNd"):
+        xfunc.grad(lambda x: xfunc.grad(lambda y: loss(xfunc, cnet, {}, y))(x).sum())(
+            xpnn.tensor(Xc))
 
 
 # -- Size ----------------------------------------------------------------------------------

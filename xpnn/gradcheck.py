@@ -68,7 +68,9 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 bumped = host.copy()
                 bumped[idx] += step
                 args = list(inputs)
-                args[i] = Tensor(be.asarray(bumped, dtype=x.dtype), _be=be)
+                # still requiring grad, as PyTorch's gradcheck evaluates: fn may take
+                # gradients inside (autograd.grad of an inner loss, MAML's inner step)
+                args[i] = Tensor(be.asarray(bumped, dtype=x.dtype), _be=be).requires_grad_()
                 vals.append(float(_project(outputs_of(args), weights).item()))
             numeric[idx] = (vals[0] - vals[1]) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))

@@ -27,6 +27,7 @@ from .functional import sampling as _sampling
 from .functional import matrix as _matrix
 from .functional import lu as _lu
 from .functional import rearrange as _rearrange
+from ._device_type import typed_device
 from ._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ._memory_format import strided
 from .functional.shape import _axis, _dims
@@ -134,7 +135,10 @@ class Tensor(TensorBase):
     def device(self):
         """The backend's device object (``torch.device`` for torch); NumPy's is the string
         ``"cpu"`` with PyTorch's ``.type`` and ``.index`` (:class:`HostDevice`)."""
-        return HOST_DEVICE if self._be.name == "numpy" else self._be.device
+        be = self._be
+        if be.name == "numpy":
+            return HOST_DEVICE
+        return be.device if be.name == "torch" else typed_device(be)
 
     @property
     def is_cuda(self):

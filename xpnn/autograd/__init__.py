@@ -243,8 +243,16 @@ class TensorBase:
     # -- .grad and .data, as in PyTorch ---------------------------------------------
     @property
     def grad(self):
-        """dL/d(self) after backward(): a Tensor, or None."""
-        return self._grad
+        """dL/d(self) after backward(): a Tensor, or None. A non-leaf keeps no gradient
+        unless it called retain_grad(): reading it then warns, as in PyTorch."""
+        g = self._grad
+        if g is None and self._node is not None and not self.retains_grad:
+            import warnings
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed: backward() does not fill it in. Call .retain_grad() on "
+                          "this tensor before backward() to keep its gradient, or read .grad "
+                          "of the leaf tensor you meant.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -477,7 +485,7 @@ class Function:
         (empty once backward has freed the graph)."""
         d = self.__dict__
         return tuple((src, idx) if src is not None else
-                     (AccumulateGrad(t), 0) if t._rg else (None, 0)
+                     (AccumulateGrad(t), 0) if t is not None and t._rg else (None, 0)
                      for t, (src, idx) in zip(d.get("inputs", ()), d.get("edges", ())))
 
     @classmethod
@@ -580,10 +588,11 @@ def _remember_versions(fn, cls, inputs, outs):
 
 
 def _raise_modified(op, shape, now, then):
-    raise RuntimeError(f"backward: a tensor of shape {shape} that {op} saved for its "
-                       f"gradient was modified by an in-place operation (version {now}, "
-                       f"expected {then}); clone it before changing it, or call "
-                       "optimizer.step() only after backward()")
+    raise RuntimeError(f"backward: one of the variables needed for gradient computation "
+                       f"has been modified by an inplace operation: a tensor of shape "
+                       f"{shape} that {op} saved for its gradient was modified by an "
+                       f"in-place operation (version {now}, expected {then}); clone it "
+                       "before changing it, or call optimizer.step() only after backward()")
 
 
 def _apply_ctx(cls, args, kwargs):
@@ -766,9 +775,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         keys.append(key)
         capture.setdefault(key, [i, None])  # an input listed twice gets the gradient twice
     if create_graph:
-        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set())
+        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set(),
+                   prune=True)
     else:
-        _run(roots, grads, bool(retain_graph), capture=capture, only=set())
+        _run(roots, grads, bool(retain_graph), capture=capture, only=set(), prune=True)
     out = [capture[key][1] for key in keys]
     result = []
     for i, (t, g) in enumerate(zip(ins, out)):
@@ -861,18 +871,45 @@ def _seeded(roots, grads, tensors):
     return pending, leaf_roots
 
 
-def _run(roots, grads, retain_graph, capture, only):
+def _pruned(order, capture):
+    """For :func:`grad`: the nodes of ``order`` its sweep visits, and the set of those
+    whose backward it does not run. As PyTorch's engine, it runs only the nodes with a path
+    down to an input; an input's own node (a non-leaf input) just has its output gradient
+    read, unless its inputs lead to another input. The nodes left alone are not freed, so
+    a later grad() or backward() may still go through them (MAML's fast weights: each inner
+    step's grad() stops at the weights of the step before)."""
+    captured = {key[0] for key in capture if type(key) is tuple}
+    keep, stop, below = [], set(), set()
+    for node in reversed(order):  # each node after the nodes it depends on
+        d = node.__dict__
+        if "inputs" not in d:  # freed: kept, so that the sweep says so if it gets there
+            below.add(node)
+        elif any((id(t) in capture) if src is None else (src in below or src in stop)
+                 for t, (src, _) in zip(d["inputs"], d["edges"])):
+            below.add(node)
+        elif id(node) in captured:
+            stop.add(node)
+        else:
+            continue
+        keep.append(node)
+    keep.reverse()
+    return keep, stop
+
+
+def _run(roots, grads, retain_graph, capture, only, prune=False):
     """The reverse sweep: from the roots down, each node once, after all its consumers.
 
     ``capture`` (for :func:`grad`) maps a leaf id or (node id, output index) to the slot that
     receives its gradient instead of ``.grad``; ``only`` restricts accumulation to leaves
     whose id it holds (None: every leaf). A leaf's gradient is summed over every edge that
     delivers one and accumulated once, when its last edge has delivered (see _Leaves).
+    ``prune`` (:func:`grad`): only the nodes :func:`_pruned` keeps are visited.
     The per-node work is written out here, not shared with :func:`_graph_step`: this loop
     runs for every node of every training step.
     """
     pending, leaf_roots = _seeded(roots, grads, False)
     order = _topo_order(list(pending)) if pending else []
+    order, stop = _pruned(order, capture) if prune else (order, ())
     leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only)
     for root, arr in leaf_roots:
         leaves.give(root, arr, False)
@@ -883,8 +920,7 @@ def _run(roots, grads, retain_graph, capture, only):
             continue
         d = node.__dict__
         if "inputs" not in d:
-            raise RuntimeError("backward: this graph was already freed by an earlier "
-                               "backward(); pass retain_graph=True to go through it twice")
+            _raise_freed(type(node).__name__)
         if "_out_hooks" in d or "_retain" in d:
             dYs = _output_hooks(node, dYs)
         if capture is not None:
@@ -892,6 +928,9 @@ def _run(roots, grads, retain_graph, capture, only):
                 hit = capture.get((id(node), i))
                 if hit is not None and dY is not None:
                     hit[1] = dY if hit[1] is None else hit[1] + dY
+        if stop and node in stop:  # grad(): an input's node, read and left as it is
+            leaves.skip(node)
+            continue
         for vc, then, shape in node.versions:
             if vc[0] != then:
                 _raise_modified(type(node).__name__, shape, vc[0], then)
@@ -918,10 +957,70 @@ def _run(roots, grads, retain_graph, capture, only):
                 prev = slots[idx]
                 slots[idx] = dX if prev is None else prev + dX
         if not retain_graph:
-            d.clear()  # frees saved activations as the sweep goes
+            _free(node, d)  # frees saved activations as the sweep goes
 
 
-def _run_graph(roots, grads, retain_graph, capture, only):
+# what apply and backward keep on every node: the rest is what forward saved
+_STRUCTURE = frozenset(("be", "xp", "record", "needs", "inputs", "edges", "versions",
+                        "out_meta", "_anomaly_where", "_freed"))
+
+
+def _plain(v):
+    """Whether a value a forward kept is metadata (numbers, shapes, flags), not an array."""
+    if v is None or type(v) in (int, float, bool, str, slice):
+        return True
+    if isinstance(v, (tuple, list)):
+        return all(_plain(e) for e in v)
+    if type(v) is dict:
+        return all(_plain(e) for e in v.values())
+    return False
+
+
+def _free(node, d):
+    """Release what a node saved once backward went through it. As PyTorch, a node that
+    saved no array (add, sum, a reshape: only shapes and numbers) stays usable, so another
+    backward through it works; it drops its inputs but the leaves it delivers to. Any other
+    node is emptied, and a second backward reaching it raises (:func:`_raise_freed`).
+    Whether an op saves only metadata is found on its first node (a scan of what forward
+    kept) and remembered with the names it kept: a later node keeping other names is
+    scanned again, so the hot path costs a set comparison."""
+    cls = type(node)
+    names = _METADATA_ONLY.get(cls)
+    if names is not False and "_out_hooks" not in d and "_retain" not in d:
+        kept = d.keys() - _STRUCTURE
+        if names is None or kept != names:
+            names = _metadata_only(node, d, kept)
+            _METADATA_ONLY[cls] = names if names is not None else False
+        if names is not None and kept == names:
+            d["inputs"] = tuple([t if src is None and need else None
+                                 for t, (src, _), need in zip(d["inputs"], d["edges"],
+                                                              d["needs"])])
+            d["_freed"] = True  # for create_graph: backward_graph reads the inputs
+            return
+    d.clear()
+
+
+_METADATA_ONLY = {}  # Function class -> names its forward keeps (metadata), or False
+
+
+def _metadata_only(node, d, kept):
+    """``kept`` when the node saved only metadata (and declares no saved tensor), else
+    None."""
+    if d.get("saved_inputs", node.saved_inputs) != () or node.saves_output or \
+            node._ctx_style or not all(_plain(d[k]) for k in kept):
+        return None
+    return frozenset(kept)
+
+
+def _raise_freed(name):
+    raise RuntimeError(f"backward: Trying to backward through the graph a second time (or "
+                       f"directly access saved tensors after they have already been freed): "
+                       f"the values {name} saved for its gradient were already freed by the "
+                       f"first backward(); pass retain_graph=True to the first one to go "
+                       f"through the graph twice")
+
+
+def _run_graph(roots, grads, retain_graph, capture, only, prune=False):
     """The reverse sweep of ``create_graph=True``: :func:`_run`'s order and bookkeeping, but
     the gradients flowing are Tensors and each node's ``backward_graph`` (its vector-Jacobian
     product written with xpnn ops) runs with recording on, so the gradients that reach the
@@ -929,6 +1028,7 @@ def _run_graph(roots, grads, retain_graph, capture, only):
     raises NotImplementedError rather than hand on a gradient cut from the graph."""
     pending, leaf_roots = _seeded(roots, grads, True)
     order = _topo_order(list(pending)) if pending else []
+    order, stop = _pruned(order, capture) if prune else (order, ())
     leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only, _deliver_graph_leaf)
     with enable_grad():
         for root, gt in leaf_roots:
@@ -938,19 +1038,18 @@ def _run_graph(roots, grads, retain_graph, capture, only):
             if dYs is None:
                 leaves.skip(node)
                 continue
-            _graph_step(node, dYs, leaves, pending, capture)
-            if not retain_graph:
+            _graph_step(node, dYs, leaves, pending, capture, node in stop)
+            if not retain_graph and node not in stop:
                 node.__dict__.clear()
 
 
-def _graph_step(node, dYs, leaves, pending, capture):
+def _graph_step(node, dYs, leaves, pending, capture, stop=False):
     """One node of :func:`_run_graph`: its output gradients (Tensors) in, its inputs'
-    gradients handed on."""
+    gradients handed on (``stop``: read for grad() and left as it is, see _pruned)."""
     d = node.__dict__
     name = type(node).__name__
-    if "inputs" not in d:
-        raise RuntimeError("backward: this graph was already freed by an earlier "
-                           "backward(); pass retain_graph=True to go through it twice")
+    if "inputs" not in d or "_freed" in d:
+        _raise_freed(name)
     if "_out_hooks" in d or "_retain" in d:
         dYs = _output_hooks_graph(node, dYs)
     if capture is not None:
@@ -958,6 +1057,9 @@ def _graph_step(node, dYs, leaves, pending, capture):
             hit = capture.get((id(node), i))
             if hit is not None and dY is not None:
                 hit[1] = dY if hit[1] is None else hit[1] + dY
+    if stop:
+        leaves.skip(node)
+        return
     for vc, then, shape in node.versions:
         if vc[0] != then:
             _raise_modified(name, shape, vc[0], then)

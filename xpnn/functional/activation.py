@@ -85,6 +85,11 @@ class Erf(Function):
         X = self.X
         return dY * (_TWO_OVER_SQRT_PI * self.xp.exp(-(X * X)))
 
+    def backward_graph(self, dY):
+        from .elementwise import exp
+        X = self.inputs[0]
+        return dY * (_TWO_OVER_SQRT_PI * exp(-(X * X)))
+
 
 def erf(input):
     """The error function, as ``torch.erf`` (integers give the default float dtype)."""
@@ -198,6 +203,10 @@ class ELU(Function):
     def backward(self, dY):
         return self.xp.where(self.pos, dY, dY * (self.alpha * self.E))
 
+    def backward_graph(self, dY):
+        E = self.inputs[0].clamp(max=0.0).exp()
+        return dY.where(self.pos, dY * (self.alpha * E))
+
 
 class GELU(Function):
     def forward(self, X, approximate="none"):
@@ -217,6 +226,15 @@ class GELU(Function):
             return dY * (0.5 * (1 + T) + 0.5 * X * (1 - T * T) * dinner)
         # d/dx x Phi(x) = Phi(x) + x phi(x)
         return dY * (self.Phi + X * (_INV_SQRT_2PI * xp.exp(-0.5 * X * X)))
+
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        if self.approx == "tanh":
+            T = (_SQRT_2_OVER_PI * (X + 0.044715 * X ** 3)).tanh()
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * X * X)
+            return dY * (0.5 * (1 + T) + 0.5 * X * (1 - T * T) * dinner)
+        Phi = 0.5 * (1 + (X * _INV_SQRT_2).erf())
+        return dY * (Phi + X * (_INV_SQRT_2PI * (-0.5 * X * X).exp()))
 
 
 class Sigmoid(Function):
@@ -243,6 +261,11 @@ class SiLU(Function):
     def backward(self, dY):
         S = self.S
         return dY * (S * (1 + self.X * (1 - S)))
+
+    def backward_graph(self, dY):
+        X = self.inputs[0]
+        S = X.sigmoid()
+        return dY * (S * (1 + X * (1 - S)))
 
 
 class Tanh(Function):
@@ -273,6 +296,10 @@ class Softplus(Function):
     def backward(self, dY):
         Z = self.X * self.beta
         return self.xp.where(Z > self.threshold, dY, dY * _sigmoid(self.xp, Z))
+
+    def backward_graph(self, dY):
+        Z = self.inputs[0] * self.beta
+        return dY.where(Z > self.threshold, dY * Z.sigmoid())
 
 
 class Softmax(Function):
@@ -458,10 +485,20 @@ class _Local(Function):
 
     def forward(self, X, **kw):
         Y, self.D = self.f(self.xp, X, self.record, **kw)
+        self.kw = kw
         return Y
 
     def backward(self, dY):
         return dY * self.D
+
+    def backward_graph(self, dY):
+        """dY * f'(X) with f' written in recorded ops (``df``), so it differentiates again;
+        a piecewise-constant f' is ``D`` itself."""
+        X = self.inputs[0]
+        D = X._result(self.D, X._be) if self.df is None else self.df(X, **self.kw)
+        return dY * D
+
+    df = None  # f'(X) of a Tensor X in recorded ops, where f' is not piecewise constant
 
 
 def _mask(xp, cond, dtype):
@@ -503,12 +540,22 @@ class Mish(_Local):
         D = T + X * _sigmoid(xp, X) * (1 - T * T) if grad else None
         return X * T, D
 
+    @staticmethod
+    def df(X):
+        T = softplus(X).tanh()
+        return T + X * X.sigmoid() * (1 - T * T)
+
 
 class Softsign(_Local):
     @staticmethod
     def f(xp, X, grad):
         A = 1 + xp.abs(X)
         return X / A, 1 / (A * A) if grad else None
+
+    @staticmethod
+    def df(X):
+        A = 1 + X.abs()
+        return 1 / (A * A)
 
 
 class LogSigmoid(_Local):
@@ -517,6 +564,10 @@ class LogSigmoid(_Local):
         # log sigmoid(x) = min(x, 0) - log1p(e^-|x|); d/dx = sigmoid(-x)
         Y = xp.minimum(X, 0.0) - xp.log1p(xp.exp(-xp.abs(X)))
         return Y, _sigmoid(xp, -X) if grad else None
+
+    @staticmethod
+    def df(X):
+        return (-X).sigmoid()
 
 
 class ScaledELU(_Local):
@@ -530,6 +581,11 @@ class ScaledELU(_Local):
         Y = scale * xp.where(pos, X, alpha * (E - 1))
         D = scale * xp.where(pos, xp.ones_like(X), (alpha / width) * E) if grad else None
         return Y, D
+
+    @staticmethod
+    def df(X, alpha=1.0, scale=1.0, width=1.0):
+        E = (X.clamp(max=0.0) / width).exp()
+        return scale * ((alpha / width) * E).where(X <= 0, 1.0)
 
 
 _ONE_SIXTH_F32 = 0.1666666716337204  # PyTorch's hardsigmoid derivative: 1/6 as a float32
@@ -554,12 +610,21 @@ class Hardswish(_Local):
         D = xp.where(X <= -3, 0 * one, xp.where(X < 3, X / 3 + 0.5, one))
         return Y, D
 
+    @staticmethod
+    def df(X):
+        return (X / 3 + 0.5).where(X < 3, 1.0).where(X > -3, 0.0)
+
 
 class Tanhshrink(_Local):
     @staticmethod
     def f(xp, X, grad):
         T = xp.tanh(X)
         return X - T, T * T if grad else None
+
+    @staticmethod
+    def df(X):
+        T = X.tanh()
+        return T * T
 
 
 class PReLU(Function):

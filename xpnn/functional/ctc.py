@@ -129,6 +129,12 @@ class CTC(Function):
         total = xp.sum(L / self.denom) / N if reduction == "mean" else xp.sum(L)
         return total
 
+    def backward_graph(self, dY):
+        """PyTorch has no derivative of ctc_loss's backward: the gradient is recorded, and
+        differentiating it again raises (:func:`first_order_only`)."""
+        from .first_order import first_order_only
+        return first_order_only(self, (dY,), "ctc_loss")
+
     def backward(self, dY):
         xp, be = self.xp, self.be
         LP, EM, E, skip, il, tl = self.inputs[0].array, self.EM, self.E, self.skip, self.il, \

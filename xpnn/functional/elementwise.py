@@ -317,6 +317,9 @@ class Expm1(Function):
     def backward(self, dY):
         return dY * (self.Y + 1)
 
+    def backward_graph(self, dY):
+        return dY * exp(self.inputs[0])
+
 @quiet
 class Log(Function):
     def forward(self, X):
@@ -338,6 +341,9 @@ class Log1p(Function):
 
     def backward(self, dY):
         return dY / (1 + self.X)
+
+    def backward_graph(self, dY):
+        return dY / (1 + self.inputs[0])
 
 @quiet
 class Sqrt(Function):

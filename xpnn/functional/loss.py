@@ -397,6 +397,19 @@ class _Pointwise(Function):
         """The reduced output's gradient per element, a Tensor (recorded)."""
         return dY if self.reduction != "mean" else dY / self.n
 
+    def backward_graph(self, dY):
+        """backward's product with the derivatives recomputed from the inputs in recorded
+        ops (``grads``: Tensors in, dL/dX and dL/dT per element out), for create_graph."""
+        if self.grads is None:
+            raise NotImplementedError(f"double backward of {type(self).__name__} is not "
+                                      "supported by xpnn (create_graph=True)")
+        X, T = self.inputs
+        G, GT = self.grads(X, T, **self.kw)
+        g = self._graph_factor(dY)
+        return G * g, (GT * g if self.needs[1] else None)
+
+    grads = None
+
 
 class MSE(_Pointwise):
     @staticmethod
@@ -418,6 +431,11 @@ class L1(_Pointwise):
         S = xp.sign(D)
         return xp.abs(D), S, -S
 
+    @staticmethod
+    def grads(X, T):
+        S = (X - T).sign()
+        return S, -S
+
 
 class Huber(_Pointwise):
     @staticmethod
@@ -427,6 +445,11 @@ class Huber(_Pointwise):
         L = xp.where(A < delta, 0.5 * D * D, delta * (A - 0.5 * delta))
         G = xp.clip(D, -delta, delta)
         return L, G, -G
+
+    @staticmethod
+    def grads(X, T, delta=1.0):
+        G = (X - T).clamp(-delta, delta)
+        return G, -G
 
 
 class BCE(_Pointwise):
@@ -445,6 +468,15 @@ class BCE(_Pointwise):
         if weight is not None:
             L, G, GT = L * weight, G * weight, GT * weight
         return L, G, GT
+
+    @staticmethod
+    def grads(P, T, weight=None):
+        G = (P - T) / (P * (1 - P)).clamp(min=1e-12)
+        GT = (-P).log1p().clamp(min=-100.0) - P.log().clamp(min=-100.0)
+        if weight is not None:
+            w = P._result(weight, P._be)
+            G, GT = G * w, GT * w
+        return G, GT
 
 
 class BCEWithLogits(_Pointwise):
@@ -665,6 +697,11 @@ class SmoothL1(_Pointwise):
         G = xp.clip(D / beta, -1.0, 1.0)
         return L, G, -G
 
+    @staticmethod
+    def grads(X, T, beta=1.0):
+        G = (X - T).sign() if beta == 0 else ((X - T) / beta).clamp(-1.0, 1.0)
+        return G, -G
+
 
 class KLDiv(_Pointwise):
     """target * (log target - input) per element (``log_target``: e^t (t - input))."""
@@ -680,6 +717,14 @@ class KLDiv(_Pointwise):
         nan = xp.asarray(float("nan"), dtype=T.dtype, device=T.device)
         tlogt = xp.where(pos, T * logT, xp.where(T == 0, xp.zeros_like(T), nan))
         return tlogt - T * X, -T, xp.where(pos, logT + 1, xp.zeros_like(T)) - X
+
+    @staticmethod
+    def grads(X, T, log_target=False):
+        if log_target:
+            E = T.exp()
+            return -E, E * (T - X + 1)
+        pos = T > 0
+        return -T, (T.where(pos, 1.0).log() + 1).where(pos, 0.0) - X
 
 
 class PoissonNLL(_Pointwise):
@@ -700,6 +745,18 @@ class PoissonNLL(_Pointwise):
             GT = GT + xp.where(big, logT + 0.5 / Ts, zero)
         return L, G, GT
 
+    @staticmethod
+    def grads(X, T, log_input=True, full=False, eps=1e-8):
+        if log_input:
+            G, GT = X.exp() - T, -X
+        else:
+            G, GT = 1 - T / (X + eps), -(X + eps).log()
+        if full:
+            big = T > 1
+            Ts = T.where(big, 1.0)
+            GT = GT + (Ts.log() + 0.5 / Ts).where(big, 0.0)
+        return G, GT
+
 
 class SoftMargin(_Pointwise):
     @staticmethod
@@ -707,6 +764,11 @@ class SoftMargin(_Pointwise):
         Z = -T * X  # log(1 + e^z), computed stably
         S = _sigmoid(xp, Z)
         return xp.maximum(Z, 0.0) + xp.log1p(xp.exp(-xp.abs(Z))), -T * S, -X * S
+
+    @staticmethod
+    def grads(X, T):
+        S = (-T * X).sigmoid()
+        return -T * S, -X * S
 
 
 class GaussianNLL(Function):
@@ -736,6 +798,20 @@ class GaussianNLL(Function):
         return (unbroadcast(xp, dD, sx) if self.needs[0] else None,
                 unbroadcast(xp, -dD, st) if self.needs[1] else None,
                 None if dV is None else unbroadcast(xp, xp.broadcast_to(dV, D.shape), sv))
+
+    def backward_graph(self, dY):
+        """backward recomputed in recorded ops; the clamp of var is a constant shift."""
+        from .elementwise import unbroadcast_graph
+        X, T, V = self.inputs
+        Vc = V + V._result(self.Vc - V.array, V._be)
+        D = X - T
+        g = dY if self.reduction != "mean" else dY / self.n
+        sx, st, sv = self.shapes
+        dD = g * D / Vc
+        dV = g * (0.5 / Vc - 0.5 * D * D / (Vc * Vc)) if self.needs[2] else None
+        return (unbroadcast_graph(dD, sx) if self.needs[0] else None,
+                unbroadcast_graph(-dD, st) if self.needs[1] else None,
+                None if dV is None else unbroadcast_graph(dV, sv))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):

@@ -32,6 +32,29 @@ def _standardized_backward(xp, dXhat, Xhat, inv, axes):
     return inv * (dXhat - m1 - Xhat * m2)
 
 
+def _stats_graph(X, axes, eps):
+    """:func:`_stats` of a Tensor in recorded ops (create_graph): (Xhat, inv)."""
+    C = X - X.mean(dim=axes, keepdim=True)
+    inv = ((C * C).mean(dim=axes, keepdim=True) + eps).rsqrt()
+    return C * inv, inv
+
+
+def _standardized_backward_graph(dXhat, Xhat, inv, axes):
+    """:func:`_standardized_backward` of Tensors, recorded."""
+    m1 = dXhat.mean(dim=axes, keepdim=True)
+    m2 = (dXhat * Xhat).mean(dim=axes, keepdim=True)
+    return inv * (dXhat - m1 - Xhat * m2)
+
+
+def _affine_grads_graph(needs, affine, dY, Xhat, axes):
+    """The weight and bias gradients, recorded: sums of dY * Xhat and dY over ``axes``."""
+    def total(t):
+        return t.sum(dim=axes) if axes else t
+    grads = {"weight": total(dY * Xhat) if "weight" in affine else None,
+             "bias": total(dY) if "bias" in affine else None}
+    return _affine_grads(needs, affine, grads)
+
+
 def _channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
@@ -68,11 +91,11 @@ class BatchNorm(Function):
 
     saved_inputs = ()
 
-    def forward(self, X, *params, mean=None, inv=None, xc=None, affine=()):
+    def forward(self, X, *params, mean=None, inv=None, xc=None, affine=(), eps=1e-5):
         xp = self.xp
         named = dict(zip(affine, params))
         W, B = named.get("weight"), named.get("bias")
-        self.affine, self.shape = affine, X.shape
+        self.affine, self.shape, self.eps = affine, X.shape, eps
         scale = inv if W is None else W * inv
         self.inv, self.scale, self.training = inv, scale, xc is not None
         if xc is not None:  # training: Y = Xc * scale + b, in (C, M) order
@@ -114,6 +137,25 @@ class BatchNorm(Function):
         return (dX,) + _affine_grads(self.needs, self.affine,
                                      {"weight": sum_dy_xhat, "bias": sum_dy})
 
+    def backward_graph(self, dY):
+        """backward in recorded ops (create_graph), the batch statistics recomputed from X;
+        running statistics are constants."""
+        X = self.inputs[0]
+        W = dict(zip(self.affine, self.inputs[1:])).get("weight")
+        cs = _channel_shape(X.ndim)
+        axes = (0,) + tuple(range(2, X.ndim))
+        if self.training:
+            Xhat, inv = _stats_graph(X, axes, self.eps)
+        else:
+            inv = X._result(self.inv, X._be).reshape(cs)
+            Xhat = (X - X._result(self.mean, X._be).reshape(cs)) * inv
+        dX = None
+        if self.needs[0]:
+            dXhat = dY if W is None else dY * W.reshape(cs)
+            dX = _standardized_backward_graph(dXhat, Xhat, inv, axes) if self.training \
+                else dXhat * inv
+        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
+
 
 class LayerNorm(Function):
     """Normalize over the last k axes; weight and bias have those k axes' shape."""
@@ -126,7 +168,7 @@ class LayerNorm(Function):
         self.axes = tuple(range(X.ndim - k, X.ndim))
         C, _, inv = _stats(xp, X, self.axes, eps)
         Xhat = C * inv
-        self.Xhat, self.inv, self.affine = Xhat, inv, affine
+        self.Xhat, self.inv, self.affine, self.eps = Xhat, inv, affine, eps
         self.W = named.get("weight")
         Y = Xhat if self.W is None else Xhat * self.W
         return Y + named["bias"] if "bias" in named else Y
@@ -141,6 +183,18 @@ class LayerNorm(Function):
         grads = {"weight": xp.sum(dY * Xhat, axis=lead) if "weight" in self.affine else None,
                  "bias": xp.sum(dY, axis=lead) if "bias" in self.affine else None}
         return (dX,) + _affine_grads(self.needs, self.affine, grads)
+
+    def backward_graph(self, dY):
+        """backward in recorded ops (create_graph), the statistics recomputed from X."""
+        X = self.inputs[0]
+        W = dict(zip(self.affine, self.inputs[1:])).get("weight")
+        Xhat, inv = _stats_graph(X, self.axes, self.eps)
+        dX = None
+        if self.needs[0]:
+            dX = _standardized_backward_graph(dY if W is None else dY * W, Xhat, inv,
+                                              self.axes)
+        lead = tuple(range(dY.ndim - len(self.axes)))
+        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, lead)
 
 
 class RMSNorm(Function):
@@ -184,6 +238,7 @@ class GroupNorm(Function):
         Xhat = xp.reshape(C * inv, X.shape)
         cs = _channel_shape(X.ndim)
         self.Xhat, self.inv, self.groups, self.affine = Xhat, inv, groups, affine
+        self.eps = eps
         self.W = xp.reshape(named["weight"], cs) if "weight" in named else None
         Y = Xhat if self.W is None else Xhat * self.W
         return Y + xp.reshape(named["bias"], cs) if "bias" in named else Y
@@ -201,6 +256,21 @@ class GroupNorm(Function):
         grads = {"weight": xp.sum(dY * Xhat, axis=axes) if "weight" in self.affine else None,
                  "bias": xp.sum(dY, axis=axes) if "bias" in self.affine else None}
         return (dX,) + _affine_grads(self.needs, self.affine, grads)
+
+    def backward_graph(self, dY):
+        """backward in recorded ops (create_graph), the statistics recomputed from X."""
+        X = self.inputs[0]
+        W = dict(zip(self.affine, self.inputs[1:])).get("weight")
+        g = (X.shape[0], self.groups, math.prod(X.shape[1:]) // self.groups)
+        Xhat_g, inv = _stats_graph(X.reshape(g), (2,), self.eps)
+        Xhat = Xhat_g.reshape(X.shape)
+        dX = None
+        if self.needs[0]:
+            dXhat = dY if W is None else dY * W.reshape(_channel_shape(X.ndim))
+            dX = _standardized_backward_graph(dXhat.reshape(g), Xhat_g, inv,
+                                              (2,)).reshape(X.shape)
+        axes = (0,) + tuple(range(2, X.ndim))
+        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
 
 
 # -- public functions ----------------------------------------------------------------------
@@ -284,7 +354,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             rv[...] = (1 - momentum) * rv + momentum * (var * (M / (M - 1)))
     else:
         mean, inv = rm, 1 / xp.sqrt(rv + eps)
-    return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, affine=affine)
+    return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, affine=affine, eps=eps)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

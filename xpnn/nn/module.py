@@ -775,7 +775,7 @@ def _move(arr, be, dtype):
 
 def _param_setter(t):
     def set_to(arr, be):
-        grad = t.grad
+        grad = t._grad
         t._grad = None
         t.array, t._be = arr, be
         t._bump()
