@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: thirty-nine tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: forty-nine tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -27,8 +27,16 @@ Tensor.unfold with a hann_window and a cos/sin DFT matrix under OneCycleLR, Poin
 T-Net and an orthogonality penalty on clouds turned by matrix_exp rotations, a neural ODE
 through a hand-written RK4 loop checked against matrix_exp, Bayes by Backprop with
 kl_divergence(Normal, Normal) and Monte-Carlo predictions, and global L1 plus ln_structured
-pruning, fine-tuned, made permanent by prune.remove and saved through BytesIO), small
-enough to run in a second or two, on made-up data. Each runs twice in this process
+pruning, fine-tuned, made permanent by prune.remove and saved through BytesIO, MAML on
+sine waves through functional_call fast weights and a second-order autograd.grad, PPO with a
+Normal policy, GAE and the clipped objective, a TCN of weight-normed dilated causal Conv1d on
+the adding problem, a GAT whose softmax over incoming edges is scatter_reduce(amax) and
+index_add_, an ESPCN with PixelShuffle against a bicubic baseline, DQN on a grid world with a
+deque replay buffer, gather and a soft-updated target network, CLIP's symmetric contrastive
+loss with a learned logit_scale and zero-shot prompts, show-and-tell captioning by an
+LSTMCell with ignore_index padding and greedy decoding, a capsule network with dynamic
+routing and the margin loss, and a Set Transformer with key_padding_mask and a PMA seed),
+small enough to run in a second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
 alone are rewritten.
 
@@ -311,6 +319,70 @@ TUTORIALS = {
     "pruning_finetune": Tutorial(
         "pruning_finetune.py", replay=True, compared=10 ** 9, land=0.02,
         learning=_first_last(r"train loss ([\d.]+)")),
+    # MAML on sine waves: 160 meta-steps of Adam through one inner step each
+    # (functional_call on fast weights, autograd.grad(create_graph=True)), then 10 inner
+    # steps on held-out tasks; the data are NumPy draws, so the replay covers everything
+    "maml": Tutorial(
+        "maml.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"1 steps mse ([\d.]+)")),
+    # PPO on 32 point-mass environments: Normal.sample, torch.rand starts and randperm
+    # minibatches are not replayed, so no replay; returns are negative, so the learning
+    # measure is minus the average return of the first and the last printed rollout
+    "ppo": Tutorial(
+        "ppo.py", replay=False, land=0.3,
+        learning=lambda out, items: (
+            -_floats(r"average return ([-\d.]+) \| value", out)[0],
+            -_floats(r"average return ([-\d.]+) \| value", out)[-1])),
+    # 8 epochs of 16 Adam steps of a TCN (weight_norm parametrization, causal F.pad, dilated
+    # Conv1d, 1x1 downsample, Dropout) on the adding problem; the values agree to 2e-15 in
+    # float64 over the whole run, but in float32 a rounding difference jumps from 1e-6 to
+    # 2e-5 at value 60 (the 4th epoch, still on the adding problem's plateau, where Adam
+    # magnifies small gradients' rounding) and grows: the first 60 values are held to 1e-4
+    "tcn": Tutorial(
+        "tcn.py", replay=True, compared=60, land=0.15,
+        learning=_first_last(r"test mse ([\d.]+)")),
+    # 80 full-batch Adam steps of a 2-layer GAT (scatter_reduce amax softmax over incoming
+    # edges, index_add_ / scatter_add sums, attention dropout) on a stochastic-block graph
+    "gat": Tutorial(
+        "gat.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # 10 epochs of 12 Adam steps of an ESPCN (PixelShuffle over a bicubic residual) under
+    # MultiStepLR; PSNR against bicubic F.interpolate
+    "espcn": Tutorial(
+        "espcn.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # DQN on a 4x4 grid world, 60 episodes: the target network is loaded from the policy
+    # network's state_dict before the policy's first call (where the replay would load
+    # PyTorch's parameters), so no replay: the average episode length of the first printed
+    # 10 episodes against the mean of the last 3 printed
+    "dqn": Tutorial(
+        "dqn.py", replay=False, land=0.35,
+        learning=lambda out, items: (
+            _floats(r"average length ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"average length ([\d.]+)", out)[-3:])))),
+    # 8 epochs of 9 Adam steps of a CLIP (CNN + masked mean-pooled Embedding, learned
+    # logit_scale.exp().clamp(max=100), symmetric cross-entropy), then zero-shot prompts
+    "clip": Tutorial(
+        "clip.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # 8 epochs of 8 Adam steps of a CNN + LSTMCell captioner (teacher forcing, ignore_index
+    # padding, clip_grad_value_), then greedy decoding; the values agree to 4e-15 in float64
+    # over the whole run, but in float32 the rounding difference grows about 1.8 times per
+    # epoch (1e-7 in epoch 1, 1e-4 in epoch 7): the first 66 values (6 epochs) are held to 1e-4
+    "captioning": Tutorial(
+        "captioning.py", replay=True, compared=66, land=0.05,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # 6 epochs of 10 Adam steps of a capsule network (squash, 3 routing iterations with
+    # u_hat.detach(), broadcast matmul, einsum agreement) under the margin loss
+    "capsnet": Tutorial(
+        "capsnet.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # 6 epochs of 12 Adam steps under StepLR of a Set Transformer (MultiheadAttention with
+    # key_padding_mask, a PMA seed, masked mean pooling); the randperm of the final
+    # permutation check is not replayed (only its verdict is printed)
+    "set_transformer": Tutorial(
+        "set_transformer.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test mse ([\d.]+)")),
 }
 
 _RUNS = {}

@@ -360,6 +360,12 @@ def matmul(input, other):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} vs {b.shape[-2 if b.ndim > 1 else 0]})")
+    for i in range(3, min(a.ndim, b.ndim) + 1):  # batch dims must broadcast
+        if a.shape[-i] != b.shape[-i] and a.shape[-i] != 1 and b.shape[-i] != 1:
+            raise ShapeError(f"matmul: the batch dims of {tuple(a.shape)} and "
+                             f"{tuple(b.shape)} do not "
+                             f"broadcast ({a.shape[-i]} vs {b.shape[-i]} at dim "
+                             f"{-i}; each pair must be equal or one of them 1)")
     if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m); (n,) @ (n,) -> ()
         return reshape(matmul(reshape(a, (1, a.shape[0])), b),
                        b.shape[:-2] + (b.shape[-1],) if b.ndim > 1 else ())

@@ -63,8 +63,9 @@ def weight_norm(module, name="weight", dim=0):
     parameters ``<name>_g`` (size 1 but along ``dim``; 0-d for ``dim=None``) and
     ``<name>_v`` replace it. Deprecated in PyTorch (a FutureWarning, as there) in favour of
     :func:`xpnn.nn.utils.parametrizations.weight_norm`. Returns ``module``."""
-    warnings.warn("`nn.utils.weight_norm` is deprecated in favor of "
-                  "`nn.utils.parametrizations.weight_norm` (as in PyTorch).", FutureWarning,
+    # PyTorch's words, so that a program sees the same warning on either
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
                   stacklevel=2)
     WeightNorm.apply(module, name, dim)
     return module
