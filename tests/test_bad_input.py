@@ -192,3 +192,18 @@ def test_assigning_a_non_parameter_over_a_parameter_raises():
     with pytest.raises(TypeError, match="Linear.weight is a Parameter; cannot assign a "
                                         "ndarray"):
         lin.weight = np.ones((2, 2))
+
+
+@pytest.mark.parametrize("data, kind, message", [
+    ([[1, 2], [3, 4, 5]], ValueError, "expected sequence of length 2 at dim 1 (got 3)"),
+    ([[[1], [2]], [[3]]], ValueError, "expected sequence of length 2 at dim 1 (got 1)"),
+    ([[1, 2], 3], TypeError, "not a sequence"),
+    ([[1.0, [2.0]], [3.0, 4.0]], TypeError, "must be real number, not list"),
+])
+def test_ragged_lists_raise_torchs_error(data, kind, message, backend):
+    # torch.tensor names the first level whose length differs from the first entry's
+    torch = pytest.importorskip("torch")
+    with pytest.raises(kind, match=re.escape(message)):
+        xpnn.tensor(data, backend=backend)
+    with pytest.raises(kind, match=re.escape(message)):  # torch's own words
+        torch.tensor(data)

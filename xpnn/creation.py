@@ -116,6 +116,31 @@ def _host_dtype(data):
     raise TypeError(f"tensor: cannot make a tensor from data of dtype {host.dtype}")
 
 
+def _check_nested(op, data, dim=0, shape=None):
+    """Raise PyTorch's error where nested lists are ragged: each level must have the length
+    of the first entry's (``expected sequence of length 2 at dim 1 (got 3)``); a number
+    where a list was expected, or a list where a number was, is a TypeError."""
+    if shape is None:
+        shape, first = [], data
+        while isinstance(first, (list, tuple)):
+            shape.append(len(first))
+            first = first[0] if len(first) else None
+    if dim == len(shape):
+        if isinstance(data, (list, tuple)):
+            raise TypeError(f"{op}: must be real number, not {type(data).__name__}: "
+                            f"expected a number at dim {dim}, got a sequence of length "
+                            f"{len(data)}")
+        return
+    if not isinstance(data, (list, tuple)):
+        raise TypeError(f"{op}: not a sequence: expected a sequence of length {shape[dim]} "
+                        f"at dim {dim}, got {type(data).__name__}")
+    if len(data) != shape[dim]:
+        raise ValueError(f"{op}: expected sequence of length {shape[dim]} at dim {dim} (got "
+                         f"{len(data)})")
+    for item in data:
+        _check_nested(op, item, dim + 1, shape)
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False, *,
            backend=None):
     """A Tensor holding a copy of ``data``, as ``torch.tensor``.
@@ -139,12 +164,17 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
         be = src if device is None else B.resolve_device(src, device)
     else:
         be = _backend(backend, device)
-    if dtype is None:
-        dtype = B.dtype_name(data.dtype) if B.is_array(data) and not isinstance(
-            data, (np.ndarray, np.generic)) else _host_dtype(data)
-        if dtype == "float64":  # no silent float64: ask for it with dtype=
-            dtype = B.get_default_dtype()
-    arr = be.asarray(data, dtype=B.dtype_name(dtype))
+    try:
+        if dtype is None:
+            dtype = B.dtype_name(data.dtype) if B.is_array(data) and not isinstance(
+                data, (np.ndarray, np.generic)) else _host_dtype(data)
+            if dtype == "float64":  # no silent float64: ask for it with dtype=
+                dtype = B.get_default_dtype()
+        arr = be.asarray(data, dtype=B.dtype_name(dtype))
+    except ValueError:
+        if isinstance(data, (list, tuple)):
+            _check_nested("tensor", data)  # raises PyTorch's error for ragged lists
+        raise
     if requires_grad and not be.is_floating(arr.dtype):
         raise RuntimeError(f"tensor: only floating tensors can require grad, got "
                            f"{B.dtype_name(arr.dtype)}")
