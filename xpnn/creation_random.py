@@ -1,0 +1,144 @@
+"""Random tensors: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal`` and their
+``*_like`` forms, drawn from the backend's generator (seeded by :func:`manual_seed`) or from a
+:class:`Generator` passed as ``generator=``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend as B
+from .autograd import TensorBase
+from ._errors import DtypeNotImplemented, ShapeError
+from .creation_args import _backend, _float, _like, _made, _size
+from .tensor import Tensor
+
+
+class Generator:
+    """A seedable random stream, as ``torch.Generator``: pass it as ``generator=`` to the
+    random functions. Each backend draws from its own native generator derived from this
+    one's seed."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+        self._streams = {}
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._streams = {}
+        return self
+
+    def seed(self):
+        self.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        """The streams' states as host data (a dict), for ``set_state``."""
+        return {"seed": self._seed,
+                "streams": {B.device_key(be) + "@" + be.name: B._generator_state_of(be, g)
+                            for be, g in self._streams.values()}}
+
+    def set_state(self, state):
+        self.manual_seed(state["seed"])
+        for key, value in state.get("streams", {}).items():
+            dev, _, name = key.rpartition("@")
+            try:
+                be = B.get_backend(name, dev)
+            except B.BackendError:
+                continue
+            B._set_generator_state_of(be, self.for_backend(be), value)
+
+    def for_backend(self, be):
+        """The native generator of ``be`` for this stream (made on first use)."""
+        hit = self._streams.get(id(be))
+        if hit is None:
+            hit = self._streams[id(be)] = (be, B.make_generator(be, self._seed))
+        return hit[1]
+
+
+def manual_seed(seed):
+    """Seed the host generator (parameter init) and every backend's runtime generator.
+
+    Returns a :class:`Generator` seeded with ``seed`` (PyTorch returns its default
+    generator; xpnn's default streams are per backend, so this one is a stream of its own
+    with the same seed: ``generator=`` it where PyTorch code passes the returned object)."""
+    B.manual_seed(seed)
+    return Generator().manual_seed(int(seed))
+
+
+def _drawn_dtype(be, dtype, op):
+    """The dtype name of continuous draws: the default float, or a floating ``dtype``."""
+    dt = _float(be, dtype and B.dtype_name(dtype))
+    if not be.is_floating(dt):
+        raise DtypeNotImplemented(f"{op}: the draws are continuous; expected a floating "
+                                  f"dtype, got {B.dtype_name(dt)}")
+    return B.dtype_name(dt)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """U[0, 1) samples from the backend's generator."""
+    be = _backend(backend, device)
+    dt = _drawn_dtype(be, dtype, "rand")
+    return _made(be.uniform(_size(size), dt, generator), be, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    """N(0, 1) samples from the backend's generator."""
+    be = _backend(backend, device)
+    dt = _drawn_dtype(be, dtype, "randn")
+    return _made(be.normal(_size(size), dt, generator), be, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, backend=None):
+    """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if int(low) >= int(high):
+        raise ShapeError(f"randint: low ({low}) must be less than high ({high})")
+    be = _backend(backend, device)
+    arr = be.integers(int(low), int(high), _size((size,) if isinstance(size, int) else size),
+                      generator)
+    if dtype is not None:
+        arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
+    return _made(arr, be, False)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    be = _backend(backend, device)
+    arr = be.permutation(int(n), generator)
+    if dtype is not None:
+        arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
+    return _made(arr, be, False)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False, backend=None):
+    """N(mean, std^2) samples; ``mean``/``std`` may be tensors (broadcast) or numbers (then
+    ``size`` gives the shape)."""
+    from . import functional as F
+    like = mean if isinstance(mean, TensorBase) else std if isinstance(std, TensorBase) \
+        else None
+    if like is None:
+        if size is None:
+            raise TypeError("normal: with number mean and std, size= is required")
+        return F.add(F.mul(randn(*_size((size,) if isinstance(size, int) else size),
+                                 generator=generator, dtype=dtype, device=device,
+                                 backend=backend), std), mean).requires_grad_(requires_grad)
+    shape = F.broadcast_shapes(*[t.shape for t in (mean, std) if isinstance(t, TensorBase)])
+    be = like._be
+    z = Tensor(be.normal(shape, B.dtype_name(like.dtype), generator), _be=be)
+    return F.add(F.mul(z, std), mean)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, backend=input.backend,
+                   device=input.device)
+
+
+rand_like, randn_like = _like(rand), _like(randn)
