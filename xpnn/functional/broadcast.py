@@ -1,0 +1,119 @@
+"""Broadcasting and type promotion for the elementwise ops: PyTorch's promotion rules
+(:func:`promote`), the reduction of a broadcast gradient back to its input's shape
+(:func:`unbroadcast`, and :func:`unbroadcast_graph` for a recorded backward), and the
+``quiet`` decorator for ops whose kernels may meet log(0) or x/0.
+
+Type promotion is PyTorch's: a Python number or a 0-d tensor does not change the dtype of a
+dimensioned tensor of the same kind (float32 * 2.0 and float32 * tensor(2.0, float64) stay
+float32), an integer meeting a float becomes that float, and true division of integers gives
+the default float dtype.
+"""
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd import TensorBase, as_tensor
+from .._errors import ShapeError
+from .transfer import to
+
+
+def unbroadcast(xp, g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    lead = len(g.shape) - len(shape)
+    if lead:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return xp.sum(g, axis=axes, keepdims=True) if axes else g
+
+
+def unbroadcast_graph(g, shape):
+    """:func:`unbroadcast` of a Tensor, recorded (the ``backward_graph`` of broadcasting
+    ops)."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(dim=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(dim=axes, keepdim=True) if axes else g
+
+
+def quiet(cls):
+    """Class decorator for ops whose kernels may meet log(0), x/0 or overflow: their forward
+    and backward (and ``backward_graph``) run under ``Backend.quiet()``, so NumPy does not
+    warn where PyTorch gives inf/NaN silently."""
+    forward, backward = cls.forward, cls.backward
+
+    def quiet_forward(self, *xs, **params):
+        with self.be.quiet():
+            return forward(self, *xs, **params)
+
+    def quiet_backward(self, *dYs):
+        with self.be.quiet():
+            return backward(self, *dYs)
+    cls.forward, cls.backward = quiet_forward, quiet_backward
+    graph = cls.__dict__.get("backward_graph")
+    if graph is not None:
+        def quiet_graph(self, *dYs):
+            with self.be.quiet():
+                return graph(self, *dYs)
+        cls.backward_graph = quiet_graph
+    return cls
+
+
+def _kind(be, dtype):
+    """0 bool, 1 integer, 2 floating (PyTorch's promotion categories)."""
+    xp = be.xp
+    if dtype == xp.bool:
+        return 0
+    return 2 if xp.isdtype(dtype, "real floating") else 1
+
+
+def _cast(t, dtype):
+    """``t`` in another dtype; differentiable (through ``to``) when both are floating."""
+    return to(t, dtype=dtype)
+
+
+def promote(a, b, op="op", broadcast=True):
+    """Two Tensors of one dtype from Tensors, arrays or numbers, by PyTorch's rules; with
+    ``broadcast`` (elementwise ops) their shapes must broadcast."""
+    if isinstance(a, TensorBase):
+        b = as_tensor(b, like=a, op=op)
+    else:
+        b = as_tensor(b, op=op) if not isinstance(b, TensorBase) else b
+        a = as_tensor(a, like=b, op=op)
+    sa, sb = a.array.shape, b.array.shape
+    if broadcast and sa != sb and sa != () and sb != ():
+        _broadcastable(op, tuple(sa), tuple(sb))
+    if a.dtype == b.dtype or a._be is not b._be:
+        return a, b  # (mixed backends: Function.apply names both)
+    be = a._be
+    ka, kb = _kind(be, a.dtype), _kind(be, b.dtype)
+    za, zb = a.ndim == 0, b.ndim == 0
+    if ka == kb:
+        if za != zb:  # a 0-d operand takes the dimensioned one's dtype
+            return (_cast(a, b.dtype), b) if za else (a, _cast(b, a.dtype))
+        dt = be.xp.result_type(a.dtype, b.dtype)
+        return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
+    # different kinds: the higher kind's dtype wins
+    return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
+
+
+def _broadcastable(op, sa, sb):
+    """Raise naming ``op`` unless the shapes broadcast (the same message on every backend)."""
+    for x, y in zip(sa[::-1], sb[::-1]):
+        if x != y and x != 1 and y != 1:
+            raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
+
+
+def _floating(t):
+    """``t`` itself if floating, else cast to the default float dtype (int -> float ops)."""
+    if t._be.is_floating(t.dtype):
+        return t
+    return _cast(t, t._be.dtype(B.get_default_dtype()))
+
+
+def _saved_for(needs):
+    """Inputs a product's backward reads: B for dA, A for dB (Mul, Div, MatMul)."""
+    return (1,) if not needs[1] else (0,) if not needs[0] else (0, 1)

@@ -1,0 +1,365 @@
+"""Tensor's in-place machinery and in-place methods (``add_``, ``x += y``, ``fill_``,
+``copy_``, ...), as PyTorch: under ``no_grad`` or on tensors that record nothing they change
+the array (in place where the backend can, by rebinding where it cannot) and bump the version
+counter; on a leaf that requires grad they raise; on a recorded non-leaf they are
+differentiable (the tensor is rebound to the result's node, see ``_become``), and a change of
+a view reaches its base (``write_back``). The ``_`` forms of the other math methods are made
+from these by the loop in tensor.py. Part of :class:`xpnn.tensor.Tensor`."""
+from __future__ import annotations
+
+import array_api_compat as compat
+
+from . import backend as B
+from . import functional as F
+from .autograd import TensorBase, as_tensor, is_grad_enabled, no_grad
+from ._errors import DtypeError, ShapeError
+from .functional import indexing as _indexing
+from .functional import rearrange as _rearrange
+
+
+def _replaced(t, src):
+    """``src`` (a number, or a tensor of t's shape) in t's place, in the graph: the gradient
+    goes to ``src``, none to ``t`` (``t * 0 + src`` made an inf or NaN in ``t`` a NaN)."""
+    old = t.xp.zeros(t.shape, dtype=t.xp.bool, device=t._be.device)
+    return F.where(old, t, src)
+
+
+def write_back(view):
+    """After a recorded in-place change of ``view``, a view of another tensor (a basic index,
+    a reshape, a permutation or an expansion of it): the same change in that base tensor.
+    PyTorch's views share memory with their base; xpnn's recorded in-place ops rebind the
+    tensor to a new array and graph node, so the base is rebound too, in the graph: by a
+    recorded ``base[key] = view`` for an index (the base copied), by the inverse reshape or
+    permutation for the others (no copy). A base that is itself a view passes it on."""
+    base, kind, arg = view._view  # not a view of a leaf that requires grad: _graph_inplace
+    if kind == "key":
+        base[arg] = view  # __setitem__ writes back further
+        return
+    if kind == "permute":
+        new = F.permute(view, [arg.index(d) for d in range(len(arg))])
+    elif kind == "diagonal":
+        new = F.diagonal_scatter(base, view, *arg)
+        if new._node is None:  # nothing recorded: into the base's own memory, which its
+            base._writable()[...] = new.array  # memory-sharing views see; a leaf stays one
+            base._changed()
+            if base._view is not None and base._view[1] == "diagonal":
+                write_back(base)
+            return
+    else:
+        new = F.reshape(view, base.shape)
+    base._become(new)
+    if base._view is not None:
+        write_back(base)
+
+
+def _refresh_views(base):
+    """After a recorded in-place change rebound ``base``: its live views (see
+    autograd.link_view) taken again from its new value, in the graph, so a view made before
+    the change reads the change, as PyTorch's views of shared memory do."""
+    for view in list(base._views):
+        if view._view is None or view._view[0] is not base:
+            continue
+        kind, arg = view._view[1:]
+        if kind == "key":
+            new = _indexing.getitem(base, arg)
+        elif kind == "permute":
+            new = F.permute(base, arg)
+        elif kind == "overlap":
+            new = F.expand(base, view.shape)
+        elif kind == "diagonal":
+            new = _rearrange._diagonal(base, *arg)
+        else:
+            new = F.reshape(base, view.shape)
+        view._become(new)  # which refreshes the view's own views
+
+
+def _refresh_copies(base):
+    """The live diagonal views of ``base`` (and of its views, recursively) read again from
+    it, in place, after an unrecorded in-place change of ``base`` (see Tensor._changed)."""
+    for view in list(base._views):
+        if view._view is None or view._view[0] is not base:
+            continue
+        if view._view[1] == "diagonal":
+            view._writable()[...] = _rearrange._diagonal(base.detach(), *view._view[2]).array
+            view._vc[0] += 1
+        if view._views:
+            _refresh_copies(view)
+
+
+class InplaceMethods:
+    """The in-place machinery and methods of :class:`xpnn.Tensor`."""
+
+    __slots__ = ()
+
+    def _graph_inplace(self, op, other=None):
+        """True if this in-place op must be recorded: on a recorded non-leaf, or with an
+        operand that requires grad (the tensor joins the graph, as in PyTorch); raises on a
+        leaf that requires grad, as PyTorch does."""
+        if not is_grad_enabled() or not (self._rg or isinstance(other, TensorBase) and
+                                         other._rg):
+            # a diagonal holds a copy: its change (or a change of a view of it) reaches
+            # the base by write_back
+            return self._under_diagonal()
+        if self._rg and self._node is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation (wrap it in `with xpnn.no_grad():`)")
+        view = self._view
+        while view is not None:  # checked before anything changes (see write_back)
+            if view[0]._rg and view[0]._node is None:
+                raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is "
+                                   "being used in an in-place operation (wrap it in `with "
+                                   "xpnn.no_grad():`)")
+            view = view[0]._view
+        self._unshared(op)
+        return True
+
+    def _under_diagonal(self):
+        """True for a diagonal view, or a view (of a view...) of one: a copy, not memory
+        shared with the base."""
+        view = self._view
+        while view is not None and view[1] != "diagonal":
+            view = view[0]._view
+        return view is not None
+
+    def _unshared(self, op):
+        """Raise for an in-place write into an expanded view (many elements, one place)."""
+        if self._view is not None and self._view[1] == "overlap":
+            raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
+                               "written-to tensor refers to a single memory location (an "
+                               "expanded view); clone() it first")
+
+    def _changed(self):
+        """After an unrecorded change of the array in place: the version bumped, and the
+        diagonals taken of this tensor or of its memory-sharing views, which hold copies,
+        read again (the other views share the memory)."""
+        self._vc[0] += 1
+        root = self  # the views sharing memory with this tensor (its .data too) hang under
+        while True:  # its first base
+            if root._view is not None and root._view[1] != "diagonal":
+                root = root._view[0]
+            elif root._base is not None:
+                root = root._base
+            else:
+                break
+        if root._views:
+            _refresh_copies(root)
+
+    def _assign(self, arr):
+        """Overwrite the data with ``arr`` (nn.init's fills); into a diagonal, or a view of
+        one, by copy_, which passes it on to the base."""
+        if self._under_diagonal():
+            with no_grad():
+                self.copy_(self._result(arr, self._be))
+            return
+        super()._assign(arr)
+
+    def _shallow(self):
+        """A new Tensor with this one's array and place in the graph, and its own version
+        counter (what the graph keeps when this tensor is rebound)."""
+        t = self._result(self.array, self._be, self._node, self._idx)
+        t._rg = self._rg
+        t._vc = [self._vc[0]]
+        return t
+
+    def _become(self, new):
+        """Rebind this tensor to ``new``'s array and node (an in-place op on a recorded
+        tensor): whatever used the old value keeps it, as its graph edges were fixed."""
+        if new.shape != self.shape:
+            raise RuntimeError(f"in-place op: output of shape {new.shape} does not match the "
+                               f"tensor's shape {self.shape}")
+        if new.dtype != self.dtype:
+            new = F.to(new, dtype=self.dtype)
+        retained = self.retains_grad  # retain_grad() follows the tensor to its new version
+        if retained:
+            self._node.__dict__.get("_retain", {}).pop(self._idx, None)
+        self.array, self._node, self._idx, self._rg = new.array, new._node, new._idx, new._rg
+        if retained:
+            self.retain_grad()
+        self._vc[0] += 1
+        if self._views:
+            _refresh_views(self)
+
+    def _writable(self):
+        """The array, copied first (and rebound) if the backend marks it read-only."""
+        arr = self.array
+        if not compat.is_writeable_array(arr):
+            arr = self.xp.asarray(arr, copy=True)
+            self._set_array(arr)
+        return arr
+
+    def _operand(self, other, op):
+        """``other`` as an array or number this tensor's dtype can absorb in place."""
+        if isinstance(other, TensorBase):
+            if other._be is not self._be:
+                raise TypeError(f"{op}: the operand lives on {other.backend}:{other.device}, "
+                                f"this tensor on {self.backend}:{self.device}")
+            arr = other.array
+            if arr.dtype != self.dtype:
+                if not self._be.is_floating(self.dtype) and self._be.is_floating(arr.dtype):
+                    raise RuntimeError(f"{op}: result type {B.dtype_name(arr.dtype)} can't be "
+                                       f"cast to the desired output type "
+                                       f"{B.dtype_name(self.dtype)}")
+                arr = self.xp.astype(arr, self.dtype)
+            if F.broadcast_shapes(self.shape, other.shape) != self.shape:
+                raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the "
+                                   f"broadcast shape {F.broadcast_shapes(self.shape, other.shape)}")
+            return arr
+        if isinstance(other, B.np.generic):
+            other = other.item()
+        if isinstance(other, float) and not self._be.is_floating(self.dtype):
+            raise RuntimeError(f"{op}: result type Float can't be cast to the desired output "
+                               f"type {B.dtype_name(self.dtype)}")
+        if isinstance(other, (bool, int, float)):
+            return other
+        return self._operand(as_tensor(other, like=self, op=op), op)
+
+    def _binary_inplace(self, op, other, fn, iop):
+        """self = fn(self, other): recorded through ``fn`` on a recorded tensor, else the
+        array's own in-place operator ``iop`` (rebinding where the backend returns a new
+        array)."""
+        if self._graph_inplace(op, other):
+            self._become(fn(self._shallow(), other))
+            if self._view is not None:
+                write_back(self)
+            return self
+        self._unshared(op)
+        o = self._operand(other, op)
+        arr = self._writable()
+        res = getattr(arr, iop)(o)
+        if res is NotImplemented:
+            res = getattr(arr, iop.replace("__i", "__", 1))(o)
+        if res is not arr:
+            self._set_array(res)
+        self._changed()
+        return self
+
+    def _unary_inplace(self, op, fn, *args, other=None, **kwargs):
+        """self = fn(self): recorded on a recorded tensor (or with an ``other`` operand that
+        requires grad), else written into the array."""
+        if self._graph_inplace(op, other):
+            self._become(fn(self._shallow(), *args, **kwargs))
+            if self._view is not None:
+                write_back(self)
+            return self
+        self._unshared(op)
+        new = fn(self._result(self.array, self._be), *args, **kwargs).array
+        if new.dtype != self.dtype:
+            new = self.xp.astype(new, self.dtype)
+        arr = self._writable()
+        arr[...] = new
+        self._changed()
+        return self
+
+    def __iadd__(self, other):
+        return self._binary_inplace("add_", other, F.add, "__iadd__")
+
+    def __isub__(self, other):
+        return self._binary_inplace("sub_", other, F.sub, "__isub__")
+
+    def __imul__(self, other):
+        return self._binary_inplace("mul_", other, F.mul, "__imul__")
+
+    def __itruediv__(self, other):
+        if not self._be.is_floating(self.dtype):
+            raise RuntimeError(f"div_: result type Float can't be cast to the desired output "
+                               f"type {B.dtype_name(self.dtype)}")
+        return self._binary_inplace("div_", other, F.div, "__itruediv__")
+
+    def __ipow__(self, other):
+        return self._binary_inplace("pow_", other, F.pow, "__ipow__")
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other, in place."""
+        return self.__iadd__(other if alpha == 1 else F.mul(other, alpha) if isinstance(
+            other, TensorBase) else other * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return self.__isub__(other if alpha == 1 else F.mul(other, alpha) if isinstance(
+            other, TensorBase) else other * alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._unary_inplace("div_", F.div, other, rounding_mode=rounding_mode)
+        return self.__itruediv__(other)
+
+    def pow_(self, exponent):
+        return self.__ipow__(exponent)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self.add_(F.mul(F.mul(tensor1, tensor2), value))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self.add_(F.mul(F.div(tensor1, tensor2), value))
+
+    def lerp_(self, end, weight):
+        return self.add_(F.mul(F.sub(end, self), weight))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Set every entry to ``value`` (a number or a 0-d tensor)."""
+        if self._view is not None and self._view[1] == "overlap":
+            # an expansion shows every element of its base (some many times): filling it
+            # fills the base, the one write into an expanded tensor torch allows
+            base, node = self._view[0], self._view[0]._node
+            base.fill_(value)
+            if base._node is node:  # unrecorded, and maybe rebound: show the base again
+                self._set_array(self.xp.broadcast_to(base.array, tuple(self.shape)))
+                self._changed()
+            return self
+        if isinstance(value, TensorBase):
+            if value.ndim:
+                raise ShapeError(f"fill_ only supports 0-dimension value tensor but got "
+                                 f"tensor with {value.ndim} dimensions.")
+            if value._be is self._be:  # in the graph (the gradient reaches value), no sync
+                return self._unary_inplace("fill_", _replaced, value, other=value)
+            value = value.item()
+        return self._unary_inplace("fill_", _replaced, value)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (any backend, broadcast to this shape) into this tensor."""
+        if not isinstance(src, TensorBase):
+            src = as_tensor(src, like=self, op="copy_")
+        if src._be is not self._be:
+            src = F.to(src, self._be.name, self._be.device)
+        src = F.expand(src, self.shape)
+        return self._unary_inplace("copy_", _replaced, src, other=src)
+
+    def neg_(self):
+        return self._unary_inplace("neg_", F.neg)
+
+    def abs_(self):
+        return self._unary_inplace("abs_", F.abs)
+
+    def _float_inplace(self, op, fn):
+        """self = fn(self) for an op whose result is floating: an integer or bool tensor
+        cannot hold it (PyTorch refuses rather than truncate)."""
+        if not self._be.is_floating(self.dtype):
+            raise DtypeError(f"{op}: result type Float can't be cast to the desired output "
+                             f"type {B.dtype_name(self.dtype)}")
+        return self._unary_inplace(op, fn)
+
+    def exp_(self):
+        return self._float_inplace("exp_", F.exp)
+
+    def log_(self):
+        return self._float_inplace("log_", F.log)
+
+    def sqrt_(self):
+        return self._float_inplace("sqrt_", F.sqrt)
+
+    def relu_(self):
+        return self._unary_inplace("relu_", F.relu)
+
+    def sigmoid_(self):
+        return self._float_inplace("sigmoid_", F.sigmoid)
+
+    def tanh_(self):
+        return self._float_inplace("tanh_", F.tanh)
+
+    def masked_fill_(self, mask, value):
+        return self._unary_inplace("masked_fill_", F.masked_fill, mask, value)
