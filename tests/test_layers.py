@@ -229,8 +229,8 @@ def test_dropout_same_seed_same_mask(backend):
 def test_every_layer_has_a_case():
     """Each Module class of these files has a LayerCase (or says in LAYERS_ELSEWHERE where it
     is tested)."""
-    files = ("activation", "dropout", "linear", "loss", "module", "padding", "distance",
-             "pixelshuffle", "upsampling", "flatten")
+    files = ("activation", "dropout", "linear", "loss", "module", "sequential", "padding",
+             "distance", "pixelshuffle", "upsampling", "flatten")
     ours = {n for n in nn.__all__ if isinstance(getattr(nn, n), type)
             and getattr(nn, n).__module__.rsplit(".", 1)[-1] in files}
     covered = {c.name.split(":")[0] for c in LAYERS} | set(LAYERS_ELSEWHERE)

@@ -25,7 +25,9 @@ OUR_MODULES = ("activation", "elementwise", "linalg", "loss", "reduce", "shape",
                "indexing", "distance", "padding", "upsampling", "gather", "sorting",
                "rearrange", "einsum", "scan", "stats", "products", "pointwise", "layout",
                "indexops", "scatter_reduction", "setops", "cdist", "moremath", "special",
-               "grid")
+               "grid", "unary", "compare",  # unary, compare: split out of elementwise
+               "activation_pointwise", "activation_more", "loss_pointwise",
+               "loss_more")  # split out of activation and loss
 
 
 def _skip_unsupported(case, backend):

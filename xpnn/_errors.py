@@ -35,3 +35,7 @@ class DtypeNotImplemented(DtypeError, NotImplementedError):
 
 class BackendError(RuntimeError):
     """A backend is not installed, or has no such device (xpnn.backend.BackendError)."""
+
+
+class NotIntError(TypeError, ValueError):
+    """A size or count that is not an int (torch: TypeError; xpnn raised ValueError)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import autograd
+from .autograd import engine  # owns _anomaly: the backward sweep reads it per node
 from . import backend as B
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -101,13 +101,13 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = autograd._anomaly
+        self._prev = engine._anomaly
         if self.check_nan:
-            autograd._anomaly = _Checker()
+            engine._anomaly = _Checker()
         return self
 
     def __exit__(self, *exc):
-        autograd._anomaly = self._prev
+        engine._anomaly = self._prev
 
     def __call__(self, fn):
         def wrapped(*args, **kwargs):
@@ -122,15 +122,15 @@ class set_detect_anomaly:
     ``torch.autograd.set_detect_anomaly(True)``); as a context manager, only inside it."""
 
     def __init__(self, mode, check_nan=True):
-        self._prev = autograd._anomaly
-        autograd._anomaly = _Checker() if mode and check_nan else None
+        self._prev = engine._anomaly
+        engine._anomaly = _Checker() if mode and check_nan else None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        autograd._anomaly = self._prev
+        engine._anomaly = self._prev
 
 
 def is_anomaly_enabled():
-    return autograd._anomaly is not None
+    return engine._anomaly is not None

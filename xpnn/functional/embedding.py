@@ -6,7 +6,7 @@ native where the backend has one, a chunked one-hot matmul otherwise.
 """
 from __future__ import annotations
 
-from .. import autograd
+from ..autograd import function_base  # owns _tracer
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, no_grad, raw, unwrap
 from .._errors import ArgumentError, DtypeError
@@ -326,7 +326,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if bad is not None:
         ids = xp.where(bad, 0, ids)
     padding_idx = _padding(op, padding_idx, V)
-    if getattr(autograd._tracer, "exporting", False):  # ops an export can follow
+    if getattr(function_base._tracer, "exporting", False):  # ops an export can follow
         from .bag_export import traced_embedding_bag
         return traced_embedding_bag(embedding, input, weight, mode, psw[0] if psw else None,
                                     padding_idx, bag, inside, n)

@@ -37,7 +37,8 @@ from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLD
                    SoftMarginLoss, TripletMarginLoss)
 from .loss import MultiLabelMarginLoss, MultiMarginLoss, TripletMarginWithDistanceLoss
 from .ctc import CTCLoss
-from .module import Identity, Module, ModuleList, Parameter, Sequential
+from .module import Identity, Module, Parameter
+from .sequential import ModuleList, Sequential
 from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
                    InstanceNorm2d, InstanceNorm3d, LayerNorm, LocalResponseNorm, RMSNorm)
 from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,

@@ -19,7 +19,8 @@ from collections import namedtuple
 from .. import backend as B
 from .. import functional as F
 from .linear import Linear
-from .module import Module, ModuleList, Sequential, check_int
+from .module import Module, check_int
+from .sequential import ModuleList, Sequential
 
 _ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
 

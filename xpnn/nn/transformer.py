@@ -19,7 +19,8 @@ from . import init
 from .attention import MultiheadAttention, _ShapeAssert
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, ModuleList, as_input, check_int, placement
+from .module import Module, as_input, check_int, placement
+from .sequential import ModuleList
 from .norm import LayerNorm
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}

@@ -1,7 +1,7 @@
 """Tracing a forward pass at the level of xpnn's Functions, and comparing traces.
 
-While ``xpnn.autograd._tracer`` holds a :class:`Recorder`, every ``Function.apply`` reports
-its class, input tensors, keyword parameters and output tensors. A tensor is known by the
+While ``xpnn.autograd.function_base._tracer`` holds a :class:`Recorder`, every
+``Function.apply`` reports its class, input tensors, keyword parameters and output tensors. A tensor is known by the
 identity of its backend array: a graph input, an op's output, a model parameter (by its
 state_dict name) or, for anything else an op consumes, a constant.
 
@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from .. import autograd
+from ..autograd import function_base  # owns _tracer, which Function.apply reads
 from .. import backend as B
 from ..autograd import TensorBase
 from ..tensor import Tensor
@@ -74,7 +75,7 @@ class Node:
 
 
 class Recorder:
-    """The object set as ``autograd._tracer``: keeps every op call in order.
+    """The object set as ``function_base._tracer``: keeps every op call in order.
 
     Args:
         modules: id(module) -> (dotted path, class name) for the exported model's modules.
@@ -194,7 +195,7 @@ def run(model, args, kwargs, slots, arrays, modules):
         modules: id(module) -> (path, class name), for :class:`Where` (empty for a plain
             function).
     """
-    if autograd._tracer is not None:
+    if function_base._tracer is not None:
         raise ExportError("xpnn.onnx.export: another export is already tracing (exports "
                           "cannot be nested or run from two threads at once)")
     inputs = [_input_tensor(a) for a in arrays]
@@ -207,12 +208,12 @@ def run(model, args, kwargs, slots, arrays, modules):
     stack = []
     handles = _track(model, stack) if modules else []
     rec = Recorder(modules, None if handles is None else stack)
-    autograd._tracer = rec
+    function_base._tracer = rec
     try:
         with autograd.enable_grad():
             out = model(*args, **kwargs)
     finally:
-        autograd._tracer = None
+        function_base._tracer = None
         for h in handles or ():
             h.remove()
     for i, (t, (arr, version)) in enumerate(zip(inputs, before)):

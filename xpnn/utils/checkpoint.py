@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 
 from .. import autograd
+from ..autograd import function_base  # owns _tracer, which Function.apply reads
 from .. import backend as B
 from ..autograd import Function, TensorBase, enable_grad, is_grad_enabled, no_grad
 
@@ -99,7 +100,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
     if use_reentrant and context_fn is not None:
         raise ValueError("checkpoint: context_fn is only supported with use_reentrant=False")
     tensors = [a for a in args if isinstance(a, TensorBase)]
-    if not is_grad_enabled() or autograd._tracer is not None:
+    if not is_grad_enabled() or function_base._tracer is not None:
         return function(*args, **kwargs)  # nothing to save (or an export tracing the ops)
     if use_reentrant and not any(t.requires_grad for t in tensors):
         warnings.warn("checkpoint: none of the inputs have requires_grad=True; the gradients "
@@ -108,12 +109,12 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
             return function(*args, **kwargs)
     call = _Call(function, args, kwargs, B.get_rng_state() if preserve_rng_state else None)
     reads = _Reads()
-    autograd._tracer = reads
+    function_base._tracer = reads
     try:
         with no_grad():
             call.outputs = function(*args, **kwargs)
     finally:
-        autograd._tracer = None
+        function_base._tracer = None
     inputs = {id(t) for t in tensors}
     others = [t for key, t in reads.seen.items() if key not in inputs]
     if not any(t.requires_grad for t in tensors) and not others:

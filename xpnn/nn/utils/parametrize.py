@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from ...autograd import no_grad
 from ...tensor import Tensor
 from ..container import ModuleDict
-from ..module import Module, ModuleList, Parameter
+from ..module import Module, Parameter
+from ..sequential import ModuleList
 
 _cache = {}          # (id(module), name) -> the tensor computed inside cached()
 _cache_depth = [0]   # how many cached() blocks are open
