@@ -37,5 +37,33 @@ class BackendError(RuntimeError):
     """A backend is not installed, or has no such device (xpnn.backend.BackendError)."""
 
 
+class IndexShapeError(ShapeError, IndexError):
+    """An index tensor of the wrong shape where torch raises IndexError (index_select's
+    2-D index, index_copy's source, advanced indices that do not broadcast)."""
+
+
+class IndexDtypeError(DtypeError, IndexError):
+    """An index tensor of a wrong dtype where torch raises IndexError (index_fill)."""
+
+
+class UnsupportedError(ArgumentError, NotImplementedError):
+    """A mode or input rank torch refuses with NotImplementedError (interpolate's and pad's
+    modes); still a ValueError, as xpnn raised before."""
+
+
+class ShapeAssertionError(ShapeError, AssertionError):
+    """A shape torch checks with ``assert`` (Embedding's ``_weight``, from_pretrained)."""
+
+
+class MissingFolderError(FileNotFoundError, RuntimeError):
+    """save to a folder that does not exist (torch: RuntimeError "Parent directory ... does
+    not exist")."""
+
+
 class NotIntError(TypeError, ValueError):
     """A size or count that is not an int (torch: TypeError; xpnn raised ValueError)."""
+
+
+class IntOverflowError(OverflowError, ValueError):
+    """A Python int beyond the range of the dtype it must fit (torch: ValueError "Overflow
+    when unpacking long long"); still the OverflowError NumPy raises."""

@@ -14,7 +14,7 @@ import numpy as np  # host data only: Python lists and NumPy input are read on t
 
 from . import backend as B
 from .autograd import TensorBase
-from ._errors import ArgumentError, ShapeError
+from ._errors import ArgumentError, DtypeError, IntOverflowError, ShapeError
 from .tensor import Tensor
 from .creation_args import _backend, _float, _like, _made, _size
 from .creation_random import (Generator, manual_seed, normal, rand, rand_like,  # noqa: F401
@@ -32,7 +32,12 @@ def _host_dtype(data):
         return "int64" if not isinstance(data, np.ndarray) else host.dtype.name
     if host.dtype.kind == "b":
         return "bool"
-    raise TypeError(f"tensor: cannot make a tensor from data of dtype {host.dtype}")
+    if host.dtype == object and host.size and all(isinstance(v, int) for v in host.flat):
+        raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
+                               "the int64 range")
+    raise DtypeError(f"tensor: could not infer a dtype from {type(data).__name__} data "
+                     f"(NumPy reads it as {host.dtype}): give numbers, bools or nested lists "
+                     "of them")
 
 
 def _check_nested(op, data, dim=0, shape=None):
@@ -94,6 +99,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
         if isinstance(data, (list, tuple)):
             _check_nested("tensor", data)  # raises PyTorch's error for ragged lists
         raise
+    except OverflowError:  # an int beyond int64 (torch: ValueError)
+        raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
+                               "the int64 range") from None
     if requires_grad and not be.is_floating(arr.dtype):
         raise RuntimeError(f"tensor: only floating tensors can require grad, got "
                            f"{B.dtype_name(arr.dtype)}")
@@ -210,6 +218,9 @@ def empty(*size, dtype=None, device=None, requires_grad=False, backend=None, out
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, backend=None):
     if isinstance(fill_value, TensorBase):
         fill_value = fill_value.item()
+    if not isinstance(fill_value, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number, got "
+                        f"{type(fill_value).__name__}")
     return _fill((size,) if isinstance(size, (tuple, list)) else (size,), fill_value, dtype,
                  backend, device, requires_grad)
 
@@ -229,7 +240,7 @@ def _triangle_indices(op, row, col, offset, lower, dtype, device, backend):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"{op}: {name} must be an int, got {v!r}")
     if row < 0 or col < 0:
-        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+        raise ArgumentError(f"{op}: row and col must be non-negative, got {row} and {col}")
     be = _backend(backend, device)
     r, c = np.tril_indices(row, offset, col) if lower else np.triu_indices(row, offset, col)
     dt = "int64" if dtype is None else B.dtype_name(dtype)
@@ -256,6 +267,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     # 0-d tensors as bounds or step, as PyTorch (read on the host: this is not a step op)
     start, end, step = (v.item() if isinstance(v, TensorBase) else v for v in (start, end, step))
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end} by {step} (the "
+                            "bounds and step must be finite)")
     if step == 0:
         raise ShapeError("arange: step must be nonzero")
     if (end - start) * step < 0:
@@ -277,9 +291,17 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
                  requires_grad)
 
 
+def _check_steps(op, steps):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{op}: steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise ArgumentError(f"{op}: number of steps must be non-negative, got {steps}")
+
+
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              backend=None):
     start, end = (v.item() if isinstance(v, TensorBase) else v for v in (start, end))
+    _check_steps("linspace", steps)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
@@ -291,6 +313,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     """``steps`` values ``base ** e`` for e evenly spaced from ``start`` to ``end``, as
     ``torch.logspace`` (the default float dtype; for an integer dtype, as PyTorch, ``start``
     and ``end`` are truncated to ints, the powers taken in float64 and truncated)."""
+    _check_steps("logspace", steps)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     work = dt if be.is_floating(dt) else be.dtype("float64")
@@ -303,6 +326,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 zeros_like, ones_like, empty_like = (_like(f) for f in (zeros, ones, empty))
+
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               backend=None):

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import backend as B
 from ._errors import ShapeError
+from .autograd import TensorBase
 from .tensor import Tensor
 
 
@@ -42,6 +43,9 @@ def _made(arr, be, requires_grad):
 
 def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, backend=None, **kwargs):
+        if not isinstance(input, TensorBase):
+            raise TypeError(f"{fn.__name__}_like: input must be a Tensor, not "
+                            f"{type(input).__name__}")
         be = input._be if backend is None and device is None else _backend(
             backend or input.backend, device)
         return fn(*input.shape, dtype=input.dtype if dtype is None else dtype,

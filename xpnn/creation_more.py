@@ -96,6 +96,8 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
     otherwise, as ``torch.scalar_tensor``."""
     if isinstance(s, TensorBase):
         s = s.item()
+    if not isinstance(s, (bool, int, float, complex, B.np.number, B.np.bool_)):
+        raise TypeError(f"scalar_tensor: s must be a number, got {type(s).__name__}")
     return tensor(s if dtype is not None else float(s),
                   dtype=dtype if dtype is not None else B.get_default_dtype(), device=device,
                   requires_grad=requires_grad, backend=backend)

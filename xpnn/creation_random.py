@@ -8,7 +8,7 @@ import numpy as np
 
 from . import backend as B
 from .autograd import TensorBase
-from ._errors import DtypeNotImplemented, ShapeError
+from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .creation_args import _backend, _float, _like, _made, _size
 from .tensor import Tensor
 
@@ -108,6 +108,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    if int(n) < 0:
+        raise ShapeError(f"randperm: n must be non-negative, got {n}")
     be = _backend(backend, device)
     arr = be.permutation(int(n), generator)
     if dtype is not None:
@@ -122,6 +124,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     from . import functional as F
     like = mean if isinstance(mean, TensorBase) else std if isinstance(std, TensorBase) \
         else None
+    if not isinstance(std, TensorBase) and std < 0:  # a tensor std is not read back
+        raise ArgumentError(f"normal: expects std >= 0.0, but found std {std}")
     if like is None:
         if size is None:
             raise TypeError("normal: with number mean and std, size= is required")

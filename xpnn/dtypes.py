@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._errors import ArgumentError
+
 NAMES = ("numpy", "cupy", "torch", "array_api_strict")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "uint16", "uint32", "uint64", "bool")
@@ -126,6 +128,9 @@ class device:
         text = str(type)
         if ":" in text:
             text, _, idx = text.partition(":")
+            if not idx.isdigit():  # torch: RuntimeError "Invalid device string"
+                raise ArgumentError(f"device: invalid device string {str(type)!r} (the index "
+                                    "after ':' must be a non-negative int)")
             index = int(idx)
         self.type, self.index = text, index
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import ShapeError
 from ..autograd import Function, as_tensor
 from .elementwise import promote, sub
 from .indexing import take
@@ -118,7 +119,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise ValueError(f"cdist: only supports at least 2D tensors, X1 got: {a.ndim}D, X2 "
                          f"got: {b.ndim}D")
     if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"cdist: X1 and X2 must have the same number of columns. X1: "
+        raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
                          f"{a.shape[-1]} X2: {b.shape[-1]}")
     batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a, b = expand(a, batch + a.shape[-2:]), expand(b, batch + b.shape[-2:])
@@ -136,7 +137,7 @@ def pdist(input, p=2):
     x = as_tensor(input, op="pdist")
     p = _check_p("pdist", p)
     if x.ndim != 2:
-        raise ValueError(f"pdist: only supports 2D tensors, got: {x.ndim}D")
+        raise ShapeError(f"pdist: only supports 2D tensors, got: {x.ndim}D")
     if not x._be.is_floating(x.dtype):
         raise TypeError(f"pdist: only supports floating-point dtypes, got "
                         f"{B.dtype_name(x.dtype)}")

@@ -29,7 +29,7 @@ from __future__ import annotations
 from .. import backend as B
 from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor
-from .._errors import DtypeError, ShapeError
+from .._errors import ArgumentError, DtypeError, ShapeError
 from .linalg import mm2d, mm2d_pair
 
 # -- argument handling ---------------------------------------------------------------------
@@ -40,8 +40,8 @@ def ntuple(op, arg, value, n, minimum):
     vals = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(vals, (tuple, list)) or len(vals) != n or any(
             isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in vals):
-        raise ValueError(f"{op}: {arg} must be an int >= {minimum} or a tuple of {n} such ints,"
-                         f" got {value!r}")
+        raise ArgumentError(f"{op}: {arg} must be an int >= {minimum} or a tuple of {n} such ints,"
+                            f" got {value!r}")
     return tuple(vals)
 
 

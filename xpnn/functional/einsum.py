@@ -12,6 +12,7 @@ import math
 import string
 
 from ..autograd import TensorBase, as_tensor
+from .._errors import ArgumentError, ShapeError
 from .linalg import matmul
 from .reduce import sum as _sum
 from .shape import expand, permute, reshape
@@ -26,8 +27,8 @@ def _parse(equation, ndims):
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(ndims):
-        raise ValueError(f"einsum: equation {equation!r} has {len(terms)} operand terms but "
-                         f"{len(ndims)} operands were given")
+        raise ArgumentError(f"einsum: equation {equation!r} has {len(terms)} operand terms but "
+                            f"{len(ndims)} operands were given")
     n_ell = max((nd - len(t.replace("...", "")) for t, nd in zip(terms, ndims)
                  if "..." in t), default=0)
     ell = [chr(0x100 + j) for j in range(n_ell)]  # placeholders outside a-zA-Z
@@ -39,7 +40,7 @@ def _parse(equation, ndims):
         k = nd - len(head) - len(tail)
         bad = [c for c in head + tail if c not in _LETTERS]
         if bad or (not dots and k != 0) or k < 0:
-            raise ValueError(f"einsum: term {t!r} does not fit operand {i} with {nd} dims "
+            raise ShapeError(f"einsum: term {t!r} does not fit operand {i} with {nd} dims "
                              "(one letter a-z/A-Z per dim, '...' for the rest)")
         inputs.append(list(head) + ell[n_ell - k:] + list(tail))
     if arrow:
@@ -53,7 +54,7 @@ def _parse(equation, ndims):
     used = {c for term in inputs for c in term}
     missing = [c for c in out if c not in used]
     if missing:
-        raise ValueError(f"einsum: output letters {missing} appear in no operand")
+        raise ArgumentError(f"einsum: output letters {missing} appear in no operand")
     return inputs, out
 
 
@@ -132,7 +133,7 @@ def einsum(equation, *operands):
     for i, (x, letters) in enumerate(zip(xs, inputs)):
         for c, n in zip(letters, x.shape):
             if sizes.get(c, 1) not in (1, n) and n != 1:
-                raise ValueError(f"einsum: letter {c!r} has size {sizes[c]} in one operand and "
+                raise ShapeError(f"einsum: letter {c!r} has size {sizes[c]} in one operand and "
                                  f"{n} in operand {i}")
             sizes[c] = max(sizes.get(c, 1), n)
     terms = []

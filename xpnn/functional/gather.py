@@ -14,7 +14,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw
 from .indexing import assign, index_add
-from .._errors import ArgumentError, DtypeError, IndexRangeError
+from .._errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from .shape import _axis
 
 
@@ -109,15 +109,15 @@ def _index(op, x, dim, index, src_shape=None):
     idx = raw(index, x, op, "index")
     xp = x.xp
     if not xp.isdtype(idx.dtype, "integral"):
-        raise TypeError(f"{op}: index must be an integer tensor, got {B.dtype_name(idx.dtype)}")
+        raise DtypeError(f"{op}: index must be an integer tensor, got {B.dtype_name(idx.dtype)}")
     if idx.ndim != x.ndim and not (idx.ndim <= 1 and x.ndim <= 1):
-        raise ValueError(f"{op}: index of shape {tuple(idx.shape)} must have as many dims as "
+        raise ShapeError(f"{op}: index of shape {tuple(idx.shape)} must have as many dims as "
                          f"the input of shape {x.shape}")
     idx = xp.reshape(idx, (1,) * (x.ndim - idx.ndim) + tuple(idx.shape)) if idx.ndim < x.ndim \
         else idx
     for a, n in enumerate(idx.shape):
         if a != d and n > x.shape[a]:
-            raise ValueError(f"{op}: index of shape {tuple(idx.shape)} is larger than the "
+            raise ShapeError(f"{op}: index of shape {tuple(idx.shape)} is larger than the "
                              f"input of shape {x.shape} in dim {a} (only dim {d} may differ)")
         if src_shape is not None and n > src_shape[a]:
             raise ValueError(f"{op}: index of shape {tuple(idx.shape)} is larger than src of "
@@ -164,8 +164,8 @@ def _src(op, x, src, value):
         return x._result(x.xp.full(x.shape, v, dtype=x.dtype, device=x._be.device), x._be)
     s = as_tensor(src, like=x, op=op)
     if s._be is x._be and s.dtype != x.dtype:
-        raise TypeError(f"{op}: src dtype {B.dtype_name(s.dtype)} differs from the input's "
-                        f"{B.dtype_name(x.dtype)}")
+        raise DtypeError(f"{op}: src dtype {B.dtype_name(s.dtype)} differs from the input's "
+                         f"{B.dtype_name(x.dtype)}")
     return s
 
 

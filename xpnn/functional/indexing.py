@@ -20,7 +20,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
-from .._errors import ShapeError
+from .._errors import ArgumentError, DtypeError, IndexRangeError, IndexShapeError, ShapeError
 from .shape import _axis, permute, reshape
 
 # -- scatter-add: dst[..., index[i], ...] += src[..., i, ...] ---------------------------------
@@ -120,6 +120,11 @@ class _Key:
     __slots__ = ("basic", "arrays", "shape")
 
 
+class _IndexTypeError(IndexError, TypeError):
+    """An index of a type that indexes nothing: NumPy's IndexError; torch raises IndexError
+    for a float and TypeError for a string."""
+
+
 def _int_array(be, idx, op):
     """An integer index as an array of ``be`` (lists and NumPy host data are converted)."""
     if isinstance(idx, TensorBase):
@@ -154,7 +159,8 @@ def _wrap_negative(be, idx, n, op, axis):
         lo, hi = int(host.min()), int(host.max())
         if lo < -n or hi >= n:
             bad = lo if lo < -n else hi
-            raise IndexError(f"{op}: index {bad} is out of bounds for dim {axis} with size {n}")
+            raise IndexRangeError(f"{op}: index {bad} is out of bounds for dim {axis} with "
+                                  f"size {n}")
         if lo >= 0:
             return idx
     return be.xp.where(idx < 0, idx + n, idx)
@@ -174,8 +180,8 @@ def parse_key(be, shape, key, op="getitem"):
             k = int(k)
         elif isinstance(k, bool) or not (k is None or k is Ellipsis or isinstance(k, (
                 int, slice))):
-            raise IndexError(f"{op}: unsupported index {k!r} (use ints, slices, None, "
-                             "Ellipsis, integer or boolean arrays)")
+            raise _IndexTypeError(f"{op}: unsupported index {k!r} (use ints, slices, None, "
+                                  "Ellipsis, integer or boolean arrays)")
         items.append(k)
     consumed = sum(k.ndim if B.is_array(k) and _is_bool(be, k) else
                    0 if k is None or k is Ellipsis else 1 for k in items)
@@ -300,6 +306,12 @@ def _gather(x, arrays):
     adjacent indexed axes, else first)."""
     xp = x.xp
     axes = [a for a, _, _ in arrays]
+    shapes = [tuple(ix.shape) for _, ix, _ in arrays]
+    try:
+        B.np.broadcast_shapes(*shapes)
+    except ValueError:  # torch: IndexError "shape mismatch: indexing tensors could not be ..."
+        raise IndexShapeError(f"getitem: indexing tensors of shapes {shapes} could not be "
+                              "broadcast together") from None
     idx = xp.broadcast_arrays(*[ix for _, ix, _ in arrays]) if len(arrays) > 1 else \
         [arrays[0][1]]
     bshape = tuple(idx[0].shape)
@@ -442,8 +454,10 @@ def take(x, indices, axis=None, *, dim=None):
         raise IndexError(f"take: axis {axis} is out of range for a tensor of shape {x.shape}")
     axis %= x.ndim
     idx = _int_array(x._be, indices, "take")
+    if not x.xp.isdtype(idx.dtype, "integral"):  # torch: RuntimeError
+        raise DtypeError(f"take: index must be an integer tensor, got {B.dtype_name(idx.dtype)}")
     if idx.ndim != 1:
-        raise ValueError(f"take: indices must be 1-D, got shape {tuple(idx.shape)}")
+        raise IndexShapeError(f"take: indices must be 1-D, got shape {tuple(idx.shape)}")
     idx = _wrap_negative(x._be, idx, x.shape[axis], "take", axis)
     return Take.apply(x, indices=idx, axis=axis)
 
@@ -456,7 +470,11 @@ def masked_select(input, mask):
     m = as_tensor(mask, like=x, op="masked_select")
     if m.dtype != x.xp.bool:
         raise TypeError(f"masked_select: mask must be bool, got {B.dtype_name(m.dtype)}")
-    shape = B.np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
+    try:
+        shape = B.np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
+    except ValueError:
+        raise ShapeError(f"masked_select: input of shape {x.shape} and mask of shape {m.shape} "
+                         "do not broadcast") from None
     return getitem(expand(x, shape), expand(m, shape).array)
 
 
@@ -476,7 +494,8 @@ def narrow(input, dim, start, length):
     n = x.shape[d]
     start = start + n if start < 0 else start
     if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {d} of size {n}")
+        raise IndexRangeError(f"narrow: start {start} + length {length} exceeds dim {d} of "
+                              f"size {n}")
     return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -489,7 +508,7 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
         if s <= 0:
-            raise ValueError(f"split: split_size must be positive, got {s}")
+            raise ArgumentError(f"split: split_size must be positive, got {s}")
         sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
     else:
         sizes = list(split_size_or_sections)
@@ -506,7 +525,7 @@ def chunk(input, chunks, dim=0):
     """``chunks`` pieces of (nearly) equal size along ``dim``, as ``torch.chunk``."""
     x = as_tensor(input, op="chunk")
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[_axis("chunk", dim, x.ndim)]
     return split(x, max(1, -(-n // chunks)), dim)
 

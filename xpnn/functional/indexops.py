@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import IndexRangeError
+from .._errors import DtypeError, IndexDtypeError, IndexRangeError, IndexShapeError, ShapeError
 from ..autograd import Function, as_tensor, raw
 from .elementwise import masked_fill, where
 from .gather import Gather, flat_positions
@@ -68,8 +68,8 @@ def _index_args(op, input, dim, index, negative=False):
     idx = raw(index, x, op, "index")
     xp = x.xp
     if idx.dtype not in (xp.int64, xp.int32):
-        raise TypeError(f"{op}: index must be an int64 or int32 tensor, got "
-                        f"{B.dtype_name(idx.dtype)}")
+        raise IndexDtypeError(f"{op}: index must be an int64 or int32 tensor, got "
+                              f"{B.dtype_name(idx.dtype)}")
     if idx.ndim > 1:
         raise ValueError(f"{op}: index must be a vector (0-d or 1-d), got shape "
                          f"{tuple(idx.shape)}")
@@ -99,9 +99,9 @@ def _source(op, x, d, idx, source):
     if math.prod(s.shape) == math.prod(want) and s.ndim <= 1 and x.ndim == 0:
         return reshape(s, want)
     if s.shape != want:
-        raise ValueError(f"{op}: source of shape {s.shape} should have the input's shape "
-                         f"{x.shape} with {idx.shape[0]} (the number of indices) in dim {d}, "
-                         f"i.e. {want}")
+        raise IndexShapeError(f"{op}: source of shape {s.shape} should have the input's shape "
+                              f"{x.shape} with {idx.shape[0]} (the number of indices) in dim {d}, "
+                              f"i.e. {want}")
     return s
 
 
@@ -168,8 +168,8 @@ def take_along_dim(input, indices, dim=None):
     xp = x.xp
     idx = raw(indices, x, "take_along_dim", "indices")
     if not xp.isdtype(idx.dtype, "integral"):
-        raise TypeError(f"take_along_dim: indices must be an integer tensor, got "
-                        f"{B.dtype_name(idx.dtype)}")
+        raise DtypeError(f"take_along_dim: indices must be an integer tensor, got "
+                         f"{B.dtype_name(idx.dtype)}")
     if dim is None:
         flat = reshape(x, (-1,))
         return Gather.apply(flat, pos=_checked(x, xp.reshape(idx, (-1,)), flat.shape[0], 0))
@@ -180,7 +180,7 @@ def take_along_dim(input, indices, dim=None):
     xs, js = list(x.shape), list(idx.shape)
     for a in range(x.ndim):
         if a != d and xs[a] != js[a] and 1 not in (xs[a], js[a]):
-            raise ValueError(f"take_along_dim: input of shape {x.shape} and indices of shape "
+            raise ShapeError(f"take_along_dim: input of shape {x.shape} and indices of shape "
                              f"{tuple(idx.shape)} do not broadcast outside dim {d}")
     common = [max(a, b) for a, b in zip(xs, js)]
     x = expand(x, tuple(common[:d] + [xs[d]] + common[d + 1:]))
@@ -210,7 +210,7 @@ def masked_scatter(input, mask, source):
     xp, be = x.xp, x._be
     m = raw(mask, x, "masked_scatter", "mask")
     if m.dtype != xp.bool:
-        raise TypeError(f"masked_scatter: mask must be bool, got {B.dtype_name(m.dtype)}")
+        raise DtypeError(f"masked_scatter: mask must be bool, got {B.dtype_name(m.dtype)}")
     s = as_tensor(source, like=x, op="masked_scatter")
     if s.dtype != x.dtype:
         raise TypeError(f"masked_scatter: expected self and source to have same dtypes but "

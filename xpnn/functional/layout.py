@@ -10,7 +10,7 @@ import math
 import warnings
 
 from .. import backend as B
-from .._errors import ArgumentError
+from .._errors import ArgumentError, ShapeError
 from ..autograd import TensorBase, as_tensor
 from .indexing import getitem, narrow, take
 from .rearrange import flip
@@ -41,11 +41,11 @@ def meshgrid(*tensors, indexing=None):
                       stacklevel=2)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise ArgumentError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     ts = _tensors("meshgrid", tensors)
     for i, t in enumerate(ts):
         if t.ndim > 1:
-            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for "
+            raise ShapeError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for "
                              f"tensor {i}")
     if any(t.dtype != ts[0].dtype for t in ts):
         raise TypeError(f"meshgrid: expects all tensors to have the same dtype, got "
@@ -80,7 +80,7 @@ def _split_points(op, x, d, indices_or_sections):
     if isinstance(arg, (int, B.np.integer)):
         s = int(arg)
         if s <= 0:
-            raise ValueError(f"{op}: number of sections must be larger than 0, got {s}")
+            raise ArgumentError(f"{op}: number of sections must be larger than 0, got {s}")
         small, extra = divmod(n, s)  # the first n % s pieces are one larger
         bounds = [i * small + min(i, extra) for i in range(s + 1)]
         return list(zip(bounds[:-1], bounds[1:]))
@@ -165,8 +165,8 @@ def rot90(input, k=1, dims=(0, 1)):
         raise ValueError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim}")
     a, b = _axis("rot90", dims[0], x.ndim), _axis("rot90", dims[1], x.ndim)
     if a == b:
-        raise ValueError(f"rot90: expected rotation dims to be different, but got dim0 = "
-                         f"{dims[0]} and dim1 = {dims[1]}")
+        raise ArgumentError(f"rot90: expected rotation dims to be different, but got dim0 = "
+                            f"{dims[0]} and dim1 = {dims[1]}")
     k %= 4
     if k == 1:
         return transpose(flip(x, b), a, b)

@@ -299,7 +299,7 @@ def gcd(input, other):
     a, b = promote(input, other, "gcd")
     be, xp = a._be, a.xp
     if be.is_floating(a.dtype) or a.dtype == xp.bool:
-        raise TypeError(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
+        raise DtypeNotImplemented(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
     x, y = xp.abs(a.array), xp.abs(b.array)
     x, y = xp.broadcast_arrays(x, y)
     while bool(xp.any(y != 0)):  # (x, y) -> (y, x mod y) where y != 0; x is done where 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .._errors import ShapeError
+from .._errors import ShapeError, UnsupportedError
 from .indexing import Take
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -103,7 +103,7 @@ def pad(input, pad, mode="constant", value=None):
         raise ShapeError(f"pad: padding {pad} names {len(pad) // 2} dims but the input of "
                          f"shape {x.shape} has {x.ndim}")
     if mode not in MODES:
-        raise ValueError(f"pad: mode must be one of {MODES}, got {mode!r}")
+        raise UnsupportedError(f"pad: mode must be one of {MODES}, got {mode!r}")
     pairs = _pairs(pad, x.ndim)
     if mode == "constant":
         return _constant(x, pairs, 0 if value is None else value)

@@ -4,6 +4,7 @@ entry it came from."""
 from __future__ import annotations
 
 from .. import backend as B
+from .._errors import ArgumentError, ShapeError
 from ..autograd import Function, as_tensor, link_view
 from .indexing import Take, _int_array
 from .shape import _axis, reshape
@@ -81,7 +82,7 @@ def _dims(op, dims, ndim):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     out = tuple(_axis(op, d, ndim) for d in dims)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dims {dims} name a dim twice")
+        raise ArgumentError(f"{op}: dims {dims} name a dim twice")
     return out
 
 
@@ -119,7 +120,7 @@ def roll(input, shifts, dims=None):
         return Roll.apply(x, shifts=shifts, axes=None)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(axes) != len(shifts):
-        raise ValueError(f"roll: shifts {shifts} and dims {axes} must have the same length")
+        raise ArgumentError(f"roll: shifts {shifts} and dims {axes} must have the same length")
     axes = tuple(_axis("roll", d, x.ndim) for d in axes)
     return Roll.apply(x, shifts=shifts, axes=axes)
 
@@ -159,7 +160,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 def _triangle(op, input, diagonal, lower):
     x = as_tensor(input, op=op)
     if x.ndim < 2:
-        raise ValueError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
+        raise ShapeError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
     if isinstance(diagonal, bool) or not isinstance(diagonal, (int, B.np.integer)):
         raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
     return Triangle.apply(x, k=int(diagonal), lower=lower)
@@ -181,7 +182,7 @@ def _diagonal_dims(op, x, dim1, dim2):
         raise ValueError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
     a, b = _axis(op, dim1, x.ndim), _axis(op, dim2, x.ndim)
     if a == b:
-        raise ValueError(f"{op}: dim1 and dim2 must differ, got {dim1} and {dim2}")
+        raise ArgumentError(f"{op}: dim1 and dim2 must differ, got {dim1} and {dim2}")
     return a, b
 
 
@@ -247,7 +248,7 @@ def diag(input, diagonal=0):
     if x.ndim == 2:
         return _diagonal(x, int(diagonal), 0, 1)
     if x.ndim != 1:
-        raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
+        raise ShapeError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
     return DiagEmbed.apply(x, k=int(diagonal))
 
 
@@ -260,7 +261,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
         raise ValueError("diag_embed: input must have at least 1 dim, got a 0-d tensor")
     a, b = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
     if a == b:
-        raise ValueError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
+        raise ArgumentError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
     y = DiagEmbed.apply(x, k=int(offset))
     rest = iter(range(x.ndim - 1))  # the batch dims keep their order around dims a and b
     order = [x.ndim - 1 if d == a else x.ndim if d == b else next(rest)

@@ -44,7 +44,9 @@ def _axes(op, dim, nd):
     n = builtins.max(nd, 1)
     out = []
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)) or not -n <= d < n:
+        if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {d!r}")
+        if not -n <= d < n:
             raise IndexError(f"{op}: dim {d!r} is out of range for a tensor with {nd} dims")
         out.append(int(d) % n)
     if len(set(out)) != len(out):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 
 from .. import backend as B
+from .._errors import ArgumentError
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import _floating, add, logical_xor, mul, quiet, sub
@@ -184,7 +185,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     if x.ndim == 0:
         raise RuntimeError("diff: expects input to be at least one-dimensional")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"diff: order n must be a non-negative int, got {n!r}")
+        raise ArgumentError(f"diff: order n must be a non-negative int, got {n!r}")
     d = _axis("diff", dim, x.ndim)
     parts = [as_tensor(p, like=x, op="diff") for p in (prepend, x, append) if p is not None]
     for p in parts:

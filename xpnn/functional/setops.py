@@ -204,7 +204,7 @@ def _search(op, seq, values, right, side, sorter, out_int32):
     if s.ndim == 0:
         raise ValueError(f"{op}: the sorted sequence must have at least 1 dim, got 0")
     if s.ndim > 1 and (scalar or tuple(s.shape[:-1]) != tuple(v.shape[:-1])):
-        raise ValueError(f"{op}: boundaries of shape {s.shape} and input of shape {v.shape} "
+        raise ShapeError(f"{op}: boundaries of shape {s.shape} and input of shape {v.shape} "
                          "must have the same leading dims (all but the last)")
     xp, be = s.xp, s._be
     S = s.array

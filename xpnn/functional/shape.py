@@ -10,7 +10,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
 from .elementwise import promote, unbroadcast, unbroadcast_graph
-from .._errors import ShapeError
+from .._errors import ArgumentError, ShapeError
 from .transfer import to  # noqa: F401  (one of shape's public names)
 
 
@@ -157,7 +157,7 @@ def flatten(input, start_dim=0, end_dim=-1):
         return reshape(x, (1,))
     s, e = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape
     return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
@@ -171,7 +171,7 @@ def unflatten(input, dim, sizes):
         known = math.prod(s for s in sizes if s != -1)
         sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
     if math.prod(sizes) != x.shape[d]:
-        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dim {dim} of size "
+        raise ShapeError(f"unflatten: sizes {sizes} do not multiply to dim {dim} of size "
                          f"{x.shape[d]} (input shape {x.shape})")
     return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
@@ -181,6 +181,8 @@ def permute(input, *dims):
     API)."""
     x = as_tensor(input, op="permute")
     dims = _dims("permute", dims)
+    if len(dims) == x.ndim:  # each dim in range first (torch: IndexError), so 5 is not 2
+        dims = tuple(_axis("permute", d, x.ndim) for d in dims)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
                          f"a tensor of shape {x.shape}")
@@ -211,7 +213,7 @@ def t(input):
     """Transpose of a tensor with at most 2 dims (``torch.t``)."""
     x = as_tensor(input, op="t")
     if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}")
+        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}")
     return transpose(x, 0, -1) if x.ndim == 2 else x
 
 
@@ -291,7 +293,7 @@ def tile(input, dims):
     x = as_tensor(input, op="tile")
     reps = _dims("tile", (dims,))
     if any(r < 0 for r in reps):
-        raise ValueError(f"tile: repeats must be non-negative, got {reps}")
+        raise ArgumentError(f"tile: repeats must be non-negative, got {reps}")
     n = max(len(reps), x.ndim)
     reps = (1,) * (n - len(reps)) + reps
     shape = (1,) * (n - x.ndim) + tuple(x.shape)
@@ -312,7 +314,7 @@ def broadcast_shapes(*shapes):
     for dims in zip(*[(1,) * (n - len(s)) + tuple(s) for s in shapes]):
         big = max(dims)
         if any(d not in (1, big) for d in dims):
-            raise ValueError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
+            raise ShapeError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
                              "broadcast together")
         out.append(big)
     return tuple(out)
@@ -324,13 +326,17 @@ def tensor_list(op, tensors):
         raise TypeError(f"{op}: expected a list or tuple of Tensors, got "
                         f"{type(tensors).__name__}")
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of Tensors")
+        raise ArgumentError(f"{op}: expected a non-empty list of Tensors")
     return list(tensors)
 
 
 def _joinable(op, tensors):
     tensors = tensor_list(op, tensors)
     like = next((t for t in tensors if isinstance(t, TensorBase)), None)
+    for i, t in enumerate(tensors):  # torch refuses numbers and lists here (TypeError)
+        if not isinstance(t, TensorBase) and not B.is_array(t):
+            raise TypeError(f"{op}: expected Tensor as element {i} of the list, got "
+                            f"{type(t).__name__}")
     tensors = [as_tensor(t, like=like, op=op) for t in tensors]
     dt = tensors[0].dtype
     if any(t.dtype != dt for t in tensors):

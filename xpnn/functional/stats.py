@@ -16,7 +16,7 @@ from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import add, div, mul, sub
 from .gather import Gather, flat_positions, gather
 from .reduce import _axes, _float_input, amax, amin, mean, resolve, std, sum as _sum, var
-from .._errors import ShapeError
+from .._errors import DtypeError, ShapeError
 from .scan import scan_array
 from .shape import _axis, expand, movedim, reshape, squeeze, unsqueeze
 from .sorting import argsort_array, sort
@@ -187,8 +187,8 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     x = as_tensor(input, op=op)
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}(): input tensor must be either float or double dtype, got "
-                        f"{B.dtype_name(x.dtype)}")
+        raise DtypeError(f"{op}(): input tensor must be either float or double dtype, got "
+                         f"{B.dtype_name(x.dtype)}")
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}(): interpolation must be one of {_INTERPOLATIONS}, got "
                          f"{interpolation!r}")

@@ -13,7 +13,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .._errors import ShapeError
+from .._errors import ShapeError, UnsupportedError
 from .indexing import Take, index_add
 from .shape import permute, reshape
 
@@ -178,7 +178,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     x = as_tensor(input, op="interpolate")
     if mode not in MODES:
-        raise ValueError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
+        raise UnsupportedError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
     if antialias:
         raise NotImplementedError(f"interpolate: antialias=True (mode={mode!r}) is not "
                                   "implemented in xpnn")
@@ -186,8 +186,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("interpolate: align_corners can only be set with the interpolating "
                          f"modes linear | bilinear | bicubic | trilinear, got mode={mode!r}")
     if x.ndim not in (3, 4, 5):
-        raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, ...), got "
-                         f"shape {x.shape}")
+        raise UnsupportedError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, ...), got "
+                               f"shape {x.shape}")
     nd = x.ndim - 2
     if mode in _DIMS and _DIMS[mode] != nd:
         raise _ModeDimError(f"interpolate: mode {mode!r} needs a {_DIMS[mode] + 2}-D input, "

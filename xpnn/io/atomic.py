@@ -17,6 +17,8 @@ import os
 import tempfile
 import time
 
+from .._errors import MissingFolderError
+
 PREFIX = ".xpnn-tmp-"
 STALE_AFTER_S = 24 * 3600
 _UMASK = os.umask(0o022)  # read once at import (reading it means setting it) ...
@@ -93,8 +95,9 @@ def atomic_open(path):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {os.path.basename(path)!r}: the "
-                                f"folder {folder!r} does not exist (create it first)", path)
+        # a FileNotFoundError that is also torch's RuntimeError ("Parent directory ...")
+        raise MissingFolderError(errno.ENOENT, f"cannot write {os.path.basename(path)!r}: "
+                                 f"the folder {folder!r} does not exist (create it first)", path)
     clean_stale(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", dir=folder)

@@ -184,6 +184,11 @@ class ParameterList(Module):
                                             if body else "") + ")"
 
 
+class _MissingKey(KeyError, AttributeError):
+    """A ParameterDict key that is not there: a KeyError, as a dict's, and torch's
+    AttributeError."""
+
+
 class ParameterDict(Module):
     """An ordered dict of Parameters registered under their keys (Tensors and arrays are
     wrapped as Parameters).
@@ -202,6 +207,8 @@ class ParameterDict(Module):
             self.update(parameters)
 
     def __getitem__(self, key):
+        if key not in self._parameters:  # torch looks keys up as attributes: AttributeError
+            raise _MissingKey(key)
         return self._parameters[key]
 
     def __setitem__(self, key, value):

@@ -13,7 +13,7 @@ import math
 
 from .. import functional as F
 from ..functional.conv import conv_pads, ntuple
-from .._errors import ShapeError
+from .._errors import ArgumentError, ShapeError
 from . import init
 from .module import Module, check_int, new_parameter
 
@@ -61,9 +61,9 @@ class _ConvNd(Module):
         if self.transposed:
             for o, s, d in zip(self.output_padding, self.stride, self.dilation):
                 if o >= max(s, d):
-                    raise ValueError(f"{name}: output_padding {self.output_padding} must be "
-                                     f"smaller than stride {self.stride} or dilation "
-                                     f"{self.dilation}")
+                    raise ArgumentError(f"{name}: output_padding {self.output_padding} must be "
+                                        f"smaller than stride {self.stride} or dilation "
+                                        f"{self.dilation}")
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size

@@ -7,7 +7,7 @@ from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ..functional.embedding import PaddingIdxError, lookup
-from .._errors import DtypeError
+from .._errors import DtypeError, ShapeAssertionError
 from . import init
 from .module import Module, Parameter, check_int, new_parameter
 
@@ -16,8 +16,8 @@ def _pretrained(name, embeddings):
     """(the (V, D) array of ``embeddings``, a Tensor or any backend's array, its backend)."""
     data = embeddings.array if isinstance(embeddings, Tensor) else embeddings
     if len(data.shape) != 2:
-        raise ValueError(f"{name}.from_pretrained: embeddings must be 2-D (V, D), got shape "
-                         f"{tuple(data.shape)}")
+        raise ShapeAssertionError(f"{name}.from_pretrained: embeddings must be 2-D (V, D), "
+                                  f"got shape {tuple(data.shape)}")
     return data, (B.backend_of(data) if B.is_array(data) else B.get_backend(None))
 
 
@@ -66,9 +66,9 @@ class Embedding(Module):
         else:
             data, be = _pretrained("Embedding", _weight)
             if tuple(data.shape) != (V, self.embedding_dim):
-                raise ValueError(f"Embedding: _weight of shape {tuple(data.shape)} does not "
-                                 f"match (num_embeddings, embedding_dim) = "
-                                 f"({V}, {self.embedding_dim})")
+                raise ShapeAssertionError(f"Embedding: _weight of shape {tuple(data.shape)} "
+                                          f"does not match (num_embeddings, embedding_dim) = "
+                                          f"({V}, {self.embedding_dim})")
             self.weight = Parameter(be.asarray(data, dtype=data.dtype),
                                     requires_grad=not _freeze)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from .._errors import ShapeError
 from . import init
 from .module import Module, check_int, new_parameter
 
@@ -38,7 +39,7 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self!r}: input of shape {x.shape} does not match weight of "
+            raise ShapeError(f"{self!r}: input of shape {x.shape} does not match weight of "
                              f"shape {self.weight.shape} (expects last dim "
                              f"{self.in_features})")
         return F.linear(x, self.weight, self.bias)
@@ -81,7 +82,7 @@ class Bilinear(Module):
         x1, x2 = input1, input2
         if x1.ndim == 0 or x2.ndim == 0 or x1.shape[-1] != self.in1_features or \
                 x2.shape[-1] != self.in2_features or x1.shape[:-1] != x2.shape[:-1]:
-            raise ValueError(f"{self!r}: inputs of shapes {x1.shape} and {x2.shape} must be "
+            raise ShapeError(f"{self!r}: inputs of shapes {x1.shape} and {x2.shape} must be "
                              f"(..., {self.in1_features}) and (..., {self.in2_features}) "
                              "with the same leading dims")
         return F.bilinear(x1, x2, self.weight, self.bias)

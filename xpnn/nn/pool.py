@@ -4,7 +4,7 @@ batched (N, C, ...) or unbatched (C, ...) input, as PyTorch's do."""
 from __future__ import annotations
 
 from .. import functional as F
-from .._errors import ShapeError
+from .._errors import ArgumentError, ShapeError
 from ..functional.conv import ntuple
 from .module import Module
 
@@ -41,8 +41,8 @@ class _Pool(Module):
         self.dilation = ntuple(name, "dilation", dilation, nd, 1)
         for p, k, d in zip(self.padding, self.kernel_size, self.dilation):
             if 2 * p > d * (k - 1) + 1:
-                raise ValueError(f"{name}: padding {self.padding} must be at most half the "
-                                 f"kernel {self.kernel_size}")
+                raise ArgumentError(f"{name}: padding {self.padding} must be at most half the "
+                                    f"kernel {self.kernel_size}")
         self.ceil_mode = bool(ceil_mode)
 
     def _check_input(self, x):

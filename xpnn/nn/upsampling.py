@@ -3,6 +3,7 @@ holding :func:`xpnn.functional.interpolate`'s settings."""
 from __future__ import annotations
 
 from .. import functional as F
+from .._errors import UnsupportedError
 from ..functional.upsampling import MODES
 from .module import Module
 
@@ -17,7 +18,7 @@ class Upsample(Module):
         super().__init__()
         name = type(self).__name__
         if mode not in MODES:
-            raise ValueError(f"{name}: mode must be one of {MODES}, got {mode!r}")
+            raise UnsupportedError(f"{name}: mode must be one of {MODES}, got {mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError(f"{name}: exactly one of size and scale_factor must be given, got "
                              f"size={size!r}, scale_factor={scale_factor!r}")
