@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: forty-nine tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: fifty-nine tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -35,8 +35,20 @@ index_add_, an ESPCN with PixelShuffle against a bicubic baseline, DQN on a grid
 deque replay buffer, gather and a soft-updated target network, CLIP's symmetric contrastive
 loss with a learned logit_scale and zero-shot prompts, show-and-tell captioning by an
 LSTMCell with ignore_index padding and greedy decoding, a capsule network with dynamic
-routing and the margin loss, and a Set Transformer with key_padding_mask and a PMA seed),
-small enough to run in a second or two, on made-up data. Each runs twice in this process
+routing and the margin loss, a Set Transformer with key_padding_mask and a PMA seed,
+prototypical networks on n-way k-shot episodes (randperm, multinomial, -cdist ** 2 logits),
+TransE knowledge-graph embeddings with renormalized entity rows, MarginRankingLoss and a
+filtered mean rank by argsort, a GRU quantile forecaster on Tensor.unfold windows under a
+pinball loss with torch.quantile baselines, a residual MLP under bfloat16 autocast through
+checkpoint_sequential against a float32 run, an energy-based model trained by Langevin
+sampling from a replay buffer, an image classifier under MixUp and CutMix (Beta.sample,
+randperm) with label smoothing, CosineAnnealingWarmRestarts and stochastic weight averaging
+(AveragedModel, SWALR, update_bn), an LSTM autoencoder flagging anomalous windows above a
+torch.quantile threshold, a conditional GAN with a spectral_norm discriminator under the
+hinge loss, a mixture density network on MixtureSameFamily(Categorical, Independent(Normal))
+for an inverse problem, and a Transformer sorter decoded greedily and by a batched beam
+search (topk over beam x vocab, // and %, index_select, gather)), small enough to run in a
+second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
 alone are rewritten.
 
@@ -90,6 +102,7 @@ class Tutorial:
     land: how close (relative) the late loss must land to PyTorch's.
     ignore: regexes of printed lines left out (a plain run's own predictions).
     exact: how many first printed lines must equal PyTorch's character for character.
+    xfail: {test function name: reason} of the tests a known xpnn gap fails (strict).
     """
     file: str
     replay: bool
@@ -98,6 +111,11 @@ class Tutorial:
     compared: int = 0
     ignore: tuple = ()
     exact: int = 0
+    xfail: dict = None
+
+# the known gap of the bf16_checkpoint program (xpnn/amp/autocast_mode.py's docstring)
+_FULL_PRECISION_AUTOCAST = ("xpnn's autocast keeps the tensors' dtypes by design (NumPy has "
+                            "no bfloat16): float32 activations inside the region")
 
 TUTORIALS = {
     # 4 epochs of 8 steps of both nets; two models, so no replay
@@ -383,6 +401,85 @@ TUTORIALS = {
     "set_transformer": Tutorial(
         "set_transformer.py", replay=True, compared=10 ** 9, land=0.02,
         learning=_first_last(r"test mse ([\d.]+)")),
+    # few-shot prototypical networks: 60 Adam episodes of 6-way 5-shot under StepLR (cdist
+    # logits, mean prototypes); the episodes are drawn by randperm and multinomial, which are
+    # not replayed, so no replay: the train loss of the first 15 episodes against the mean of
+    # the last two printed (the last one alone spreads from 0.2 to 0.55 over seeds)
+    "protonet": Tutorial(
+        "protonet.py", replay=False, land=0.4,
+        learning=lambda out, items: (
+            _floats(r"train loss ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"train loss ([\d.]+)", out)[-2:])))),
+    # TransE on an 8x8 grid graph: 40 epochs of 5 Adam steps, entity rows renormalized by
+    # weight.data.copy_(F.normalize(...)), MarginRankingLoss against triples corrupted by
+    # torch.randint (not replayed, so no replay): the filtered mean rank before and after
+    "transe": Tutorial(
+        "transe.py", replay=False, land=0.35,
+        learning=_first_last(r"filtered mean rank ([\d.]+)")),
+    # 8 epochs of 9 Adam steps (clip_grad_norm_, StepLR) of a GRU quantile forecaster on
+    # Tensor.unfold windows under a pinball loss; torch.quantile residual baselines
+    "quantile_forecast": Tutorial(
+        "quantile_forecast.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test pinball ([\d.]+)")),
+    # a residual MLP trained 5 epochs in float32, then from the same initial state_dict under
+    # autocast("cpu", bfloat16) through checkpoint_sequential(use_reentrant=False): the 70
+    # values of the float32 run are held to 1e-4; xpnn's autocast keeps float32 (and warns),
+    # so the printed activation dtype and the warning differ from PyTorch's
+    "bf16_checkpoint": Tutorial(
+        "bf16_checkpoint.py", replay=True, compared=70, land=0.05,
+        learning=_first_last(r"bf16 epoch \d+ \| train loss ([\d.]+)"),
+        xfail={"test_runs_as_on_pytorch": _FULL_PRECISION_AUTOCAST + " (and warns so)",
+               "test_prints_what_pytorch_prints":
+                   _FULL_PRECISION_AUTOCAST + " (activations print float32)"}),
+    # contrastive divergence of an MLP energy on a ring of 8 blobs: Langevin steps by
+    # autograd.grad on a replay buffer sampled by torch.randint and torch.rand (not replayed,
+    # so no replay): the mean distance to the data of fresh noise against that of the
+    # samples of 100 Langevin steps at the end
+    "langevin_ebm": Tutorial(
+        "langevin_ebm.py", replay=False, land=0.3,
+        learning=_first_last(r"distance to data ([\d.]+)")),
+    # 10 epochs of 15 SGD steps of a small BatchNorm CNN under MixUp / CutMix (Beta.sample,
+    # randperm, randint boxes: not replayed) and label smoothing, CosineAnnealingWarmRestarts,
+    # then AveragedModel + SWALR over the last 4 epochs and update_bn; two models and draws
+    # the replay does not cover, so no replay: the first epoch's mixed loss against the mean
+    # of the last 3 (a mixed loss moves with each batch's lambda)
+    "mixup_swa": Tutorial(
+        "mixup_swa.py", replay=False, land=0.25,
+        learning=lambda out, items: (
+            _floats(r"mixed loss ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"mixed loss ([\d.]+)", out)[-3:])))),
+    # 8 epochs of 7 Adam steps of an LSTM encoder-decoder (the code repeat_interleave'd over
+    # time in training, expand'ed in eval) on windows of a synthetic signal; the anomaly
+    # threshold by torch.quantile, precision/recall on injected anomalies
+    "lstm_autoencoder": Tutorial(
+        "lstm_autoencoder.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"val mse ([\d.]+)")),
+    # 10 epochs of 16 hinge-loss steps of a conditional GAN (label Embedding concatenated to
+    # the noise, parametrizations.spectral_norm on the discriminator's Linears,
+    # Adam(betas=(0.0, 0.9))); two models, so no replay: the distance of the class-wise sample
+    # means to the true ones after the first epoch against the mean of the last 3 (it
+    # oscillates: 0.2 to 0.4 at the end over seeds)
+    "cgan_spectral": Tutorial(
+        "cgan_spectral.py", replay=False, land=0.6,
+        learning=lambda out, items: (
+            _floats(r"mean error ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"mean error ([\d.]+)", out)[-3:])))),
+    # 10 epochs of 12 Adam steps of a mixture density network (MixtureSameFamily of
+    # Categorical and Independent(Normal, 1), -log_prob) on a two-link arm's inverse
+    # kinematics; then .sample() (not replayed), a Monte-Carlo entropy and kl_divergence of two
+    # Independent components. The values agree to 1e-11 in float64 over the whole training,
+    # but in float32 a sharpening mixture's log-likelihood magnifies rounding from 1e-7 to
+    # 1e-4 by the 9th epoch: the first 104 values (8 epochs) are held to 1e-4
+    "mixture_density": Tutorial(
+        "mixture_density.py", replay=True, compared=104, land=0.02,
+        learning=_first_last(r"test nll ([-\d.]+)")),
+    # 8 epochs of 16 Adam steps of a TransformerEncoder + TransformerDecoder (causal
+    # generate_square_subsequent_mask, key padding masks) sorting 3-7 digits; then greedy and
+    # beam search (repeat_interleave'd memory, topk over beam x vocab, // and %, index_select,
+    # length normalisation, gather): their exact-match counts
+    "beam_search": Tutorial(
+        "beam_search.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
 }
 
 _RUNS = {}
@@ -401,7 +498,16 @@ def runs(request, tmp_path_factory):
 
 
 def _params(names):
-    return pytest.mark.parametrize("runs", list(names), indirect=True)
+    """Parametrize a test over the programs ``names``, strict xfail where a program's
+    ``xfail`` names the test."""
+    def mark(test):
+        params = []
+        for name in names:
+            reason = (TUTORIALS[name].xfail or {}).get(test.__name__)
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            params.append(pytest.param(name, marks=marks, id=name))
+        return pytest.mark.parametrize("runs", params, indirect=True)(test)
+    return mark
 
 
 def test_only_import_lines_change():
