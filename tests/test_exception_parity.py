@@ -893,7 +893,8 @@ case("clip_grad_norm_bad_type", lambda t: t.nn.utils.clip_grad_norm_(
 
 # Known differences, each with its reason. SKIP: torch's class is an accident of its
 # implementation, or xpnn has no such feature. XFAIL (strict, so a fix shows as XPASS and the
-# entry goes): a mismatch still open, with the file and line to change.
+# entry goes): a call torch refuses and xpnn accepts (a leniency kept for now), or a check
+# xpnn does not make.
 SKIP = {
     "unfold_3d": "torch's IndexError comes from an internal dim lookup on the 2-D input; "
                  "xpnn's ShapeError names the shape it expects",
@@ -901,16 +902,7 @@ SKIP = {
     "complex_int_parts": "xpnn has no complex tensors (no torch.complex)",
     "view_as_complex_bad": "xpnn has no complex tensors (no torch.view_as_complex)",
 }
-_SPLIT = "raises the wrong class in a file being split this round: "
 XFAIL = {
-    # files being split (creation.py, creation_*.py, tensor.py, nn/module.py,
-    # functional/activation.py, elementwise.py, loss.py): not edited here
-    "prelu_mismatch": _SPLIT + "functional/activation.py prelu: ShapeError",
-    "glu_odd": _SPLIT + "functional/activation.py glu: ShapeError",
-    "hinge_embedding_mismatch": _SPLIT + "functional/elementwise.py broadcast: ShapeError",
-    "masked_fill_bad_shape": _SPLIT + "functional/elementwise.py broadcast: ShapeError",
-    "masked_fill_float_mask": _SPLIT + "functional/elementwise.py where: DtypeError",
-    "where_float_condition": _SPLIT + "functional/elementwise.py where: DtypeError",
     # xpnn accepts what torch refuses (a leniency to keep or drop: the lead decides)
     "full_int_size": "xpnn.full accepts an int size (torch wants a tuple)",
     "randint_int_size": "xpnn.randint accepts an int size (torch wants a tuple)",
@@ -923,7 +915,7 @@ XFAIL = {
     "mm_dtype_mismatch": "xpnn promotes float32 @ float64 (torch refuses mixed dtypes in mm)",
     "lerp_weight_dtype": "xpnn promotes lerp's weight dtype",
     "elu_inplace_int": "xpnn's relu accepts a bool tensor",
-    # checks xpnn does not make yet (creation_random.py / tensor_random.py, being split)
+    # a check xpnn does not make: it would read p back from the device
     "bernoulli_bad_p": "bernoulli does not check p in [0, 1] (a host read of p)",
 }
 

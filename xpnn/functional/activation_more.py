@@ -7,6 +7,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .._errors import ShapeError
 from .activation_base import _in_place, _input, _sigmoid
 from .activation_pointwise import softplus
 
@@ -318,7 +319,7 @@ def prelu(input, weight):
     n = math.prod(w.shape)
     channels = x.shape[1] if x.ndim >= 2 else 1
     if w.ndim > 1 or n not in (1, channels):
-        raise ValueError(f"prelu: weight of shape {w.shape} must have 1 entry or one per "
+        raise ShapeError(f"prelu: weight of shape {w.shape} must have 1 entry or one per "
                          f"channel ({channels}) of the input of shape {x.shape}")
     from .shape import reshape
     if n == 1:
@@ -336,6 +337,6 @@ def glu(input, dim=-1):
         raise ValueError("glu: does not accept a 0-d tensor")
     d = _axis("glu", dim, x.ndim)
     if x.shape[d] % 2:
-        raise ValueError(f"glu: halving dim {dim} of size {x.shape[d]} needs an even size "
+        raise ShapeError(f"glu: halving dim {dim} of size {x.shape[d]} needs an even size "
                          f"(input shape {x.shape})")
     return GLU.apply(x, axis=d)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
-from .._errors import ShapeError
-from .broadcast import _cast, promote, unbroadcast, unbroadcast_graph
+from .._errors import DtypeError, ShapeError
+from .broadcast import _broadcastable, _cast, promote, unbroadcast, unbroadcast_graph
 
 
 class Where(Function):
@@ -69,8 +69,11 @@ def where(condition, input=None, other=None):
         raise TypeError("where: input or other must be a Tensor")
     cond = raw(condition, like, "where", "condition")
     if cond.dtype != like.xp.bool:
-        raise TypeError(f"where: condition must be bool, got {B.dtype_name(cond.dtype)}")
+        raise DtypeError(f"where: condition must be bool, got {B.dtype_name(cond.dtype)}")
     a, b = promote(input, other, "where")
+    for sx, sy in ((tuple(cond.shape), a.shape), (tuple(cond.shape), b.shape),
+                   (a.shape, b.shape)):  # torch's RuntimeError, not NumPy's ValueError
+        _broadcastable("where", tuple(sx), tuple(sy))
     return Where.apply(a, b, cond=cond)
 
 
