@@ -19,9 +19,9 @@ import math
 
 from .. import backend as _B
 from .. import return_types
-from .._errors import DtypeError, ShapeError
-from ..autograd import Function, as_tensor
+from ..autograd import Function
 from .decomp import _T, LinAlgError, _matrix
+from .lu import factored_solve_args
 from .shape import broadcast_shapes
 
 _ALPHA = (1 + math.sqrt(17.0)) / 8  # Bunch and Kaufman's growth bound
@@ -245,22 +245,7 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):
     """X with A X = B for A factored by :func:`ldl_factor`, as ``torch.linalg.ldl_solve``:
     LD (*, n, n), pivots (*, n) int32, B (*, n, k); batch dims broadcast. Not
     differentiable (as in PyTorch); reads the pivots on the host (the block structure)."""
-    op = "linalg.ldl_solve"
-    a = _matrix(op, LD)
-    b = as_tensor(B, like=a, op=op)
-    piv = as_tensor(pivots, like=a, op=op)
-    n = a.shape[-1]
-    if b.dtype != a.dtype:
-        raise DtypeError(f"{op}: expected LD and B to have the same dtype, but found LD of "
-                         f"type {_B.dtype_name(a.dtype)} and B of type "
-                         f"{_B.dtype_name(b.dtype)}")
-    if _B.dtype_name(piv.dtype) not in ("int32", "int64") or \
-            tuple(piv.shape) != tuple(a.shape[:-1]):
-        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape {tuple(a.shape[:-1])} "
-                         f"for LD of shape {tuple(a.shape)}, got {_B.dtype_name(piv.dtype)} "
-                         f"of shape {tuple(piv.shape)}")
-    if b.ndim < 2 or b.shape[-2] != n:
-        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation AX = B "
-                         f"(shapes {tuple(a.shape)} and {tuple(b.shape)})")
+    a, piv, b = factored_solve_args("linalg.ldl_solve", "LD", LD, pivots, B,
+                                    exact_pivots=True)
     broadcast_shapes(a.shape[:-2], b.shape[:-2])
     return LDLSolve.apply(a, b, piv, host_pivots=_pivots_on_host(piv))

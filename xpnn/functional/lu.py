@@ -249,6 +249,35 @@ def lu(A, *, pivot=True):
     return return_types.linalg_lu(*lu_unpack(LU, pivots))
 
 
+def factored_solve_args(op, name, F, pivots, B, left=True, exact_pivots=False):
+    """The checks of a solve from a factorization (lu_solve, ldl_solve), with PyTorch's
+    messages: ``F`` (*, n, n) and ``B`` of one dtype, integer pivots (*, n) (``exact_pivots``:
+    F's batch shape exactly), ``B`` (*, n, k) (``left=False``: (*, k, n)).
+
+    Returns:
+        (F, pivots, B) as Tensors on F's backend.
+    """
+    a = _matrix(op, F)
+    b = as_tensor(B, like=a, op=op)
+    piv = as_tensor(pivots, like=a, op=op)
+    n = a.shape[-1]
+    if b.dtype != a.dtype:
+        raise DtypeError(f"{op}: expected {name} and B to have the same dtype, but found "
+                         f"{name} of type {_B.dtype_name(a.dtype)} and B of type "
+                         f"{_B.dtype_name(b.dtype)}")
+    want = tuple(a.shape[:-1]) if exact_pivots else f"(*, {n})"
+    fits = tuple(piv.shape) == want if exact_pivots else piv.ndim >= 1 and piv.shape[-1] == n
+    if _B.dtype_name(piv.dtype) not in ("int32", "int64") or not fits:
+        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape {want} for {name} of "
+                         f"shape {tuple(a.shape)}, got {_B.dtype_name(piv.dtype)} of shape "
+                         f"{tuple(piv.shape)}")
+    if b.ndim < 2 or b.shape[-2 if left else -1] != n:
+        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation "
+                         f"{'AX = B' if left else 'XA = B'} (shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)})")
+    return a, piv, b
+
+
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """X with A X = B, as ``torch.linalg.lu_solve``, for A = P L U given by ``lu_factor``:
     ``adjoint`` solves A^T X = B, ``left=False`` X A = B (or X A^T = B).
@@ -259,24 +288,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     Returns:
         X, B's shape after broadcasting; differentiable in LU and B.
     """
-    op = "linalg.lu_solve"
-    a = _matrix(op, LU)
-    b = as_tensor(B, like=a, op=op)
-    piv = as_tensor(pivots, like=a, op=op)
-    n = a.shape[-1]
-    if b.dtype != a.dtype:
-        raise DtypeError(f"{op}: expected LU and B to have the same dtype, but found LU of "
-                         f"type {_B.dtype_name(a.dtype)} and B of type "
-                         f"{_B.dtype_name(b.dtype)}")
-    if _B.dtype_name(piv.dtype) not in ("int32", "int64") or piv.ndim < 1 or \
-            piv.shape[-1] != n:
-        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (*, {n}) for LU of "
-                         f"shape {tuple(a.shape)}, got {_B.dtype_name(piv.dtype)} of shape "
-                         f"{tuple(piv.shape)}")
-    if b.ndim < 2 or b.shape[-2 if left else -1] != n:
-        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation "
-                         f"{'AX = B' if left else 'XA = B'} (shapes {tuple(a.shape)} and "
-                         f"{tuple(b.shape)})")
+    a, piv, b = factored_solve_args("linalg.lu_solve", "LU", LU, pivots, B, left)
     broadcast_shapes(a.shape[:-2], b.shape[:-2], piv.shape[:-1])
     if left:
         return LUSolve.apply(a, b, piv, adjoint=bool(adjoint))
