@@ -294,9 +294,6 @@ class InplaceMethods:
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         return self.add_(F.mul(F.div(tensor1, tensor2), value))
 
-    def lerp_(self, end, weight):
-        return self.add_(F.mul(F.sub(end, self), weight))
-
     def zero_(self):
         return self.fill_(0)
 

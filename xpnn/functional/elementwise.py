@@ -325,10 +325,48 @@ def round(input, decimals=0):
     return div(_rounding("round")(mul(x, scale)), scale)
 
 
+class Lerp(Function):
+    """A + W (E - A) by PyTorch's two formulas: A + W D where |W| < 0.5, else E - D (1 - W)
+    (so W = 1 gives E exactly), D = E - A. Each product and sum is taken in float64 and
+    rounded once, as PyTorch's fused multiply-add rounds float32 and float16: the same
+    values bit for bit."""
+
+    def forward(self, A, E, W):
+        xp = self.xp
+        self.shapes = (A.shape, E.shape, W.shape)
+        D = E - A
+        wide = [xp.astype(v, xp.float64) for v in (A, E, D, W)]
+        Aw, Ew, Dw, Ww = wide
+        Y = xp.where(xp.abs(Ww) < 0.5, Aw + Ww * Dw, Ew - Dw * (1 - Ww))
+        self.D, self.W = D, W
+        self.saved_inputs = (2,) if self.needs[0] or self.needs[1] else ()
+        return xp.astype(Y, A.dtype)
+
+    def backward(self, dY):
+        xp, (sa, se, sw), W = self.xp, self.shapes, self.W
+        dA = unbroadcast(xp, dY * (1 - W), sa) if self.needs[0] else None
+        dE = unbroadcast(xp, dY * W, se) if self.needs[1] else None
+        dW = unbroadcast(xp, dY * self.D, sw) if self.needs[2] else None
+        return dA, dE, dW
+
+    def backward_graph(self, dY):
+        (sa, se, sw), (A, E, W) = self.shapes, self.inputs
+        dA = unbroadcast_graph(dY * (1 - W), sa) if self.needs[0] else None
+        dE = unbroadcast_graph(dY * W, se) if self.needs[1] else None
+        dW = unbroadcast_graph(dY * (E - A), sw) if self.needs[2] else None
+        return dA, dE, dW
+
+
 def lerp(input, end, weight):
     """input + weight * (end - input), as ``torch.lerp`` (``weight`` a number or a tensor;
-    differentiable in each tensor)."""
-    return add(input, mul(weight, sub(end, input)))
+    differentiable in each tensor), by PyTorch's formulas, so its float values are PyTorch's
+    bit for bit (``lerp(a, b, 1)`` is ``b``)."""
+    a, e = promote(input, end, "lerp")
+    if not a._be.is_floating(a.dtype):
+        raise DtypeError(f"lerp: expected floating tensors, got {B.dtype_name(a.dtype)}")
+    w = weight if isinstance(weight, TensorBase) else as_tensor(weight, like=a, op="lerp")
+    w = w if w.dtype == a.dtype else to(w, dtype=a.dtype)
+    return Lerp.apply(a, e, w)
 
 
 def _less(a, b):

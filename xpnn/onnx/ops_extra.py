@@ -199,3 +199,15 @@ def _flat_positions(g, n):
         ar = g.op("Reshape", [ar, g.ints(view)])
         pos = g.op("Add", [pos, g.op("Mul", [ar, stride(a)])])
     return pos
+
+
+@converts(*classes("elementwise", "Lerp"))
+def _lerp(g, n):
+    """torch.lerp's two formulas: A + W D where |W| < 0.5, else E - D (1 - W), D = E - A."""
+    a, e, w = n.ins
+    d = g.op("Sub", [e.name, a.name])
+    low = g.op("Add", [a.name, g.op("Mul", [w.name, d])])
+    rest = g.op("Sub", [g.scalar(1, w.dtype), w.name])
+    high = g.op("Sub", [e.name, g.op("Mul", [d, rest])])
+    small = g.op("Less", [g.op("Abs", [w.name]), g.scalar(0.5, w.dtype)])
+    return g.op("Where", [small, low, high])
