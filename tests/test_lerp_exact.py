@@ -63,3 +63,15 @@ def test_integer_inputs_are_refused_as_torch(backend):
         torch.lerp(torch.tensor([1, 2]), torch.tensor([3, 4]), 0.5)
     with pytest.raises(RuntimeError, match="lerp"):
         xpnn.lerp(x, xpnn.tensor([3, 4], backend=backend), 0.5)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "midpoint"])
+def test_quantile_matches_torch_bit_for_bit(interpolation, backend):
+    # torch.quantile interpolates with lerp: the same formulas give the same values
+    x = np.random.default_rng(2).standard_normal((500, 7)).astype(np.float32)
+    q = [0.1, 0.25, 0.5, 0.7, 0.9]
+    want = torch.quantile(torch.tensor(x), torch.tensor(q), dim=1,
+                          interpolation=interpolation).numpy()
+    got = xpnn.quantile(xpnn.tensor(x, backend=backend), xpnn.tensor(q, backend=backend),
+                        dim=1, interpolation=interpolation)
+    np.testing.assert_array_equal(to_np(got), want)

@@ -13,7 +13,7 @@ import math
 from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
-from .elementwise import add, div, mul, sub
+from .elementwise import div, lerp
 from .gather import Gather, flat_positions, gather
 from .reduce import _axes, _float_input, amax, amin, mean, resolve, std, sum as _sum, var
 from .._errors import DtypeError, ShapeError
@@ -246,7 +246,7 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     if interpolation in ("linear", "midpoint"):
         v_hi = gather(wide, -1, x._result(xp.astype(hi, xp.int64), be))
         w = 0.5 if interpolation == "midpoint" else x._result(rank - lo, be)
-        out = add(v_lo, mul(sub(v_hi, v_lo), w))
+        out = lerp(v_lo, v_hi, w)  # torch.lerp's formulas, as torch.quantile
     out = reshape(out, (rank.shape[0],) + (shape_kept if keepdim else _drop(shape_kept, d,
                                                                           dim is None)))
     return reshape(out, out.shape[1:]) if scalar_q else out
