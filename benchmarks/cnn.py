@@ -143,9 +143,11 @@ class Profiler:
             for attr in ("forward", "backward"):
                 if attr in cls.__dict__:
                     self.wrap(cls, attr, f"{cls.__name__} {attr}")
-        for attr, label in (("_im2col", "  in conv: im2col"), ("_col2im", "  in conv: col2im"),
-                            ("_bmm", "  in conv: GEMM")):
-            self.wrap(conv, attr, label)
+        from xpnn.functional import im2col  # _unfold/_fold call these
+        for owner, attr, label in ((im2col, "_im2col", "  in conv: im2col"),
+                                   (im2col, "_col2im", "  in conv: col2im"),
+                                   (conv, "_bmm", "  in conv: GEMM")):
+            self.wrap(owner, attr, label)
         self.wrap(opt, "step", "Adam step")
         self.wrap(opt, "zero_grad", "zero_grad")
 

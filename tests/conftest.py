@@ -79,16 +79,20 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import activation, conv, indexing, linalg, loss, pool, recurrent
+    from xpnn.functional import activation, conv, indexing, linalg, loss, recurrent
+    from xpnn.functional import recurrent_steps
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
     from xpnn.optim import adam
-    return [(conv, "IM2COL"), (conv, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
-            (pool, "MAX_POOL_FORWARD"), (pool, "MAX_POOL_BACKWARD"), (indexing, "INDEX_ADD"),
+    im2col = importlib.import_module("xpnn.functional.im2col")
+    max_pool = importlib.import_module("xpnn.functional.max_pool")
+    return [(im2col, "IM2COL"), (im2col, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
+            (max_pool, "MAX_POOL_FORWARD"), (max_pool, "MAX_POOL_BACKWARD"),
+            (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (activation, "LOG_SOFTMAX"),
             (linalg, "MATMUL"),
             (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
-            (recurrent, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
+            (recurrent_steps, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
             (loss, "SOFTMAX_GRAD")]
 
 

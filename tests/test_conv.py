@@ -10,6 +10,7 @@ from conftest import needs_torch, optional_torch, to_np
 from xpnn import nn
 from xpnn.backend import dtype_name, get_backend
 from xpnn.functional import conv as C
+from xpnn.functional import im2col as I
 
 torch, TF = optional_torch()
 
@@ -19,7 +20,8 @@ EPS32 = float(np.finfo(np.float32).eps)
 TWIN_TOL = 1e3 * EPS64
 # float32, the same sums: each backend's GEMM blocks (and so rounds) differently
 TOL32 = 64 * EPS32
-CONV_FAST = ("IM2COL", "COL2IM", "CONV")  # conv.py's tables of native kernels
+# the tables of native kernels, each in the module whose op reads it
+CONV_FAST = ((I, "IM2COL"), (I, "COL2IM"), (C, "CONV"))
 # torch's own notice about its padding="same" with even kernels (it pads a copy, as we do)
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -70,10 +72,10 @@ def path(request, backend, monkeypatch):
     """Run with the backend's native conv kernels where it has them, or with the portable
     Array API code only."""
     if request.param == "portable":
-        if not any(backend in getattr(C, t) for t in CONV_FAST):
+        if not any(backend in getattr(m, t) for m, t in CONV_FAST):
             pytest.skip(f"{backend} has no native conv path")
-        for t in CONV_FAST:
-            monkeypatch.setattr(C, t, {})
+        for m, t in CONV_FAST:
+            monkeypatch.setattr(m, t, {})
     return request.param
 
 
@@ -84,8 +86,8 @@ def test_gradcheck_float64(case, portable, monkeypatch):
     Array API code that array-api-strict (and CuPy without a native kernel) runs; torch's
     own kernels and every backend's results are checked against torch autograd below."""
     if portable:
-        for t in CONV_FAST:
-            monkeypatch.setattr(C, t, {})
+        for m, t in CONV_FAST:
+            monkeypatch.setattr(m, t, {})
     _, fn, _, _, _, _, kw = case
     x, w, b = _tensors(_host(case), "numpy", "float64")
     if b is None:

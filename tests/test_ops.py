@@ -27,7 +27,8 @@ OUR_MODULES = ("activation", "elementwise", "linalg", "loss", "reduce", "shape",
                "indexops", "scatter_reduction", "setops", "cdist", "moremath", "special",
                "grid", "unary", "compare",  # unary, compare: split out of elementwise
                "activation_pointwise", "activation_more", "loss_pointwise",
-               "loss_more")  # split out of activation and loss
+               "loss_more",  # split out of activation and loss
+               "reduce_basic")  # split out of reduce
 
 
 def _skip_unsupported(case, backend):

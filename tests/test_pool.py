@@ -190,7 +190,7 @@ def test_bad_call_raises_naming_layer_and_shapes():
 def test_native_max_pool_backward_equals_portable(kw, monkeypatch):
     """NumPy's in-place max-pool backward (the fast path) gives the portable result
     exactly, ties included."""
-    from xpnn.functional import pool as P
+    from xpnn.functional import max_pool as P  # the module whose op reads the table
     assert "numpy" in P.MAX_POOL_BACKWARD
     X, _ = _x((2, 3, 7, 8), "numpy", ties=True)
     grads = []

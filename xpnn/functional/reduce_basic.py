@@ -1,0 +1,346 @@
+"""The basic reductions: sum, mean, prod, max/min (with indices), amax/amin, argmax/argmin,
+any/all, cumsum, and the dim/axis helpers every reduction shares (re-exported by
+reduce.py, whose doc gives the dim and axis rules).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+from .. import backend as B
+from .. import return_types
+from ..autograd import Function, TensorBase, as_tensor, no_grad
+from .._errors import DtypeError, IndexRangeError, ShapeError
+from .transfer import to
+from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
+
+MaxResult = return_types.max
+MinResult = return_types.min
+
+
+def resolve(op, dim, axis, keepdim, keepdims):
+    """One (dim, keepdim) from PyTorch's and the Array API's spellings."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _axes(op, dim, nd):
+    """The reduced axes as a sorted tuple of non-negative ints."""
+    if dim is None:
+        return tuple(range(nd))
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else dim
+    n = builtins.max(nd, 1)
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {d!r}")
+        if not -n <= d < n:
+            raise IndexError(f"{op}: dim {d!r} is out of range for a tensor with {nd} dims")
+        out.append(int(d) % n)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: dim {dim} names a dim twice")
+    return tuple(sorted(out)) if nd else ()
+
+
+def _expand(xp, g, axes):
+    """Reinsert reduced axes as size 1 so ``g`` broadcasts against the input."""
+    kept = list(g.shape)
+    for a in axes:
+        kept.insert(a, 1)
+    return xp.reshape(g, tuple(kept)) if tuple(kept) != tuple(g.shape) else g
+
+
+def _expand_graph(g, axes, keep):
+    """:func:`_expand` of a Tensor, recorded (``backward_graph`` of the reductions)."""
+    if keep:
+        return g
+    kept = list(g.shape)
+    for a in axes:
+        kept.insert(a, 1)
+    return g.reshape(tuple(kept)) if tuple(kept) != g.shape else g
+
+
+def _drop(shape, axes):
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+class Sum(Function):
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False, dtype=None):
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        return self.xp.sum(X, axis=axes, keepdims=keepdims, dtype=dtype)
+
+    def backward(self, dY):
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
+        return self.xp.broadcast_to(g, self.shape)
+
+    def backward_graph(self, dY):
+        return _expand_graph(dY, self.axes, self.keep).expand(*self.shape)
+
+
+class Mean(Function):
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False):
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        self.n = math.prod(X.shape[a] for a in axes)
+        if not self.n:  # NaN, silently as in PyTorch (NumPy warns "Mean of empty slice")
+            with self.be.quiet():
+                return self.xp.sum(X, axis=axes, keepdims=keepdims) / 0
+        return self.xp.mean(X, axis=axes, keepdims=keepdims)
+
+    def backward(self, dY):
+        if not self.n:  # the input is empty
+            return self.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
+        return self.xp.broadcast_to(g / self.n, self.shape)
+
+    def backward_graph(self, dY):
+        if not self.n:
+            return dY._result(self.xp.zeros(self.shape, dtype=dY.dtype,
+                                             device=self.be.device), dY._be)
+        return (_expand_graph(dY, self.axes, self.keep) / self.n).expand(*self.shape)
+
+
+class Prod(Function):
+    saves_output = True
+
+    def forward(self, X, axes=(), keepdims=False):
+        self.X, self.axes, self.keep = X, axes, keepdims
+        self.Y = self.xp.prod(X, axis=axes, keepdims=True)
+        return self.Y if keepdims else self.xp.reshape(self.Y, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        xp, X = self.xp, self.X
+        g = dY if self.keep else _expand(xp, dY, self.axes)
+        # d prod / dx_i = prod_{j != i} x_j, computed without dividing by an x_i == 0
+        zero = X == 0
+        nonzero = xp.where(zero, xp.ones_like(X), X)
+        p_nz = xp.prod(nonzero, axis=self.axes, keepdims=True)
+        zeros = xp.sum(xp.astype(zero, X.dtype), axis=self.axes, keepdims=True)
+        # one zero in the slice: only it gets prod of the others; two or more: all 0
+        d = xp.where(zero, xp.where(zeros == 1, p_nz, 0.0),
+                     xp.where(zeros == 0, p_nz / nonzero, 0.0))
+        return g * d
+
+
+class Max(Function):
+    """max over axes; tied maxima share the gradient equally (as torch.amax)."""
+
+    saved_inputs = ()
+
+    def forward(self, X, axes=(), keepdims=False, sign=1):
+        xp = self.xp
+        self.shape, self.axes, self.keep = X.shape, axes, keepdims
+        Y = xp.max(X, axis=axes, keepdims=True) if sign > 0 else \
+            xp.min(X, axis=axes, keepdims=True)
+        if self.record:  # a NaN is the max: the NaNs share the gradient (PyTorch)
+            mask = xp.astype((X == Y) | (xp.isnan(X) & xp.isnan(Y)), X.dtype)
+            self.weights = mask / xp.sum(mask, axis=axes, keepdims=True)
+        return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
+
+    def backward(self, dY):
+        g = dY if self.keep else _expand(self.xp, dY, self.axes)
+        return g * self.weights
+
+
+class MaxDim(Function):
+    """(values, indices) of the max along one dim (sign=-1: min); the gradient goes to the
+    index returned, as in PyTorch."""
+
+    saved_inputs = ()
+
+    def forward(self, X, dim=0, keepdim=False, sign=1):
+        xp = self.xp
+        self.shape, self.dim, self.keep = X.shape, dim, keepdim
+        idx = xp.argmax(X, axis=dim, keepdims=True) if sign > 0 else \
+            xp.argmin(X, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(X, idx, axis=dim)
+        self.idx = idx
+        if not keepdim:
+            vals = xp.squeeze(vals, axis=dim)
+            idx = xp.squeeze(idx, axis=dim)
+        return vals, idx
+
+    def backward(self, dV, dI):
+        xp = self.xp
+        g = dV if self.keep else xp.expand_dims(dV, axis=self.dim)
+        n = self.shape[self.dim]
+        pos = xp.reshape(xp.arange(n, device=dV.device),
+                         (1,) * self.dim + (n,) + (1,) * (len(self.shape) - self.dim - 1))
+        return xp.where(pos == self.idx, g, xp.zeros((), dtype=g.dtype, device=g.device))
+
+
+class CumSum(Function):
+    saved_inputs = ()
+
+    def forward(self, X, axis=0):
+        self.axis = axis
+        return self.xp.cumulative_sum(X, axis=axis)
+
+    def backward(self, dY):
+        xp = self.xp  # reversed cumulative sum
+        rev = xp.flip(xp.cumulative_sum(xp.flip(dY, axis=self.axis), axis=self.axis),
+                      axis=self.axis)
+        return rev
+
+
+# -- public functions ------------------------------------------------------------------------
+def _prep(op, input, dim, axis, keepdim, keepdims):
+    x = as_tensor(input, op=op)
+    dim, keep = resolve(op, dim, axis, keepdim, keepdims)
+    return x, _axes(op, dim, x.ndim), keep
+
+
+def _float_input(op, x, dtype=None):
+    if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
+        return to(x, dtype=dtype)
+    if not x._be.is_floating(x.dtype):
+        raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
+                         "(pass dtype= or cast with .float())")
+    return x
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Sum over ``dim`` (all dims by default). Integers sum to int64, as in PyTorch."""
+    x, axes, keep = _prep("sum", input, dim, axis, keepdim, keepdims)
+    if dtype is None and not x._be.is_floating(x.dtype):
+        dtype = x.xp.int64
+    if x.dtype == x.xp.bool:  # a count (the Array API sums numbers only)
+        x = to(x, dtype=x.xp.int64)
+    return Sum.apply(x, axes=axes, keepdims=keep, dtype=x._be.dtype(dtype))
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    x, axes, keep = _prep("mean", input, dim, axis, keepdim, keepdims)
+    return Mean.apply(_float_input("mean", x, dtype), axes=axes, keepdims=keep)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    x, axes, keep = _prep("prod", input, dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = _float_input("prod", x, dtype)
+    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's prod takes numbers only)
+        x = to(x, dtype="int64")
+    return Prod.apply(x, axes=axes, keepdims=keep)
+
+
+def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
+    if isinstance(dim, TensorBase) or B.is_array(dim):  # torch.max(a, b): elementwise
+        from .elementwise import maximum, minimum
+        return (maximum if sign > 0 else minimum)(input, dim)
+    x = as_tensor(input, op=op)
+    if x.dtype == x.xp.bool:  # the Array API's max takes numbers: bools as uint8, and back
+        out = _max_min(op, sign, to(x, dtype="uint8"), dim, keepdim, axis, keepdims)
+        if isinstance(out, tuple):
+            return type(out)(to(out[0], dtype="bool"), out[1])
+        return to(out, dtype="bool")
+    if axis is not None or isinstance(dim, (tuple, list)):  # Array API meaning: values only
+        d, keep = resolve(op, dim, axis, keepdim, keepdims)
+        return Max.apply(x, axes=_axes(op, d, x.ndim), keepdims=keep, sign=sign)
+    if dim is None:
+        if x.ndim and not math.prod(x.shape):
+            raise ShapeError(f"{op}: the reduction over an empty tensor of shape {x.shape} "
+                             "has no identity")
+        return Max.apply(x, axes=_axes(op, None, x.ndim), keepdims=False, sign=sign)
+    d = _axes(op, dim, x.ndim)
+    _nonempty(op, x, d)
+    keep = bool(keepdim if keepdims is None else keepdims)
+    result = MaxResult if sign > 0 else MinResult
+    if x.ndim == 0:
+        return result(x, x._result(x.xp.zeros((), dtype=x.xp.int64, device=x._be.device),
+                                   x._be))
+    values, indices = MaxDim.apply(x, dim=d[0], keepdim=keep, sign=sign)
+    return result(values, indices)
+
+
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The maximum: of all entries (``max(x)``), ``(values, indices)`` along a dim
+    (``max(x, 1)``, ``max(x, dim=1)``), the elementwise maximum (``max(a, b)``), or the values
+    over ``axis`` (the Array API's ``max(x, axis=1)``)."""
+    return _max_min("max", 1, input, dim, keepdim, axis, keepdims)
+
+
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The minimum; the forms of :func:`max`."""
+    return _max_min("min", -1, input, dim, keepdim, axis, keepdims)
+
+
+def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The maximum values over ``dim`` (ties share the gradient)."""
+    x, axes, keep = _prep("amax", input, dim, axis, keepdim, keepdims)
+    if x.dtype == x.xp.bool:
+        return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=1), dtype="bool")
+    return Max.apply(x, axes=axes, keepdims=keep, sign=1)
+
+
+def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    x, axes, keep = _prep("amin", input, dim, axis, keepdim, keepdims)
+    if x.dtype == x.xp.bool:
+        return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=-1), dtype="bool")
+    return Max.apply(x, axes=axes, keepdims=keep, sign=-1)
+
+
+def _nonempty(op, x, dims):
+    """PyTorch's IndexError for a max/min/argmax over a dim of size 0."""
+    if dims and x.shape[dims[0]] == 0:
+        raise IndexRangeError(f"{op}: dim {dims[0]} of the tensor of shape {x.shape} is empty "
+                              "(a max or min over it has no value)")
+
+
+def _arg(op, input, dim, keepdim, axis, keepdims):
+    """argmax/argmin as the indices of MaxDim (an op the ONNX export sees, as ArgMax)."""
+    from .shape import reshape
+    x = as_tensor(input, op=op)
+    d, keep = resolve(op, dim, axis, keepdim, keepdims)
+    sign = 1 if op == "argmax" else -1
+    if x.dtype == x.xp.bool:
+        raise DtypeError(f"{op}: does not support bool input (cast with .int() first)")
+    if d is None and not math.prod(x.shape):
+        raise IndexRangeError(f"{op}: the tensor of shape {x.shape} is empty: give a dim")
+    if d is not None:
+        _nonempty(op, x, _axes(op, d, x.ndim))
+    with no_grad():
+        if d is None:
+            idx = MaxDim.apply(reshape(x, (-1,)), dim=0, keepdim=False, sign=sign)[1]
+            return reshape(idx, (1,) * x.ndim) if keep else idx
+        return MaxDim.apply(x, dim=_axes(op, d, x.ndim)[0], keepdim=keep, sign=sign)[1]
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the maximum (of the flattened tensor when no dim); no gradient."""
+    return _arg("argmax", input, dim, keepdim, axis, keepdims)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _arg("argmin", input, dim, keepdim, axis, keepdims)
+
+
+def _bool_reduce(op, input, dim, keepdim, axis, keepdims):
+    x = as_tensor(input, op=op)
+    d, keep = resolve(op, dim, axis, keepdim, keepdims)
+    return BoolReduce.apply(x, op=op, axes=_axes(op, d, x.ndim), keepdims=keep)
+
+
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _bool_reduce("all", input, dim, keepdim, axis, keepdims)
+
+
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _bool_reduce("any", input, dim, keepdim, axis, keepdims)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim`` (``cumulative_sum`` in the Array API)."""
+    x = as_tensor(input, op="cumsum")
+    if dtype is not None:
+        x = _float_input("cumsum", x, dtype)
+    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's cumulative_sum: numbers)
+        x = to(x, dtype="int64")
+    return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0] if x.ndim else 0)
