@@ -4,6 +4,7 @@ place in the graph and its version counter), with the view links and removable h
 :class:`xpnn.tensor.Tensor` adds the math methods on top of it."""
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import array_api_compat as compat
@@ -112,7 +113,6 @@ class TensorBase:
         unless it called retain_grad(): reading it then warns, as in PyTorch."""
         g = self._grad
         if g is None and self._node is not None and not self.retains_grad:
-            import warnings
             warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
                           "accessed: backward() does not fill it in. Call .retain_grad() on "
                           "this tensor before backward() to keep its gradient, or read .grad "

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd import Function, as_tensor, raw
+from ..autograd import Function, TensorBase, as_tensor, raw
 from .indexing import assign, index_add
 from .._errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from .shape import _axis
+from .transfer import to
 
 
 def flat_positions(xp, shape, dim, index):
@@ -144,9 +145,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     x = as_tensor(input, op="gather")
     d, idx = _index("gather", x, dim, index)
     shape = x.shape if x.ndim else (1,)
-    from ..autograd import TensorBase
     if isinstance(index, TensorBase) and index.ndim == x.ndim >= 1:
-        from .transfer import to  # recorded, so an ONNX export follows the index
+        # recorded (the cast too), so an ONNX export follows the index
         pos = FlatPositions.apply(index if index.dtype == x.xp.int64 else
                                   to(index, dtype="int64"), shape=tuple(shape), dim=d).array
     else:
