@@ -79,7 +79,7 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import activation, conv, indexing, linalg, loss, recurrent
+    from xpnn.functional import activation, conv, gemm, indexing, loss, recurrent
     from xpnn.functional import recurrent_steps
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
@@ -90,8 +90,8 @@ def native_tables():
             (max_pool, "MAX_POOL_FORWARD"), (max_pool, "MAX_POOL_BACKWARD"),
             (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (activation, "LOG_SOFTMAX"),
-            (linalg, "MATMUL"),
-            (linalg, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
+            (gemm, "MATMUL"),
+            (gemm, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
             (recurrent_steps, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
             (loss, "SOFTMAX_GRAD")]
 

@@ -191,7 +191,7 @@ def test_split_kernels_equal_one_thread(monkeypatch):
 
 
 def test_gemm_layouts_read_by_cublas():
-    """How linalg._mm_cupy hands a row-major operand to column-major cuBLAS, decided from
+    """How gemm._mm_cupy hands a row-major operand to column-major cuBLAS, decided from
     shape and strides alone (so NumPy arrays stand in for CuPy's here): unit-stride rows are
     read as the transpose ("N"), unit-stride columns as the matrix ("T"), with the leading
     dimension the other stride; anything else (a step in both axes) is refused."""
@@ -345,7 +345,7 @@ def test_started_region_runs_while_the_caller_works(two_threads, hot):
 @pytest.mark.parametrize("shape", [(64, 321, 1024), (300, 200, 64), (33, 64, 17),
                                    (5, 7, 9)])
 def test_started_products_same_bits_on_any_thread_count(monkeypatch, shape):
-    """linalg.mm2d_start: the caller's block is smaller (LEAD); the bits do not depend on
+    """gemm.mm2d_start: the caller's block is smaller (LEAD); the bits do not depend on
     the thread count; the function returns the same product on every call."""
     from xpnn.functional.linalg import mm2d_start, reused
     be = xpnn.get_backend("numpy")

@@ -43,7 +43,7 @@ def assert_same(a, b, exact=True, rtol=0):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,K,N", [(64, 300, 1024), (1, 7, 5), (5, 1, 3), (3, 4, 1), (33, 17, 9)])
 def test_cublas_product_every_layout(cuda, dtype, M, K, N):
-    """linalg._mm_cupy reads row- and column-major operands and offset views as they are."""
+    """gemm._mm_cupy reads row- and column-major operands and offset views as they are."""
     cp, rng = cuda.lib, np.random.default_rng(0)
     a, b = rng.standard_normal((M + 2, K + 3)), rng.standard_normal((K + 1, N + 4))
     bias_n, bias_m = rng.standard_normal(N), rng.standard_normal(M)

@@ -1,8 +1,9 @@
 """xpnn.special: PyTorch's ``torch.special`` names for functions xpnn has under other
 names (gammaln is lgamma, expit is sigmoid, psi is digamma, ...), and the functions only
 torch.special has (ndtr, log_ndtr, ndtri, erfcx, entr, xlog1py, i0/i0e/i1/i1e,
-multigammaln: functional/special_more.py; gammainc, gammaincc, zeta: special_gamma.py; the
-Bessel and Airy functions: special_bessel.py; the orthogonal polynomials: special_poly.py)."""
+multigammaln: functional/special_more.py; gammainc, gammaincc: special_gamma.py; zeta:
+special_zeta.py; the Bessel and Airy functions: special_bessel.py; the orthogonal
+polynomials: special_poly.py)."""
 from .functional import (digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, log_softmax,
                          logit, logsumexp, polygamma, round, sigmoid, sinc, softmax, xlogy)
 from .functional.special_more import (entr, erfcx, i0, i0e, i1, i1e, log_ndtr, multigammaln,

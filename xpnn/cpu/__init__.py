@@ -12,7 +12,7 @@ caller, which has nothing else to do while a region's helpers finish, waits for 
 spinlock without the GIL, so that a helper that finishes never waits for the GIL):
 
 - matrix products are cut into blocks of output rows or columns, one single-threaded BLAS
-  call per block (:func:`xpnn.functional.linalg.mm2d`). How a product is cut follows its
+  call per block (:func:`xpnn.functional.gemm.mm2d`). How a product is cut follows its
   shape and the machine's core count (:func:`pool.blocks`), not the thread count of the
   moment: a BLAS may round an element by where it falls in a call (OpenBLAS's AVX2 kernels
   do), so results would otherwise follow the load. With fewer threads than blocks (a busy
@@ -20,7 +20,7 @@ spinlock without the GIL, so that a helper that finishes never waits for the GIL
   count (tests/test_cpu.py checks it with OpenBLAS's AVX2 kernels too);
 - a linear layer's or convolution's backward has two products of the same work (dX and
   dW): where each would be cut in two, both run whole instead, at once on two threads
-  (:func:`xpnn.functional.linalg.mm2d_pair`: one hand-off instead of two, and whole
+  (:func:`xpnn.functional.gemm.mm2d_pair`: one hand-off instead of two, and whole
   products run faster than halves);
 - large elementwise kernels (ReLU, max pooling, im2col/col2im, Adam) run over blocks of
   their arrays (:func:`split_flat`, :func:`split_rows`).
@@ -35,7 +35,7 @@ region, so it is used around loops only, and not at all with one thread. Even a 
 helper starts ~45 us after its hand-off (it must take the GIL from the caller), so a loop
 with other work per step can start a region first and finish it later
 (:func:`pool.start`): the LSTM hands out the next step's product and computes the step's
-saved values meanwhile (:func:`xpnn.functional.linalg.mm2d_start`).
+saved values meanwhile (:func:`xpnn.functional.gemm.mm2d_start`).
 
 How many threads (:func:`get_num_threads`):
 

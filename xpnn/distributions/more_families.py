@@ -1,10 +1,11 @@
 """Distributions PyTorch has beyond the common ones: OneHotCategoricalStraightThrough,
 VonMises, Kumaraswamy, InverseGamma, ContinuousBernoulli, FisherSnedecor, GeneralizedPareto,
-LogisticNormal, and the ExponentialFamily base class."""
+LogisticNormal, and the ExponentialFamily base class. ContinuousBernoulli
+(continuous_bernoulli.py), FisherSnedecor and GeneralizedPareto (heavy_tailed.py) are
+re-exported from their own modules."""
 from __future__ import annotations
 
 import math
-from functools import cached_property
 
 from .. import autograd
 from .. import backend as B
@@ -13,14 +14,17 @@ from ..autograd import no_grad
 from ..creation import full_like
 from ..functional.special_more import i0e, i1e
 from . import constraints
-from .continuous import Normal, Uniform, standard
-from .discrete import OneHotCategorical, _clamp_probs, _float_param, _one_of
-from .distribution import Distribution, _all_true, broadcast_all
+from .continuous import Normal, Uniform
+from .discrete import OneHotCategorical
+from .distribution import Distribution, broadcast_all
 from .gamma import Gamma
 from .more_continuous import EULER_GAMMA
 from .transformed import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .more_transforms import StickBreakingTransform
+# re-exported where more_families.py held them before the split (kl_more_families, __all__)
+from .continuous_bernoulli import ContinuousBernoulli
+from .heavy_tailed import FisherSnedecor, GeneralizedPareto, _isclose_zero  # noqa: F401
 
 __all__ = ["ContinuousBernoulli", "ExponentialFamily", "FisherSnedecor",
            "GeneralizedPareto", "InverseGamma", "Kumaraswamy", "LogisticNormal",
@@ -239,243 +243,6 @@ class InverseGamma(TransformedDistribution):
 
 def _brief(t):
     return t if t.numel() == 1 else t.shape
-
-
-class ContinuousBernoulli(Distribution):
-    """The continuous Bernoulli distribution on [0, 1] with density C(p) p^x (1 - p)^(1-x)
-    (Loaiza-Ganem and Cunningham, 2019), as ``torch.distributions.ContinuousBernoulli``;
-    Taylor expansions replace the closed forms for probs in ``lims`` around 1/2."""
-
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.unit_interval
-    has_rsample = True
-
-    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        _one_of("ContinuousBernoulli", probs, logits)
-        if probs is not None:
-            p = _float_param("ContinuousBernoulli", probs)
-            if validate_args is not None and not _all_true(constraints.unit_interval.check(p)):
-                raise ValueError("ContinuousBernoulli: the parameter probs has invalid values")
-            self.probs = _clamp_probs(p)
-            shape = p.shape
-        else:
-            self.logits = _float_param("ContinuousBernoulli", logits)
-            shape = self.logits.shape
-        self._lims = lims
-        super().__init__(shape, validate_args=validate_args)
-
-    @cached_property
-    def probs(self):
-        return _clamp_probs(F.sigmoid(self.logits))
-
-    @cached_property
-    def logits(self):
-        p = _clamp_probs(self.probs)
-        return p.log() - F.log1p(-p)
-
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).shape
-
-    def _stable(self):
-        p = self.probs
-        return (p <= self._lims[0]) | (p > self._lims[1])
-
-    def _cut_probs(self):
-        return F.where(self._stable(), self.probs, self._lims[0])
-
-    def _log_norm(self):
-        p = self._cut_probs()
-        below = F.where(p <= 0.5, p, 0.0)
-        above = F.where(p >= 0.5, p, 1.0)
-        closed = (F.log1p(-p) - p.log()).abs().log() \
-            - F.where(p <= 0.5, F.log1p(-2.0 * below), (2.0 * above - 1.0).log())
-        x = (self.probs - 0.5) ** 2
-        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
-        return F.where(self._stable(), closed, taylor)
-
-    @property
-    def mean(self):
-        p = self._cut_probs()
-        closed = p / (2.0 * p - 1.0) + 1.0 / (F.log1p(-p) - p.log())
-        x = self.probs - 0.5
-        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x ** 2) * x
-        return F.where(self._stable(), closed, taylor)
-
-    @property
-    def variance(self):
-        p = self._cut_probs()
-        closed = p * (p - 1.0) / (1.0 - 2.0 * p) ** 2 + 1.0 / (F.log1p(-p) - p.log()) ** 2
-        x = (self.probs - 0.5) ** 2
-        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
-        return F.where(self._stable(), closed, taylor)
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
-
-    def rsample(self, sample_shape=()):
-        u = standard(self.probs, self._extended_shape(sample_shape), "uniform")
-        return self.icdf(u)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none") \
-            + self._log_norm()
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        p = self._cut_probs()
-        closed = (p ** value * (1.0 - p) ** (1.0 - value) + p - 1.0) / (2.0 * p - 1.0)
-        inner = F.where(self._stable(), closed, value)
-        return F.where(value <= 0.0, 0.0, F.where(value >= 1.0, 1.0, inner))
-
-    def icdf(self, value):
-        p = self._cut_probs()
-        closed = (F.log1p(-p + value * (2.0 * p - 1.0)) - F.log1p(-p)) \
-            / (p.log() - F.log1p(-p))
-        return F.where(self._stable(), closed, value)
-
-    def entropy(self):
-        lp0, lp1 = F.log1p(-self.probs), self.probs.log()
-        return self.mean * (lp0 - lp1) - self._log_norm() - lp0
-
-    def expand(self, batch_shape, _instance=None):
-        return self._expanded(tuple(batch_shape), _instance)
-
-
-class FisherSnedecor(Distribution):
-    """Snedecor's F distribution with ``df1`` and ``df2`` degrees of freedom, as
-    ``torch.distributions.FisherSnedecor``: (X1 / df1) / (X2 / df2) for chi-squared X1, X2;
-    ``rsample`` is differentiable in both."""
-
-    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
-    support = constraints.positive
-    has_rsample = True
-
-    def __init__(self, df1, df2, validate_args=None):
-        self.df1, self.df2 = broadcast_all(df1, df2)
-        self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
-        self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)
-        super().__init__(self.df1.shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        ok = self.df2 > 2
-        d2 = F.where(ok, self.df2, 3.0)
-        return F.where(ok, d2 / (d2 - 2), float("nan"))
-
-    @property
-    def mode(self):
-        d1, d2 = self.df1, self.df2
-        ok = d1 > 2
-        return F.where(ok, (d1 - 2) / F.where(ok, d1, 3.0) * d2 / (d2 + 2), float("nan"))
-
-    @property
-    def variance(self):
-        d1 = self.df1
-        ok = self.df2 > 4
-        d2 = F.where(ok, self.df2, 5.0)
-        v = 2 * d2 ** 2 * (d1 + d2 - 2) / (d1 * (d2 - 2) ** 2 * (d2 - 4))
-        return F.where(ok, v, float("nan"))
-
-    def rsample(self, sample_shape=()):
-        tiny = float(B.np.finfo(B.dtype_name(self.df1.dtype)).tiny)
-        x1 = self._gamma1.rsample(sample_shape)
-        x2 = self._gamma2.rsample(sample_shape).clamp(min=tiny)
-        return (x1 / x2).clamp(min=tiny)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        h1, h2 = self.df1 * 0.5, self.df2 * 0.5
-        ratio = self.df1 / self.df2
-        norm = F.lgamma(h1 + h2) - F.lgamma(h1) - F.lgamma(h2)
-        return norm + h1 * ratio.log() + (h1 - 1) * value.log() \
-            - (h1 + h2) * F.log1p(ratio * value)
-
-
-def _isclose_zero(c):
-    return c.abs() <= 1e-8  # torch.isclose(c, 0) with its default atol
-
-
-class GeneralizedPareto(Distribution):
-    """The generalized Pareto distribution with location, scale and shape
-    ``concentration`` (xi), as ``torch.distributions.GeneralizedPareto``: survival
-    (1 + xi z)^(-1/xi), z = (x - loc) / scale (e^-z at xi = 0); support [loc, inf) for
-    xi >= 0 and [loc, loc - scale / xi] for xi < 0."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive,
-                       "concentration": constraints.real}
-    has_rsample = True
-
-    def __init__(self, loc, scale, concentration, validate_args=None):
-        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def _safe(self):
-        zero = _isclose_zero(self.concentration)
-        return zero, F.where(zero, 1.0, self.concentration)
-
-    def rsample(self, sample_shape=()):
-        return self.icdf(standard(self.loc, self._extended_shape(sample_shape), "uniform"))
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        z = (value - self.loc) / self.scale
-        zero, c = self._safe()
-        y = 1 / c + 1
-        nonzero = F.where(y == 0, y, y * F.log1p(c * z))
-        return -self.scale.log() - F.where(zero, z, nonzero)
-
-    def log_survival_function(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        z = (value - self.loc) / self.scale
-        zero, c = self._safe()
-        return F.where(zero, -z, -F.log1p(c * z) / c)
-
-    def log_cdf(self, value):
-        return F.log1p(-self.log_survival_function(value).exp())
-
-    def cdf(self, value):
-        return self.log_cdf(value).exp()
-
-    def icdf(self, value):
-        zero, c = self._safe()
-        logu = F.log1p(-value)
-        return F.where(zero, self.loc - self.scale * logu,
-                       self.loc + self.scale / c * F.expm1(-c * logu))
-
-    @property
-    def mean(self):
-        ok = self.concentration < 1
-        c = F.where(ok, self.concentration, 0.5)
-        return F.where(ok, self.loc + self.scale / (1 - c), float("nan"))
-
-    @property
-    def variance(self):
-        ok = self.concentration < 0.5
-        c = F.where(ok, self.concentration, 0.25)
-        return F.where(ok, self.scale ** 2 / ((1 - c) ** 2 * (1 - 2 * c)), float("nan"))
-
-    def entropy(self):
-        return (self.scale.log() + self.concentration + 1).expand(tuple(self._batch_shape))
-
-    @property
-    def mode(self):
-        return self.loc
-
-    @property
-    def support(self):
-        neg = self.concentration < 0
-        c = F.where(neg, self.concentration, -1.0)
-        upper = F.where(neg, self.loc - self.scale / c, float("inf"))
-        return constraints.interval(self.loc, upper)
 
 
 class LogisticNormal(TransformedDistribution):

@@ -1,16 +1,22 @@
 """More transforms of ``torch.distributions.transforms``: SoftplusTransform,
 StickBreakingTransform, LowerCholeskyTransform, PositiveDefiniteTransform,
 ReshapeTransform, IndependentTransform, CatTransform, StackTransform and
-CumulativeDistributionTransform."""
+CumulativeDistributionTransform (CatTransform and StackTransform in piecewise_transforms.py;
+CorrCholeskyTransform, also exported from here, in corr_cholesky.py)."""
 from __future__ import annotations
 
 import math
 
 from .. import functional as F
-from ..creation import arange, eye
+from ..creation import arange
 from . import constraints
 from ._transform_base import Transform, _finfo, _independent, _Stateless
 from .distribution import sum_rightmost
+# re-exported where more_transforms.py held them before the split (__all__, distributions)
+from .piecewise_transforms import (CatTransform, StackTransform, _CatConstraint,  # noqa: F401
+                                   _cat_constraint, _PiecewiseTransform, _StackConstraint)
+from .corr_cholesky import (CorrCholeskyTransform, _corr_dim, _index,  # noqa: F401
+                            _tril_positions, _tril_to_vec, _vec_to_tril)
 
 __all__ = ["CatTransform", "CumulativeDistributionTransform", "IndependentTransform",
            "LowerCholeskyTransform", "PositiveDefiniteTransform", "ReshapeTransform",
@@ -220,157 +226,6 @@ class IndependentTransform(Transform):
                f"{self.reinterpreted_batch_ndims})"
 
 
-class _PiecewiseTransform(Transform):
-    """Shared by CatTransform and StackTransform: ``tseq[i]`` applied to piece i of
-    ``dim``."""
-
-    def __init__(self, tseq, dim, cache_size):
-        tseq = list(tseq)
-        if not all(isinstance(t, Transform) for t in tseq):
-            raise TypeError(f"{type(self).__name__}: expected a sequence of Transforms")
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
-        super().__init__(cache_size=cache_size)
-        self.transforms, self.dim = tseq, dim
-
-    @property
-    def bijective(self):
-        return all(t.bijective for t in self.transforms)
-
-
-class CatTransform(_PiecewiseTransform):
-    """``tseq[i]`` applied to the i-th slice of ``dim`` of sizes ``lengths`` (1 each by
-    default), the results concatenated, as ``torch.distributions.CatTransform``."""
-
-    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
-        super().__init__(tseq, dim, cache_size)
-        lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
-        if len(lengths) != len(self.transforms):
-            raise ValueError(f"CatTransform: {len(lengths)} lengths for "
-                             f"{len(self.transforms)} transforms")
-        self.lengths = lengths
-
-    @property
-    def event_dim(self):
-        return max(t.event_dim for t in self.transforms)
-
-    @property
-    def domain(self):
-        return _cat_constraint([t.domain for t in self.transforms], self.dim, self.lengths)
-
-    @property
-    def codomain(self):
-        return _cat_constraint([t.codomain for t in self.transforms], self.dim,
-                               self.lengths)
-
-    def _copy(self, cache_size):
-        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
-
-    def _pieces(self, x):
-        if not -x.ndim <= self.dim < x.ndim:
-            raise ValueError(f"CatTransform: dim {self.dim} out of range for input of shape "
-                             f"{tuple(x.shape)}")
-        if x.shape[self.dim] != sum(self.lengths):
-            raise ValueError(f"CatTransform: input of shape {tuple(x.shape)} has size "
-                             f"{x.shape[self.dim]} at dim {self.dim}, lengths sum to "
-                             f"{sum(self.lengths)}")
-        out, start = [], 0
-        for n in self.lengths:
-            out.append(x.narrow(self.dim, start, n))
-            start += n
-        return out
-
-    def _call(self, x):
-        return F.cat([t(p) for t, p in zip(self.transforms, self._pieces(x))], self.dim)
-
-    def _inverse(self, y):
-        return F.cat([t.inv(p) for t, p in zip(self.transforms, self._pieces(y))], self.dim)
-
-    def log_abs_det_jacobian(self, x, y):
-        parts = []
-        event_dim = self.event_dim
-        for t, a, b in zip(self.transforms, self._pieces(x), self._pieces(y)):
-            term = t.log_abs_det_jacobian(a, b)
-            term = sum_rightmost(term, event_dim - t.event_dim)
-            parts.append(term)
-        dim = self.dim if self.dim < 0 else self.dim - x.ndim
-        if dim + event_dim >= 0:  # cat dim inside the event: the parts add up
-            total = parts[0]
-            for p in parts[1:]:
-                total = total + p
-            return total
-        return F.cat(parts, dim + event_dim)
-
-
-def _cat_constraint(cs, dim, lengths):
-    return _CatConstraint(cs, dim, lengths)
-
-
-class _CatConstraint(constraints.Constraint):
-    def __init__(self, cs, dim, lengths):
-        self.cs, self.dim, self.lengths = cs, dim, lengths
-
-    @property
-    def event_dim(self):
-        return max(c.event_dim for c in self.cs)
-
-    def check(self, value):
-        checks, start = [], 0
-        for c, n in zip(self.cs, self.lengths):
-            checks.append(c.check(value.narrow(self.dim, start, n)))
-            start += n
-        return F.cat(checks, self.dim)
-
-
-class StackTransform(_PiecewiseTransform):
-    """``tseq[i]`` applied to index i of ``dim``, the results stacked, as
-    ``torch.distributions.StackTransform`` (elementwise transforms)."""
-
-    def __init__(self, tseq, dim=0, cache_size=0):
-        super().__init__(tseq, dim, cache_size)
-
-    def _copy(self, cache_size):
-        return StackTransform(self.transforms, self.dim, cache_size)
-
-    def _slices(self, x):
-        if not -x.ndim <= self.dim < x.ndim:
-            raise ValueError(f"StackTransform: dim {self.dim} out of range for input of "
-                             f"shape {tuple(x.shape)}")
-        if x.shape[self.dim] != len(self.transforms):
-            raise ValueError(f"StackTransform: input of shape {tuple(x.shape)} has size "
-                             f"{x.shape[self.dim]} at dim {self.dim}, expected "
-                             f"{len(self.transforms)}")
-        return [x.select(self.dim, i) for i in range(len(self.transforms))]
-
-    def _call(self, x):
-        return F.stack([t(s) for t, s in zip(self.transforms, self._slices(x))], self.dim)
-
-    def _inverse(self, y):
-        return F.stack([t.inv(s) for t, s in zip(self.transforms, self._slices(y))],
-                       self.dim)
-
-    def log_abs_det_jacobian(self, x, y):
-        return F.stack([t.log_abs_det_jacobian(a, b) for t, a, b in
-                        zip(self.transforms, self._slices(x), self._slices(y))], self.dim)
-
-    @property
-    def domain(self):
-        return _StackConstraint([t.domain for t in self.transforms], self.dim)
-
-    @property
-    def codomain(self):
-        return _StackConstraint([t.codomain for t in self.transforms], self.dim)
-
-
-class _StackConstraint(constraints.Constraint):
-    def __init__(self, cs, dim):
-        self.cs, self.dim = cs, dim
-
-    def check(self, value):
-        return F.stack([c.check(value.select(self.dim, i)) for i, c in enumerate(self.cs)],
-                       self.dim)
-
-
 class CumulativeDistributionTransform(Transform):
     """y = distribution.cdf(x): a univariate distribution's values onto [0, 1]; the
     inverse is its icdf and the log-Jacobian its log_prob."""
@@ -398,91 +253,6 @@ class CumulativeDistributionTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
-
-
-def _tril_positions(n, offset):
-    """Flat positions (row-major in an n x n matrix) of the entries (i, j), j <= i + offset,
-    in row-major order."""
-    return [i * n + j for i in range(n) for j in range(n) if j <= i + offset]
-
-
-def _tril_to_vec(m, offset):
-    """The lower-triangle entries (j <= i + offset) of the last two dims, row-major."""
-    n = m.shape[-1]
-    flat = m.reshape(tuple(m.shape[:-2]) + (n * n,))
-    idx = _index(m, _tril_positions(n, offset))
-    return F.index_select(flat, -1, idx)
-
-
-def _index(like, values):
-    from ..creation import tensor
-    return tensor(values, dtype="int64", backend=like.backend, device=like.device)
-
-
-def _vec_to_tril(v, n, offset):
-    """An n x n matrix with ``v`` in the lower triangle j <= i + offset (row-major), 0
-    elsewhere: v times a 0/1 placement matrix, so exact and differentiable."""
-    pos = _tril_positions(n, offset)
-    place = v.new_zeros((len(pos), n * n))
-    place[_index(v, list(range(len(pos)))), _index(v, pos)] = 1.0
-    return (v @ place).reshape(tuple(v.shape[:-1]) + (n, n))
-
-
-def _corr_dim(m, what):
-    n = int(round((1 + math.sqrt(1 + 8 * m)) / 2))
-    if n * (n - 1) // 2 != m:
-        raise ValueError(f"{what}: the last dim {m} is not a triangular number D (D - 1) / 2")
-    return n
-
-
-class CorrCholeskyTransform(_Stateless):
-    """R^(D(D-1)/2) onto Cholesky factors of D x D correlation matrices (lower triangular,
-    positive diagonal, rows of unit norm), as ``torch.distributions.CorrCholeskyTransform``:
-    tanh maps x into (-1, 1) (filling the strictly lower triangle row by row), then each row
-    is a stick broken by those fractions: y_ij = r_ij prod_(k<j) sqrt(1 - r_ik^2)."""
-
-    domain = constraints.real_vector
-    bijective = True
-
-    @property
-    def codomain(self):
-        return constraints.corr_cholesky
-
-    def _call(self, x):
-        eps = float(_finfo(x).eps)
-        r = x.tanh().clamp(min=-1 + eps, max=1 - eps)
-        n = _corr_dim(x.shape[-1], "CorrCholeskyTransform")
-        r = _vec_to_tril(r, n, -1)
-        keep = F.cumprod((1 - r * r).sqrt(), dim=-1)
-        ones = keep[..., :1] * 0 + 1
-        scale = F.cat([ones, keep[..., :-1]], -1)
-        return (r + eye(n, dtype=x.dtype, backend=x.backend, device=x.device)) * scale
-
-    def _inverse(self, y):
-        left = 1 - F.cumsum(y * y, dim=-1)
-        ones = left[..., :1] * 0 + 1
-        shifted = F.cat([ones, left[..., :-1]], -1)
-        t = _tril_to_vec(y, -1) / _tril_to_vec(shifted, -1).sqrt()
-        t = t.clamp(min=-1 + float(_finfo(y).eps), max=1 - float(_finfo(y).eps))
-        return 0.5 * (F.log1p(t) - F.log1p(-t))
-
-    def log_abs_det_jacobian(self, x, y, intermediates=None):
-        left = 1 - F.cumsum(y * y, dim=-1)
-        stick = 0.5 * _tril_to_vec(left, -2).log().sum(-1)
-        tanh = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(-1)
-        return stick + tanh
-
-    def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("CorrCholeskyTransform: too few dimensions on input")
-        n = _corr_dim(shape[-1], "CorrCholeskyTransform")
-        return tuple(shape[:-1]) + (n, n)
-
-    def inverse_shape(self, shape):
-        if len(shape) < 2 or shape[-1] != shape[-2]:
-            raise ValueError(f"CorrCholeskyTransform: expected square matrices, got {shape}")
-        n = shape[-1]
-        return tuple(shape[:-2]) + (n * (n - 1) // 2,)
 
 
 __all__ += ["CorrCholeskyTransform"]

@@ -7,76 +7,23 @@ biased variance, then apply a per-feature affine map. With dXhat = dL/dXhat and 
 statistic, the chain rule through mean and var gives (Ioffe & Szegedy 2015, eq. after 3)
 
     dX = inv * (dXhat - mean(dXhat) - Xhat * mean(dXhat * Xhat)),   inv = 1/sqrt(var + eps).
+
+Here: batch_norm (BatchNorm) and instance_norm. layer_norm, rms_norm and group_norm (LayerNorm,
+RMSNorm, GroupNorm) are in norm_layer.py, the shared statistics, backward and affine helpers
+in norm_stats.py; all re-exported here.
 """
 from __future__ import annotations
 
 import math
 
-from .. import backend as B
 from ..autograd import Function, as_tensor, raw
-from .._errors import DtypeError, ShapeError
-
-
-def _stats(xp, X, axes, eps):
-    """(X - mean, biased variance, 1 / sqrt(var + eps)) over ``axes`` (the variance as the
-    mean of squares: xp.var warns on torch when there are no values, an empty batch)."""
-    C = X - xp.mean(X, axis=axes, keepdims=True)
-    var = xp.mean(C * C, axis=axes, keepdims=True)
-    return C, var, 1 / xp.sqrt(var + eps)
-
-
-def _standardized_backward(xp, dXhat, Xhat, inv, axes):
-    """dX from dXhat for Xhat standardized over ``axes`` (the formula in the module doc)."""
-    m1 = xp.mean(dXhat, axis=axes, keepdims=True)
-    m2 = xp.mean(dXhat * Xhat, axis=axes, keepdims=True)
-    return inv * (dXhat - m1 - Xhat * m2)
-
-
-def _stats_graph(X, axes, eps):
-    """:func:`_stats` of a Tensor in recorded ops (create_graph): (Xhat, inv)."""
-    C = X - X.mean(dim=axes, keepdim=True)
-    inv = ((C * C).mean(dim=axes, keepdim=True) + eps).rsqrt()
-    return C * inv, inv
-
-
-def _standardized_backward_graph(dXhat, Xhat, inv, axes):
-    """:func:`_standardized_backward` of Tensors, recorded."""
-    m1 = dXhat.mean(dim=axes, keepdim=True)
-    m2 = (dXhat * Xhat).mean(dim=axes, keepdim=True)
-    return inv * (dXhat - m1 - Xhat * m2)
-
-
-def _affine_grads_graph(needs, affine, dY, Xhat, axes):
-    """The weight and bias gradients, recorded: sums of dY * Xhat and dY over ``axes``."""
-    def total(t):
-        return t.sum(dim=axes) if axes else t
-    grads = {"weight": total(dY * Xhat) if "weight" in affine else None,
-             "bias": total(dY) if "bias" in affine else None}
-    return _affine_grads(needs, affine, grads)
-
-
-def _channel_shape(ndim):
-    return (1, -1) + (1,) * (ndim - 2)
-
-
-def per_channel(xp, A):
-    """(N, C, *S) -> (C, prod(S)*N): channels first, the batch last. Free (a view) when A
-    lies in (C, *S, N) memory, as conv outputs do (see conv.py); a copy otherwise."""
-    nd = len(A.shape)
-    return xp.reshape(xp.permute_dims(A, tuple(range(1, nd)) + (0,)),
-                      (A.shape[1], math.prod(A.shape) // max(A.shape[1], 1)))
-
-
-def from_per_channel(xp, Am, shape):
-    """Inverse of :func:`per_channel`: (C, M) -> an (N, C, *S) view."""
-    nd = len(shape)
-    A = xp.reshape(Am, (shape[1],) + tuple(shape[2:]) + (shape[0],))
-    return xp.permute_dims(A, (nd - 1,) + tuple(range(nd - 1)))
-
-
-def _affine_grads(needs, names, grads):
-    """The gradients of the optional affine inputs, in the order they were passed."""
-    return tuple(grads[name] if need else None for name, need in zip(names, needs[1:]))
+from .._errors import ShapeError
+# re-exported where norm.py held them before the split (nn/sync_batchnorm.py, onnx, functional)
+from .norm_stats import (_affine, _affine_grads, _affine_grads_graph, _channel_shape,  # noqa: F401
+                         _standardized_backward, _standardized_backward_graph, _stats,
+                         _stats_graph, _trailing, from_per_channel, per_channel)
+from .norm_layer import (GroupNorm, LayerNorm, RMSNorm, group_norm, layer_norm,  # noqa: F401
+                         rms_norm)
 
 
 class BatchNorm(Function):
@@ -157,151 +104,7 @@ class BatchNorm(Function):
         return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
 
 
-class LayerNorm(Function):
-    """Normalize over the last k axes; weight and bias have those k axes' shape."""
-
-    saved_inputs = (1,)
-
-    def forward(self, X, *params, k=1, eps=1e-5, affine=()):
-        xp = self.xp
-        named = dict(zip(affine, params))
-        self.axes = tuple(range(X.ndim - k, X.ndim))
-        C, _, inv = _stats(xp, X, self.axes, eps)
-        Xhat = C * inv
-        self.Xhat, self.inv, self.affine, self.eps = Xhat, inv, affine, eps
-        self.W = named.get("weight")
-        Y = Xhat if self.W is None else Xhat * self.W
-        return Y + named["bias"] if "bias" in named else Y
-
-    def backward(self, dY):
-        xp, Xhat = self.xp, self.Xhat
-        lead = tuple(range(dY.ndim - len(self.axes)))
-        dX = None
-        if self.needs[0]:
-            dXhat = dY if self.W is None else dY * self.W
-            dX = _standardized_backward(xp, dXhat, Xhat, self.inv, self.axes)
-        grads = {"weight": xp.sum(dY * Xhat, axis=lead) if "weight" in self.affine else None,
-                 "bias": xp.sum(dY, axis=lead) if "bias" in self.affine else None}
-        return (dX,) + _affine_grads(self.needs, self.affine, grads)
-
-    def backward_graph(self, dY):
-        """backward in recorded ops (create_graph), the statistics recomputed from X."""
-        X = self.inputs[0]
-        W = dict(zip(self.affine, self.inputs[1:])).get("weight")
-        Xhat, inv = _stats_graph(X, self.axes, self.eps)
-        dX = None
-        if self.needs[0]:
-            dX = _standardized_backward_graph(dY if W is None else dY * W, Xhat, inv,
-                                              self.axes)
-        lead = tuple(range(dY.ndim - len(self.axes)))
-        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, lead)
-
-
-class RMSNorm(Function):
-    """Scale by the root mean square over the last k axes, Xhat = X * r with
-    r = 1 / sqrt(mean(X^2) + eps), then ``* weight``. With G = dY * weight and M values per
-    statistic, dX = r * (G - Xhat * mean(G * Xhat)) (r depends on X through mean(X^2))."""
-
-    saved_inputs = (1,)
-
-    def forward(self, X, *params, k=1, eps=None):
-        xp = self.xp
-        self.axes = tuple(range(X.ndim - k, X.ndim))
-        self.r = 1 / xp.sqrt(xp.mean(X * X, axis=self.axes, keepdims=True) + eps)
-        self.Xhat = X * self.r
-        self.W = params[0] if params else None
-        return self.Xhat if self.W is None else self.Xhat * self.W
-
-    def backward(self, dY):
-        xp, Xhat = self.xp, self.Xhat
-        dX = dW = None
-        if self.needs[0]:
-            G = dY if self.W is None else dY * self.W
-            dX = self.r * (G - Xhat * xp.mean(G * Xhat, axis=self.axes, keepdims=True))
-        if self.W is not None and self.needs[1]:
-            dW = xp.sum(dY * Xhat, axis=tuple(range(dY.ndim - len(self.axes))))
-        return (dX,) if self.W is None else (dX, dW)
-
-
-class GroupNorm(Function):
-    """Normalize each sample over groups of C/G channels (and all spatial positions)."""
-
-    saved_inputs = (1,)
-
-    def forward(self, X, *params, groups=1, eps=1e-5, affine=()):
-        xp = self.xp
-        named = dict(zip(affine, params))
-        self.shape = X.shape
-        per_group = math.prod(X.shape[1:]) // groups
-        Xg = xp.reshape(X, (X.shape[0], groups, per_group))
-        C, _, inv = _stats(xp, Xg, (2,), eps)
-        Xhat = xp.reshape(C * inv, X.shape)
-        cs = _channel_shape(X.ndim)
-        self.Xhat, self.inv, self.groups, self.affine = Xhat, inv, groups, affine
-        self.eps = eps
-        self.W = xp.reshape(named["weight"], cs) if "weight" in named else None
-        Y = Xhat if self.W is None else Xhat * self.W
-        return Y + xp.reshape(named["bias"], cs) if "bias" in named else Y
-
-    def backward(self, dY):
-        xp, Xhat, N = self.xp, self.Xhat, dY.shape[0]
-        axes = (0,) + tuple(range(2, dY.ndim))
-        dX = None
-        if self.needs[0]:
-            dXhat = dY if self.W is None else dY * self.W
-            g = (N, self.groups, math.prod(self.shape[1:]) // self.groups)
-            dX = _standardized_backward(xp, xp.reshape(dXhat, g), xp.reshape(Xhat, g),
-                                        self.inv, (2,))
-            dX = xp.reshape(dX, self.shape)
-        grads = {"weight": xp.sum(dY * Xhat, axis=axes) if "weight" in self.affine else None,
-                 "bias": xp.sum(dY, axis=axes) if "bias" in self.affine else None}
-        return (dX,) + _affine_grads(self.needs, self.affine, grads)
-
-    def backward_graph(self, dY):
-        """backward in recorded ops (create_graph), the statistics recomputed from X."""
-        X = self.inputs[0]
-        W = dict(zip(self.affine, self.inputs[1:])).get("weight")
-        g = (X.shape[0], self.groups, math.prod(X.shape[1:]) // self.groups)
-        Xhat_g, inv = _stats_graph(X.reshape(g), (2,), self.eps)
-        Xhat = Xhat_g.reshape(X.shape)
-        dX = None
-        if self.needs[0]:
-            dXhat = dY if W is None else dY * W.reshape(_channel_shape(X.ndim))
-            dX = _standardized_backward_graph(dXhat.reshape(g), Xhat_g, inv,
-                                              (2,)).reshape(X.shape)
-        axes = (0,) + tuple(range(2, X.ndim))
-        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
-
-
 # -- public functions ----------------------------------------------------------------------
-
-
-def _trailing(op, x, normalized_shape):
-    """``normalized_shape`` as a tuple that ends ``x``'s shape, or a ValueError."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(normalized_shape)
-    k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise ShapeError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
-                         f"{shape}")
-    return shape
-
-
-def _affine(op, x, weight, bias, shape):
-    """(the Tensors to pass: x, then weight and bias if given, checked against ``shape``;
-    the names of the affine ones passed)."""
-    args, names = [x], []
-    for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is None:
-            continue
-        names.append(name)
-        if tuple(t.shape) != tuple(shape):
-            raise ShapeError(f"{op}: {name} of shape {tuple(t.shape)}, expected {tuple(shape)}"
-                             f" for input of shape {x.shape}")
-        if t.dtype != x.dtype:
-            raise DtypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype}")
-        args.append(as_tensor(t, like=x, op=op))
-    return args, tuple(names)
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -355,70 +158,6 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     else:
         mean, inv = rm, 1 / xp.sqrt(rv + eps)
     return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, affine=affine, eps=eps)
-
-
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Layer normalization (Ba et al. 2016), as ``torch.nn.functional.layer_norm``.
-
-    Args:
-        x: (..., *normalized_shape).
-        normalized_shape: int or tuple, the trailing dims to normalize over.
-        weight, bias: normalized_shape, or None.
-    Returns:
-        Tensor shaped like x.
-    """
-    x = as_tensor(x, op="layer_norm")
-    shape = _trailing("layer_norm", x, normalized_shape)
-    k = len(shape)
-    args, affine = _affine("layer_norm", x, weight, bias, shape)
-    return LayerNorm.apply(*args, k=k, eps=eps, affine=affine)
-
-
-def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """Root mean square layer normalization (Zhang & Sennrich 2019), as
-    ``torch.nn.functional.rms_norm``: x / sqrt(mean(x^2) + eps) * weight over the trailing
-    dims, with no centering and no bias.
-
-    Args:
-        input: (..., *normalized_shape), floating.
-        normalized_shape: int or tuple, the trailing dims to normalize over.
-        weight: normalized_shape, or None.
-        eps: added to the mean square; None: the machine epsilon of input's dtype.
-    Returns:
-        Tensor shaped like input.
-    """
-    x = as_tensor(input, op="rms_norm")
-    if not x._be.is_floating(x.dtype):
-        raise DtypeError(f"rms_norm: expected a floating input, got {B.dtype_name(x.dtype)}")
-    shape = _trailing("rms_norm", x, normalized_shape)
-    k = len(shape)
-    args, _ = _affine("rms_norm", x, weight, None, shape)
-    if eps is None:
-        eps = float(x.xp.finfo(x.dtype).eps)
-    return RMSNorm.apply(*args, k=k, eps=eps)
-
-
-def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
-    """Group normalization (Wu & He 2018), as ``torch.nn.functional.group_norm``.
-
-    Args:
-        x: (N, C, *).
-        num_groups: divides C.
-        weight, bias: (C,) or None.
-    Returns:
-        Tensor shaped like x.
-    """
-    x = as_tensor(x, op="group_norm")
-    if x.ndim < 2:
-        raise ShapeError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
-    C = x.shape[1]
-    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1 \
-            or C % num_groups:
-        raise ShapeError(f"group_norm: num_groups={num_groups!r} must be an int >= 1 that "
-                         f"divides the {C} channels of input {x.shape}")
-    args, affine = _affine("group_norm", x, weight, bias, (C,))
-    return GroupNorm.apply(*args, groups=num_groups, eps=eps, affine=affine)
-
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
