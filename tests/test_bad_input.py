@@ -179,8 +179,8 @@ def test_bad_reduction_raises(make):
     (lambda: xpnn.tensor([1.0], backend="jax"), xpnn.BackendError, "unknown backend 'jax'"),
     (lambda: xpnn.manual_seed(-1), ValueError, "seed must be a non-negative int, got -1"),
     (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "Sequential: item 1 is a str"),
-    (lambda: xpnn.tensor([1.0], dtype="complex64"), TypeError,
-     "dtype 'complex64' is not supported"),
+    (lambda: xpnn.tensor([1.0], dtype="complex32"), TypeError,
+     "dtype 'complex32' is not supported"),
 ])
 def test_argument_errors_quote_the_value(call, err, pattern):
     with pytest.raises(err, match=pattern):

@@ -899,8 +899,6 @@ SKIP = {
     "unfold_3d": "torch's IndexError comes from an internal dim lookup on the 2-D input; "
                  "xpnn's ShapeError names the shape it expects",
     "parameter_int": "torch crashes inside Parameter ('int' object has no attribute 'detach')",
-    "complex_int_parts": "xpnn has no complex tensors (no torch.complex)",
-    "view_as_complex_bad": "xpnn has no complex tensors (no torch.view_as_complex)",
 }
 XFAIL = {
     # xpnn accepts what torch refuses (a leniency to keep or drop: the lead decides)

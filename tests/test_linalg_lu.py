@@ -1,7 +1,7 @@
 """torch.linalg's LU family (lu_factor, lu_factor_ex, lu, lu_solve; torch.lu, torch.lu_unpack,
-torch.lu_solve), eig/eigvals' refusal, and det/slogdet/inv at singular and batched input:
-a case table through the float64 gradient check and against PyTorch 2.13 (forward and
-gradients) on every backend, then pivots, info, errors and shapes.
+torch.lu_solve), eig/eigvals (values; no gradient), and det/slogdet/inv at singular and
+batched input: a case table through the float64 gradient check and against PyTorch 2.13
+(forward and gradients) on every backend, then pivots, info, errors and shapes.
 
 Inputs are N(0, 1) matrices: their pivots (the first largest |entry| of each column) are
 far from ties, so the finite differences of the gradient check never change them.
@@ -274,12 +274,16 @@ def test_namespace():
         assert callable(getattr(xpnn, name)), name
 
 
-def test_eig_and_eigvals_say_complex_is_missing(backend):
-    a = _t(np.eye(3), backend)
-    for fn in (xpnn.linalg.eig, xpnn.linalg.eigvals):
-        with pytest.raises(NotImplementedError, match=rf"linalg.{fn.__name__}: .*no complex "
-                                                      r"tensors.*eigh"):
-            fn(a)
+def test_eig_and_eigvals_give_complex_values_without_gradient(backend):
+    # the eigenvalues of a general matrix, complex (tests/test_complex.py compares them with
+    # torch); the derivative is refused when asked for
+    a = _t(np.array([[0.0, 1.0], [-2.0, 0.0]]), backend).requires_grad_()
+    w = xpnn.linalg.eigvals(a)
+    assert w.is_complex()
+    np.testing.assert_allclose(np.sort_complex(to_np(w)), [-2 ** 0.5 * 1j, 2 ** 0.5 * 1j],
+                               atol=1e-6)
+    with pytest.raises(NotImplementedError, match="linalg.eig: the derivative"):
+        w.abs().sum().backward()
     with pytest.raises(ValueError, match="linalg.eig: A must be batches of square matrices"):
         xpnn.linalg.eig(_t(np.ones((2, 3)), backend))
 

@@ -79,6 +79,8 @@ from .functional.lu import lu_deprecated as lu, lu_solve_deprecated as lu_solve,
 from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special
+from . import fft  # torch.fft
+from .spectral import istft, stft
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd
 autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
@@ -126,6 +128,7 @@ from .functional.misc import (adjoint, angle, binomial, chain_matmul, conj, conj
 from .creation_more import (asarray, bartlett_window, blackman_window, hamming_window,
                             hann_window, kaiser_window, range, scalar_tensor, unravel_index)
 from .functional import misc as _misc
+from .functional.complex import complex, polar, view_as_complex, view_as_real
 from ._memory_format import (layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc,
                              sparse_csr, strided)
 
@@ -142,6 +145,8 @@ int32 = int = DType("int32")
 int64 = long = DType("int64")
 uint8 = DType("uint8")
 bool = DType("bool")
+complex64 = cfloat = DType("complex64")
+complex128 = cdouble = DType("complex128")
 
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan

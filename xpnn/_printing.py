@@ -78,6 +78,19 @@ class _Formatter:
         return " " * (self.width - len(text)) + text
 
 
+class _ComplexFormatter:
+    """PyTorch's complex layout: the real parts formatted alike (and right-aligned), the
+    imaginary parts alike, joined as ``1.5000-2.0000j``."""
+
+    def __init__(self, values):
+        self.re, self.im = _Formatter(values.real, True), _Formatter(values.imag, True)
+        self.width = self.re.width + self.im.width + 1
+
+    def format(self, v):
+        re, im = self.re.format(v.real), (self.im.format(v.imag) + "j").lstrip()
+        return re + im if im[0] in "+-" else re + "+" + im
+
+
 def _summarized(a, edge):
     """The elements ``_body`` shows (each dim cut to ``edge`` at both ends), for the
     formatter."""
@@ -136,20 +149,22 @@ def tensor_repr(host, dtype_name, default_dtype, suffixes, prefix="tensor("):
     floating = dtype_name.startswith(("float", "bfloat"))
     if host.dtype.kind == "f" and host.dtype.itemsize < 4:
         host = host.astype(np.float32)  # float16 prints through float32, as in PyTorch
-    shown = dtype_name in (default_dtype, "int64", "bool")
+    default_complex = "complex128" if default_dtype == "float64" else "complex64"
+    shown = dtype_name in (default_dtype, "int64", "bool", default_complex)
     indent = len(prefix)
     more = []
     if host.size == 0:
         if host.ndim != 1:
             more.append(f"size={tuple(host.shape)}")
-        if dtype_name != default_dtype:
+        if dtype_name not in (default_dtype, default_complex):
             more.append(f"dtype=xpnn.{dtype_name}")
         text = "[]"
     else:
         summarize = host.size > OPTIONS["threshold"]
         edge = OPTIONS["edgeitems"]
-        fmt = _Formatter(_summarized(host, edge) if summarize else np.reshape(host, (-1,)),
-                         floating)
+        shown_values = _summarized(host, edge) if summarize else np.reshape(host, (-1,))
+        fmt = _ComplexFormatter(shown_values) if host.dtype.kind == "c" else \
+            _Formatter(shown_values, floating)
         text = _body(host, indent, summarize, fmt)
         if not shown:
             more.append(f"dtype=xpnn.{dtype_name}")

@@ -21,8 +21,9 @@ from .backend_libs import _device, _import, _namespace, optional_module  # noqa:
 from .backend_random import (RandomDraws, _generator_state, _generator_state_of,  # noqa: F401
                              _seed, _set_generator_state, _set_generator_state_of, host_rng,
                              initial_seed, make_generator, manual_seed, refuse_random)
-from .dtypes import (DTYPES, FLOAT_DTYPES, NAMES, DType, _is_dtype, device,  # noqa: F401
-                     dtype_name, finfo, get_default_dtype, iinfo, set_default_dtype)
+from .dtypes import (COMPLEX_DTYPES, DTYPES, FLOAT_DTYPES, NAMES, DType,  # noqa: F401
+                     _is_dtype, device, dtype_name, finfo, get_default_dtype, iinfo,
+                     set_default_dtype)
 
 _state = threading.local()     # per thread: the default backend and device
 _cache: dict = {}              # (name, device string) -> Backend
@@ -39,6 +40,19 @@ ROUNDED = "".join(
     for t, p in (("float", "f"), ("double", "d")) for op in ("add", "sub", "mul", "div")) + \
     "__device__ __forceinline__ float sqrt_rn(float a) { return __fsqrt_rn(a); }\n" \
     "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"
+
+
+_complex_dtypes: dict = {}  # dtype -> whether complex (NumPy's isdtype takes ~1 us a call)
+
+
+def is_complex_dtype(xp, dtype):
+    """Whether ``dtype`` (of namespace ``xp``) is complex floating; cached per dtype, since
+    the backwards of mul, div and matmul ask it of real arrays at every step."""
+    key = (type(dtype), dtype)  # the type first: strict's dtypes warn when compared with
+    got = _complex_dtypes.get(key)  # NumPy's, as a hash collision would make the dict do
+    if got is None:
+        got = _complex_dtypes[key] = bool(xp.isdtype(dtype, "complex floating"))
+    return got
 
 
 def kernel_floats(*arrays):
@@ -111,6 +125,13 @@ class Backend(RandomDraws):
 
     def is_floating(self, dtype):
         return self.xp.isdtype(dtype, "real floating")
+
+    def is_complex(self, dtype):
+        return is_complex_dtype(self.xp, dtype)
+
+    def is_inexact(self, dtype):
+        """Real or complex floating: the dtypes that can require gradients."""
+        return self.xp.isdtype(dtype, "real floating") or is_complex_dtype(self.xp, dtype)
 
     def quiet(self):
         """A context in which the library does not warn about floating-point results

@@ -23,7 +23,7 @@ from .creation_random import (Generator, manual_seed, normal, rand, rand_like,  
 
 def _host_dtype(data):
     """The dtype ``tensor(data)`` gets: floats the default float dtype (no silent float64),
-    ints int64, bools bool."""
+    complex numbers its complex dtype, ints int64, bools bool."""
     host = np.asarray(data)
     if host.dtype.kind == "f":
         return B.get_default_dtype() if not isinstance(data, np.ndarray) or \
@@ -32,6 +32,9 @@ def _host_dtype(data):
         return "int64" if not isinstance(data, np.ndarray) else host.dtype.name
     if host.dtype.kind == "b":
         return "bool"
+    if host.dtype.kind == "c":  # complex: the default float's complex (no silent complex128)
+        return "complex64" if host.dtype == np.complex64 or \
+            B.get_default_dtype() != "float64" else "complex128"
     if host.dtype == object and host.size and all(isinstance(v, int) for v in host.flat):
         raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
                                "the int64 range")
@@ -102,7 +105,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
     except OverflowError:  # an int beyond int64 (torch: ValueError)
         raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
                                "the int64 range") from None
-    if requires_grad and not be.is_floating(arr.dtype):
+    if requires_grad and not be.is_inexact(arr.dtype):
         raise RuntimeError(f"tensor: only floating tensors can require grad, got "
                            f"{B.dtype_name(arr.dtype)}")
     return _made(arr, be, requires_grad)
@@ -193,7 +196,8 @@ def _fill(size, value, dtype, backend, device, requires_grad):
     size = _size(size)
     if dtype is None:
         dt = be.dtype("bool") if isinstance(value, bool) else be.dtype("int64") if \
-            isinstance(value, int) else _float(be, None)
+            isinstance(value, int) else _float(be, None) if not isinstance(value, complex) \
+            else be.dtype(_host_dtype(value))
     else:
         dt = be.dtype(B.dtype_name(dtype))
     arr = be.xp.empty(size, dtype=dt, device=be.device) if value is None else \
@@ -218,7 +222,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, backend=None, out
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, backend=None):
     if isinstance(fill_value, TensorBase):
         fill_value = fill_value.item()
-    if not isinstance(fill_value, (int, float, bool, np.number, np.bool_)):
+    if not isinstance(fill_value, (int, float, complex, bool, np.number, np.bool_)):
         raise TypeError(f"full: fill_value must be a number, got "
                         f"{type(fill_value).__name__}")
     return _fill((size,) if isinstance(size, (tuple, list)) else (size,), fill_value, dtype,

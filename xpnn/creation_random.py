@@ -71,6 +71,8 @@ def manual_seed(seed):
 
 def _drawn_dtype(be, dtype, op):
     """The dtype name of continuous draws: the default float, or a floating ``dtype``."""
+    if dtype is not None and B.dtype_name(dtype) in B.COMPLEX_DTYPES:
+        return B.dtype_name(dtype)
     dt = _float(be, dtype and B.dtype_name(dtype))
     if not be.is_floating(dt):
         raise DtypeNotImplemented(f"{op}: the draws are continuous; expected a floating "
@@ -78,18 +80,36 @@ def _drawn_dtype(be, dtype, op):
     return B.dtype_name(dt)
 
 
+def _complex_draws(be, draw, shape, dt, generator, scale):
+    """A complex dtype's draws as PyTorch makes them: the real and imaginary parts each
+    drawn in the matching real dtype (times ``scale``)."""
+    real = "float64" if dt == "complex128" else "float32"
+    re, im = draw(shape, real, generator), draw(shape, real, generator)
+    xp, c = be.xp, be.dtype(dt)
+    return (xp.astype(re, c) + xp.astype(im, c) * 1j) * scale
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
-    """U[0, 1) samples from the backend's generator."""
+    """U[0, 1) samples from the backend's generator (complex: each part U[0, 1))."""
     be = _backend(backend, device)
     dt = _drawn_dtype(be, dtype, "rand")
-    return _made(be.uniform(_size(size), dt, generator), be, requires_grad)
+    if dt in B.COMPLEX_DTYPES:
+        arr = _complex_draws(be, be.uniform, _size(size), dt, generator, 1.0)
+    else:
+        arr = be.uniform(_size(size), dt, generator)
+    return _made(arr, be, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
-    """N(0, 1) samples from the backend's generator."""
+    """N(0, 1) samples from the backend's generator (complex: each part N(0, 1/2), so
+    E|z|^2 = 1, as PyTorch)."""
     be = _backend(backend, device)
     dt = _drawn_dtype(be, dtype, "randn")
-    return _made(be.normal(_size(size), dt, generator), be, requires_grad)
+    if dt in B.COMPLEX_DTYPES:
+        arr = _complex_draws(be, be.normal, _size(size), dt, generator, 0.5 ** 0.5)
+    else:
+        arr = be.normal(_size(size), dt, generator)
+    return _made(arr, be, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,

@@ -11,8 +11,9 @@ from ._errors import ArgumentError
 
 NAMES = ("numpy", "cupy", "torch", "array_api_strict")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-          "uint8", "uint16", "uint32", "uint64", "bool")
+          "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128")
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+COMPLEX_DTYPES = ("complex64", "complex128")  # xpnn/functional/complex.py: the complex API
 
 _default_dtype = {"name": "float32"}
 
@@ -21,9 +22,9 @@ def dtype_name(dtype):
     """'float32' for float32 of any backend (np.float32, torch.float32, strict's float32)."""
     if isinstance(dtype, str):
         return dtype
-    if dtype is float or dtype is int or dtype is bool:  # Python's types, as PyTorch reads
-        return {float: "float64", int: "int64", bool: "bool"}[dtype]  # them (not ==: NumPy's
-        # dtypes compare equal to them)
+    if dtype is float or dtype is int or dtype is bool or dtype is complex:  # Python's types,
+        # as PyTorch reads them (not ==: NumPy's dtypes compare equal to them)
+        return {float: "float64", int: "int64", bool: "bool", complex: "complex128"}[dtype]
     if isinstance(dtype, type) and issubclass(dtype, np.generic):
         return np.dtype(dtype).name
     return str(dtype).split(".")[-1].replace("dtype(", "").strip("')\"<>")
@@ -41,6 +42,7 @@ class finfo:
 
     def __init__(self, type=None):
         name = dtype_name(type) if type is not None else get_default_dtype()
+        name = {"complex64": "float32", "complex128": "float64"}.get(name, name)  # as torch
         if name not in FLOAT_DTYPES:
             raise TypeError(f"finfo: {name} is not a floating dtype (use iinfo for integers)")
         if name == "bfloat16":
@@ -62,7 +64,7 @@ class iinfo:
 
     def __init__(self, type):
         name = dtype_name(type)
-        if name not in DTYPES or name in FLOAT_DTYPES or name == "bool":
+        if name not in DTYPES or name in FLOAT_DTYPES + COMPLEX_DTYPES or name == "bool":
             raise TypeError(f"iinfo: {name} is not an integer dtype (use finfo for floats)")
         info = np.iinfo(name)
         self.bits, self.min, self.max, self.dtype = int(info.bits), int(info.min), \
@@ -109,6 +111,10 @@ class DType(str):
     @property
     def is_floating_point(self):
         return str(self) in FLOAT_DTYPES
+
+    @property
+    def is_complex(self):
+        return str(self) in COMPLEX_DTYPES
 
     @property
     def itemsize(self):

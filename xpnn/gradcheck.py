@@ -6,8 +6,10 @@ import numpy as np
 from .tensor import Tensor
 
 
-class GradcheckError(AssertionError):
-    """Analytic and numeric gradients disagree; the message names the worst element."""
+class GradcheckError(RuntimeError, AssertionError):
+    """Analytic and numeric gradients disagree; the message names the worst element.
+    A RuntimeError, as PyTorch's (``except RuntimeError`` catches it), and an
+    AssertionError (a failed check in a test)."""
 
 
 def _project(outputs, weights):
@@ -15,22 +17,37 @@ def _project(outputs, weights):
     against a random direction at the cost of one backward."""
     total = None
     for out, w in zip(outputs, weights):
-        term = (out * Tensor(w, _be=out._be)).sum()
+        term = out * Tensor(w, _be=out._be)
+        if out.is_complex():  # Re sum(out w): a real scalar, every part of out weighed
+            term = term.real
+        term = term.sum()
         total = term if total is None else total + term
     return total
 
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def _direction(rng, out):
+    """A random direction for an output: complex for a complex output."""
+    w = rng.standard_normal(out.shape)
+    return w + 1j * rng.standard_normal(out.shape) if out.is_complex() else w
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              nondet_tol=0.0, fast_mode=False, seed=0):
     """Compare backward() with central differences for every input that requires grad.
 
     Args:
         fn: callable taking the Tensors in ``inputs`` and returning a Tensor or a tuple.
         inputs: Tensors (or one tuple of them, PyTorch's form); those with requires_grad=True
-            are checked and must be float64.
+            are checked and must be float64 or complex128 (whose real and imaginary parts
+            are perturbed apart: the gradient is dL/dx + i dL/dy, PyTorch's convention).
         eps, atol, rtol: step and tolerances (|analytic - numeric| <= atol + rtol*|numeric|).
+        raise_exception: False returns False on a mismatch instead of raising (PyTorch's).
+        nondet_tol, fast_mode: PyTorch's; accepted, nothing changes (backward is
+            deterministic here, and every check is already against one random projection
+            of the outputs, as PyTorch's fast mode).
     Returns:
         True. Raises GradcheckError with the input index, element, analytic and numeric
-        values of the worst mismatch.
+        values of the worst mismatch (or returns False, ``raise_exception=False``).
     """
     if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
         inputs = tuple(inputs[0])  # PyTorch's form: gradcheck(fn, (x, y))
@@ -38,7 +55,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True")
     for i in checked:
-        if not str(inputs[i].dtype).endswith("float64"):
+        if not str(inputs[i].dtype).endswith(("float64", "complex128")):
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 "
                             "(float32 is too coarse for finite differences)")
     rng = np.random.default_rng(seed)
@@ -50,7 +67,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     outs = outputs_of(inputs)
     be = inputs[checked[0]]._be
     # each direction lives where its output does (fn may move data with .to())
-    weights = [o._be.asarray(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs]
+    weights = [o._be.asarray(_direction(rng, o), dtype=o.dtype) for o in outs]
     for i in checked:
         inputs[i].grad = None
     _project(outs, weights).backward()
@@ -58,27 +75,33 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     worst = None
     for i in checked:
         x = inputs[i]
-        host = x.numpy().astype(np.float64)
-        analytic = (np.zeros(host.shape) if x.grad is None else
-                    np.asarray(x.grad.numpy(), dtype=np.float64))
-        numeric = np.zeros(host.shape)
+        cplx = x.is_complex()
+        kind = np.complex128 if cplx else np.float64
+        host = x.numpy().astype(kind)
+        analytic = (np.zeros(host.shape, kind) if x.grad is None else
+                    np.asarray(x.grad.numpy(), dtype=kind))
+        numeric = np.zeros(host.shape, kind)
         for idx in np.ndindex(host.shape):
-            vals = []
-            for step in (eps, -eps):
-                bumped = host.copy()
-                bumped[idx] += step
-                args = list(inputs)
-                # still requiring grad, as PyTorch's gradcheck evaluates: fn may take
-                # gradients inside (autograd.grad of an inner loss, MAML's inner step)
-                args[i] = Tensor(be.asarray(bumped, dtype=x.dtype), _be=be).requires_grad_()
-                vals.append(float(_project(outputs_of(args), weights).item()))
-            numeric[idx] = (vals[0] - vals[1]) / (2 * eps)
+            for unit in ((1, 1j) if cplx else (1,)):  # dL/dx + i dL/dy for a complex input
+                vals = []
+                for step in (eps, -eps):
+                    bumped = host.copy()
+                    bumped[idx] += step * unit
+                    args = list(inputs)
+                    # still requiring grad, as PyTorch's gradcheck evaluates: fn may take
+                    # gradients inside (autograd.grad of an inner loss, MAML's inner step)
+                    args[i] = Tensor(be.asarray(bumped, dtype=x.dtype),
+                                     _be=be).requires_grad_()
+                    vals.append(float(_project(outputs_of(args), weights).item()))
+                numeric[idx] += unit * (vals[0] - vals[1]) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             idx = np.unravel_index(int(np.argmax(err)), err.shape)
             if worst is None or err[idx] > worst[0]:
                 worst = (err[idx], i, tuple(int(j) for j in idx), analytic[idx], numeric[idx])
     if worst is not None:
+        if not raise_exception:
+            return False
         _, i, idx, a, n = worst
         raise GradcheckError(f"gradcheck: input {i}, element {idx}: analytic {a:.8g} vs "
                              f"numeric {n:.8g} (|diff| {abs(a - n):.3g} > atol {atol} + "
@@ -86,13 +109,15 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return True
 
 
-def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, nondet_tol=0.0, fast_mode=False, seed=0):
     """Check second derivatives: :func:`gradcheck` of the first-order gradients, taken with
     ``create_graph=True``, w.r.t. the inputs and the output gradients (PyTorch's
     ``gradgradcheck``: those are random float64 tensors unless ``grad_outputs`` is given).
 
     Args:
-        fn, inputs, eps, atol, rtol, seed: as for :func:`gradcheck` (float64 inputs).
+        fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, fast_mode, seed: as for
+            :func:`gradcheck` (float64 inputs).
         grad_outputs: dL/d(output) for each output of ``fn`` (default: random).
     Returns:
         True, or raises GradcheckError naming the worst mismatch.
@@ -125,4 +150,5 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3
         return grad(out, [xs[i] for i in checked], grad_outputs=list(args[n:]),
                     create_graph=True, allow_unused=True, materialize_grads=True)
 
-    return gradcheck(first_order, *inputs, *vs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    return gradcheck(first_order, *inputs, *vs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, seed=seed)

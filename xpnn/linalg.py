@@ -1,4 +1,5 @@
-"""``xpnn.linalg``: PyTorch's ``torch.linalg`` (real tensors), differentiable.
+"""``xpnn.linalg``: PyTorch's ``torch.linalg`` (real tensors; eig/eigvals give complex
+results), differentiable.
 
 The factorizations and inverses are Functions of :mod:`xpnn.functional.decomp` over the
 backend's Array API ``linalg`` extension; vecdot, cross, multi_dot and lstsq's solution are
@@ -171,22 +172,55 @@ def lstsq(A, B, rcond=None, *, driver=None):
     values = svdvals(a) if driver in ("gelsd", "gelss") else empty()
     return LstsqResult(X, residuals, rank, values)
 
-def _no_complex(op):
-    raise NotImplementedError(
-        f"linalg.{op}: the eigenvalues of a general real matrix may be complex, and xpnn has "
-        "no complex tensors; for a symmetric matrix use linalg.eigh (or eigvalsh), whose "
-        "results are real")
+class Eig(Function):
+    """(eigenvalues, eigenvectors) of a general square matrix, complex, from the backend's
+    ``linalg.eig``; no gradient in xpnn (PyTorch has one)."""
+
+    saved_inputs = ()
+
+    def forward(self, A, values_only=False):
+        xp = self.xp
+        fn = getattr(xp.linalg, "eig", None)
+        if fn is None:
+            raise NotImplementedError(f"linalg.eig: backend {self.be.name!r} has no eig "
+                                      "(NumPy, torch and array-api-strict have one)")
+        want = xp.complex128 if A.dtype == xp.float64 or A.dtype == xp.complex128 else \
+            xp.complex64
+        w, V = fn(A)
+        w, V = xp.astype(w, want), xp.astype(V, want)  # real eigenvalues still come complex
+        return w if values_only else (w, V)
+
+    def backward(self, *dYs):
+        raise NotImplementedError("linalg.eig: the derivative of eig is not implemented in "
+                                  "xpnn (use linalg.eigh for symmetric matrices, which has "
+                                  "one)")
+
+
+def _eig_input(op, A):
+    A = as_tensor(A, op=op)
+    _matrix(op, A)
+    name = _B.dtype_name(A.dtype)
+    if name not in ("float32", "float64", "complex64", "complex128"):
+        raise DtypeError(f"{op}: expected a float or complex tensor, got {name}")
+    return A
 
 
 def eig(A):
-    """``torch.linalg.eig`` needs complex tensors, which xpnn lacks: raises
-    NotImplementedError (use :func:`eigh` for symmetric matrices)."""
-    _matrix("linalg.eig", A)
-    _no_complex("eig")
+    """The eigenvalues and eigenvectors of a general square matrix (``torch.linalg.eig``).
+
+    Args:
+        A: (..., n, n), float32/float64 (or complex).
+    Returns:
+        ``(eigenvalues, eigenvectors)``: (..., n) and (..., n, n), complex64 (complex128
+        from 64-bit inputs); eigenvectors of unit norm in the columns. No gradient (its
+        backward raises NotImplementedError); on a backend without ``linalg.eig`` (CuPy)
+        it raises NotImplementedError naming the backend.
+    """
+    w, V = Eig.apply(_eig_input("linalg.eig", A))
+    return return_types.linalg_eig(w, V)
 
 
 def eigvals(A):
-    """``torch.linalg.eigvals`` needs complex tensors, which xpnn lacks: raises
-    NotImplementedError (use :func:`eigvalsh` for symmetric matrices)."""
-    _matrix("linalg.eigvals", A)
-    _no_complex("eigvals")
+    """The eigenvalues of a general square matrix, complex (``torch.linalg.eigvals``),
+    as :func:`eig`'s first result."""
+    return Eig.apply(_eig_input("linalg.eigvals", A), values_only=True)

@@ -65,6 +65,9 @@ class ConvertMethods:
     def __float__(self):
         return float(self.item())
 
+    def __complex__(self):
+        return complex(self.item())
+
     def __int__(self):
         return int(self.item())
 
@@ -170,7 +173,7 @@ class ConvertMethods:
         return self.dtype not in (self.xp.uint8, self.xp.bool)
 
     def is_complex(self):
-        return False  # xpnn's dtypes are real
+        return self._be.is_complex(self.dtype)
 
     def is_same_size(self, other):
         return tuple(self.shape) == tuple(other.shape)

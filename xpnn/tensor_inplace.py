@@ -335,7 +335,7 @@ class InplaceMethods:
     def _float_inplace(self, op, fn):
         """self = fn(self) for an op whose result is floating: an integer or bool tensor
         cannot hold it (PyTorch refuses rather than truncate)."""
-        if not self._be.is_floating(self.dtype):
+        if not self._be.is_inexact(self.dtype):
             raise DtypeError(f"{op}: result type Float can't be cast to the desired output "
                              f"type {B.dtype_name(self.dtype)}")
         return self._unary_inplace(op, fn)

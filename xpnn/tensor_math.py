@@ -278,6 +278,8 @@ class MathMethods:
         return F.hardshrink(self, lambd)
 
     def isreal(self):
+        if self._be.is_complex(self.dtype):
+            return F.eq(_misc.imag(self), 0)
         return F.eq(self, self) | F.isnan(self)  # every real entry is real, NaN included
 
     def positive(self):
@@ -286,8 +288,10 @@ class MathMethods:
         return self
 
     fix = trunc
-    real = property(_misc.real, doc="The real part: the tensor itself (xpnn is real).")
-    imag = property(_misc.imag, doc="Raises, as PyTorch for a real tensor.")
+    real = property(_misc.real, doc="The real part (a copy for a complex tensor, the tensor "
+                    "itself for a real one).")
+    imag = property(_misc.imag, doc="The imaginary part (a copy); raises for a real tensor, "
+                    "as PyTorch.")
 
 
 # the one-input functions of xpnn.functional.moremath as methods (x.tan(), x.log2(), ...)

@@ -8,6 +8,7 @@ import math
 from . import functional as F
 from ._errors import ShapeError
 from .functional import layout as _layout
+from .functional.complex import conj as _conj
 from .functional.shape import _dims
 
 
@@ -27,7 +28,7 @@ def _H(self):
     if self.ndim > 2:
         raise RuntimeError(f"H: only supported on matrices (2-D tensors), got a "
                            f"{self.ndim}-D tensor; use mH for batches of matrices")
-    return self.t()
+    return _conj(self.t())
 
 
 class ShapeMethods:
@@ -78,8 +79,8 @@ class ShapeMethods:
         return F.transpose(self, -2, -1)
 
     @property
-    def mH(self):  # real dtypes only, so the conjugate transpose is mT
-        return F.transpose(self, -2, -1)
+    def mH(self):  # the conjugate transpose (mT for real dtypes)
+        return _conj(F.transpose(self, -2, -1))
 
     def movedim(self, source, destination):
         return F.movedim(self, source, destination)

@@ -24,11 +24,12 @@ __all__ = ["assert_close", "assert_allclose", "make_tensor"]
 
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
                "float64": (1e-7, 1e-7)}
+_COMPLEX_TOLERANCES = {"complex64": _TOLERANCES["float32"], "complex128": _TOLERANCES["float64"]}
 
 
 def _tolerances(*dtypes):
     """The (rtol, atol) of the loosest of ``dtypes`` (integers and bools: exact)."""
-    pairs = [_TOLERANCES.get(d, (0.0, 0.0)) for d in dtypes]
+    pairs = [_TOLERANCES.get(d, _COMPLEX_TOLERANCES.get(d, (0.0, 0.0))) for d in dtypes]
     return max(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
@@ -65,7 +66,8 @@ def _values(actual, expected, rtol, atol, equal_nan, msg, path, what):
         a, e = a.astype(np.int64), e.astype(np.int64)
     exact = rtol == 0 and atol == 0
     if a.dtype.kind in "fc" or e.dtype.kind in "fc":
-        a64, e64 = a.astype(np.float64), e.astype(np.float64)
+        kind = np.complex128 if "c" in (a.dtype.kind, e.dtype.kind) else np.float64
+        a64, e64 = a.astype(kind), e.astype(kind)  # complex: |a - e| <= atol + rtol |e|
         with np.errstate(invalid="ignore", over="ignore"):
             diff = np.abs(a64 - e64)
             ok = diff <= atol + rtol * np.abs(e64)

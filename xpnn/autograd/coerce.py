@@ -24,10 +24,14 @@ def as_tensor(x, like=None, op="op"):
         # a NumPy scalar (np.float64(2.0), np.asarray(2.0), a reduction's result) acts like
         # the Python number it holds, as in PyTorch: it must not upcast a float32 tensor
         x = x.item()
+    if isinstance(x, complex):  # a complex number: like's complex dtype, else the default's
+        dtype = like.dtype if be.is_complex(like.dtype) else be.xp.complex128 \
+            if B.get_default_dtype() == "float64" else be.xp.complex64
+        return like._result(be.xp.asarray(x, dtype=dtype, device=be.device), be)
     if isinstance(x, (bool, int, float)):
         if isinstance(x, bool):
             dtype = be.xp.bool
-        elif isinstance(x, float) and not be.is_floating(like.dtype):
+        elif isinstance(x, float) and not be.is_inexact(like.dtype):
             dtype = be.dtype(B.get_default_dtype())
         elif like.dtype == be.xp.bool:  # an int: True + 1 is 2 (PyTorch), not True
             dtype = be.xp.int64

@@ -57,7 +57,7 @@ def _call_ctx_backward(node, dYs):
         if tuple(arr.shape) != tuple(t.shape):  # PyTorch: invalid gradient at index i
             raise RuntimeError(f"{name}.backward: invalid gradient at index {i}: got shape "
                                f"{tuple(arr.shape)} but expected shape {tuple(t.shape)}")
-        if arr.dtype != t.dtype and t._be.is_floating(t.dtype):
+        if arr.dtype != t.dtype and t._be.is_inexact(t.dtype):
             arr = t.xp.astype(arr, t.dtype)  # cast back to the input's dtype, as PyTorch
         out.append(arr)
     return tuple(out)

@@ -76,7 +76,7 @@ class TensorBase:
         if self._node is not None and not requires_grad:
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
                                "tensors; use .detach() to get a tensor cut from the graph")
-        if requires_grad and not self._be.is_floating(self.array.dtype):
+        if requires_grad and not self._be.is_inexact(self.array.dtype):
             raise RuntimeError(f"requires_grad_: only Tensors of floating point dtype can "
                                f"require gradients, got {B.dtype_name(self.dtype)}")
         self._rg = bool(requires_grad)

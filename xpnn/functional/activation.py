@@ -13,6 +13,7 @@ from .. import backend as B
 from .. import cpu
 from ..autograd import Function, as_tensor
 from .activation_base import _dim, _in_place, _input, _sigmoid
+from .complex_base import refuse_complex
 # the other families live in their own files and are re-exported here, where callers look
 from .activation_more import (GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU,
                               ScaledELU, Shrink, Softsign, Tanhshrink, Threshold, _Local,
@@ -305,7 +306,9 @@ def relu(input, inplace=False):
     """max(x, 0); integers stay integers, as in PyTorch."""
     if inplace:
         return _in_place(relu, input)
-    return ReLU.apply(as_tensor(input, op="relu"))
+    x = as_tensor(input, op="relu")
+    refuse_complex("relu", x)
+    return ReLU.apply(x)
 
 
 def gelu(input, approximate="none"):

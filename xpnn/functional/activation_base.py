@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import as_tensor
+from .complex_base import refuse_complex
 from .transfer import to
 from .._errors import DtypeError
 
@@ -20,6 +21,7 @@ def _input(op, x, promote=True):
     x = as_tensor(x, op=op)
     if x._be.is_floating(x.dtype):
         return x
+    refuse_complex(op, x)  # xpnn's activations are real (PyTorch has some complex forms)
     if not promote:
         raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} (cast "
                         "it with .float())")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import TensorBase, as_tensor
 from .._errors import ShapeError
+from .complex_base import refuse_complex
 from .transfer import to
 
 
@@ -63,11 +64,32 @@ def quiet(cls):
 
 
 def _kind(be, dtype):
-    """0 bool, 1 integer, 2 floating (PyTorch's promotion categories)."""
+    """0 bool, 1 integer, 2 floating, 3 complex (PyTorch's promotion categories)."""
     xp = be.xp
     if dtype == xp.bool:
         return 0
+    if B.is_complex_dtype(xp, dtype):
+        return 3
     return 2 if xp.isdtype(dtype, "real floating") else 1
+
+
+def _complex_of(be, dtype):
+    """The complex dtype holding a real floating ``dtype`` (float64: complex128, the
+    narrower floats complex64), as c10's toComplexType."""
+    return be.xp.complex128 if B.dtype_name(dtype) == "float64" else be.xp.complex64
+
+
+def _complex_result(be, a, b, ka, kb):
+    """The dtype of a complex operand meeting one of another kind (c10's promoteTypes and
+    combine_categories): a dimensioned complex keeps its dtype against a 0-d or number; a
+    dimensioned float against a 0-d complex becomes the complex of its own width; at one
+    level a float widens the complex (float64 + complex64 is complex128)."""
+    c, r, kr = (a, b, kb) if ka == 3 else (b, a, ka)
+    if kr < 2 or (r.ndim == 0 and c.ndim != 0):
+        return c.dtype
+    if c.ndim == 0 and r.ndim != 0:
+        return _complex_of(be, r.dtype)
+    return be.xp.result_type(c.dtype, _complex_of(be, r.dtype))
 
 
 def _cast(t, dtype):
@@ -96,6 +118,9 @@ def promote(a, b, op="op", broadcast=True):
             return (_cast(a, b.dtype), b) if za else (a, _cast(b, a.dtype))
         dt = be.xp.result_type(a.dtype, b.dtype)
         return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
+    if 3 in (ka, kb):
+        dt = _complex_result(be, a, b, ka, kb)
+        return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
     # different kinds: the higher kind's dtype wins
     return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
 
@@ -107,10 +132,12 @@ def _broadcastable(op, sa, sb):
             raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
 
 
-def _floating(t):
-    """``t`` itself if floating, else cast to the default float dtype (int -> float ops)."""
+def _floating(t, op="this op"):
+    """``t`` itself if floating, else cast to the default float dtype (int -> float ops); a
+    complex ``t`` raises (the ops that take complex tensors check for them first)."""
     if t._be.is_floating(t.dtype):
         return t
+    refuse_complex(op, t)
     return _cast(t, t._be.dtype(B.get_default_dtype()))
 
 

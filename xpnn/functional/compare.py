@@ -7,6 +7,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
 from .._errors import DtypeError, ShapeError
+from .complex_base import refuse_complex
 from .broadcast import _broadcastable, _cast, promote, unbroadcast, unbroadcast_graph
 
 
@@ -105,7 +106,10 @@ class Predicate(Function):
 
 def _compare(name, op):
     def cmp(input, other):
-        return Compare.apply(*promote(input, other, name), op=op)
+        a, b = promote(input, other, name)
+        if op in ("lt", "le", "gt", "ge"):  # complex numbers have no order
+            refuse_complex(name, a, b)
+        return Compare.apply(a, b, op=op)
     cmp.__name__ = cmp.__qualname__ = name
     cmp.__doc__ = f"Elementwise {name}, a bool Tensor (no gradient)."
     return cmp

@@ -15,6 +15,8 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
 from .._errors import ArgumentError, DtypeError, ZeroDivision
+from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
+from .complex_base import conj, refuse_complex
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
                         promote, quiet, unbroadcast, unbroadcast_graph)
 from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # noqa: F401
@@ -76,15 +78,15 @@ class Mul(Function):
         return A * B
 
     def backward(self, dY):
-        A, B, xp = self.A, self.B, self.xp
-        dA = unbroadcast(xp, dY * B, A.shape) if self.needs[0] else None
-        dB = unbroadcast(xp, dY * A, B.shape) if self.needs[1] else None
+        A, B, xp = self.A, self.B, self.xp  # complex: dA = dY conj(B), dB = dY conj(A)
+        dA = unbroadcast(xp, dY * conj(xp, B), A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * conj(xp, A), B.shape) if self.needs[1] else None
         return dA, dB
 
     def backward_graph(self, dY):
         A, B = self.inputs
-        dA = unbroadcast_graph(dY * B, A.shape) if self.needs[0] else None
-        dB = unbroadcast_graph(dY * A, B.shape) if self.needs[1] else None
+        dA = unbroadcast_graph(dY * conj_t(B), A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(dY * conj_t(A), B.shape) if self.needs[1] else None
         return dA, dB
 
 
@@ -96,15 +98,15 @@ class Div(Function):
         return A / B
 
     def backward(self, dY):
-        A, B, xp = self.A, self.B, self.xp
-        dA = unbroadcast(xp, dY / B, A.shape) if self.needs[0] else None
-        dB = unbroadcast(xp, -dY * A / (B * B), B.shape) if self.needs[1] else None
+        A, B, xp = self.A, self.B, self.xp  # complex: the conjugates of the derivatives
+        dA = unbroadcast(xp, dY / conj(xp, B), A.shape) if self.needs[0] else None
+        dB = unbroadcast(xp, -dY * conj(xp, A / (B * B)), B.shape) if self.needs[1] else None
         return dA, dB
 
     def backward_graph(self, dY):
         A, B = self.inputs
-        dA = unbroadcast_graph(dY / B, A.shape) if self.needs[0] else None
-        dB = unbroadcast_graph(-dY * A / (B * B), B.shape) if self.needs[1] else None
+        dA = unbroadcast_graph(dY / conj_t(B), A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(-dY * conj_t(A / (B * B)), B.shape) if self.needs[1] else None
         return dA, dB
 
 
@@ -154,12 +156,12 @@ class PowScalar(Function):
     def backward(self, dY):
         if self.p == 0:  # x^0 = 1: no gradient, even at x = 0 (0 * 0^-1 would be NaN)
             return self.xp.zeros_like(dY)
-        return dY * (self.p * self.X ** (self.p - 1))
+        return dY * conj(self.xp, self.p * self.X ** (self.p - 1))
 
     def backward_graph(self, dY):
         if self.p == 0:
             return dY * 0
-        return dY * (self.p * self.inputs[0] ** (self.p - 1))
+        return dY * conj_t(self.p * self.inputs[0] ** (self.p - 1))
 
 
 class Maximum(Function):
@@ -259,7 +261,7 @@ def div(input, other, *, rounding_mode=None):
         q = Div.apply(_floating(a), _floating(b))
         q = Constant.apply(q, fn=rounding_mode)
         return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
-    if not a._be.is_floating(a.dtype):
+    if not a._be.is_inexact(a.dtype):
         a, b = _floating(a), _floating(b)
     return Div.apply(a, b)
 
@@ -292,21 +294,27 @@ def pow(input, exponent):
             and not isinstance(exponent, bool):
         # a NumPy float64 exponent would upcast float32: take the Python number it holds
         p = exponent.item() if isinstance(exponent, B.np.number) else exponent
-        if isinstance(p, float) and not input._be.is_floating(input.dtype):
+        if isinstance(p, float) and not input._be.is_inexact(input.dtype):
             input = _floating(input)
-        elif p < 0 and not input._be.is_floating(input.dtype):
+        elif p < 0 and not input._be.is_inexact(input.dtype):
             raise DtypeError(f"pow: integers to negative integer powers are not allowed "
                              f"({B.dtype_name(input.dtype)} tensor ** {p})")
         return PowScalar.apply(input, p=p)
-    return Pow.apply(*promote(input, exponent, "pow"))
+    a, b = promote(input, exponent, "pow")
+    refuse_complex("pow (with a tensor exponent)", a, b)
+    return Pow.apply(a, b)
 
 
 def maximum(input, other):
-    return Maximum.apply(*promote(input, other, "maximum"), sign=1)
+    a, b = promote(input, other, "maximum")
+    refuse_complex("maximum", a, b, kind="runtime")
+    return Maximum.apply(a, b, sign=1)
 
 
 def minimum(input, other):
-    return Maximum.apply(*promote(input, other, "minimum"), sign=-1)
+    a, b = promote(input, other, "minimum")
+    refuse_complex("minimum", a, b, kind="runtime")
+    return Maximum.apply(a, b, sign=-1)
 
 
 def square(input):
@@ -380,6 +388,7 @@ def clamp(input, min=None, max=None):
     """Clamp to [min, max]; the gradient is zero where the input was clamped. ``min`` and
     ``max`` may be numbers or tensors."""
     x = as_tensor(input, op="clamp")
+    refuse_complex("clamp", x)
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, TensorBase) or isinstance(max, TensorBase) or B.is_array(min) or \

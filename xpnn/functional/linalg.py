@@ -9,7 +9,9 @@ here. Tests that empty ``MATMUL`` or ``BATCHED_MATMUL`` patch gemm.py, which rea
 from __future__ import annotations
 
 from ..autograd import Function, TensorBase, _mixed, as_tensor
-from .elementwise import _saved_for, promote, unbroadcast, unbroadcast_graph
+from .elementwise import _broadcastable, _saved_for, promote, unbroadcast, unbroadcast_graph
+from .complex import conj as conj_t  # Tensors: the recorded backward (a real one as is)
+from .complex_base import conj
 from .._errors import DtypeError, ShapeError
 from .shape import reshape
 # the native kernels, re-exported where linalg.py held them before the split (conv,
@@ -31,17 +33,18 @@ class MatMul(Function):
 
     def backward(self, dY):
         A, B, xp, be = self.A, self.B, self.xp, self.be
-        # Y = A B  =>  dA = dY B^T,  dB = A^T dY  (batch dims summed where broadcast)
-        dA = unbroadcast(xp, _product(be, dY, xp.matrix_transpose(B)), A.shape) \
+        # Y = A B  =>  dA = dY B^H,  dB = A^H dY  (batch dims summed where broadcast; B^H is
+        # B^T for real B)
+        dA = unbroadcast(xp, _product(be, dY, xp.matrix_transpose(conj(xp, B))), A.shape) \
             if self.needs[0] else None
-        dB = unbroadcast(xp, _product(be, xp.matrix_transpose(A), dY), B.shape) \
+        dB = unbroadcast(xp, _product(be, xp.matrix_transpose(conj(xp, A)), dY), B.shape) \
             if self.needs[1] else None
         return dA, dB
 
     def backward_graph(self, dY):
         A, B = self.inputs
-        dA = unbroadcast_graph(dY @ B.mT, A.shape) if self.needs[0] else None
-        dB = unbroadcast_graph(A.mT @ dY, B.shape) if self.needs[1] else None
+        dA = unbroadcast_graph(dY @ conj_t(B).mT, A.shape) if self.needs[0] else None
+        dB = unbroadcast_graph(conj_t(A).mT @ dY, B.shape) if self.needs[1] else None
         return dA, dB
 
 
@@ -56,6 +59,7 @@ class Linear(Function):
 
     def backward(self, dY):
         X, W, xp, be = self.X, self.W, self.xp, self.be
+        X, W = conj(xp, X), conj(xp, W)  # complex: dX = dY conj(W), dW = dY^T conj(X)
         if self.needs[0] and self.needs[1]:
             dX, dW = mm2d_pair(be, dY, W, dY.T, X)
         else:
@@ -66,7 +70,7 @@ class Linear(Function):
         return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
 
     def backward_graph(self, dY):
-        X, W = self.inputs[0], self.inputs[1]
+        X, W = conj_t(self.inputs[0]), conj_t(self.inputs[1])
         dX = dY @ W if self.needs[0] else None
         dW = dY.T @ X if self.needs[1] else None
         if len(self.needs) == 2:
@@ -115,6 +119,12 @@ def linear(x, weight, bias=None):
     x = as_tensor(x, like=weight if isinstance(weight, TensorBase) else None, op="linear")
     if x._be is not weight._be:  # before the dtype check: torch.float32 != np.float32
         _mixed("linear", (x, weight))
+    if weight.ndim == 1:  # PyTorch: a 1-D weight is one output feature, dropped from the shape
+        y = matmul(x, weight)
+        return y if bias is None else y + bias
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 1-D or 2-D (out_features, in_features), "
+                         f"got shape {tuple(weight.shape)}")
     in_features = weight.shape[1]
     if x.ndim == 0 or x.shape[-1] != in_features:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
@@ -123,6 +133,13 @@ def linear(x, weight, bias=None):
         raise DtypeError(f"linear: input dtype {x.dtype} differs from weight dtype "
                         f"{weight.dtype}; cast the input (no silent up/down-cast)")
     lead = x.shape[:-1]
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), (), (1,)):
+        out = tuple(lead) + (weight.shape[0],)
+        _broadcastable("linear (bias)", tuple(bias.shape), out)
+        if bias.ndim > len(out):
+            raise ShapeError(f"linear: bias of shape {tuple(bias.shape)} has more dims than "
+                             f"the output {out}")
+        return matmul(x, weight.T) + bias  # a bias of the output's shape (addmm's form)
     if len(lead) != 1:
         x = reshape(x, (-1, in_features))
     y = Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

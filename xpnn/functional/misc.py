@@ -1,6 +1,6 @@
-"""PyTorch's smaller ``torch.*`` functions that programs call now and then: the real-dtype
-forms of the complex API (``real``, ``conj``, ``angle``...), statistics and helpers built
-from other ops (``cov``, ``corrcoef``, ``histogram``, ``frexp``, ``select_scatter``...),
+"""PyTorch's smaller ``torch.*`` functions that programs call now and then: the complex API
+(``real``, ``conj``, ``angle``...: in complex.py, re-exported here), statistics and helpers
+built from other ops (``cov``, ``corrcoef``, ``histogram``, ``frexp``, ``select_scatter``...),
 count draws (``poisson``, ``binomial``), and top-level forms of Tensor methods
 (``torch.clone``, ``torch.relu_``...). The creation functions of the same kind are in
 xpnn/creation_more.py.
@@ -18,7 +18,9 @@ from .. import backend as B
 from .. import return_types
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError, \
     ShapeError
-from ..autograd import Function, TensorBase, as_tensor, no_grad
+from ..autograd import TensorBase, as_tensor, no_grad
+from .complex import (Angle, angle, conj, conj_physical, imag, is_conj,  # noqa: F401
+                      is_neg, real, resolve_conj, resolve_neg)  # moved there, re-exported
 from .elementwise import promote
 from .indexing import index_add
 from .shape import _axis
@@ -30,76 +32,13 @@ def _tensor(op, x):
     return x
 
 
-# -- the complex API on real tensors ----------------------------------------------------------
-def real(input):
-    """The real part: a real tensor itself, as ``torch.real``."""
-    return _tensor("real", input)
-
-
-def imag(input):
-    """PyTorch raises for a real tensor, and xpnn's tensors are real."""
-    x = _tensor("imag", input)
-    raise DtypeError(f"imag: not implemented for tensors with non-complex dtypes (got "
-                     f"{B.dtype_name(x.dtype)})")
-
-
-def conj(input):
-    """The conjugate: a real tensor itself, as ``torch.conj``."""
-    return _tensor("conj", input)
-
-
-def conj_physical(input):
-    """The conjugate: a real tensor itself, as ``torch.conj_physical``."""
-    return _tensor("conj_physical", input)
-
-
-def resolve_conj(input):
-    return _tensor("resolve_conj", input)
-
-
-def resolve_neg(input):
-    return _tensor("resolve_neg", input)
-
-
-def is_conj(input):
-    _tensor("is_conj", input)
-    return False
-
-
-def is_neg(input):
-    _tensor("is_neg", input)
-    return False
-
-
-class Angle(Function):
-    """pi for negative entries, 0 for the others, NaN kept; the derivative is 0."""
-
-    def forward(self, X):
-        xp = self.xp
-        self.X = X
-        Y = xp.astype(X < 0, X.dtype) * math.pi
-        return xp.where(xp.isnan(X), X, Y)
-
-    def backward(self, dY):
-        return self.xp.zeros_like(self.X)
-
-
-def angle(input):
-    """The argument of each entry, as ``torch.angle`` for real tensors: pi for negatives, 0
-    otherwise, NaN kept; integers give the default float dtype. Its gradient is zero."""
-    x = _tensor("angle", input)
-    if not x._be.is_floating(x.dtype):
-        x = x.to(B.get_default_dtype())
-    return Angle.apply(x)
-
-
 def adjoint(input):
-    """The conjugate transpose of the last two dims: ``mT`` for real tensors."""
+    """The conjugate transpose of the last two dims (``mT`` for real tensors)."""
     x = _tensor("adjoint", input)
     if x.ndim < 2:
         raise ShapeError(f"adjoint: expected a tensor with at least 2 dimensions, got "
                          f"{x.ndim}")
-    return x.mT
+    return conj(x.mT)
 
 
 def rsub(input, other, *, alpha=1):

@@ -96,9 +96,12 @@ def frac(input):
 
 
 def sgn(input):
-    """-1, 0 or 1 by the sign of each entry, 0 for NaN, as ``torch.sgn`` of a real tensor;
-    zero gradient."""
+    """-1, 0 or 1 by the sign of each entry, 0 for NaN, as ``torch.sgn`` of a real tensor
+    (zero gradient); z / |z| (0 at 0) of a complex one."""
     x = as_tensor(input, op="sgn")
+    if x._be.is_complex(x.dtype):  # z / |z|, 0 at 0; differentiable
+        r = x.abs()
+        return where(r == 0, 0.0, x / where(r == 0, 1.0, r))
     if not x._be.is_floating(x.dtype):
         return sign(x)
     return where(isnan(x), 0.0, sign(x))

@@ -10,6 +10,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .complex import conj
 from .elementwise import add, div, mul, promote, unbroadcast
 from .linalg import bmm, matmul, mm, outer
 from .rearrange import diagonal
@@ -33,13 +34,15 @@ def dot(input, other):
         raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] "
                            f"and src [{b.shape[0]}] to have the same number of elements")
     _same_dtype("dot", a, b)
+    if a._be.is_complex(a.dtype):  # Mul's backward conjugates (MatMul's does not yet)
+        return _sum(mul(a, b))
     return matmul(a, b)
 
 
 def vdot(input, other):
-    """The inner product of two 1-D tensors (for real tensors the same as :func:`dot`), as
-    ``torch.vdot``."""
-    return dot(input, other)
+    """The inner product of two 1-D tensors, the first conjugated (for real tensors the same
+    as :func:`dot`), as ``torch.vdot``."""
+    return dot(conj(as_tensor(input, op="vdot")), other)
 
 
 def mv(input, vec):

@@ -26,8 +26,14 @@ def _name(op, dtype):
 
 
 def _category(name):
-    """0 bool, 1 integer, 2 floating."""
-    return 0 if name == "bool" else 2 if name in B.FLOAT_DTYPES else 1
+    """0 bool, 1 integer, 2 floating, 3 complex."""
+    return 0 if name == "bool" else 2 if name in B.FLOAT_DTYPES else \
+        3 if name in B.COMPLEX_DTYPES else 1
+
+
+def _to_complex(name):
+    """c10's toComplexType: float64 -> complex128, the narrower floats complex64."""
+    return "complex128" if name == "float64" else "complex64"
 
 
 def _size(name):
@@ -41,6 +47,9 @@ def _promote(a, b):
     if ca != cb and (a in _BAREBONES or b in _BAREBONES) and max(ca, cb) < 2:
         raise TypeError(f"promote_types: promotion for uint16, uint32, uint64 types is not "
                         f"supported, attempted to promote {a} and {b}")
+    if 3 in (ca, cb) and 2 in (ca, cb):  # float64 + complex64 is complex128
+        c, r = (a, b) if ca == 3 else (b, a)
+        return c if _size(c) >= 2 * _size(r) else _to_complex(r)
     if ca != cb:
         return a if ca > cb else b
     if ca == 2:
@@ -72,9 +81,11 @@ def _combine(higher, lower):
     ``lower`` is of a higher category."""
     if higher is None:
         return lower
-    if lower is None or _category(higher) == 2:
+    if lower is not None and _category(lower) == 3 and _category(higher) == 2:
+        return _to_complex(higher)  # a float tensor meeting a complex 0-d or number
+    if lower is None or _category(higher) >= 2:
         return higher
-    if higher == "bool" or _category(lower) == 2:
+    if higher == "bool" or _category(lower) >= 2:
         return _promote(higher, lower)
     return higher
 
@@ -91,10 +102,11 @@ def result_type(tensor1, tensor2):
     for arg in (tensor1, tensor2):
         if isinstance(arg, TensorBase):
             level, name = (0 if arg.ndim else 1), B.dtype_name(arg.dtype)
-        elif isinstance(arg, (bool, int, float)):
+        elif isinstance(arg, (bool, int, float, complex)):
             level = 2
             name = "bool" if isinstance(arg, bool) else "int64" if isinstance(arg, int) \
-                else B.get_default_dtype()
+                else B.get_default_dtype() if isinstance(arg, float) else \
+                _to_complex(B.get_default_dtype())
         else:
             raise TypeError(f"result_type: expected a Tensor or a number, got "
                             f"{type(arg).__name__}")

@@ -11,6 +11,7 @@ from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .._errors import DtypeError, IndexRangeError, ShapeError
+from .complex_base import refuse_complex
 from .transfer import to
 from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
 
@@ -198,10 +199,10 @@ def _prep(op, input, dim, axis, keepdim, keepdims):
     return x, _axes(op, dim, x.ndim), keep
 
 
-def _float_input(op, x, dtype=None):
+def _float_input(op, x, dtype=None, complex_ok=False):
     if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
         return to(x, dtype=dtype)
-    if not x._be.is_floating(x.dtype):
+    if not x._be.is_floating(x.dtype) and not (complex_ok and x._be.is_complex(x.dtype)):
         raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
                          "(pass dtype= or cast with .float())")
     return x
@@ -210,7 +211,7 @@ def _float_input(op, x, dtype=None):
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum over ``dim`` (all dims by default). Integers sum to int64, as in PyTorch."""
     x, axes, keep = _prep("sum", input, dim, axis, keepdim, keepdims)
-    if dtype is None and not x._be.is_floating(x.dtype):
+    if dtype is None and not x._be.is_inexact(x.dtype):
         dtype = x.xp.int64
     if x.dtype == x.xp.bool:  # a count (the Array API sums numbers only)
         x = to(x, dtype=x.xp.int64)
@@ -219,7 +220,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     x, axes, keep = _prep("mean", input, dim, axis, keepdim, keepdims)
-    return Mean.apply(_float_input("mean", x, dtype), axes=axes, keepdims=keep)
+    return Mean.apply(_float_input("mean", x, dtype, complex_ok=True), axes=axes,
+                      keepdims=keep)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
@@ -236,6 +238,7 @@ def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
         from .elementwise import maximum, minimum
         return (maximum if sign > 0 else minimum)(input, dim)
     x = as_tensor(input, op=op)
+    refuse_complex(op, x)
     if x.dtype == x.xp.bool:  # the Array API's max takes numbers: bools as uint8, and back
         out = _max_min(op, sign, to(x, dtype="uint8"), dim, keepdim, axis, keepdims)
         if isinstance(out, tuple):
@@ -298,6 +301,7 @@ def _arg(op, input, dim, keepdim, axis, keepdims):
     """argmax/argmin as the indices of MaxDim (an op the ONNX export sees, as ArgMax)."""
     from .shape import reshape
     x = as_tensor(input, op=op)
+    refuse_complex(op, x, kind="runtime")
     d, keep = resolve(op, dim, axis, keepdim, keepdims)
     sign = 1 if op == "argmax" else -1
     if x.dtype == x.xp.bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import return_types
 from .._errors import ShapeError
 from ..autograd import as_tensor
+from .complex_base import refuse_complex
 from .gather import Gather, _take_flat, flat_positions
 from .shape import _axis
 
@@ -22,6 +23,7 @@ TopKResult = return_types.topk
 def argsort_array(xp, X, axis, descending=False):
     """Stable argsort of a raw array along ``axis`` (>= 0), as int64 (bools sort as 0/1:
     the Array API sorts only numbers)."""
+    refuse_complex("sort", X, kind="runtime")
     if X.dtype == xp.bool:
         X = xp.astype(X, xp.int8)
     if not descending:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, no_grad
+from .complex_base import real_like
 
 
 class Transfer(Function):
@@ -13,13 +14,16 @@ class Transfer(Function):
 
     def forward(self, X, target=None, dtype=None):
         self.src_dtype = X.dtype
+        if dtype is not None and B.is_complex_dtype(self.xp, X.dtype) and \
+                B.dtype_name(dtype) not in B.COMPLEX_DTYPES:
+            X = self.xp.real(X)  # complex to real keeps the real part (PyTorch)
         if target is self.be:
             return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
         return target.asarray(X, dtype=dtype)
 
     def backward(self, dY):
         if B.backend_of(dY) is self.be:
-            return dY if dY.dtype == self.src_dtype else self.xp.astype(dY, self.src_dtype)
+            return dY if dY.dtype == self.src_dtype else real_like(self.xp, dY, self.src_dtype)
         return self.be.asarray(dY, dtype=B.dtype_name(self.src_dtype))
 
     def backward_graph(self, dY):
@@ -35,7 +39,7 @@ def to(x, backend=None, device=None, dtype=None):
         backend if backend is not None else x.backend, device)
     if target is x._be and (dtype is None or x.dtype == target.dtype(dtype)):
         return x
-    if dtype is not None and x.requires_grad and not target.is_floating(target.dtype(dtype)):
+    if dtype is not None and x.requires_grad and not target.is_inexact(target.dtype(dtype)):
         with no_grad():  # an integer or bool result has no gradient: a constant (PyTorch)
             out = Transfer.apply(x, target=target, dtype=dtype)
     else:

@@ -4,9 +4,13 @@ kernel: zero gradient), with their public functions. Integers are computed in th
 float dtype where the result is floating (exp of an int64 tensor is float32)."""
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd import Function, as_tensor
 from .._errors import DtypeError
 from .broadcast import _floating, quiet
+from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
+from .compare import where
+from .complex_base import conj, refuse_complex
 
 
 class Neg(Function):
@@ -32,11 +36,11 @@ class Exp(Function):
         return self.Y
 
     def backward(self, dY):
-        return dY * self.Y
+        return dY * conj(self.xp, self.Y)  # complex: dY * conj(f'(z)), PyTorch's convention
 
     def backward_graph(self, dY):
         X = self.inputs[0]
-        return dY * exp(X)
+        return dY * conj_t(exp(X))
 
 
 @quiet
@@ -62,11 +66,11 @@ class Log(Function):
         return self.xp.log(X)
 
     def backward(self, dY):
-        return dY / self.X
+        return dY / conj(self.xp, self.X)
 
     def backward_graph(self, dY):
         X = self.inputs[0]
-        return dY / X
+        return dY / conj_t(X)
 
 
 @quiet
@@ -92,11 +96,11 @@ class Sqrt(Function):
         return self.Y
 
     def backward(self, dY):
-        return dY / (2 * self.Y)
+        return dY / (2 * conj(self.xp, self.Y))
 
     def backward_graph(self, dY):
         X = self.inputs[0]
-        return dY / (2 * sqrt(X))
+        return dY / (2 * conj_t(sqrt(X)))
 
 
 @quiet
@@ -127,11 +131,11 @@ class Reciprocal(Function):
         return self.Y
 
     def backward(self, dY):
-        return -dY * self.Y * self.Y
+        return -dY * conj(self.xp, self.Y * self.Y)
 
     def backward_graph(self, dY):
         Y = reciprocal(self.inputs[0])
-        return -dY * Y * Y
+        return -dY * conj_t(Y * Y)
 
 
 class Sin(Function):
@@ -140,11 +144,11 @@ class Sin(Function):
         return self.xp.sin(X)
 
     def backward(self, dY):
-        return dY * self.xp.cos(self.X)
+        return dY * conj(self.xp, self.xp.cos(self.X))
 
     def backward_graph(self, dY):
         X = self.inputs[0]
-        return dY * cos(X)
+        return dY * conj_t(cos(X))
 
 
 class Cos(Function):
@@ -153,11 +157,11 @@ class Cos(Function):
         return self.xp.cos(X)
 
     def backward(self, dY):
-        return -dY * self.xp.sin(self.X)
+        return -dY * conj(self.xp, self.xp.sin(self.X))
 
     def backward_graph(self, dY):
         X = self.inputs[0]
-        return -dY * sin(X)
+        return -dY * conj_t(sin(X))
 
 
 class Abs(Function):
@@ -166,10 +170,18 @@ class Abs(Function):
         return self.xp.abs(X)
 
     def backward(self, dY):
-        return dY * self.xp.sign(self.X)
+        xp, X = self.xp, self.X
+        if B.is_complex_dtype(xp, X.dtype):  # d|z| = z / |z| (0 at 0), as sgn
+            r = xp.abs(X)
+            unit = X / xp.astype(xp.where(r == 0, xp.ones_like(r), r), X.dtype)
+            return xp.astype(dY, X.dtype) * unit
+        return dY * xp.sign(X)
 
     def backward_graph(self, dY):
         X = self.inputs[0]
+        if X.is_complex():  # z / |z|, 0 at 0
+            r = abs(X)
+            return dY * (X / where(r == 0, 1.0, r))
         return dY * sign(X)
 
 
@@ -204,9 +216,16 @@ def neg(input):
 negative = neg
 
 
+_COMPLEX_OK = ("exp", "log", "sqrt", "reciprocal", "sin", "cos", "abs")  # conj in backward
+
+
 def _unary(cls, name, float_only=True):
     def op(input):
         x = as_tensor(input, op=name)
+        if x._be.is_complex(x.dtype):
+            if name not in _COMPLEX_OK:
+                refuse_complex(name, x)
+            return cls.apply(x)
         return cls.apply(_floating(x) if float_only else x)
     op.__name__ = op.__qualname__ = name
     return op
@@ -229,6 +248,7 @@ exp.__doc__ = "e ** x, elementwise (integers are computed in the default float d
 def _rounding(fn):
     def op(input):
         x = as_tensor(input, op=fn)
+        refuse_complex(fn, x, kind="runtime" if fn == "sign" else "not_implemented")
         if not x._be.is_floating(x.dtype) and (fn != "sign" or x.dtype == x.xp.bool):
             return x
         return Constant.apply(x, fn=fn)

@@ -86,6 +86,8 @@ class Adam(Optimizer):
                                       maximize=bool(maximize),
                                       decoupled_weight_decay=bool(decoupled_weight_decay)))
 
+    _complex_params = True  # each part updated apart, as PyTorch's view_as_real
+
     def _validate(self, group):
         check_adam_group(type(self).__name__, group)
 
@@ -111,6 +113,9 @@ class Adam(Optimizer):
                 bc2_sqrt = math.sqrt(1.0 - beta2 ** t)
                 step_size = lr * bc2_sqrt / (1.0 - beta1 ** t)
                 eps_hat = eps * bc2_sqrt
+            if p._be.is_complex(p.dtype):
+                _adam_complex((p, g, state, step_size, eps_hat), beta1, beta2, amsgrad)
+                continue
             jobs.append((p, g, state, step_size, eps_hat))
         native = ADAM.get(jobs[0][0]._be.name) if jobs else None
         if native is None or not native(jobs, beta1, beta2, amsgrad):
@@ -141,6 +146,25 @@ def _adam_portable(job, beta1, beta2, amsgrad):
         vmax_t = state["max_exp_avg_sq"]
         v = vmax_t.array = p._be.xp.maximum(vmax_t.array, v)
     p.array = _descend(p._be.xp, p.array, m, v, step_size, eps_hat)
+
+
+def _adam_complex(job, beta1, beta2, amsgrad):
+    """A complex parameter's update as PyTorch's (on ``view_as_real``): the real and the
+    imaginary parts are two real parameters, each with its own moments. The slots stay
+    complex, the second moment holding Re: v(Re g), Im: v(Im g)."""
+    p, g, state, step_size, eps_hat = job
+    xp = p._be.xp
+    m_t, v_t = state["exp_avg"], state["exp_avg_sq"]
+    re, im = xp.real, xp.imag
+    m = m_t.array = g + beta1 * (m_t.array - g)
+    sq = re(g) * re(g) + im(g) * im(g) * 1j  # the parts squared apart
+    v = v_t.array = beta2 * v_t.array + (1.0 - beta2) * sq
+    if amsgrad:
+        vmax_t = state["max_exp_avg_sq"]
+        vmax = vmax_t.array
+        v = vmax_t.array = xp.maximum(re(vmax), re(v)) + xp.maximum(im(vmax), im(v)) * 1j
+    upd = re(m) / (xp.sqrt(re(v)) + eps_hat) + im(m) / (xp.sqrt(im(v)) + eps_hat) * 1j
+    p.array = p.array - step_size * upd
 
 
 def _adam_numpy(jobs, beta1, beta2, amsgrad):

@@ -51,6 +51,7 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
     """
 
     _scalar_slots = ()  # slots that hold Python numbers (LBFGS's), not Tensors
+    _complex_params = False  # True where the update is right for complex parameters too
     _count_slots = ("step",)  # 0-d Tensor slots the update reads as host numbers
 
     def __init_subclass__(cls, **kwargs):
@@ -134,6 +135,13 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}] "
                                  f"was computed by {type(p.grad_fn).__name__}); optimize "
                                  "the leaf it came from, or .detach().requires_grad_()")
+            if self._complex_params and p.xp.isdtype(p.dtype, "complex floating"):
+                continue
+            if p.xp.isdtype(p.dtype, "complex floating"):
+                raise TypeError(f"{name}: params[{i}] has dtype {p.dtype}; xpnn's {name} "
+                                "takes real parameters (SGD, Adam and AdamW take complex "
+                                "ones; or keep a real (..., 2) weight and use "
+                                "view_as_complex on it)")
             if not p.xp.isdtype(p.dtype, "real floating"):
                 raise TypeError(f"{name}: params[{i}] has dtype {p.dtype}; only floating "
                                 "Tensors can be optimized")

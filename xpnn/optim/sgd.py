@@ -45,6 +45,8 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening == 0, got "
                              f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
 
+    _complex_params = True  # the update is linear in the gradient: right for complex too
+
     def init_state(self, param, group=None):
         """No slots until the first step: PyTorch starts the momentum buffer at the first
         (undampened) gradient, not at zero, and a zero slot would change the trajectory."""
