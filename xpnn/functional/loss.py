@@ -138,25 +138,29 @@ def _softmax_grad_cupy(be, LP, rows, labels, g):
 CE_LABELS = {"cupy": (_labels_cupy, _softmax_grad_cupy)}
 
 
-def _row_factors(be, rows, g):
-    """Each row's factor ``rows * g`` of a classification gradient, 0 where the row weighs
-    nothing (its label ignored, or its class weighted 0): where every label of a batch is
-    ignored, the mean's total weight is 0 and g is inf, and 0 * inf must not turn the
-    gradient NaN (a padding-only batch would wipe out the weights at the next step).
-    PyTorch gives ignored rows 0 there too; rows of a class weighted 0 it gives NaN."""
+def _row_factors(be, rows, g, kept=None):
+    """Each row's factor ``rows * g`` of a classification gradient, 0 where the row's label
+    is ignored: where every label of a batch is ignored, the mean's total weight is 0 and g
+    is inf, and 0 * inf must not turn the gradient NaN (a padding-only batch would wipe out
+    the weights at the next step). ``kept``: the rows whose label is not ignored; a kept row
+    of a class weighted 0 gets 0 * inf = NaN there, as PyTorch (its w[y] / sum w = 0 / 0).
+    Without ``kept`` (CuPy's fused kernels) every row that weighs nothing gets 0."""
     if g.ndim == 0 and be.on_host and math.isfinite(float(g)):
         return rows * g  # the usual case, checked for free on the host
-    return rows * be.xp.where(rows == 0, be.xp.zeros_like(rows), g)
+    xp = be.xp
+    skip = rows == 0 if kept is None else ~kept
+    with be.quiet():  # 0 * inf on a kept row is NaN on purpose
+        return rows * xp.where(skip, xp.zeros_like(rows), g)
 
 
-def _softmax_grad_numpy(be, LP, rows, labels, g):
+def _softmax_grad_numpy(be, LP, rows, labels, g, kept=None):
     """The portable gradient (exp(LP) - onehot(labels)) * coef[:, None], the one
     subtracted in place at each row's label instead of building an (N, C) one-hot (the LSTM
     benchmark's 4096 x 96 float32 logits, loss and backward: 1.61 -> 1.29 ms), over blocks
     of rows on xpnn's CPU threads; the same operations on the same values, so the same
     bits. None where the coefficients' dtype differs from LP's."""
     np = be.lib
-    coef = _row_factors(be, rows, g)[:, None]
+    coef = _row_factors(be, rows, g, kept)[:, None]
     if coef.dtype != LP.dtype:
         return None
     P = np.empty_like(LP)
@@ -204,6 +208,7 @@ class CrossEntropy(Function):
             picked = xp.where(w_row != 0, picked, xp.zeros_like(picked))
             L = -(w_row * picked)
             self.rows, self.labels, self.K = _nan_where(xp, be, bad, w_row, X.dtype), safe, None
+            self.kept = valid  # rows whose label is not ignored (see _row_factors)
             return _reduce_forward(be, _nan_where(xp, be, bad, L, X.dtype), reduction,
                                    self.denom)
         K, self.denom = _class_coeffs(xp, be, C, X.dtype, target, weight, ignore_index,
@@ -219,13 +224,14 @@ class CrossEntropy(Function):
             if getattr(self, "grad_kernel", None) is not None:
                 return self.grad_kernel(self.be, self.LP, self.rows, self.labels, g)
             native = None if self.log_probs else SOFTMAX_GRAD.get(self.be.name)
-            dX = native(self.be, self.LP, self.rows, self.labels, g) if native else None
+            kept = getattr(self, "kept", None)
+            dX = native(self.be, self.LP, self.rows, self.labels, g, kept) if native else None
             if dX is not None:
                 return dX
-            coef = _row_factors(self.be, self.rows, g)[:, None]
+            coef = _row_factors(self.be, self.rows, g, kept)[:, None]
             onehot = _onehot(xp, self.be, self.labels, self.LP.shape[1], self.LP.dtype)
-            if self.log_probs:
-                return -onehot * coef
+            if self.log_probs:  # -coef at the label only: a NaN coef stays off the others
+                return xp.where(onehot != 0, -coef, xp.zeros_like(onehot))
             return (xp.exp(self.LP) - onehot) * coef
         g = g[:, None] if self.reduction == "none" else g
         if self.labelled:  # rows that weigh nothing (ignored labels) get 0, as in _row_factors
@@ -248,11 +254,14 @@ class CrossEntropy(Function):
             return self._backward_graph_coeffs(dY)
         xp, be, X = self.xp, self.be, self.inputs[0]
         g = dY if self.reduction != "mean" else dY / self.denom
-        # a row that weighs nothing gets 0, even where g is inf (see _row_factors)
-        coef = (g * self.rows).where(self.rows != 0, 0.0)[:, None]
+        # an ignored row gets 0, even where g is inf (see _row_factors)
+        kept = getattr(self, "kept", None)
+        with be.quiet():
+            coef = (g * self.rows).where(self.rows != 0 if kept is None else kept,
+                                         0.0)[:, None]
         onehot = _onehot(xp, be, self.labels, X.shape[1], X.dtype)
         if self.log_probs:
-            return coef * -onehot
+            return (coef * -onehot).where(onehot != 0, 0.0)
         return (X.softmax(1) - onehot) * coef
 
     def _backward_graph_coeffs(self, dY):

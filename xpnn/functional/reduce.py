@@ -30,12 +30,19 @@ class _Spread(Function):
     """What var and std share: the centered input and the divisor n - correction."""
 
     def _center(self, X, axes, keepdims, correction):
-        self.axes, self.keep = axes, keepdims
+        self.axes, self.keep, self.correction = axes, keepdims, correction
         n = math.prod(X.shape[a] for a in axes)
         self.denom = builtins.max(n - correction, 0)
         # nothing to center over an empty reduction (its mean would warn): the result is NaN
         self.centered = X - self.xp.mean(X, axis=axes, keepdims=True) if n else X + 0
         return self.centered
+
+    def _center_graph(self):
+        """x - mean(x) over the axes, recorded (backward_graph's centered input)."""
+        X = self.inputs[0]
+        if not math.prod(X.shape[a] for a in self.axes):
+            return X * 1.0
+        return X - Mean.apply(X, axes=self.axes, keepdims=True)
 
 
 class Var(_Spread):
@@ -49,6 +56,13 @@ class Var(_Spread):
         # d var / dx_i = 2 (x_i - mean) / (n - correction)
         g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return _safe_div(self.xp, g * self.centered * 2, self.denom)
+
+    def backward_graph(self, dY):
+        """2 g (x - mean(x)) / (n - correction), recorded (n - correction = 0: inf/NaN,
+        as backward)."""
+        g, c = _expand_graph(dY, self.axes, self.keep), self._center_graph()
+        with self.be.quiet():
+            return g * c * 2 / float(self.denom)
 
 
 class Std(_Spread):
@@ -72,6 +86,18 @@ class Std(_Spread):
         safe = xp.where(S == 0, xp.ones_like(S), S)
         return xp.where(S == 0, xp.zeros((), dtype=S.dtype, device=S.device),
                         g * self.centered / (safe * self.denom))
+
+    def backward_graph(self, dY):
+        """g (x - mean(x)) / ((n - correction) std), 0 where std is 0, recorded."""
+        from .elementwise import where
+        g, c = _expand_graph(dY, self.axes, self.keep), self._center_graph()
+        if self.denom == 0:
+            with self.be.quiet():
+                return g * c / 0.0
+        S = Std.apply(self.inputs[0], axes=self.axes, keepdims=True,
+                      correction=self.correction)
+        nonzero = (S != 0).array
+        return where(nonzero, g * c / (where(nonzero, S, 1.0) * float(self.denom)), 0.0)
 
 
 def _safe_div(xp, a, n):
@@ -117,6 +143,15 @@ class LogSumExp(Function):
         D = X - xp.where(same, xp.zeros_like(Y), Y)
         return g * xp.where(same, xp.asarray(float("nan"), dtype=D.dtype, device=D.device),
                             xp.exp(D))
+
+    def backward_graph(self, dY):
+        """g * exp(x - logsumexp(x)), recorded (the softmax's own graph gives the second
+        derivative; an infinite x equal to its logsumexp gives NaN, as backward)."""
+        from .unary import exp
+        X = self.inputs[0]
+        Y = LogSumExp.apply(X, axes=self.axes, keepdims=True)
+        with self.be.quiet():  # inf - inf is the NaN backward gives too
+            return _expand_graph(dY, self.axes, self.keep) * exp(X - Y)
 
 
 

@@ -13,7 +13,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .._errors import ShapeError, UnsupportedError
+from .._errors import NotIntError, ShapeError, UnsupportedError
 from .indexing import Take, index_add
 from .shape import permute, reshape
 
@@ -140,22 +140,27 @@ def _sizes(x, size, scale_factor, recompute):
             raise ValueError("interpolate: recompute_scale_factor is not meaningful with an "
                              "explicit size")
         sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * nd
-        if len(sizes) != nd or any(isinstance(s, bool) or not isinstance(
-                s, (int, B.np.integer)) or s < 1 for s in sizes):
-            raise ValueError(f"interpolate: size must be a positive int or {nd} of them for "
-                             f"an input with spatial shape {spatial}, got {size!r}")
+        # torch: a wrong count is a ValueError, a non-int a TypeError, a size < 1 (after
+        # the types passed) a RuntimeError; each class here is also the ValueError xpnn raised
+        kind = ValueError if len(sizes) != nd else NotIntError if any(
+            isinstance(s, bool) or not isinstance(s, (int, B.np.integer)) for s in sizes) \
+            else ShapeError if any(s < 1 for s in sizes) else None
+        if kind is not None:
+            raise kind(f"interpolate: size must be a positive int or {nd} of them for "
+                       f"an input with spatial shape {spatial}, got {size!r}")
         return tuple(int(s) for s in sizes), (None,) * nd
     scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else \
         (scale_factor,) * nd
-    if len(scales) != nd or any(isinstance(s, bool) or not isinstance(
-            s, (int, float, B.np.number)) or s <= 0 for s in scales):
-        raise ValueError(f"interpolate: scale_factor must be a positive number or {nd} of "
-                         f"them for an input with spatial shape {spatial}, got "
-                         f"{scale_factor!r}")
+    kind = ValueError if len(scales) != nd else NotIntError if any(
+        isinstance(s, bool) or not isinstance(s, (int, float, B.np.number)) for s in scales) \
+        else ShapeError if any(s <= 0 for s in scales) else None
+    if kind is not None:
+        raise kind(f"interpolate: scale_factor must be a positive number or {nd} of "
+                   f"them for an input with spatial shape {spatial}, got {scale_factor!r}")
     sizes = tuple(int(math.floor(n * float(s))) for n, s in zip(spatial, scales))
-    if any(s < 1 for s in sizes):
-        raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves an empty output "
-                         f"for spatial shape {spatial}")
+    if any(s < 1 for s in sizes):  # torch: RuntimeError "output sizes should be > 0"
+        raise ShapeError(f"interpolate: scale_factor {scale_factor!r} leaves an empty output "
+                         f"of sizes {sizes} for spatial shape {spatial}")
     return sizes, ((None,) * nd if recompute else tuple(float(s) for s in scales))
 
 

@@ -14,6 +14,7 @@ from .. import functional as F
 from .._errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from ..functional.attention import check_mask, scaled_dot_product_attention
+from ..functional.mha import multi_head_attention_forward
 from . import init
 from .dropout import Dropout
 from .linear import Linear
@@ -39,6 +40,9 @@ class MultiheadAttention(Module):
         embed_dim: model width E; num_heads: h, must divide E.
         dropout: dropout on the attention weights (training mode only).
         bias: learn in_proj_bias and out_proj.bias.
+        add_bias_kv: learn ``bias_k`` and ``bias_v`` (1, 1, E), appended to the projected
+            keys and values as one more key (torch's; masks get an allowed column).
+        add_zero_attn: append an all-zero key and value per head (after bias_k/bias_v).
         kdim, vdim: key/value widths when they differ from E (then the projections are
             ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``).
         batch_first: inputs/outputs (N, L, E) instead of (L, N, E).
@@ -61,8 +65,6 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise _ShapeAssert(f"{name}: embed_dim ({embed_dim}) must be divisible by "
                                f"num_heads ({num_heads})")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError(f"{name}: add_bias_kv / add_zero_attn are not supported")
         if isinstance(dropout, bool) or not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
         self.kdim = embed_dim if kdim is None else check_int(name, "kdim", kdim)
@@ -78,6 +80,12 @@ class MultiheadAttention(Module):
             self.k_proj_weight = new_parameter((E, self.kdim), **kw)
             self.v_proj_weight = new_parameter((E, self.vdim), **kw)
         self.in_proj_bias = new_parameter((3 * E,), **kw) if bias else None
+        if add_bias_kv:  # registered after in_proj_bias: torch's state_dict order
+            self.bias_k = new_parameter((1, 1, E), **kw)
+            self.bias_v = new_parameter((1, 1, E), **kw)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = bool(add_zero_attn)
         self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, **kw)
         self._reset_parameters()
 
@@ -91,6 +99,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _project(self, query, key, value):
         """q, k, v = input projections; one GEMM when it is self-attention."""
@@ -135,6 +146,9 @@ class MultiheadAttention(Module):
             raise DtypeError(f"{name}: input dtype {q.dtype} differs from the weights' dtype "
                              f"{self.out_proj.weight.dtype}")
         batched = q.ndim == 3
+        if self.bias_k is not None or self.add_zero_attn:
+            return self._forward_extra_keys(q, k, v, key_padding_mask, need_weights,
+                                            attn_mask, average_attn_weights, is_causal)
         same = query is key and key is value
         if not batched:
             q, k, v = (F.unsqueeze(t, 0) for t in (q, k, v))
@@ -162,6 +176,30 @@ class MultiheadAttention(Module):
             out = F.squeeze(out, 0)
             weights = None if weights is None else F.squeeze(weights, 0)
         elif not self.batch_first:
+            out = F.transpose(out, 0, 1)
+        return out, weights
+
+    def _forward_extra_keys(self, q, k, v, kpm, need_weights, attn_mask, average, is_causal):
+        """add_bias_kv / add_zero_attn: torch's functional form appends the extra keys (and
+        a column to each mask); the inputs are already checked."""
+        if q.ndim == 3 and self.batch_first:
+            q, k, v = (F.transpose(t, 0, 1) for t in (q, k, v))
+        if is_causal and attn_mask is None:  # the module's leniency: build the mask
+            L, S = q.shape[0], k.shape[0]
+            attn_mask = Tensor(q.xp.arange(L, device=q.device)[:, None] <
+                               q.xp.arange(S, device=q.device)[None, :], _be=q._be)
+        sep = not self._same
+        out, weights = multi_head_attention_forward(
+            q, k, v, self.embed_dim, self.num_heads, None if sep else self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=kpm, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=sep,
+            q_proj_weight=self.q_proj_weight if sep else None,
+            k_proj_weight=self.k_proj_weight if sep else None,
+            v_proj_weight=self.v_proj_weight if sep else None,
+            average_attn_weights=average, is_causal=is_causal and attn_mask is not None)
+        if q.ndim == 3 and self.batch_first:
             out = F.transpose(out, 0, 1)
         return out, weights
 

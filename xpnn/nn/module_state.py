@@ -186,10 +186,8 @@ class _ModuleState:
         missing = missing0 + [k for k in slots if k not in state_dict and
                               slots[k][1] not in type(slots[k][0])._optional_state]
         unexpected = unexpected0 + [k for k in state_dict if k not in slots]
-        if strict and (missing or unexpected) and not post:
-            raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
-                                    f"keys {missing}, unexpected keys {unexpected}")
-        staged = []
+        keys_wrong = strict and (missing or unexpected) and not post
+        staged, bad = [], []  # bad: (class, text) per entry that cannot load
         for key, value in state_dict.items():
             if key not in slots:
                 continue
@@ -198,17 +196,20 @@ class _ModuleState:
             if getattr(type(value), "_lazy_placeholder", False):  # an uninitialized one
                 if getattr(type(current), "_lazy_placeholder", False):
                     continue  # stays uninitialized, as in PyTorch
-                raise StateDictShapeError(f"load_state_dict: key {key!r} is uninitialized "
-                                          "(a lazy module's placeholder) in the state dict "
-                                          f"but has shape {tuple(current.shape)} in the model")
+                bad.append((StateDictShapeError, f"size mismatch for {key}: key {key!r} is "
+                            "uninitialized (a lazy module's placeholder) in the state dict "
+                            f"but has shape {tuple(current.shape)} in the model"))
+                continue
             value = value.array if isinstance(value, TensorBase) else value
             if not B.is_array(value):
-                raise StateDictTypeError(f"load_state_dict: key {key!r} is a "
-                                         f"{type(value).__name__}, not a Tensor or an array")
-            if tuple(value.shape) != tuple(current.shape):
-                raise StateDictShapeError(f"load_state_dict: key {key!r} has shape "
-                                          f"{tuple(value.shape)} in the state dict but "
-                                          f"{tuple(current.shape)} in the model")
+                bad.append((StateDictTypeError, f"key {key!r} is a "
+                            f"{type(value).__name__}, not a Tensor or an array"))
+                continue
+            if tuple(value.shape) != tuple(current.shape):  # torch: even with strict=False
+                bad.append((StateDictShapeError, f"size mismatch for {key}: key {key!r} has "
+                            f"shape {tuple(value.shape)} in the state dict but "
+                            f"{tuple(current.shape)} in the model"))
+                continue
             if assign:
                 staged.append((current, value))
                 continue
@@ -217,6 +218,11 @@ class _ModuleState:
             # asarray may alias the caller's array (NumPy, torch from NumPy): optimizers
             # update parameters in place, so the module must own its copy
             staged.append((current, be.xp.asarray(arr, copy=True)))
+        if bad or keys_wrong:  # every problem in one error, before anything is assigned
+            texts = ([f"missing keys {missing}, unexpected keys {unexpected}"]
+                     if keys_wrong else []) + [text for _, text in bad]
+            cls = bad[0][0] if bad else StateDictKeyError
+            raise cls(f"load_state_dict into {type(self).__name__}: " + "; ".join(texts))
         for current, arr in staged:
             if assign:
                 be = B.backend_of(arr)

@@ -8,6 +8,7 @@ layer-direction is one fused node (xpnn/functional/recurrent.py).
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import functional as F
 from .._errors import DtypeError, ShapeError
@@ -55,6 +56,10 @@ class RNNBase(Module):
                 not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got "
                              f"{dropout!r}")
+        if dropout > 0 and num_layers == 1:  # torch's warning: the option does nothing here
+            warnings.warn(f"{name}: dropout={dropout} has no effect with num_layers=1 "
+                          "(dropout is applied after every recurrent layer but the last)",
+                          UserWarning, stacklevel=3)
         check_int(name, "proj_size", proj_size, 0)
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size is supported by LSTM only, got "

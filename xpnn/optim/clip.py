@@ -37,7 +37,20 @@ def _vector_norm(xp, x, order):
     x = xp.abs(x)  # namespaces without the linalg extension
     if order == math.inf:
         return xp.max(x)
+    if order == -math.inf:
+        return xp.min(x)
+    if order == 0:  # the count of non-zeros, as torch.linalg.vector_norm
+        return xp.sum(xp.astype(x != 0, x.dtype))
     return xp.sum(x ** order) ** (1.0 / order)
+
+
+def _norm_type(fn, norm_type):
+    """``norm_type`` as a float; any order torch.linalg.vector_norm takes (0, negative,
+    +-inf) is accepted, as torch; NaN is refused."""
+    norm_type = float(norm_type)
+    if math.isnan(norm_type):
+        raise ValueError(f"{fn}: norm_type must be a number or +-inf, got {norm_type!r}")
+    return norm_type
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -45,7 +58,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
     Args:
         tensors: a Tensor or an iterable of Tensors (usually the gradients).
-        norm_type: the norm's order p (> 0), or ``math.inf`` for the max-abs norm.
+        norm_type: the norm's order p, ``math.inf`` for the max-abs norm (0: the count of
+            non-zeros; negative orders and ``-math.inf`` as torch.linalg.vector_norm).
         error_if_nonfinite: raise if the norm is nan or inf (this reads it on the host;
             otherwise nothing leaves the device).
         foreach: accepted for PyTorch's signature; one code path serves every backend.
@@ -58,9 +72,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         if not isinstance(t, Tensor):
             raise TypeError(f"get_total_norm: tensors[{i}] is a {type(t).__name__}, not a "
                             "Tensor")
-    norm_type = float(norm_type)
-    if not norm_type > 0.0:
-        raise ValueError(f"get_total_norm: norm_type must be > 0, got {norm_type!r}")
+    norm_type = _norm_type("get_total_norm", norm_type)
     if not tensors:
         be = B.get_backend(None)
         return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))
@@ -79,9 +91,11 @@ def _total_norm(fn, tensors, norm_type, error_if_nonfinite):
     # float64 gradients give a float64 total, as torch's stack of the norms)
     dtypes = {t.dtype for t in tensors}
     dtype = dtypes.pop() if len(dtypes) == 1 else xp.result_type(*dtypes)
-    norms = [_vector_norm(xp, t.array, norm_type) for t in tensors]
-    norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
-    total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms), norm_type)
+    with be.quiet():  # a negative order of a zero is 0 ** -p = inf, then 1 / inf = 0
+        norms = [_vector_norm(xp, t.array, norm_type) for t in tensors]
+        norms = [n if n.dtype == dtype else xp.astype(n, dtype) for n in norms]
+        total = norms[0] if len(norms) == 1 else _vector_norm(xp, xp.stack(norms),
+                                                               norm_type)
     if error_if_nonfinite and not bool(B.to_numpy(xp.isfinite(total))):
         raise RuntimeError(f"{fn}: the total norm of order {norm_type} of the gradients is "
                            f"{float(total)}, so they cannot be clipped; pass "
@@ -129,7 +143,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Args:
         parameters: a Tensor or an iterable of Tensors whose ``.grad`` to clip.
         max_norm: the largest allowed total norm (>= 0).
-        norm_type: the norm's order p (> 0), or ``math.inf`` for the max-abs norm.
+        norm_type: the norm's order p, or ``math.inf`` for the max-abs norm (any order
+            torch.linalg.vector_norm takes, as torch).
         error_if_nonfinite: raise if the total norm is nan or inf (this reads it on the
             host; otherwise nothing leaves the device).
         foreach: accepted for PyTorch's signature.
@@ -138,10 +153,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         clipping.
     """
     params, with_grad = _with_grads(parameters, "clip_grad_norm_")
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not max_norm >= 0.0 or not norm_type > 0.0:
-        raise ValueError(f"clip_grad_norm_: need max_norm >= 0 and norm_type > 0, got "
-                         f"max_norm={max_norm!r}, norm_type={norm_type!r}")
+    max_norm = _non_negative("clip_grad_norm_", "max_norm", max_norm)
+    norm_type = _norm_type("clip_grad_norm_", norm_type)
     if not with_grad:
         be = params[0]._be if params else B.get_backend(None)
         return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))

@@ -12,6 +12,13 @@ from .optimizer_hooks import _with_hooks
 from .slots import _host_number, _host_scalar, _user_slot, slot_tensor
 
 
+class StateDictKeyMissing(KeyError, ValueError):
+    """An optimizer state dict without 'state' or 'param_groups' (torch: KeyError); still
+    the ValueError xpnn raised before."""
+
+    __str__ = BaseException.__str__  # KeyError would quote the message
+
+
 class OptimizerStateDict:
     """``state_dict`` / ``load_state_dict`` of :class:`xpnn.optim.Optimizer` (which supplies
     ``param_groups``, ``state``, ``defaults``, ``_validate`` and ``_runs_own_update``)."""
@@ -55,8 +62,10 @@ class OptimizerStateDict:
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or \
                 "param_groups" not in state_dict:
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             f"'param_groups', got {type(state_dict).__name__}")
+            cls = StateDictKeyMissing if isinstance(state_dict, dict) else ValueError
+            raise cls(f"{name}.load_state_dict: expected a dict with 'state' and "
+                      f"'param_groups', got {type(state_dict).__name__}"
+                      + (f" with keys {list(state_dict)}" if cls is not ValueError else ""))
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} param "

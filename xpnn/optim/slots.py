@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import ArgumentError
 from ..tensor import Tensor
 
 
@@ -42,12 +43,17 @@ def check_flags(owner, foreach=None, capturable=False, differentiable=False, fus
     ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels for the same
     update; xpnn has one code path per optimizer, which never reads device values on the
     host (what ``capturable`` asks for), so they change nothing. ``differentiable=True``
-    (recording the update in the autograd graph) is not supported and raises.
+    (recording the update in the autograd graph) is not supported and raises. Flags that
+    PyTorch refuses together raise its RuntimeError (ArgumentError, also a ValueError).
     """
-    del foreach, capturable, fused  # the same arithmetic either way
+    del capturable  # the same arithmetic either way
+    if fused and foreach:
+        raise ArgumentError(f"{owner}: fused=True and foreach=True cannot be set together, "
+                            f"got fused={fused!r}, foreach={foreach!r}")
     if differentiable:
-        raise ValueError(f"{owner}: differentiable=True is not supported (xpnn's optimizer "
-                         "steps are not recorded by autograd), got differentiable=True")
+        raise ArgumentError(f"{owner}: differentiable=True is not supported (xpnn's optimizer "
+                            "steps are not recorded by autograd), got differentiable=True"
+                            + (f" with fused={fused!r}" if fused else ""))
 
 
 def check_pair(owner, name, value, low=0.0, high=None):
