@@ -205,6 +205,8 @@ _POOLS_2D = {"MaxPool": "MaxPool2DWithIndicesBackward0", "AvgPool": "AvgPool2DBa
 def grad_fn_name(node, out_ndim):
     """The name PyTorch prints for the node that made a tensor of ``out_ndim`` dims (as in
     ``grad_fn=<AddmmBackward0>``)."""
+    if getattr(node, "_ctx_style", False):  # a custom autograd.Function: <MyFnBackward>
+        return node.name()
     cls = type(node).__name__
     if cls in _GRAD_FN_NAMES:
         return _GRAD_FN_NAMES[cls]

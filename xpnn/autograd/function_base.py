@@ -237,6 +237,8 @@ def _apply_ctx(cls, args, kwargs):
             elif o._node is not None or any(o is t for t in tensors) or o._rg:
                 o = o._result(o.array, o._be)  # never re-parent an input or a graph tensor
             o._node, o._idx, o._rg = ctx, i, True
+        elif isinstance(o, TensorBase) and o._rg:
+            o = o.detach()  # marked non-differentiable but an input or graph tensor: an alias
         wrapped.append(o)
     ctx.inputs = tuple(tensors)
     ctx.versions = []

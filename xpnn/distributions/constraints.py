@@ -7,8 +7,8 @@ from .. import functional as F
 
 __all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "greater_than", "greater_than_eq",
            "half_open_interval", "integer_interval", "interval", "lower_cholesky",
-           "nonnegative", "nonnegative_integer", "positive", "positive_definite", "real",
-           "real_vector", "simplex", "unit_interval"]
+           "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+           "real", "real_vector", "simplex", "unit_interval"]
 
 
 class Constraint:
@@ -48,6 +48,16 @@ class _Boolean(Constraint):
 
     def check(self, value):
         return (value == 0) | (value == 1)
+
+
+class _OneHot(Constraint):
+    """Vectors of zeros and ones with a single one (OneHotCategorical's support)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        return F.all((value == 0) | (value == 1), dim=-1) & (value.sum(-1) == 1)
 
 
 class _IntegerInterval(Constraint):
@@ -165,6 +175,7 @@ dependent = _Dependent()
 real = _Real()
 real_vector = _RealVector()
 boolean = _Boolean()
+one_hot = _OneHot()
 nonnegative_integer = _IntegerGreaterThan(0)
 integer_interval = _IntegerInterval
 greater_than = _GreaterThan

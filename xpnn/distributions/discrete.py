@@ -210,7 +210,7 @@ class OneHotCategorical(_OverCategorical):
     ``torch.distributions.OneHotCategorical``; ``event_shape`` is (K,)."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.simplex  # as PyTorch: one-hot vectors checked as points of the simplex
+    support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):

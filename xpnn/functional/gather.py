@@ -13,7 +13,8 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
-from .indexing import assign, index_add
+from .gather_portable import add_along, set_along, supports
+from .indexing import INDEX_ADD, assign, index_add
 from .._errors import ArgumentError, DtypeError, IndexRangeError, ShapeError
 from .shape import _axis
 from .transfer import to
@@ -56,20 +57,58 @@ class FlatPositions(Function):
         return flat_positions(self.xp, shape, dim, index)
 
 
+def _along_dim(op, shape, A, add=True):
+    """The index along ``op.dim`` (int64, like ``op.pos``) where ``op`` (a Gather or Scatter
+    node on an array of ``shape``) should write along its dim with gather_portable.py (a
+    backend with no native scatter-add, a dim given, ``A``'s dtype taken by the add or, with
+    ``add=False``, the write); else None. The index is read back from the flat positions,
+    so that no array argument is added to the op (an ONNX export reads its arguments)."""
+    dim = getattr(op, "dim", None)
+    if dim is None or op.be.name in INDEX_ADD or not supports(op.be, A, add):
+        return None
+    return (op.pos // math.prod(shape[dim + 1:])) % shape[dim]
+
+
 class Gather(Function):
-    """Y = X at ``pos`` (flat positions); dX = scatter-add of dY."""
+    """Y = X at ``pos`` (flat positions); dX = scatter-add of dY. ``dim``, the dim that
+    ``pos`` came from (where one did), lets a backend without a native scatter-add scatter
+    along it (gather_portable.py) instead of over the flat array."""
 
     saved_inputs = ()
 
-    def forward(self, X, pos=None):
-        self.shape, self.pos = X.shape, pos
+    def forward(self, X, pos=None, dim=None):
+        self.shape, self.pos, self.dim = X.shape, pos, dim
         return _take_flat(self.xp, X, pos)
 
     def backward(self, dY):
         xp = self.xp
+        index = _along_dim(self, self.shape, dY)
+        if index is not None:
+            zeros = xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
+            return add_along(self.be, zeros, self.dim, index, dY)
         flat = xp.zeros((math.prod(self.shape),), dtype=dY.dtype, device=dY.device)
         flat = index_add(self.be, flat, 0, xp.reshape(self.pos, (-1,)), xp.reshape(dY, (-1,)))
         return xp.reshape(flat, self.shape)
+
+    def backward_graph(self, dY):
+        return GatherGrad.apply(dY, shape=self.shape, pos=self.pos, dim=self.dim)
+
+
+class GatherGrad(Function):
+    """Gather's gradient as an op (recorded by its ``backward_graph``): dY added at ``pos``
+    into zeros of ``shape``; its own gradient is the gather at ``pos``."""
+
+    saved_inputs = ()
+
+    def forward(self, dY, shape=None, pos=None, dim=None):
+        self.shape, self.pos, self.dim = shape, pos, dim
+        return Gather.backward(self, dY)  # reads only xp, be, shape, pos and dim
+
+    def backward(self, dZ):
+        return _take_flat(self.xp, dZ, self.pos)
+
+    def backward_graph(self, dZ):
+        return Gather.apply(dZ, pos=self.pos, dim=self.dim)
 
 
 class Scatter(Function):
@@ -78,11 +117,15 @@ class Scatter(Function):
 
     saved_inputs = ()
 
-    def forward(self, X, Src, pos=None, add=False):
+    def forward(self, X, Src, pos=None, add=False, dim=None):
         xp = self.xp
-        self.pos, self.add, self.src_shape = pos, add, Src.shape
+        self.pos, self.add, self.src_shape, self.dim = pos, add, Src.shape, dim
         S = Src[tuple(slice(0, n) for n in pos.shape)]
-        S = xp.reshape(S if S.dtype == X.dtype else xp.astype(S, X.dtype), (-1,))
+        S = S if S.dtype == X.dtype else xp.astype(S, X.dtype)
+        index = _along_dim(self, X.shape, X, add)
+        if index is not None:
+            return (add_along if add else set_along)(self.be, X, dim, index, S)
+        S = xp.reshape(S, (-1,))
         flat = xp.reshape(xp.asarray(X, copy=True), (-1,))
         p = xp.reshape(pos, (-1,))
         flat = index_add(self.be, flat, 0, p, S) if add else assign(self.be, flat, (p,), S)
@@ -93,13 +136,37 @@ class Scatter(Function):
         dX = dS = None
         if self.needs[0]:
             dX = dY
-            if not self.add:  # written positions lost the input's value
+            index = None if self.add else _along_dim(self, dY.shape, dY, add=False)
+            if index is not None:
+                dX = set_along(be, dY, self.dim, index,
+                               xp.zeros(self.pos.shape, dtype=dY.dtype, device=dY.device))
+            elif not self.add:  # written positions lost the input's value
                 flat = xp.reshape(xp.asarray(dY, copy=True), (-1,))
                 flat = assign(be, flat, (xp.reshape(self.pos, (-1,)),),
                               xp.zeros((), dtype=dY.dtype, device=dY.device))
                 dX = xp.reshape(flat, dY.shape)
         if self.needs[1]:
             dS = _into(xp, _take_flat(xp, dY, self.pos), self.src_shape)
+        return dX, dS
+
+    def backward_graph(self, dY):
+        """dX: dY (zeroed at pos when writing, by the same scatter of zeros); dsrc: the
+        gather of dY at pos, padded with zeros to src's shape; recorded."""
+        from .padding import pad
+        xp, pos = self.xp, self.pos
+        dX = dS = None
+        if self.needs[0]:
+            dX = dY
+            if not self.add:
+                zeros = dY._result(xp.zeros(pos.shape, dtype=dY.dtype, device=dY.device),
+                                   self.be)
+                dX = Scatter.apply(dY, zeros, pos=pos, add=False, dim=self.dim)
+        if self.needs[1]:
+            dS = Gather.apply(dY, pos=pos, dim=self.dim)
+            if tuple(dS.shape) != tuple(self.src_shape):
+                widths = [w for n, m in zip(reversed(dS.shape), reversed(self.src_shape))
+                          for w in (0, m - n)]
+                dS = pad(dS, widths)
         return dX, dS
 
 
@@ -151,7 +218,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                                   to(index, dtype="int64"), shape=tuple(shape), dim=d).array
     else:
         pos = flat_positions(x.xp, shape, d, idx)
-    return Gather.apply(x, pos=pos)
+    return Gather.apply(x, pos=pos, dim=d if x.ndim else None)
 
 
 def _src(op, x, src, value):
@@ -187,7 +254,8 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     x = as_tensor(input, op="scatter")
     s = _src("scatter", x, src, value)
     d, idx = _index("scatter", x, dim, index, s.shape if s.ndim == x.ndim else None)
-    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=False)
+    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=False,
+                         dim=d if x.ndim else None)
 
 
 def scatter_add(input, dim, index, src):
@@ -196,7 +264,8 @@ def scatter_add(input, dim, index, src):
     x = as_tensor(input, op="scatter_add")
     s = _src("scatter_add", x, src, None)
     d, idx = _index("scatter_add", x, dim, index, s.shape if s.ndim == x.ndim else None)
-    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=True)
+    return Scatter.apply(x, s, pos=flat_positions(x.xp, x.shape, d, idx), add=True,
+                         dim=d if x.ndim else None)
 
 
 def one_hot(tensor, num_classes=-1):

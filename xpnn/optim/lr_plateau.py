@@ -49,7 +49,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _start(self):
         """No base rates and no first step: the rates change only when a metric stalls."""
-        self.best = math.inf if self.mode == "min" else -math.inf
+        # the worst value for the mode (PyTorch's attribute: the state_dicts have the same keys)
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf
+        self.best = self.mode_worse
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self._last_lr = self._current()

@@ -14,7 +14,7 @@ import numpy as np  # host data only: indices and weights
 
 from ... import backend as B
 from ..._errors import ArgumentError
-from ...creation import Generator
+from ...creation import Generator, as_tensor
 
 
 def host_generator(generator, where):
@@ -186,14 +186,16 @@ class WeightedRandomSampler(Sampler):
             raise ArgumentError(f"WeightedRandomSampler: cannot draw num_samples="
                                 f"{num_samples} without replacement from "
                                 f"{np.count_nonzero(w)} non-zero weights")
-        self.weights = w
+        # a float64 CPU Tensor, as PyTorch's (draws read it on the host, per epoch)
+        self.weights = as_tensor(w, backend="numpy")
         self.generator = generator
         host_generator(generator, "WeightedRandomSampler")
 
     def _indices(self):
         rng = host_generator(self.generator, "WeightedRandomSampler")
-        return rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                          p=self.weights / self.weights.sum()).astype(np.int64, copy=False)
+        w = np.asarray(self.weights.numpy(), dtype=np.float64)
+        return rng.choice(len(w), size=self.num_samples, replace=self.replacement,
+                          p=w / w.sum()).astype(np.int64, copy=False)
 
     def __iter__(self):
         return iter(self._indices().tolist())
