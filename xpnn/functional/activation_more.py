@@ -178,6 +178,10 @@ class PReLU(Function):
         dW = unbroadcast(xp, xp.where(pos, zero, X * dY), W.shape) if self.needs[1] else None
         return dX, dW
 
+    def backward_graph(self, dY):
+        from .graph_misc import prelu_graph
+        return prelu_graph(self, dY)
+
 
 class GLU(Function):
     """Y = A * sigmoid(B) for the halves A, B of X along ``axis`` (Dauphin et al. 2017)."""
@@ -194,6 +198,10 @@ class GLU(Function):
     def backward(self, dY):
         A, S = self.A, self.S
         return self.xp.concat([dY * S, dY * A * S * (1 - S)], axis=self.axis)
+
+    def backward_graph(self, dY):
+        from .graph_misc import glu_graph
+        return glu_graph(self, dY)
 
 
 # PyTorch's SELU constants (Klambauer et al. 2017)

@@ -54,6 +54,7 @@ class ScaledDotProductAttention(Function):
             self.keep = dropout_mask(self.be, P.shape, P.dtype, dropout_p)
             P = P * self.keep
         self.Q, self.K, self.V, self.Pd, self.scale = Q, K, V, P, scale
+        self.allowed = allowed  # backward_graph recomputes P
         self.m_shape = None if M is None else M.shape
         Out = mm(be, P, V)
         return (Out, P) if weights else Out
@@ -76,6 +77,10 @@ class ScaledDotProductAttention(Function):
             return dQ, dK, dV
         dM = unbroadcast(xp, dS, self.m_shape) if self.needs[3] else None
         return dQ, dK, dV, dM
+
+    def backward_graph(self, dO, dW=None):
+        from .graph_misc import sdpa_graph  # the same formula on Tensors, recorded
+        return sdpa_graph(self, dO, dW)
 
 
 def _broadcastable(shape, target):

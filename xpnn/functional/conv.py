@@ -31,6 +31,7 @@ from ..autograd import Function, TensorBase, as_tensor
 from .._errors import DtypeError, ShapeError
 from .linalg import mm2d, mm2d_pair
 from .conv_native import CupyConv, TorchConv
+from .conv_graph import conv_backward_graph
 # re-exported where conv.py held them before the split (fold.py, pool.py, nn/conv.py, tests)
 from .im2col import (COL2IM, IM2COL, _col2im, _fold, _im2col, _unfold,  # noqa: F401
                      col2im_cupy, col2im_inplace, col2im_portable, conv_pads, im2col_numpy,
@@ -164,6 +165,10 @@ class ConvNd(Function):
             dX = None if dX is None else xp.reshape(dX, (X.shape[0], X.shape[1], X.shape[3]))
             dW = None if dW is None else xp.reshape(dW, (W.shape[0], W.shape[1], W.shape[3]))
         return (dX, dW, db) if self.has_b else (dX, dW)
+
+    def backward_graph(self, dY):
+        """The same gradients as convolutions on Tensors, recorded (conv_graph.py)."""
+        return conv_backward_graph(self, dY)
 
     def _backward(self, dY, need_x, need_w, need_b):
         xp, W, g = self.xp, self.W, self.geo["groups"]

@@ -25,7 +25,7 @@ class CosineSimilarity(Function):
 
     def forward(self, X1, X2, axis=1, eps=1e-8):
         xp = self.xp
-        self.X1, self.X2, self.axis = X1, X2, axis
+        self.X1, self.X2, self.axis, self.eps = X1, X2, axis, eps
         N1 = xp.sqrt(xp.sum(X1 * X1, axis=axis, keepdims=True))
         N2 = xp.sqrt(xp.sum(X2 * X2, axis=axis, keepdims=True))
         self.N1, self.N2 = N1, N2
@@ -46,6 +46,10 @@ class CosineSimilarity(Function):
         dX2 = unbroadcast(xp, part(self.X2, self.X1, C2, self.N2), self.X2.shape) \
             if self.needs[1] else None
         return dX1, dX2
+
+    def backward_graph(self, dY):
+        from .graph_misc import cosine_graph  # the same formula on Tensors, recorded
+        return cosine_graph(self, dY)
 
 
 def _floating_pair(op, x1, x2):

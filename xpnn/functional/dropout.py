@@ -72,6 +72,9 @@ class Dropout(Function):
     def backward(self, dY):
         return dY * self.M
 
+    def backward_graph(self, dY):  # the mask is a constant of the graph
+        return dY * dY._result(self.M, dY._be)
+
 
 def _check(op, x, p):
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
@@ -155,6 +158,9 @@ class AlphaDropout(Function):
     def backward(self, dY):
         return dY * self.aM
 
+    def backward_graph(self, dY):
+        return dY * dY._result(self.aM, dY._be)
+
 
 def _alpha(op, input, p, training, feature):
     x = _check(op, input, p)
@@ -203,6 +209,9 @@ class RReLU(Function):
 
     def backward(self, dY):
         return dY * self.slope
+
+    def backward_graph(self, dY):
+        return dY * dY._result(self.slope, dY._be)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

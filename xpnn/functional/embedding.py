@@ -48,6 +48,10 @@ class Embedding(Function):
             dW[self.padding_idx, :] = 0  # the padding vector is never learned (PyTorch)
         return dW
 
+    def backward_graph(self, dY):
+        from .graph_misc import embedding_graph
+        return embedding_graph(self, dY)
+
 
 def check_ids(name, ids, num_embeddings):
     """Raise naming the layer unless ``ids`` is an integer array with values in [0, V).

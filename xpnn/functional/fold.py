@@ -64,6 +64,9 @@ class Unfold(Function):
     def backward(self, dY):
         return _image(self.be, dY, self.shape, self.geo, self.out_hw)
 
+    def backward_graph(self, dY):
+        return Fold.apply(dY, shape=self.shape, geo=self.geo, out_hw=self.out_hw)
+
 
 class Fold(Function):
     saved_inputs = ()
@@ -74,6 +77,9 @@ class Fold(Function):
 
     def backward(self, dY):
         return _columns(self.be, dY, self.geo, self.out_hw)
+
+    def backward_graph(self, dY):
+        return Unfold.apply(dY, geo=self.geo, out_hw=self.out_hw)
 
 
 def _batched(op, x, nd):

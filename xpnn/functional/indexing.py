@@ -169,6 +169,26 @@ class Take(Function):
         dX = self.xp.zeros(self.shape, dtype=dY.dtype, device=dY.device)
         return index_add(self.be, dX, self.axis, self.indices, dY)
 
+    def backward_graph(self, dY):
+        return TakeGrad.apply(dY, shape=self.shape, indices=self.indices, axis=self.axis)
+
+
+class TakeGrad(Function):
+    """Take's gradient as an op (recorded by its ``backward_graph``): dY added at
+    ``indices`` along ``axis`` into zeros of ``shape``; its own gradient is the take."""
+
+    saved_inputs = ()
+
+    def forward(self, dY, shape=None, indices=None, axis=0):
+        self.shape, self.indices, self.axis = shape, indices, axis
+        return Take.backward(self, dY)  # reads only xp, be, shape, indices and axis
+
+    def backward(self, dZ):
+        return self.xp.take(dZ, self.indices, axis=self.axis)
+
+    def backward_graph(self, dZ):
+        return Take.apply(dZ, indices=self.indices, axis=self.axis)
+
 
 def _gather(x, arrays):
     """``x`` indexed by integer arrays on some of its axes (after the basic part): one take

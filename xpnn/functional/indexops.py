@@ -14,7 +14,7 @@ from .._errors import DtypeError, IndexDtypeError, IndexRangeError, IndexShapeEr
 from ..autograd import Function, as_tensor, raw
 from .elementwise import masked_fill, where
 from .gather import Gather, flat_positions
-from .indexing import _wrap_negative, assign, index_add as _scatter_add, take
+from .indexing import Take, _wrap_negative, assign, index_add as _scatter_add, take
 from .shape import _axis, expand, reshape
 
 
@@ -34,6 +34,13 @@ class IndexAdd(Function):
         dS = None
         if self.needs[1]:
             dS = self.xp.take(dY, self.index, axis=self.axis)
+            dS = dS if self.alpha == 1 else dS * self.alpha
+        return dY, dS
+
+    def backward_graph(self, dY):
+        dS = None
+        if self.needs[1]:
+            dS = Take.apply(dY, indices=self.index, axis=self.axis)
             dS = dS if self.alpha == 1 else dS * self.alpha
         return dY, dS
 
@@ -57,6 +64,18 @@ class IndexCopy(Function):
                         xp.zeros((), dtype=dY.dtype, device=dY.device))
         if self.needs[1]:
             dS = xp.take(dY, self.index, axis=self.axis)
+        return dX, dS
+
+    def backward_graph(self, dY):
+        """dY zeroed at the copied rows (a copy of zeros), dY's rows at index; recorded."""
+        xp = self.xp
+        dX = dS = None
+        if self.needs[0]:
+            S = self.inputs[1]
+            zeros = dY._result(xp.zeros(S.shape, dtype=dY.dtype, device=dY.device), self.be)
+            dX = IndexCopy.apply(dY, zeros, axis=self.axis, index=self.index)
+        if self.needs[1]:
+            dS = Take.apply(dY, indices=self.index, axis=self.axis)
         return dX, dS
 
 

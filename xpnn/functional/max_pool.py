@@ -7,6 +7,7 @@ import math
 
 from .. import backend as B
 from .. import cpu
+from .pool_graph import max_pool_positions, scatter_to_positions
 from .pool_window import _batched, _disjoint, _Pool, _pool_geometry, _unbatch
 
 
@@ -225,6 +226,10 @@ class MaxPool(_Pool):
         kernel = MAX_POOL_BACKWARD.get(self.be.name, _max_pool_backward_portable)
         return self._crop(kernel(self.be, self.Xc, self.Yc, dYc, self.taps, self.geo,
                                  self.shape))
+
+    def backward_graph(self, dY, dI=None):
+        """dY added at each window's first maximum, recorded (pool_graph.py)."""
+        return scatter_to_positions(dY, max_pool_positions(self), self.inputs[0].shape)
 
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

@@ -79,6 +79,10 @@ class Atan2(Function):
         dB = unbroadcast(xp, -dY * A / r2, B.shape) if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        from .graph_misc import atan2_graph
+        return atan2_graph(self, dY)
+
 
 @quiet
 class Hypot(Function):
@@ -97,6 +101,10 @@ class Hypot(Function):
         dB = unbroadcast(xp, dY * B / Y, B.shape) if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        from .graph_misc import hypot_graph
+        return hypot_graph(self, dY)
+
 
 @quiet
 class LogAddExp(Function):
@@ -114,6 +122,10 @@ class LogAddExp(Function):
         dA = unbroadcast(xp, dY * xp.exp(A - Y), A.shape) if self.needs[0] else None
         dB = unbroadcast(xp, dY * xp.exp(B - Y), B.shape) if self.needs[1] else None
         return dA, dB
+
+    def backward_graph(self, dY):
+        from .graph_misc import logaddexp_graph
+        return logaddexp_graph(self, dY)
 
 
 @quiet
@@ -155,6 +167,10 @@ class LogAddExp2(Function):
         dA = unbroadcast(xp, dY * xp.exp((A - Y) * _LN2), A.shape) if self.needs[0] else None
         dB = unbroadcast(xp, dY * xp.exp((B - Y) * _LN2), B.shape) if self.needs[1] else None
         return dA, dB
+
+    def backward_graph(self, dY):
+        from .graph_misc import logaddexp_graph
+        return logaddexp_graph(self, dY, _LN2)
 
 
 atan2 = _binary(Atan2, "atan2")

@@ -65,6 +65,7 @@ class RMSNorm(Function):
         xp = self.xp
         self.axes = tuple(range(X.ndim - k, X.ndim))
         self.r = 1 / xp.sqrt(xp.mean(X * X, axis=self.axes, keepdims=True) + eps)
+        self.eps = eps
         self.Xhat = X * self.r
         self.W = params[0] if params else None
         return self.Xhat if self.W is None else self.Xhat * self.W
@@ -78,6 +79,10 @@ class RMSNorm(Function):
         if self.W is not None and self.needs[1]:
             dW = xp.sum(dY * Xhat, axis=tuple(range(dY.ndim - len(self.axes))))
         return (dX,) if self.W is None else (dX, dW)
+
+    def backward_graph(self, dY):
+        from .graph_misc import rms_norm_graph  # r and Xhat recomputed, recorded
+        return rms_norm_graph(self, dY)
 
 
 class GroupNorm(Function):

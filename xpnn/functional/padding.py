@@ -33,6 +33,10 @@ class ConstantPad(Function):
         dX[self.src] = dY[self.dst]
         return dX
 
+    def backward_graph(self, dY):
+        """The same placement the other way (dY's window into zeros), recorded."""
+        return ConstantPad.apply(dY, shape=self.shape, src=self.dst, dst=self.src, value=0)
+
 
 def source_positions(mode, n, before, after):
     """For each output position along a dim of size ``n`` padded by (before, after), the

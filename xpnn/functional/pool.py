@@ -19,6 +19,7 @@ from .im2col import ntuple
 # re-exported where pool.py held them before the split (pool3d.py, pool_indexed.py, onnx, tests)
 from .max_pool import (MAX_POOL_BACKWARD, MAX_POOL_FORWARD, MaxPool, _max_pool,  # noqa: F401
                        max_pool1d, max_pool2d)
+from .pool_graph import adjoint_graph
 from .pool_window import _batched, _Pool, _pool_geometry, _unbatch
 from .shape import reshape
 
@@ -28,6 +29,8 @@ class AvgPool(_Pool):
 
     def forward(self, X, geo=None, count_include_pad=True, divisor_override=None):
         Xc, self.taps = self._setup(X, geo, 0.0)
+        self.opts = {"geo": geo, "count_include_pad": count_include_pad,
+                     "divisor_override": divisor_override}
         self.div = self._divisor(count_include_pad, divisor_override, X.dtype)
         Sc = Xc[:, self.taps[0][0], self.taps[0][1], :]
         for hs, ws in self.taps[1:]:
@@ -59,6 +62,9 @@ class AvgPool(_Pool):
     def backward(self, dY):
         G = self._dY(dY) / self.div  # every tap of a window gets the same share
         return self._scatter([G] * len(self.taps), self.Xc_shape, G.dtype)
+
+    def backward_graph(self, dY):
+        return adjoint_graph(self, dY, **self.opts)  # A^T dY, recorded (pool_graph.py)
 
 
 class AdaptiveAvgPool(Function):
@@ -93,6 +99,9 @@ class AdaptiveAvgPool(Function):
             H, W = self.shape[2:]
             return xp.broadcast_to(dY / (H * W), self.shape)
         return xp.matrix_transpose(self.A[0]) @ dY @ self.A[1]
+
+    def backward_graph(self, dY):
+        return adjoint_graph(self, dY, out=tuple(dY.shape[2:]))  # pool_graph.py
 
 
 # -- public functions ----------------------------------------------------------------------

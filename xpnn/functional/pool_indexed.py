@@ -15,6 +15,7 @@ from .conv import ntuple
 from .._errors import IndexRangeError
 from .indexing import index_add
 from .pool import _batched, _output_size, _unbatch
+from .pool_graph import scatter_to_positions, take_positions
 from .shape import reshape
 
 
@@ -57,6 +58,9 @@ class AdaptiveMaxPool(Function):
         dX = index_add(self.be, dX, 0, self.flat, xp.reshape(dY, (-1,)))
         return xp.reshape(dX, self.shape)
 
+    def backward_graph(self, dY, dI=None):
+        return scatter_to_positions(dY, self.flat, self.shape)
+
 
 class MaxUnpool(Function):
     """Y (N, C, *out) zero but for Y[n, c, indices[n, c, i]] = X[n, c, i]; dX = dY gathered
@@ -81,6 +85,9 @@ class MaxUnpool(Function):
     def backward(self, dY):
         xp = self.xp
         return xp.reshape(xp.take(xp.reshape(dY, (-1,)), self.flat), self.shape)
+
+    def backward_graph(self, dY):
+        return take_positions(dY, self.flat, self.shape)
 
 
 # -- public functions ----------------------------------------------------------------------

@@ -20,6 +20,9 @@ class Flip(Function):
     def backward(self, dY):
         return self.xp.flip(dY, axis=self.axes)
 
+    def backward_graph(self, dY):
+        return Flip.apply(dY, axes=self.axes)
+
 
 class Roll(Function):
     saved_inputs = ()
@@ -30,6 +33,9 @@ class Roll(Function):
 
     def backward(self, dY):
         return self.xp.roll(dY, tuple(-s for s in self.shifts), axis=self.axes)
+
+    def backward_graph(self, dY):
+        return Roll.apply(dY, shifts=tuple(-s for s in self.shifts), axes=self.axes)
 
 
 class Triangle(Function):
@@ -51,6 +57,10 @@ class Triangle(Function):
 
     def backward(self, dY):
         return self._mask(dY)
+
+    def backward_graph(self, dY):
+        from .compare import where
+        return where(self.keep, dY, 0.0)
 
 
 class DiagEmbed(Function):

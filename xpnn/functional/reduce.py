@@ -270,6 +270,10 @@ class PNorm(Function):
             dX = g * xp.sign(X) * (xp.abs(X) / N) ** (p - 1)
         return xp.where((X == 0) | (N == 0), zero, dX)
 
+    def backward_graph(self, dY):
+        from .reduce_graph import pnorm_graph
+        return pnorm_graph(self, dY)
+
 
 class L2Norm(Function):
     """sqrt(sum(x^2)); the gradient x / norm is 0 where the norm is 0 (PyTorch)."""

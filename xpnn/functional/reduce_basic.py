@@ -130,6 +130,10 @@ class Prod(Function):
                      xp.where(zeros == 0, p_nz / nonzero, 0.0))
         return g * d
 
+    def backward_graph(self, dY):
+        from .reduce_graph import prod_graph  # g * the product of the others, recorded
+        return prod_graph(self, dY)
+
 
 class Max(Function):
     """max over axes; tied maxima share the gradient equally (as torch.amax)."""
@@ -149,6 +153,10 @@ class Max(Function):
     def backward(self, dY):
         g = dY if self.keep else _expand(self.xp, dY, self.axes)
         return g * self.weights
+
+    def backward_graph(self, dY):
+        from .reduce_graph import amax_graph
+        return amax_graph(self, dY)
 
 
 class MaxDim(Function):
@@ -177,6 +185,10 @@ class MaxDim(Function):
                          (1,) * self.dim + (n,) + (1,) * (len(self.shape) - self.dim - 1))
         return xp.where(pos == self.idx, g, xp.zeros((), dtype=g.dtype, device=g.device))
 
+    def backward_graph(self, dV, dI=None):
+        from .reduce_graph import max_dim_graph
+        return max_dim_graph(self, dV)
+
 
 class CumSum(Function):
     saved_inputs = ()
@@ -190,6 +202,10 @@ class CumSum(Function):
         rev = xp.flip(xp.cumulative_sum(xp.flip(dY, axis=self.axis), axis=self.axis),
                       axis=self.axis)
         return rev
+
+    def backward_graph(self, dY):
+        from .reduce_graph import cumsum_graph
+        return cumsum_graph(self, dY)
 
 
 # -- public functions ------------------------------------------------------------------------

@@ -77,6 +77,10 @@ class CumProd(Function):
         at_zero = revcumsum(dY * skip)
         return xp.where(before, dX, xp.where(first, at_zero, nil))
 
+    def backward_graph(self, dY):
+        from .reduce_graph import cumprod_graph  # exact at zeros, O(n^2) per slice
+        return cumprod_graph(self, dY)
+
 
 def cumprod(input, dim, *, dtype=None):
     """The cumulative product along ``dim``, as ``torch.cumprod``; integers and bools give

@@ -50,10 +50,14 @@ class TopK(Gather):
         if k != X.shape[dim]:
             idx = idx[(slice(None),) * dim + (slice(0, k), ...)]
         self.shape, self.pos = X.shape, flat_positions(xp, X.shape, dim, idx)
+        self.dim = dim  # for Gather's backward along the dim
         return _take_flat(xp, X, self.pos), idx
 
     def backward(self, dV, dI=None):
         return super().backward(dV)
+
+    def backward_graph(self, dV, dI=None):
+        return super().backward_graph(dV)
 
 
 def _ordered(x, d, k, largest):

@@ -46,6 +46,10 @@ class Lerp(Function):
         dX = index_add(be, dX, self.axis, self.i0, dY * self.w0)
         return index_add(be, dX, self.axis, self.i1, dY * self.w1)
 
+    def backward_graph(self, dY):
+        from .graph_misc import taps_graph
+        return taps_graph(self, dY, ((self.i0, self.w0), (self.i1, self.w1)))
+
 
 class Blend(Function):
     """Y = sum_j X[idx[j]] * w[j] along ``axis`` (lists of index arrays and weights, each of
@@ -70,6 +74,10 @@ class Blend(Function):
         for ij, wj in zip(self.idx, self.w):
             dX = index_add(be, dX, self.axis, ij, dY * wj)
         return dX
+
+    def backward_graph(self, dY):
+        from .graph_misc import taps_graph
+        return taps_graph(self, dY, zip(self.idx, self.w))
 
 
 def _cubic_weights(be, dtype, n_in, n_out, scale, align_corners):
