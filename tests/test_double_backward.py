@@ -267,10 +267,10 @@ def test_backward_create_graph_leaves_a_differentiable_grad(backend):
 def test_uncovered_op_raises_instead_of_a_wrong_double_backward(backend):
     # conv, pools, indexing and reductions are covered now (test_double_backward_more.py)
     x = xpnn.rand(2, 3, requires_grad=True) + 0.5
-    y = xpnn.lgamma(x).sum()
+    y = xpnn.i0(x).sum()  # the Bessel functions still refuse (lgamma is covered now)
     with pytest.raises(NotImplementedError, match="double backward of .* is not supported"):
         xpnn.autograd.grad(y, x, create_graph=True)
-    g = xpnn.autograd.grad(xpnn.lgamma(x).sum(), x)[0]  # first order works
+    g = xpnn.autograd.grad(xpnn.i0(x).sum(), x)[0]  # first order works
     assert not g.requires_grad
     logits = xpnn.randn(3, 4, requires_grad=True)
     probs = xpnn.rand(3, 4, requires_grad=True)  # label smoothing is covered now

@@ -14,6 +14,7 @@ from .. import backend as B
 from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
+from .graph_math import remainder_graph, unary_graph
 from . import elementwise as E
 from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
 
@@ -48,6 +49,9 @@ class Unary(Function):
 
     def backward(self, dY):
         return dY * UNARY[self.fn][1](self.xp, self.X, self.Y)
+
+    def backward_graph(self, dY):
+        return unary_graph(self, dY)
 
 
 def _unary(name):
@@ -141,6 +145,9 @@ class Remainder(Function):
         dA = unbroadcast(xp, dY, A.shape) if self.needs[0] else None
         dB = unbroadcast(xp, -dY * xp.floor(A / B), B.shape) if self.needs[1] else None
         return dA, dB
+
+    def backward_graph(self, dY):
+        return remainder_graph(self, dY, "floor")
 
 
 def _binary(cls, name):

@@ -15,6 +15,8 @@ from .activation import (_INV_SQRT_PI, _TWO_OVER_SQRT_PI, erf_array, erf_portabl
                          native_special)
 from .elementwise import (_floating, check_divisor, isnan, mul, promote, quiet, sign,
                           unbroadcast, where)
+from .graph_math import (copysign_graph, erfc_graph, erfinv_graph, fmax_graph,
+                         logit_graph, remainder_graph, sinc_graph, xlogy_graph)
 from .intops import IntBinary  # recorded ops, so an ONNX export sees them
 
 
@@ -58,6 +60,9 @@ class Fmod(Function):
         dB = unbroadcast(xp, -dY * xp.trunc(A / B), B.shape) if self.needs[1] else None
         return dA, dB
 
+    def backward_graph(self, dY):
+        return remainder_graph(self, dY, "trunc")
+
 
 def fmod(input, other):
     """The remainder of ``input / other`` with the sign of ``input`` (C's fmod), as
@@ -87,6 +92,9 @@ class Frac(Function):
         return X - self.xp.trunc(X)
 
     def backward(self, dY):
+        return dY
+
+    def backward_graph(self, dY):
         return dY
 
 
@@ -140,6 +148,9 @@ class Logit(Function):
             return dX
         return xp.where((X < eps) | (X > 1 - eps), _zero(xp, dX), dX)
 
+    def backward_graph(self, dY):
+        return logit_graph(self, dY)
+
 
 def logit(input, eps=None):
     """log(p / (1 - p)), the inverse of sigmoid, as ``torch.logit``; with ``eps`` the input
@@ -167,6 +178,9 @@ class Sinc(Function):
         P = math.pi * xp.where(zero, xp.ones_like(X), X)
         d = (P * xp.cos(P) - xp.sin(P)) / (P * xp.where(zero, xp.ones_like(X), X))
         return dY * xp.where(zero, _zero(xp, d), d)
+
+    def backward_graph(self, dY):
+        return sinc_graph(self, dY)
 
 
 def sinc(input):
@@ -230,6 +244,9 @@ class Erfc(Function):
         X = self.X
         return dY * (-_TWO_OVER_SQRT_PI * self.xp.exp(-(X * X)))
 
+    def backward_graph(self, dY):
+        return erfc_graph(self, dY)
+
 
 def erfc(input):
     """The complementary error function 1 - erf(x), accurate in the tail, as ``torch.erfc``
@@ -286,6 +303,9 @@ class Erfinv(Function):
         X = self.X
         return dX * (0.5 * math.sqrt(math.pi)) * self.xp.exp(X * X)
 
+    def backward_graph(self, dY):
+        return erfinv_graph(self, dY)
+
 
 def erfinv(input):
     """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside), as ``torch.erfinv``
@@ -317,6 +337,9 @@ class Xlogy(Function):
             dB = unbroadcast(xp, dY * A / B, B.shape)
         return dA, dB
 
+    def backward_graph(self, dY):
+        return xlogy_graph(self, dY)
+
 
 class CopySign(Function):
     """|A| with the sign of B; dA = dY Y / A (0 where A == 0), dB = 0 (PyTorch)."""
@@ -340,6 +363,9 @@ class CopySign(Function):
             dB = xp.zeros(self.shapes[1], dtype=dY.dtype, device=dY.device)
         return dA, dB
 
+    def backward_graph(self, dY):
+        return copysign_graph(self, dY)
+
 
 class FMax(Function):
     """max(A, B) ignoring NaN (sign=-1: min); the gradient goes whole to A where A wins or
@@ -362,6 +388,9 @@ class FMax(Function):
         dA = unbroadcast(xp, xp.where(to_a, dY, zero), sa) if self.needs[0] else None
         dB = unbroadcast(xp, xp.where(to_a, zero, dY), sb) if self.needs[1] else None
         return dA, dB
+
+    def backward_graph(self, dY):
+        return fmax_graph(self, dY)
 
 
 def xlogy(input, other):

@@ -15,6 +15,7 @@ import math
 from ..autograd import Function
 from .activation import _input
 from .elementwise import quiet
+from .graph_math import lgamma_graph, polygamma_graph
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # B_2, B_4, ..., B_20: the Bernoulli numbers of the Stirling and digamma series
@@ -168,6 +169,9 @@ class Lgamma(Function):
     def backward(self, dY):
         return dY * digamma_array(self.xp, self.X)
 
+    def backward_graph(self, dY):
+        return lgamma_graph(self, dY, digamma)
+
 
 @quiet
 class Polygamma(Function):
@@ -179,6 +183,9 @@ class Polygamma(Function):
 
     def backward(self, dY):
         return dY * polygamma_array(self.xp, self.n + 1, self.X)
+
+    def backward_graph(self, dY):
+        return polygamma_graph(self, dY)
 
 
 def lgamma(input):

@@ -24,8 +24,10 @@ import math
 from ..autograd import Function
 from .activation import _INV_SQRT_PI, _TWO_OVER_SQRT_PI, _input
 from .elementwise import _floating, promote, quiet, unbroadcast
+from .graph_math import (entr_graph, erfcx_graph, log_ndtr_graph, mvlgamma_graph,
+                         ndtr_graph, ndtri_graph, xlogy_graph)
 from .pointwise import ERFC, ERFINV, _zero, erfc_portable, erfinv_portable
-from .special import digamma_array, lgamma_array
+from .special import digamma, digamma_array, lgamma_array
 
 _SQRT_2 = math.sqrt(2)
 _INV_SQRT_2 = 1 / math.sqrt(2)
@@ -75,6 +77,9 @@ class Erfcx(Function):
     def backward(self, dY):
         return dY * _erfcx_parts(self.be, self.X)[1]
 
+    def backward_graph(self, dY):
+        return erfcx_graph(self, dY, _erfcx_parts)
+
 
 def erfcx(input):
     """The scaled complementary error function e^(x^2) erfc(x), as ``torch.special.erfcx``
@@ -100,6 +105,9 @@ class Ndtr(Function):
     def backward(self, dY):
         X = self.X
         return dY * (_INV_SQRT_2PI * self.xp.exp(-0.5 * (X * X)))
+
+    def backward_graph(self, dY):
+        return ndtr_graph(self, dY)
 
 
 def ndtr(input):
@@ -136,6 +144,9 @@ class LogNdtr(Function):
 
     def backward(self, dY):
         return dY * _log_ndtr_parts(self.be, self.X)[1]
+
+    def backward_graph(self, dY):
+        return log_ndtr_graph(self, dY, _log_ndtr_parts)
 
 
 def log_ndtr(input):
@@ -187,6 +198,9 @@ class Ndtri(Function):
         X = self.X
         return dX * (math.sqrt(2 * math.pi) * self.xp.exp(0.5 * (X * X)))
 
+    def backward_graph(self, dY):
+        return ndtri_graph(self, dY)
+
 
 def ndtri(input):
     """The inverse of the standard normal CDF on [0, 1] (-inf at 0, inf at 1, NaN outside),
@@ -207,6 +221,9 @@ class Entr(Function):
 
     def backward(self, dY):
         return dY * -(1 + self.xp.log(self.X))
+
+    def backward_graph(self, dY):
+        return entr_graph(self, dY)
 
 
 def entr(input):
@@ -236,6 +253,9 @@ class Xlog1py(Function):
         if self.needs[1]:
             dB = unbroadcast(xp, dY * A / (B + 1), B.shape)
         return dA, dB
+
+    def backward_graph(self, dY):
+        return xlogy_graph(self, dY, log1p=True)
 
 
 def xlog1py(input, other):
@@ -372,6 +392,9 @@ class Mvlgamma(Function):
     def backward(self, dY):
         xp, X = self.xp, self.X
         return dY * _total([digamma_array(xp, X - 0.5 * j) for j in range(self.p)])
+
+    def backward_graph(self, dY):
+        return mvlgamma_graph(self, dY, digamma)
 
 
 def _total(arrays):
