@@ -100,13 +100,15 @@ class Div(Function):
     def backward(self, dY):
         A, B, xp = self.A, self.B, self.xp  # complex: the conjugates of the derivatives
         dA = unbroadcast(xp, dY / conj(xp, B), A.shape) if self.needs[0] else None
-        dB = unbroadcast(xp, -dY * conj(xp, A / (B * B)), B.shape) if self.needs[1] else None
+        dB = unbroadcast(xp, -dY * conj(xp, A) / conj(xp, B * B), B.shape) \
+            if self.needs[1] else None
         return dA, dB
 
     def backward_graph(self, dY):
         A, B = self.inputs
         dA = unbroadcast_graph(dY / conj_t(B), A.shape) if self.needs[0] else None
-        dB = unbroadcast_graph(-dY * conj_t(A / (B * B)), B.shape) if self.needs[1] else None
+        dB = unbroadcast_graph(-dY * conj_t(A) / conj_t(B * B), B.shape) \
+            if self.needs[1] else None
         return dA, dB
 
 

@@ -34,8 +34,6 @@ def dot(input, other):
         raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] "
                            f"and src [{b.shape[0]}] to have the same number of elements")
     _same_dtype("dot", a, b)
-    if a._be.is_complex(a.dtype):  # Mul's backward conjugates (MatMul's does not yet)
-        return _sum(mul(a, b))
     return matmul(a, b)
 
 

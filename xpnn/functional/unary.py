@@ -131,11 +131,11 @@ class Reciprocal(Function):
         return self.Y
 
     def backward(self, dY):
-        return -dY * conj(self.xp, self.Y * self.Y)
+        return -dY * conj(self.xp, self.Y) * conj(self.xp, self.Y)  # (-dY Y) Y, as before
 
     def backward_graph(self, dY):
         Y = reciprocal(self.inputs[0])
-        return -dY * conj_t(Y * Y)
+        return -dY * conj_t(Y) * conj_t(Y)
 
 
 class Sin(Function):
