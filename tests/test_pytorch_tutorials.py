@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: sixty-nine tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: seventy-four tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -67,7 +67,17 @@ denoising autoencoder (PixelUnshuffle, ConvTranspose2d with output_padding, Upsa
 bilinear interpolate, per-image mse, PSNR by log10, ReduceLROnPlateau), and a two-head
 multi-task net under learned uncertainty weights (AdamW groups from named_parameters,
 OneCycleLR, 4 accumulated micro-batches, clip_grad_norm_'s total norm,
-parameters_to_vector / vector_to_parameters)), small enough to run in a
+parameters_to_vector / vector_to_parameters), a 1-D Fourier neural operator (complex
+nn.Parameter weights from torch.rand(dtype=torch.cfloat), rfft, einsum on the kept modes
+into a cfloat zeros buffer, irfft(n=...), a relative L2 loss), keyword-like classification of
+synthetic chirps on torch.stft(return_complex=True) log1p power spectrograms with a torch.istft
+reconstruction, a deep ensemble calibrated by temperature scaling (LBFGS with strong Wolfe
+line search in float64, ECE by bucketize + index_add_ and by histc), a word-level LSTM
+language model under AdaptiveLogSoftmaxWithLoss (cutoffs, div_value=4.0) with tail weights
+tied to an adaptive input's embeddings, clip_grad_norm_, perplexity, log_prob and predict,
+and a tiny Perceiver (learned latents cross-attending by MultiheadAttention(kdim=, vdim=,
+batch_first=True) to pixels with linspace/meshgrid(indexing="ij") Fourier features, a latent
+LayerNorm/GELU block)), small enough to run in a
 second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
 alone are rewritten.
@@ -592,6 +602,37 @@ TUTORIALS = {
     "sparse_autoencoder": Tutorial(
         "sparse_autoencoder.py", replay=True, compared=10 ** 9, land=0.02,
         learning=_first_last(r"sae epoch \d+ \| mse ([\d.]+)")),
+    # 6 epochs of 8 Adam steps under StepLR of a 1-D Fourier neural operator (complex
+    # nn.Parameter weights from torch.rand(dtype=cfloat), rfft, einsum on the kept modes into
+    # a cfloat zeros buffer, irfft(n=...)) learning a heat-equation step; relative L2 error
+    "fno_spectral": Tutorial(
+        "fno_spectral.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test rel l2 ([\d.]+)")),
+    # 6 epochs of 8 Adam steps of a Conv1d + BatchNorm1d classifier on log1p power
+    # spectrograms of torch.stft(return_complex=True, hann_window); an istft reconstruction
+    "audio_stft": Tutorial(
+        "audio_stft.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # a deep ensemble (three MLPs in one ModuleList, 30 epochs of 8 Adam steps on summed
+    # losses), then a float64 temperature fitted by LBFGS(strong_wolfe) on validation logits;
+    # ECE by bucketize + index_add_ and by histc, NLL before and after
+    "temperature_scaling": Tutorial(
+        "temperature_scaling.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test nll ([\d.]+)")),
+    # 4 epochs of 20 Adam steps (clip_grad_norm_, detached hidden state) of an LSTM language
+    # model over a Zipf vocabulary: an adaptive input (boolean-mask writes) whose cluster
+    # embeddings are the tail weights of nn.AdaptiveLogSoftmaxWithLoss (the same Parameter);
+    # perplexity by torch.exp, .log_prob and .predict
+    "adaptive_softmax_lm": Tutorial(
+        "adaptive_softmax_lm.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"valid loss ([\d.]+)")),
+    # 6 epochs of 10 AdamW steps under CosineAnnealingLR of a tiny Perceiver: learned latents
+    # cross-attending by MultiheadAttention(kdim=, vdim=, batch_first=True) to pixels with
+    # Fourier position features (linspace, meshgrid(indexing="ij"), sin/cos, cat), a shared
+    # pre-LayerNorm latent block with GELU, mean pooling
+    "perceiver": Tutorial(
+        "perceiver.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
 }
 
 _RUNS = {}

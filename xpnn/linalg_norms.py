@@ -14,10 +14,18 @@ from .functional.reduce import _axes
 _INF = float("inf")
 
 
-def _floating(op, x, dtype):
-    """``x`` cast to ``dtype`` (in the graph) if given; integers refused, as PyTorch does."""
+def _floating(op, x, dtype, moduli=False):
+    """``x`` cast to ``dtype`` (in the graph) if given; integers refused, as PyTorch does.
+    ``moduli``: a complex ``x`` becomes ``abs(x)`` (a norm that only reads |x|), else it is
+    refused."""
     if dtype is not None:
+        if x._be.is_complex(x.dtype) and not x._be.is_complex(x._be.dtype(dtype)):
+            raise DtypeError(f"{op}: dtype should be complex for complex inputs, got "
+                            f"{_B.dtype_name(x._be.dtype(dtype))} for a "
+                            f"{_B.dtype_name(x.dtype)} input")
         x = to(x, dtype=dtype)
+    if moduli and x._be.is_complex(x.dtype):
+        x = _abs(x)
     if not x._be.is_floating(x.dtype):
         raise DtypeError(f"{op}: expected a floating point tensor as input, got "
                         f"{_B.dtype_name(x.dtype)} (pass dtype= or cast with .float())")
@@ -28,7 +36,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (an int, a tuple, or None: every entry), as
     ``torch.linalg.vector_norm``: ord is any real number, inf (max |x|), -inf (min |x|) or
     0 (the count of nonzeros)."""
-    x = _floating("linalg.vector_norm", as_tensor(x, op="linalg.vector_norm"), dtype)
+    x = _floating("linalg.vector_norm", as_tensor(x, op="linalg.vector_norm"), dtype,
+                  moduli=True)
     if isinstance(ord, (bool, str)) or not isinstance(ord, (int, float, _B.np.number)):
         raise TypeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     if ord < 0 or ord == _INF:
@@ -66,7 +75,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     "nuc" (sum of singular values), 2 / -2 (largest / smallest singular value), 1 / -1 (max
     / min column sum of |A|), inf / -inf (max / min row sum of |A|)."""
     op = "linalg.matrix_norm"
-    x = _floating(op, as_tensor(A, op=op), dtype)
+    # the singular values of a complex matrix are not those of its moduli: only the
+    # entrywise norms read |A|
+    x = _floating(op, as_tensor(A, op=op), dtype, moduli=ord not in ("nuc", 2, -2))
     if x.ndim < 2:
         raise ShapeError(f"{op}: the input tensor A must have at least 2 dimensions, got "
                          f"shape {x.shape}")

@@ -285,7 +285,7 @@ _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?")
 # they are compared with xpnn's: xpnn prints a dtype by its bare name (a Size prints as
 # PyTorch's, "xpnn.Size([2, 3])"), except in a tensor's repr (", dtype=xpnn.int32)"), where
 # it prints PyTorch's, also where a long repr wraps and its "dtype=" starts a line.
-COSMETIC = [(r"(?<!, dtype=)(?<!^dtype=)torch\.(u?int#|float#|bool)", r"\1")]
+COSMETIC = [(r"(?<!, dtype=)(?<!^dtype=)torch\.(u?int#|float#|complex#|bool)", r"\1")]
 
 
 def masked_lines(text, ignore=()):

@@ -214,6 +214,8 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
             raise ArgumentError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
         return _nuclear(input, dim, axis, keepdim, keepdims)
     x, axes, keep = _prep("norm", input, dim, axis, keepdim, keepdims)
+    if x._be.is_complex(x.dtype):  # a complex vector's norm is that of its moduli
+        x = _abs(x)
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
         return L2Norm.apply(x, axes=axes, keepdims=keep)

@@ -73,12 +73,17 @@ class MultiheadAttention(Module):
         self.batch_first = bool(batch_first)
         self._same = self.kdim == embed_dim and self.vdim == embed_dim
         E, kw = embed_dim, dict(backend=backend, device=device, dtype=dtype)
+        # the layout not taken is registered as None, as torch does, so that reading
+        # in_proj_weight (or q_proj_weight) gives None rather than an AttributeError
         if self._same:
             self.in_proj_weight = new_parameter((3 * E, E), **kw)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
         else:
             self.q_proj_weight = new_parameter((E, E), **kw)
             self.k_proj_weight = new_parameter((E, self.kdim), **kw)
             self.v_proj_weight = new_parameter((E, self.vdim), **kw)
+            self.register_parameter("in_proj_weight", None)
         self.in_proj_bias = new_parameter((3 * E,), **kw) if bias else None
         if add_bias_kv:  # registered after in_proj_bias: torch's state_dict order
             self.bias_k = new_parameter((1, 1, E), **kw)
