@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import to_np
-from torch_same import raises_like, same
+from torch_same import _bool, _ids, _pair, _t, raises_like, same
 
 import xpnn
 
@@ -17,34 +17,6 @@ torch = pytest.importorskip("torch")
 
 # values against torch's float32 within torch_same.TOL32 = 100 * float32 eps; float64
 # gradient checks at xpnn.gradcheck's default tolerances
-
-
-def _t(lib, a, dtype="float32", grad=False):
-    """The same host array as a tensor of ``lib`` (torch or xpnn)."""
-    a = np.asarray(a)
-    if lib is torch:
-        t = torch.tensor(a, dtype=getattr(torch, dtype))
-    else:
-        t = xpnn.tensor(a, dtype=dtype)
-    return t.requires_grad_(True) if grad else t
-
-
-def _ids(lib, a):
-    a = np.asarray(a, dtype=np.int64)
-    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
-
-
-def _bool(lib, a):
-    a = np.asarray(a, dtype=bool)
-    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
-
-
-def _pair(make):
-    """make(torch) and make(xpnn) with torch's parameters and buffers in both."""
-    tm, xm = make(torch), make(xpnn)
-    xm.load_state_dict({k: xpnn.tensor(v.detach().numpy()) for k, v in
-                        tm.state_dict().items()})
-    return tm, xm
 
 
 def _grads(m):

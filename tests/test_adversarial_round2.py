@@ -13,38 +13,11 @@ import math
 import numpy as np
 import pytest
 from conftest import to_np
-from torch_same import raises_like, same
+from torch_same import _bool, _ids, _pair, _t, raises_like, same
 
 import xpnn
 
 torch = pytest.importorskip("torch")
-
-
-def _t(lib, a, dtype="float32", grad=False):
-    """The same host array as a tensor of ``lib`` (torch or xpnn)."""
-    a = np.asarray(a)
-    t = torch.tensor(a, dtype=getattr(torch, dtype)) if lib is torch else \
-        xpnn.tensor(a, dtype=dtype)
-    return t.requires_grad_(True) if grad else t
-
-
-def _ids(lib, a):
-    a = np.asarray(a, dtype=np.int64)
-    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
-
-
-def _bool(lib, a):
-    a = np.asarray(a, dtype=bool)
-    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
-
-
-def _pair(make):
-    """make(torch) and make(xpnn) holding torch's parameters and buffers."""
-    torch.manual_seed(0)
-    tm, xm = make(torch), make(xpnn)
-    xm.load_state_dict({k: xpnn.tensor(v.detach().numpy()) for k, v in
-                        tm.state_dict().items()})
-    return tm, xm
 
 
 def _weighted_sum(lib, outs):

@@ -8,6 +8,7 @@ few steps, equal to torch's from the same initial weights.
 import numpy as np
 import pytest
 from conftest import to_np
+from test_complex import _dt, _np
 
 import xpnn
 
@@ -17,17 +18,6 @@ TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-10, atol=1
 RNG = np.random.default_rng(3)
 X = RNG.standard_normal((3, 6, 8))
 Z = X + 1j * RNG.standard_normal((3, 6, 8))
-
-
-def _np(t):
-    if isinstance(t, torch.Tensor):
-        return t.detach().resolve_conj().numpy()
-    return to_np(t)
-
-
-def _dt(t):
-    return str(t.dtype).split(".")[-1] if isinstance(t, torch.Tensor) else \
-        xpnn.backend.dtype_name(t.dtype)
 
 
 # name: (function name, keyword arguments, input kind: "x" real or "z" complex)

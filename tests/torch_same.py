@@ -39,3 +39,31 @@ def raises_like(case, host_only=False):
         case(torch)
     with pytest.raises(want.type):
         case(xpnn)
+
+
+# -- the same inputs and modules on both libraries (tests/test_adversarial_*.py) -----------
+def _t(lib, a, dtype="float32", grad=False):
+    """The same host array as a tensor of ``lib`` (torch or xpnn)."""
+    a = np.asarray(a)
+    t = torch.tensor(a, dtype=getattr(torch, dtype)) if lib is torch else \
+        xpnn.tensor(a, dtype=dtype)
+    return t.requires_grad_(True) if grad else t
+
+
+def _ids(lib, a):
+    a = np.asarray(a, dtype=np.int64)
+    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
+
+
+def _bool(lib, a):
+    a = np.asarray(a, dtype=bool)
+    return torch.tensor(a) if lib is torch else xpnn.tensor(a)
+
+
+def _pair(make):
+    """make(torch) and make(xpnn) holding torch's parameters and buffers."""
+    torch.manual_seed(0)
+    tm, xm = make(torch), make(xpnn)
+    xm.load_state_dict({k: xpnn.tensor(v.detach().numpy()) for k, v in
+                        tm.state_dict().items()})
+    return tm, xm
