@@ -358,7 +358,7 @@ def to_numpy(arr):
         return np.asarray(arr)
     name = _name_of_array(arr)
     if name == "torch":
-        arr = arr.detach().cpu()
+        arr = arr.detach().cpu().resolve_conj().resolve_neg()  # numpy() refuses lazy views
         if str(arr.dtype) == "torch.bfloat16":  # NumPy has no bfloat16: its float32 values
             arr = arr.float()
         return arr.numpy()

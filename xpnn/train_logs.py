@@ -171,6 +171,9 @@ def grad_sums(params):
         elif g.dtype == f32 or g.dtype == f64:
             sums.append(xp.sum(g))
             mixed = mixed or g.dtype == f64
+        elif g.dtype == xp.complex64 or g.dtype == xp.complex128:  # a real sum: NaN/Inf
+            sums.append(xp.sum(xp.real(g)) + xp.sum(xp.imag(g)))  # in either part shows
+            mixed = mixed or g.dtype == xp.complex128
         else:  # float16/bfloat16
             sums.append(xp.sum(g, dtype=f32))
     if mixed:

@@ -13,6 +13,11 @@ Every check is done before a single array is built, and every failure raises
 metadata entry, ``xpnn.sha256``: the digest of the canonical header (without that entry) plus
 the data, so a flipped byte anywhere that changes a value is caught, not loaded.
 
+Complex tensors: complex64 is safetensors' own "C64" (safetensors.torch reads it as
+torch.complex64). complex128 has no tag: it is written as "F64" with a trailing dimension of
+2 (real, imaginary; the same bytes) and named in the ``xpnn.complex128`` metadata entry (a
+JSON list), so xpnn reads it back as complex128 and other readers see the float64 pairs.
+
 Host-side code, so NumPy is imported here (only layer, op and optimizer code must get their
 namespace from the data).
 """
@@ -31,11 +36,18 @@ DTYPES = {"BOOL": np.dtype("?"), "U8": np.dtype("u1"), "I8": np.dtype("i1"),
           "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "F16": np.dtype("<f2"),
           "BF16": np.dtype("<u2"), "U32": np.dtype("<u4"), "I32": np.dtype("<i4"),
           "F32": np.dtype("<f4"), "U64": np.dtype("<u8"), "I64": np.dtype("<i8"),
-          "F64": np.dtype("<f8")}
+          "F64": np.dtype("<f8"), "C64": np.dtype("<c8"), "C128": np.dtype("<c16")}
 TAGS = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "uint16": "U16", "int16": "I16",
         "float16": "F16", "bfloat16": "BF16", "uint32": "U32", "int32": "I32",
-        "float32": "F32", "uint64": "U64", "int64": "I64", "float64": "F64"}
+        "float32": "F32", "uint64": "U64", "int64": "I64", "float64": "F64",
+        "complex64": "C64", "complex128": "C128"}
 NAMES = {tag: name for name, tag in TAGS.items()}
+# complex128 has no safetensors tag: "C128" is xpnn's name for it inside this package only.
+# In the file it is an "F64" tensor with a trailing dimension of 2 (real, imaginary: the same
+# bytes), listed by name in the __metadata__ entry COMPLEX128_KEY (a JSON list), which xpnn
+# reads back as complex128; other safetensors readers see the float64 pairs.
+FILE_TAGS = frozenset(DTYPES) - {"C128"}
+COMPLEX128_KEY = "xpnn.complex128"
 MAX_HEADER = 100 * 1024 * 1024  # the reference implementation's limit too
 DIGEST_KEY = "xpnn.sha256"
 # what xpnn.save adds to __metadata__ (serialize.py, recipe.py)
@@ -101,6 +113,13 @@ def encode(arrays, metadata=None):
         chunks.append(host.reshape(-1).view(np.uint8).data)
         offset += nbytes
     meta.pop(DIGEST_KEY, None)
+    meta.pop(COMPLEX128_KEY, None)
+    pairs = [name for name, e in header.items() if e["dtype"] == "C128"]
+    for name in pairs:
+        header[name]["dtype"] = "F64"
+        header[name]["shape"].append(2)
+    if pairs:
+        meta[COMPLEX128_KEY] = json.dumps(pairs, separators=(",", ":"))
     digest = hashlib.sha256(_canonical({**header, "__metadata__": meta}))
     for c in chunks:
         digest.update(c)
@@ -189,7 +208,32 @@ def decode(buf, path, require_digest=False):
         raise CheckpointError(path, f"tensor data ends at byte {pos - base} of a "
                               f"{size - base}-byte data section (truncated or padded file)")
     _check_digest(path, buf, header, meta, base, require_digest)
-    return meta, dict(spans)
+    return meta, _complex128(path, meta, dict(spans))
+
+
+def _complex128(path, meta, entries):
+    """Entries listed in the COMPLEX128_KEY metadata entry (F64, trailing dim 2) as C128."""
+    if COMPLEX128_KEY not in meta:
+        return entries
+    try:
+        names = json.loads(meta[COMPLEX128_KEY])
+    except (ValueError, RecursionError):
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or \
+            len(set(names)) != len(names):
+        raise CheckpointError(path, f"{COMPLEX128_KEY} must be a JSON list of distinct tensor "
+                              f"names, got {meta[COMPLEX128_KEY]!r}"[:300], key=COMPLEX128_KEY)
+    for name in names:
+        if name not in entries:
+            raise CheckpointError(path, f"{COMPLEX128_KEY} lists {name!r}, which is not a "
+                                  "tensor of the file", key=COMPLEX128_KEY)
+        tag, shape, begin, end = entries[name]
+        if tag != "F64" or not shape or shape[-1] != 2:
+            raise CheckpointError(path, f"{COMPLEX128_KEY} lists it as complex128, which is "
+                                  f"stored as F64 with a trailing dimension of 2, but it is "
+                                  f"{tag} of shape {shape}", key=name)
+        entries[name] = ("C128", shape[:-1], begin, end)
+    return entries
 
 
 def _entry(path, name, e, base):
@@ -197,8 +241,9 @@ def _entry(path, name, e, base):
         raise CheckpointError(path, "entry must have exactly dtype, shape and data_offsets, "
                               f"got {e!r}"[:300], key=name)
     tag, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
-    if not isinstance(tag, str) or tag not in DTYPES:
-        raise CheckpointError(path, f"unknown dtype {tag!r}; known: {sorted(DTYPES)}", key=name)
+    if not isinstance(tag, str) or tag not in FILE_TAGS:
+        raise CheckpointError(path, f"unknown dtype {tag!r}; known: {sorted(FILE_TAGS)}",
+                              key=name)
     if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
         raise CheckpointError(path, f"shape must be a list of ints >= 0, got {shape!r}",
                               key=name)
