@@ -155,9 +155,22 @@ def _bn_net(m):
     return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.BatchNorm1d(4), m.nn.Linear(4, 2)).eval()
 
 
-def _conv_net(m):  # ConvNd has no double backward in xpnn
+def _conv_net(m):
     m.manual_seed(0)
     return m.nn.Sequential(m.nn.Conv1d(1, 2, 2), m.nn.Flatten(), m.nn.Linear(4, 2))
+
+
+def _lcse_net(m):  # LogCumSumExp has no double backward in xpnn
+    m.manual_seed(0)
+
+    class Net(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = m.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return m.logcumsumexp(self.lin(x), 1)
+    return Net()
 
 
 def _net_grads(net, tnet, X):
@@ -173,9 +186,9 @@ def _net_grads(net, tnet, X):
 
 def test_grad_of_functional_call_with_the_models_own_parameters(backend, rng):
     """grad(f)(dict(model.named_parameters())): the parameters require grad, so the result
-    stays differentiable (create_graph), as torch's does (BatchNorm has a double backward).
-    Where an op has none (ConvNd), the first-order gradient comes back cut from the graph,
-    with a warning; inside an outer transform that still raises."""
+    stays differentiable (create_graph), as torch's does (BatchNorm and ConvNd have a double
+    backward). Where an op has none (LogCumSumExp), the first-order gradient comes back cut
+    from the graph, with a warning; inside an outer transform that still raises."""
     X = rng.standard_normal((5, 3)).astype(np.float32)
     xnet = _bn_net(xpnn)
     loss, tg = _net_grads(xnet, _bn_net(torch), X)
@@ -188,16 +201,23 @@ def test_grad_of_functional_call_with_the_models_own_parameters(backend, rng):
     Xc = rng.standard_normal((5, 1, 3)).astype(np.float32)
     cnet = _conv_net(xpnn)
     loss, tg = _net_grads(cnet, _conv_net(torch), Xc)
+    xg = xfunc.grad(lambda p, x: loss(xfunc, cnet, p, x))(
+        dict(cnet.named_parameters()), xpnn.tensor(Xc))
+    for k in tg:
+        assert xg[k].requires_grad == tg[k].requires_grad
+        _same(xg[k].detach(), tg[k].detach())
+    lnet = _lcse_net(xpnn)
+    loss, tg = _net_grads(lnet, _lcse_net(torch), X)
     with pytest.warns(UserWarning, match="returned cut from the graph"):
-        xg = xfunc.grad(lambda p, x: loss(xfunc, cnet, p, x))(
-            dict(cnet.named_parameters()), xpnn.tensor(Xc))
+        xg = xfunc.grad(lambda p, x: loss(xfunc, lnet, p, x))(
+            dict(lnet.named_parameters()), xpnn.tensor(X))
     assert not any(g.requires_grad for g in xg.values())  # torch's would (see the warning)
     for k in tg:
         _same(xg[k], tg[k])
     # inside an outer transform a missing second order still raises: nothing to fall back on
-    with pytest.raises(NotImplementedError, match="ConvNd"):
-        xfunc.grad(lambda x: xfunc.grad(lambda y: loss(xfunc, cnet, {}, y))(x).sum())(
-            xpnn.tensor(Xc))
+    with pytest.raises(NotImplementedError, match="LogCumSumExp"):
+        xfunc.grad(lambda x: xfunc.grad(lambda y: loss(xfunc, lnet, {}, y))(x).sum())(
+            xpnn.tensor(X))
 
 
 # -- Size ----------------------------------------------------------------------------------
