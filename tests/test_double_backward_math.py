@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 from conftest import to_np
+from test_double_backward import _inputs, _second
 
 import xpnn
 
@@ -78,23 +79,6 @@ CASES = {
     "ndtri": (lambda m, x: sp(m).ndtri(x), [_u(0.02, 0.98, (2, 3))]),
 }
 LOOSE = {"lgamma": TOL_TRIGAMMA, "digamma": TOL_TRIGAMMA, "mvlgamma": TOL_TRIGAMMA}
-
-
-def _inputs(makers, seed, backend):
-    rng = np.random.default_rng(seed)
-    host = [mk(rng) for mk in makers]
-    ours = [xpnn.tensor(h, dtype=xpnn.float64, backend=backend, requires_grad=True)
-            for h in host]
-    theirs = [torch.tensor(h, dtype=torch.float64, requires_grad=True) for h in host]
-    return host, ours, theirs
-
-
-def _second(m, fn, xs, v, w):
-    """The create_graph gradient of fn at xs along v, and the gradient of its dot with w
-    with respect to the inputs and to v."""
-    gs = m.autograd.grad(fn(m, *xs), xs, grad_outputs=v, create_graph=True)
-    s = sum((g * wi).sum() for g, wi in zip(gs, w))
-    return gs, m.autograd.grad(s, list(xs) + [v], allow_unused=True, materialize_grads=True)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -5,6 +5,7 @@ trained for a few steps from torch's weights."""
 import numpy as np
 import pytest
 from conftest import to_np
+from test_double_backward import _second
 
 import xpnn
 from xpnn import nn
@@ -146,15 +147,6 @@ def _inputs(shapes, seed, backend, dtype="float64"):
             for h in host]
     theirs = [torch.tensor(h, dtype=getattr(torch, dtype), requires_grad=True) for h in host]
     return host, ours, theirs
-
-
-def _second(m, fn, xs, v, w):
-    """Gradients of <d<fn(xs), v>/dxs, w> w.r.t. xs and v (linear in v: v's gradient checks
-    the first-order part of the recorded graph)."""
-    y = fn(m, *xs)
-    gs = m.autograd.grad(y, xs, grad_outputs=v, create_graph=True)
-    s = sum((g * wi).sum() for g, wi in zip(gs, w))
-    return gs, m.autograd.grad(s, list(xs) + [v], allow_unused=True, materialize_grads=True)
 
 
 def _directions(y_shape, host, backend):
