@@ -16,7 +16,6 @@ ema_teacher.py, newton_func.py, packed_gru.py, retrieval_triplet.py, sparse_auto
   (xpnn/functional/gather_portable.py), checked against torch below, and a bool scatter,
   which the flat product refused there, works.
 """
-import re
 import time
 
 import numpy as np
@@ -31,10 +30,7 @@ import xpnn  # noqa: E402
 
 
 def _masked(text):
-    lines = harness.masked_lines(text)
-    for pattern, repl in harness.COSMETIC:
-        lines = [re.sub(pattern, repl, line) for line in lines]
-    return lines
+    return harness.cosmetic(harness.masked_lines(text))
 
 
 def test_cosmetic_rule_keeps_a_wrapped_repr_dtype():

@@ -105,10 +105,6 @@ PROGRAMS = {
         learning=lambda out, items: (items[0], _floats(r"valid loss\s+([\d.]+)", out)[-1])),
 }
 
-# Printed differences that are known and cosmetic (harness.COSMETIC), applied to PyTorch's
-# lines before the comparison.
-COSMETIC = harness.COSMETIC
-
 _RUNS = {}
 
 
@@ -192,13 +188,11 @@ def test_same_model_and_draws(runs):
 
 @_each_program
 def test_prints_what_pytorch_prints(runs):
-    """The same printed lines, numbers aside (and the cosmetic differences in COSMETIC), and
+    """The same printed lines, numbers aside (and the cosmetic differences in harness.COSMETIC), and
     no warning PyTorch does not give."""
     name, prog, t, x = runs
     x.raise_error()
-    want = harness.masked_lines(t.stdout)
-    for pattern, repl in COSMETIC:
-        want = [re.sub(pattern, repl, line) for line in want]
+    want = harness.cosmetic(harness.masked_lines(t.stdout))
     got = [line.replace("xpnn", "torch") for line in harness.masked_lines(x.stdout)]
     assert got == want
     assert sorted(set(x.warnings) - set(t.warnings)) == []

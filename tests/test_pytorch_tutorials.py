@@ -716,16 +716,12 @@ def test_prints_what_pytorch_prints(runs):
     included); the first ``exact`` lines (the printed tensors) the same to the character."""
     name, prog, t, x = runs
     x.raise_error()
-    want = harness.masked_lines(t.stdout, prog.ignore)
-    for pattern, repl in harness.COSMETIC:
-        want = [re.sub(pattern, repl, line) for line in want]
+    want = harness.cosmetic(harness.masked_lines(t.stdout, prog.ignore))
     got = [line.replace("xpnn", "torch")
            for line in harness.masked_lines(x.stdout, prog.ignore)]
     assert len(got) == len(want), (len(got), len(want))
     assert [(g, w) for g, w in zip(got, want) if g != w] == []
-    want = t.stdout.splitlines()[:prog.exact]
-    for pattern, repl in harness.COSMETIC:
-        want = [re.sub(pattern, repl, line) for line in want]
+    want = harness.cosmetic(t.stdout.splitlines()[:prog.exact])
     assert [line.replace("xpnn", "torch") for line in x.stdout.splitlines()[:prog.exact]] == want
 
 

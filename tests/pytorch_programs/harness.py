@@ -296,6 +296,14 @@ def masked_lines(text, ignore=()):
             if not any(re.search(r, line) for r in ignore)]
 
 
+def cosmetic(lines):
+    """PyTorch's printed ``lines`` with the known cosmetic differences (COSMETIC) mapped to
+    what xpnn prints, for the printed-line comparisons."""
+    for pattern, repl in COSMETIC:
+        lines = [re.sub(pattern, repl, line) for line in lines]
+    return lines
+
+
 def report(name, t, x, compared):
     """A one-line summary of a comparison."""
     d = rel_diffs(x.items[:compared], t.items[:compared])
