@@ -145,14 +145,14 @@ class Angle(Function):
     def forward(self, X):
         xp = self.xp
         self.X = X
-        if xp.isdtype(X.dtype, "complex floating"):
+        if self.be.is_complex(X.dtype):
             return xp.atan2(xp.imag(X), xp.real(X))
         Y = xp.astype(X < 0, X.dtype) * math.pi
         return xp.where(xp.isnan(X), X, Y)
 
     def backward(self, dY):
         xp, Z = self.xp, self.X
-        if not xp.isdtype(Z.dtype, "complex floating"):
+        if not self.be.is_complex(Z.dtype):
             return xp.zeros_like(Z)
         r2 = xp.real(Z) ** 2 + xp.imag(Z) ** 2
         safe = xp.where(r2 == 0, xp.ones_like(r2), r2)

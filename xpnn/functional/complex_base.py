@@ -11,10 +11,6 @@ from .. import backend as B
 from .._errors import DtypeError, DtypeNotImplemented
 
 
-def is_complex_array(xp, a):
-    return B.is_complex_dtype(xp, a.dtype)
-
-
 def conj(xp, a):
     """conj(a) for a complex array; a real array as it is (no copy). Hot: the backwards of
     mul, div and matmul call it on real arrays at every step (see B.is_complex_dtype)."""

@@ -320,7 +320,7 @@ def isreal(input):
     ``torch.isreal``."""
     x = as_tensor(input, op="isreal")
     xp, be = x.xp, x._be
-    if xp.isdtype(x.dtype, "complex floating"):
+    if be.is_complex(x.dtype):
         return x._result(xp.imag(x.array) == 0, be)
     return x._result(xp.ones(x.shape, dtype=xp.bool, device=be.device), be)
 

@@ -135,9 +135,9 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}] "
                                  f"was computed by {type(p.grad_fn).__name__}); optimize "
                                  "the leaf it came from, or .detach().requires_grad_()")
-            if self._complex_params and p.xp.isdtype(p.dtype, "complex floating"):
-                continue
-            if p.xp.isdtype(p.dtype, "complex floating"):
+            if p._be.is_complex(p.dtype):
+                if self._complex_params:
+                    continue
                 raise TypeError(f"{name}: params[{i}] has dtype {p.dtype}; xpnn's {name} "
                                 "takes real parameters (SGD, Adam and AdamW take complex "
                                 "ones; or keep a real (..., 2) weight and use "
