@@ -27,7 +27,7 @@ import math
 from ..autograd import Function
 from .activation import _input
 from .elementwise import quiet
-from .special_more import _bessel
+from .special_i01 import _bessel
 
 _EULER_GAMMA = 0.5772156649015329
 _TWO_OVER_PI = 2 / math.pi
