@@ -80,6 +80,8 @@ from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special
 from . import fft  # torch.fft
+from . import sparse  # torch.sparse: COO tensors (xpnn/_sparse_coo.py)
+from .sparse import sparse_coo_tensor, spmm
 from .spectral import istft, stft
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd

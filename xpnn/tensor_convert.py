@@ -10,7 +10,8 @@ import math
 from . import backend as B
 from . import functional as F
 from ._errors import ShapeError
-from ._memory_format import strided
+from ._memory_format import sparse_coo, strided
+from ._sparse_build import from_dense
 from .functional.shape import _axis
 
 # x.type("torch.LongTensor"): PyTorch's legacy type names
@@ -206,6 +207,17 @@ class ConvertMethods:
     is_shared = lambda self: False
     to_dense = lambda self, dtype=None, *, masked_grad=None: \
         self if dtype is None else self.to(dtype)
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        """The nonzero entries as a sparse COO tensor (see xpnn/_sparse_coo.py); only the COO
+        layout exists in xpnn."""
+        if layout not in (None, sparse_coo):
+            raise NotImplementedError(f"to_sparse: layout {layout!r} is not implemented in "
+                                      "xpnn (COO only)")
+        return from_dense(self, sparse_dim)
+
+    def to_sparse_coo(self):
+        return from_dense(self)
 
 
 # PyTorch's storage kinds and devices xpnn's tensors never are

@@ -80,6 +80,11 @@ class Linear(Function):
 
 def matmul(input, other):
     """Matrix product with NumPy's broadcasting rules (1-D operands promoted and squeezed)."""
+    if isinstance(input, TensorBase):
+        if not isinstance(other, TensorBase) and hasattr(other, "_sparse_rmatmul"):
+            return other._sparse_rmatmul(input, "matmul")  # dense @ sparse COO
+    elif hasattr(input, "_sparse_matmul"):
+        return input._sparse_matmul(other, "matmul")  # sparse COO @ dense
     if isinstance(input, TensorBase) and isinstance(other, TensorBase) and \
             input._be is other._be and input.dtype != other.dtype:
         raise DtypeError(f"matmul: expected both operands to have the same dtype, got "
@@ -148,6 +153,10 @@ def linear(x, weight, bias=None):
 
 def mm(input, mat2):
     """Product of two matrices (2-D only), as ``torch.mm``."""
+    if not isinstance(input, TensorBase) and hasattr(input, "_sparse_matmul"):
+        return input._sparse_matmul(mat2, "mm")  # a sparse COO first operand
+    if not isinstance(mat2, TensorBase) and hasattr(mat2, "_sparse_rmatmul"):
+        return mat2._sparse_rmatmul(input, "mm")
     a, b = promote(input, mat2, "mm", broadcast=False)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape}")
