@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: seventy-four tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: seventy-nine tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -77,7 +77,21 @@ language model under AdaptiveLogSoftmaxWithLoss (cutoffs, div_value=4.0) with ta
 tied to an adaptive input's embeddings, clip_grad_norm_, perplexity, log_prob and predict,
 and a tiny Perceiver (learned latents cross-attending by MultiheadAttention(kdim=, vdim=,
 batch_first=True) to pixels with linspace/meshgrid(indexing="ij") Fourier features, a latent
-LayerNorm/GELU block)), small enough to run in a
+LayerNorm/GELU block), a tiny PixelCNN (nn.Conv2d subclasses masked by a ones_like buffer,
+weight.data *= mask and F.conv2d(x, weight * mask, ...), BCEWithLogitsLoss in bits/dim,
+pixel-by-pixel sampling by bernoulli and multinomial on a seeded Generator), MoCo (a
+deepcopy'd requires_grad_(False) key encoder moved by .data.mul_().add_(alpha=) and lerp_, a
+queue buffer with an int64 pointer written by slice assignment, einsum logits,
+CrossEntropyLoss against zeros, kNN accuracy), a CNN interpreted by a gradient saliency,
+Grad-CAM (register_forward_hook, register_full_backward_hook, a tensor register_hook and
+retain_grad, bilinear interpolate, handle.remove()) and integrated gradients by
+autograd.grad, an LR range test (param_groups' "lr" written by hand, a smoothed loss, no-decay
+groups from named_parameters, deepcopy'd state_dicts restored) then OneCycleLR with gradient
+accumulation, a BytesIO checkpoint resumed, and SequentialLR(LinearLR, CosineAnnealingLR), and
+a GRU over variable-length sequences through a Dataset subclass, ConcatDataset,
+random_split(generator=), Subset, a pad_sequence collate_fn, a bucketing Sampler subclass as
+batch_sampler, pack_padded_sequence(enforce_sorted=False) and a GRUCell loop), small enough
+to run in a
 second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
 alone are rewritten.
@@ -633,6 +647,52 @@ TUTORIALS = {
     "perceiver": Tutorial(
         "perceiver.py", replay=True, compared=10 ** 9, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
+    # 6 epochs of 8 Adam steps of a tiny PixelCNN (nn.Conv2d subclasses masked by a
+    # ones_like buffer: weight.data *= mask, and F.conv2d(x, weight * mask, ...)) under a
+    # summed BCEWithLogitsLoss in bits/dim; the 56 values before sampling are held to 1e-4
+    # (the samples come from each library's own Generator: bernoulli, multinomial, a
+    # get_state / set_state replay)
+    "pixelcnn": Tutorial(
+        "pixelcnn.py", replay=True, compared=56, land=0.02, exact=9,
+        learning=_first_last(r"test bits/dim ([\d.]+)")),
+    # 8 epochs of 8 SGD steps of MoCo: a deepcopy'd requires_grad_(False) key encoder moved
+    # by .data.mul_().add_(alpha=) under no_grad (checked against lerp_), a queue buffer from
+    # F.normalize(randn) with an int64 pointer written by slice assignment, einsum
+    # positives/negatives, CrossEntropyLoss against zeros; kNN accuracy by topk + scatter_add_
+    "moco": Tutorial(
+        "moco.py", replay=True, compared=10 ** 9, land=0.02, exact=2,
+        learning=_first_last(r"contrastive loss ([\d.]+)")),
+    # 5 epochs of 12 Adam steps of a small CNN, then a saliency map (input.requires_grad_(),
+    # grad.abs().amax(dim=1)), Grad-CAM from register_forward_hook activations and
+    # register_full_backward_hook gradients (against a tensor register_hook and retain_grad),
+    # bilinear interpolate, handle.remove(); integrated gradients by autograd.grad over
+    # linspace alphas; the completeness gap, read last, is a difference of two sums near 22
+    # (float32 rounding of 2e-6 is 1e-4 of it), so the 18 values before it are held to 1e-4
+    "grad_cam": Tutorial(
+        "grad_cam.py", replay=True, compared=18, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # an LR range test (40 AdamW steps on an exponential sweep written into param_groups'
+    # "lr", a smoothed loss, decay groups from named_parameters), deepcopy'd state_dict and
+    # optimizer.state_dict() restored; 6 epochs of 8 steps under OneCycleLR with 2
+    # accumulated micro-batches, checkpointed through BytesIO after 3 and resumed in fresh
+    # objects; the same start under SequentialLR(LinearLR, CosineAnnealingLR)
+    "lr_finder": Tutorial(
+        "lr_finder.py", replay=True, compared=10 ** 9, land=0.05,
+        learning=lambda out, items: (_floats(r"untrained \| val loss ([\d.]+)", out)[0],
+                                     _floats(r"val loss ([\d.]+)", out)[-1])),
+    # a GRU classifier over a Dataset subclass of variable-length sequences: ConcatDataset,
+    # random_split(generator=...), Subset, a pad_sequence collate_fn, a bucketing Sampler
+    # subclass as batch_sampler and DataLoader(shuffle=True, generator=g, drop_last=True),
+    # pack_padded_sequence(enforce_sorted=False), masked mean pooling, a GRUCell loop
+    # against the packed GRU's h_n; 4 epochs of Adam. The split and the samplers' draws are
+    # not replayed, and a second model overfits a Subset, so no replay: the untrained
+    # validation loss against the mean of the last two epochs' (0.6 to 0.75 over seeds)
+    "data_pipeline": Tutorial(
+        "data_pipeline.py", replay=False, land=0.3,
+        learning=lambda out, items: (
+            _floats(r"untrained \| val loss ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"epoch \d+ \| train loss [\d.]+ \| val loss ([\d.]+)",
+                                  out)[-2:])))),
 }
 
 _RUNS = {}

@@ -27,7 +27,7 @@ kernel gives the portable result.
 from __future__ import annotations
 
 from .. import cpu
-from ..autograd import Function, TensorBase, as_tensor
+from ..autograd import Function, TensorBase, _mixed, as_tensor
 from .._errors import DtypeError, ShapeError
 from .linalg import mm2d, mm2d_pair
 from .conv_native import CupyConv, TorchConv
@@ -226,6 +226,9 @@ def _check(op, x, weight, bias, nd, transposed, groups):
                          f"out_channels={c_out}")
     if bias is not None and tuple(bias.shape) != (c_out,):
         raise ShapeError(f"{op}: bias of shape {tuple(bias.shape)}, expected ({c_out},)")
+    for t in (weight, bias):  # before the dtype check: torch.float32 != np.float32
+        if isinstance(t, TensorBase) and t._be is not x._be:
+            _mixed(op, (x, t))
     for t, name in ((weight, "weight"), (bias, "bias")):
         if t is not None and t.dtype != x.dtype:
             raise DtypeError(f"{op}: input dtype {x.dtype} differs from {name} dtype {t.dtype};"
