@@ -133,6 +133,15 @@ from .functional import misc as _misc
 from .functional.complex import complex, polar, view_as_complex, view_as_real
 from ._memory_format import (layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc,
                              sparse_csr, strided)
+from ._dtype_class import dtype  # torch.dtype: isinstance(x.dtype, xpnn.dtype) holds
+from . import quasirandom, signal  # torch.quasirandom.SobolEngine, torch.signal.windows
+from .histogramdd import histogramdd
+from .lowrank import pca_lowrank, svd_lowrank
+from .sampled_gradient import gradient  # torch.gradient
+from .torch_names import (batch_norm, constant_pad_nd, ctc_loss, default_generator,
+                          empty_strided, frobenius_norm, frombuffer, get_device,
+                          instance_norm, is_inference, is_warn_always_enabled, nuclear_norm,
+                          set_flush_denormal, set_warn_always)
 
 __version__ = "0.2.0"
 
@@ -146,6 +155,7 @@ int16 = short = DType("int16")
 int32 = int = DType("int32")
 int64 = long = DType("int64")
 uint8 = DType("uint8")
+uint16, uint32, uint64 = DType("uint16"), DType("uint32"), DType("uint64")
 bool = DType("bool")
 complex64 = cfloat = DType("complex64")
 complex128 = cdouble = DType("complex128")

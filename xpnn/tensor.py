@@ -13,7 +13,8 @@ are mixins in their own modules: tensor_operators.py (``+``, ``<``, ...), tensor
 (the in-place machinery, ``add_``, ``fill_``, ``copy_``; ``write_back``), tensor_math.py
 (elementwise), tensor_reduce.py (reductions, scans, sorts), tensor_linalg.py, tensor_shape.py,
 tensor_index.py (``x[k]``, gather/scatter, ``index_*``, ``masked_*``), tensor_random.py
-(``normal_``, ...) and tensor_convert.py (``to``, ``item``, ``float()``, storage queries).
+(``normal_``, ...), tensor_convert.py (``to``, ``item``, ``float()``, storage queries)
+and tensor_extra.py (``stft``, ``cfloat``, ``apply_``, ``narrow_copy``, ...).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from ._device_type import typed_device
 from ._errors import ShapeError
 from .functional.shape import _axis, _dims
 from .tensor_convert import ConvertMethods
+from .tensor_extra import ExtraMethods
 from .tensor_index import IndexMethods
 from .tensor_inplace import InplaceMethods, write_back  # noqa: F401 (xpnn.tensor.write_back)
 from .tensor_linalg import LinalgMethods
@@ -103,7 +105,8 @@ HOST_DEVICE = HostDevice("cpu")
 
 
 class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMethods,
-             ReduceMethods, LinalgMethods, RandomMethods, ConvertMethods, TensorBase):
+             ReduceMethods, LinalgMethods, RandomMethods, ConvertMethods, ExtraMethods,
+             TensorBase):
     """A backend array plus autograd, with PyTorch's methods.
 
     Make one with :func:`xpnn.tensor` (copies) or :func:`xpnn.as_tensor` (wraps).
