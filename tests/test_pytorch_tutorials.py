@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: seventy-nine tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: eighty-two tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -87,7 +87,9 @@ Grad-CAM (register_forward_hook, register_full_backward_hook, a tensor register_
 retain_grad, bilinear interpolate, handle.remove()) and integrated gradients by
 autograd.grad, an LR range test (param_groups' "lr" written by hand, a smoothed loss, no-decay
 groups from named_parameters, deepcopy'd state_dicts restored) then OneCycleLR with gradient
-accumulation, a BytesIO checkpoint resumed, and SequentialLR(LinearLR, CosineAnnealingLR), and
+accumulation, a BytesIO checkpoint resumed, and SequentialLR(LinearLR, CosineAnnealingLR),
+three graph programs on sparse COO tensors (a GCN over a coalesced, sparse.sum-normalised
+adjacency, a LightGCN recommender under BPR, edge scores under sparse.softmax), and
 a GRU over variable-length sequences through a Dataset subclass, ConcatDataset,
 random_split(generator=), Subset, a pad_sequence collate_fn, a bucketing Sampler subclass as
 batch_sampler, pack_padded_sequence(enforce_sorted=False) and a GRUCell loop), small enough
@@ -412,6 +414,26 @@ TUTORIALS = {
     "gat": Tutorial(
         "gat.py", replay=True, compared=10 ** 9, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
+    # 100 full-batch Adam steps of a 2-layer GCN on a sparse D^-1/2 (A + I) D^-1/2
+    # (sparse_coo_tensor().coalesce(), sparse.sum degrees, sparse.mm); the graph is drawn by
+    # torch.randint and the split by torch.randperm, which are not replayed, so no replay:
+    # the first validation loss against the final test loss (0.29 to 0.53 over seeds)
+    "gcn_sparse": Tutorial(
+        "gcn_sparse.py", replay=False, land=0.5,
+        learning=lambda out, items: (_floats(r"val loss ([\d.]+)", out)[0],
+                                     _floats(r"test loss ([\d.]+)", out)[-1])),
+    # 12 epochs of 8 Adam steps of LightGCN (3 layers of sparse.mm over a normalised
+    # bipartite sparse adjacency, stack().mean(0)) under BPR + L2 on (user, pos, neg)
+    # triples drawn by torch.randint (not replayed, so no replay); recall@10 by topk
+    "lightgcn": Tutorial(
+        "lightgcn.py", replay=False, land=0.25,
+        learning=_first_last(r"bpr loss ([\d.]+)")),
+    # 15 epochs of 8 Adam steps of graph classification by edge-scored message passing
+    # (an MLP on x[dst] || x[src] as a sparse_coo_tensor's values, sparse.softmax(dim=1),
+    # sparse.mm), a mean readout by index_add_ / scatter_add_ over the batch vector
+    "edge_attention": Tutorial(
+        "edge_attention.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"train loss ([\d.]+)")),
     # 10 epochs of 12 Adam steps of an ESPCN (PixelShuffle over a bicubic residual) under
     # MultiStepLR; PSNR against bicubic F.interpolate
     "espcn": Tutorial(

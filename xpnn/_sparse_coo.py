@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 
-from . import _printing
 from . import backend as B
 from . import functional as F
 from ._errors import DtypeError, ShapeError
 from ._memory_format import sparse_coo
+from ._sparse_print import sparse_repr
 from .autograd import TensorBase, as_tensor
 from .dtypes import DType
 from .functional.shape import _axis
@@ -380,24 +380,9 @@ class SparseTensor:
                       axis=0)
         return SparseTensor(S._i._result(idx, S._i._be), v, size).coalesce()
 
-    # -- printing --------------------------------------------------------------------------
+    # -- printing (xpnn/_sparse_print.py) ----------------------------------------------------
     def __repr__(self):
-        """PyTorch's text: the indices, the values, then size, nnz and layout."""
-        default = B.dtype_name(B.get_default_dtype())
-        # the indices print without a dtype, even empty ones (PyTorch's)
-        idx = _printing.tensor_repr(self._i.numpy(), "int64" if self._nnz() else default,
-                                    default, [], prefix="tensor(indices=tensor(")
-        vals = _printing.tensor_repr(self._v.detach().numpy(), B.dtype_name(self.dtype),
-                                     default, [], prefix="       values=tensor(")
-        tail = [f"size={self._size}", f"nnz={self._nnz()}", f"layout={sparse_coo!r}"]
-        if self.backend != "numpy":
-            tail.append(f"backend={self.backend!r}")
-        if not self._v._be.on_host:
-            tail.append(f"device={_printing.device_text(self.device)!r}")
-        if self._v.grad_fn is not None:
-            tail.append(f"grad_fn=<{_printing.grad_fn_name(self._v._node, 1)}>")
-        elif self._v.requires_grad:
-            tail.append("requires_grad=True")
-        return f"{idx},\n{vals},\n       " + ", ".join(tail) + ")"
+        """PyTorch's text: the indices, the values, then size, nnz, dtype and layout."""
+        return sparse_repr(self)
 
     __str__ = __repr__

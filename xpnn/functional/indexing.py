@@ -287,6 +287,9 @@ def assign(be, X, key, V):
     flat = xp.asarray(xp.reshape(X, (-1,)), copy=True)
     if be.name in INDEX_ADD:  # NumPy, torch, CuPy assign through integer arrays
         flat[pos] = V
+    elif not xp.isdtype(flat.dtype, ("real floating", "complex floating")):
+        from .assign_portable import assign_exact  # integers, bools: no mean, no bool sums
+        flat = assign_exact(be, flat, pos, V, index_add)
     else:  # the standard cannot: mark and fill the positions with scatter-adds
         hit = index_add(be, xp.zeros(flat.shape, dtype=V.dtype, device=be.device), 0, pos,
                         xp.ones(V.shape, dtype=V.dtype, device=be.device))

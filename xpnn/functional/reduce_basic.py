@@ -226,6 +226,8 @@ def _float_input(op, x, dtype=None, complex_ok=False):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum over ``dim`` (all dims by default). Integers sum to int64, as in PyTorch."""
+    if not isinstance(input, TensorBase) and hasattr(input, "_sparse_matmul"):
+        return input.sum(dim, keepdim, dtype=dtype)  # a sparse COO tensor: torch.sparse.sum
     x, axes, keep = _prep("sum", input, dim, axis, keepdim, keepdims)
     if dtype is None and not x._be.is_inexact(x.dtype):
         dtype = x.xp.int64

@@ -15,6 +15,7 @@ from ..autograd import TensorBase, as_tensor
 from ..creation import tensor as _tensor
 from ..functional.shape import _axis
 from ..functional.sparse_ops import group_max, linear_key
+from ._legacy import DoubleTensor, FloatTensor, LongTensor  # noqa: F401 (deprecated)
 
 __all__ = ["SparseTensor", "sparse_coo_tensor", "mm", "addmm", "sum", "softmax",
            "log_softmax", "spmm", "to_sparse"]
