@@ -243,6 +243,12 @@ class EmbeddingBag(Function):
         dpsw = xp.sum(G * self.rows, axis=1) * self.scale if self.needs[1] else None
         return dW, dpsw
 
+    def backward_graph(self, dY):
+        """PyTorch 2.13 has no derivative of embedding_bag's backward: the gradient is
+        recorded, and differentiating it again raises (:func:`first_order_only`)."""
+        from .first_order import first_order_only
+        return first_order_only(self, (dY,), "embedding_bag")
+
 
 def _bags(op, ids, offsets, include_last_offset, x_like):
     """(flat ids, bag of each id, which ids lie in a bag, B, the (B, L) slot table of the

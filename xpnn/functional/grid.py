@@ -144,6 +144,7 @@ class GridSample(Function):
         if self.record:
             self.x_shape, self.corners, self.nd = X.shape, corners, nd
             self.weights, self.slopes, self.g_shape = weights, slopes, G.shape
+            self.padding_mode, self.align_corners = padding_mode, align_corners
             if grad_g:
                 self.rows, self.saved_inputs = rows, (0,)
         Y = xp.reshape(Y, tuple(G.shape[:-1]) + (c,))
@@ -184,6 +185,10 @@ class GridSample(Function):
                 per_dim[d] = term if per_dim[d] is None else per_dim[d] + term
         comps = [per_dim[nd - 1 - j] * self.slopes[nd - 1 - j] for j in range(nd)]
         return xp.reshape(xp.stack(comps, axis=-1), self.g_shape)
+
+    def backward_graph(self, dY):
+        from .graph_more import grid_sample_graph
+        return grid_sample_graph(self, dY)
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):

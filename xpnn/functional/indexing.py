@@ -328,6 +328,22 @@ class SetItem(Function):
             dV = unbroadcast(xp, dV, self.v_shape)
         return dX, dV
 
+    def backward_graph(self, dY):
+        """dX = dY with the assigned positions zeroed (this op with a zero value), dV =
+        dY[key] summed to V's shape: both recorded."""
+        from .elementwise import unbroadcast_graph
+        dX = dV = None
+        if self.needs[0]:
+            zero = dY._result(self.xp.zeros((), dtype=dY.dtype, device=self.be.device), dY._be)
+            dX = SetItem.apply(dY, zero, key=self.key)
+        if self.needs[1]:
+            dV = getitem(dY, self.key)
+            lead = len(self.v_shape) - dV.ndim  # V had extra leading 1s
+            if lead > 0:
+                dV = dV.reshape((1,) * lead + tuple(dV.shape))
+            dV = unbroadcast_graph(dV, tuple(self.v_shape))
+        return dX, dV
+
 
 # -- take / index_select ------------------------------------------------------------------------
 def take(x, indices, axis=None, *, dim=None):

@@ -40,6 +40,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import Function
 from .linalg import mm2d, mm2d_start, product_loop, reused
+from .recurrent_graph import recurrent_backward_graph
 from .recurrent_steps import (_gate_affine, _input_projection, _keep, _prev_states,
                               _product_into, _stacked, _stacked_grads, _tiled, _transposed,
                               _weight_grads)
@@ -140,6 +141,8 @@ class RNNLayer(Function):
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, W_hh.shape[1],
                                  self.has_bias)
         return (dX, dh, *dW)
+
+    backward_graph = recurrent_backward_graph  # recurrent_graph.py: recomputed, recorded
 
 
 class LSTMLayer(Function):
@@ -282,6 +285,8 @@ class LSTMLayer(Function):
                      xp.reshape(self.Hr, (TN, self.Hr.shape[-1])))
         return (dX, dh, dc, *dW, dW_hr)
 
+    backward_graph = recurrent_backward_graph
+
 
 class GRULayer(Function):
     """Cho et al. (2014), PyTorch's form: r, z = sigmoid(.), n = tanh(W_in x + b_in +
@@ -356,6 +361,8 @@ class GRULayer(Function):
         dX, *dW = _weight_grads(self.be, self.needs, self.X, Hprev, dZx, dZh, self.W_ih,
                                 self.has_bias)
         return (dX, dh, *dW)
+
+    backward_graph = recurrent_backward_graph
 
 
 def recurrent_layer(mode, x, hx, weights, reverse=False, proj=False):

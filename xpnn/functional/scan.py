@@ -122,6 +122,10 @@ class LogCumSumExp(Function):
         zero = xp.zeros((), dtype=dY.dtype, device=dY.device)
         return part(xp.where(dY > 0, dY, zero)) - part(xp.where(dY < 0, -dY, zero))
 
+    def backward_graph(self, dY):
+        from .graph_more import logcumsumexp_graph
+        return logcumsumexp_graph(self, dY)
+
 
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along ``dim``, computed stably, as ``torch.logcumsumexp``

@@ -104,6 +104,10 @@ class ScatterReduce(Function):
         dS = _into(xp, xp.reshape(dS, self.index_shape), self.src_shape)
         return xp.reshape(dX, self.shape), dS
 
+    def backward_graph(self, dY):
+        from .graph_more import scatter_reduce_graph
+        return scatter_reduce_graph(self, dY)
+
     def _prod_grads(self, g):
         """d prod / d entry = the product of the others (not Y / entry, which fails at 0)."""
         xp, be, P = self.xp, self.be, self.P
