@@ -218,7 +218,8 @@ def test_every_step_bumps_the_version():
 BAD = [
     (lambda p: optim.Adadelta(p, rho=1.5), "Adadelta: rho must be a number in .* got 1.5"),
     (lambda p: optim.Adadelta(p, lr=-1), "Adadelta: lr .* got -1"),
-    (lambda p: optim.Adadelta(p, differentiable=True), "differentiable=True"),
+    (lambda p: optim.Adagrad(p, differentiable=True, fused=True),
+     "`fused` does not support `differentiable`"),
     (lambda p: optim.Adamax(p, betas=(0.9, 1.0)), r"Adamax: betas\[1\] .* got 1.0"),
     (lambda p: optim.Adamax(p, eps=-1.0), "Adamax: eps .* got -1.0"),
     (lambda p: optim.NAdam(p, momentum_decay=-0.1), "NAdam: momentum_decay .* got -0.1"),

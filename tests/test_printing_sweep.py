@@ -178,25 +178,6 @@ def test_set_printoptions_matches_torch(printoptions, options):
         assert repr(make(xpnn)) == as_xpnn(repr(make(torch)))
 
 
-def _repr_entries(text):
-    """An optimizer's repr as (group header or key, value) pairs, values as Python values
-    (xpnn stores 0.0 where torch keeps the int 0 it was given)."""
-    entries = []
-    for line in text.splitlines():
-        key, _, value = line.strip().partition(": ")
-        try:
-            value = eval(value) if value else value
-        except (NameError, SyntaxError):
-            pass
-        entries.append((key, value))
-    return entries
-
-
-# Options torch's groups hold that xpnn has no use for (no foreach/fused kernels, no
-# differentiable optimizer steps, no CUDA graph capture).
-TORCH_ONLY = {"foreach", "fused", "differentiable", "capturable"}
-
-
 @pytest.mark.parametrize("name,kwargs", [
     ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
     ("Adam", dict(lr=1e-3)), ("AdamW", dict(lr=1e-3)), ("RMSprop", dict(lr=1e-2)),
@@ -207,8 +188,7 @@ def test_optimizer_repr_matches_torch(name, kwargs):
         m = M.nn.Linear(2, 3)
         groups = [{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}]
         texts.append(repr(getattr(M.optim, name)(groups, **kwargs)))
-    want = [e for e in _repr_entries(texts[1]) if e[0] not in TORCH_ONLY]
-    assert _repr_entries(texts[0]) == want
+    assert texts[0] == texts[1]  # the implementation switches too, values as given
     assert texts[0].startswith(f"{name} (\nParameter Group 0\n")
     assert "\n\nParameter Group 1\n" in texts[0]  # an empty line between groups
 

@@ -138,6 +138,7 @@ from . import quasirandom, signal  # torch.quasirandom.SobolEngine, torch.signal
 from .histogramdd import histogramdd
 from .lowrank import pca_lowrank, svd_lowrank
 from .sampled_gradient import gradient  # torch.gradient
+from .foreach import *  # noqa: E402,F401,F403  torch._foreach_add_ ... (foreach.__all__)
 from .torch_names import (batch_norm, constant_pad_nd, ctc_loss, default_generator,
                           empty_strided, frobenius_norm, frombuffer, get_device,
                           instance_norm, is_inference, is_warn_always_enabled, nuclear_norm,

@@ -77,14 +77,16 @@ class Adam(Optimizer):
             :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         check_flags(type(self).__name__, foreach, capturable, differentiable, fused)
         super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=bool(amsgrad),
-                                      maximize=bool(maximize),
-                                      decoupled_weight_decay=bool(decoupled_weight_decay)))
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     _complex_params = True  # each part updated apart, as PyTorch's view_as_real
 

@@ -48,11 +48,13 @@ class Adamax(_AdamFamily):
         maximize: ascend the objective instead of descending.
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         check_flags("Adamax", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
-                                      weight_decay=weight_decay, maximize=bool(maximize)))
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def init_state(self, param, group=None):
         """Step 0, zero first moment ``exp_avg`` and zero infinity norm ``exp_inf``."""
@@ -110,14 +112,16 @@ class NAdam(_AdamFamily):
 
     _count_slots = ("step", "mu_product")
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
         check_flags("NAdam", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
-                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=bool(decoupled_weight_decay),
-                                      maximize=bool(maximize)))
+                                      weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable))
 
     def _validate(self, group):
         super()._validate(group)
@@ -186,14 +190,15 @@ class RAdam(_AdamFamily):
         maximize: ascend the objective instead of descending.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
         check_flags("RAdam", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=as_betas(betas), eps=eps,
-                                      weight_decay=weight_decay,
-                                      decoupled_weight_decay=bool(decoupled_weight_decay),
-                                      maximize=bool(maximize)))
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      differentiable=differentiable))
 
     def _update_group(self, group):
         lr, eps = float(group["lr"]), float(group["eps"])

@@ -51,6 +51,22 @@ def _lambdas(owner, optimizer, lr_lambda):
     return fns
 
 
+# the base's attributes, last in a state dict as in PyTorch (after the schedule's own);
+# _get_lr_called_within_step is PyTorch's flag of being inside step(), False between steps
+_BASE_KEYS = ("base_lrs", "last_epoch", "_step_count", "_is_initial",
+              "_get_lr_called_within_step", "_last_lr")
+
+
+def _torch_order(state):
+    """``state`` (attributes of a scheduler) in PyTorch's key order: the schedule's own
+    attributes first, then the base's (with PyTorch's ``_get_lr_called_within_step``)."""
+    out = {k: v for k, v in state.items() if k not in _BASE_KEYS}
+    if "_is_initial" in state:
+        state = dict(state, _get_lr_called_within_step=False)
+    out.update((k, state[k]) for k in _BASE_KEYS if k in state)
+    return out
+
+
 def _callable_state(fns):
     """PyTorch's state of user callables: a plain function saves nothing (None), a
     callable object its ``__dict__``."""
@@ -162,10 +178,13 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self):
-        """Every attribute but the optimizer, as plain Python values."""
-        return {k: (list(v) if isinstance(v, list) else v)
-                for k, v in self.__dict__.items() if k != "optimizer"}
+        """Every attribute but the optimizer, as plain Python values, in PyTorch's order
+        and with PyTorch's keys."""
+        return _torch_order({k: (list(v) if isinstance(v, list) else v)
+                             for k, v in self.__dict__.items() if k != "optimizer"})
 
     def load_state_dict(self, state_dict):
-        """Restore the attributes saved by :meth:`state_dict`."""
+        """Restore the attributes saved by :meth:`state_dict` (PyTorch's too)."""
+        state_dict = dict(state_dict)
+        state_dict.pop("_get_lr_called_within_step", None)  # PyTorch's; no use here
         self.__dict__.update(state_dict)

@@ -121,6 +121,12 @@ class ChainedScheduler(_Composite):
             scheduler.step()
         self._last_lr = self._current()
 
+    def state_dict(self):
+        """PyTorch's keys: ``_last_lr`` and each scheduler's state (no epoch of its own)."""
+        out = super().state_dict()
+        out.pop("last_epoch", None)
+        return out
+
 
 def warmup_cosine(optimizer, warmup_steps, total_steps, start_factor=0.1, eta_min=0.0):
     """Linear warm-up for ``warmup_steps`` then cosine annealing to ``eta_min``.

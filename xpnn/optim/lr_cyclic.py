@@ -186,7 +186,7 @@ class CyclicLR(LRScheduler):
 
     def state_dict(self):
         out = super().state_dict()
-        fn = self._scale_fn_custom  # no functions in a state dict (PyTorch saves the same)
+        fn = out.pop("_scale_fn_custom")  # no functions in a state dict (as PyTorch, last)
         out["_scale_fn_custom"] = None if fn is None else _callable_state([fn])[0]
         return out
 
@@ -196,6 +196,10 @@ class CyclicLR(LRScheduler):
         super().load_state_dict(state_dict)
         if attrs is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(attrs)
+
+
+# the keys of a phase of OneCycleLR (PyTorch's)
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
 
 
 class OneCycleLR(LRScheduler):
@@ -245,17 +249,20 @@ class OneCycleLR(LRScheduler):
         for key, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
             if check_hyper(name, key, value) == 0.0:
                 raise ValueError(f"{name}: {key} must be > 0, got {value!r}")
-        self.anneal_strategy = anneal_strategy
         n = self.total_steps
         up = float(pct_start * n) - 1
         if three_phase:
-            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (float(2 * pct_start * n) - 2, "max_lr", "initial_lr",
-                            "base_momentum", "max_momentum"),
-                           (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (float(2 * pct_start * n) - 2, "max_lr", "initial_lr",
+                       "base_momentum", "max_momentum"),
+                      (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        # PyTorch's attributes (and so its state-dict keys): each phase's last step and
+        # the group keys of its start and end rates and momenta; the annealing's name
+        self._schedule_phases = [dict(zip(_PHASE_KEYS, phase)) for phase in phases]
+        self._anneal_func_type = anneal_strategy
         max_lrs = _per_group(name, "max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for group, peak in zip(optimizer.param_groups, max_lrs):
@@ -274,7 +281,7 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
@@ -286,8 +293,10 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
-            for i, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
-                if t <= end or i == len(self.phases) - 1:
+            phases = self._schedule_phases
+            for i, phase in enumerate(phases):
+                end, lr0, lr1, m0, m1 = (phase[k] for k in _PHASE_KEYS)
+                if t <= end or i == len(phases) - 1:
                     pct = (t - start) / (end - start)
                     lrs.append(self._anneal(group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
@@ -296,4 +305,15 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+    def load_state_dict(self, state_dict):
+        """PyTorch's state dict, or xpnn's older one (``phases`` as tuples,
+        ``anneal_strategy``)."""
+        state_dict = dict(state_dict)
+        if "phases" in state_dict:
+            state_dict["_schedule_phases"] = [dict(zip(_PHASE_KEYS, phase))
+                                              for phase in state_dict.pop("phases")]
+        if "anneal_strategy" in state_dict:
+            state_dict["_anneal_func_type"] = state_dict.pop("anneal_strategy")
+        super().load_state_dict(state_dict)
 

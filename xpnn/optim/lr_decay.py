@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections import Counter
 
-from .lr_base import LRScheduler, _callable_state, _check_int, _lambdas
+from .lr_base import LRScheduler, _callable_state, _check_int, _lambdas, _torch_order
 from .optimizer import check_hyper
 
 
@@ -63,6 +64,22 @@ class MultiStepLR(LRScheduler):
     def _closed_form(self):
         passed = bisect_right(self.milestones, self.last_epoch)
         return [b * self.gamma ** passed for b in self.base_lrs]
+
+    def state_dict(self):
+        """PyTorch's state: the milestones as a ``collections.Counter`` (epoch: times)."""
+        out = super().state_dict()
+        out["milestones"] = Counter(self.milestones)
+        return out
+
+    def load_state_dict(self, state_dict):
+        """Accepts the milestones as a Counter (PyTorch's, and xpnn's now) or a list."""
+        state_dict = dict(state_dict)
+        milestones = state_dict.get("milestones")
+        if isinstance(milestones, dict):
+            state_dict["milestones"] = sorted(Counter(milestones).elements())
+        elif milestones is not None:
+            state_dict["milestones"] = sorted(milestones)
+        super().load_state_dict(state_dict)
 
 
 class ExponentialLR(LRScheduler):
@@ -252,14 +269,16 @@ class _FunctionSchedule(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self):
-        out = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
-               if k not in ("optimizer", "lr_lambdas")}
+        out = _torch_order({k: (list(v) if isinstance(v, list) else v)
+                            for k, v in self.__dict__.items()
+                            if k not in ("optimizer", "lr_lambdas")})
         out["lr_lambdas"] = _callable_state(self.lr_lambdas)
         return out
 
     def load_state_dict(self, state_dict):
         state_dict = dict(state_dict)
         saved = state_dict.pop("lr_lambdas", None) or []
+        state_dict.pop("_get_lr_called_within_step", None)  # PyTorch's; no use here
         self.__dict__.update(state_dict)
         for fn, attrs in zip(self.lr_lambdas, saved):
             if attrs is not None:

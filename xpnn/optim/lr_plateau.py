@@ -8,6 +8,12 @@ from .lr_base import LRScheduler, _check_int, _check_optimizer, _per_group
 from .optimizer import check_hyper
 
 
+# PyTorch's state-dict keys of ReduceLROnPlateau, in its order
+_TORCH_ORDER = ("factor", "default_min_lr", "min_lrs", "patience", "cooldown", "eps",
+                "last_epoch", "_last_lr", "mode_worse", "mode", "threshold", "threshold_mode",
+                "best", "cooldown_counter", "num_bad_epochs")
+
+
 class ReduceLROnPlateau(LRScheduler):
     """Divide the rate by ``1 / factor`` when a metric has stopped improving.
 
@@ -28,7 +34,7 @@ class ReduceLROnPlateau(LRScheduler):
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
         name = "ReduceLROnPlateau"
         if mode not in ("min", "max"):
             raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
@@ -42,9 +48,11 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown = _check_int(name, "cooldown", cooldown, 0)
         self.eps = check_hyper(name, "eps", eps)
         _check_optimizer(name, optimizer)
-        self.min_lrs = _per_group(name, "min_lr", optimizer, min_lr)
+        _per_group(name, "min_lr", optimizer, min_lr)  # checked; kept as given (PyTorch)
+        several = isinstance(min_lr, (list, tuple))
+        self.min_lrs = list(min_lr) if several else [min_lr] * len(optimizer.param_groups)
         # a single min_lr also covers groups added later with add_param_group
-        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else self.min_lrs[0]
+        self.default_min_lr = None if several else min_lr
         super().__init__(optimizer, last_epoch=0)
 
     def _start(self):
@@ -55,6 +63,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self._last_lr = self._current()
+
+    def state_dict(self):
+        """Every attribute but the optimizer, in PyTorch's key order."""
+        state = super().state_dict()
+        out = {k: state[k] for k in _TORCH_ORDER if k in state}
+        out.update((k, v) for k, v in state.items() if k not in out)
+        return out
 
     def _is_better(self, a, best):
         if self.mode == "min":

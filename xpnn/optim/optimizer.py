@@ -261,12 +261,32 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
         """
         loss = self._call_closure(closure)
         for group in self.param_groups:
+            if group.get("differentiable"):
+                self._refuse_differentiable(group)
             self._follow_params(group)
             self._update_group(group)
             for p in group["params"]:  # a graph that saved p now refuses to backward
                 if p.grad is not None:
                     p._changed()  # its diagonal views, which hold copies, read it again
         return loss
+
+    def _refuse_differentiable(self, group):
+        """``differentiable=True`` asks for the update recorded by autograd, which xpnn's
+        steps never are: raise PyTorch's error where its step fails too (a parameter that
+        requires grad, changed in place), and say so where a recorded gradient would make
+        PyTorch's result differ; a step with nothing to record runs as usual."""
+        name = type(self).__name__
+        for i, p in enumerate(group["params"]):
+            if p.grad is None:
+                continue
+            if p.requires_grad:
+                raise RuntimeError(f"{name}.step with differentiable=True: a leaf Variable "
+                                   "that requires grad is being used in an in-place "
+                                   f"operation (params[{i}], shape {tuple(p.shape)})")
+            if p.grad.requires_grad:
+                raise NotImplementedError(f"{name}.step: differentiable=True with a gradient "
+                                          f"that requires grad (params[{i}]): xpnn does not "
+                                          "record optimizer updates in the autograd graph")
 
     def _follow_params(self, group):
         """Each param's state on the param's backend and device: a model moved with

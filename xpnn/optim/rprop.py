@@ -38,7 +38,8 @@ class Rprop(Optimizer):
         super().__init__(params, dict(
             lr=lr, etas=tuple(etas) if isinstance(etas, list) else etas,
             step_sizes=tuple(step_sizes) if isinstance(step_sizes, list) else step_sizes,
-            maximize=bool(maximize)))
+            foreach=foreach, maximize=maximize, differentiable=differentiable,
+            capturable=capturable))
 
     def _validate(self, group):
         check_hyper("Rprop", "lr", group["lr"])

@@ -28,13 +28,14 @@ class SGD(Optimizer):
             :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
         check_flags("SGD", foreach, False, differentiable, fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=bool(nesterov),
-                                      maximize=bool(maximize)))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _validate(self, group):
         check_hyper("SGD", "lr", group["lr"])

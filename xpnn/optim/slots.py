@@ -43,17 +43,18 @@ def check_flags(owner, foreach=None, capturable=False, differentiable=False, fus
     ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels for the same
     update; xpnn has one code path per optimizer, which never reads device values on the
     host (what ``capturable`` asks for), so they change nothing. ``differentiable=True``
-    (recording the update in the autograd graph) is not supported and raises. Flags that
-    PyTorch refuses together raise its RuntimeError (ArgumentError, also a ValueError).
+    is accepted here, as PyTorch accepts it, and checked by ``Optimizer.step`` (xpnn does
+    not record the update). Flags that PyTorch refuses together raise its RuntimeError
+    (ArgumentError, also a ValueError), checked in PyTorch's order.
     """
     del capturable  # the same arithmetic either way
+    if fused and differentiable:
+        raise ArgumentError(f"{owner}: `fused` does not support `differentiable`, got "
+                            f"fused={fused!r}, differentiable={differentiable!r}")
     if fused and foreach:
-        raise ArgumentError(f"{owner}: fused=True and foreach=True cannot be set together, "
-                            f"got fused={fused!r}, foreach={foreach!r}")
-    if differentiable:
-        raise ArgumentError(f"{owner}: differentiable=True is not supported (xpnn's optimizer "
-                            "steps are not recorded by autograd), got differentiable=True"
-                            + (f" with fused={fused!r}" if fused else ""))
+        raise ArgumentError(f"{owner}: fused=True and foreach=True cannot be set together "
+                            f"(torch: `fused` and `foreach` cannot be `True` together), got "
+                            f"fused={fused!r}, foreach={foreach!r}")
 
 
 def check_pair(owner, name, value, low=0.0, high=None):

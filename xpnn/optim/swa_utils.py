@@ -183,11 +183,19 @@ class SWALR(LRScheduler):
         if isinstance(anneal_epochs, bool) or not isinstance(anneal_epochs, int) or \
                 anneal_epochs < 0:
             raise ValueError(f"SWALR: anneal_epochs must be an int >= 0, got {anneal_epochs!r}")
-        self.anneal_strategy, self.anneal_epochs = anneal_strategy, anneal_epochs
+        # PyTorch's attribute name (and so its state-dict key)
+        self._anneal_strategy, self.anneal_epochs = anneal_strategy, anneal_epochs
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, t):
-        return (1 - math.cos(math.pi * t)) / 2 if self.anneal_strategy == "cos" else t
+        return (1 - math.cos(math.pi * t)) / 2 if self._anneal_strategy == "cos" else t
+
+    def load_state_dict(self, state_dict):
+        """PyTorch's state dict, or xpnn's older one (``anneal_strategy``)."""
+        state_dict = dict(state_dict)
+        if "anneal_strategy" in state_dict:
+            state_dict["_anneal_strategy"] = state_dict.pop("anneal_strategy")
+        super().load_state_dict(state_dict)
 
     def get_lr(self):
         # the rate before annealing is recovered from the current one, so a rate changed by
