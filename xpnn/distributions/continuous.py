@@ -7,7 +7,7 @@ import math
 from .. import backend as B
 from .. import functional as F
 from . import constraints
-from .distribution import Distribution, _all_true, broadcast_all
+from .distribution import Distribution, broadcast_all
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -86,17 +86,16 @@ class Normal(_LocScale):
 class Uniform(Distribution):
     """The uniform distribution on [low, high), as ``torch.distributions.Uniform``."""
 
-    arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
         super().__init__(self.low.shape, validate_args=validate_args)
-        if self._validate_args:
-            if not _all_true(self.low < self.high):
-                raise ValueError(f"Expected parameter low (Tensor of shape "
-                                 f"{tuple(self.low.shape)}) of distribution {self!r} to be "
-                                 f"less than high, but found invalid values:\n{self.low}")
+
+    @property
+    def arg_constraints(self):  # each bound checked against the other, as torch's
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
 
     @property
     def support(self):

@@ -33,6 +33,15 @@ def _float_param(name, x):
     return x
 
 
+def _as_float(x):
+    """Integer (or bool) weights as the default float dtype, as torch's Categorical turns
+    them by its normalization; other values unchanged."""
+    if isinstance(x, TensorBase) and not x._be.is_floating(x.dtype):
+        from ..dtypes import get_default_dtype
+        return x.to(get_default_dtype())
+    return x
+
+
 class Bernoulli(Distribution):
     """1 with probability ``probs`` (or sigmoid(``logits``)), else 0, as
     ``torch.distributions.Bernoulli``; samples are in the parameters' float dtype."""
@@ -116,7 +125,7 @@ class Categorical(Distribution):
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         _one_of("Categorical", probs, logits)
-        param = _float_param("Categorical", probs if probs is not None else logits)
+        param = _float_param("Categorical", _as_float(probs if probs is not None else logits))
         if param.ndim < 1:
             raise ValueError("Categorical: `probs` or `logits` must be at least "
                              "one-dimensional.")

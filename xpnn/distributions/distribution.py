@@ -1,6 +1,8 @@
 """The base class of every distribution, as ``torch.distributions.Distribution``."""
 from __future__ import annotations
 
+import operator
+
 from .. import backend as B
 from .. import functional as F
 from ..autograd import TensorBase, no_grad
@@ -84,6 +86,7 @@ class Distribution:
         ``batch_shape`` and whose inner distributions are expanded too, except those named
         in ``keep`` (the caller expands them its own way)."""
         new = type(self).__new__(type(self)) if _instance is None else _instance
+        batch_shape = Size(batch_shape)
         n = len(self._batch_shape)
         for k, v in self.__dict__.items():
             if isinstance(v, TensorBase) and tuple(v.shape[:n]) == tuple(self._batch_shape):
@@ -125,7 +128,15 @@ class Distribution:
         return self.entropy().exp()
 
     def _extended_shape(self, sample_shape=()):
-        return Size(tuple(sample_shape) + self._batch_shape + self._event_shape)
+        try:  # as torch.Size(sample_shape): an iterable of ints
+            sample_shape = tuple(operator.index(n) for n in sample_shape)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}.sample: sample_shape must be an iterable "
+                            f"of ints (a tuple or Size), got {sample_shape!r}") from None
+        if any(n < 0 for n in sample_shape):
+            raise RuntimeError(f"{type(self).__name__}.sample: sample_shape must hold "
+                               f"non-negative sizes, got {sample_shape}")
+        return Size(sample_shape + self._batch_shape + self._event_shape)
 
     def _validate_sample(self, value):
         """Raise ValueError unless ``value``'s shape broadcasts with the batch and event
@@ -148,13 +159,20 @@ class Distribution:
                              f"{shape}) to be within the support ({self.support!r}) of the "
                              f"distribution {self!r}, but found invalid values:\n{value}")
 
+    _repr_hidden = ()  # parameters torch's repr leaves out (properties or lazily derived there)
+
     def __repr__(self):
-        names = [k for k in self.arg_constraints if k in self.__dict__]
+        names = [k for k in self.arg_constraints
+                 if k in self.__dict__ and k not in self._repr_hidden]
         args = ", ".join(f"{k}: {_brief(self.__dict__[k])!r}" for k in names)
         return f"{type(self).__name__}({args})"
 
 
 def _brief(t):
+    """What torch's repr shows of a parameter: the number of a 0-d tensor, a one-element
+    tensor itself, else the shape."""
+    if t.ndim == 0:
+        return t.item()
     return t if t.numel() == 1 else Size(t.shape)
 
 

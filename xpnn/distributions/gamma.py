@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd import no_grad
+from ..autograd import TensorBase, no_grad
+from ..creation import tensor as _tensor
 from . import constraints
 from ._gamma_grad import _ReparamGamma
 from .distribution import Distribution, broadcast_all
@@ -84,6 +85,9 @@ class Gamma(Distribution):
         return g.clamp(min=float(B.np.finfo(B.dtype_name(g.dtype)).tiny))
 
     def log_prob(self, value):
+        if not isinstance(value, TensorBase):  # torch's Gamma takes a number here
+            value = _tensor(value, dtype=self.rate.dtype, device=self.rate.device,
+                            backend=self.rate._be.name)
         if self._validate_args:
             self._validate_sample(value)
         c, r = self.concentration, self.rate
@@ -109,7 +113,7 @@ class Dirichlet(Distribution):
         concentration: (..., K) positive; ``event_shape`` is (K,).
     """
 
-    arg_constraints = {"concentration": constraints.greater_than(0.0)}
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 
@@ -167,6 +171,7 @@ class Beta(Distribution):
 
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
+    _repr_hidden = ("concentration1", "concentration0")  # properties in torch: "Beta()"
     support = constraints.unit_interval
     has_rsample = True
 

@@ -1,6 +1,8 @@
 """Independent: some batch dims of a distribution read as event dims."""
 from __future__ import annotations
 
+import operator
+
 from . import constraints
 from .distribution import Distribution, sum_rightmost
 
@@ -13,7 +15,11 @@ class Independent(Distribution):
     arg_constraints = {}
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
-        n = int(reinterpreted_batch_ndims)
+        try:
+            n = operator.index(reinterpreted_batch_ndims)
+        except TypeError:
+            raise TypeError(f"Independent: reinterpreted_batch_ndims must be an int, got "
+                            f"{type(reinterpreted_batch_ndims).__name__}") from None
         shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         event_dim = n + len(base_distribution.event_shape)
         if n > len(base_distribution.batch_shape):
@@ -35,7 +41,8 @@ class Independent(Distribution):
 
     @property
     def support(self):
-        return _Reinterpreted(self.base_dist.support, self.reinterpreted_batch_ndims)
+        n = self.reinterpreted_batch_ndims  # 0: the base's own, as torch
+        return _Reinterpreted(self.base_dist.support, n) if n else self.base_dist.support
 
     @property
     def mean(self):
@@ -70,18 +77,4 @@ class Independent(Distribution):
         return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
 
 
-class _Reinterpreted(constraints.Constraint):
-    """A constraint over more event dims: true where every entry of the event is inside."""
-
-    def __init__(self, base, ndims):
-        self.base, self.ndims = base, ndims
-        self.event_dim = base.event_dim + ndims
-        self.is_discrete = base.is_discrete
-
-    def check(self, value):
-        ok = self.base.check(value)
-        return ok.reshape(tuple(ok.shape[:ok.ndim - self.ndims]) + (-1,)).all(-1) \
-            if self.ndims else ok
-
-    def __repr__(self):
-        return f"IndependentConstraint({self.base!r}, {self.ndims})"
+_Reinterpreted = constraints.independent  # IndependentConstraint, as torch's

@@ -29,8 +29,9 @@ class LowRankMultivariateNormal(Distribution):
     (the matrix determinant lemma).
     """
 
-    arg_constraints = {"loc": constraints.real_vector, "cov_factor": constraints.real,
-                       "cov_diag": constraints.positive}
+    arg_constraints = {"loc": constraints.real_vector,
+                       "cov_factor": constraints.independent(constraints.real, 2),
+                       "cov_diag": constraints.independent(constraints.positive, 1)}
     support = constraints.real_vector
     has_rsample = True
 

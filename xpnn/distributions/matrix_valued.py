@@ -131,6 +131,7 @@ class Wishart(Distribution):
         if scale_tril is None:
             self.scale_tril = tril_factor(self.__dict__.get("covariance_matrix"),
                                           self.__dict__.get("precision_matrix"))
+            self._repr_hidden = ("scale_tril",)  # derived, as torch's lazy one
 
     def __getattr__(self, name):  # the matrices not given, derived from L on first use
         return derived_matrix(self, name)

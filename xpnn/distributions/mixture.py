@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Size
+from . import constraints
 from .discrete import Categorical
 from .distribution import Distribution
 
@@ -62,7 +63,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = Size(batch_shape)

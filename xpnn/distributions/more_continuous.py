@@ -72,6 +72,7 @@ class Chi2(Gamma):
     as ``torch.distributions.Chi2``."""
 
     arg_constraints = {"df": constraints.positive}
+    _repr_hidden = ("df",)  # a property of Gamma's parameters in torch: "Chi2()"
 
     def __init__(self, df, validate_args=None):
         (self.df,) = broadcast_all(df)

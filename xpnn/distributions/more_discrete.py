@@ -257,21 +257,7 @@ class NegativeBinomial(_BinaryParams):
         return unnormalized - normalization
 
 
-class _MultinomialSupport(constraints.Constraint):
-    """Vectors of non-negative whole counts adding up to at most ``upper_bound``."""
-
-    is_discrete = True
-    event_dim = 1
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-
-    def check(self, value):
-        return F.all((value >= 0) & (value % 1 == 0), dim=-1) & \
-            (value.sum(-1) <= self.upper_bound)
-
-    def __repr__(self):
-        return f"Multinomial(upper_bound={self.upper_bound})"
+_MultinomialSupport = constraints.multinomial  # non-negative, summing to at most n
 
 
 class Multinomial(_OverCategorical):

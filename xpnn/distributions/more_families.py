@@ -236,13 +236,8 @@ class InverseGamma(TransformedDistribution):
         c = self.concentration
         return c + self.rate.log() + F.lgamma(c) - (1 + c) * F.digamma(c)
 
-    def __repr__(self):
-        return f"InverseGamma(concentration: {_brief(self.concentration)!r}, " \
-               f"rate: {_brief(self.rate)!r})"
-
-
-def _brief(t):
-    return t if t.numel() == 1 else t.shape
+    def __repr__(self):  # torch's parameters are properties of the base: "InverseGamma()"
+        return "InverseGamma()"
 
 
 class LogisticNormal(TransformedDistribution):
@@ -267,5 +262,5 @@ class LogisticNormal(TransformedDistribution):
     def scale(self):
         return self.base_dist.base_dist.scale
 
-    def __repr__(self):
-        return f"LogisticNormal(loc: {_brief(self.loc)!r}, scale: {_brief(self.scale)!r})"
+    def __repr__(self):  # torch's parameters are properties of the base: "LogisticNormal()"
+        return "LogisticNormal()"

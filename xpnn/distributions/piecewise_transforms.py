@@ -4,8 +4,8 @@ stacked), over their shared base _PiecewiseTransform, with the constraints they 
 from __future__ import annotations
 
 from .. import functional as F
-from . import constraints
 from ._transform_base import Transform
+from .constraints import _CatConstraint, _StackConstraint
 from .distribution import sum_rightmost
 
 __all__ = ["CatTransform", "StackTransform"]
@@ -97,22 +97,6 @@ def _cat_constraint(cs, dim, lengths):
     return _CatConstraint(cs, dim, lengths)
 
 
-class _CatConstraint(constraints.Constraint):
-    def __init__(self, cs, dim, lengths):
-        self.cs, self.dim, self.lengths = cs, dim, lengths
-
-    @property
-    def event_dim(self):
-        return max(c.event_dim for c in self.cs)
-
-    def check(self, value):
-        checks, start = [], 0
-        for c, n in zip(self.cs, self.lengths):
-            checks.append(c.check(value.narrow(self.dim, start, n)))
-            start += n
-        return F.cat(checks, self.dim)
-
-
 class StackTransform(_PiecewiseTransform):
     """``tseq[i]`` applied to index i of ``dim``, the results stacked, as
     ``torch.distributions.StackTransform`` (elementwise transforms)."""
@@ -151,12 +135,3 @@ class StackTransform(_PiecewiseTransform):
     @property
     def codomain(self):
         return _StackConstraint([t.codomain for t in self.transforms], self.dim)
-
-
-class _StackConstraint(constraints.Constraint):
-    def __init__(self, cs, dim):
-        self.cs, self.dim = cs, dim
-
-    def check(self, value):
-        return F.stack([c.check(value.select(self.dim, i)) for i, c in enumerate(self.cs)],
-                       self.dim)

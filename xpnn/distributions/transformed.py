@@ -123,11 +123,6 @@ class TransformedDistribution(Distribution):
             value = t(value)
         return value
 
-    def __repr__(self):
-        if type(self) is not TransformedDistribution:
-            return super().__repr__()
-        return f"TransformedDistribution({self.base_dist!r}, {self.transforms!r})"
-
 
 class LogNormal(TransformedDistribution):
     """exp of a Normal(loc, scale) variable, as ``torch.distributions.LogNormal``."""
