@@ -42,17 +42,23 @@ ROUNDED = "".join(
     "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"
 
 
-_complex_dtypes: dict = {}  # dtype -> whether complex (NumPy's isdtype takes ~1 us a call)
+_dtype_kinds: dict = {}  # (dtype, kind) -> xp.isdtype's answer (NumPy's takes ~1 us a call)
+
+
+def dtype_is(xp, dtype, kind):
+    """``xp.isdtype(dtype, kind)``, cached per dtype and kind: the ops and their backwards
+    ask it at every step (is this floating, complex, integral?)."""
+    key = (type(dtype), dtype, kind)  # the type first: strict's dtypes warn when compared
+    got = _dtype_kinds.get(key)  # with NumPy's, as a hash collision would make the dict do
+    if got is None:
+        got = _dtype_kinds[key] = bool(xp.isdtype(dtype, kind))
+    return got
 
 
 def is_complex_dtype(xp, dtype):
-    """Whether ``dtype`` (of namespace ``xp``) is complex floating; cached per dtype, since
+    """Whether ``dtype`` (of namespace ``xp``) is complex floating (cached, :func:`dtype_is`):
     the backwards of mul, div and matmul ask it of real arrays at every step."""
-    key = (type(dtype), dtype)  # the type first: strict's dtypes warn when compared with
-    got = _complex_dtypes.get(key)  # NumPy's, as a hash collision would make the dict do
-    if got is None:
-        got = _complex_dtypes[key] = bool(xp.isdtype(dtype, "complex floating"))
-    return got
+    return dtype_is(xp, dtype, "complex floating")
 
 
 def kernel_floats(*arrays):
@@ -124,14 +130,14 @@ class Backend(RandomDraws):
         return getattr(self.xp, dtype)
 
     def is_floating(self, dtype):
-        return self.xp.isdtype(dtype, "real floating")
+        return dtype_is(self.xp, dtype, "real floating")
 
     def is_complex(self, dtype):
         return is_complex_dtype(self.xp, dtype)
 
     def is_inexact(self, dtype):
         """Real or complex floating: the dtypes that can require gradients."""
-        return self.xp.isdtype(dtype, "real floating") or is_complex_dtype(self.xp, dtype)
+        return dtype_is(self.xp, dtype, "real floating") or is_complex_dtype(self.xp, dtype)
 
     def quiet(self):
         """A context in which the library does not warn about floating-point results
