@@ -14,11 +14,17 @@ import numpy as np  # host data only: Python lists and NumPy input are read on t
 
 from . import backend as B
 from .autograd import TensorBase
-from ._errors import ArgumentError, DtypeError, IntOverflowError, ShapeError
+from ._errors import (ArgumentError, DtypeError, DtypeNotImplemented, IntOverflowError,
+                      ShapeError)
 from .tensor import Tensor
-from .creation_args import _backend, _float, _like, _made, _size
+from .creation_args import (_backend, _checked, _fit_int, _float, _like, _made, _scalars,
+                            _size, _sizes)
 from .creation_random import (Generator, manual_seed, normal, rand, rand_like,  # noqa: F401
                               randint, randint_like, randn, randn_like, randperm)
+
+
+class _TextDataError(DtypeError, ValueError):
+    """tensor() of strings: PyTorch's ValueError, still the DtypeError xpnn raised."""
 
 
 def _host_dtype(data):
@@ -38,6 +44,9 @@ def _host_dtype(data):
     if host.dtype == object and host.size and all(isinstance(v, int) for v in host.flat):
         raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
                                "the int64 range")
+    if host.dtype.kind in "US":  # torch: ValueError ("too many dimensions 'str'")
+        raise _TextDataError(f"tensor: strings are not numbers, got {type(data).__name__} "
+                             f"data that NumPy reads as {host.dtype}")
     raise DtypeError(f"tensor: could not infer a dtype from {type(data).__name__} data "
                      f"(NumPy reads it as {host.dtype}): give numbers, bools or nested lists "
                      "of them")
@@ -86,6 +95,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
     """
     if isinstance(data, TensorBase):
         data = data.array
+    elif isinstance(data, (list, tuple)) and any(isinstance(v, (TensorBase, list, tuple))
+                                                  for v in data):
+        data = _scalars(data)
     if B.is_array(data) and backend is None and not isinstance(data, (np.ndarray, np.generic)):
         src = B.backend_of(data)  # a backend array stays where it is (NumPy is host data)
         be = src if device is None else B.resolve_device(src, device)
@@ -97,6 +109,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
                 data, (np.ndarray, np.generic)) else _host_dtype(data)
             if dtype == "float64":  # no silent float64: ask for it with dtype=
                 dtype = B.get_default_dtype()
+        elif B.dtype_name(dtype).startswith(("int", "uint")) and not (
+                B.is_array(data) and not isinstance(data, (np.ndarray, np.generic))):
+            data = _checked(data, B.dtype_name(dtype))
         arr = be.asarray(data, dtype=B.dtype_name(dtype))
     except ValueError:
         if isinstance(data, (list, tuple)):
@@ -194,6 +209,10 @@ class _Capsule:
 def _fill(size, value, dtype, backend, device, requires_grad):
     be = _backend(backend, device)
     size = _size(size)
+    if dtype is not None and value is not None and not isinstance(value, complex) and \
+            B.dtype_name(dtype).startswith(("int", "uint")):
+        fitted = _fit_int("full", value, B.dtype_name(dtype))  # PyTorch's range check
+        value = value if fitted is None else fitted.item()
     if dtype is None:
         dt = be.dtype("bool") if isinstance(value, bool) else be.dtype("int64") if \
             isinstance(value, int) else _float(be, None) if not isinstance(value, complex) \
@@ -205,15 +224,21 @@ def _fill(size, value, dtype, backend, device, requires_grad):
     return _made(arr, be, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
+          out=None):
+    size = _sizes("zeros", args, size)
     return _fill(size, 0.0 if dtype is None else 0, dtype, backend, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
+          out=None):
+    size = _sizes("ones", args, size)
     return _fill(size, 1.0 if dtype is None else 1, dtype, backend, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, backend=None, out=None):
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
+          out=None):
+    size = _sizes("empty", args, size)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.empty(_size(size), dtype=dt, device=be.device), be, requires_grad)
@@ -271,6 +296,16 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     # 0-d tensors as bounds or step, as PyTorch (read on the host: this is not a step op)
     start, end, step = (v.item() if isinstance(v, TensorBase) else v for v in (start, end, step))
+    small_int = None
+    if dtype is not None and B.dtype_name(dtype) == "bool":
+        raise DtypeNotImplemented("arange: not implemented for dtype bool")
+    if dtype is not None and B.dtype_name(dtype) == "int64":
+        # int64: the bounds and step are truncated to ints first (PyTorch)
+        start, end, step = (int(v) if math.isfinite(v) else v for v in (start, end, step))
+    elif dtype is not None and B.dtype_name(dtype).startswith(("int", "uint")):
+        # narrower ints (PyTorch): the count from the real bounds, the values from the
+        # truncated start and step
+        small_int = (int(start), int(step))
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise ArgumentError(f"arange: unsupported range: {start} -> {end} by {step} (the "
                             "bounds and step must be finite)")
@@ -286,6 +321,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dt = be.dtype("int64") if integral else _float(be, None)
     else:
         dt = be.dtype(B.dtype_name(dtype))
+    if small_int is not None:
+        n = max(0, math.ceil((end - start) / step))
+        i = be.xp.arange(n, dtype=be.dtype("int64"), device=be.device)
+        return _made(be.xp.astype(i * small_int[1] + small_int[0], dt), be, requires_grad)
     if be.is_floating(dt) and B.dtype_name(dt) != "float64":
         # start + i * step in float64, then rounded once (PyTorch's values: -1 + 2 * 0.4 is
         # -0.2, not float32's accumulated -0.20000005)
@@ -305,11 +344,19 @@ def _check_steps(op, steps):
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              backend=None):
     start, end = (v.item() if isinstance(v, TensorBase) else v for v in (start, end))
+    if isinstance(steps, TensorBase) and steps.ndim == 0:  # PyTorch reads a 0-d int tensor
+        steps = steps.item()
     _check_steps("linspace", steps)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
-    return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
-                 requires_grad)
+    if dt == be.xp.bool:
+        raise DtypeNotImplemented("linspace: not implemented for dtype bool")
+    if be.is_inexact(dt):
+        return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
+                     requires_grad)
+    # integers: the points in float64, truncated toward zero (PyTorch)
+    pts = be.xp.linspace(start, end, steps, dtype=be.dtype("float64"), device=be.device)
+    return _made(be.xp.astype(pts, dt), be, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,

@@ -117,6 +117,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, (float, bool)):  # PyTorch's signature takes ints
+            raise TypeError(f"randint: {name} must be an int, got {v!r}")
     if int(low) >= int(high):
         raise ShapeError(f"randint: low ({low}) must be less than high ({high})")
     be = _backend(backend, device)
@@ -128,6 +131,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+    if isinstance(n, (float, bool)):  # PyTorch's signature takes an int
+        raise TypeError(f"randperm: n must be an int, got {n!r}")
     if int(n) < 0:
         raise ShapeError(f"randperm: n must be non-negative, got {n}")
     be = _backend(backend, device)

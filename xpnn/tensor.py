@@ -252,6 +252,8 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         return self
 
     def detach_(self):
+        if self._view is not None and self._rg:  # its base would keep the graph (PyTorch)
+            raise RuntimeError("detach_: can't detach views in-place; use detach() instead")
         if self._node is not None:
             self._node, self._idx = None, 0
         self._rg = False

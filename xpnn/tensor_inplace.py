@@ -217,6 +217,14 @@ class InplaceMethods:
         """self = fn(self, other): recorded through ``fn`` on a recorded tensor, else the
         array's own in-place operator ``iop`` (rebinding where the backend returns a new
         array)."""
+        if self.dtype == self.xp.bool:  # bools take bools only (PyTorch), as logical ops
+            if not (isinstance(other, (bool, B.np.bool_)) or isinstance(
+                    other, TensorBase) and other.dtype == other.xp.bool):
+                got = B.dtype_name(other.dtype) if isinstance(other, TensorBase) else \
+                    type(other).__name__
+                raise RuntimeError(f"{op}: result type of a {got} operand can't be cast to "
+                                   "the desired output type bool")
+            return self._unary_inplace(op, fn, other, other=other)
         if self._graph_inplace(op, other):
             self._become(fn(self._shallow(), other))
             if self._view is not None:
@@ -266,6 +274,9 @@ class InplaceMethods:
         return self._binary_inplace("div_", other, F.div, "__itruediv__")
 
     def __ipow__(self, other):
+        if not self._be.is_inexact(self.dtype):  # xpnn's integer powers (negative ones too)
+            self._operand(other, "pow_")  # refuses a float exponent, as PyTorch
+            return self._unary_inplace("pow_", F.pow, other, other=other)
         return self._binary_inplace("pow_", other, F.pow, "__ipow__")
 
     def add_(self, other, *, alpha=1):

@@ -153,6 +153,9 @@ class TensorBase:
         arr = value.array if isinstance(value, TensorBase) else value
         if not B.is_array(arr):
             raise TypeError(f"data: assigned a {type(value).__name__}; expected a Tensor")
+        if self._rg and not B.backend_of(arr).is_inexact(arr.dtype):
+            raise RuntimeError(f"data: a tensor that requires grad must hold floating point "
+                               f"or complex data, got {B.dtype_name(arr.dtype)}")
         self.array, self._be = arr, B.backend_of(arr)
 
     def _set_array(self, arr):
@@ -200,10 +203,11 @@ class TensorBase:
 
     def retain_grad(self):
         """Keep ``.grad`` of this non-leaf tensor after backward (leaves always keep it)."""
+        if not self._rg:  # leaves too (PyTorch)
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has "
+                               "requires_grad=False")
         if self._node is None:
             return
-        if not self._rg:
-            raise RuntimeError("retain_grad: the tensor does not require grad")
         ref = weakref.ref(self)
         self._node.__dict__.setdefault("_retain", {})[self._idx] = ref
         self._hook_table()["retain"] = True  # still True after backward freed the node

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import TensorBase, as_tensor
-from .._errors import ShapeError
+from .._errors import ArgumentError, ShapeError
 from .complex_base import refuse_complex
 from .transfer import to
 
@@ -101,10 +101,10 @@ def promote(a, b, op="op", broadcast=True):
     """Two Tensors of one dtype from Tensors, arrays or numbers, by PyTorch's rules; with
     ``broadcast`` (elementwise ops) their shapes must broadcast."""
     if isinstance(a, TensorBase):
-        b = as_tensor(b, like=a, op=op)
+        b = as_tensor(_wrap_int(b, a, op), like=a, op=op)
     else:
         b = as_tensor(b, op=op) if not isinstance(b, TensorBase) else b
-        a = as_tensor(a, like=b, op=op)
+        a = as_tensor(_wrap_int(a, b, op), like=b, op=op)
     sa, sb = a.array.shape, b.array.shape
     if broadcast and sa != sb and sa != () and sb != ():
         _broadcastable(op, tuple(sa), tuple(sb))
@@ -123,6 +123,23 @@ def promote(a, b, op="op", broadcast=True):
         return (a if a.dtype == dt else _cast(a, dt)), (b if b.dtype == dt else _cast(b, dt))
     # different kinds: the higher kind's dtype wins
     return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
+
+
+def _wrap_int(v, t, op):
+    """A Python int beside an integer tensor ``t`` it overflows, wrapped into ``t``'s dtype
+    as PyTorch converts it (``int8 tensor + 1000`` adds -24; ``where`` refuses, as
+    PyTorch); other values as they are."""
+    if type(v) is not int or not B.dtype_is(t.xp, t.dtype, "integral") or \
+            not -2 ** 63 <= v < 2 ** 64:
+        return v
+    info = t._be.xp.iinfo(t.dtype)
+    if info.min <= v <= info.max:
+        return v
+    if op == "where":
+        raise ArgumentError(f"{op}: value {v} cannot be converted to type "
+                            f"{B.dtype_name(t.dtype)} without overflow")
+    span = info.max - info.min + 1
+    return (v - info.min) % span + info.min
 
 
 def _broadcastable(op, sa, sb):

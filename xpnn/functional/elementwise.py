@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
-from .._errors import ArgumentError, DtypeError, ZeroDivision
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ZeroDivision
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
 from .complex_base import conj, refuse_complex
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
@@ -24,6 +24,7 @@ from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # n
                       logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, ne,
                       nonzero, not_equal, where)
 from .intops import IntBinary  # recorded ops, so an ONNX export sees them
+from .intops import check_alpha as _check_alpha, int_pow
 from .transfer import to
 from .unary import (Abs, Constant, Cos, Exp, Expm1, Log, Log1p, Neg, _rounding,  # noqa: F401
                     Reciprocal, Rsqrt, Sin, Sqrt, abs, absolute, ceil, cos, exp, expm1, floor,
@@ -118,7 +119,8 @@ class Pow(Function):
 
     def forward(self, A, B):
         self.A, self.B = A, B
-        self.Y = A ** B
+        integer = not self.be.is_inexact(A.dtype) and A.dtype != self.xp.bool
+        self.Y = int_pow(self.xp, A, B) if integer else A ** B
         return self.Y
 
     def backward(self, dY):
@@ -221,17 +223,20 @@ class Clip(Function):
 def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting. Two bools add as "or" (PyTorch)."""
     a, b = promote(input, other, "add")
+    _check_alpha("add", a, alpha)
     if a.dtype == a.xp.bool and b.dtype == a.dtype and alpha in (1, True):
         return logical_or(a, b)  # the Array API adds numbers only
     return Add.apply(a, b, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1):
-    """input - alpha * other, broadcasting (two bools refuse, as PyTorch)."""
+    """input - alpha * other, broadcasting (a bool on either side refuses, as PyTorch)."""
+    if any(isinstance(v, bool) or isinstance(v, TensorBase) and v.dtype == v.xp.bool
+           for v in (input, other)):  # PyTorch refuses a bool on either side
+        raise DtypeError("sub: subtraction with a bool tensor or bool is not supported; use "
+                         "~ or logical_not to invert a mask, ^ or logical_xor for two")
     a, b = promote(input, other, "sub")
-    if a.dtype == a.xp.bool and b.dtype == a.dtype:
-        raise DtypeError("sub: subtraction of two bool tensors is not supported; use ^ or "
-                         "logical_xor")
+    _check_alpha("sub", a, alpha)
     return Sub.apply(a, b, alpha=alpha)
 
 
@@ -257,6 +262,9 @@ def div(input, other, *, rounding_mode=None):
         if rounding_mode not in ("trunc", "floor"):
             raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                                 f"{rounding_mode!r}")
+        if a.dtype == a.xp.bool:  # PyTorch has no bool kernel for a rounded division
+            raise DtypeNotImplemented(f"div: rounding_mode={rounding_mode!r} is not "
+                                      "implemented for two bool tensors")
         if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
             check_divisor(a._be, b.array, "div")
             return IntBinary.apply(a, b, op=rounding_mode)
@@ -298,6 +306,8 @@ def pow(input, exponent):
         p = exponent.item() if isinstance(exponent, B.np.number) else exponent
         if isinstance(p, float) and not input._be.is_inexact(input.dtype):
             input = _floating(input)
+        elif input.dtype == input.xp.bool:  # PyTorch: bool ** int is int64
+            input = to(input, dtype="int64")
         elif p < 0 and not input._be.is_inexact(input.dtype):
             raise DtypeError(f"pow: integers to negative integer powers are not allowed "
                              f"({B.dtype_name(input.dtype)} tensor ** {p})")
@@ -373,7 +383,8 @@ def lerp(input, end, weight):
     bit for bit (``lerp(a, b, 1)`` is ``b``)."""
     a, e = promote(input, end, "lerp")
     if not a._be.is_floating(a.dtype):
-        raise DtypeError(f"lerp: expected floating tensors, got {B.dtype_name(a.dtype)}")
+        raise DtypeNotImplemented(f"lerp: expected floating tensors, got "
+                                  f"{B.dtype_name(a.dtype)}")
     w = weight if isinstance(weight, TensorBase) else as_tensor(weight, like=a, op="lerp")
     w = w if w.dtype == a.dtype else to(w, dtype=a.dtype)
     return Lerp.apply(a, e, w)
@@ -397,13 +408,18 @@ def clamp(input, min=None, max=None):
             B.is_array(max):
         # PyTorch's gradient: to x where min <= x <= max (a tie is x's), to a bound where
         # it wins (maximum/minimum split ties in half)
+        nan_bound = None
         if min is not None:
             lo = as_tensor(min, like=x, op="clamp")
             x = where(_less(x, lo), lo, x)
+            nan_bound = Compare.apply(lo, lo, op="ne").array
         if max is not None:
             hi = as_tensor(max, like=x, op="clamp")
             x = where(_less(hi, x), hi, x)
-        return x
+            nan_hi = Compare.apply(hi, hi, op="ne").array
+            nan_bound = nan_hi if nan_bound is None else nan_bound | nan_hi
+        # a NaN bound gives NaN, with no gradient to any of the three (PyTorch)
+        return where(nan_bound, float("nan"), x) if x._be.is_floating(x.dtype) else x
     if isinstance(min, float) or isinstance(max, float):
         x = _floating(x)
     return Clip.apply(x, lo=min, hi=max)

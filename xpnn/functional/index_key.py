@@ -5,6 +5,7 @@ shares.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import backend as B
 from ..autograd import TensorBase
@@ -44,6 +45,20 @@ def _int_array(be, idx, op):
     return be.asarray(host.astype(B.np.int64))
 
 
+def _index_dtype(be, arr, op):
+    """PyTorch's index dtypes: int64, int32, bool, and uint8 read as a mask (deprecated
+    there, with its warning); int8, int16 and wider unsigned types refuse."""
+    xp = be.xp
+    if arr.dtype == xp.uint8:
+        warnings.warn(f"{op}: indexing with dtype uint8 is deprecated, please use a dtype "
+                      "bool instead (read as a mask, as PyTorch)", UserWarning, stacklevel=4)
+        return xp.astype(arr, xp.bool)
+    if arr.dtype in (xp.int8, xp.int16, xp.uint16, xp.uint32, xp.uint64):
+        raise IndexError(f"{op}: tensors used as indices must be int64, int32, uint8 or "
+                         f"bool, got {B.dtype_name(arr.dtype)}")
+    return arr
+
+
 def _is_bool(be, arr):
     return arr.dtype == be.xp.bool
 
@@ -67,17 +82,28 @@ def _wrap_negative(be, idx, n, op, axis):
 
 def parse_key(be, shape, key, op="getitem"):
     """Normalize ``key`` for an array of ``shape`` on ``be`` (see the module doc)."""
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (slice, list, tuple, TensorBase))
+            or B.is_array(k) for k in key):
+        # PyTorch's (and old NumPy's) rule: such a list is a tuple, with its warning
+        warnings.warn(f"{op}: using a non-tuple sequence for multidimensional indexing is "
+                      "deprecated (as in PyTorch); use x[tuple(seq)] instead of x[seq]",
+                      UserWarning, stacklevel=4)
+        key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
     items = []
     for k in key:
         if isinstance(k, TensorBase):
             k = k.array
-        if isinstance(k, (list, B.np.ndarray)) or B.is_array(k):
-            k = _int_array(be, k, op)
-        elif isinstance(k, B.np.integer):
+        if isinstance(k, B.np.integer):  # before arrays: a NumPy scalar is a number here
             k = int(k)
-        elif isinstance(k, bool) or not (k is None or k is Ellipsis or isinstance(k, (
+        elif isinstance(k, bool):  # PyTorch: True a new axis, False a new axis of length 0
+            k = be.asarray(B.np.asarray(k))
+        elif isinstance(k, (list, tuple, B.np.ndarray)) or B.is_array(k):
+            k = _int_array(be, k, op)
+            k = _index_dtype(be, k, op)
+        elif not (k is None or k is Ellipsis or isinstance(k, (
                 int, slice))):
             raise _IndexTypeError(f"{op}: unsupported index {k!r} (use ints, slices, None, "
                                   "Ellipsis, integer or boolean arrays)")
@@ -113,6 +139,12 @@ def parse_key(be, shape, key, op="getitem"):
                 k = slice(start, None if step < 0 and stop < 0 else stop, step)
             basic.append(k)
             axis += 1
+            out_axis += 1
+        elif _is_bool(be, k) and k.ndim == 0:  # x[True] / x[False]: one host read
+            basic.append(None)
+            if not bool(B.to_numpy(k)):
+                arrays.append((out_axis, be.xp.zeros((0,), dtype=be.xp.int64,
+                                                     device=be.device), 1))
             out_axis += 1
         elif _is_bool(be, k):
             if tuple(k.shape) != tuple(shape[axis:axis + k.ndim]):

@@ -435,8 +435,11 @@ def chunk(input, chunks, dim=0):
     x = as_tensor(input, op="chunk")
     if chunks <= 0:
         raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[_axis("chunk", dim, x.ndim)]
-    return split(x, max(1, -(-n // chunks)), dim)
+    d = _axis("chunk", dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:  # PyTorch: ``chunks`` empty pieces
+        return tuple(getitem(x, (slice(None),) * d + (slice(0, 0),)) for _ in range(chunks))
+    return split(x, -(-n // chunks), dim)
 
 
 def unbind(input, dim=0):

@@ -11,7 +11,7 @@ import math
 
 from .. import backend as B
 from .._errors import DtypeError, IndexDtypeError, IndexRangeError, IndexShapeError, ShapeError
-from ..autograd import Function, as_tensor, raw
+from ..autograd import Function, TensorBase, as_tensor, raw
 from .elementwise import masked_fill, where
 from .gather import Gather, flat_positions
 from .indexing import Take, _wrap_negative, assign, index_add as _scatter_add, take
@@ -291,6 +291,10 @@ def index_put(input, indices, values, accumulate=False):
         flat = flat * x.shape[i] + arrays[i]
     pos = xp.reshape(flat, (-1,))
     rest = tuple(x.shape[k:])
+    if (isinstance(values, TensorBase) or B.is_array(values)) and values.dtype != x.dtype:
+        raise DtypeError(f"{op}: values must have the dtype of input (PyTorch does not "
+                         f"cast), got {B.dtype_name(values.dtype)} values for a "
+                         f"{B.dtype_name(x.dtype)} input")
     v = as_tensor(values, like=x, op=op)
     if v.dtype != x.dtype:
         v = v.to(dtype=x.dtype)
@@ -315,6 +319,9 @@ def put(input, index, source, accumulate=False):
     x = as_tensor(input, op="put")
     idx = as_tensor(index, like=x, op="put")
     s = as_tensor(source, like=x, op="put")
+    if s.dtype != x.dtype:
+        raise DtypeError(f"put: source must have the dtype of input, got "
+                         f"{B.dtype_name(s.dtype)} source for a {B.dtype_name(x.dtype)} input")
     if math.prod(idx.shape) != math.prod(s.shape):
         raise IndexRangeError(f"put: source and index should have the same number of "
                               f"elements, got {math.prod(s.shape)} and {math.prod(idx.shape)}")

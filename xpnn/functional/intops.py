@@ -8,7 +8,30 @@ checks (a zero integer divisor raises there).
 """
 from __future__ import annotations
 
+from .. import backend as B
+from .._errors import ArgumentError
 from ..autograd import Function
+
+
+def int_pow(xp, A, B):
+    """Integer A ** B elementwise, as PyTorch: a negative power truncates to 0 except for
+    bases 1 and -1 (NumPy refuses the whole call)."""
+    zero, one = (xp.asarray(v, dtype=A.dtype, device=A.device) for v in (0, 1))
+    neg = B < 0
+    Y = A ** xp.where(neg, zero, B)
+    odd = (B % 2) != 0
+    small = xp.where(A == 1, one, xp.where(A == -1, xp.where(odd, -one, one), zero))
+    return xp.where(neg, small, Y)
+
+
+def check_alpha(name, a, alpha):
+    """A float alpha of add/sub with integer or bool tensors: PyTorch refuses it (NumPy
+    would give a silent float64)."""
+    if isinstance(alpha, float) and not (a._be.is_floating(a.dtype) or
+                                         a._be.is_complex(a.dtype)):
+        raise ArgumentError(f"{name}: for integral input tensors, alpha must not be a "
+                            f"floating point number, got alpha={alpha} with dtype "
+                            f"{B.dtype_name(a.dtype)}")
 
 
 def _floor_div(be, A, B):

@@ -12,7 +12,7 @@ from ..autograd import Function, TensorBase, _mixed, as_tensor
 from .elementwise import _broadcastable, _saved_for, promote, unbroadcast, unbroadcast_graph
 from .complex import conj as conj_t  # Tensors: the recorded backward (a real one as is)
 from .complex_base import conj
-from .._errors import DtypeError, ShapeError
+from .._errors import DtypeError, DtypeNotImplemented, ShapeError
 from .shape import reshape
 # the native kernels, re-exported where linalg.py held them before the split (conv,
 # recurrent, attention, tests)
@@ -91,6 +91,9 @@ def matmul(input, other):
                         f"{input.dtype} and {other.dtype} (PyTorch refuses too: no silent "
                         "up- or down-cast); cast one of them")
     a, b = promote(input, other, "matmul", broadcast=False)
+    if a.dtype == a.xp.bool:  # PyTorch has no bool product kernel
+        raise DtypeNotImplemented(f"matmul: not implemented for bool tensors, got "
+                                  f"{a.shape} @ {b.shape}")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least one dim, got {a.shape} @ "
                          f"{b.shape}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import DtypeNotImplemented
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
 from .graph_math import remainder_graph, unary_graph
@@ -244,7 +244,14 @@ def bitwise_not(input):
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol |other| elementwise (bool), as ``torch.isclose``;
     infinities are close only to themselves."""
-    a, b = promote(input, other, "isclose")
+    a, b = as_tensor(input, op="isclose"), as_tensor(other, op="isclose")
+    if a.dtype != b.dtype:  # PyTorch compares like with like ("Long did not match Float")
+        raise DtypeError(f"isclose: input and other must have the same dtype, got "
+                         f"{B.dtype_name(a.dtype)} and {B.dtype_name(b.dtype)}")
+    if rtol < 0 or atol < 0:
+        raise ArgumentError(f"isclose: rtol and atol must be >= 0, got rtol={rtol}, "
+                            f"atol={atol}")
+    a, b = promote(a, b, "isclose")
     xp, be = a.xp, a._be
     A, Bv = a.array, b.array
     real = be.dtype(B.get_default_dtype())  # integers: the tolerance is a float (PyTorch)
@@ -254,7 +261,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         gap, size = xp.abs(A - Bv), xp.abs(Bv)
         if not be.is_floating(A.dtype):
             gap, size = xp.astype(gap, real), xp.astype(size, real)
-        close = (A == Bv) | (gap <= atol + rtol * size)
+        # a finite gap only: inf against -inf (gap inf) is not close whatever rtol is
+        close = (A == Bv) | ((gap <= atol + rtol * size) & xp.isfinite(gap))
     if equal_nan:
         close = close | (xp.isnan(A) & xp.isnan(Bv))
     return a._result(close, a._be)

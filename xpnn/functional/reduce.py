@@ -126,9 +126,11 @@ class LogSumExp(Function):
         m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype, device=m.device))
         E = xp.exp(X - m)
         S = xp.sum(E, axis=axes, keepdims=True)
-        # log(0) = -inf for a row of -inf, without NumPy's divide-by-zero warning
+        # log(0) = -inf for a row of -inf, without NumPy's divide-by-zero warning; a NaN
+        # sum (a NaN in the row) stays NaN, as in PyTorch
         Y = xp.where(S > 0, xp.log(xp.where(S > 0, S, xp.ones_like(S))) + m,
-                     xp.asarray(-float("inf"), dtype=S.dtype, device=S.device))
+                     xp.where(S == 0, xp.asarray(-float("inf"), dtype=S.dtype,
+                                                 device=S.device), S))
         if self.record:
             self.X, self.Y = X, Y
         return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))

@@ -140,14 +140,18 @@ class Max(Function):
 
     saved_inputs = ()
 
-    def forward(self, X, axes=(), keepdims=False, sign=1):
+    def forward(self, X, axes=(), keepdims=False, sign=1, nan_slice=False):
         xp = self.xp
         self.shape, self.axes, self.keep = X.shape, axes, keepdims
         Y = xp.max(X, axis=axes, keepdims=True) if sign > 0 else \
             xp.min(X, axis=axes, keepdims=True)
-        if self.record:  # a NaN is the max: the NaNs share the gradient (PyTorch)
+        if self.record:  # a NaN is the max: the NaNs share the gradient (PyTorch's max()),
+            # or with ``nan_slice`` (its amax/amin) the whole slice's gradient is NaN
             mask = xp.astype((X == Y) | (xp.isnan(X) & xp.isnan(Y)), X.dtype)
             self.weights = mask / xp.sum(mask, axis=axes, keepdims=True)
+            if nan_slice:
+                nan = xp.asarray(float("nan"), dtype=X.dtype, device=X.device)
+                self.weights = xp.where(xp.isnan(Y), nan, self.weights)
         return Y if keepdims else xp.reshape(Y, _drop(X.shape, axes))
 
     def backward(self, dY):
@@ -246,7 +250,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     x, axes, keep = _prep("prod", input, dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = _float_input("prod", x, dtype)
-    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's prod takes numbers only)
+    elif not x._be.is_inexact(x.dtype) and x.dtype != x.xp.int64:
+        # PyTorch: bools and every integer type (uint8 too) to int64
         x = to(x, dtype="int64")
     return Prod.apply(x, axes=axes, keepdims=keep)
 
@@ -298,14 +303,14 @@ def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     x, axes, keep = _prep("amax", input, dim, axis, keepdim, keepdims)
     if x.dtype == x.xp.bool:
         return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=1), dtype="bool")
-    return Max.apply(x, axes=axes, keepdims=keep, sign=1)
+    return Max.apply(x, axes=axes, keepdims=keep, sign=1, nan_slice=True)
 
 
 def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     x, axes, keep = _prep("amin", input, dim, axis, keepdim, keepdims)
     if x.dtype == x.xp.bool:
         return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=-1), dtype="bool")
-    return Max.apply(x, axes=axes, keepdims=keep, sign=-1)
+    return Max.apply(x, axes=axes, keepdims=keep, sign=-1, nan_slice=True)
 
 
 def _nonempty(op, x, dims):
@@ -347,7 +352,9 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def _bool_reduce(op, input, dim, keepdim, axis, keepdims):
     x = as_tensor(input, op=op)
     d, keep = resolve(op, dim, axis, keepdim, keepdims)
-    return BoolReduce.apply(x, op=op, axes=_axes(op, d, x.ndim), keepdims=keep)
+    out = BoolReduce.apply(x, op=op, axes=_axes(op, d, x.ndim), keepdims=keep)
+    # PyTorch keeps uint8 for uint8 input (its legacy mask type); bool for the rest
+    return to(out, dtype="uint8") if x.dtype == x.xp.uint8 else out
 
 
 def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -363,6 +370,7 @@ def cumsum(input, dim, *, dtype=None):
     x = as_tensor(input, op="cumsum")
     if dtype is not None:
         x = _float_input("cumsum", x, dtype)
-    elif x.dtype == x.xp.bool:  # PyTorch: int64 (the Array API's cumulative_sum: numbers)
+    elif not x._be.is_inexact(x.dtype) and x.dtype != x.xp.int64:
+        # PyTorch: bools and every integer type (uint8 too) to int64
         x = to(x, dtype="int64")
     return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0] if x.ndim else 0)

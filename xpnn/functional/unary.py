@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
-from .._errors import DtypeError
+from .._errors import DtypeError, DtypeNotImplemented
 from .broadcast import _floating, quiet
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
 from .compare import where
@@ -226,6 +226,8 @@ def _unary(cls, name, float_only=True):
             if name not in _COMPLEX_OK:
                 refuse_complex(name, x)
             return cls.apply(x)
+        if not float_only and x.dtype == x.xp.bool:  # PyTorch has no bool kernel (abs)
+            raise DtypeNotImplemented(f"{name}: not implemented for bool tensors")
         return cls.apply(_floating(x) if float_only else x)
     op.__name__ = op.__qualname__ = name
     return op
