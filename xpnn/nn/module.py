@@ -18,6 +18,7 @@ from ..tensor import Tensor
 from .buffer import Buffer
 from .hooks import BackwardHookCall
 from .layer_args import as_input, check_int, placement, rebuild_on
+from . import module_global_hooks as _global
 from .module_convert import _ModuleConvert, _move, _param_setter
 from .module_hooks import _ModuleHooks
 from .module_state import (IncompatibleKeys, StateDictKeyError, StateDictShapeError,
@@ -102,10 +103,10 @@ def _check_name(owner, kind, name, exists):
 
 
 def _hooked(module):
-    """Whether ``module`` has forward or backward hooks of its own."""
+    """Whether ``module`` has forward or backward hooks of its own, or global ones are set."""
     d = module.__dict__
     return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or
-                d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
+                d.get("_backward_hooks") or d.get("_backward_pre_hooks") or _global.active())
 
 
 class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
@@ -121,6 +122,8 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
     _max_pool_commutes = False
     _max_pool_plain = False
     _optional_state = ()  # state_dict keys that load_state_dict may find absent (BatchNorm)
+    dump_patches = False  # PyTorch's class flags, read by some libraries
+    call_super_init = False
 
     def __new__(cls, *args, **kwargs):
         # the recipe: Python passes the constructor's arguments to __new__ as to __init__;
@@ -144,8 +147,10 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             if isinstance(value, (Parameter, Module)):  # plain attributes may come first
-                raise AttributeError(f"{type(self).__name__}: call super().__init__() "
-                                     f"before assigning the {type(value).__name__} {name!r}")
+                kind = "parameter" if isinstance(value, Parameter) else "module"
+                raise AttributeError(f"cannot assign {kind} before Module.__init__() call "
+                                     f"({type(self).__name__}: call super().__init__() "
+                                     f"before assigning the {type(value).__name__} {name!r})")
             object.__setattr__(self, name, value)
             return
         params, mods, bufs = self._parameters, self._modules, self._buffers
@@ -250,8 +255,9 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        flags = self._hook_flags
-        for hid, hook in list(self._forward_pre_hooks.items()):
+        # the global hooks (module_global_hooks.py) first, as PyTorch; handle ids are unique
+        flags = {**_global.FLAGS, **self._hook_flags}
+        for hid, hook in list(_global.FORWARD_PRE.items()) + list(self._forward_pre_hooks.items()):
             if flags.get(hid, (False, False))[0]:
                 res = hook(self, args, kwargs)
                 if res is not None:
@@ -271,7 +277,7 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
-            for hid, hook in list(self._forward_hooks.items()):
+            for hid, hook in list(_global.FORWARD.items()) + list(self._forward_hooks.items()):
                 with_kwargs, always = flags.get(hid, (False, False))
                 if always:
                     try:
@@ -279,14 +285,12 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
                     except Exception:  # noqa: BLE001 - the forward's own error is what matters
                         pass
             raise
-        for hid, hook in list(self._forward_hooks.items()):
+        for hid, hook in list(_global.FORWARD.items()) + list(self._forward_hooks.items()):
             with_kwargs = flags.get(hid, (False, False))[0]
             res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if res is not None:
                 out = res
         return out if bw is None else bw.wrap_outputs(out)
-
-
 
     # -- mode, device, dtype, gradients -------------------------------------------------
     def train(self, mode=True):

@@ -16,14 +16,14 @@ class _ModuleConvert:
         ``to("torch")``, ``to(xpnn.float64)``, ``to(backend=, device=, dtype=)``.
         Gradients move along."""
         for t, be, dtype, set_to in self._each_tensor(args, kwargs):
-            if dtype is not None and not be.is_floating(be.dtype(dtype)):  # before a change
-                raise TypeError(f"Module.to only accepts floating point dtypes, got "
-                                f"{B.dtype_name(be.dtype(dtype))} (PyTorch's rule: integer "
-                                "weights could not be trained)")
+            if dtype is not None and not be.is_inexact(be.dtype(dtype)):  # before a change
+                raise TypeError(f"Module.to only accepts floating point or complex dtypes, "
+                                f"got {B.dtype_name(be.dtype(dtype))} (PyTorch's rule: "
+                                "integer weights could not be trained)")
             if getattr(type(t), "_lazy_placeholder", False):  # nn/parameter.py: no values
                 t._retarget(be, dtype)
                 continue
-            floating = B.backend_of(t.array).is_floating(t.array.dtype)
+            floating = B.backend_of(t.array).is_inexact(t.array.dtype)  # complex too
             arr = _move(t.array, be, dtype if floating else None)
             if arr is not t.array:
                 set_to(arr, be)
@@ -77,8 +77,18 @@ class _ModuleConvert:
 
     def requires_grad_(self, requires_grad=True):
         """Turn gradient recording of every parameter on or off (freezing); returns self."""
+        if not isinstance(requires_grad, bool):  # PyTorch: "must be bool"
+            raise TypeError(f"{type(self).__name__}.requires_grad_: requires_grad must be "
+                            f"bool, got {type(requires_grad).__name__}")
         for p in self.parameters():
             p.requires_grad_(requires_grad)
+        return self
+
+    def share_memory(self):
+        """PyTorch's ``share_memory`` (for torch.multiprocessing): each parameter's and
+        buffer's ``share_memory_()``; returns the module."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
         return self
 
     def apply(self, fn):

@@ -10,8 +10,9 @@ from ..tensor import Tensor
 from .hooks import RemovableHandle
 
 
-class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``)."""
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``, its class name
+    too)."""
 
     __slots__ = ()
 
@@ -22,6 +23,10 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
                 f"unexpected_keys={self.unexpected_keys!r})")
 
     __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys
+EXTRA_STATE = "_extra_state"  # the state_dict key of get_extra_state's value, as PyTorch's
 
 
 class StateDictKeyError(KeyError, RuntimeError):
@@ -67,7 +72,23 @@ class _ModuleState:
         children's.
         """
         out = OrderedDict() if destination is None else destination
+        if destination is None:  # {module path: {"version": ...}}, as PyTorch's
+            out._metadata = OrderedDict()
         return self._save_state(out, prefix, keep_vars)
+
+    def get_extra_state(self):
+        """Override (with :meth:`set_extra_state`) to save a value that is not a tensor
+        under the key ``"<prefix>_extra_state"`` of ``state_dict``."""
+        raise RuntimeError(f"{type(self).__name__}.get_extra_state was called without an "
+                           "override; define it to return the module's extra state")
+
+    def set_extra_state(self, state):
+        """Override to restore what :meth:`get_extra_state` returned."""
+        raise RuntimeError(f"{type(self).__name__}.set_extra_state was called without an "
+                           "override; define it to restore the module's extra state")
+
+    def _has_extra(self, method):
+        return getattr(type(self), method) is not getattr(_ModuleState, method)
 
     def _save_state(self, out, prefix, keep_vars):
         d = self.__dict__
@@ -76,16 +97,21 @@ class _ModuleState:
         skip = d.get("_non_persistent", ())
         names = [n for n, p in self._parameters.items() if p is not None]
         names += [n for n, b in self._buffers.items() if b is not None and n not in skip]
+        meta = {"version": getattr(type(self), "_version", 1)}
+        if hasattr(out, "_metadata"):
+            out._metadata[prefix[:-1]] = meta
         for name in names:
             value = getattr(self, name)
             if not isinstance(value, Tensor):
                 value = Tensor(value)
             out[prefix + name] = value if keep_vars else value.detach()
+        if self._has_extra("get_extra_state"):
+            out[prefix + EXTRA_STATE] = self.get_extra_state()
         for name, child in self._modules.items():
             if child is not None:  # a child's hook replacing the dict is not seen (PyTorch)
                 child._save_state(out, f"{prefix}{name}.", keep_vars)
         for hook, public in d.get("_state_dict_hooks", {}).values():
-            result = hook(self, out, prefix, {"version": 1})
+            result = hook(self, out, prefix, meta)
             if result is not None:
                 if public:
                     raise RuntimeError(f"{type(self).__name__}: a state_dict post-hook must "
@@ -165,11 +191,12 @@ class _ModuleState:
         pre = [(path, mod) for path, mod in self.named_modules(remove_duplicate=False)
                if mod.__dict__.get("_load_state_dict_pre_hooks")]
         missing0, unexpected0, errors = [], [], []  # what pre-hooks report
+        metadata = getattr(state_dict, "_metadata", None) or {}
         if pre:
             state_dict = OrderedDict(state_dict)  # the hooks edit a copy, as in PyTorch
             for path, mod in pre:
-                args = (state_dict, f"{path}." if path else "", {}, strict, missing0,
-                        unexpected0, errors)
+                args = (state_dict, f"{path}." if path else "", metadata.get(path, {}),
+                        strict, missing0, unexpected0, errors)
                 for hook, with_module in list(mod._load_state_dict_pre_hooks.values()):
                     hook(mod, *args) if with_module else hook(*args)
             if errors:
@@ -181,11 +208,15 @@ class _ModuleState:
             if lazy_load is not None:
                 lazy_load(state_dict, f"{path}." if path else "")
         slots = {key: (mod, name) for key, mod, name, _ in self._state_slots()}
+        extra = {f"{path}.{EXTRA_STATE}" if path else EXTRA_STATE: mod
+                 for path, mod in self.named_modules(remove_duplicate=False)
+                 if mod._has_extra("set_extra_state")}
         # a buffer that older checkpoints lack (BatchNorm's num_batches_tracked) keeps its
         # value when absent, as in PyTorch
         missing = missing0 + [k for k in slots if k not in state_dict and
                               slots[k][1] not in type(slots[k][0])._optional_state]
-        unexpected = unexpected0 + [k for k in state_dict if k not in slots]
+        missing += [k for k in extra if k not in state_dict]
+        unexpected = unexpected0 + [k for k in state_dict if k not in slots and k not in extra]
         keys_wrong = strict and (missing or unexpected) and not post
         staged, bad = [], []  # bad: (class, text) per entry that cannot load
         for key, value in state_dict.items():
@@ -232,6 +263,9 @@ class _ModuleState:
                 current._bump()
             else:
                 current._assign(arr)
+        for key, mod in extra.items():
+            if key in state_dict:
+                mod.set_extra_state(state_dict[key])
         result = IncompatibleKeys(missing, unexpected)
         for mod in post:
             for hook in list(mod._load_state_dict_post_hooks.values()):

@@ -65,3 +65,22 @@ class _ModuleTraversal:
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
             yield b
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at the dotted path ``target`` ("encoder.layers.0"): replaces the
+        child there or, unless ``strict``, adds it to the existing parent (PyTorch's
+        errors: ValueError for an empty target or a non-Module, AttributeError for a path
+        that does not lead to a Module)."""
+        Module = _ModuleTraversal  # every Module is one (module.py imports this file)
+        if target == "":
+            raise ValueError(f"{type(self).__name__}.set_submodule: the target is empty")
+        if not isinstance(module, Module):
+            raise ValueError(f"{type(self).__name__}.set_submodule: `module` is not an "
+                             f"nn.Module, found {type(module).__name__}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)

@@ -22,6 +22,7 @@ class _BatchNorm(Module):
     ranks = (4,)
     dims = "(N, C, H, W)"
     _optional_state = ("num_batches_tracked",)  # older checkpoints lack it (PyTorch too)
+    _version = 2  # state_dict()._metadata's version, as PyTorch's _NormBase
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, bias=True, backend=None, device=None, dtype=None):

@@ -2,6 +2,7 @@
 indexing, slicing, insertion and renumbering."""
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 
 from .module import Module, _hooked
@@ -26,10 +27,16 @@ class _Numbered(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def pop(self, i=-1):
-        module = self[i]
-        del self[i]
+    def pop(self, key):
+        """Remove the module at ``key`` (an int or a slice) and return it, as PyTorch's
+        (which has no default position)."""
+        module = self[key]
+        del self[key]
         return module
+
+    def __dir__(self):
+        # PyTorch leaves the numbered children's names out
+        return [k for k in super().__dir__() if not k.isdigit()]
 
 
 class Sequential(_Numbered):
@@ -54,10 +61,10 @@ class Sequential(_Numbered):
         else:
             modules = [(str(i), m) for i, m in enumerate(modules)]
         for name, m in modules:
-            if not isinstance(m, Module):
+            if m is not None and not isinstance(m, Module):
                 raise TypeError(f"Sequential: item {name} is a {type(m).__name__}, not a "
                                 "Module")
-            setattr(self, name, m)
+            self.add_module(name, m)  # PyTorch's name checks ("a.b"); None allowed, as there
 
     def forward(self, x):
         mods = list(self._modules.values())
@@ -79,21 +86,25 @@ class Sequential(_Numbered):
         return list(self._modules.values())[_index("Sequential", i, len(self))]
 
     def __add__(self, other):
-        if not isinstance(other, Sequential):
-            return NotImplemented
+        if not isinstance(other, Sequential):  # PyTorch raises ValueError here
+            raise ValueError(f"Sequential + {type(other).__name__}: only a Sequential can "
+                             "be added to a Sequential")
         return Sequential(*self, *other)
 
     def __iadd__(self, other):
         if not isinstance(other, Sequential):
-            return NotImplemented
+            raise ValueError(f"Sequential += {type(other).__name__}: only a Sequential can "
+                             "be added to a Sequential")
         return self.extend(list(other))
 
     def __mul__(self, n):
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-            raise ValueError(f"Sequential: can only be multiplied by an int > 0, got {n!r}")
-        return Sequential(*(list(self) * n))
+        return Sequential(*(list(self) * _factor(n)))
 
     __rmul__ = __mul__
+
+    def __imul__(self, n):
+        """Repeat the children in place (the same module objects), as PyTorch's."""
+        return self.extend(list(self) * (_factor(n) - 1))
 
     def append(self, module):
         setattr(self, str(len(self)), _checked("Sequential", module))
@@ -110,7 +121,8 @@ class Sequential(_Numbered):
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} is out of range for "
                              f"{n} modules")
-        mods.insert(index % (n + 1) if index < 0 else index, _checked("Sequential", module))
+        mods.insert(index % (n + 1) if index < 0 else index, _checked("Sequential", module,
+                                                                        insert=True))
         _renumber(self, mods)
         return self
 
@@ -119,9 +131,9 @@ class ModuleList(_Numbered):
 
     _recipe_from_tree = True  # as Sequential's
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
+        for m in modules if modules is not None else ():
             self.append(m)
 
     def __repr__(self):
@@ -140,9 +152,9 @@ class ModuleList(_Numbered):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def append(self, module):
-        if not isinstance(module, Module):
+        if module is not None and not isinstance(module, Module):
             raise TypeError(f"ModuleList: cannot append a {type(module).__name__}")
-        setattr(self, str(len(self)), module)
+        self.add_module(str(len(self)), module)  # None is kept in the list, as PyTorch
         return self
 
     def extend(self, modules):
@@ -168,18 +180,38 @@ class ModuleList(_Numbered):
 
 
 def _index(container, i, n):
-    """``i`` (an int, negatives from the end) checked against ``n`` items."""
-    if isinstance(i, bool) or not isinstance(i, int):
-        raise TypeError(f"{container}: indices must be ints or slices, got {type(i).__name__}")
+    """``i`` (an int or anything with ``__index__``, negatives from the end) checked
+    against ``n`` items."""
+    try:
+        i = operator.index(i)
+    except TypeError:
+        raise TypeError(f"{container}: indices must be ints or slices, got "
+                        f"{type(i).__name__}") from None
     if not -n <= i < n:
         raise IndexError(f"{container}: index {i} is out of range for {n} modules")
     return i % n
 
 
-def _checked(container, module):
+class _NotAModule(TypeError, AssertionError):
+    """A non-Module given to ``insert``: TypeError, and PyTorch's AssertionError."""
+
+
+def _checked(container, module, insert=False):
     if not isinstance(module, Module):
-        raise TypeError(f"{container}: expected a Module, got {type(module).__name__}")
+        raise (_NotAModule if insert else TypeError)(
+            f"{container}: expected a Module, got {type(module).__name__}")
     return module
+
+
+def _factor(n):
+    """A repetition count for ``Sequential * n``: PyTorch's TypeError for a non-int and
+    ValueError for n <= 0."""
+    if not isinstance(n, int):
+        raise TypeError(f"unsupported operand type(s) for *: 'Sequential' and "
+                        f"'{type(n).__name__}'")
+    if n <= 0:
+        raise ValueError(f"Sequential: non-positive multiplication factor {n}")
+    return n
 
 
 def _renumber(container, modules):
@@ -187,4 +219,4 @@ def _renumber(container, modules):
     for name in list(container._modules):
         delattr(container, name)
     for i, m in enumerate(modules):
-        setattr(container, str(i), m)
+        container.add_module(str(i), m)
