@@ -79,7 +79,8 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import activation, conv, gemm, indexing, loss, recurrent
+    from xpnn.functional import (activation, conv, gemm, indexing, loss, recurrent,
+                                 scatter_kernels)
     from xpnn.functional import recurrent_steps
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
@@ -88,7 +89,7 @@ def native_tables():
     max_pool = importlib.import_module("xpnn.functional.max_pool")
     return [(im2col, "IM2COL"), (im2col, "COL2IM"), (conv, "CONV"), (conv, "BIAS_GRAD"),
             (max_pool, "MAX_POOL_FORWARD"), (max_pool, "MAX_POOL_BACKWARD"),
-            (indexing, "INDEX_ADD"),
+            (scatter_kernels, "INDEX_ADD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (activation, "LOG_SOFTMAX"),
             (gemm, "MATMUL"),
             (gemm, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),

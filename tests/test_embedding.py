@@ -54,7 +54,7 @@ def test_same_init_on_every_backend(backend):
 @pytest.mark.parametrize("budget", [1 << 24, 10])  # 10: forces many one-hot chunks
 @pytest.mark.parametrize("n", [40, 300])  # NumPy: np.add.at below 64 ids, sorted sums above
 def test_native_scatter_equals_portable(backend, rng, monkeypatch, budget, n):
-    from xpnn.functional import indexing as I
+    from xpnn.functional import scatter_kernels as I
     monkeypatch.setattr(I, "_ONEHOT_BUDGET", budget)
     be = xpnn.get_backend(backend)
     V, D = 9, 5
