@@ -13,9 +13,10 @@ import warnings
 from .. import functional as F
 from .._errors import DtypeError, ShapeError
 from ..functional.recurrent import GATES, recurrent_layer, zeros_state
+from ..functional.recurrent_packed import packed_recurrent_layer
 from . import init
 from .module import Module, as_input, check_int, new_parameter
-from .utils.rnn import PackedSequence, _lengths_of, pad_packed_sequence
+from .utils.rnn import PackedSequence
 
 
 class _DtypeMismatch(DtypeError, ValueError):
@@ -169,34 +170,42 @@ class RNNBase(Module):
         return (x, (h_n, c_n)) if lstm else (x, h_n)
 
     def _packed(self, packed, hx):
-        """``forward`` over a PackedSequence: each group of sequences of one length runs as
-        a batch of its own, so every sequence stops at its end and h_n (c_n) holds its last
-        step, as in PyTorch; the output is packed as the input, h_n in the batch order the
-        input was packed from (hx too)."""
-        lstm = self.mode == "LSTM"
+        """``forward`` over a PackedSequence as PyTorch runs it: one pass per layer and
+        direction whose batch shrinks as sequences end (``batch_sizes``), so every sequence
+        stops at its end and h_n (c_n) holds its last step
+        (xpnn/functional/recurrent_packed.py); the output is packed as the input, h_n in
+        the batch order the input was packed from (hx too)."""
+        name, lstm = self._name, self.mode == "LSTM"
+        x = as_input(packed.data)
+        if x.ndim != 2 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: a PackedSequence's data must be (sum of lengths, "
+                             f"input_size={self.input_size}), got shape {x.shape}")
+        _check_dtype(name, x, self.weight_ih_l0)
         sizes = [int(v) for v in packed.batch_sizes.numpy()]
-        lens, N = _lengths_of(sizes), sizes[0]
-        padded, _ = pad_packed_sequence(PackedSequence(packed.data, packed.batch_sizes))
+        D = 2 if self.bidirectional else 1
+        h0, c0 = self._initial_states(hx, tuple(x.shape), sizes[0], True, D, x)
         if hx is not None and packed.sorted_indices is not None:  # to the sorted order
-            hx = tuple(F.index_select(s, 1, packed.sorted_indices) for s in hx) if lstm \
-                else F.index_select(hx, 1, packed.sorted_indices)
-        outs, hs, cs, a = [], [], [], 0
-        while a < N:  # sorted by decreasing length: a group is a run of equal lengths
-            L = lens[a]
-            b = a + sum(1 for n in lens[a:] if n == L)
-            h = None if hx is None else tuple(s[:, a:b] for s in hx) if lstm else hx[:, a:b]
-            x = padded[:L, a:b]
-            y, state = self.forward(F.transpose(x, 0, 1) if self.batch_first else x, h)
-            outs.append(F.transpose(y, 0, 1) if self.batch_first else y)
-            hs.append(state[0] if lstm else state)
-            if lstm:
-                cs.append(state[1])
-            a = b
-        data = F.cat([F.cat([y[t] for y in outs if y.shape[0] > t], 0)
-                      for t in range(len(sizes))], 0)
-        out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+            h0 = [F.index_select(s, 0, packed.sorted_indices) for s in h0]
+            c0 = [F.index_select(s, 0, packed.sorted_indices) for s in c0] if lstm else h0
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(D):
+                k = layer * D + d
+                res = packed_recurrent_layer(self.mode, x, sizes,
+                                             (h0[k], c0[k]) if lstm else h0[k],
+                                             self._weights(k), reverse=d == 1,
+                                             proj=self.proj_size > 0)
+                outs.append(res[0])
+                hs.append(res[1])
+                if lstm:
+                    cs.append(res[2])
+            x = outs[0] if D == 1 else F.concat(outs, axis=1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        out = PackedSequence(x, packed.batch_sizes, packed.sorted_indices,
                              packed.unsorted_indices)
-        states = [F.cat(hs, 1)] + ([F.cat(cs, 1)] if lstm else [])
+        states = [F.stack(hs, axis=0)] + ([F.stack(cs, axis=0)] if lstm else [])
         if packed.unsorted_indices is not None:  # back to the order packed from
             states = [F.index_select(s, 1, packed.unsorted_indices) for s in states]
         return (out, tuple(states)) if lstm else (out, states[0])

@@ -5,9 +5,10 @@
 
 A ``PackedSequence`` holds PyTorch's layout: ``data`` is the steps one after the other, each
 step the sequences still running at it, longest first; ``batch_sizes[t]`` how many run at
-step t. The recurrent layers (RNN, LSTM, GRU) take one and return one: they run each group
-of sequences of one length as a batch of its own (see ``RNNBase``), so every sequence stops
-at its end and its last state is ``h_n``, as in PyTorch. Everything is differentiable.
+step t. The recurrent layers (RNN, LSTM, GRU) take one and return one: one pass per layer
+and direction whose batch shrinks to ``batch_sizes[t]`` at step t
+(xpnn/functional/recurrent_packed.py), so every sequence stops at its end and its last state
+is ``h_n``, as in PyTorch. Everything is differentiable.
 """
 from __future__ import annotations
 
