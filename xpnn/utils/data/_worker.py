@@ -30,10 +30,21 @@ _POLL = 0.25         # seconds between liveness checks while waiting
 _info = None         # this process's WorkerInfo; None in the main process
 
 
+class WorkerOptionTypeError(TypeError, ValueError):
+    """A num_workers that is not an int (torch: TypeError; xpnn raised ValueError)."""
+
+
+class WorkerAssertionError(ValueError, AssertionError):
+    """An option torch refuses with ``assert`` (timeout without workers, prefetch_factor
+    0); a ValueError, as xpnn's other option errors."""
+
+
 def check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, context):
     """The DataLoader's worker options, checked as PyTorch does (same conditions)."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or \
-            num_workers < 0:
+    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral):
+        raise WorkerOptionTypeError(f"DataLoader: num_workers option should be a "
+                                    f"non-negative int, got {num_workers!r}")
+    if num_workers < 0:
         raise ValueError(f"DataLoader: num_workers option should be a non-negative int, got "
                          f"{num_workers!r}; use num_workers=0 to disable multiprocessing")
     if not isinstance(timeout, numbers.Real) or timeout < 0:
@@ -44,7 +55,7 @@ def check_worker_options(num_workers, timeout, prefetch_factor, persistent_worke
                          "otherwise set prefetch_factor to None")
     if prefetch_factor is not None and (not isinstance(prefetch_factor, numbers.Integral)
                                         or prefetch_factor < 1):
-        raise ValueError(f"DataLoader: prefetch_factor must be an int >= 1, got "
+        raise WorkerAssertionError(f"DataLoader: prefetch_factor must be an int >= 1, got "
                          f"{prefetch_factor!r}")
     if persistent_workers and num_workers == 0:
         raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")

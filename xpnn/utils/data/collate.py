@@ -19,6 +19,25 @@ from ...functional import stack
 from ...tensor import Tensor
 
 _BAD = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists"
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
+
+
+class EmptyBatchError(IndexError, ValueError):
+    """An empty batch (torch: IndexError from ``batch[0]``; xpnn raised ValueError)."""
+
+
+class CollateSizeError(ValueError, RuntimeError):
+    """Samples of different shapes (torch: RuntimeError "stack expects each tensor to be
+    equal size")."""
+
+
+class NoDtypeError(TypeError, RuntimeError):
+    """A None among numbers (torch: RuntimeError "Could not infer dtype of NoneType")."""
+
+
+class MixedBatchError(TypeError, ValueError):
+    """A number batch holding something else (torch: TypeError for a string, ValueError for
+    a tensor of more than one element)."""
 
 
 def _is_namedtuple(obj):
@@ -35,30 +54,74 @@ def _host_tensor(host, be, where):
     return Tensor(be.asarray(host), _be=be)
 
 
+def _same_shapes(shapes):
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise CollateSizeError(f"default_collate: stack expects each tensor to be equal "
+                                   f"size, but got {list(shapes[0])} at entry 0 and "
+                                   f"{list(shape)} at entry {i}")
+
+
+def _numbers(batch):
+    """A batch of Python numbers as a host array: bools stay bool, ints int64 (an error
+    past int64's range, as torch's), any float makes it floating."""
+    for i, b in enumerate(batch):
+        if b is None:
+            raise NoDtypeError(f"default_collate: could not infer the dtype of element {i} "
+                               f"of a batch of numbers: it is None")
+        if not isinstance(b, (bool, int, float, np.bool_, np.integer, np.floating)):
+            raise MixedBatchError(f"default_collate: element 0 of the batch is a number, "
+                                  f"element {i} is a {type(b).__name__}")
+    big = [b for b in batch if isinstance(b, int) and not _INT64[0] <= b <= _INT64[1]]
+    host = np.asarray(batch)
+    if host.dtype.kind == "O" or (big and not any(isinstance(b, (float, np.floating))
+                                                  for b in batch)):
+        raise ValueError("default_collate: overflow: a Python int of the batch does not fit "
+                         "in int64")
+    return host
+
+
+def _rebuild(elem, fields):
+    """A mapping like ``elem`` (its type, e.g. a defaultdict's factory) holding ``fields``."""
+    try:
+        out = copy.copy(elem)
+        out.update(fields)
+        return out
+    except (TypeError, AttributeError):  # an immutable Mapping
+        try:
+            return type(elem)(fields)
+        except TypeError:  # a Mapping that cannot be built from a dict
+            return fields
+
+
 def collate(batch, be):
     """:func:`default_collate` with host data placed on the Backend ``be``."""
+    if isinstance(batch, TensorBase):
+        raise TypeError(f"default_collate: batch must be a list of samples, got a "
+                        f"{type(batch).__name__} (wrap it in a list, or index it first)")
     if len(batch) == 0:
-        raise ValueError("default_collate: the batch is empty")
+        raise EmptyBatchError("default_collate: the batch is empty")
     elem = batch[0]
+    if isinstance(elem, (str, bytes)):  # np.str_ too: before the NumPy branches
+        return batch  # as it came: a list, or a tuple from a namedtuple/sequence field
     if isinstance(elem, TensorBase):
+        for i, b in enumerate(batch):
+            if not isinstance(b, TensorBase):
+                raise TypeError(f"default_collate: expected a Tensor as element {i} of the "
+                                f"batch (element 0 is one), got {type(b).__name__}")
         return stack([b if isinstance(b, Tensor) else Tensor(b.array, _be=b._be)
                       for b in batch])
-    if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_,
-                                                                            np.bytes_)):
-        return _host_tensor(np.stack([np.asarray(b) for b in batch]), be, "collate")
+    if isinstance(elem, (np.ndarray, np.generic)):
+        arrays = [np.asarray(b) for b in batch]
+        _same_shapes([a.shape for a in arrays])
+        return _host_tensor(np.stack(arrays), be, "collate")
     if B.is_array(elem):  # a torch / CuPy / array-api-strict array: stacked where it lives
         src = B.backend_of(elem)
         return Tensor(src.xp.stack(list(batch)), _be=src)
     if isinstance(elem, (bool, int, float)):
-        return _host_tensor(np.asarray(batch), be, "collate")
-    if isinstance(elem, (str, bytes)):
-        return batch  # as it came: a list, or a tuple from a namedtuple/sequence field
+        return _host_tensor(_numbers(batch), be, "collate")
     if isinstance(elem, collections.abc.Mapping):
-        out = {key: collate([d[key] for d in batch], be) for key in elem}
-        try:
-            return type(elem)(out)
-        except TypeError:  # a Mapping that cannot be built from a dict
-            return out
+        return _rebuild(elem, {key: collate([d[key] for d in batch], be) for key in elem})
     if _is_namedtuple(elem):
         return type(elem)(*(collate(s, be) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -99,11 +162,7 @@ def convert(data, be):
     if isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_)):
         return _host_tensor(np.asarray(data), be, "convert")
     if isinstance(data, collections.abc.Mapping):
-        out = {k: convert(v, be) for k, v in data.items()}
-        try:
-            return type(data)(out)
-        except TypeError:
-            return out
+        return _rebuild(data, {k: convert(v, be) for k, v in data.items()})
     if _is_namedtuple(data):
         return type(data)(*(convert(d, be) for d in data))
     if isinstance(data, tuple):

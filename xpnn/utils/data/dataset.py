@@ -35,7 +35,15 @@ class Dataset:
 class IterableDataset(Dataset):
     """An iterable-style dataset: subclasses define ``__iter__``. With ``num_workers > 0``
     every worker iterates its own copy; shard with :func:`get_worker_info` to avoid
-    duplicates, as in PyTorch. ``a + b`` chains two of them (a :class:`ChainDataset`)."""
+    duplicates, as in PyTorch. ``a + b`` chains two of them (a :class:`ChainDataset`).
+    As in PyTorch (an abstract ``__iter__``), a class without ``__iter__`` cannot be
+    instantiated."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls.__iter__ is IterableDataset.__iter__:
+            raise TypeError(f"Can't instantiate {cls.__name__}: an IterableDataset must "
+                            f"define __iter__")
+        return super().__new__(cls)
 
     def __iter__(self):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
@@ -53,7 +61,8 @@ def _as_sample_tensor(a, be, where, labels, narrow=True):
     if isinstance(a, TensorBase):
         t = a if isinstance(a, Tensor) else Tensor(a.array, _be=a._be)
         if t.ndim == 0:
-            raise ValueError(f"{where}: a tensor must have a sample axis, got a 0-d tensor")
+            raise SampleAxisError(f"{where}: a tensor must have a sample axis, got a 0-d "
+                                  f"tensor")
         return t
     if B.is_array(a) and not isinstance(a, (np.ndarray, np.generic)):
         src = B.backend_of(a)
@@ -63,7 +72,8 @@ def _as_sample_tensor(a, be, where, labels, narrow=True):
         arr = np.asarray(a)
         name = arr.dtype.name
     if len(arr.shape) == 0:
-        raise ValueError(f"{where}: an array must have a sample axis, got a 0-d array")
+        raise SampleAxisError(f"{where}: an array must have a sample axis, got a 0-d "
+                              f"array")
     kind = "b" if name == "bool" else "f" if name in B.FLOAT_DTYPES else \
         "i" if name in B.DTYPES else "?"
     if kind == "?":
@@ -83,6 +93,20 @@ def _as_sample_tensor(a, be, where, labels, narrow=True):
 class DatasetSizeError(ValueError, AssertionError):
     """Datasets or tensors of mismatched (or no) sizes: a ValueError, and an AssertionError
     as PyTorch's ``assert`` raises for TensorDataset and ConcatDataset."""
+
+
+class SampleAxisError(ValueError, IndexError):
+    """No sample axis: a 0-d tensor, or no tensor at all, in a TensorDataset (torch:
+    IndexError)."""
+
+
+class DatasetKindError(TypeError, AssertionError):
+    """A map-style dataset given to ChainDataset, an iterable one to ConcatDataset (torch:
+    AssertionError)."""
+
+
+class SplitLengthTypeError(TypeError, ValueError):
+    """random_split lengths that are neither ints nor fractions (torch: TypeError)."""
 
 
 class TensorDataset(Dataset):
@@ -111,7 +135,9 @@ class TensorDataset(Dataset):
         return tuple(t[index] for t in self.tensors)
 
     def __len__(self):
-        return self.tensors[0].shape[0] if self.tensors else 0
+        if not self.tensors:  # torch: IndexError from tensors[0]
+            raise SampleAxisError("TensorDataset: a dataset of no tensors has no length")
+        return self.tensors[0].shape[0]
 
 
 class _ArrayDataset(TensorDataset):
@@ -141,8 +167,9 @@ class ConcatDataset(Dataset):
             raise DatasetSizeError("ConcatDataset: datasets should not be an empty iterable")
         for i, d in enumerate(self.datasets):
             if isinstance(d, IterableDataset):
-                raise TypeError(f"ConcatDataset does not support IterableDataset (dataset {i} "
-                                f"is {type(d).__name__}); use ChainDataset")
+                raise DatasetKindError(f"ConcatDataset does not support IterableDataset "
+                                       f"(dataset {i} is {type(d).__name__}); use "
+                                       f"ChainDataset")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self):
@@ -169,8 +196,8 @@ class ChainDataset(IterableDataset):
         self.datasets = list(datasets)
         for i, d in enumerate(self.datasets):
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset only supports IterableDataset (dataset {i} is "
-                                f"{type(d).__name__})")
+                raise DatasetKindError(f"ChainDataset only supports IterableDataset "
+                                       f"(dataset {i} is {type(d).__name__})")
 
     def __iter__(self):
         for d in self.datasets:
@@ -205,6 +232,22 @@ class StackDataset(Dataset):
         if isinstance(self.datasets, dict):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        """The samples at ``indices`` (a list), as a list, each dataset read through its own
+        ``__getitems__`` where it has one (the DataLoader's batched fetch)."""
+        def column(d):
+            got = d.__getitems__(indices) if hasattr(d, "__getitems__") else \
+                [d[i] for i in indices]
+            if len(got) != len(indices):
+                raise ValueError(f"StackDataset: a nested __getitems__ returned {len(got)} "
+                                 f"samples for {len(indices)} indices")
+            return got
+        if isinstance(self.datasets, dict):
+            cols = {k: column(d) for k, d in self.datasets.items()}
+            return [{k: c[j] for k, c in cols.items()} for j in range(len(indices))]
+        cols = [column(d) for d in self.datasets]
+        return [tuple(c[j] for c in cols) for j in range(len(indices))]
 
     def __len__(self):
         return self._length
@@ -241,7 +284,7 @@ class Subset(Dataset):
 def _split_lengths(n, lengths):
     """Integer lengths from ``lengths`` (ints, or fractions summing to 1) for ``n`` samples,
     handing the remainder of the floors out round-robin (PyTorch's rule)."""
-    lengths = list(lengths)
+    lengths = [k.item() if isinstance(k, TensorBase) else k for k in lengths]
     if not lengths:
         raise ValueError("random_split: lengths must not be empty")
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:  # fractions (as PyTorch reads it)
@@ -259,7 +302,11 @@ def _split_lengths(n, lengths):
                               "result in an empty dataset.", stacklevel=3)
         return out
     for i, k in enumerate(lengths):
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise SplitLengthTypeError(f"random_split: lengths must be ints summing to "
+                                       f"len(dataset) or fractions summing to 1, got "
+                                       f"{lengths!r} (entry {i} is {k!r})")
+        if k < 0:
             raise ValueError(f"random_split: lengths must be non-negative ints or fractions "
                              f"summing to 1, got {lengths!r} (entry {i} is {k!r})")
     if sum(lengths) != n:

@@ -14,6 +14,7 @@ import numpy as np  # host data only: indices, and arrays handed to DataLoader(X
 from ... import backend as B
 from ...autograd import TensorBase
 from ...tensor import Tensor
+from .collate import EmptyBatchError
 from .dataset import Subset, TensorDataset, _ArrayDataset, _as_sample_tensor
 from .distributed import DistributedSampler
 from .sampler import (BatchSampler, RandomSampler, SequentialSampler, SubsetRandomSampler,
@@ -23,6 +24,10 @@ from .sampler import (BatchSampler, RandomSampler, SequentialSampler, SubsetRand
 VECTOR_SAMPLERS = (SequentialSampler, RandomSampler, SubsetRandomSampler,
                    WeightedRandomSampler, DistributedSampler)
 CHUNK = 1 << 16  # indices per host-to-device copy for samplers read one batch at a time
+
+
+class IndexTypeError(TypeError, IndexError):
+    """Indices that are not integers (torch: IndexError from indexing a tensor)."""
 
 
 def is_array(x):
@@ -139,7 +144,14 @@ class FastPath:
             return
         parts, sizes, count = [], [], 0
         for batch in bs:
-            arr = np.asarray(batch).reshape(-1)
+            if isinstance(batch, (str, bytes)) or not hasattr(batch, "__iter__"):
+                raise TypeError(f"DataLoader: the batch_sampler must give a list of indices "
+                                f"per batch, got {type(batch).__name__} {batch!r}")
+            arr = np.asarray(batch if isinstance(batch, np.ndarray) else list(batch))
+            if arr.size == 0:
+                raise EmptyBatchError("DataLoader: the batch_sampler gave an empty batch "
+                                      "(default_collate needs at least one sample)")
+            arr = arr.reshape(-1)
             parts.append(arr)
             sizes.append(arr.size)
             count += arr.size
@@ -155,8 +167,8 @@ class FastPath:
         if idx.size == 0:
             return idx.astype(np.int64)
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"DataLoader: the sampler must give integer indices for a "
-                            f"TensorDataset, got dtype {idx.dtype}")
+            raise IndexTypeError(f"DataLoader: the sampler must give integer indices for a "
+                                 f"TensorDataset, got dtype {idx.dtype}")
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -m or hi >= m:
             raise IndexError(f"DataLoader: the sampler gave index {lo if lo < -m else hi}, "
