@@ -16,7 +16,7 @@ the complex ``fftn``/``ifftn``, so their gradients come from those.
 from __future__ import annotations
 
 from . import backend as B
-from ._errors import ArgumentError, DtypeError, ShapeError
+from ._errors import ArgumentError, DtypeError, IndexShapeError
 from .autograd import Function, TensorBase
 from .creation import arange
 from .functional.complex import conj
@@ -24,7 +24,8 @@ from .functional.elementwise import where
 from .functional.rearrange import roll
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
-           "rfftn", "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "rfftn", "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq",
+           "rfftfreq", "fftshift", "ifftshift"]
 
 _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -148,7 +149,7 @@ def _dim(op, x, d):
     if not isinstance(d, int) or isinstance(d, bool):
         raise TypeError(f"fft.{op}: dim must be an int, got {type(d).__name__}")
     if not -max(x.ndim, 1) <= d < max(x.ndim, 1) or x.ndim == 0:
-        raise ShapeError(f"fft.{op}: Dimension out of range (expected to be in range of "
+        raise IndexShapeError(f"fft.{op}: Dimension out of range (expected to be in range of "
                          f"[{-max(x.ndim, 1)}, {max(x.ndim, 1) - 1}], but got {d}) for an "
                          f"input of shape {tuple(x.shape)}")
     return d % x.ndim
@@ -171,13 +172,13 @@ def _dims_sizes(op, x, s, dim, default_dim=None):
     axes = tuple(_dim(op, x, d) for d in dim)
     if len(set(axes)) != len(axes):
         raise ArgumentError(f"fft.{op}: dims must be unique, got {dim}")
-    if s is None:
-        return axes, tuple(x.shape[a] for a in axes)
+    if s is None:  # an empty dim has no transform, as in PyTorch
+        return axes, tuple(_size(op, x.shape[a]) for a in axes)
     s = tuple(s)
     if len(s) != len(axes):
         raise ArgumentError(f"fft.{op}: When given, dim and shape arguments must have the "
                             f"same length (s={s}, dim={dim})")
-    return axes, tuple(x.shape[a] if n == -1 else _size(op, n, "s") for a, n in zip(axes, s))
+    return axes, tuple(_size(op, x.shape[a] if n == -1 else n, "s") for a, n in zip(axes, s))
 
 
 # -- complex to complex ------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def rfft(input, n=None, dim=-1, norm=None):
     (``torch.fft.rfft``); a complex input raises."""
     x = _as_real("rfft", _tensor("rfft", input))
     norm, ax = _norm("rfft", norm), _dim("rfft", x, dim)
-    n = x.shape[ax] if n is None else _size("rfft", n)
+    n = _size("rfft", x.shape[ax] if n is None else n)
     return RFFT.apply(x, axis=ax, n=n, norm=norm)
 
 
@@ -304,12 +305,37 @@ def ihfft(input, n=None, dim=-1, norm=None):
     return conj(rfft(input, n, dim, _DUAL[norm]))
 
 
+def hfftn(input, s=None, dim=None, norm=None):
+    """The n-dim :func:`hfft` (``torch.fft.hfftn``): the last dim in ``dim`` holds the first
+    half of a Hermitian-symmetric signal, ``s[-1]`` real outputs (default 2 * (size - 1));
+    irfftn of the conjugate with the dual norm."""
+    norm = _norm("hfftn", norm)
+    return irfftn(conj(_as_complex("hfftn", _tensor("hfftn", input))), s, dim, _DUAL[norm])
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of :func:`hfftn` (``torch.fft.ihfftn``): from a real signal, the
+    conjugate of rfftn with the dual norm."""
+    norm = _norm("ihfftn", norm)
+    return conj(rfftn(input, s, dim, _DUAL[norm]))
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    """:func:`hfftn` over two dims, the last two by default (``torch.fft.hfft2``)."""
+    return hfftn(input, s, dim, norm)
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    """The inverse of :func:`hfft2` (``torch.fft.ihfft2``)."""
+    return ihfftn(input, s, dim, norm)
+
+
 # -- frequencies and shifts ------------------------------------------------------------------------
 def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, backend=None):
     """The sample frequencies of an n-point transform, [0, 1, ..., -2, -1] / (d n)
     (``torch.fft.fftfreq``), in the default float dtype unless ``dtype``."""
-    n = _size("fftfreq", n)
-    k = arange(n, dtype=dtype or B.get_default_dtype(), device=device, backend=backend)
+    n = _count("fftfreq", n)
+    k = arange(n, dtype=_freq_dtype("fftfreq", dtype), device=device, backend=backend)
     out = where(k >= (n + 1) // 2, k - n, k) / (n * d)
     return out.requires_grad_(requires_grad) if requires_grad else out
 
@@ -317,15 +343,33 @@ def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, backend=N
 def rfftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, backend=None):
     """The n//2 + 1 non-negative sample frequencies of an n-point rfft, [0, ..., n//2] /
     (d n) (``torch.fft.rfftfreq``)."""
-    n = _size("rfftfreq", n)
-    k = arange(n // 2 + 1, dtype=dtype or B.get_default_dtype(), device=device,
+    n = _count("rfftfreq", n)
+    k = arange(n // 2 + 1, dtype=_freq_dtype("rfftfreq", dtype), device=device,
                backend=backend)
-    out = k / (n * d)
+    with k._be.quiet():  # n = 0: PyTorch's [nan] (0 / 0)
+        out = k / (n * d)
     return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def _count(op, n):
+    """fftfreq's n: an int >= 0 (0 gives PyTorch's empty result)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ArgumentError(f"fft.{op}: n must be an int >= 0, got {n!r}")
+    return n
+
+
+def _freq_dtype(op, dtype):
+    name = B.dtype_name(dtype or B.get_default_dtype())
+    if not name.startswith(("float", "complex", "bfloat")):
+        raise DtypeError(f"fft.{op}: {op} requires a floating point or complex dtype, got "
+                         f"{name}")
+    return dtype or B.get_default_dtype()
 
 
 def _shift(op, input, dim, sign):
     x = _tensor(op, input)
+    if x.ndim == 0 and dim is None:
+        raise ArgumentError(f"fft.{op}: `shifts` required (a 0-d input has no dim to shift)")
     dims = tuple(range(x.ndim)) if dim is None else (dim,) if isinstance(dim, int) else \
         tuple(dim)
     dims = tuple(_dim(op, x, d) for d in dims)

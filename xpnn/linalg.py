@@ -13,14 +13,16 @@ from . import backend as _B
 from . import return_types
 from ._errors import ArgumentError, DtypeError, ShapeError
 from .autograd import Function, as_tensor
+from .autograd.tensor_base import TensorBase
 from .functional import diagonal as _diagonal, matmul, mul, squeeze, sum as _sum, unsqueeze
 from .functional.decomp import (EighResult, LinAlgError, QRResult, SlogdetResult, SVDResult,
-                                _matrix, _tolerances, cholesky, det, eigh, eigvalsh, inv,
+                                _matrix, _reported, _tolerances, cholesky, det, eigh, eigvalsh, inv,
                                 pinv, qr, slogdet, solve, svd, svdvals)
 from .functional.matrix import matrix_power, solve_triangular
 from .functional.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .functional.ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .functional.elementwise import promote, unbroadcast
+from .functional.products import _same_dtype_args
 from .linalg_norms import matrix_norm, norm, vector_norm
 from .linalg_more import (cholesky_ex, cond, householder_product, inv_ex,
                           matrix_exp, solve_ex, tensorinv, tensorsolve, vander)
@@ -40,6 +42,7 @@ LstsqResult = return_types.linalg_lstsq
 def vecdot(x, y, *, dim=-1):
     """The dot product of vectors along ``dim`` (other dims broadcast), as
     ``torch.linalg.vecdot``."""
+    _same_dtype_args("linalg.vecdot", x, y)
     a, b = promote(x, y, "linalg.vecdot")
     if not a._be.is_floating(a.dtype):
         raise DtypeError(f"linalg.vecdot: expected floating point tensors, got "
@@ -47,11 +50,11 @@ def vecdot(x, y, *, dim=-1):
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"linalg.vecdot: expected tensors with at least 1 dim, got shapes "
                          f"{a.shape} and {b.shape}")
-    na, nb = a.shape[dim], b.shape[dim]
-    if na != nb:
-        raise ShapeError(f"linalg.vecdot: dim {dim} of the inputs differs ({na} and {nb}; "
-                         f"shapes {a.shape} and {b.shape})")
-    return _sum(mul(a, b), dim=dim)
+    prod = mul(a, b)  # torch broadcasts first, then reduces over dim of the broadcast
+    if not -prod.ndim <= dim < prod.ndim:
+        raise IndexError(f"linalg.vecdot: dim {dim} is out of range for the broadcast shape "
+                         f"{tuple(prod.shape)} of {tuple(a.shape)} and {tuple(b.shape)}")
+    return _sum(prod, dim=dim)
 
 
 class Cross(Function):
@@ -75,6 +78,7 @@ class Cross(Function):
 def cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along ``dim`` (other dims broadcast), as
     ``torch.linalg.cross``."""
+    _same_dtype_args("linalg.cross", input, other)
     a, b = promote(input, other, "linalg.cross")
     if a.ndim != b.ndim:
         raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
@@ -121,12 +125,24 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
     x = _matrix("linalg.matrix_rank", A, square=hermitian)
     if tol is not None:
         atol, rtol = tol, 0.0
-    atol, rtol = _tolerances(x, atol, rtol)
     xp, X = x.xp, x.array
-    if hermitian:
-        S = xp.abs(xp.linalg.eigvalsh(xp.tril(X) + xp.matrix_transpose(xp.tril(X, k=-1))))
+    tensors = [t for t in (atol, rtol) if isinstance(t, TensorBase)]
+    if tensors:  # per-matrix tolerances (*,), as PyTorch: rtol defaults to 0 where atol > 0
+        eps = float(_B.np.finfo(_B.dtype_name(x.dtype)).eps) * max(x.shape[-2:])
+        atol = xp.zeros((), dtype=x.dtype, device=x._be.device) if atol is None else \
+            as_tensor(atol, like=x, op="linalg.matrix_rank").array
+        rtol = xp.where(atol > 0, xp.zeros_like(atol), xp.full_like(atol, eps)) \
+            if rtol is None else \
+            as_tensor(rtol, like=x, op="linalg.matrix_rank").array
+        atol, rtol = atol[..., None], rtol[..., None]
     else:
-        S = xp.linalg.svdvals(X)
+        atol, rtol = _tolerances(x, atol, rtol)
+    with _reported(x._be, "linalg.svd: The algorithm failed to converge because the input "
+                   "matrix contained non-finite values."):
+        if hermitian:
+            S = xp.abs(xp.linalg.eigvalsh(xp.tril(X) + xp.matrix_transpose(xp.tril(X, k=-1))))
+        else:
+            S = xp.linalg.svdvals(X)
     if not S.shape[-1]:
         return x._result(xp.zeros(S.shape[:-1], dtype=xp.int64, device=x._be.device), x._be)
     big = xp.max(S, axis=-1, keepdims=True)
@@ -174,12 +190,14 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
 class Eig(Function):
     """(eigenvalues, eigenvectors) of a general square matrix, complex, from the backend's
-    ``linalg.eig``; no gradient in xpnn (PyTorch has one)."""
+    ``linalg.eig``; eigvals has a gradient, eig's eigenvectors none in xpnn (PyTorch has
+    one)."""
 
     saved_inputs = ()
 
     def forward(self, A, values_only=False):
         xp = self.xp
+        self.values_only, self.real = values_only, not self.be.is_complex(A.dtype)
         fn = getattr(xp.linalg, "eig", None)
         if fn is None:
             raise NotImplementedError(f"linalg.eig: backend {self.be.name!r} has no eig "
@@ -188,12 +206,19 @@ class Eig(Function):
             xp.complex64
         w, V = fn(A)
         w, V = xp.astype(w, want), xp.astype(V, want)  # real eigenvalues still come complex
+        self.V = V
         return w if values_only else (w, V)
 
     def backward(self, *dYs):
-        raise NotImplementedError("linalg.eig: the derivative of eig is not implemented in "
-                                  "xpnn (use linalg.eigh for symmetric matrices, which has "
-                                  "one)")
+        if not self.values_only:
+            raise NotImplementedError("linalg.eig: the derivative of eig's eigenvectors is not "
+                                      "implemented in xpnn (eigvals has one; use linalg.eigh "
+                                      "for symmetric matrices)")
+        # eigvals: dA = V^-H diag(dw) V^H (a real A keeps the real part)
+        xp, V, dw = self.xp, self.V, dYs[0]
+        Vh = xp.conj(xp.matrix_transpose(V))
+        dA = xp.linalg.solve(Vh, dw[..., :, None] * Vh)
+        return xp.real(dA) if self.real else dA
 
 
 def _eig_input(op, A):
@@ -212,9 +237,10 @@ def eig(A):
         A: (..., n, n), float32/float64 (or complex).
     Returns:
         ``(eigenvalues, eigenvectors)``: (..., n) and (..., n, n), complex64 (complex128
-        from 64-bit inputs); eigenvectors of unit norm in the columns. No gradient (its
-        backward raises NotImplementedError); on a backend without ``linalg.eig`` (CuPy)
-        it raises NotImplementedError naming the backend.
+        from 64-bit inputs); eigenvectors of unit norm in the columns. The eigenvectors
+        have no gradient (their backward raises NotImplementedError; the eigenvalues have
+        one); on a backend without ``linalg.eig`` (CuPy) it raises NotImplementedError
+        naming the backend.
     """
     w, V = Eig.apply(_eig_input("linalg.eig", A))
     return return_types.linalg_eig(w, V)
@@ -222,5 +248,6 @@ def eig(A):
 
 def eigvals(A):
     """The eigenvalues of a general square matrix, complex (``torch.linalg.eigvals``),
-    as :func:`eig`'s first result."""
+    as :func:`eig`'s first result; differentiable (dA = V^-H diag(dw) V^H, the real part for
+    a real A), as PyTorch."""
     return Eig.apply(_eig_input("linalg.eigvals", A), values_only=True)

@@ -8,10 +8,10 @@ import math
 
 from . import backend as _B
 from . import return_types
-from ._errors import ArgumentError, ShapeError
+from ._errors import ArgumentError, DtypeError, ShapeError
 from .autograd import as_tensor
 from .functional import amax, amin, stack, matmul, permute, reshape, squeeze, unsqueeze
-from .functional.decomp import LinAlgError, _matrix, cholesky, inv, solve, svdvals
+from .functional.decomp import LinAlgError, _cholesky, _matrix, inv, solve, svdvals
 from .functional import _getrf
 from .linalg_norms import _INF, _floating, matrix_norm
 
@@ -62,7 +62,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     positive-definite matrix, else the order of its first leading minor that is not
     positive-definite (L is NaN there)."""
     def fn(M):
-        return cholesky(M, upper=upper)
+        return _cholesky(M, upper, "linalg.cholesky_ex")
     L, info = _ex("linalg.cholesky_ex", fn, A, check_errors, _first_failing_minor(fn))
     return return_types.linalg_cholesky_ex(L, info)
 
@@ -141,6 +141,9 @@ def vander(x, *, N=None):
     t = as_tensor(x, op="linalg.vander")
     if t.ndim < 1:
         raise ShapeError("linalg.vander: x must have at least 1 dimension, got a 0-d tensor")
+    if _B.dtype_name(t.dtype) in ("bool", "float16", "bfloat16"):
+        raise DtypeError(f"linalg.vander supports floating point, complex, and integer "
+                         f"tensors, but got {_B.dtype_name(t.dtype)}")
     cols = t.shape[-1] if N is None else int(N)
     if cols <= 1:
         raise ArgumentError(f"linalg.vander: N must be greater than 1, got {cols}")
@@ -159,6 +162,9 @@ def cond(A, p=None):
         raise ShapeError(f"linalg.cond: A must have at least 2 dimensions, got shape "
                          f"{tuple(a.shape)}")
     if p is None or p in (2, -2):
+        if 0 in a.shape[-2:]:  # empty matrices: PyTorch's 0
+            xp, be = a.xp, a._be
+            return a._result(xp.zeros(tuple(a.shape[:-2]), dtype=a.dtype, device=be.device), be)
         s = svdvals(a)
         big, small = amax(s, dim=-1), amin(s, dim=-1)
         with a._be.quiet():
@@ -214,6 +220,10 @@ def householder_product(A, tau):
     ``torch.linalg.householder_product``; composed of differentiable ops."""
     a = as_tensor(A, op="linalg.householder_product")
     t = as_tensor(tau, like=a, op="linalg.householder_product")
+    _matrix("linalg.householder_product", a, square=False)  # float32/float64, as orgqr
+    if t.dtype != a.dtype:
+        raise DtypeError(f"linalg.householder_product: tau dtype {_B.dtype_name(t.dtype)} does "
+                         f"not match input dtype {_B.dtype_name(a.dtype)}")
     if a.ndim < 2 or a.shape[-2] < a.shape[-1]:
         raise ShapeError(f"linalg.householder_product: A must be (*, m, k) with m >= k, got "
                          f"shape {tuple(a.shape)}")

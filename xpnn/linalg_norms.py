@@ -78,6 +78,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     # the singular values of a complex matrix are not those of its moduli: only the
     # entrywise norms read |A|
     x = _floating(op, as_tensor(A, op=op), dtype, moduli=ord not in ("nuc", 2, -2))
+    if isinstance(ord, bool) or ord not in ("fro", "nuc", 2, -2, 1, -1, _INF, -_INF):
+        raise ArgumentError(f"{op}: Order {ord} not supported.")
     if x.ndim < 2:
         raise ShapeError(f"{op}: the input tensor A must have at least 2 dimensions, got "
                          f"shape {x.shape}")
@@ -104,6 +106,9 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     norm; a 2-tuple: a matrix norm); without dim, the 2-norm of every entry when ord is
     None, else the vector norm of a 1-D A or the matrix norm of a 2-D one."""
     x = as_tensor(A, op="linalg.norm")
+    if isinstance(ord, str) and (dim is not None or x.ndim < 3):
+        # "fro", "nuc" (or a wrong string): a matrix norm, as PyTorch
+        return matrix_norm(x, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     if dim is not None:
         if isinstance(dim, (tuple, list)) and len(dim) == 2:
             return matrix_norm(x, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import ShapeError
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, as_tensor
 from .elementwise import promote, sub
 from .indexing import take
@@ -88,7 +88,7 @@ class EuclidMM(Function):
 
 def _check_p(op, p):
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p < 0 or p != p:
-        raise ValueError(f"{op}: only supports non-negative p values, got {p!r}")
+        raise ArgumentError(f"{op}: only supports non-negative p values, got {p!r}")
     return float(p)
 
 
@@ -108,15 +108,17 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
              "donot_use_mm_for_euclid_dist")
     if compute_mode not in modes:
-        raise ValueError(f"cdist: compute_mode must be one of {modes}, got {compute_mode!r}")
+        raise ArgumentError(f"cdist: compute_mode must be one of {modes}, got "
+                            f"{compute_mode!r}")
     p = _check_p("cdist", p)
     a, b = promote(as_tensor(x1, op="cdist"), as_tensor(x2, op="cdist"), "cdist",
                    broadcast=False)
-    if not a._be.is_floating(a.dtype):
-        raise TypeError(f"cdist: only supports floating-point dtypes, got "
-                        f"{B.dtype_name(a.dtype)}")
+    if not a._be.is_floating(a.dtype) or B.dtype_name(a.dtype) in ("float16", "bfloat16"):
+        # torch: RuntimeError for integers, NotImplementedError for half: both met here
+        raise DtypeNotImplemented(f"cdist: only supports floating-point dtypes (float32, "
+                                  f"float64), got {B.dtype_name(a.dtype)}")
     if a.ndim < 2 or b.ndim < 2:
-        raise ValueError(f"cdist: only supports at least 2D tensors, X1 got: {a.ndim}D, X2 "
+        raise ShapeError(f"cdist: only supports at least 2D tensors, X1 got: {a.ndim}D, X2 "
                          f"got: {b.ndim}D")
     if a.shape[-1] != b.shape[-1]:
         raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
@@ -139,7 +141,7 @@ def pdist(input, p=2):
     if x.ndim != 2:
         raise ShapeError(f"pdist: only supports 2D tensors, got: {x.ndim}D")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"pdist: only supports floating-point dtypes, got "
+        raise DtypeError(f"pdist: only supports floating-point dtypes, got "
                         f"{B.dtype_name(x.dtype)}")
     n = x.shape[0]
     i, j = B.np.triu_indices(n, 1)  # host positions from the size alone: no read of data

@@ -25,7 +25,8 @@ from .._errors import DtypeError, ShapeError
 from ..autograd import Function, as_tensor
 # re-exported where decomp.py held them before the split (linalg.py, lu.py, ldl.py, matrix.py)
 from .decomp_base import (EighResult, LinAlgError, QRResult, SlogdetResult,  # noqa: F401
-                          SVDResult, _eye, _matrix, _reported, _T, _zero_pivot_message)
+                          SVDResult, _eye, _first_singular, _matrix,
+                          _not_positive_definite, _reported, _T, _zero_pivot_message)
 from .decomp_orth import (QR, SVD, Eigh, Pinv, _copyltu, _tolerances, _uplo,  # noqa: F401
                           eigh, eigvalsh, pinv, qr, svd, svdvals)
 from .elementwise import unbroadcast
@@ -97,9 +98,13 @@ class Solve(Function):
         self.shapes = (A.shape, Bm.shape)
         self.A = xp.broadcast_to(A, batch + A.shape[-2:])
         Bb = xp.broadcast_to(Bm, batch + Bm.shape[-2:])
-        with _reported(self.be, "linalg.solve: The solver failed because the input matrix "
-                       "is singular."):
-            self.X = xp.linalg.solve(self.A, Bb)
+        try:
+            with _reported(self.be, "torch.linalg.solve"):
+                self.X = xp.linalg.solve(self.A, Bb)
+        except LinAlgError:  # PyTorch's message, naming the singular matrix of a batch
+            where = _first_singular(xp, self.A)[0]
+            raise LinAlgError(f"torch.linalg.solve: {where}The solver failed because the "
+                              "input matrix is singular.") from None
         return self.X
 
     def backward(self, dX):
@@ -118,10 +123,12 @@ class Cholesky(Function):
     saved_inputs = ()
     saves_output = True
 
-    def forward(self, A):
-        with _reported(self.be, "linalg.cholesky: The factorization could not be completed "
-                       "because the input is not positive-definite."):
-            self.L = self.xp.linalg.cholesky(A)
+    def forward(self, A, op="linalg.cholesky"):
+        try:
+            with _reported(self.be, op):
+                self.L = self.xp.linalg.cholesky(A)
+        except LinAlgError:  # PyTorch's message: which matrix, and its failing minor
+            raise LinAlgError(_not_positive_definite(op, A)) from None
         return self.L
 
     def backward(self, dL):
@@ -190,7 +197,13 @@ def solve(A, B, *, left=True):
 def cholesky(A, *, upper=False):
     """The Cholesky factor of symmetric positive-definite matrices (..., n, n), as
     ``torch.linalg.cholesky``: lower L with A = L L^T (only A's lower triangle is read), or
-    U = L^T with ``upper``. A matrix that is not positive-definite raises
-    :class:`LinAlgError`."""
-    L = Cholesky.apply(_matrix("linalg.cholesky", A))
-    return swapaxes(L, -2, -1) if upper else L
+    U with A = U^T U with ``upper``. A matrix that is not positive-definite raises
+    :class:`LinAlgError`. With ``upper`` only the upper triangle is read, as in PyTorch."""
+    return _cholesky(A, upper, "linalg.cholesky")
+
+
+def _cholesky(A, upper, op):
+    x = _matrix(op, A)
+    if upper:  # U^T U = A from A's upper triangle: the lower factor of A^T, transposed
+        return swapaxes(Cholesky.apply(swapaxes(x, -2, -1), op=op), -2, -1)
+    return Cholesky.apply(x, op=op)

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from .. import backend as _B
 from .._errors import ArgumentError
-from ..autograd import Function, no_grad
-from .decomp_base import EighResult, QRResult, SVDResult, _eye, _matrix, _T
+from ..autograd import Function
+from .decomp_base import EighResult, QRResult, SVDResult, _eye, _matrix, _reported, _T
+
+# torch's words when LAPACK does not converge (NaN or inf in the input)
+SVD_FAILED = ("linalg.svd: The algorithm failed to converge because the input matrix "
+              "contained non-finite values.")
+EIGH_FAILED = ("linalg.eigh: The algorithm failed to converge because the input matrix "
+               "is ill-conditioned or has too many repeated eigenvalues.")
 
 
 def _copyltu(xp, M):
@@ -30,12 +36,17 @@ class QR(Function):
         self.mode, self.shape = mode, A.shape
         if A.shape[-2] < A.shape[-1]:  # a wide A: backward reads its columns past m
             self.A, self.saved_inputs = A, (0,)
-        self.Q, self.R = self.xp.linalg.qr(A, mode=mode)
+        self.Q, self.R = self.xp.linalg.qr(A, mode="reduced" if mode == "r" else mode)
         return self.Q, self.R
 
     def backward(self, dQ, dR):
         xp, Q, R = self.xp, self.Q, self.R
         m, n = self.shape[-2:]
+        if self.mode == "r":
+            raise RuntimeError("linalg.qr: The derivative of linalg.qr depends on Q, which is "
+                               "not computed when mode='r'. Please use linalg.qr(A, "
+                               "mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
         if self.mode == "complete" and m > n:
             raise RuntimeError("linalg.qr: The QR decomposition is not differentiable when "
                                "mode='complete' and nrows > ncols.")
@@ -59,17 +70,21 @@ class Eigh(Function):
     saved_inputs = ()
     saves_output = True
 
-    def forward(self, A, upper=False):
+    def forward(self, A, upper=False, values_only=False):
         xp = self.xp
+        self.values_only = values_only
         if upper:
             S = xp.triu(A) + _T(xp, xp.triu(A, k=1))
         else:
             S = xp.tril(A) + _T(xp, xp.tril(A, k=-1))
-        self.w, self.V = xp.linalg.eigh(S)
+        with _reported(self.be, EIGH_FAILED):
+            self.w, self.V = xp.linalg.eigh(S)
         return self.w, self.V
 
     def backward(self, dw, dV):
         xp, w, V = self.xp, self.w, self.V
+        if self.values_only:  # eigvalsh: defined at repeated eigenvalues too, as PyTorch
+            return (V * dw[..., None, :]) @ _T(xp, V)
         VdV = _T(xp, V) @ dV
         E = w[..., None, :] - w[..., :, None] + _eye(xp, w.shape[-1], w)
         inner = 0.5 * (VdV - _T(xp, VdV)) / E + dw[..., None, :] * _eye(xp, w.shape[-1], w)
@@ -85,13 +100,17 @@ class SVD(Function):
     saved_inputs = ()
     saves_output = True
 
-    def forward(self, A, full_matrices=True):
-        self.U, self.S, self.Vh = self.xp.linalg.svd(A, full_matrices=full_matrices)
+    def forward(self, A, full_matrices=True, values_only=False):
+        self.values_only = values_only
+        with _reported(self.be, SVD_FAILED):
+            self.U, self.S, self.Vh = self.xp.linalg.svd(A, full_matrices=full_matrices)
         return self.U, self.S, self.Vh
 
     def backward(self, dU, dS, dVh):
         xp, S = self.xp, self.S
         k = S.shape[-1]
+        if self.values_only:  # svdvals: U diag(dS) V^T, defined at repeated values too
+            return (self.U[..., :k] * dS[..., None, :]) @ self.Vh[..., :k, :]
         U, Vh, dU, dVh = self.U[..., :k], self.Vh[..., :k, :], dU[..., :k], dVh[..., :k, :]
         m, n = U.shape[-2], Vh.shape[-1]
         I = _eye(xp, k, S)
@@ -122,14 +141,16 @@ class Pinv(Function):
         xp = self.xp
         self.A = A
         if hermitian:
-            w, V = xp.linalg.eigh(xp.tril(A) + _T(xp, xp.tril(A, k=-1)))
+            with _reported(self.be, EIGH_FAILED):
+                w, V = xp.linalg.eigh(xp.tril(A) + _T(xp, xp.tril(A, k=-1)))
             mag = xp.abs(w)
             keep = mag > xp.maximum(rtol * xp.max(mag, axis=-1, keepdims=True), atol) \
                 if w.shape[-1] else mag > 0
             winv = xp.where(keep, 1 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
             self.P = (V * winv[..., None, :]) @ _T(xp, V)
         else:
-            U, S, Vh = xp.linalg.svd(A, full_matrices=False)
+            with _reported(self.be, SVD_FAILED):
+                U, S, Vh = xp.linalg.svd(A, full_matrices=False)
             keep = S > xp.maximum(rtol * xp.max(S, axis=-1, keepdims=True), atol) \
                 if S.shape[-1] else S > 0
             sinv = xp.where(keep, 1 / xp.where(keep, S, xp.ones_like(S)), xp.zeros_like(S))
@@ -149,20 +170,20 @@ class Pinv(Function):
 def qr(A, mode="reduced"):
     """``(Q, R)`` with A = Q R, as ``torch.linalg.qr``: for A (*, m, n) and k = min(m, n),
     "reduced" gives Q (*, m, k), R (*, k, n); "complete" Q (*, m, m), R (*, m, n) (not
-    differentiable when m > n); "r" an empty Q and R alone, without a gradient."""
+    differentiable when m > n); "r" an empty Q and R alone (its backward raises, as PyTorch's)."""
     x = _matrix("linalg.qr", A, square=False)
     if mode not in ("reduced", "complete", "r"):
         raise ArgumentError(f"linalg.qr: qr received unrecognized mode '{mode}' but expected one "
                          "of 'reduced' (default), 'r', or 'complete'")
-    if mode == "r":
-        with no_grad():
-            R = QR.apply(x, mode="reduced")[1]
+    if mode == "r":  # R records a node whose backward refuses, as PyTorch
+        R = QR.apply(x, mode="r")[1]
         return QRResult(x._result(x.xp.zeros((0,), dtype=x.dtype, device=x._be.device),
                                   x._be), R)
     return QRResult(*QR.apply(x, mode=mode))
 
 
 def _uplo(op, UPLO):
+    UPLO = UPLO.upper() if isinstance(UPLO, str) else UPLO  # torch takes "l" and "u" too
     if UPLO not in ("L", "U"):
         raise ArgumentError(f"{op}: expected UPLO argument to be 'L' or 'U', but got {UPLO!r}")
     return UPLO == "U"
@@ -180,7 +201,7 @@ def eigh(A, UPLO="L"):
 def eigvalsh(A, UPLO="L"):
     """The eigenvalues of symmetric matrices, ascending, as ``torch.linalg.eigvalsh``."""
     x = _matrix("linalg.eigvalsh", A)
-    return Eigh.apply(x, upper=_uplo("linalg.eigvalsh", UPLO))[0]
+    return Eigh.apply(x, upper=_uplo("linalg.eigvalsh", UPLO), values_only=True)[0]
 
 
 def svd(A, full_matrices=True):
@@ -195,7 +216,7 @@ def svd(A, full_matrices=True):
 def svdvals(A):
     """The singular values (*, min(m, n)), descending, as ``torch.linalg.svdvals``."""
     x = _matrix("linalg.svdvals", A, square=False)
-    return SVD.apply(x, full_matrices=False)[1]
+    return SVD.apply(x, full_matrices=False, values_only=True)[1]
 
 
 def _tolerances(x, atol, rtol):
@@ -206,11 +227,17 @@ def _tolerances(x, atol, rtol):
     return (0.0 if atol is None else float(atol)), float(rtol)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudo-inverse (*, n, m) of A (*, m, n), as ``torch.linalg.pinv``:
     singular values at or below max(atol, rtol * the largest) count as zero (rtol defaults
     to eps * max(m, n) when atol is not given); ``hermitian`` takes A symmetric (its lower
-    triangle) and uses eigh. atol and rtol are numbers."""
+    triangle) and uses eigh. atol and rtol are numbers. ``rcond`` (positional, PyTorch's
+    older form ``pinv(A, rcond, hermitian)``) is rtol, and excludes atol and rtol."""
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv: pass either rcond or atol/rtol, not both (got rcond="
+                            f"{rcond!r}, atol={atol!r}, rtol={rtol!r})")
+        rtol = rcond
     x = _matrix("linalg.pinv", A, square=hermitian)
     atol, rtol = _tolerances(x, atol, rtol)
     return Pinv.apply(x, atol=atol, rtol=rtol, hermitian=bool(hermitian))

@@ -12,7 +12,8 @@ import math
 import string
 
 from ..autograd import TensorBase, as_tensor
-from .._errors import ArgumentError, ShapeError
+from .._errors import ArgumentError, DtypeError, ShapeError
+from ..dtypes import dtype_name
 from .linalg import matmul
 from .reduce import sum as _sum
 from .shape import expand, permute, reshape
@@ -35,7 +36,7 @@ def _parse(equation, ndims):
     inputs = []
     for i, (t, nd) in enumerate(zip(terms, ndims)):
         if t.count("...") > 1:
-            raise ValueError(f"einsum: operand term {t!r} has more than one '...'")
+            raise ArgumentError(f"einsum: operand term {t!r} has more than one '...'")
         head, dots, tail = t.partition("...")
         k = nd - len(head) - len(tail)
         bad = [c for c in head + tail if c not in _LETTERS]
@@ -47,7 +48,7 @@ def _parse(equation, ndims):
         head, dots, tail = rhs.partition("...")
         out = list(head) + (ell if dots else []) + list(tail)
         if [c for c in head + tail if c not in _LETTERS] or len(set(out)) != len(out):
-            raise ValueError(f"einsum: output term {rhs!r} must list distinct letters")
+            raise ArgumentError(f"einsum: output term {rhs!r} must list distinct letters")
     else:  # implicit: '...' first, then the letters used once, in alphabetical order
         seen = [c for term in inputs for c in term]
         out = ell + sorted(c for c in set(seen) if c in _LETTERS and seen.count(c) == 1)
@@ -58,6 +59,30 @@ def _parse(equation, ndims):
     return inputs, out
 
 
+def _from_sublists(args):
+    """PyTorch's sublist form (op, sublist, op, sublist, ..., [output sublist]) as an
+    equation and its operands."""
+    def term(sub):
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError(f"einsum: expected a sublist (a list of ints) after each operand, "
+                            f"got {type(sub).__name__}")
+        out = []
+        for d in sub:
+            if d is Ellipsis:
+                out.append("...")
+            elif isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 52:
+                out.append(string.ascii_letters[d])
+            else:
+                raise ArgumentError(f"einsum: subscript in subscript list is not within the "
+                                    f"valid range [0, 52), got {d!r}")
+        return "".join(out)
+    pairs, rest = args[:len(args) // 2 * 2], args[len(args) // 2 * 2:]
+    eq = ",".join(term(sub) for sub in pairs[1::2])
+    if rest:
+        eq += "->" + term(rest[0])
+    return eq, tuple(pairs[0::2])
+
+
 def _squeeze_repeats(x, letters):
     """Take the diagonal over each letter an operand repeats (``ii`` -> ``i``)."""
     from .rearrange import _diagonal
@@ -66,7 +91,7 @@ def _squeeze_repeats(x, letters):
         a = letters.index(c)
         b = letters.index(c, a + 1)
         if x.shape[a] != x.shape[b]:
-            raise ValueError(f"einsum: letter {c!r} names dims of sizes {x.shape[a]} and "
+            raise ShapeError(f"einsum: letter {c!r} names dims of sizes {x.shape[a]} and "
                              f"{x.shape[b]}")
         x = _diagonal(x, 0, a, b)
         letters = [d for i, d in enumerate(letters) if i not in (a, b)] + [c]
@@ -110,10 +135,14 @@ def einsum(equation, *operands):
         equation: comma-separated operand terms, one letter per dim ('...' for leading
             broadcast dims), optionally ``->`` and the output letters (default: '...' then
             the letters used once, sorted).
-        operands: the tensors (or one list of them).
+        operands: the tensors (or one list of them). PyTorch's sublist form
+            ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (ints 0-51 for letters, ``...``) too.
+        The operands must share one dtype, as in PyTorch.
     Returns:
         the result, differentiable in every operand.
     """
+    if not isinstance(equation, str) and operands:
+        equation, operands = _from_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
@@ -122,12 +151,10 @@ def einsum(equation, *operands):
         raise ValueError("einsum: expected at least one operand")
     like = next((t for t in operands if isinstance(t, TensorBase)), None)
     xs = [as_tensor(t, like=like, op="einsum") for t in operands]
-    if any(x.dtype != xs[0].dtype for x in xs):
-        from .elementwise import promote
-        first = xs[0]
-        for x in xs[1:]:
-            first, _ = promote(first, x, "einsum")
-        xs = [promote(x, first, "einsum")[0] for x in xs]
+    for x in xs[1:]:
+        if x.dtype != xs[0].dtype and x._be is xs[0]._be:
+            raise DtypeError(f"einsum: expected all operands to have the same dtype, but "
+                             f"found {dtype_name(xs[0].dtype)} and {dtype_name(x.dtype)}")
     inputs, out = _parse(equation, [x.ndim for x in xs])
     sizes = {}
     for i, (x, letters) in enumerate(zip(xs, inputs)):
@@ -135,7 +162,8 @@ def einsum(equation, *operands):
             if sizes.get(c, 1) not in (1, n) and n != 1:
                 raise ShapeError(f"einsum: letter {c!r} has size {sizes[c]} in one operand and "
                                  f"{n} in operand {i}")
-            sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:  # size 1 broadcasts (to 0 too)
+                sizes[c] = n
     terms = []
     for i, (x, letters) in enumerate(zip(xs, inputs)):
         x, letters = _squeeze_repeats(x, letters)

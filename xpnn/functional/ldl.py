@@ -216,6 +216,11 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
     ``hermitian`` changes nothing for real matrices. Not differentiable (as in PyTorch)."""
     op = "linalg.ldl_factor_ex"
     x = _matrix(op, A)
+    if x.shape[-1] == 0:  # empty matrices: nothing to factor (PyTorch returns empties)
+        xp, be, batch = x.xp, x._be, tuple(x.shape[:-2])
+        zeros = [x._result(xp.zeros(shape, dtype=xp.int32, device=be.device), be)
+                 for shape in (batch + (0,), batch)]
+        return return_types.linalg_ldl_factor_ex(x.detach().clone(), *zeros)
     LD, pivots, info = LDLFactor.apply(x)
     if check_errors:
         _check(op, info)

@@ -43,7 +43,7 @@ def pinverse(input, rcond=1e-15):
 
 def cholesky(input, upper=False):
     """The Cholesky factor (lower by default), as ``torch.cholesky``."""
-    return decomp.cholesky(input, upper=upper)
+    return decomp._cholesky(input, upper, "cholesky")
 
 
 def qr(input, some=True):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .._errors import DtypeError, DtypeNotImplemented
 from ..autograd import Function, as_tensor
+from ..autograd.tensor_base import TensorBase
 from .complex import conj
 from .elementwise import add, div, mul, promote, unbroadcast
 from .linalg import bmm, matmul, mm, outer
@@ -22,6 +24,18 @@ def _same_dtype(op, a, b):
     if a._be is b._be and a.dtype != b.dtype:
         raise RuntimeError(f"{op}: expected both operands to have the same dtype, but found "
                            f"{B.dtype_name(a.dtype)} and {B.dtype_name(b.dtype)}")
+
+
+def _same_dtype_args(op, x, y, message=None):
+    """Tensors ``x`` and ``y`` of different dtypes refused (torch's cross, tensordot and
+    linalg functions do not promote); bool refused as torch's kernels (NotImplementedError)."""
+    if isinstance(x, TensorBase) and isinstance(y, TensorBase) and x._be is y._be:
+        if x.dtype != y.dtype:
+            raise DtypeError(message or f"{op}: expected both operands to have the same dtype, "
+                             f"but found {B.dtype_name(x.dtype)} and {B.dtype_name(y.dtype)}")
+    for t in (x, y):
+        if isinstance(t, TensorBase) and B.dtype_name(t.dtype) == "bool":
+            raise DtypeNotImplemented(f'"{op}" not implemented for \'Bool\'')
 
 
 def dot(input, other):
@@ -132,6 +146,8 @@ def trace(input):
     """The sum of the main diagonal of a 2-D tensor, as ``torch.trace`` (integers give
     int64)."""
     x = as_tensor(input, op="trace")
+    if B.dtype_name(x.dtype) == "bool":
+        raise DtypeNotImplemented('"trace" not implemented for \'Bool\'')
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
     return _sum(diagonal(x))
@@ -176,6 +192,7 @@ def cross(input, other, dim=None):
     """The cross product of 3-vectors along ``dim``, broadcasting the other dims, as
     ``torch.cross``; without ``dim``, along the first dim of size 3 (PyTorch's deprecated
     default, which ``torch.linalg.cross`` replaces with -1)."""
+    _same_dtype_args("cross", input, other)
     a, b = promote(input, other, "cross")
     if a.ndim != b.ndim:
         raise RuntimeError(f"cross: inputs must have the same number of dimensions, got "
@@ -214,6 +231,7 @@ def tensordot(a, b, dims=2):
     """The sum of products over the given dims, as ``torch.tensordot``: ``dims`` an int
     (the last ``dims`` dims of ``a`` against the first of ``b``) or a pair of lists of dims
     of ``a`` and of ``b``. The result has the other dims of ``a``, then those of ``b``."""
+    _same_dtype_args("tensordot", a, b, "tensordot: both inputs should have same dtype")
     a, b = promote(a, b, "tensordot", broadcast=False)
     if isinstance(dims, int) and not isinstance(dims, bool):
         if not 0 <= dims <= min(a.ndim, b.ndim):

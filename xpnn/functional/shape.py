@@ -312,11 +312,11 @@ def broadcast_shapes(*shapes):
     n = max((len(s) for s in shapes), default=0)
     out = []
     for dims in zip(*[(1,) * (n - len(s)) + tuple(s) for s in shapes]):
-        big = max(dims)
-        if any(d not in (1, big) for d in dims):
+        sizes = {d for d in dims if d != 1}  # 1 broadcasts to any size, 0 included
+        if len(sizes) > 1:
             raise ShapeError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
                              "broadcast together")
-        out.append(big)
+        out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
 
