@@ -174,8 +174,6 @@ def test_max_norm_and_scale_grad_by_freq_against_torch(kw, backend):
 
 
 def test_embedding_options_refused_clearly():
-    with pytest.raises(NotImplementedError, match="sparse=True"):
-        nn.Embedding(4, 2, sparse=True)
     with pytest.raises(ValueError, match="max_norm"):
         nn.Embedding(4, 2, max_norm=-1.0)
     with pytest.raises(ValueError, match="_weight of shape"):

@@ -619,7 +619,7 @@ def test_public_names_match_torch():
     missing = [n for n in tl.__all__ if not hasattr(optim.lr_scheduler, n)]
     assert missing == []
     assert set(tl.__all__) <= set(optim.lr_scheduler.__all__)
-    not_yet = {"SparseAdam"}  # xpnn has no sparse gradients
+    not_yet = set()
     names = {n for n in dir(torch.optim) if n[0].isupper()} - not_yet
     assert {n for n in names if not hasattr(optim, n)} == set()
     assert set(optim.__all__) >= names

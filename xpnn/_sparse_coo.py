@@ -164,6 +164,15 @@ class SparseTensor:
     def clone(self):
         return SparseTensor(self._i.clone(), self._v.clone(), self._size, self._coalesced)
 
+    def zero_(self):
+        """No entries left (nnz 0, coalesced), in place, as torch's (zero_grad(False))."""
+        xp, i, v = self._i.xp, self._i, self._v
+        self._i = i._result(xp.zeros((i.shape[0], 0), dtype=i.dtype, device=i._be.device), i._be)
+        self._v = v._result(xp.zeros((0,) + tuple(v.shape[1:]), dtype=v.dtype,
+                                     device=v._be.device), v._be)
+        self._coalesced = True
+        return self
+
     # -- conversions -----------------------------------------------------------------------
     def coalesce(self):
         """The same tensor with duplicate positions summed and entries in lexicographic order

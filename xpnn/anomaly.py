@@ -14,6 +14,7 @@ import os
 import sys
 
 from .autograd import engine  # owns _anomaly: the backward sweep reads it per node
+from .autograd.sparse_grad import SparseGrad
 from . import backend as B
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -73,6 +74,8 @@ class _Checker:
     def backward(self, node, dXs):
         xp = node.xp
         for i, (t, dX) in enumerate(zip(node.inputs, dXs)):
+            if dX.__class__ is SparseGrad:  # Embedding(sparse=True): check its values
+                dX = dX.values
             kind = None if dX is None else _bad(xp, dX)
             if kind:
                 where = node.__dict__.get("_anomaly_where", "a call made before "

@@ -79,7 +79,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         kind = np.complex128 if cplx else np.float64
         host = x.numpy().astype(kind)
         analytic = (np.zeros(host.shape, kind) if x.grad is None else
-                    np.asarray(x.grad.numpy(), dtype=kind))
+                    np.asarray((x.grad.to_dense() if x.grad.is_sparse else x.grad).numpy(),
+                               dtype=kind))  # a sparse .grad: Embedding(sparse=True)
         numeric = np.zeros(host.shape, kind)
         for idx in np.ndindex(host.shape):
             for unit in ((1, 1j) if cplx else (1,)):  # dL/dx + i dL/dy for a complex input

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from .grad_mode import no_grad
+from .sparse_grad import SparseGrad, deliver_sparse, sparse_to_dense
 from .tensor_base import TensorBase
 
 
@@ -51,6 +52,8 @@ class _Leaves:
 
 
 def _deliver_leaf(leaf, g, fresh, capture, only):
+    if g.__class__ is SparseGrad:  # Embedding(sparse=True): a sparse .grad
+        return deliver_sparse(leaf, g, capture, only)
     if not leaf._rg:  # it stopped requiring grad after the graph was built (PyTorch)
         return
     if tuple(g.shape) != leaf.shape:
@@ -90,8 +93,12 @@ def _accumulate(leaf, g, fresh=False):
     hooks = leaf._hooks
     if leaf._grad is not None:
         acc = leaf._grad
-        acc.array = acc.array + g
-        acc._vc[0] += 1
+        try:
+            acc.array = acc.array + g
+        except AttributeError:  # a sparse .grad (SparseTensor) and a dense g: dense, as torch
+            leaf._grad = leaf._result(sparse_to_dense(acc) + g, leaf._be)
+        else:
+            acc._vc[0] += 1
     else:
         # Unless the op vouches that g is its own new array, copy it: g may be a read-only
         # broadcast view (sum's backward) or the very array another leaf receives (add's

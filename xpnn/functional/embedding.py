@@ -10,6 +10,7 @@ from ..autograd import function_base  # owns _tracer
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, no_grad, raw, unwrap
 from .._errors import ArgumentError, DtypeError
+from .embedding_sparse import sparse_rows
 from .indexing import index_add
 
 
@@ -23,11 +24,11 @@ class Embedding(Function):
 
     saved_inputs = ()
 
-    def forward(self, W, ids=None, padding_idx=None, bad=None, by_freq=False):
+    def forward(self, W, ids=None, padding_idx=None, bad=None, by_freq=False, sparse=False):
         xp = self.xp
         self.ids = xp.reshape(ids, (-1,))
         self.shape, self.dtype, self.padding_idx = W.shape, W.dtype, padding_idx
-        self.by_freq = by_freq
+        self.by_freq, self.sparse = by_freq, sparse
         Y = xp.take(W, self.ids, axis=0)
         if bad is not None:  # out-of-range ids on a device: NaN rows instead of a host check
             Y = xp.where(xp.reshape(bad, (-1, 1)),
@@ -37,6 +38,10 @@ class Embedding(Function):
     def backward(self, dY):
         xp = self.xp
         dY = xp.reshape(dY, (-1, self.shape[1]))
+        if self.sparse:  # a sparse .grad for a leaf table (embedding_sparse.py)
+            dW = sparse_rows(self, self.ids, dY, self.padding_idx, self.by_freq)
+            if dW is not None:
+                return dW
         dW = xp.zeros(self.shape, dtype=self.dtype, device=self.be.device)
         dW = index_add(self.be, dW, 0, self.ids, dY)
         if self.by_freq:  # each row's gradient over how often its id came in the batch
@@ -90,15 +95,15 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             ``weight`` itself, in place, to that norm (PyTorch's renorm, 1e-7 in the scale).
         scale_grad_by_freq: each row's gradient divided by how often its id occurs in
             ``input``.
-        sparse: only False (xpnn's gradients are dense).
+        sparse: a leaf ``weight`` gets a sparse COO ``.grad`` (one entry per id read, the
+            padding id's left out), for optim.SparseAdam, SGD and Adagrad.
         check: verify the id range (free for host arrays; on a device, out-of-range ids
             give NaN rows instead of a sync).
     Returns:
         Tensor of shape input.shape + (embedding_dim,), weight's dtype.
     """
-    _defaults_only("embedding", None, False, sparse)
     return lookup("embedding", input, weight, padding_idx, check, max_norm, norm_type,
-                  scale_grad_by_freq)
+                  scale_grad_by_freq, sparse)
 
 
 def _defaults_only(op, max_norm, scale_grad_by_freq, sparse):
@@ -142,7 +147,7 @@ def _check_weight(name, weight):
 
 
 def lookup(name, input, weight, padding_idx=None, check=True, max_norm=None, norm_type=2.0,
-           scale_grad_by_freq=False):
+           scale_grad_by_freq=False, sparse=False):
     """:func:`embedding` with errors naming ``name`` (``nn.Embedding`` passes its repr)."""
     _check_weight(name, weight)
     V = weight.shape[0]
@@ -154,7 +159,7 @@ def lookup(name, input, weight, padding_idx=None, check=True, max_norm=None, nor
     if max_norm is not None:
         _renorm_rows(name, weight, ids, max_norm, norm_type)
     return Embedding.apply(weight, ids=ids, padding_idx=padding_idx, bad=bad,
-                           by_freq=bool(scale_grad_by_freq))
+                           by_freq=bool(scale_grad_by_freq), sparse=bool(sparse))
 
 
 def _renorm_rows(name, weight, ids, max_norm, norm_type):
@@ -195,9 +200,10 @@ class EmbeddingBag(Function):
     saved_inputs = ()
 
     def forward(self, W, *psw, ids=None, bag=None, scale=None, bags=0, slot=None, valid=None,
-                bad=None):
+                bad=None, sparse=False, padding_idx=None):
         xp, dev = self.xp, self.be.device
         self.ids, self.bag, self.shape = ids, bag, W.shape
+        self.sparse, self.padding_idx = sparse, padding_idx
         rows = xp.take(W, ids, axis=0)
         if bad is not None:
             rows = xp.where(bad[:, None], xp.asarray(float("nan"), dtype=W.dtype, device=dev),
@@ -236,8 +242,10 @@ class EmbeddingBag(Function):
             dW = index_add(self.be, xp.reshape(dW, (-1,)), 0, flat, g)
             return xp.reshape(dW, self.shape)
         G = xp.take(dY, self.bag, axis=0)
-        dW = index_add(self.be, dW, 0, self.ids, G * self.c[:, None]) if self.needs[0] \
-            else None
+        sp = sparse_rows(self, self.ids, G * self.c[:, None], self.padding_idx) \
+            if self.sparse and self.needs[0] else None
+        dW = sp if sp is not None else \
+            index_add(self.be, dW, 0, self.ids, G * self.c[:, None]) if self.needs[0] else None
         if self.rows is None:
             return dW
         dpsw = xp.sum(G * self.rows, axis=1) * self.scale if self.needs[1] else None
@@ -300,7 +308,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         weight: (num_embeddings, D) floating Tensor.
         offsets: with 1-D input, the start of each bag (offsets[0] == 0; sorted); a bag may
             be empty.
-        max_norm, norm_type, scale_grad_by_freq, sparse: only PyTorch's defaults.
+        max_norm, norm_type, scale_grad_by_freq: only PyTorch's defaults.
+        sparse: a leaf ``weight`` gets a sparse COO ``.grad`` ("sum"/"mean" only, as torch).
         mode: "sum", "mean" or "max" (per feature; the gradient goes to the first maximum).
         per_sample_weights: input's shape, floating; each row is scaled by it ("sum" only).
         include_last_offset: offsets has B + 1 entries, the last being len(input).
@@ -311,7 +320,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         work is a (B, len(input), D) table: fine for a batch, not for a huge 1-D input.
     """
     op = "embedding_bag"
-    _defaults_only(op, max_norm, scale_grad_by_freq, sparse)
+    _defaults_only(op, max_norm, scale_grad_by_freq, False)
+    if sparse and mode == "max":
+        raise ValueError(f"{op}: max mode does not support sparse weights")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{op}: mode has to be one of 'sum', 'mean' or 'max', got {mode!r}")
     _check_weight(op, weight)
@@ -346,6 +357,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if keep is None:
         keep = xp.ones(ids.shape, dtype=xp.bool, device=dev)
     kw = {"ids": ids, "bag": bag, "bags": n, "bad": bad}
+    if sparse:
+        kw.update(sparse=True, padding_idx=padding_idx)
     if mode == "max":
         if slot is None:  # every id against every bag
             slot = xp.broadcast_to(xp.arange(ids.shape[0], device=dev)[None, :],

@@ -31,7 +31,8 @@ class Embedding(Module):
             counts from the end), or None.
         max_norm, norm_type: rows looked up whose norm exceeds max_norm are scaled to it in
             the table, in place (PyTorch's renorm); scale_grad_by_freq: each row's gradient
-            divided by its id's count in the batch; sparse: only False.
+            divided by its id's count in the batch; sparse: the weight's ``.grad`` is a
+            sparse COO tensor (one entry per id read), for optim.SparseAdam/SGD/Adagrad.
         _weight, _freeze: a (V, D) table to start from (requires_grad = not _freeze).
         backend, device, dtype: where the table lives (default backend, float32).
     Shapes: ids of any shape, integers in [0, V) -> ids.shape + (D,).
@@ -42,15 +43,12 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None, *, backend=None):
         super().__init__()
-        if sparse:
-            raise NotImplementedError("Embedding: sparse=True is not supported by xpnn (its "
-                                      "gradients are dense); use sparse=False")
         if max_norm is not None and (isinstance(max_norm, bool) or
                                      not isinstance(max_norm, (int, float)) or max_norm < 0):
             raise ValueError(f"Embedding: max_norm must be a number >= 0 or None, got "
                              f"{max_norm!r}")
         self.max_norm, self.norm_type = max_norm, float(norm_type)
-        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), False
+        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), bool(sparse)
         V = self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
@@ -100,7 +98,7 @@ class Embedding(Module):
             raise DtypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
                              f"(shape {tuple(data.shape)})")
         return lookup(repr(self), data, self.weight, self.padding_idx, True, self.max_norm,
-                      self.norm_type, self.scale_grad_by_freq)
+                      self.norm_type, self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):  # PyTorch's: the options away from their defaults
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -112,6 +110,8 @@ class Embedding(Module):
             s += f", norm_type={self.norm_type}"
         if self.scale_grad_by_freq:
             s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
         return s
 
 
@@ -120,8 +120,9 @@ class EmbeddingBag(Module):
 
     Args:
         num_embeddings, embedding_dim: V and D (ints >= 1).
-        max_norm, norm_type, scale_grad_by_freq, sparse: only PyTorch's defaults.
+        max_norm, norm_type, scale_grad_by_freq: only PyTorch's defaults.
         mode: "sum", "mean" (default) or "max".
+        sparse: the weight's ``.grad`` is a sparse COO tensor ("sum"/"mean" only).
         include_last_offset: offsets carry a last entry, len(input).
         padding_idx: ids left out of their bags; that row starts at zero.
         backend, device, dtype: where the table lives.
@@ -139,7 +140,7 @@ class EmbeddingBag(Module):
         self.embedding_dim = check_int(name, "embedding_dim", embedding_dim)
         for arg, value, default in (("max_norm", max_norm, None),
                                     ("scale_grad_by_freq", scale_grad_by_freq, False),
-                                    ("sparse", sparse, False), ("_weight", _weight, None)):
+                                    ("_weight", _weight, None)):
             if (value is not None) if default is None else value != default:
                 raise NotImplementedError(f"{name}: {arg}={value!r} is not supported by xpnn "
                                           f"(only {arg}={default!r})")
@@ -152,7 +153,7 @@ class EmbeddingBag(Module):
                 raise PaddingIdxError(f"{name}: padding_idx must be an int in [-{V}, {V}), "
                                       f"got {padding_idx!r}")
             padding_idx %= V
-        self.mode, self.padding_idx = mode, padding_idx
+        self.mode, self.padding_idx, self.sparse = mode, padding_idx, bool(sparse)
         self.include_last_offset = bool(include_last_offset)
         self.weight = new_parameter((V, embedding_dim), backend, device, dtype)
         self.reset_parameters()
@@ -177,7 +178,7 @@ class EmbeddingBag(Module):
         return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
                                per_sample_weights=per_sample_weights,
                                include_last_offset=self.include_last_offset,
-                               padding_idx=self.padding_idx)
+                               padding_idx=self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self):
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

@@ -19,11 +19,12 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
            "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
            "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "LinearWarmup",
            "MultiStepLR", "Muon", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
            "PolynomialLR", "RAdam", "RMSprop", "ReduceLROnPlateau", "Rprop", "SequentialLR",
-           "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils",
+           "SparseAdam", "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils",
            "warmup_cosine"]

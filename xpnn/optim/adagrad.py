@@ -1,7 +1,9 @@
 """Adagrad, PyTorch's update formula."""
 from __future__ import annotations
 
+from ..functional.indexing import index_add
 from .optimizer import Optimizer, check_flags, check_hyper, full_like_param
+from .sparse_adam import grad_rows
 
 
 class Adagrad(Optimizer):
@@ -50,6 +52,20 @@ class Adagrad(Optimizer):
         self._new_scalar(param, state, "step", 0)
         state["sum"] = full_like_param(param, group["initial_accumulator_value"])
         return state
+
+    def _sparse_step(self, p, group):
+        """A sparse ``.grad`` (Embedding(sparse=True)), as torch: the gradient coalesced,
+        then only its rows update the sum and the parameter; weight decay refused."""
+        state = self.state.get(p) or self.init_state(p, group)
+        t = self._next_step(p, state)  # torch counts the step before the check
+        if float(group["weight_decay"]) != 0.0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        rows, g = grad_rows("Adagrad", p, group["maximize"], coalesce=True)
+        clr = float(group["lr"]) / (1.0 + (t - 1) * float(group["lr_decay"]))
+        be, xp, total_t = p._be, p.xp, state["sum"]
+        total_t.array = index_add(be, total_t.array, 0, rows, g * g)
+        std = xp.sqrt(xp.take(total_t.array, rows, axis=0)) + float(group["eps"])
+        p.array = index_add(be, p.array, 0, rows, (g / std) * -clr)
 
     def _update_group(self, group):
         lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])

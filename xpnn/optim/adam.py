@@ -77,6 +77,9 @@ class Adam(Optimizer):
             :func:`~xpnn.optim.optimizer.check_flags`).
     """
 
+    _sparse_refusal = ("Adam does not support sparse gradients, please consider SparseAdam "
+                       "instead")  # AdamW's too (a subclass of Adam in torch)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):

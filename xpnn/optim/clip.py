@@ -30,6 +30,12 @@ def _with_grads(parameters, fn_name):
     return params, [p for p in params if p.grad is not None]
 
 
+def _norm_part(g):
+    """What a gradient's norm is taken over: the Tensor itself, or a sparse gradient's
+    coalesced values (Embedding(sparse=True); torch 2.13's CPU build refuses those)."""
+    return g if isinstance(g, Tensor) else g.detach().coalesce()._values()
+
+
 def _vector_norm(xp, x, order):
     """The ``order``-norm of all elements of ``x`` as a 0-d array of x's dtype."""
     if hasattr(xp, "linalg"):
@@ -127,7 +133,13 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     coef = xp.clip(max_norm / (total + 1e-6), max=1.0)  # no host sync: always multiply
     with with_grad[0]._be.quiet():  # an inf gradient times a zero coef is nan, unwarned
         for p in with_grad:
-            g = p.grad.array
+            G = p.grad
+            if not isinstance(G, Tensor):  # a sparse gradient: its values scaled
+                v = G._v.array
+                v = v * (coef if v.dtype == coef.dtype else xp.astype(coef, v.dtype))
+                p.grad._v = G._v._result(v, G._v._be)
+                continue
+            g = G.array
             p.grad = g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype))
 
 
@@ -158,7 +170,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not with_grad:
         be = params[0]._be if params else B.get_backend(None)
         return Tensor(be.xp.zeros((), dtype=be.dtype("float32"), device=be.device))
-    total = _total_norm("clip_grad_norm_", [p.grad for p in with_grad], norm_type,
+    total = _total_norm("clip_grad_norm_", [_norm_part(p.grad) for p in with_grad], norm_type,
                         error_if_nonfinite)
     clip_grads_with_norm_(with_grad, max_norm, total)
     return total

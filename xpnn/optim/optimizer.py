@@ -247,6 +247,8 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
+                elif p.grad.is_sparse:  # no entries left, still sparse (torch's zero_())
+                    p.grad.zero_()
                 else:  # a fresh array: the old one may be shared with another leaf
                     p.grad = p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
                                         device=p._be.device)
@@ -336,7 +338,11 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = p.grad.array
+            try:
+                g = p.grad.array
+            except AttributeError:  # a sparse COO .grad (Embedding(sparse=True))
+                self._sparse_step(p, group)
+                continue
             if with_state:
                 state = states.get(p)
                 if state is None:
@@ -349,6 +355,14 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
                 else:
                     g = add_weight_decay(g, p, wd)
             yield p, g, state
+
+    _sparse_refusal = None  # torch's message where it is not "<Name> does not support ..."
+
+    def _sparse_step(self, p, group):
+        """Update ``p`` from its sparse ``.grad`` (SGD and Adagrad override this); the other
+        optimizers refuse, with torch's RuntimeError."""
+        raise RuntimeError(self._sparse_refusal or
+                           f"{type(self).__name__} does not support sparse gradients")
 
     @staticmethod
     def _call_closure(closure):

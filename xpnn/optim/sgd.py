@@ -1,7 +1,9 @@
 """SGD with optional momentum, Nesterov momentum, weight decay and maximisation."""
 from __future__ import annotations
 
+from ..functional.indexing import index_add
 from .optimizer import Optimizer, check_flags, check_hyper, slot_tensor
+from .sparse_adam import grad_rows
 
 
 class SGD(Optimizer):
@@ -53,6 +55,36 @@ class SGD(Optimizer):
         (undampened) gradient, not at zero, and a zero slot would change the trajectory."""
         state = self.state[param] = {}
         return state
+
+    def _sparse_step(self, p, group):
+        """A sparse ``.grad`` (Embedding(sparse=True)), torch's rules: weight decay refused
+        (torch would add the dense param to the sparse gradient); without momentum only the
+        gradient's rows change. The momentum buffer is kept dense (torch keeps a sparse one
+        holding the same values: rows never seen are zero)."""
+        if float(group["weight_decay"]) != 0.0:
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        rows, g = grad_rows("SGD", p, group["maximize"])
+        be = p._be
+        if momentum != 0.0:
+            state = self.state.get(p) or self.init_state(p, group)
+            buf_t = state.get("momentum_buffer")
+            if buf_t is None:
+                buf = index_add(be, be.xp.zeros(p.array.shape, dtype=p.dtype,
+                                                 device=be.device), 0, rows, g)
+                buf_t = state["momentum_buffer"] = slot_tensor(p, buf)
+            else:
+                damp = float(group["dampening"])
+                buf = buf_t.array
+                buf *= momentum
+                buf_t.array = buf = index_add(be, buf, 0, rows,
+                                              g if damp == 0.0 else g * (1.0 - damp))
+            if not group["nesterov"]:
+                p.array -= buf * lr
+                return
+            p.array -= buf * (momentum * lr)  # the step along g + momentum * buf
+        p.array = index_add(be, p.array, 0, rows, g * -lr)
 
     def _update_group(self, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
