@@ -77,6 +77,32 @@ def _check_nested(op, data, dim=0, shape=None):
         _check_nested(op, item, dim + 1, shape)
 
 
+def _empty_nested(data, dtype, be):
+    """PyTorch's reading of nested lists whose first entries, followed down, end in an empty
+    list: the shape they give holds no element, so the rest is not read (``[[], [1]]`` is
+    an empty (2, 0) tensor); its dtype is the default float's (complex where a complex
+    number is in the lists). None where that shape holds an element."""
+    shape, first = [], data
+    while isinstance(first, (list, tuple)):
+        shape.append(len(first))
+        first = first[0] if len(first) else None
+    if math.prod(shape):
+        return None
+    if dtype is None:
+        dtype = B.get_default_dtype()
+        if any(isinstance(v, complex) for v in _leaves(data)):
+            dtype = "complex128" if dtype == "float64" else "complex64"
+    return be.xp.zeros(tuple(shape), dtype=be.dtype(B.dtype_name(dtype)), device=be.device)
+
+
+def _leaves(data):
+    for v in data:
+        if isinstance(v, (list, tuple)):
+            yield from _leaves(v)
+        else:
+            yield v
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False, *,
            backend=None):
     """A Tensor holding a copy of ``data``, as ``torch.tensor``.
@@ -114,9 +140,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False,
             data = _checked(data, B.dtype_name(dtype))
         arr = be.asarray(data, dtype=B.dtype_name(dtype))
     except ValueError:
-        if isinstance(data, (list, tuple)):
+        if not isinstance(data, (list, tuple)):
+            raise
+        arr = _empty_nested(data, dtype, be)
+        if arr is None:
             _check_nested("tensor", data)  # raises PyTorch's error for ragged lists
-        raise
+            raise
     except OverflowError:  # an int beyond int64 (torch: ValueError)
         raise IntOverflowError("tensor: Overflow when unpacking long long: an int beyond "
                                "the int64 range") from None

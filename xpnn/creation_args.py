@@ -97,9 +97,14 @@ def _checked(data, name):
 
 def _scalars(data):
     """Nested lists with each one-element Tensor in them read as its number, as PyTorch
-    reads them (``tensor([t1, t2])`` of 1-element tensors is 1-D); larger Tensors stay."""
+    reads them (``tensor([t1, t2])`` of 1-element tensors is 1-D); a larger Tensor raises
+    PyTorch's ValueError (torch.stack joins them)."""
     if isinstance(data, TensorBase):
-        return data.item() if math.prod(data.shape) == 1 else data
+        if math.prod(data.shape) != 1:
+            raise ValueError(f"tensor: only one element tensors can be converted to Python "
+                             f"scalars, got a tensor of shape {tuple(data.shape)} in the list "
+                             "(use torch.stack to join tensors)")
+        return data.item()
     if isinstance(data, (list, tuple)):
         return [_scalars(v) for v in data]
     return data

@@ -69,9 +69,10 @@ class ExtraMethods:
         return self.to("complex128")
 
     def is_inference(self):
-        """False: xpnn does not mark tensors made under ``inference_mode`` (PyTorch does,
-        and refuses them in autograd later; see :class:`xpnn.inference_mode`)."""
-        return False
+        """Whether this tensor was made under ``inference_mode`` (a view or detach(): whether
+        its base was), as PyTorch's; see :class:`xpnn.inference_mode` for what such tensors
+        refuse outside inference mode."""
+        return bool(self._inf)
 
     # -- element loops on the host (CPU only in PyTorch) ------------------------------------
     def _element_loop(self, op, fn, other=None):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
+from . import backend as B
 from . import functional as F
-from .autograd import as_tensor
+from .autograd import TensorBase, as_tensor
 from ._errors import ArgumentError
 from .functional import indexing as _indexing
 from .functional.shape import _axis
@@ -35,6 +36,22 @@ def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
                                include_self=include_self, other=source)
 
 
+def _refuse_uint8_fill(key, value):
+    """PyTorch writes a one-element value through a key with one tensor index by
+    masked_fill_, which refuses a uint8 mask (a bool one, or a larger value, is fine)."""
+    keys = key if isinstance(key, tuple) else (key,)
+    arrays = [k.array if isinstance(k, TensorBase) else k for k in keys
+              if isinstance(k, TensorBase) or B.is_array(k)]
+    if len(arrays) != 1 or B.dtype_name(arrays[0].dtype) != "uint8":
+        return
+    if isinstance(value, TensorBase) or B.is_array(value):
+        if math.prod(value.shape) != 1:
+            return
+    elif not isinstance(value, (bool, int, float, complex, B.np.generic)):
+        return
+    raise RuntimeError("setitem: masked_fill_ only supports boolean masks, but got mask with "
+                       "dtype uint8 (index with a bool mask, as PyTorch asks)")
+
 class IndexMethods:
     """The indexing methods of :class:`xpnn.Tensor`."""
 
@@ -44,6 +61,8 @@ class IndexMethods:
         return _indexing.getitem(self, key)
 
     def __setitem__(self, key, value):
+        if not isinstance(key, (int, slice)):
+            _refuse_uint8_fill(key, value)
         if self._graph_inplace("setitem", value):
             old = self._shallow()
             v = as_tensor(value, like=self, op="setitem")

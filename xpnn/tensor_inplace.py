@@ -11,7 +11,8 @@ import array_api_compat as compat
 
 from . import backend as B
 from . import functional as F
-from .autograd import TensorBase, as_tensor, is_grad_enabled, no_grad
+from .autograd import (TensorBase, as_tensor, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad)
 from ._errors import DtypeError, ShapeError
 from .functional import indexing as _indexing
 from .functional import rearrange as _rearrange
@@ -86,6 +87,12 @@ def _refresh_copies(base):
             _refresh_copies(view)
 
 
+def _refuse_inference_inplace(op):
+    raise RuntimeError(f"{op}: Inplace update to inference tensor outside InferenceMode is not "
+                       "allowed. You can make a clone to get a normal tensor before doing "
+                       "inplace update.")
+
+
 class InplaceMethods:
     """The in-place machinery and methods of :class:`xpnn.Tensor`."""
 
@@ -94,7 +101,10 @@ class InplaceMethods:
     def _graph_inplace(self, op, other=None):
         """True if this in-place op must be recorded: on a recorded non-leaf, or with an
         operand that requires grad (the tensor joins the graph, as in PyTorch); raises on a
-        leaf that requires grad, as PyTorch does."""
+        leaf that requires grad, as PyTorch does, and on an inference tensor outside
+        inference_mode."""
+        if self._inf is True and not is_inference_mode_enabled():
+            _refuse_inference_inplace(op)
         if not is_grad_enabled() or not (self._rg or isinstance(other, TensorBase) and
                                          other._rg):
             # a diagonal holds a copy: its change (or a change of a view of it) reaches
@@ -147,6 +157,8 @@ class InplaceMethods:
     def _assign(self, arr):
         """Overwrite the data with ``arr`` (nn.init's fills); into a diagonal, or a view of
         one, by copy_, which passes it on to the base."""
+        if self._inf is True and not is_inference_mode_enabled():
+            _refuse_inference_inplace("in-place init")
         if self._under_diagonal():
             with no_grad():
                 self.copy_(self._result(arr, self._be))

@@ -41,10 +41,10 @@ class OperatorMethods:
         return F.div(other, self)
 
     def __floordiv__(self, other):
-        return F.div(self, other, rounding_mode="floor")
+        return F.floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return F.div(other, self, rounding_mode="floor")
+        return F.floor_divide(other, self)
 
     def __mod__(self, other):
         return F.remainder(self, other)

@@ -7,6 +7,7 @@ import math
 
 from . import functional as F
 from ._errors import ShapeError
+from .autograd import is_inference_mode_enabled
 from .functional import layout as _layout
 from .functional.complex import conj as _conj
 from .functional.shape import _dims
@@ -166,6 +167,10 @@ class ShapeMethods:
         """self = fn(self, *args) for an op that changes the shape (squeeze_, t_, ...): the
         tensor is rebound to the result (in the graph where it is recorded). Views and
         tensors with live views refuse: xpnn could not keep them linked."""
+        if self._inf is True and not is_inference_mode_enabled():
+            raise RuntimeError(f"{op}: Inplace update to inference tensor outside "
+                               "InferenceMode is not allowed. You can make a clone to get a "
+                               "normal tensor before doing inplace update.")
         if self._view is not None or self._views:
             raise RuntimeError(f"{op}: not supported on a view or a tensor that has views in "
                                f"xpnn; use the out-of-place {op[:-1]}()")

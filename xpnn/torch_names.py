@@ -186,6 +186,6 @@ def get_device(input):
 
 
 def is_inference(input):
-    """``torch.is_inference``: xpnn does not mark tensors made under ``inference_mode``
-    (they are ordinary tensors, see :class:`xpnn.inference_mode`), so this is False."""
+    """``torch.is_inference``: whether ``input`` was made under ``inference_mode`` (a view:
+    whether its base was), as :meth:`Tensor.is_inference`."""
     return _tensor("is_inference", input).is_inference()

@@ -64,10 +64,10 @@ def raw(x, like, op, name):
     ``name``."""
     if x is None:
         return None
-    if isinstance(x, TensorBase):
-        x = x.array
     be = like._be
-    if isinstance(x, B.np.generic) or (isinstance(x, B.np.ndarray) and x.ndim == 0):
+    if isinstance(x, TensorBase):
+        x = x.array  # a 0-d Tensor keeps its dtype (pos_weight=torch.tensor(4.0))
+    elif isinstance(x, B.np.generic) or (isinstance(x, B.np.ndarray) and x.ndim == 0):
         x = x.item()  # a NumPy scalar is a number
     if B.is_array(x):
         xb = B.backend_of(x)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .._printing import grad_fn_name
 from . import engine as _engine
+from . import grad_mode as _gm
 from .engine import _raise_modified
 from .grad_mode import _mode, is_grad_enabled
 from .tensor_base import TensorBase
@@ -142,6 +143,8 @@ class Function:
             if t is not None and not isinstance(t, TensorBase):
                 raise TypeError(f"save_for_backward can only save tensors (or None), but "
                                 f"argument {i} is of type {type(t).__name__}")
+        if _gm.inference_seen and self.__dict__.get("record"):
+            _refuse_inference(type(self), tensors)
         self._saved = tuple(tensors)
         self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
 
@@ -192,10 +195,24 @@ def _remember_versions(fn, cls, inputs, outs):
     n = len(inputs)
     saved = fn.saved_inputs  # an instance may narrow its class's list in forward
     idx = range(n) if saved is ALL else [i for i in saved if i < n]
+    if _gm.inference_seen:  # False until an inference_mode was entered: one global read
+        _refuse_inference(cls, [inputs[i] for i in idx])
     versions = [(inputs[i]._vc, inputs[i]._vc[0], inputs[i].shape) for i in idx]
     if cls.saves_output:
         versions += [(o._vc, 0, o.shape) for o in (outs if type(outs) is tuple else (outs,))]
     fn.versions = versions
+
+
+def _refuse_inference(cls, saved):
+    """Raise, as PyTorch, if a recorded op saves an inference tensor for its backward."""
+    for t in saved:
+        if t is not None and t._inf:
+            raise RuntimeError(
+                f"{cls.__name__}: Inference tensors cannot be saved for backward. Please do "
+                "not use Tensors created in inference mode in computation tracked by "
+                "autograd. To work around this, you can make a clone to get a normal tensor "
+                "and use it in autograd, or use `torch.no_grad()` instead of "
+                "`torch.inference_mode()`.")
 
 
 def _apply_ctx(cls, args, kwargs):

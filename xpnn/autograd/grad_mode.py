@@ -4,6 +4,9 @@ import inspect
 import threading
 
 _mode = threading.local()
+# True once any thread entered inference_mode(True): until then no tensor can be an inference
+# tensor, and the checks for them (tensor_base._init, function_base) skip at one global read
+inference_seen = False
 
 
 def is_grad_enabled():
@@ -79,15 +82,19 @@ class enable_grad(_GradMode):
 class inference_mode(_GradMode):
     """PyTorch's inference_mode: ``no_grad`` plus :func:`is_inference_mode_enabled`;
     ``mode=False`` turns recording on and inference mode off, as in PyTorch. Tensors made
-    inside are ordinary tensors (PyTorch marks them and refuses them in autograd later)."""
+    inside are inference tensors (``Tensor.is_inference()``; a view or detach() of one is
+    one too), refused as PyTorch refuses them outside inference mode: saved for backward by
+    a recorded op (function_base), changed in place, or set to require grad (tensor_base)."""
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
         self.enabled = not mode
 
     def _swap(self):
+        global inference_seen
         prev = (is_grad_enabled(), is_inference_mode_enabled())
         _mode.grad, _mode.inference = self.enabled, self.mode
+        inference_seen = inference_seen or self.mode
         return prev
 
     def _restore(self, prev):

@@ -10,6 +10,14 @@ import weakref
 import array_api_compat as compat
 
 from .. import backend as B
+from . import grad_mode as _gm
+from .grad_mode import _mode
+
+
+# ``_inf``: False for a normal tensor, True for an inference tensor (made under
+# inference_mode, or a view of one), ALIAS for its detach() or .data: an inference tensor
+# that PyTorch still lets change in place outside inference mode
+ALIAS = 2
 
 
 class TensorBase:
@@ -20,7 +28,7 @@ class TensorBase:
     """
 
     __slots__ = ("array", "_grad", "_rg", "_be", "_node", "_idx", "_vc", "_base", "_hooks",
-                 "_view", "_views", "__weakref__")
+                 "_view", "_views", "_inf", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to Tensor
 
     def __init__(self, array, *, requires_grad=False, _be=None):
@@ -79,12 +87,17 @@ class TensorBase:
         if requires_grad and not self._be.is_inexact(self.array.dtype):
             raise RuntimeError(f"requires_grad_: only Tensors of floating point dtype can "
                                f"require gradients, got {B.dtype_name(self.dtype)}")
+        if requires_grad and self._inf and not _mode.__dict__.get("inference", False):
+            raise RuntimeError("requires_grad_: Setting requires_grad=True on inference tensor "
+                               "outside InferenceMode is not allowed (clone() it first)")
         self._rg = bool(requires_grad)
         return self
 
     @property
     def _version(self):
         """How many times this tensor was changed in place."""
+        if self._inf:
+            raise RuntimeError("_version: Inference tensors do not track version counter.")
         return self._vc[0]
 
     def _bump(self):
@@ -145,7 +158,7 @@ class TensorBase:
         """A Tensor sharing this tensor's array, cut from the graph and unseen by autograd's
         version checks (PyTorch's ``.data``): ``p.data.add_(g, alpha=-lr)`` updates ``p``."""
         t = self._result(self.array, self._be)
-        t._base = self
+        t._base, t._inf = self, self._inf and ALIAS
         return t
 
     @data.setter
@@ -170,7 +183,7 @@ class TensorBase:
     def detach(self):
         """The same array cut from the graph (shares the version counter, as in PyTorch)."""
         t = self._result(self.array, self._be)
-        t._vc = self._vc
+        t._vc, t._inf = self._vc, self._inf and ALIAS  # still an inference tensor (PyTorch)
         return t
 
     # -- hooks ----------------------------------------------------------------------
@@ -243,6 +256,7 @@ def link_view(base, view, kind, arg):
     an "overlap"ping expansion, with its key or dims) and remember it, weakly, in the base:
     recorded in-place changes of either pass on to the other (xpnn.tensor.write_back)."""
     view._view = (base, kind, arg)
+    view._inf = bool(base._inf)  # a view is an inference tensor when its base is (PyTorch)
     views = base._views
     if views is None:
         views = base._views = weakref.WeakSet()
@@ -256,6 +270,8 @@ def _init(t, array, be, node, idx):
     t._grad, t._base, t._hooks, t._view, t._views = None, None, None, None, None
     t._rg = node is not None
     t._vc = [0]
+    # made under inference_mode; one global read until the first inference_mode
+    t._inf = _gm.inference_seen and _mode.__dict__.get("inference", False)
     return t
 
 

@@ -256,7 +256,14 @@ multiply = mul
 
 def div(input, other, *, rounding_mode=None):
     """input / other; integers divide to the default float dtype (``rounding_mode``
-    "trunc" or "floor" keeps them integral, without gradient)."""
+    "trunc" or "floor" keeps them integral, with a zero gradient)."""
+    return rounded_div(input, other, rounding_mode)
+
+
+def rounded_div(input, other, rounding_mode, no_derivative=None):
+    """:func:`div`; ``no_derivative`` names an op whose backward refuses, as PyTorch's
+    (``floor_divide``: its floats have no derivative there, ``div(rounding_mode="floor")``
+    has a zero one)."""
     a, b = promote(input, other, "div")
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
@@ -269,7 +276,7 @@ def div(input, other, *, rounding_mode=None):
             check_divisor(a._be, b.array, "div")
             return IntBinary.apply(a, b, op=rounding_mode)
         q = Div.apply(_floating(a), _floating(b))
-        q = Constant.apply(q, fn=rounding_mode)
+        q = Constant.apply(q, fn=rounding_mode, no_derivative=no_derivative)
         return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
     if not a._be.is_inexact(a.dtype):
         a, b = _floating(a), _floating(b)
@@ -422,7 +429,28 @@ def clamp(input, min=None, max=None):
         return where(nan_bound, float("nan"), x) if x._be.is_floating(x.dtype) else x
     if isinstance(min, float) or isinstance(max, float):
         x = _floating(x)
+    elif x.dtype != x.xp.bool and not x._be.is_inexact(x.dtype):
+        min, max = _int_bounds(x, min, max)
     return Clip.apply(x, lo=min, hi=max)
+
+
+def _int_bounds(x, *bounds):
+    """The bounds as x's integer dtype reads them, as PyTorch: one outside its range raises
+    (int8 and clamp(max=1000)) rather than wrap, an unsigned type also takes ints down to
+    -max, wrapped (uint8: -5 is 251)."""
+    info = B.iinfo(B.dtype_name(x.dtype))
+    lo = -int(info.max) if info.min == 0 else int(info.min)
+    out = []
+    for v in bounds:
+        if isinstance(v, (int, B.np.integer)) and not isinstance(v, bool):
+            v = int(v)
+            if not lo <= v <= info.max:
+                raise RuntimeError(f"clamp: value {v} cannot be converted to type "
+                                   f"{B.dtype_name(x.dtype)} without overflow (it takes "
+                                   f"[{lo}, {info.max}])")
+            v = v + int(info.max) + 1 if v < 0 and info.min == 0 else v
+        out.append(v)
+    return out
 
 
 clip = clamp

@@ -80,6 +80,25 @@ def _wrap_negative(be, idx, n, op, axis):
     return be.xp.where(idx < 0, idx + n, idx)
 
 
+def _many_ellipses(be, items, fill, ndim, op):
+    """PyTorch's reading of an index with several ``...``: each stands for the dims the
+    other entries leave (``fill``), so the later ones run past the last dim, where their
+    full slices are dropped; an index that still lands past it raises."""
+    out = []
+    for k in items:
+        out.extend(fill if k is Ellipsis else [k])
+    excess = sum(k.ndim if B.is_array(k) and _is_bool(be, k) else 0 if k is None else 1
+                 for k in out) - ndim
+    while excess > 0 and isinstance(out[-1], slice) and out[-1] == slice(None):
+        out.pop()
+        excess -= 1
+    if excess > 0:
+        raise IndexError(f"{op}: too many indices for a tensor of {ndim} dims: each of the "
+                         f"{sum(k is Ellipsis for k in items)} ellipses stands for {len(fill)}"
+                         " dims")
+    return out
+
+
 def parse_key(be, shape, key, op="getitem"):
     """Normalize ``key`` for an array of ``shape`` on ``be`` (see the module doc)."""
     if isinstance(key, list) and len(key) < 32 and any(
@@ -114,10 +133,10 @@ def parse_key(be, shape, key, op="getitem"):
         raise IndexError(f"{op}: too many indices for a tensor of shape {shape}: {consumed} "
                          "dims indexed")
     dots = [i for i, k in enumerate(items) if k is Ellipsis]
-    if len(dots) > 1:
-        raise IndexError(f"{op}: an index can only have a single ellipsis")
     fill = [slice(None)] * (len(shape) - consumed)
-    if dots:
+    if len(dots) > 1:
+        items = _many_ellipses(be, items, fill, len(shape), op)
+    elif dots:
         items[dots[0]:dots[0] + 1] = fill
     else:
         items += fill

@@ -14,6 +14,7 @@ from .._errors import DtypeError, IndexDtypeError, IndexRangeError, IndexShapeEr
 from ..autograd import Function, TensorBase, as_tensor, raw
 from .elementwise import masked_fill, where
 from .gather import Gather, flat_positions
+from .index_key import _index_dtype
 from .indexing import Take, _wrap_negative, assign, index_add as _scatter_add, take
 from .shape import _axis, expand, reshape
 
@@ -267,6 +268,11 @@ def index_put(input, indices, values, accumulate=False):
     arrays = []
     for i, ix in enumerate(indices):
         a = raw(ix, x, op, f"indices[{i}]")
+        if a.dtype == xp.uint8:  # a mask, as PyTorch reads it (deprecated, with its warning)
+            if len(indices) == 1 and math.prod(getattr(values, "shape", ())) == 1:
+                raise RuntimeError(f"{op}: masked_fill_ only supports boolean masks, but got "
+                                   "mask with dtype uint8")
+            a = _index_dtype(be, a, op)
         if xp.isdtype(a.dtype, "bool"):
             # a mask over the next a.ndim dims stands for its nonzero positions (PyTorch);
             # the count is data-dependent, read as torch reads it

@@ -202,9 +202,9 @@ def remainder(input, other):
 
 
 def floor_divide(input, other):
-    """floor(input / other), as ``torch.floor_divide``: ``div(rounding_mode="floor")``."""
-    from .elementwise import div
-    return div(input, other, rounding_mode="floor")
+    """floor(input / other), as ``torch.floor_divide`` (and ``//``): the values of
+    ``div(rounding_mode="floor")``; a backward through it raises, as PyTorch's."""
+    return E.rounded_div(input, other, "floor", no_derivative="floor_divide")
 
 
 def _bitwise(name, array_fn, logical):

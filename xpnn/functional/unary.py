@@ -186,22 +186,26 @@ class Abs(Function):
 
 
 class Constant(Function):
-    """A piecewise-constant function (sign, floor, ceil, round, trunc): zero gradient."""
+    """A piecewise-constant function (sign, floor, ceil, round, trunc): zero gradient, or
+    none where ``no_derivative`` names the op (PyTorch's floor_divide): backward raises."""
 
     saved_inputs = ()
 
-    def forward(self, X, fn=None):
-        self.shape = X.shape
+    def forward(self, X, fn=None, no_derivative=None):
+        self.shape, self.no_derivative = X.shape, no_derivative
         Y = getattr(self.xp, fn)(X)
         if fn == "sign" and self.be.is_floating(X.dtype):  # sign(NaN) is 0 in PyTorch
             Y = self.xp.where(self.xp.isnan(X), self.xp.zeros_like(Y), Y)
         return Y
 
     def backward(self, dY):
+        if self.no_derivative is not None:
+            raise RuntimeError(f"{self.no_derivative}: derivative for "
+                               f"aten::{self.no_derivative} is not implemented")
         return self.xp.zeros_like(dY)
 
     def backward_graph(self, dY):
-        return dY._result(self.xp.zeros_like(dY.array), dY._be)
+        return dY._result(self.backward(dY.array), dY._be)
 
 
 # -- public functions ------------------------------------------------------------------------

@@ -35,9 +35,13 @@ class Parameter(Tensor):
         if data is None:  # PyTorch: Parameter() is an empty float tensor
             be = B.default_backend()
             data = be.xp.empty((0,), dtype=be.dtype(B.get_default_dtype()), device=be.device)
-        if isinstance(data, Tensor):
-            data = data.array
-        super().__init__(data, requires_grad=requires_grad)
+        inference = False
+        if isinstance(data, Tensor):  # an inference tensor's Parameter is one (PyTorch)
+            data, inference = data.array, bool(data._inf)
+        super().__init__(data)
+        self._inf = self._inf or inference
+        if requires_grad:
+            self.requires_grad_(True)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

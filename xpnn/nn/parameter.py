@@ -116,7 +116,7 @@ class UninitializedTensorMixin:
 def _init_placeholder(t, empty, be, requires_grad):
     t.array, t._be, t._node, t._idx = empty, be, None, 0
     t._grad, t._base, t._hooks, t._view, t._views = None, None, None, None, None
-    t._rg, t._vc = bool(requires_grad), [0]
+    t._rg, t._vc, t._inf = bool(requires_grad), [0], False
 
 
 def _new(cls, requires_grad, backend, device, dtype):
