@@ -1,4 +1,4 @@
-"""Coming from PyTorch, lighter: eighty-two tutorial-style PyTorch programs run unchanged on
+"""Coming from PyTorch, lighter: eighty-seven tutorial-style PyTorch programs run unchanged on
 xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
@@ -92,7 +92,23 @@ three graph programs on sparse COO tensors (a GCN over a coalesced, sparse.sum-n
 adjacency, a LightGCN recommender under BPR, edge scores under sparse.softmax), and
 a GRU over variable-length sequences through a Dataset subclass, ConcatDataset,
 random_split(generator=), Subset, a pad_sequence collate_fn, a bucketing Sampler subclass as
-batch_sampler, pack_padded_sequence(enforce_sorted=False) and a GRUCell loop), small enough
+batch_sampler, pack_padded_sequence(enforce_sorted=False) and a GRUCell loop), a small
+WaveNet (mu-law companding by sign/log1p/abs, dilated causal Conv1d subclasses padded by
+F.pad(x, (left, 0)), tanh * sigmoid gates from torch.chunk, residual and summed skip
+connections, CrossEntropyLoss over (N, C, T), multinomial generation at a temperature on a
+seeded Generator), growing neural cellular automata (Sobel/identity filters as a buffer
+through F.conv2d(groups=C), a zeros_-initialised update, torch.rand < p fire masks,
+max_pool2d alive masks, a randperm-indexed pool, p.grad.div_(norm) before Adam, clamp_), a
+tiny YOLO-style detector (grid targets by integer indexing, BCE with pos_weight, smooth L1
+and GIoU by torch.max/torch.min on boolean-masked cells, a hand-written NMS by argsort, a
+keep mask and torch.nonzero(as_tuple=True), precision and recall), a training script's
+boilerplate (argparse, cudnn flags, use_deterministic_algorithms(warn_only=True),
+set_float32_matmul_precision, seeds and a worker_init_fn, torch.compile, disabled autocast
+and GradScaler, inference_mode, torch.save / torch.load(weights_only=True) of the best
+checkpoint in a temporary directory, early stopping) and soft actor-critic on a point mass
+(a tanh-squashed Normal by rsample checked against TransformedDistribution(TanhTransform),
+deepcopy'd twin target critics moved by mul_/add_ and lerp_, a learned log_alpha, a
+preallocated replay buffer sampled by randint), small enough
 to run in a
 second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
@@ -715,6 +731,53 @@ TUTORIALS = {
             _floats(r"untrained \| val loss ([\d.]+)", out)[0],
             float(np.mean(_floats(r"epoch \d+ \| train loss [\d.]+ \| val loss ([\d.]+)",
                                   out)[-2:])))),
+    # 6 epochs of 8 Adam steps of a small WaveNet (mu-law companding into 64 classes, causal
+    # dilated Conv1d subclasses padded by F.pad(x, (left, 0)), tanh * sigmoid gates from
+    # torch.chunk, residual and summed skip connections, CrossEntropyLoss over (N, C, T));
+    # the 64 values before the generation are held to 1e-4 (the generated samples come from
+    # each library's own seeded Generator: multinomial on softmax / temperature)
+    "wavenet": Tutorial(
+        "wavenet.py", replay=True, compared=64, land=0.02, exact=1,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # 60 Adam steps of a growing neural cellular automaton (Sobel/identity filters as a
+    # buffer through F.conv2d(groups=C), a zero-initialised 1x1-conv update, torch.rand < p
+    # fire masks, max_pool2d alive masks, a pool indexed by torch.randperm, per-parameter
+    # gradient normalisation by p.grad.div_, clamp_); torch.rand, randint and randperm
+    # draws are not replayed, so no replay: the loss grown from the seed before and after
+    "neural_ca": Tutorial(
+        "neural_ca.py", replay=False, land=0.3,
+        learning=lambda out, items: tuple(_floats(r"grown from the seed in 20 steps \| loss "
+                                                  r"([\d.]+)", out))),
+    # 6 epochs of 10 Adam steps of a tiny YOLO-style detector (grid targets by integer
+    # indexing, BCE-with-logits objectness with pos_weight, smooth L1 + GIoU on the boolean-
+    # masked cells, cross-entropy), decoded by a hand-written NMS; precision and recall at
+    # IoU 0.5. In float64 all 69 values agree with PyTorch's to 2e-15; in float32 they agree
+    # to 3e-7 for 23 steps, then part by 2e-4 in one step (a float32 rounding flips a
+    # discontinuous choice: a max-pool winner, a LeakyReLU or clamp side), so the first 27
+    # values are held to 1e-4
+    "yolo_mini": Tutorial(
+        "yolo_mini.py", replay=True, compared=27, land=0.1,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # a training script's boilerplate around 12 epochs of 16 AdamW steps of an MLP: argparse
+    # defaults, cudnn flags, use_deterministic_algorithms(warn_only=True), matmul precision,
+    # seeds and a worker_init_fn, torch.compile (PyTorch's OptimizedModule: the replay reads
+    # its _orig_mod), disabled autocast and GradScaler, inference_mode evaluation, the best
+    # checkpoint by torch.save / torch.load(weights_only=True) in a temporary directory,
+    # early stopping on the validation loss
+    "training_boilerplate": Tutorial(
+        "training_boilerplate.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=lambda out, items: (_floats(r"untrained \| val loss ([\d.]+)", out)[0],
+                                     _floats(r"best ([\d.]+)", out)[-1])),
+    # soft actor-critic on a point mass (a tanh-squashed Normal by rsample with the log(1 -
+    # tanh^2) correction, twin Q networks with deepcopy'd requires_grad_(False) targets moved
+    # by mul_/add_ and lerp_, a learned log_alpha, a preallocated replay buffer sampled by
+    # torch.randint); three models and torch.rand / randint draws, so no replay: minus the
+    # random policy's return against minus the mean of the last 3 evaluations
+    "sac_continuous": Tutorial(
+        "sac_continuous.py", replay=False, land=0.5,
+        learning=lambda out, items: (
+            -_floats(r"average return ([-\d.]+)", out)[0],
+            -float(np.mean(_floats(r"average return ([-\d.]+)", out)[-3:])))),
 }
 
 _RUNS = {}

@@ -170,6 +170,9 @@ def torch_hooks(run, roots):
         yield from order
 
     def first_model(module):
+        # a model first called through torch.compile's wrapper (OptimizedModule) names its
+        # parameters "_orig_mod.<name>"; xpnn's compile returns the model itself
+        module = getattr(module, "_orig_mod", module)
         run.params = {k: v.detach().cpu().numpy().copy() for k, v in module.named_parameters()}
         run.buffers = {k: v.detach().cpu().numpy().copy() for k, v in module.named_buffers()}
 
