@@ -421,7 +421,7 @@ def test_fuse_linear_bn_eval_matches_torch(backend, rng):
 def test_total_norm_and_clip_match_torch(backend, norm_type):
     rng = np.random.default_rng(3)
     grads = [rng.standard_normal(s).astype(np.float32) for s in [(3, 4), (5,), ()]]
-    params = [xpnn.zeros(*g.shape, requires_grad=True) for g in grads]
+    params = [xpnn.zeros(g.shape, requires_grad=True) for g in grads]
     tparams = [torch.zeros(g.shape, requires_grad=True) for g in grads]
     for p, tp, g in zip(params, tparams, grads):
         p.grad, tp.grad = xpnn.tensor(g), torch.tensor(g)
