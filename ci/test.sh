@@ -9,4 +9,6 @@ PY=${PYTHON:-python3}
 # torch==2.13.0 is the local CPU wheel; any other spec would pull GBs of CUDA packages.
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e ".[test,viz,data,onnx,mpi]"
-.venv/bin/python -m pytest "$@"
+# one worker per core, at most 4 (pytest-xdist; each worker keeps BLAS on one thread, see
+# tests/conftest.py); XPNN_TEST_WORKERS=0 runs the suite in this one process
+.venv/bin/python -m pytest -n "${XPNN_TEST_WORKERS:-auto}" --maxprocesses 4 --dist worksteal "$@"
