@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import to_np
 from test_double_backward import _second
-from test_double_backward_more import _directions, _inputs
+from test_double_backward_more import _check, _directions, _inputs
 
 import xpnn
 
@@ -144,15 +144,6 @@ for _r in ("sum", "prod", "mean", "amax", "amin"):
             lambda m, x, s, r=_r, inc=_inc: m.scatter_reduce(x, 1, _ix(m), s, r,
                                                              include_self=inc) ** 2,
             [(2, 5), (2, 3)])
-
-
-def _check(gs, hs, tgs, ths):
-    for g, tg in zip(gs, tgs):
-        assert g.requires_grad and to_np(g).dtype == np.float64 and g.shape == tuple(tg.shape)
-        np.testing.assert_allclose(to_np(g), tg.detach().numpy(), rtol=TOL, atol=TOL)
-    for i, (h, th) in enumerate(zip(hs, ths)):
-        assert h.shape == tuple(th.shape)
-        np.testing.assert_allclose(to_np(h), th.numpy(), rtol=TOL, atol=TOL, err_msg=f"{i}")
 
 
 @pytest.mark.parametrize("name", list(CASES))
