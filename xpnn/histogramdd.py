@@ -15,26 +15,9 @@ from . import return_types
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .autograd import TensorBase, as_tensor
 from .functional.indexing import index_add
+from .functional.misc import uniform_edges
 
 __all__ = ["histogramdd"]
-
-
-def _uniform_edges(xp, be, column, bins, lo_hi, dt):
-    if lo_hi is not None:
-        lo, hi = lo_hi
-    elif column.shape[0]:
-        lo, hi = float(xp.min(column)), float(xp.max(column))
-    else:
-        lo, hi = 0.0, 1.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"histogramdd: range of [{lo}, {hi}] is not finite")
-    if lo > hi:
-        raise ValueError(f"histogramdd: min ({lo}) must not be larger than max ({hi})")
-    if lo == hi:  # a point: widened to a unit interval around it, as PyTorch
-        lo, hi = lo - 0.5, hi + 0.5
-    step = xp.arange(bins + 1, dtype=dt, device=be.device)
-    edges = lo + step * ((hi - lo) / bins)
-    return xp.concat([edges[:-1], xp.asarray([hi], dtype=dt, device=be.device)])
 
 
 def histogramdd(input, bins, *, range=None, weight=None, density=False):
@@ -92,7 +75,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
             if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
                 raise ValueError(f"histogramdd: bins must be > 0, got {b!r} for dim {d}")
             lo_hi = None if range is None else range[2 * d:2 * d + 2]
-            edges.append(_uniform_edges(xp, be, X[:, d], b, lo_hi, dt))
+            edges.append(uniform_edges("histogramdd", be, X[:, d], b, lo_hi, dt))
     sizes = [e.shape[0] - 1 for e in edges]
     inside = xp.ones((X.shape[0],), dtype=xp.bool, device=be.device)
     flat = xp.zeros((X.shape[0],), dtype=xp.int64, device=be.device)

@@ -114,6 +114,28 @@ def corrcoef(input):
     return C.clamp(-1, 1)
 
 
+def uniform_edges(op, be, values, bins, lo_hi, dt):
+    """``bins + 1`` equal-width edges over ``lo_hi`` (default: the min and max of the 1-D
+    array ``values``, one host read as PyTorch's; no data: [0, 1]), the last edge exactly
+    ``hi``; a single point is widened to a unit interval around it, as PyTorch."""
+    xp = be.xp
+    if lo_hi is not None:
+        lo, hi = lo_hi
+    elif values.shape[0]:
+        lo, hi = float(xp.min(values)), float(xp.max(values))
+    else:
+        lo, hi = 0.0, 1.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{op}: range of [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise ValueError(f"{op}: min ({lo}) must not be larger than max ({hi})")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    step = xp.arange(bins + 1, dtype=dt, device=be.device)
+    edges = lo + step * ((hi - lo) / bins)
+    return xp.concat([edges[:-1], xp.asarray([hi], dtype=dt, device=be.device)])
+
+
 def histogram(input, bins=100, *, range=None, weight=None, density=False):
     """A histogram of a floating tensor's entries, as ``torch.histogram``: ``bins`` equal
     bins over ``range`` (default: the data's min and max) or the edges given as a 1-D
@@ -137,21 +159,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
     else:
         if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
             raise ValueError(f"histogram: bins must be > 0, got {bins!r}")
-        if range is not None:
-            lo, hi = (float(v) for v in range)
-        elif A.shape[0]:
-            lo, hi = float(xp.min(A)), float(xp.max(A))  # one host read, as PyTorch's
-        else:
-            lo, hi = 0.0, 1.0  # no data: PyTorch's unit range
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"histogram: range of [{lo}, {hi}] is not finite")
-        if lo > hi:
-            raise ValueError(f"histogram: min ({lo}) must not be larger than max ({hi})")
-        if lo == hi:  # a point: widened to a unit interval around it, as PyTorch
-            lo, hi = lo - 0.5, hi + 0.5
-        step = xp.arange(bins + 1, dtype=dt, device=be.device)
-        edges = lo + step * ((hi - lo) / bins)
-        edges = xp.concat([edges[:-1], xp.asarray([hi], dtype=dt, device=be.device)])
+        lo_hi = None if range is None else tuple(float(v) for v in range)
+        edges = uniform_edges("histogram", be, A, bins, lo_hi, dt)
     nb = edges.shape[0] - 1
     inside = (A >= edges[0]) & (A <= edges[-1])
     pos = xp.searchsorted(edges, A, side="right") - 1
