@@ -83,8 +83,8 @@ class _Checker:
                 raise AnomalyError(
                     f"detect_anomaly: {type(node).__name__} backward produced {kind} in the "
                     f"gradient for input {i} (shape {tuple(dX.shape)}); forward inputs: "
-                    f"{_describe(xp, [x.array for x in node.inputs if x is not None])}; the op was called "
-                    f"at {where}")
+                    f"{_describe(xp, [x.array for x in node.inputs if x is not None])}; the op "
+                    f"was called at {where}")
 
 
 class detect_anomaly:

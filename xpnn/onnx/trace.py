@@ -1,9 +1,9 @@
 """Tracing a forward pass at the level of xpnn's Functions (comparing traces: trace_compare.py).
 
 While ``xpnn.autograd.function_base._tracer`` holds a :class:`Recorder`, every
-``Function.apply`` reports its class, input tensors, keyword parameters and output tensors. A tensor is known by the
-identity of its backend array: a graph input, an op's output, a model parameter (by its
-state_dict name) or, for anything else an op consumes, a constant.
+``Function.apply`` reports its class, input tensors, keyword parameters and output tensors.
+A tensor is known by the identity of its backend array: a graph input, an op's output, a
+model parameter (by its state_dict name) or, for anything else an op consumes, a constant.
 
 Sizes that follow a dynamic axis (a Reshape target, a slice bound) are found by tracing again
 with that axis one longer (:func:`merge`): an int that changes becomes a :class:`Dyn`, an

@@ -26,5 +26,5 @@ __all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "
            "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "LinearWarmup",
            "MultiStepLR", "Muon", "MultiplicativeLR", "NAdam", "OneCycleLR", "Optimizer",
            "PolynomialLR", "RAdam", "RMSprop", "ReduceLROnPlateau", "Rprop", "SequentialLR",
-           "SparseAdam", "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils",
-           "warmup_cosine"]
+           "SparseAdam", "StepLR", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler",
+           "swa_utils", "warmup_cosine"]

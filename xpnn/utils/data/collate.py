@@ -2,8 +2,9 @@
 
 A batch keeps the structure of one sample: tensors and arrays are stacked along a new first
 dim, numbers become 1-D tensors, dicts and namedtuples keep their keys, tuples and lists
-become lists (PyTorch's rule), strings stay a sequence of strings. Tensors stack on their own backend; host
-data (NumPy arrays, Python numbers) goes to the default backend, or the DataLoader's.
+become lists (PyTorch's rule), strings stay a sequence of strings. Tensors stack on their own
+backend; host data (NumPy arrays, Python numbers) goes to the default backend, or the
+DataLoader's.
 Unlike PyTorch, float64 host data and Python floats become float32 (no silent float64).
 """
 from __future__ import annotations
