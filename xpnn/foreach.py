@@ -92,6 +92,16 @@ def _export(fn):
     return fn
 
 
+def _export_pair(outer, inplace, name, doc):
+    """``outer`` named ``name`` with ``doc``, and ``inplace`` as its in-place form
+    ``name + "_"``, both exported."""
+    outer.__name__ = outer.__qualname__ = name
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    outer.__doc__ = doc
+    inplace.__doc__ = f"The in-place form of :func:`{name}`; returns ``self``."
+    return _export(outer), _export(inplace)
+
+
 # -- binary ops with a number, numbers, Tensors or a 0-d Tensor ---------------------------
 def _pairs(name, self, other, alpha):
     """(Tensor, its operand) pairs and the keyword arguments of the op."""
@@ -128,13 +138,10 @@ def _binary(op, with_alpha):
             for t, o in pairs:
                 getattr(t, method)(o)
             return self
-    outer.__name__ = outer.__qualname__ = base
-    inplace.__name__ = inplace.__qualname__ = base + "_"
-    outer.__doc__ = (f"``{op.__name__}`` of each Tensor of ``self`` with ``other`` (a number, "
-                     "a list of numbers, a list of Tensors or a 0-d Tensor): a tuple of new "
-                     "Tensors, differentiable.")
-    inplace.__doc__ = f"The in-place form of :func:`{base}`; returns ``self``."
-    return _export(outer), _export(inplace)
+    return _export_pair(outer, inplace, base,
+                        f"``{op.__name__}`` of each Tensor of ``self`` with ``other`` (a "
+                        "number, a list of numbers, a list of Tensors or a 0-d Tensor): a "
+                        "tuple of new Tensors, differentiable.")
 
 
 _foreach_add, _foreach_add_ = _binary(add, True)
@@ -162,12 +169,9 @@ def _extremum(name, tensor_op, scalar_op):
                 getattr(t, scalar_op.__name__ + "_")(o)
         return self
 
-    outer.__name__ = outer.__qualname__ = name
-    inplace.__name__ = inplace.__qualname__ = name + "_"
-    outer.__doc__ = (f"Elementwise {name[9:]} of each Tensor with ``other`` (a number, a "
-                     "list of numbers or a list of Tensors): a tuple of new Tensors.")
-    inplace.__doc__ = f"The in-place form of :func:`{name}`; returns ``self``."
-    return _export(outer), _export(inplace)
+    return _export_pair(outer, inplace, name,
+                        f"Elementwise {name[9:]} of each Tensor with ``other`` (a number, a "
+                        "list of numbers or a list of Tensors): a tuple of new Tensors.")
 
 
 _foreach_maximum, _foreach_maximum_ = _extremum("_foreach_maximum", maximum, clamp_min)
@@ -267,13 +271,10 @@ def _addc(op, method):
                 getattr(t, method)(a, b, value=v)
         return self
 
-    outer.__name__ = outer.__qualname__ = base
-    inplace.__name__ = inplace.__qualname__ = base + "_"
-    outer.__doc__ = (f"``{op.__name__}(self[i], tensor1[i], tensor2[i], value=v_i)``, ``value`` "
-                     "a number, a list of numbers or a 1-D Tensor of them (``scalars=``): a "
-                     "tuple of new Tensors, differentiable.")
-    inplace.__doc__ = f"The in-place form of :func:`{base}`; returns ``self``."
-    return _export(outer), _export(inplace)
+    return _export_pair(outer, inplace, base,
+                        f"``{op.__name__}(self[i], tensor1[i], tensor2[i], value=v_i)``, "
+                        "``value`` a number, a list of numbers or a 1-D Tensor of them "
+                        "(``scalars=``): a tuple of new Tensors, differentiable.")
 
 
 _foreach_addcmul, _foreach_addcmul_ = _addc(addcmul, "addcmul_")
@@ -292,11 +293,8 @@ def _unary(op):
             getattr(t, op.__name__ + "_")()
         return self
 
-    outer.__name__ = outer.__qualname__ = base
-    inplace.__name__ = inplace.__qualname__ = base + "_"
-    outer.__doc__ = f"``{op.__name__}`` of each Tensor: a tuple of new Tensors."
-    inplace.__doc__ = f"The in-place form of :func:`{base}`; returns ``self``."
-    return _export(outer), _export(inplace)
+    return _export_pair(outer, inplace, base,
+                        f"``{op.__name__}`` of each Tensor: a tuple of new Tensors.")
 
 
 _foreach_sqrt, _foreach_sqrt_ = _unary(sqrt)
