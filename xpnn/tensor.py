@@ -249,6 +249,16 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
             self.xp.asarray(self.array, copy=True), self._be)
 
     def contiguous(self, memory_format=None):
+        """``self``, or a copy where PyTorch's layout would not be contiguous: an expanded
+        view (many elements in one place) or a permutation of its base's dims (PyTorch
+        copies those, so writes into the result leave the base alone)."""
+        view = self._view
+        if view is not None and view[1] == "overlap":
+            return self.clone()
+        if view is not None and view[1] == "permute":
+            moved = [d for d in view[2] if view[0].shape[d] != 1]  # size-1 dims move freely
+            if moved != sorted(moved):
+                return self.clone()
         return self
 
     def detach_(self):

@@ -289,7 +289,8 @@ broadcast_to = expand
 
 def tile(input, dims):
     """``input`` repeated along each dim (``torch.tile``; ``Tensor.repeat`` with all dims):
-    a broadcast view reshaped, so the gradient sums the copies."""
+    a broadcast view reshaped, so the gradient sums the copies, then copied: as PyTorch's,
+    the result is a new, writable tensor that shares no memory with ``input``."""
     x = as_tensor(input, op="tile")
     reps = _dims("tile", (dims,))
     if any(r < 0 for r in reps):
@@ -299,7 +300,7 @@ def tile(input, dims):
     shape = (1,) * (n - x.ndim) + tuple(x.shape)
     x = reshape(x, tuple(d for s in shape for d in (1, s)))  # a unit axis before each dim
     x = expand(x, tuple(d for r, s in zip(reps, shape) for d in (r, s)))
-    return reshape(x, tuple(r * s for r, s in zip(reps, shape)))
+    return reshape(x, tuple(r * s for r, s in zip(reps, shape))).clone()
 
 
 def broadcast_tensors(*tensors):
