@@ -45,3 +45,6 @@ for _name in _more_transforms.__all__:  # torch.distributions.transforms.<Name> 
     setattr(transforms, _name, getattr(_more_transforms, _name))
 __all__ += _more_transforms.__all__ + _more_families.__all__
 __all__ += ["LKJCholesky", "Wishart"]
+from . import constraint_registry  # noqa: E402
+from .constraint_registry import biject_to, transform_to  # noqa: E402
+__all__ += ["biject_to", "transform_to", "constraint_registry"]
