@@ -354,3 +354,57 @@ def test_device_type_on_every_backend(backend):
     assert y.device == dev and y.backend == x.backend
     z = xpnn.ones_like(x) + x
     assert z.device.type == want
+
+
+# -- integer outputs are not differentiable ------------------------------------------------------
+_INDEX_OUTPUTS = {
+    "max_dim": lambda t, x: x.max(1),
+    "min_dim": lambda t, x: t.min(x, 0),
+    "sort": lambda t, x: x.sort(-1),
+    "topk": lambda t, x: x.topk(2),
+    "kthvalue": lambda t, x: x.kthvalue(1, 0),
+    "median_dim": lambda t, x: x.median(1),
+    "mode": lambda t, x: x.mode(1),
+    "cummax": lambda t, x: t.cummax(x, 1),
+    "max_pool2d_indices": lambda t, x: t.nn.functional.max_pool2d(
+        x.reshape(1, 1, 3, 4), 2, return_indices=True),
+    "adaptive_max_pool1d_indices": lambda t, x: t.nn.functional.adaptive_max_pool1d(
+        x[None], 2, return_indices=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_INDEX_OUTPUTS))
+def test_index_outputs_do_not_require_grad(backend, name):
+    """The int64 indices of a (values, indices) op have no grad_fn and do not require grad
+    (they did: each output of a recorded op got the op's node); the values do, as torch's."""
+    data = np.random.default_rng(5).standard_normal((3, 4))
+    x = xpnn.tensor(data, dtype=xpnn.float32, backend=backend, requires_grad=True)
+    tx = torch.tensor(data, dtype=torch.float32, requires_grad=True)
+    got, want = _INDEX_OUTPUTS[name](xpnn, x), _INDEX_OUTPUTS[name](torch, tx)
+    for g, w in zip(got, want):
+        assert (g.requires_grad, g.grad_fn is None, g.is_leaf) == \
+            (w.requires_grad, w.grad_fn is None, w.is_leaf)
+    got[0].sum().backward()
+    want[0].sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), tx.grad.numpy())
+
+
+def test_custom_function_integer_output_not_differentiable():
+    """A PyTorch-style Function's integer output is not differentiable (torch's rule), and
+    backward still receives a gradient slot for it."""
+    def run(t):
+        class Split(t.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, (x > 0).long()
+
+            @staticmethod
+            def backward(ctx, g, g_int):
+                return g * 2
+
+        x = t.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        a, b = Split.apply(x)
+        a.sum().backward()
+        return (a.requires_grad, b.requires_grad, b.grad_fn is None), x.grad.tolist()
+
+    assert run(xpnn) == run(torch)

@@ -121,8 +121,9 @@ class Function:
         if anomaly is not None:
             anomaly.forward(cls, inputs, out, fn if record else None)
         node = fn if record else None
-        if type(out) is tuple:
-            outs = tuple(first._result(o, be, node, i) for i, o in enumerate(out))
+        if type(out) is tuple:  # integer outputs (indices) are not differentiable
+            outs = tuple(first._result(o, be, node if node is None or be.is_inexact(o.dtype)
+                                       else None, i) for i, o in enumerate(out))
             if record:
                 fn.out_meta = [(o.shape, o.dtype) for o in out]
         else:
@@ -246,7 +247,7 @@ def _apply_ctx(cls, args, kwargs):
     ctx.edges = [(t._node, t._idx) for t in tensors]
     wrapped = []
     for i, o in enumerate(outs):
-        if isinstance(o, TensorBase) and id(o) not in skip:
+        if isinstance(o, TensorBase) and id(o) not in skip and be.is_inexact(o.dtype):
             if id(o) in dirty:  # changed in place (mark_dirty): the input itself, rebound
                 if o._node is None and o._rg:
                     raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad "
