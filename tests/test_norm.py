@@ -244,3 +244,30 @@ def test_batchnorm_loads_a_state_dict_without_num_batches_tracked():
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert int(fresh.num_batches_tracked.item()) == 0
     np.testing.assert_array_equal(fresh.running_mean.numpy(), bn.running_mean.numpy())
+
+
+@pytest.mark.parametrize("how", ["functional", "module", "module_eval"])
+def test_dropout2d_on_3d_input_is_per_sample_channel_dropout(backend, how):
+    """A 3-D input to dropout2d is (N, C, L), as PyTorch 2 reads it, with a UserWarning on
+    both (it was an unbatched (C, H, W) here, one draw per channel for the whole batch):
+    each (sample, channel) row is all zeros or all 1/(1-p), and rows differ across samples."""
+    def run(lib, x):
+        if how == "functional":
+            return lib.nn.functional.dropout2d(x, 0.5, training=True)
+        layer = lib.nn.Dropout2d(0.5)
+        if how == "module_eval":
+            layer.eval()
+        return layer(x)
+
+    shape = (64, 3, 5)
+    with pytest.warns(UserWarning, match="dropout2d"):
+        want = run(torch, torch.ones(shape))
+    with pytest.warns(UserWarning, match="dropout2d"):
+        got = to_np(run(xpnn, xpnn.ones(shape, backend=backend)))
+    assert got.shape == tuple(want.shape) and got.dtype == np.float32
+    if how == "module_eval":
+        assert (got == 1).all() and (want.numpy() == 1).all()
+        return
+    assert set(np.unique(got)) <= {0.0, 2.0}
+    assert (got == got[:, :, :1]).all()  # constant along L
+    assert len({tuple(row) for row in got[:, :, 0]}) > 1  # not one draw for the whole batch

@@ -5,6 +5,7 @@ slopes come from the backend's own generator."""
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
@@ -124,7 +125,15 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Channel dropout for (N, C, H, W) inputs, as ``torch.nn.functional.dropout2d``."""
+    """Channel dropout for (N, C, H, W) inputs, as ``torch.nn.functional.dropout2d``. A 3-D
+    input is read as PyTorch 2 reads it, with its warning: (N, C, L), one draw per (sample,
+    channel), as ``dropout1d`` (not as an unbatched (C, H, W))."""
+    if getattr(input, "ndim", None) == 3:
+        warnings.warn("dropout2d: a 3-D input is taken as (N, C, L) and whole channels are "
+                      "dropped per sample (1-D channel dropout); PyTorch plans to read it as "
+                      "an unbatched (C, H, W) instead: call dropout1d to keep this meaning",
+                      UserWarning, stacklevel=2)
+        return _channel_dropout("dropout2d", input, p, training, 3)
     return _channel_dropout("dropout2d", input, p, training, 4)
 
 

@@ -28,12 +28,13 @@ class Dropout(Module):
 class Dropout2d(Dropout):
     """Zeroes whole channels of (N, C, H, W) with probability p in training mode (spatial
     dropout: neighbouring pixels are correlated, so per-pixel dropout regularizes little);
-    the identity in eval mode."""
+    the identity in eval mode. A 3-D input is (N, C, L), with PyTorch's warning (see
+    ``F.dropout2d``)."""
 
     def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"{self!r}: expected a 4-D input (N, C, H, W), got shape "
-                             f"{x.shape}")
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self!r}: expected a 4-D input (N, C, H, W) (or a 3-D "
+                             f"(N, C, L)), got shape {x.shape}")
         return F.dropout2d(x, self.p, self.training)
 
 
