@@ -10,9 +10,8 @@ scheduled-sampling choice fixed: 89 values within 3e-6), the programs' float32 v
 with PyTorch's.
 
 * ``Module.to('meta')`` (the ensembling tutorial's skeleton,
-  ``copy.deepcopy(models[0]).to('meta')``) raises: xpnn has no meta device (BackendError,
-  "unknown device 'meta'"). The program is marked xfail in test_pytorch_tutorials.py, and
-  the reproducer below is a strict xfail.
+  ``copy.deepcopy(models[0]).to('meta')``) raised BackendError ("unknown device 'meta'");
+  xpnn now has the meta device (xpnn/backend_meta.py), and the reproducer below passes.
 """
 import copy
 
@@ -241,9 +240,6 @@ def test_ensemble_vmap_grad_matches_torch(backend):
         _close(got, want)
 
 
-@pytest.mark.xfail(strict=True, raises=xpnn.BackendError,
-                   reason="xpnn has no 'meta' device: Module.to('meta') raises BackendError "
-                          "(unknown device 'meta'); model_ensembling.py's skeleton needs it")
 def test_module_to_meta_device():
     """PyTorch's model-ensembling skeleton: a module moved to the 'meta' device keeps its
     structure, its parameters report device 'meta', and functional_call runs it on real

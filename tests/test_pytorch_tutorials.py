@@ -205,10 +205,6 @@ _FULL_PRECISION_AUTOCAST = ("xpnn's autocast keeps the tensors' dtypes by design
 _BACKEND_DTYPE = ("xpnn's Tensor.dtype is the backend's dtype (numpy.dtype on NumPy), which "
                   "has no .is_floating_point: AttributeError in the teacher's buffer EMA")
 
-# the known gap of the model_ensembling program
-_NO_META_DEVICE = ("xpnn has no 'meta' device: copy.deepcopy(models[0]).to('meta') raises "
-                   "BackendError (unknown device 'meta')")
-
 TUTORIALS = {
     # 4 epochs of 8 steps of both nets; two models, so no replay
     "dcgan": Tutorial(
@@ -844,10 +840,7 @@ TUTORIALS = {
     # PyTorch's model-ensembling recipe on torch.func; several models, so no replay
     "model_ensembling": Tutorial(
         "model_ensembling.py", replay=False, land=0.5, exact=3,
-        learning=_first_last(r"ensemble nll ([\d.]+)"),
-        xfail={test: _NO_META_DEVICE for test in ("test_runs_as_on_pytorch",
-                                                  "test_learns_as_on_pytorch",
-                                                  "test_prints_what_pytorch_prints")}),
+        learning=_first_last(r"ensemble nll ([\d.]+)")),
     # Transformer-XL segment recurrence; float32 rounding grows over the epochs (float64 runs
     # agree to 2e-12 on all 84 values), so the first 42 are held to 1e-4; the first printed
     # lines are the mask tensor

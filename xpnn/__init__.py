@@ -109,6 +109,8 @@ from ._settings import (are_deterministic_algorithms_enabled, get_default_device
                         get_float32_matmul_precision,
                         is_deterministic_algorithms_warn_only_enabled, set_default_device,
                         set_float32_matmul_precision, use_deterministic_algorithms)
+from ._settings import device  # noqa: F811 (backend's device, also a context manager)
+from . import backend_meta as _backend_meta  # noqa: F401 (the "meta" device)
 from . import serialization
 from ._memory_format import (channels_last, channels_last_3d, contiguous_format,
                              memory_format, preserve_format)

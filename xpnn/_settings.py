@@ -15,7 +15,8 @@ def set_default_device(device):
     See also ``xpnn.set_default_backend``."""
     current = B.default_backend()
     if device is None or str(device).partition(":")[0] == "cpu":
-        B.set_default_backend("numpy" if current.name in ("numpy", "cupy") else current.name)
+        B.set_default_backend("numpy" if current.name in ("numpy", "cupy", "meta")
+                              else current.name)
         return
     be = B.resolve_device(current, device)
     B.set_default_backend(be.name, B.device_key(be) if be.name != "numpy" else None)
@@ -24,9 +25,32 @@ def set_default_device(device):
 def get_default_device():
     """The device of the default backend, as an ``xpnn.device``."""
     be = B.default_backend()
+    if be.is_meta:
+        return B.device("meta")
     if be.name == "cupy":
         return B.device("cuda", be.device.id)
     return B.device(B.device_key(be))
+
+
+class device(B.device):
+    """``xpnn.device``: PyTorch's device, also a context manager (``with
+    xpnn.device("meta"): model = Net()``) in which new tensors and parameters go to it, as
+    :func:`set_default_device` puts them; the previous default comes back on exit."""
+
+    __slots__ = ()
+    _saved = []  # a stack, per nesting: (default backend name, default device)
+
+    def __enter__(self):
+        state = B._state
+        self._saved.append((getattr(state, "default", "numpy"),
+                            getattr(state, "default_device", None)))
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        name, dev = self._saved.pop()
+        B.set_default_backend(name, dev)
+        return False
 
 
 def set_float32_matmul_precision(precision):

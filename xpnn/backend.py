@@ -80,6 +80,8 @@ class Backend(RandomDraws):
             fast paths that ops keep beside their portable code.
     """
 
+    is_meta = False  # backend_meta.MetaBackend: the "meta" device (shapes, no data)
+
     def __init__(self, name, xp, device):
         self.name, self.xp, self.device = name, xp, device
         self.lib = np if name == "numpy" else _import(name)
@@ -175,9 +177,14 @@ class Backend(RandomDraws):
 
 def resolve_device(be, spec):
     """The Backend that ``spec`` names, seen from ``be``: a backend name, "cpu",
-    "cuda[:i]" (or an int i), a torch/CuPy/array-api-strict device, an ``xpnn.device``."""
+    "cuda[:i]" (or an int i), "meta", a torch/CuPy/array-api-strict device, an
+    ``xpnn.device``. Seen from the meta device, "cpu"/"cuda" are the default backend's."""
     if isinstance(spec, Backend):
         return spec
+    if _is_meta(spec):
+        return _meta()
+    if be.is_meta:  # off the meta device: where a new tensor would go
+        be = default_backend() if not default_backend().is_meta else get_backend("numpy")
     if isinstance(spec, str) and spec in NAMES:
         return get_backend(spec)
     if isinstance(spec, int) and not isinstance(spec, bool):
@@ -202,8 +209,8 @@ def resolve_device(be, spec):
         return get_backend("torch" if be.name == "torch" else "cupy", text)
     if be.name == "array_api_strict":
         return get_backend("array_api_strict", text)
-    raise BackendError(f"unknown device {spec!r}; use 'cpu', 'cuda', 'cuda:<i>' or a backend "
-                       f"name {NAMES}")
+    raise BackendError(f"unknown device {spec!r}; use 'cpu', 'cuda', 'cuda:<i>', 'meta' or a "
+                       f"backend name {NAMES}")
 
 
 def resolve_to(be, args, kwargs, owner="to"):
@@ -265,6 +272,9 @@ def get_backend(backend=None, device=None):
             device = spec
     if device is None and backend == default:
         device = getattr(_state, "default_device", None)
+    if (isinstance(backend, str) and backend == "meta") or \
+            (device is not None and _is_meta(device)):
+        return _meta()
     if isinstance(backend, Backend):
         return backend if device is None else get_backend(backend.name, device)
     if not isinstance(backend, str):
@@ -286,6 +296,18 @@ def get_backend(backend=None, device=None):
         _cache[full] = be
         if not _follows_current(backend, device):
             _cache[key] = be
+    return be
+
+
+def _is_meta(spec):
+    """Whether a device spec names PyTorch's "meta" device (backend_meta.py)."""
+    return (spec == "meta" if isinstance(spec, str) else getattr(spec, "type", None) == "meta")
+
+
+def _meta():
+    be = _cache.get(("meta", "meta"))  # put there by backend_meta.py, which builds on this
+    if be is None:
+        raise BackendError("device 'meta': import xpnn.backend_meta (xpnn does) first")
     return be
 
 

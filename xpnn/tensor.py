@@ -24,6 +24,7 @@ import operator
 from . import _printing
 from . import backend as B
 from . import functional as F
+from .backend_meta import meta_repr, meta_spec
 from .autograd import TensorBase, _init
 from ._device_type import typed_device
 from ._errors import ShapeError
@@ -147,6 +148,8 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         be = self._be
         if be.name == "numpy":
             return HOST_DEVICE
+        if be.is_meta:
+            return be.public_device
         return be.device if be.name == "torch" else typed_device(be)
 
     @property
@@ -204,6 +207,8 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
 
     def __repr__(self):
         """PyTorch's text (see xpnn/_printing.py), with the backend when not NumPy."""
+        if self._be.is_meta:
+            return meta_repr(self)
         suffixes = [] if self.backend == "numpy" else [f"backend={self.backend!r}"]
         if not self._be.on_host:
             suffixes.append(f"device={_printing.device_text(self.device)!r}")
@@ -240,8 +245,8 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         return t
 
     def __reduce__(self):
-        return _rebuild, (self.numpy(), self._be.name, B.device_key(self._be), self._rg,
-                          type(self))
+        host = meta_spec(self) if self._be.is_meta else self.numpy()  # meta: no data
+        return _rebuild, (host, self._be.name, B.device_key(self._be), self._rg, type(self))
 
     def clone(self, *, memory_format=None):
         """A copy of the data that stays in the graph (the gradient flows back)."""

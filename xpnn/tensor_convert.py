@@ -10,6 +10,7 @@ import math
 from . import backend as B
 from . import functional as F
 from ._errors import ShapeError
+from .backend_meta import COPY_OUT, ITEM, TO_NUMPY
 from ._memory_format import sparse_coo, strided
 from ._sparse_build import from_dense
 from .functional.shape import _axis
@@ -52,15 +53,21 @@ class ConvertMethods:
 
     def numpy(self, *, force=False):
         """A NumPy copy of the data on the host."""
+        if self._be.is_meta:
+            raise TypeError(TO_NUMPY)
         return B.to_numpy(self.array).copy()
 
     def tolist(self):
+        if self._be.is_meta:
+            raise NotImplementedError(COPY_OUT)
         return self.numpy().tolist()
 
     def item(self):
         if self.numel() != 1:  # torch: RuntimeError from item(), ValueError from float()
             raise ShapeError(f"item: a Tensor with {self.numel()} elements cannot be "
                              "converted to a Python number")
+        if self._be.is_meta:
+            raise RuntimeError(ITEM)
         return self.numpy().reshape(()).item()
 
     def __float__(self):
@@ -219,9 +226,14 @@ class ConvertMethods:
     def to_sparse_coo(self):
         return from_dense(self)
 
+    @property
+    def is_meta(self):
+        """Whether this tensor is on the "meta" device (a shape and dtype, no data)."""
+        return self._be.is_meta
+
 
 # PyTorch's storage kinds and devices xpnn's tensors never are
-for _name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn",
+for _name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_mkldnn",
               "is_nested", "is_xla", "is_xpu", "is_mps", "is_ipu", "is_vulkan", "is_maia",
               "is_mtia"):
     setattr(ConvertMethods, _name, False)

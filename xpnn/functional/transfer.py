@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function, no_grad
+from ..backend_meta import COPY_OUT
 from .complex_base import real_like
 
 
@@ -39,6 +40,8 @@ def to(x, backend=None, device=None, dtype=None):
         backend if backend is not None else x.backend, device)
     if target is x._be and (dtype is None or x.dtype == target.dtype(dtype)):
         return x
+    if x._be.is_meta and not target.is_meta:  # PyTorch's NotImplementedError
+        raise NotImplementedError(COPY_OUT)
     if dtype is not None and x.requires_grad and not target.is_inexact(target.dtype(dtype)):
         with no_grad():  # an integer or bool result has no gradient: a constant (PyTorch)
             out = Transfer.apply(x, target=target, dtype=dtype)

@@ -47,7 +47,10 @@ def _rng(fn, generator):
 
 
 def _fill(tensor, host):
-    """Write the host array into ``tensor`` in place (no graph, version bumped)."""
+    """Write the host array into ``tensor`` in place (no graph, version bumped); a meta
+    tensor has nothing to write."""
+    if tensor.is_meta:
+        return tensor
     name = B.dtype_name(tensor.dtype)
     if name in ("float32", "float64", "float16"):
         host = host.astype(name)  # round on the host, so every backend gets the same bits
@@ -129,6 +132,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
     if a > b:
         raise ArgumentError(f"uniform_: need a <= b, got a={a!r}, b={b!r}")
+    if tensor.is_meta:  # no data to fill, no draws spent (PyTorch)
+        return tensor
     return _fill(tensor, _rng("uniform_", generator).uniform(a, b, size=tensor.shape))
 
 
@@ -136,6 +141,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2) draws. Returns ``tensor``."""
     _random_dtype("normal_", _check("normal_", tensor))
     mean, std = _number("normal_", "mean", mean), _number("normal_", "std", std, 0.0)
+    if tensor.is_meta:
+        return tensor
     return _fill(tensor, _rng("normal_", generator).normal(mean, std, size=tensor.shape))
 
 
@@ -254,6 +261,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     a, b = _number(fn, "a", a), _number(fn, "b", b)
     if not a < b:
         raise ArgumentError(f"{fn}: need a < b, got a={a!r}, b={b!r}")
+    if tensor.is_meta:
+        return tensor
     n = math.prod(tensor.shape)
     if std == 0.0:
         host = np.full(n, min(max(mean, a), b))
@@ -322,7 +331,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
         raise ValueError(f"{fn}: only tensors with 2 or more dims are supported, got shape "
                          f"{shape}")
     gain = _number(fn, "gain", gain)
-    if 0 in shape:
+    if 0 in shape or tensor.is_meta:
         return tensor
     rows = shape[0]
     cols = math.prod(shape) // rows

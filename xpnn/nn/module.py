@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 from .. import backend as B
 from ..autograd import is_grad_enabled
+from ..backend_meta import meta_empty
 from ..tensor import Tensor
 from .buffer import Buffer
 from .hooks import BackwardHookCall
@@ -400,4 +401,6 @@ def new_parameter(shape, backend=None, device=None, dtype=None):
     be, dt = placement(backend, device, dtype)
     if not be.xp.isdtype(dt, "real floating"):
         raise TypeError(f"parameters must be floating point, got dtype {dtype!r}")
+    if be.is_meta:  # no memory for the values (xpnn/backend_meta.py)
+        return Parameter(meta_empty(shape, dt))
     return Parameter(be.xp.zeros(shape, dtype=dt, device=be.device))

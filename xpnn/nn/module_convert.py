@@ -4,6 +4,7 @@ gradients (``zero_grad``, ``requires_grad_``) and ``apply`` (a mixin base of
 from __future__ import annotations
 
 from .. import backend as B
+from ..backend_meta import COPY_OUT
 from ..autograd import no_grad
 
 
@@ -23,10 +24,35 @@ class _ModuleConvert:
             if getattr(type(t), "_lazy_placeholder", False):  # nn/parameter.py: no values
                 t._retarget(be, dtype)
                 continue
+            if t._be.is_meta and not be.is_meta:
+                raise NotImplementedError(f"{COPY_OUT} Please use torch.nn.Module.to_empty() "
+                                          "instead of torch.nn.Module.to() when moving module "
+                                          "from meta to a different device.")
             floating = B.backend_of(t.array).is_inexact(t.array.dtype)  # complex too
             arr = _move(t.array, be, dtype if floating else None)
             if arr is not t.array:
                 set_to(arr, be)
+        return self
+
+    def to_empty(self, *, device, recurse=True):
+        """Move parameters and buffers to ``device`` without copying their values: new
+        uninitialised arrays of the same shapes and dtypes (PyTorch's way off the "meta"
+        device, before ``load_state_dict`` or ``reset_parameters``); returns the module.
+        Gradients are dropped."""
+        mods = self.modules() if recurse else (self,)
+        for mod in mods:
+            for table in (mod._parameters, mod._buffers):
+                for t in table.values():
+                    if t is None:
+                        continue
+                    be, _ = B.resolve_to(t._be, (), {"device": device}, "Module.to_empty")
+                    if getattr(type(t), "_lazy_placeholder", False):
+                        t._retarget(be, None)
+                        continue
+                    t._grad = None
+                    arr = be.xp.empty(tuple(t.shape), dtype=be.dtype(B.dtype_name(t.dtype)),
+                                      device=be.device)
+                    _param_setter(t)(arr, be)
         return self
 
     def _each_tensor(self, args, kwargs):
