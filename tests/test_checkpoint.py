@@ -321,7 +321,7 @@ def test_xpnn_load_reads_a_checkpoint_as_a_dict(tmp_path):
 # -- bad input changes nothing -----------------------------------------------------------------
 def snapshot(model, opt):
     return weights(model), {i: xpnn.to_numpy(s["v"]).copy() for i, s in opt.state.items()}, \
-        opt.lr, xpnn.backend.get_rng_state()["host"]
+        opt.lr, xpnn.get_rng_state()["host"]
 
 
 def assert_unchanged(before, model, opt):

@@ -113,14 +113,14 @@ def check_load(blob, folder, saved):
     path.write_bytes(blob)
     model = fresh_model()
     before = {k: np.array(v) for k, v in model.state_dict().items()}
-    rng_before = xpnn.backend.get_rng_state()["host"]
+    rng_before = xpnn.get_rng_state()["host"]
     try:
         info = xpnn.load_checkpoint(path, model)
     except CheckpointError as e:
         assert str(path) in str(e)
         after = {k: np.array(v) for k, v in model.state_dict().items()}
         assert all(np.array_equal(after[k], before[k]) for k in before)
-        assert xpnn.backend.get_rng_state()["host"] == rng_before
+        assert xpnn.get_rng_state()["host"] == rng_before
         return False
     assert info["epoch"] == 1 and info["step"] == 5 and info["extra"] == {"loss": 0.25}
     assert all(np.array_equal(np.array(v), saved[k]) for k, v in model.state_dict().items())

@@ -11,6 +11,7 @@ import functools
 
 from . import _pytree
 from . import backend as B
+from . import backend_rng_state as S
 from .autograd import TensorBase
 from .functional import stack
 
@@ -100,11 +101,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 part = [x if d is None else _zero_slice(x, d) for x, d in zip(leaves, norm)]
                 return _stacked(what, [func(*_pytree.unflatten(part, spec), **kwargs)],
                                 out_dims, empty=True)
-            state = B.get_rng_state() if randomness == "same" else None
+            state = S.get_rng_state() if randomness == "same" else None
             results = []
             for b in range(size):
                 if state is not None:
-                    B.set_rng_state(state)
+                    S.set_rng_state(state)
                 part = [x if d is None else x.select(d, b) for x, d in zip(leaves, norm)]
                 results.append(func(*_pytree.unflatten(part, spec), **kwargs))
         return _stacked(what, results, out_dims)

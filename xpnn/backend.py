@@ -17,55 +17,18 @@ import array_api_compat as compat
 import numpy as np
 
 from ._errors import BackendError
-from .backend_libs import _device, _import, _namespace, optional_module  # noqa: F401
+from .backend_libs import (_KERNELS, ROUNDED, _device, _import, _namespace,  # noqa: F401
+                           optional_module)
 from .backend_random import (RandomDraws, _generator_state, _generator_state_of,  # noqa: F401
                              _seed, _set_generator_state, _set_generator_state_of, host_rng,
                              initial_seed, make_generator, manual_seed, refuse_random)
 from .dtypes import (COMPLEX_DTYPES, DTYPES, FLOAT_DTYPES, NAMES, DType,  # noqa: F401
-                     _is_dtype, device, dtype_name, finfo, get_default_dtype, iinfo,
-                     set_default_dtype)
+                     _is_dtype, device, dtype_is, dtype_name, finfo, get_default_dtype, iinfo,
+                     is_complex_dtype, kernel_floats, set_default_dtype)
 
 _state = threading.local()     # per thread: the default backend and device
 _cache: dict = {}              # (name, device string) -> Backend
 _NOTHING = contextlib.nullcontext()
-
-
-_KERNELS = {}  # Backend.kernel's compiled CuPy kernels, by name
-
-# CUDA helpers for Backend.kernel's code: float and double arithmetic rounded once per
-# operation, as the portable code's separate operators are (nvcc would otherwise fuse a*b+c
-# into one rounding, an FMA)
-ROUNDED = "".join(
-    f"__device__ __forceinline__ {t} {op}_rn({t} a, {t} b) {{ return __{p}{op}_rn(a, b); }}\n"
-    for t, p in (("float", "f"), ("double", "d")) for op in ("add", "sub", "mul", "div")) + \
-    "__device__ __forceinline__ float sqrt_rn(float a) { return __fsqrt_rn(a); }\n" \
-    "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"
-
-
-_dtype_kinds: dict = {}  # (dtype, kind) -> xp.isdtype's answer (NumPy's takes ~1 us a call)
-
-
-def dtype_is(xp, dtype, kind):
-    """``xp.isdtype(dtype, kind)``, cached per dtype and kind: the ops and their backwards
-    ask it at every step (is this floating, complex, integral?)."""
-    key = (type(dtype), dtype, kind)  # the type first: strict's dtypes warn when compared
-    got = _dtype_kinds.get(key)  # with NumPy's, as a hash collision would make the dict do
-    if got is None:
-        got = _dtype_kinds[key] = bool(xp.isdtype(dtype, kind))
-    return got
-
-
-def is_complex_dtype(xp, dtype):
-    """Whether ``dtype`` (of namespace ``xp``) is complex floating (cached, :func:`dtype_is`):
-    the backwards of mul, div and matmul ask it of real arrays at every step."""
-    return dtype_is(xp, dtype, "complex floating")
-
-
-def kernel_floats(*arrays):
-    """Whether ``arrays`` share one dtype, float32 or float64: the types that the CUDA code
-    of :meth:`Backend.kernel` is written for (float16 and integers take the portable code)."""
-    dt = str(arrays[0].dtype)
-    return dt in ("float32", "float64") and all(str(a.dtype) == dt for a in arrays[1:])
 
 
 class Backend(RandomDraws):
@@ -398,44 +361,3 @@ def to_numpy(arr):
             arr = compat.to_device(arr, cpu)
         return np.from_dlpack(arr)
     return np.asarray(arr)
-
-
-# -- generator state (checkpoints) ------------------------------------------------------------
-def _rng_key(be):
-    return f"{be.name}:{device_key(be)}"
-
-
-def get_rng_state():
-    """Every random state xpnn uses, as host data (for checkpoints).
-
-    Returns:
-        dict with ``"seed"`` (the last ``manual_seed``), ``"host"`` (the parameter-init
-        generator's ``bit_generator.state``) and ``"backends"``: {``"name:device"``: state}
-        for each backend whose runtime generator exists (a dict for NumPy and
-        array-api-strict, the bytes of the generator as a NumPy array for torch and CuPy).
-    """
-    backends = {}
-    for be in {id(b): b for b in _cache.values()}.values():
-        if be._rng is not None and be._rng_epoch == _seed["epoch"]:
-            backends[_rng_key(be)] = _generator_state(be)
-    return {"seed": _seed["value"], "host": host_rng().bit_generator.state,
-            "backends": backends}
-
-
-def set_rng_state(state):
-    """Restore what :func:`get_rng_state` returned.
-
-    Backends named in ``state`` get their generator state back; every other backend restarts
-    its stream from the seed, as it would in a process that never drew from it. A backend
-    or device missing on this machine (a CUDA state restored on a CPU-only host) is skipped:
-    nothing here can draw from it.
-    """
-    manual_seed(state["seed"])  # new epoch: every runtime generator restarts from the seed
-    host_rng().bit_generator.state = state["host"]
-    for key, value in state["backends"].items():
-        name, _, device = key.partition(":")
-        try:
-            be = get_backend(name, int(device) if name == "cupy" else device)
-        except BackendError:
-            continue
-        _set_generator_state(be, value)

@@ -92,3 +92,15 @@ def _device(name, device):
     if not 0 <= idx < count:
         raise BackendError(f"backend 'cupy' has {count} device(s); device {device!r} asked for")
     return cupy.cuda.Device(idx)
+
+
+_KERNELS = {}  # Backend.kernel's compiled CuPy kernels, by name
+
+# CUDA helpers for Backend.kernel's code: float and double arithmetic rounded once per
+# operation, as the portable code's separate operators are (nvcc would otherwise fuse a*b+c
+# into one rounding, an FMA)
+ROUNDED = "".join(
+    f"__device__ __forceinline__ {t} {op}_rn({t} a, {t} b) {{ return __{p}{op}_rn(a, b); }}\n"
+    for t, p in (("float", "f"), ("double", "d")) for op in ("add", "sub", "mul", "div")) + \
+    "__device__ __forceinline__ float sqrt_rn(float a) { return __fsqrt_rn(a); }\n" \
+    "__device__ __forceinline__ double sqrt_rn(double a) { return __dsqrt_rn(a); }\n"

@@ -166,3 +166,29 @@ def _is_dtype(obj):
     mod = type(obj).__module__
     return (mod.startswith("torch") and type(obj).__name__ == "dtype") or \
         (mod.startswith("array_api_strict") and type(obj).__name__ == "DType")
+
+
+_dtype_kinds: dict = {}  # (dtype, kind) -> xp.isdtype's answer (NumPy's takes ~1 us a call)
+
+
+def dtype_is(xp, dtype, kind):
+    """``xp.isdtype(dtype, kind)``, cached per dtype and kind: the ops and their backwards
+    ask it at every step (is this floating, complex, integral?)."""
+    key = (type(dtype), dtype, kind)  # the type first: strict's dtypes warn when compared
+    got = _dtype_kinds.get(key)  # with NumPy's, as a hash collision would make the dict do
+    if got is None:
+        got = _dtype_kinds[key] = bool(xp.isdtype(dtype, kind))
+    return got
+
+
+def is_complex_dtype(xp, dtype):
+    """Whether ``dtype`` (of namespace ``xp``) is complex floating (cached, :func:`dtype_is`):
+    the backwards of mul, div and matmul ask it of real arrays at every step."""
+    return dtype_is(xp, dtype, "complex floating")
+
+
+def kernel_floats(*arrays):
+    """Whether ``arrays`` share one dtype, float32 or float64: the types that the CUDA code
+    of :meth:`Backend.kernel` is written for (float16 and integers take the portable code)."""
+    dt = str(arrays[0].dtype)
+    return dt in ("float32", "float64") and all(str(a.dtype) == dt for a in arrays[1:])

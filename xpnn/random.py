@@ -7,6 +7,7 @@ import contextlib
 import numpy as np
 
 from . import backend as B
+from . import backend_rng_state as S
 from .creation import manual_seed
 
 
@@ -25,11 +26,11 @@ def initial_seed():
 def get_rng_state():
     """The state of every generator (a dict: xpnn's state is not one byte tensor as
     PyTorch's); :func:`set_rng_state` restores it."""
-    return B.get_rng_state()
+    return S.get_rng_state()
 
 
 def set_rng_state(new_state):
-    B.set_rng_state(new_state)
+    S.set_rng_state(new_state)
 
 
 @contextlib.contextmanager
@@ -39,11 +40,11 @@ def fork_rng(devices=None, enabled=True, device_type="cuda"):
     if not enabled:
         yield
         return
-    state = B.get_rng_state()
+    state = S.get_rng_state()
     try:
         yield
     finally:
-        B.set_rng_state(state)
+        S.set_rng_state(state)
 
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed",

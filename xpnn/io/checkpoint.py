@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from .. import backend as B
+from .. import backend_rng_state as S
 from ..autograd import TensorBase as Tensor
 from .atomic import atomic_write
 from .format import CheckpointError, encode, host_array, to_backend, to_host
@@ -125,7 +126,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch=0, ste
              _encode(optimizer.state_dict(), "optimizer", tensors),
              "scheduler": None if scheduler is None else
              _encode(scheduler.state_dict(), "scheduler", tensors),
-             "rng": _encode(B.get_rng_state(), "rng", tensors),
+             "rng": _encode(S.get_rng_state(), "rng", tensors),
              "extra": _encode(extra, "extra", tensors)}
     meta = {"format": FORMAT, "version": VERSION,
             STATE_KEY: json.dumps(state, separators=(",", ":"), allow_nan=False)}
@@ -211,7 +212,7 @@ def _apply(path, model, optimizer, scheduler, staged, trees, be, old_be, strict,
     """Assign everything; on any failure put every part back and raise CheckpointError."""
     # copies: the model's state_dict shares its arrays, which loading overwrites in place
     before = {"model": {k: v.clone() for k, v in model.state_dict().items()},
-              "rng": B.get_rng_state(),
+              "rng": S.get_rng_state(),
               "optimizer": None if optimizer is None else optimizer.state_dict(),
               "scheduler": None if scheduler is None else scheduler.state_dict()}
     part = "model"
@@ -227,7 +228,7 @@ def _apply(path, model, optimizer, scheduler, staged, trees, be, old_be, strict,
             scheduler.load_state_dict(trees["scheduler"])
         if restore_rng:
             part = "rng"
-            B.set_rng_state(trees["rng"])
+            S.set_rng_state(trees["rng"])
     except Exception as e:
         if be is not None and old_be is not None:
             model.to(old_be.name, old_be.device)
@@ -236,7 +237,7 @@ def _apply(path, model, optimizer, scheduler, staged, trees, be, old_be, strict,
             optimizer.load_state_dict(before["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(before["scheduler"])
-        B.set_rng_state(before["rng"])
+        S.set_rng_state(before["rng"])
         raise CheckpointError(path, f"could not restore the {part} state, nothing was "
                               f"changed: {type(e).__name__}: {e}", key=STATE_KEY) from e
 

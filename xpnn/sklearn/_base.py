@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .. import backend as B
+from .. import backend_rng_state as S
 from .. import nn, optim
 from ..callbacks import Callback
 from ..data.loader import DataLoader
@@ -50,12 +51,12 @@ def _seeded(seed):
     if seed is None:
         yield
         return
-    state = B.get_rng_state()
+    state = S.get_rng_state()
     B.manual_seed(seed)
     try:
         yield
     finally:
-        B.set_rng_state(state)
+        S.set_rng_state(state)
 
 
 def _accepts(fn, name):

@@ -20,7 +20,7 @@ import warnings
 
 from .. import autograd
 from ..autograd import function_base  # owns _tracer, which Function.apply reads
-from .. import backend as B
+from .. import backend_rng_state as S
 from ..autograd import Function, TensorBase, enable_grad, is_grad_enabled, no_grad
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -65,15 +65,15 @@ class CheckpointFunction(Function):
         fresh = [t.detach().requires_grad_(t.requires_grad) for t in tensors[:n]]
         it = iter(fresh)
         args = [next(it) if isinstance(a, TensorBase) else a for a in call.args]
-        now = B.get_rng_state() if call.rng is not None else None
+        now = S.get_rng_state() if call.rng is not None else None
         try:
             if call.rng is not None:
-                B.set_rng_state(call.rng)
+                S.set_rng_state(call.rng)
             with enable_grad():
                 outs = call.function(*args, **call.kwargs)
         finally:
             if now is not None:
-                B.set_rng_state(now)
+                S.set_rng_state(now)
         outs = outs if isinstance(outs, tuple) else (outs,)
         pairs = [(o, g) for o, g in zip(outs, grads)
                  if isinstance(o, TensorBase) and o.requires_grad and g is not None]
@@ -107,7 +107,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
                       "will be None", UserWarning, stacklevel=2)
         with no_grad():
             return function(*args, **kwargs)
-    call = _Call(function, args, kwargs, B.get_rng_state() if preserve_rng_state else None)
+    call = _Call(function, args, kwargs, S.get_rng_state() if preserve_rng_state else None)
     reads = _Reads()
     function_base._tracer = reads
     try:

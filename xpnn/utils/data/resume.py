@@ -3,7 +3,7 @@
 A mixin of :class:`~xpnn.utils.data.DataLoader` (kept apart from the loading code): what an
 epoch draws from the loader's own generators (``generator=``/``seed=``, a sampler's
 ``generator``), fast-forwarded or saved and restored as host data. xpnn's global generators
-are a checkpoint's business (``xpnn.backend.get_rng_state``).
+are a checkpoint's business (``xpnn.get_rng_state``).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class ResumeMixin:
         """The shuffling state as host data (ints, strings, dicts, NumPy arrays): the epochs
         drawn, the loader's and the sampler's own generators, a DistributedSampler's epoch,
         the persistent workers' seed. Samplers on xpnn's global generators keep their state
-        there (``xpnn.backend.get_rng_state``)."""
+        there (``xpnn.get_rng_state``)."""
         src = self._random_source()
         sampler_epoch = next((s.epoch for s in self._samplers()
                               if hasattr(s, "set_epoch") and hasattr(s, "epoch")), None)
