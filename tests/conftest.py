@@ -27,6 +27,13 @@ except ImportError:  # scikit-learn (the data extra) brings threadpoolctl
 if importlib.util.find_spec("torch") is not None:
     import torch
     torch.set_num_threads(1)
+    # torch loads its forward-AD decompositions at the first make_dual (torch.func.jacfwd,
+    # hessian, jvp) through the deprecated torch.jit.script: a DeprecationWarning that the
+    # "error" filter would pin on whichever test comes first in a worker. Loaded here, once.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import torch._decomp.decompositions_for_jvp  # noqa: F401
 
 # "name:device" runs a backend on a device other than its default: array-api-strict's
 # "device1" refuses implicit conversion to NumPy and mixing with CPU arrays, the errors CuPy
