@@ -99,7 +99,7 @@ autograd.detect_anomaly, autograd.set_detect_anomaly, autograd.is_anomaly_enable
 from .io import CheckpointError, load, load_checkpoint, load_file, save, save_checkpoint
 from . import random
 from .random import get_rng_state, seed, set_rng_state
-from .functional import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d,
+from .functional import (adaptive_avg_pool1d, alpha_dropout, avg_pool1d,
                          bilinear, binary_cross_entropy_with_logits, channel_shuffle, conv1d,
                          conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                          dropout, embedding, embedding_bag, feature_alpha_dropout, group_norm,
@@ -141,7 +141,7 @@ from .histogramdd import histogramdd
 from .lowrank import pca_lowrank, svd_lowrank
 from .sampled_gradient import gradient  # torch.gradient
 from .foreach import *  # noqa: E402,F401,F403  torch._foreach_add_ ... (foreach.__all__)
-from .torch_names import (batch_norm, constant_pad_nd, ctc_loss, default_generator,
+from .torch_names import (adaptive_max_pool1d, batch_norm, constant_pad_nd, ctc_loss, default_generator,
                           empty_strided, frobenius_norm, frombuffer, get_device,
                           instance_norm, is_inference, is_warn_always_enabled, nuclear_norm,
                           set_flush_denormal, set_warn_always)

@@ -93,6 +93,19 @@ def _refuse_inference_inplace(op):
                        "inplace update.")
 
 
+# in-place writes that cast their values into the tensor's dtype, as PyTorch's (int.fill_(1.5)
+# writes 1); the other in-place ops check the result's category (:meth:`_same_shape`)
+_CASTING = frozenset({"copy_", "fill_", "index_copy_", "index_fill_", "index_put_",
+                      "masked_fill_", "masked_scatter_", "put_", "scatter_"})
+
+
+def _category(t):
+    """0 bool, 1 integer, 2 real floating, 3 complex: PyTorch's in-place casting order."""
+    be = t._be
+    return 0 if t.dtype == t.xp.bool else 3 if be.is_complex(t.dtype) else \
+        2 if be.is_floating(t.dtype) else 1
+
+
 class InplaceMethods:
     """The in-place machinery and methods of :class:`xpnn.Tensor`."""
 
@@ -207,7 +220,8 @@ class InplaceMethods:
                                 f"this tensor on {self.backend}:{self.device}")
             arr = other.array
             if arr.dtype != self.dtype:
-                if not self._be.is_floating(self.dtype) and self._be.is_floating(arr.dtype):
+                if not self._be.is_inexact(self.dtype) and self._be.is_inexact(arr.dtype) \
+                        or self._be.is_complex(arr.dtype) and not self._be.is_complex(self.dtype):
                     raise RuntimeError(f"{op}: result type {B.dtype_name(arr.dtype)} can't be "
                                        f"cast to the desired output type "
                                        f"{B.dtype_name(self.dtype)}")
@@ -218,11 +232,16 @@ class InplaceMethods:
             return arr
         if isinstance(other, B.np.generic):
             other = other.item()
-        if isinstance(other, float) and not self._be.is_floating(self.dtype):
+        if isinstance(other, float) and not self._be.is_inexact(self.dtype):
             raise RuntimeError(f"{op}: result type Float can't be cast to the desired output "
                                f"type {B.dtype_name(self.dtype)}")
+        if isinstance(other, complex) and not self._be.is_complex(self.dtype):
+            raise RuntimeError(f"{op}: result type ComplexFloat can't be cast to the desired "
+                               f"output type {B.dtype_name(self.dtype)}")
         if isinstance(other, (bool, int, float)):
-            return other
+            # an int beyond an integer dtype wraps into it (uint8 += -1 subtracts 1: PyTorch)
+            from .functional.broadcast import _wrap_int
+            return _wrap_int(other, self, op)
         return self._operand(as_tensor(other, like=self, op=op), op)
 
     def _binary_inplace(self, op, other, fn, iop):
@@ -253,16 +272,30 @@ class InplaceMethods:
         self._changed()
         return self
 
+    def _same_shape(self, op, res):
+        """``res``, the result to write into this tensor, where it has this tensor's shape
+        and a dtype category it takes (PyTorch's RuntimeErrors: an operand broadcasting it
+        larger; a complex result into a real tensor, a float one into an integer tensor, a
+        number into a bool one)."""
+        if tuple(res.shape) != tuple(self.shape):
+            raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(res.shape)}")
+        if res.dtype != self.dtype and op not in _CASTING and _category(res) > _category(self):
+            raise RuntimeError(f"{op}: result type {B.dtype_name(res.dtype)} can't be cast to "
+                               f"the desired output type {B.dtype_name(self.dtype)}")
+        return res
+
     def _unary_inplace(self, op, fn, *args, other=None, **kwargs):
         """self = fn(self): recorded on a recorded tensor (or with an ``other`` operand that
         requires grad), else written into the array."""
         if self._graph_inplace(op, other):
-            self._become(fn(self._shallow(), *args, **kwargs))
+            self._become(self._same_shape(op, fn(self._shallow(), *args, **kwargs)))
             if self._view is not None:
                 write_back(self)
             return self
         self._unshared(op)
-        new = fn(self._result(self.array, self._be), *args, **kwargs).array
+        new = self._same_shape(op, fn(self._result(self.array, self._be), *args,
+                                      **kwargs)).array
         if new.dtype != self.dtype:
             new = self.xp.astype(new, self.dtype)
         arr = self._writable()
@@ -280,7 +313,7 @@ class InplaceMethods:
         return self._binary_inplace("mul_", other, F.mul, "__imul__")
 
     def __itruediv__(self, other):
-        if not self._be.is_floating(self.dtype):
+        if not self._be.is_inexact(self.dtype):
             raise RuntimeError(f"div_: result type Float can't be cast to the desired output "
                                f"type {B.dtype_name(self.dtype)}")
         return self._binary_inplace("div_", other, F.div, "__itruediv__")

@@ -15,7 +15,7 @@ from .creation import Generator, empty, from_numpy, tensor
 from .functional import batch_norm as _batch_norm, ctc_loss as _ctc_loss, pad as _pad
 from .functional import instance_norm as _instance_norm
 
-__all__ = ["batch_norm", "constant_pad_nd", "ctc_loss", "default_generator", "empty_strided",
+__all__ = ["adaptive_max_pool1d", "batch_norm", "constant_pad_nd", "ctc_loss", "default_generator", "empty_strided",
            "frobenius_norm", "frombuffer", "get_device", "instance_norm", "is_inference",
            "is_warn_always_enabled", "nuclear_norm", "set_flush_denormal", "set_warn_always"]
 
@@ -46,6 +46,13 @@ def frobenius_norm(input, dim, keepdim=False):
 
 
 # -- native-signature forms of F's ops ----------------------------------------------------------
+def adaptive_max_pool1d(input, output_size):
+    """``torch.adaptive_max_pool1d``: (values, indices), where F's form returns the values
+    unless ``return_indices=True``."""
+    from .functional import adaptive_max_pool1d as _pool
+    return _pool(input, output_size, return_indices=True)
+
+
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
                cudnn_enabled):
     """``torch.batch_norm``: F.batch_norm with ATen's argument order (cudnn_enabled is

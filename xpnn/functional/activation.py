@@ -13,6 +13,7 @@ from .. import backend as B
 from .. import cpu
 from ..autograd import Function, as_tensor
 from .activation_base import _dim, _in_place, _input, _sigmoid
+from .broadcast import quiet
 from .complex_base import refuse_complex
 # the other families live in their own files and are re-exported here, where callers look
 from .activation_more import (GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU,
@@ -109,8 +110,9 @@ def _relu_portable(be, X):
 
 
 def _relu_backward_portable(be, dY, Y):
-    # a multiply by the 0/1 mask: NumPy's where() is ~10x slower on random masks
-    return dY * be.xp.astype(Y > 0, dY.dtype)
+    # a multiply by the 0/1 mask: NumPy's where() is ~10x slower on random masks; the mask
+    # is "not <= 0", so a NaN passes its gradient, as PyTorch's threshold_backward
+    return dY * be.xp.astype(~(Y <= 0), dY.dtype)
 
 
 _ZEROS = {}  # dtype -> a block of _ZERO_BLOCK zeros that NumPy's ReLU compares against
@@ -150,18 +152,19 @@ def _relu_numpy(be, X):
 def _relu_backward_numpy(be, dY, Y):
     np = be.lib
     dX = np.empty_like(dY)
-    cpu.split_flat(lambda dy, y, dx: np.multiply(dy, (y > 0).astype(dy.dtype), out=dx),
+    # (times the bool mask itself: NumPy converts it in the loop, no float mask array)
+    cpu.split_flat(lambda dy, y, dx: np.multiply(dy, np.logical_not(y <= 0), out=dx),
                    dY, Y, dX)
     return dX
 
 
 def _relu_backward_cupy(be, dY, Y):
-    """dY * (Y > 0) in one kernel (the portable code launches three); integers keep the
+    """dY * !(Y <= 0) in one kernel (the portable code launches three); integers keep the
     portable promotion rules."""
     if not B.kernel_floats(dY, Y):
         return _relu_backward_portable(be, dY, Y)
     return be.kernel("xpnn_relu_back", "T dy, T y", "T dx",
-                     "dx = dy * (y > (T)0 ? (T)1 : (T)0);")(dY, Y)
+                     "dx = dy * (y <= (T)0 ? (T)0 : (T)1);")(dY, Y)
 
 
 # Native ReLU kernels by backend name (forward, backward); the others take the portable ones.
@@ -182,9 +185,10 @@ class ReLU(Function):
         return RELU.get(self.be.name, _RELU_PORTABLE)[1](self.be, dY, self.Y)
 
     def backward_graph(self, dY):
-        return dY.where(self.inputs[0] > 0, 0.0)
+        return dY.where(~(self.inputs[0] <= 0), 0.0)
 
 
+@quiet  # x Phi(x) at x = -inf: -inf * 0 = NaN, silently as in PyTorch
 class GELU(Function):
     def forward(self, X, approximate="none"):
         xp = self.xp
@@ -321,12 +325,16 @@ def gelu(input, approximate="none"):
 def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
     """exp(x) / sum(exp(x)) along ``dim`` (``axis`` is the Array API alias)."""
     x, d = _dim("softmax", as_tensor(input, op="softmax"), dim, axis, dtype)
+    if x.ndim == 0:  # one entry (PyTorch: softmax 1, log_softmax 0), as a 1-vector
+        return softmax(x.reshape(1), 0).reshape(())
     return Softmax.apply(_input("softmax", x, False), axis=d)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
     """log(softmax(x)) along ``dim``, computed stably."""
     x, d = _dim("log_softmax", as_tensor(input, op="log_softmax"), dim, axis, dtype)
+    if x.ndim == 0:  # one entry (PyTorch: softmax 1, log_softmax 0), as a 1-vector
+        return log_softmax(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(_input("log_softmax", x, False), axis=d)
 
 
@@ -334,6 +342,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
     """softmax(-x) along ``dim``."""
     from .elementwise import neg
     x, d = _dim("softmin", as_tensor(input, op="softmin"), dim, axis, dtype)
+    if x.ndim == 0:
+        return softmin(x.reshape(1), 0).reshape(())
     return Softmax.apply(neg(_input("softmin", x, False)), axis=d)
 
 

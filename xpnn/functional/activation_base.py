@@ -5,8 +5,9 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import as_tensor
 from .complex_base import refuse_complex
+from .shape import _axis
 from .transfer import to
-from .._errors import DtypeError
+from .._errors import DtypeNotImplemented
 
 
 def _sigmoid(xp, X):
@@ -23,8 +24,8 @@ def _input(op, x, promote=True):
         return x
     refuse_complex(op, x)  # xpnn's activations are real (PyTorch has some complex forms)
     if not promote:
-        raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} (cast "
-                        "it with .float())")
+        raise DtypeNotImplemented(f"{op}: expected a floating tensor, got "
+                                  f"{B.dtype_name(x.dtype)} (cast it with .float())")
     return x._result(x.xp.astype(x.array, x._be.dtype(B.get_default_dtype())), x._be)
 
 
@@ -32,6 +33,7 @@ def _dim(op, x, dim, axis, dtype):
     d = dim if axis is None else axis
     if d is None:  # PyTorch's legacy implicit dim: 1 for 2-D and larger inputs, else 0
         d = 0 if x.ndim in (0, 1, 3) else 1
+    d = _axis(op, d, x.ndim)  # (0 for a 0-d tensor's -1 or 0, as PyTorch)
     if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
         x = to(x, dtype=dtype)
     return x, d

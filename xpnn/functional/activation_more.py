@@ -111,7 +111,7 @@ class ScaledELU(_Local):
 
     @staticmethod
     def f(xp, X, grad, alpha=1.0, scale=1.0, width=1.0):
-        pos = X > 0
+        pos = ~(X <= 0)  # a NaN takes the positive branch: its gradient passes (PyTorch's)
         E = xp.exp(xp.minimum(X, 0.0) / width)  # clamped: exp of a large x would overflow
         Y = scale * xp.where(pos, X, alpha * (E - 1))
         D = scale * xp.where(pos, xp.ones_like(X), (alpha / width) * E) if grad else None

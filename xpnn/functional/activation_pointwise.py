@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from .activation_base import _in_place, _input, _sigmoid
+from .broadcast import quiet
 
 
 class LeakyReLU(Function):
@@ -26,7 +27,8 @@ class ELU(Function):
 
     def forward(self, X, alpha=1.0):
         xp = self.xp
-        self.pos, self.alpha = X > 0, alpha
+        # "not <= 0": a NaN takes the positive branch and its gradient passes (PyTorch's)
+        self.pos, self.alpha = ~(X <= 0), alpha
         self.E = xp.exp(xp.minimum(X, 0.0))  # clamp: exp of a large positive x would overflow
         return xp.where(self.pos, X, alpha * (self.E - 1))
 
@@ -54,6 +56,7 @@ class Sigmoid(Function):
         return dY * Y * (1 - Y)
 
 
+@quiet  # x sigmoid(x) at x = -inf: -inf * 0 = NaN, silently as in PyTorch
 class SiLU(Function):
     def forward(self, X):
         self.X, self.S = X, _sigmoid(self.xp, X)

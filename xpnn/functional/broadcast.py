@@ -125,6 +125,28 @@ def promote(a, b, op="op", broadcast=True):
     return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
 
 
+def index_arg(v):
+    """``v``, or the int in ``v`` where it is a 0-d integer tensor: PyTorch takes those as
+    dims and sizes (through ``__index__``)."""
+    if isinstance(v, TensorBase) and v.ndim == 0 and B.dtype_is(v.xp, v.dtype, "integral"):
+        return int(v.item())
+    return v
+
+
+def promote_float(a, b, op="op"):
+    """:func:`promote` for the ops that compute integers in the default float dtype (div,
+    copysign, atan2, ...): where neither operand is floating, each tensor becomes float
+    first, from its own dtype, so ``uint8 tensor / -1`` is -1.0 as in PyTorch (not 1/255
+    from a -1 wrapped into uint8)."""
+    def integral(v):
+        return not isinstance(v, (float, complex)) and not (
+            isinstance(v, TensorBase) and v._be.is_inexact(v.dtype))
+
+    if integral(a) and integral(b):
+        a, b = (_floating(v) if isinstance(v, TensorBase) else v for v in (a, b))
+    return promote(a, b, op)
+
+
 def _wrap_int(v, t, op):
     """A Python int beside an integer tensor ``t`` it overflows, wrapped into ``t``'s dtype
     as PyTorch converts it (``int8 tensor + 1000`` adds -24; ``where`` refuses, as

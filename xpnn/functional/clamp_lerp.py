@@ -101,6 +101,7 @@ def clamp(input, min=None, max=None):
         # PyTorch's gradient: to x where min <= x <= max (a tie is x's), to a bound where
         # it wins (maximum/minimum split ties in half)
         nan_bound = None
+        refuse_complex("clamp", *(b for b in (min, max) if isinstance(b, TensorBase)))
         if min is not None:
             lo = as_tensor(min, like=x, op="clamp")
             x = where(_less(x, lo), lo, x)

@@ -90,6 +90,9 @@ class Compare(Function):
     def forward(self, A, B, op=None):
         if op in ("and", "or", "xor"):  # on truth values: numbers count as x != 0
             A, B = (X if X.dtype == self.xp.bool else X != 0 for X in (A, B))
+        elif op in ("lt", "le", "gt", "ge") and A.dtype == self.xp.bool:
+            # the standard orders numbers only: False < True as 0 < 1 (PyTorch)
+            A, B = (self.xp.astype(X, self.xp.uint8) for X in (A, B))
         return Compare.OPS[op](A, B)
 
 

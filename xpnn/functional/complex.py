@@ -8,6 +8,7 @@ and gradients are the same.
 """
 from __future__ import annotations
 
+import builtins
 import math
 
 from .. import backend as B
@@ -32,8 +33,15 @@ def _complex_dtype(xp, real_dtype):
 
 
 def _join(xp, re, im, dtype):
-    """re + i im as ``dtype`` (the standard has no complex(re, im))."""
-    return xp.astype(re, dtype) + xp.astype(im, dtype) * 1j
+    """re + i im as ``dtype`` (the standard has no complex(re, im)). ``im * 1j`` is a complex
+    product, NaN + i inf for an infinite ``im`` (NaN + i NaN for a NaN): those parts come
+    from constants, so ``re`` stays (PyTorch's ``complex``)."""
+    def const(v):
+        return xp.asarray(builtins.complex(0, v), dtype=dtype, device=im.device)
+    finite = xp.isfinite(im)
+    part = xp.where(finite, xp.astype(xp.where(finite, im, 0.), dtype) * 1j, xp.where(
+        im > 0, const(math.inf), xp.where(im < 0, const(-math.inf), const(math.nan))))
+    return part + xp.astype(re, dtype)  # (torch's a + b multiplies b by alpha=1: b finite)
 
 
 def is_complex(input):

@@ -76,10 +76,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise ShapeError(f"cosine_similarity: x1 of shape {a.shape} and x2 of shape "
                          f"{b.shape} do not broadcast") from None
     d = _axis("cosine_similarity", dim, len(shape))
-    if a.ndim < len(shape) or b.ndim < len(shape):  # give both the broadcast rank
-        from .shape import reshape
-        a = reshape(a, (1,) * (len(shape) - a.ndim) + a.shape)
-        b = reshape(b, (1,) * (len(shape) - b.ndim) + b.shape)
+    from .shape import expand
+    # both at the broadcast shape: the norms run over the broadcast ``dim`` (a size-1 side
+    # counts once per element of the other, as PyTorch)
+    a = a if tuple(a.shape) == tuple(shape) else expand(a, tuple(shape))
+    b = b if tuple(b.shape) == tuple(shape) else expand(b, tuple(shape))
     return CosineSimilarity.apply(a, b, axis=d, eps=float(eps))
 
 
@@ -141,9 +142,11 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
         raise ShapeError(f"cosine_embedding_loss: target of shape {y.shape} does not match "
                          f"inputs of shapes {x1.shape} and {x2.shape}")
     d = y.ndim
-    # PyTorch's own formula: eps 1e-12 added to each squared norm
+    # PyTorch's own formula: eps 1e-12 added to each squared norm, a float32 constant in its
+    # kernels (so 9.999999960041972e-13 in float64 too)
     dot = sum(mul(x1, x2), dim=d)
-    denom = sqrt(mul(add(sum(mul(x1, x1), dim=d), 1e-12), add(sum(mul(x2, x2), dim=d), 1e-12)))
+    eps = 9.999999960041972e-13
+    denom = sqrt(mul(add(sum(mul(x1, x1), dim=d), eps), add(sum(mul(x2, x2), dim=d), eps)))
     cos = dot / denom
     pos = where(_label_is(y, 1), 1.0 - cos, 0.0)
     neg = where(_label_is(y, -1), clamp(cos - float(margin), min=0.0), 0.0)

@@ -18,7 +18,7 @@ from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ZeroDivisi
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
 from .complex_base import conj, refuse_complex
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
-                        promote, quiet, unbroadcast, unbroadcast_graph)
+                        promote, promote_float, quiet, unbroadcast, unbroadcast_graph)
 from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # noqa: F401
                       greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal,
                       logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, ne,
@@ -26,6 +26,7 @@ from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # n
 from .intops import IntBinary  # recorded ops, so an ONNX export sees them
 from .intops import check_alpha as _check_alpha, int_pow
 from .clamp_lerp import Clip, Lerp, clamp, clip, lerp  # noqa: F401 (re-exported)
+from .fmod_kernels import fmod_array
 from .transfer import to
 from .unary import (Abs, Constant, Cos, Exp, Expm1, Log, Log1p, Neg, _rounding,  # noqa: F401
                     Reciprocal, Rsqrt, Sin, Sqrt, abs, absolute, ceil, cos, exp, expm1, floor,
@@ -132,11 +133,9 @@ class Pow(Function):
             # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch: a^0 is constant)
             dA = unbroadcast(xp, xp.where(B == 0, zero, dY * B * A ** (B - 1)), A.shape)
         if self.needs[1]:
-            # d(a^b)/db = a^b log a: 0 where a == 0 and b >= 0, NaN where a < 0 (PyTorch)
-            logA = xp.log(xp.where(A > 0, A, xp.ones_like(A)))
-            dB = dY * self.Y * logA
-            dB = xp.where(A < 0, xp.asarray(float("nan"), dtype=dB.dtype, device=dB.device),
-                          xp.where((A == 0) & (B >= 0), zero, dB))
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule: NaN
+            # where a < 0, -inf at a == 0 and b < 0, where a^b is inf)
+            dB = xp.where((A == 0) & (B >= 0), zero, dY * (self.Y * xp.log(A)))
             dB = unbroadcast(xp, dB, B.shape)
         return dA, dB
 
@@ -146,8 +145,7 @@ class Pow(Function):
         if self.needs[0]:
             dA = unbroadcast_graph(where(B == 0, 0.0, dY * B * A ** (B - 1)), A.shape)
         if self.needs[1]:
-            logA = log(where(A > 0, A, 1.0))
-            dB = where(A < 0, float("nan"), where((A == 0) & (B >= 0), 0.0, dY * A ** B * logA))
+            dB = where((A == 0) & (B >= 0), 0.0, dY * (A ** B * log(A)))
             dB = unbroadcast_graph(dB, B.shape)
         return dA, dB
 
@@ -169,31 +167,73 @@ class PowScalar(Function):
         return dY * conj_t(self.p * self.inputs[0] ** (self.p - 1))
 
 
+def _floor_div(be, A, B):
+    """floor(A / B) as Python's float ``//`` (and PyTorch's): from the exact remainder, so
+    1. // 0.1 is 9 (floor of the rounded quotient 10.0 would be 10), inf // 2 is NaN and
+    7 // -inf is -1; a zero divisor gives A / B."""
+    xp = be.xp
+    mod = fmod_array(be, A, B)
+    div = (A - mod) / B
+    div = xp.where((mod != 0) & ((B < 0) != (mod < 0)), div - 1, div)
+    whole = xp.floor(div)
+    whole = xp.where(div - whole > 0.5, whole + 1, whole)
+    whole = xp.where(div == 0, xp.copysign(xp.zeros_like(div), A / B), whole)
+    return xp.where(B == 0, A / B, whole)
+
+
+@quiet
+class RoundedDiv(Function):
+    """floor or trunc of A / B (floats): a zero gradient to both, as PyTorch's (not
+    Constant after Div, whose backward would give 0 / 0 = NaN where B == 0), or none where
+    ``no_derivative`` names the op (floor_divide): backward raises."""
+
+    saved_inputs = ()
+
+    def forward(self, A, B, mode=None, no_derivative=None):
+        self.shapes, self.no_derivative = (A.shape, B.shape), no_derivative
+        return _floor_div(self.be, A, B) if mode == "floor" else self.xp.trunc(A / B)
+
+    def backward(self, dY):
+        if self.no_derivative is not None:
+            raise RuntimeError(f"{self.no_derivative}: derivative for "
+                               f"aten::{self.no_derivative} is not implemented")
+        xp = self.xp
+        return tuple(xp.zeros(s, dtype=dY.dtype, device=dY.device) if need else None
+                     for s, need in zip(self.shapes, self.needs))
+
+    def backward_graph(self, dY):
+        return tuple(None if d is None else dY._result(d, dY._be) for d in
+                     self.backward(dY.array))
+
+
 class Maximum(Function):
-    """max(A, B) elementwise (sign=-1: min); at a tie each side gets half the gradient, as
-    in PyTorch."""
+    """max(A, B) elementwise (sign=-1: min); at a tie each side gets half the gradient, and
+    where either is NaN both get all of it, as in PyTorch (each side's weight is 1 less
+    where it lost, less a half where it tied)."""
 
     saved_inputs = ()
 
     def forward(self, A, B, sign=1):
         xp = self.xp
         self.shapes = (A.shape, B.shape)
+        if A.dtype == xp.bool:  # the standard orders numbers only: max is "or", min "and"
+            return A | B if sign > 0 else A & B
         if self.record:
-            win = A > B if sign > 0 else A < B
-            tie = A == B
-            self.wa = xp.astype(win, A.dtype) + 0.5 * xp.astype(tie, A.dtype)
+            half = 0.5 * xp.astype(A == B, A.dtype)
+            self.wa = 1 - xp.astype(A < B if sign > 0 else A > B, A.dtype) - half
+            self.wb = 1 - xp.astype(A > B if sign > 0 else A < B, A.dtype) - half
         return xp.maximum(A, B) if sign > 0 else xp.minimum(A, B)
 
     def backward(self, dY):
-        xp, (sa, sb), wa = self.xp, self.shapes, self.wa
-        dA = unbroadcast(xp, dY * wa, sa) if self.needs[0] else None
-        dB = unbroadcast(xp, dY * (1 - wa), sb) if self.needs[1] else None
+        xp, (sa, sb) = self.xp, self.shapes
+        dA = unbroadcast(xp, dY * self.wa, sa) if self.needs[0] else None
+        dB = unbroadcast(xp, dY * self.wb, sb) if self.needs[1] else None
         return dA, dB
 
     def backward_graph(self, dY):
-        (sa, sb), wa = self.shapes, self.wa  # wa: a constant of the inputs' order
-        dA = unbroadcast_graph(dY * wa, sa) if self.needs[0] else None
-        dB = unbroadcast_graph(dY * (1 - wa), sb) if self.needs[1] else None
+        sa, sb = self.shapes  # wa, wb: constants of the inputs' order
+        dA = unbroadcast_graph(dY * self.wa, sa) if self.needs[0] else None
+        dB = unbroadcast_graph(dY * self.wb, sb) if self.needs[1] else None
         return dA, dB
 
 
@@ -242,7 +282,7 @@ def rounded_div(input, other, rounding_mode, no_derivative=None):
     """:func:`div`; ``no_derivative`` names an op whose backward refuses, as PyTorch's
     (``floor_divide``: its floats have no derivative there, ``div(rounding_mode="floor")``
     has a zero one)."""
-    a, b = promote(input, other, "div")
+    a, b = (promote if rounding_mode is not None else promote_float)(input, other, "div")
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
             raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
@@ -253,8 +293,8 @@ def rounded_div(input, other, rounding_mode, no_derivative=None):
         if not a._be.is_floating(a.dtype):  # exact in the integers (floats lose > 2^24)
             check_divisor(a._be, b.array, "div")
             return IntBinary.apply(a, b, op=rounding_mode)
-        q = Div.apply(_floating(a), _floating(b))
-        q = Constant.apply(q, fn=rounding_mode, no_derivative=no_derivative)
+        q = RoundedDiv.apply(_floating(a), _floating(b), mode=rounding_mode,
+                             no_derivative=no_derivative)
         return q if a._be.is_floating(a.dtype) else _cast(q, a.dtype)
     if not a._be.is_inexact(a.dtype):
         a, b = _floating(a), _floating(b)

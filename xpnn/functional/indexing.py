@@ -326,13 +326,17 @@ def split(tensor, split_size_or_sections, dim=0):
     """Pieces along ``dim``: of size ``split_size`` each (the last may be smaller), or of the
     listed sizes, as ``torch.split``."""
     x = as_tensor(tensor, op="split")
+    if x.ndim == 0:
+        raise ShapeError("split: split expects at least a 1-dimensional tensor, got a 0-d one")
     d = _axis("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
-        if s <= 0:
-            raise ArgumentError(f"split: split_size must be positive, got {s}")
-        sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+        if s < 0 or s == 0 and n:  # (0 only where the dim is empty, as PyTorch)
+            raise ArgumentError(f"split: split_size must be positive (0 only for an empty "
+                                f"dim), got {s} for dim {d} of size {n}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] if s else []
+        sizes = sizes or [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -347,6 +351,8 @@ def split(tensor, split_size_or_sections, dim=0):
 def chunk(input, chunks, dim=0):
     """``chunks`` pieces of (nearly) equal size along ``dim``, as ``torch.chunk``."""
     x = as_tensor(input, op="chunk")
+    if x.ndim == 0:
+        raise ShapeError("chunk: chunk expects at least a 1-dimensional tensor, got a 0-d one")
     if chunks <= 0:
         raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     d = _axis("chunk", dim, x.ndim)

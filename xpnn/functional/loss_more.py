@@ -57,7 +57,9 @@ class KLDiv(_Pointwise):
         logT = xp.log(xp.where(pos, T, xp.ones_like(T)))
         nan = xp.asarray(float("nan"), dtype=T.dtype, device=T.device)
         tlogt = xp.where(pos, T * logT, xp.where(T == 0, xp.zeros_like(T), nan))
-        return tlogt - T * X, -T, xp.where(pos, logT + 1, xp.zeros_like(T)) - X
+        # d/dt: log t + 1 - input, NaN where t <= 0 (PyTorch differentiates xlogy(t, t):
+        # t / t there)
+        return tlogt - T * X, -T, xp.where(pos, logT + 1, nan) - X
 
     @staticmethod
     def grads(X, T, log_target=False):
@@ -65,7 +67,7 @@ class KLDiv(_Pointwise):
             E = T.exp()
             return -E, E * (T - X + 1)
         pos = T > 0
-        return -T, (T.where(pos, 1.0).log() + 1).where(pos, 0.0) - X
+        return -T, (T.where(pos, 1.0).log() + 1).where(pos, math.nan) - X
 
 
 class PoissonNLL(_Pointwise):

@@ -60,7 +60,7 @@ class L1(_Pointwise):
     @staticmethod
     def pointwise(xp, X, T):
         D = X - T
-        S = xp.sign(D)
+        S = xp.where(xp.isnan(D), xp.zeros_like(D), xp.sign(D))  # sign(NaN) is 0 in PyTorch
         return xp.abs(D), S, -S
 
     @staticmethod
@@ -84,6 +84,11 @@ class Huber(_Pointwise):
         return G, -G
 
 
+# PyTorch's 1e-12 floor of P (1 - P) in the BCE gradient, which its kernels hold as a float32
+# (float64 gradients at P = 0 or 1 are 1 / 9.999999960041972e-13)
+_BCE_EPS = 9.999999960041972e-13
+
+
 class BCE(_Pointwise):
     @staticmethod
     def pointwise(xp, P, T, weight=None):
@@ -95,16 +100,21 @@ class BCE(_Pointwise):
         log1mp = xp.maximum(xp.where(room, xp.log1p(xp.where(room, -P, 0.0)), -100.0),
                             -100.0)
         L = -(T * logp + (1 - T) * log1mp)
-        G = (P - T) / xp.maximum(P * (1 - P), 1e-12)
-        GT = log1mp - logp
+        G = (P - T) / xp.maximum(P * (1 - P), _BCE_EPS)
+        # dL/dT = -logit(P) = log((1 - P) / P), unclamped as PyTorch's: +inf at P == 0,
+        # -inf at P == 1
+        inside = some & room
+        odds = xp.where(inside, P / xp.where(room, 1 - P, 1.0), 1.0)
+        inf = xp.full(P.shape, math.inf, dtype=P.dtype, device=P.device)
+        GT = xp.where(inside, -xp.log(odds), xp.where(some, -inf, inf))
         if weight is not None:
             L, G, GT = L * weight, G * weight, GT * weight
         return L, G, GT
 
     @staticmethod
     def grads(P, T, weight=None):
-        G = (P - T) / (P * (1 - P)).clamp(min=1e-12)
-        GT = (-P).log1p().clamp(min=-100.0) - P.log().clamp(min=-100.0)
+        G = (P - T) / (P * (1 - P)).clamp(min=_BCE_EPS)
+        GT = -(P / (1 - P)).log()
         if weight is not None:
             w = P._result(weight, P._be)
             G, GT = G * w, GT * w

@@ -35,8 +35,17 @@ def _tap_valid(be, geo, shape, t):
 def first_max_hits(be, Xc, Yc, taps, geo, shape):
     """Yield (tap, hit) for each tap of the windows: hit is True where that tap holds the
     window's maximum and no earlier tap does (ties go to the first maximum in row-major
-    window order, as in PyTorch), never on padding. The last tap takes whatever is left, so
-    a window of NaNs still sends its gradient somewhere (NaN == NaN is False)."""
+    window order, as in PyTorch), never on padding. A window holding a NaN (its maximum)
+    hits at its last NaN, as PyTorch's kernels, where a NaN beats every earlier value. The
+    last tap takes whatever is left, so every window sends its gradient somewhere."""
+    xp = be.xp
+    last_nan = None  # per window, the last tap holding a NaN (-1: none)
+    # (on the host, only where a window's maximum is NaN: max propagates NaN, one pass)
+    if be.is_floating(Xc.dtype) and not (be.on_host and not (
+            math.prod(Yc.shape) and bool(xp.isnan(xp.max(Yc))))):
+        last_nan = xp.full(Yc.shape, -1, dtype=xp.int32, device=Yc.device)
+        for t, tap in enumerate(taps):
+            last_nan = xp.where(xp.isnan(Xc[:, tap[0], tap[1], :]), t, last_nan)
     taken = None
     last = len(taps) - 1
     for t, tap in enumerate(taps):
@@ -44,7 +53,9 @@ def first_max_hits(be, Xc, Yc, taps, geo, shape):
         if t == last and taken is not None:
             hit = ~taken
         else:
-            hit = Xc[:, tap[0], tap[1], :] == Yc
+            hit = Xc[:, tap[0], tap[1], :] == Yc  # never in a NaN window
+            if last_nan is not None:
+                hit |= last_nan == t
             if taken is not None:
                 hit &= ~taken
         if valid is not None:
@@ -158,8 +169,9 @@ def _max_pool_forward_cupy(be, Xc, taps, geo):
 
 def _max_pool_backward_cupy(be, Xc, Yc, dYc, taps, geo, shape):
     """first_max_hits' choice per window (the first tap equal to the maximum and not on
-    padding; failing that the last tap, unless the window has one tap), its gradient
-    written there. Windows that overlap take the portable code (no atomic adds)."""
+    padding, or in a window whose maximum is NaN its last NaN; failing that the last tap,
+    unless the window has one tap), its gradient written there. Windows that overlap take
+    the portable code (no atomic adds)."""
     kernel, stride, pad, dilation, out, _ = geo
     if not _disjoint(kernel, stride, dilation) or not B.kernel_floats(Xc, dYc):
         return _max_pool_backward_portable(be, Xc, Yc, dYc, taps, geo, shape)
@@ -167,11 +179,13 @@ def _max_pool_backward_cupy(be, Xc, Yc, dYc, taps, geo, shape):
     be.kernel("xpnn_max_pool_back", "T dy, T y, raw T X, " + _GEOMETRY +
               ", int64 ph, int64 pw, int64 H, int64 W", "raw T dX", _WINDOW +
               "long long last = kh * kw - 1, pick = -1;"
+              "bool nan_window = !(y == y);"
               "for (long long t = 0; t <= last; ++t) {"
               "  long long hp = oh * sh + t / kw * dh, wp = ow * sw + t % kw * dw;"
               "  long long at = ((ch * Hp + hp) * Wp + wp) * N + n_;"
               "  if (hp < ph || hp >= ph + H || wp < pw || wp >= pw + W) continue;"
-              "  if (t < last || last == 0) { if (X[at] == y) { pick = at; break; } }"
+              "  if (nan_window) { if (!(X[at] == X[at]) || (t == last && pick < 0)) pick = at; }"
+              "  else if (t < last || last == 0) { if (X[at] == y) { pick = at; break; } }"
               "  else pick = at;"
               "}"
               "if (pick >= 0) dX[pick] = dy;")(

@@ -21,6 +21,7 @@ from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, IndexRange
 from ..autograd import TensorBase, as_tensor, no_grad
 from .complex import (Angle, angle, conj, conj_physical, imag, is_conj,  # noqa: F401
                       is_neg, real, resolve_conj, resolve_neg)  # moved there, re-exported
+from .complex_base import refuse_complex
 from .elementwise import promote
 from .indexing import index_add
 from .shape import _axis
@@ -57,6 +58,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if x.ndim > 2:
         raise ShapeError(f"cov: expected input to have two or fewer dimensions but got an "
                          f"input with {x.ndim} dimensions")
+    refuse_complex("cov", x)  # (PyTorch's takes conjugates; xpnn's has no complex form)
     if not x._be.is_floating(x.dtype):
         x = x.to(B.get_default_dtype())
     X = x.reshape(1, -1) if x.ndim < 2 else x
@@ -296,10 +298,10 @@ def vander(x, N=None, increasing=False):
         raise ValueError(f"vander: N must be non-negative, got {N}")
     if cols <= 1:
         xp, be = t.xp, t._be
-        dt = t.dtype if be.is_floating(t.dtype) else xp.int64
+        dt = t.dtype if be.is_inexact(t.dtype) else xp.int64
         return t._result(xp.ones((t.shape[0], cols), dtype=dt, device=be.device), be)
     from ..linalg import vander as _vander
-    if not t._be.is_floating(t.dtype):
+    if not t._be.is_inexact(t.dtype):
         t = t.to("int64")
     out = _vander(t, N=cols)
     return out if increasing else out.flip(-1)

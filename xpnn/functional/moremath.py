@@ -12,8 +12,9 @@ import math
 
 from .. import backend as B
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented
-from ..autograd import Function, as_tensor
-from .elementwise import _floating, check_divisor, clamp, promote, quiet, unbroadcast
+from ..autograd import Function, TensorBase, as_tensor
+from .elementwise import (_floating, check_divisor, clamp, promote, promote_float, quiet,
+                          unbroadcast)
 from .graph_math import remainder_graph, unary_graph
 from . import elementwise as E
 from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
@@ -152,7 +153,7 @@ class Remainder(Function):
 
 def _binary(cls, name):
     def op(input, other):
-        a, b = promote(input, other, name)
+        a, b = promote_float(input, other, name)
         return cls.apply(_floating(a), _floating(b))
     op.__name__ = op.__qualname__ = name
     return op
@@ -274,6 +275,9 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     where the input was finite."""
     from .elementwise import where
     x = as_tensor(input, op="nan_to_num")
+    if x._be.is_complex(x.dtype):  # each part on its own (PyTorch)
+        from .complex import complex as _complex, imag, real
+        return _complex(*(nan_to_num(p, nan, posinf, neginf) for p in (real(x), imag(x))))
     if not x._be.is_floating(x.dtype):
         return x
     info = B.np.finfo(B.dtype_name(x.dtype))
@@ -310,16 +314,20 @@ def float_power(input, exponent):
     whatever the inputs' dtypes)."""
     from .elementwise import pow as _pow
     x = as_tensor(input, op="float_power")
-    base = x.to(dtype="float64")
     if isinstance(exponent, B.np.ndarray) or hasattr(exponent, "shape"):
-        exponent = as_tensor(exponent, like=x, op="float_power").to(dtype="float64")
-    return _pow(base, exponent)
+        exponent = as_tensor(exponent, like=x, op="float_power")
+    # complex128 where either side is complex (a tensor or a Python complex), as PyTorch
+    wide = "complex128" if x._be.is_complex(x.dtype) or isinstance(exponent, complex) or \
+        isinstance(exponent, TensorBase) and x._be.is_complex(exponent.dtype) else "float64"
+    if isinstance(exponent, TensorBase):
+        exponent = exponent.to(dtype=wide)
+    return _pow(x.to(dtype=wide), exponent)
 
 
 def ldexp(input, other):
     """input * 2 ** other, as ``torch.ldexp`` (a float result; gradients to both)."""
     from .elementwise import mul, pow as _pow
-    a, b = promote(input, other, "ldexp")
+    a, b = promote_float(input, other, "ldexp")
     return mul(_floating(a), _pow(2.0, _floating(b)))
 
 

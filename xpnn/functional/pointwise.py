@@ -2,8 +2,8 @@
 deg2rad/rad2deg, signbit, copysign and the NaN-ignoring fmax/fmin; erfc and erfinv are in
 erf_special.py (re-exported here).
 
-The Array API has no fmod: it has a portable version here and the native one of the backends
-that have it, in a table by backend name (``FMOD``), as erf does.
+The Array API has no fmod: fmod_kernels.py has a portable version and the native one of the
+backends that have it, in a table by backend name (``FMOD``), as erf does.
 """
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import math
 from .. import backend as B
 from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
-from .elementwise import (_floating, check_divisor, isnan, mul, promote, quiet, sign,
-                          unbroadcast, where)
+from .complex_base import refuse_complex
+from .elementwise import (_floating, check_divisor, isnan, mul, promote, promote_float,
+                          quiet, sign, unbroadcast, where)
+from .fmod_kernels import FMOD, fmod_array, fmod_portable  # noqa: F401
 from .erf_special import (ERFC, ERFINV, Erfc, Erfinv, erfc, erfc_portable,  # noqa: F401
                           erfinv, erfinv_portable)
 from .graph_math import (copysign_graph, fmax_graph, logit_graph, remainder_graph,
@@ -26,27 +28,6 @@ def _zero(xp, like):
 
 
 # -- fmod ------------------------------------------------------------------------------------
-def fmod_portable(be, A, B):
-    """C's fmod: the remainder of |A| / |B| with the sign of A (exact, as remainder of two
-    non-negative numbers is)."""
-    xp = be.xp
-    R = xp.remainder(xp.abs(A), xp.abs(B))
-    if be.is_floating(A.dtype):
-        return xp.copysign(R, A)  # -0.0 stays -0.0, as in PyTorch
-    return xp.where(A < 0, -R, R)
-
-
-def _fmod_native(be, A, B):
-    return be.lib.fmod(A, B)
-
-
-FMOD = {"numpy": _fmod_native, "torch": _fmod_native, "cupy": _fmod_native}
-
-
-def fmod_array(be, A, B):
-    return FMOD.get(be.name, fmod_portable)(be, A, B)
-
-
 @quiet
 class Fmod(Function):
     """A - trunc(A / B) B (the sign of A); dA = 1, dB = -trunc(A / B)."""
@@ -293,23 +274,33 @@ class FMax(Function):
 def xlogy(input, other):
     """input * log(other), 0 where input is 0 (unless other is NaN), as ``torch.xlogy``
     (integers give the default float dtype)."""
-    a, b = promote(input, other, "xlogy")
+    a, b = promote_float(input, other, "xlogy")
     return Xlogy.apply(_floating(a), _floating(b))
 
 
 def copysign(input, other):
     """|input| with the sign of ``other`` (-0.0 counts as negative), as ``torch.copysign``
     (integers give the default float dtype); no gradient flows to ``other``."""
-    a, b = promote(input, other, "copysign")
+    a, b = promote_float(input, other, "copysign")
     return CopySign.apply(_floating(a), _floating(b))
 
 
 def fmax(input, other):
     """The elementwise maximum where a NaN loses to a number (NaN only where both are), as
     ``torch.fmax``."""
-    return FMax.apply(*promote(input, other, "fmax"), sign=1)
+    a, b = promote(input, other, "fmax")
+    refuse_complex("fmax", a, kind="runtime")
+    if a.dtype == a.xp.bool:  # no NaN to skip: maximum ("or")
+        from .elementwise import maximum
+        return maximum(a, b)
+    return FMax.apply(a, b, sign=1)
 
 
 def fmin(input, other):
     """The elementwise minimum where a NaN loses to a number, as ``torch.fmin``."""
-    return FMax.apply(*promote(input, other, "fmin"), sign=-1)
+    a, b = promote(input, other, "fmin")
+    refuse_complex("fmin", a, kind="runtime")
+    if a.dtype == a.xp.bool:
+        from .elementwise import minimum
+        return minimum(a, b)
+    return FMax.apply(a, b, sign=-1)

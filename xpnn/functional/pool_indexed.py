@@ -31,9 +31,22 @@ def _adaptive_bounds(n, o):
     return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
 
 
+def _window_argmax(be, win):
+    """The position along the last axis of each window's first maximum (the standard's
+    argmax), or of its last NaN where it holds one, as PyTorch's kernels pick."""
+    xp = be.xp
+    a = xp.argmax(win, axis=-1)
+    if not be.is_floating(win.dtype):
+        return a
+    nan = xp.astype(xp.isnan(win), xp.int8)
+    last_nan = win.shape[-1] - 1 - xp.argmax(xp.flip(nan, axis=-1), axis=-1)
+    return xp.where(xp.max(nan, axis=-1) > 0, last_nan, a)
+
+
 class AdaptiveMaxPool(Function):
     """Y[n, c, i, j] = max of X[n, c] over the adaptive window (i, j); the gradient goes to
-    the first maximum in row-major window order (the saved index), as PyTorch's."""
+    the first maximum in row-major window order, or the last NaN (the saved index), as
+    PyTorch's."""
 
     saved_inputs = ()
 
@@ -44,7 +57,7 @@ class AdaptiveMaxPool(Function):
         for r0, r1 in _adaptive_bounds(H, out[0]):
             for c0, c1 in _adaptive_bounds(W, out[1]):
                 win = xp.reshape(X[:, :, r0:r1, c0:c1], (N, C, (r1 - r0) * (c1 - c0)))
-                a = xp.argmax(win, axis=2)  # the first maximum, as the standard specifies
+                a = _window_argmax(self.be, win)
                 picks.append((a // (c1 - c0) + r0) * W + (a % (c1 - c0) + c0))
         idx = xp.reshape(xp.stack(picks, axis=2), (N, C) + tuple(out))
         self.flat = _plane_offsets(xp, xp.reshape(idx, (N * C, -1)), H * W, dev)

@@ -18,6 +18,7 @@ import warnings
 from .. import backend as B
 from ..autograd import Function
 from .._errors import ArgumentError, ShapeError
+from .complex_base import refuse_complex
 from .transfer import to
 from .reduce_basic import (  # noqa: F401  (re-exported: the import path of the basics)
     BoolReduce, CumSum, Max, MaxDim, MaxResult, Mean, MinResult, Prod, Sum, _arg, _axes,
@@ -201,6 +202,7 @@ def logsumexp(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
     if axis is not None:
         dim = None
     x, axes, keep = _prep("logsumexp", input, dim, axis, keepdim, keepdims)
+    refuse_complex("logsumexp", x)  # (not its real part's, silently)
     if not x._be.is_floating(x.dtype):  # PyTorch: integers and bools in the default float
         x = to(x, dtype=B.get_default_dtype())
     return LogSumExp.apply(x, axes=axes, keepdims=keep)

@@ -10,8 +10,9 @@ import math
 from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
-from .._errors import DtypeError, IndexRangeError, ShapeError
+from .._errors import DtypeError, DtypeNotImplemented, IndexRangeError, ShapeError
 from .complex_base import refuse_complex
+from .broadcast import index_arg
 from .transfer import to
 from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
 
@@ -37,7 +38,7 @@ def _axes(op, dim, nd):
     dims = (dim,) if not isinstance(dim, (tuple, list)) else dim
     n = builtins.max(nd, 1)
     out = []
-    for d in dims:
+    for d in map(index_arg, dims):
         if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)):
             raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {d!r}")
         if not -n <= d < n:
@@ -112,23 +113,17 @@ class Mean(Function):
 class Prod(Function):
     saves_output = True
 
-    def forward(self, X, axes=(), keepdims=False):
-        self.X, self.axes, self.keep = X, axes, keepdims
+    def forward(self, X, axes=(), keepdims=False, whole=False):
+        self.X, self.axes, self.keep, self.whole = X, axes, keepdims, whole
         self.Y = self.xp.prod(X, axis=axes, keepdims=True)
         return self.Y if keepdims else self.xp.reshape(self.Y, _drop(X.shape, axes))
 
     def backward(self, dY):
+        from .prod_grad import prod_grad  # d prod / dx_i = prod_{j != i} x_j, PyTorch's way
         xp, X = self.xp, self.X
         g = dY if self.keep else _expand(xp, dY, self.axes)
-        # d prod / dx_i = prod_{j != i} x_j, computed without dividing by an x_i == 0
-        zero = X == 0
-        nonzero = xp.where(zero, xp.ones_like(X), X)
-        p_nz = xp.prod(nonzero, axis=self.axes, keepdims=True)
-        zeros = xp.sum(xp.astype(zero, X.dtype), axis=self.axes, keepdims=True)
-        # one zero in the slice: only it gets prod of the others; two or more: all 0
-        d = xp.where(zero, xp.where(zeros == 1, p_nz, 0.0),
-                     xp.where(zeros == 0, p_nz / nonzero, 0.0))
-        return g * d
+        with self.be.quiet():  # prod / x_i where x_i == 0 is discarded by a where
+            return g * prod_grad(xp, X, self.Y, tuple(self.axes), self.whole)
 
     def backward_graph(self, dY):
         from .reduce_graph import prod_graph  # g * the product of the others, recorded
@@ -223,8 +218,10 @@ def _float_input(op, x, dtype=None, complex_ok=False):
     if dtype is not None:  # a cast in the graph (no-op where x has that dtype already)
         return to(x, dtype=dtype)
     if not x._be.is_floating(x.dtype) and not (complex_ok and x._be.is_complex(x.dtype)):
-        raise DtypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)} "
-                         "(pass dtype= or cast with .float())")
+        # (both of PyTorch's classes here: RuntimeError for mean/var, NotImplementedError
+        # for logcumsumexp's missing integer kernel)
+        raise DtypeNotImplemented(f"{op}: expected a floating tensor, got "
+                                  f"{B.dtype_name(x.dtype)} (pass dtype= or cast with .float())")
     return x
 
 
@@ -253,7 +250,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     elif not x._be.is_inexact(x.dtype) and x.dtype != x.xp.int64:
         # PyTorch: bools and every integer type (uint8 too) to int64
         x = to(x, dtype="int64")
-    return Prod.apply(x, axes=axes, keepdims=keep)
+    return Prod.apply(x, axes=axes, keepdims=keep, whole=dim is None and axis is None)
 
 
 def _max_min(op, sign, input, dim, keepdim, axis, keepdims):
@@ -301,6 +298,8 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The maximum values over ``dim`` (ties share the gradient)."""
     x, axes, keep = _prep("amax", input, dim, axis, keepdim, keepdims)
+    refuse_complex("amax", x)  # (no order)
+    _nonempty_all("amax", x, dim if axis is None else axis, axes)
     if x.dtype == x.xp.bool:
         return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=1), dtype="bool")
     return Max.apply(x, axes=axes, keepdims=keep, sign=1, nan_slice=True)
@@ -308,9 +307,23 @@ def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     x, axes, keep = _prep("amin", input, dim, axis, keepdim, keepdims)
+    refuse_complex("amin", x)  # (no order)
+    _nonempty_all("amin", x, dim if axis is None else axis, axes)
     if x.dtype == x.xp.bool:
         return to(Max.apply(to(x, dtype="uint8"), axes=axes, keepdims=keep, sign=-1), dtype="bool")
     return Max.apply(x, axes=axes, keepdims=keep, sign=-1, nan_slice=True)
+
+
+def _nonempty_all(op, x, dim, axes):
+    """PyTorch's errors for amax/amin with nothing to reduce: RuntimeError for an empty
+    tensor without a dim, IndexError for a reduced dim of size 0."""
+    if dim is None and x.ndim and not math.prod(x.shape):
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0 (shape {tuple(x.shape)}); specify the dim")
+    for d in axes if dim is not None else ():
+        if x.shape[d] == 0:
+            raise IndexRangeError(f"{op}(): Expected reduction dim {d} to have non-zero size "
+                                  f"(shape {tuple(x.shape)})")
 
 
 def _nonempty(op, x, dims):
@@ -334,9 +347,9 @@ def _arg(op, input, dim, keepdim, axis, keepdims):
     if d is not None:
         _nonempty(op, x, _axes(op, d, x.ndim))
     with no_grad():
-        if d is None:
+        if d is None or x.ndim == 0:  # (a 0-d tensor's dim 0 or -1: index 0, 0-d)
             idx = MaxDim.apply(reshape(x, (-1,)), dim=0, keepdim=False, sign=sign)[1]
-            return reshape(idx, (1,) * x.ndim) if keep else idx
+            return reshape(idx, (1,) * x.ndim) if keep or x.ndim == 0 else idx
         return MaxDim.apply(x, dim=_axes(op, d, x.ndim)[0], keepdim=keep, sign=sign)[1]
 
 
@@ -373,4 +386,8 @@ def cumsum(input, dim, *, dtype=None):
     elif not x._be.is_inexact(x.dtype) and x.dtype != x.xp.int64:
         # PyTorch: bools and every integer type (uint8 too) to int64
         x = to(x, dtype="int64")
-    return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0] if x.ndim else 0)
+    if x.ndim == 0:  # a 0-d input stays 0-d (PyTorch), after the dim check
+        from .shape import reshape
+        _axes("cumsum", dim, 1)
+        return reshape(CumSum.apply(reshape(x, (1,)), axis=0), ())
+    return CumSum.apply(x, axis=_axes("cumsum", dim, x.ndim)[0])

@@ -13,6 +13,7 @@ from .. import backend as B
 from .._errors import ArgumentError
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
+from .complex_base import refuse_complex
 from .elementwise import _floating, add, logical_xor, mul, quiet, sub
 from .gather import Gather, flat_positions
 from .indexing import narrow
@@ -92,7 +93,7 @@ def cumprod(input, dim, *, dtype=None):
     if x.ndim == 0:
         x = reshape(x, (1,))
         return reshape(cumprod(x, 0, dtype=dtype), ())
-    if not x._be.is_floating(x.dtype):
+    if not x._be.is_inexact(x.dtype):
         from .transfer import to  # recorded ops, so an ONNX export sees them
         return CumProd.apply(to(x, dtype="int64") if x.dtype != x.xp.int64 else x, axis=d)
     return CumProd.apply(x, axis=d)
@@ -160,6 +161,7 @@ def cum_extreme_indices(xp, X, axis, sign):
 
 def _cum_extreme(op, result, sign, input, dim):
     x = as_tensor(input, op=op)
+    refuse_complex(op, x)  # (no order)
     d = _axis(op, dim, x.ndim)
     xp, be = x.xp, x._be
     if x.ndim == 0:

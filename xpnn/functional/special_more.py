@@ -21,7 +21,7 @@ import math
 
 from ..autograd import Function
 from .activation import _INV_SQRT_PI, _TWO_OVER_SQRT_PI, _input
-from .elementwise import _floating, promote, quiet, unbroadcast
+from .elementwise import _floating, promote_float, quiet, unbroadcast
 from .graph_math import (entr_graph, erfcx_graph, log_ndtr_graph, mvlgamma_graph,
                          ndtr_graph, ndtri_graph, xlogy_graph)
 from .pointwise import ERFC, ERFINV, _zero, erfc_portable, erfinv_portable
@@ -261,7 +261,7 @@ def xlog1py(input, other):
     """input * log1p(other), 0 where input is 0 (unless other is NaN), as
     ``torch.special.xlog1py`` (either may be a number; integers give the default float
     dtype)."""
-    a, b = promote(input, other, "xlog1py")
+    a, b = promote_float(input, other, "xlog1py")
     return Xlog1py.apply(_floating(a), _floating(b))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function
-from .elementwise import _floating, promote, quiet
+from .elementwise import _floating, promote_float, quiet
 from .special import _BERNOULLI
 
 # B_2, B_4, ..., B_20 / (2j)!: the Euler-Maclaurin corrections
@@ -87,5 +87,5 @@ def zeta(input, other):
         A floating Tensor (integers give the default float dtype). Backward raises
         NotImplementedError, as in PyTorch.
     """
-    s, q = promote(input, other, "zeta")
+    s, q = promote_float(input, other, "zeta")
     return Zeta.apply(_floating(s), _floating(q))

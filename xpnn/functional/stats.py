@@ -13,7 +13,8 @@ import math
 from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
-from .elementwise import div, lerp
+from .complex_base import refuse_complex
+from .elementwise import div, lerp, mul, quiet, sub, where
 from .gather import Gather, flat_positions, gather
 from .reduce import _axes, _float_input, amax, amin, mean, resolve, std, sum as _sum, var
 from .._errors import DtypeError, ShapeError
@@ -228,11 +229,13 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     S = ordered.array
     Qb = xp.reshape(xp.reshape(Q, (-1,)), (-1,) + (1,) * rows.ndim)  # (k, 1, ..., 1)
     last = xp.asarray(n - 1, dtype=S.dtype, device=be.device)
-    if ignore_nan:  # the rank among a row's numbers; a row of NaNs takes its last entry
+    if ignore_nan:  # the rank among a row's numbers; a row of NaNs takes its first entry,
+        # as PyTorch's (rank 0: the gradient goes to the row's first NaN)
         kept = xp.astype(n - _nan_count(xp, S, S.ndim - 1), S.dtype)
-        rank = xp.where(kept == 0, last, Qb * (kept - 1))
+        scale, fixed, at = kept - 1, kept == 0, xp.zeros_like(last)
     else:  # NaN sorts last: a row with one takes its last entry, NaN
-        rank = xp.where(xp.isnan(S[..., n - 1:]), last, Qb * (n - 1))
+        scale, fixed, at = n - 1, xp.isnan(S[..., n - 1:]), last
+    rank = xp.where(fixed, at, Qb * scale)
     lo, hi = xp.floor(rank), xp.ceil(rank)
     if interpolation == "nearest":
         lo = hi = xp.round(rank)  # half to even, as PyTorch's round
@@ -246,6 +249,12 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     if interpolation in ("linear", "midpoint"):
         v_hi = gather(wide, -1, x._result(xp.astype(hi, xp.int64), be))
         w = 0.5 if interpolation == "midpoint" else x._result(rank - lo, be)
+        if interpolation == "linear" and isinstance(q, TensorBase) and q.requires_grad:
+            # q's gradient flows through the weight rank - lo, as PyTorch's
+            rank_t = where(x._result(fixed, be), x._result(rank, be),
+                           mul(reshape(qt, Qb.shape), x._result(xp.asarray(
+                               scale, dtype=S.dtype, device=be.device), be)))
+            w = sub(rank_t, x._result(lo, be))
         out = lerp(v_lo, v_hi, w)  # torch.lerp's formulas, as torch.quantile
     out = reshape(out, (rank.shape[0],) + (shape_kept if keepdim else _drop(shape_kept, d,
                                                                           dim is None)))
@@ -272,6 +281,7 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 
 # -- NaN-ignoring sums and means, aminmax ----------------------------------------------------
+@quiet
 class NanToZero(Function):
     """X with its NaNs replaced by 0; dX = dY where X is not NaN, times 0 elsewhere (so an
     infinite dY gives NaN there, as PyTorch's nansum backward)."""
@@ -310,6 +320,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` over ``dim`` (all entries by default), as ``torch.aminmax``; tied
     extremes share the gradient, as :func:`amin`/:func:`amax`."""
     x = as_tensor(input, op="aminmax")
+    refuse_complex("aminmax", x)  # (no order)
     d, keep = resolve("aminmax", dim, None, keepdim, None)
     axes = _axes("aminmax", d, x.ndim)
     if any(x.shape[a] == 0 for a in axes):

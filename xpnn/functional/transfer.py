@@ -17,7 +17,9 @@ class Transfer(Function):
         self.src_dtype = X.dtype
         if dtype is not None and B.is_complex_dtype(self.xp, X.dtype) and \
                 B.dtype_name(dtype) not in B.COMPLEX_DTYPES:
-            X = self.xp.real(X)  # complex to real keeps the real part (PyTorch)
+            # complex to real keeps the real part (PyTorch); to bool: whether either is
+            # nonzero (PyTorch: bool(1j) is True)
+            X = X != 0 if B.dtype_name(dtype) == "bool" else self.xp.real(X)
         if target is self.be:
             return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
         return target.asarray(X, dtype=dtype)

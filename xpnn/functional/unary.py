@@ -175,7 +175,7 @@ class Abs(Function):
             r = xp.abs(X)
             unit = X / xp.astype(xp.where(r == 0, xp.ones_like(r), r), X.dtype)
             return xp.astype(dY, X.dtype) * unit
-        return dY * xp.sign(X)
+        return dY * xp.where(xp.isnan(X), xp.zeros_like(X), xp.sign(X))  # sgn(NaN) = 0
 
     def backward_graph(self, dY):
         X = self.inputs[0]

@@ -143,6 +143,15 @@ def _rounding(g, n):
     return g.op(ops[fn], [x.name])  # ONNX Round is half to even, as xpnn's
 
 
+@converts(E.RoundedDiv)
+def _rounded_div(g, n):
+    """div(a, b, rounding_mode=...) of floats: Div, then Floor or trunc as above."""
+    q = g.op("Div", [x.name for x in n.ins])
+    if n.p["mode"] == "trunc":
+        return g.op("Mul", [g.op("Sign", [q]), g.op("Floor", [g.op("Abs", [q])])])
+    return g.op("Floor", [q])
+
+
 # -- matrices ---------------------------------------------------------------------------
 @converts(L.MatMul)
 def _matmul(g, n):
