@@ -7,63 +7,18 @@
 # difference found by this fuzzer and not yet fixed: each is a reproducer, printed by
 # running the test with that entry removed.
 KNOWN = {
-    "__and__": {"exc-class": "another exception class than torch's (pending)"},
-    "__floordiv__": {"exc-class": "another exception class than torch's (pending)"},
-    "__ipow__": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__lshift__": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__mod__": {"exc-class": "another exception class than torch's (pending)"},
-    "__or__": {"exc-class": "another exception class than torch's (pending)"},
-    "__pos__": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "__pow__": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__rand__": {"exc-class": "another exception class than torch's (pending)"},
-    "__rfloordiv__": {"exc-class": "another exception class than torch's (pending)"},
-    "__rlshift__": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__rmod__": {"exc-class": "another exception class than torch's (pending)"},
-    "__ror__": {"exc-class": "another exception class than torch's (pending)"},
-    "__rpow__": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__rrshift__": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "__rshift__": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "__rtruediv__": {
         "value": "torch computes y / x as y * (1 / x) with 1 / x in x's float32 before "
             "promoting; xpnn divides in the promoted float64 (closer to exact)",
     },
-    "__rxor__": {"exc-class": "another exception class than torch's (pending)"},
-    "__xor__": {"exc-class": "another exception class than torch's (pending)"},
-    "abs_": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
     "acos": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "acos_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "acosh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "acosh_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "adaptive_avg_pool1d": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "integer/bool input with output_size 0: torch's empty result skips "
+            "its dtype check; xpnn refuses non-floating input whatever the size",
     },
-    "adaptive_max_pool1d": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "adjoint": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
     "arccos": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "arccos_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "arccosh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
@@ -84,81 +39,38 @@ KNOWN = {
     "atan_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "atanh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "atanh_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "bartlett_window": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
     "bernoulli": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "lenient": "probability tensors outside [0, 1]: torch checks every entry (a host "
+            "read); xpnn does not read the data (p > 1 draws 1, p < 0 or NaN 0)",
     },
     "bernoulli_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
+        "lenient": "probability tensors outside [0, 1]: torch checks every entry (a host "
+            "read); xpnn does not read the data (p > 1 draws 1, p < 0 or NaN 0)",
     },
     "bfloat16": {"xpnn-raises": "no bfloat16 on the NumPy and array-api-strict backends"},
     "binary_cross_entropy_with_logits": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
         "value": "ATen's top-level form on empty inputs returns the empty unreduced tensor; "
             "xpnn's (F's) the 0-d mean",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "bincount": {"exc-class": "another exception class than torch's (pending)"},
     "binomial": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "lenient": "float32 count with float64 prob: torch refuses mixed dtypes, xpnn "
+            "promotes as elementwise ops do",
     },
-    "bitwise_and": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_and_": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_left_shift": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+    "cdist": {
+        "lenient": "float32 with float64: torch refuses mixed dtypes, xpnn promotes as "
+            "elementwise ops do",
     },
-    "bitwise_left_shift_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+    "cholesky": {
+        "xpnn-raises": "empty non-matrix input ((0,), (2, 0, 3)): the deprecated "
+            "torch.cholesky skips its shape checks when there is no element; xpnn checks",
     },
-    "bitwise_not": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_not_": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_or": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_or_": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_right_shift": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "bitwise_right_shift_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "bitwise_xor": {"exc-class": "another exception class than torch's (pending)"},
-    "bitwise_xor_": {"exc-class": "another exception class than torch's (pending)"},
-    "blackman_window": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "block_diag": {"exc-class": "another exception class than torch's (pending)"},
-    "broadcast_tensors": {"exc-class": "another exception class than torch's (pending)"},
-    "bucketize": {"exc-class": "another exception class than torch's (pending)"},
-    "cartesian_prod": {"exc-class": "another exception class than torch's (pending)"},
-    "cauchy_": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "cdist": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "ceil": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "ceil_": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "celu": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "chain_matmul": {"exc-class": "another exception class than torch's (pending)"},
-    "cholesky": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "clamp": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "clamp_max": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "clamp_min": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "clip": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "combinations": {"exc-class": "another exception class than torch's (pending)"},
     "conv1d": {
-        "value": "an unbatched (C, L) input with an empty 2-D weight: torch (2, 0, 1), xpnn (2, "
-            "2, 1) (pending)",
+        "value": "zero input channels ((2, 0, 3) by a (2, 0, 3) weight): torch's empty-input "
+            "shortcut gives 0 output channels, (2, 0, 1); xpnn the empty sum, zeros of "
+            "(N, out_channels, L_out) = (2, 2, 1)",
     },
-    "copy_": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
     "corrcoef": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "cosh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
@@ -168,109 +80,43 @@ KNOWN = {
             "difference)",
     },
     "cov": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "cross": {"exc-class": "another exception class than torch's (pending)"},
     "cumprod_": {"exc-class": "another exception class than torch's (pending)"},
     "cumsum_": {"exc-class": "another exception class than torch's (pending)"},
     "cumulative_trapezoid": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "value": "integer inputs: torch adds in the integer dtype (uint8 and int64 wrap around), "
             "xpnn in float",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "detach_": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "diag_embed": {"exc-class": "another exception class than torch's (pending)"},
-    "diagonal": {"exc-class": "another exception class than torch's (pending)"},
+    "detach_": {
+        "lenient": "detach_ of a view (x.t()): torch refuses for its autograd view "
+            "tracking; xpnn detaches the view itself",
+    },
     "exp2": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "exp2_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "expm1": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "expm1_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "exponential_": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "fill_": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "fill_diagonal_": {"exc-class": "another exception class than torch's (pending)"},
-    "fix": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "fix_": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "flatten": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "fliplr": {"exc-class": "another exception class than torch's (pending)"},
-    "flipud": {"exc-class": "another exception class than torch's (pending)"},
     "float_power": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "floor": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "floor_": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "floor_divide": {"exc-class": "another exception class than torch's (pending)"},
-    "floor_divide_": {"exc-class": "another exception class than torch's (pending)"},
-    "fmod": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-    },
-    "fmod_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-    },
-    "gcd": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
-    "gcd_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-    },
-    "gradient": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "half": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "hamming_window": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "hann_window": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "hardshrink": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "heaviside": {
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "heaviside_": {
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
+    "half": {"xpnn-raises": "array-api-strict has no float16 (the standard's dtypes)"},
     "hinge_embedding_loss": {
-        "exc-class": "another exception class than torch's (pending)",
         "value": "ATen's top-level form on empty inputs returns the empty unreduced tensor; "
             "xpnn's (F's) the 0-d mean",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "integer inputs: ATen's top-level form computes in integers; xpnn's "
+            "losses take floating inputs (as torch.nn.functional's)",
     },
-    "histc": {"exc-class": "another exception class than torch's (pending)"},
-    "histogram": {"exc-class": "another exception class than torch's (pending)"},
     "histogramdd": {"exc-class": "another exception class than torch's (pending)"},
-    "hsplit": {"exc-class": "another exception class than torch's (pending)"},
-    "hypot": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "hypot_": {"exc-class": "another exception class than torch's (pending)"},
     "i0": {"value": "i0(+-inf): torch's Chebyshev series gives NaN, xpnn the limit inf"},
     "i0_": {"value": "i0(+-inf): torch's Chebyshev series gives NaN, xpnn the limit inf"},
-    "inner": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "is_contiguous": {"value": "documented: every xpnn tensor is dense and contiguous (README)"},
-    "isfinite": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
     "isin": {
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "lenient": "transposed (non-contiguous) inputs: torch 2.13 fails with a view error;"
+            " xpnn's tensors are dense (README)",
     },
-    "isinf": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "isnan": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "isneginf": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
-    "isposinf": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
-    "isreal": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "kaiser_window": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
     "kl_div": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
         "value": "ATen's top-level form on empty inputs returns the empty unreduced tensor; "
             "xpnn's (F's) the 0-d mean",
     },
-    "kthvalue": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "lcm": {"exc-class": "another exception class than torch's (pending)"},
-    "lcm_": {"exc-class": "another exception class than torch's (pending)"},
     "ldexp": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "ldexp_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "log10": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
@@ -279,139 +125,52 @@ KNOWN = {
     "log1p_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "log2": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "log2_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "log_normal_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "logaddexp": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "logaddexp2": {"lenient": "torch refuses, xpnn computes (pending)"},
     "logcumsumexp": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
-    },
-    "logit": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "logit_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
     },
     "logsumexp": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "lu": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "masked_select": {"exc-class": "another exception class than torch's (pending)"},
-    "max_pool1d": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "mean": {"exc-class": "another exception class than torch's (pending)"},
-    "median": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
+    "max_pool1d": {
+        "lenient": "integer inputs: torch has no integer max_pool1d kernel (its max_pool2d "
+            "has one); xpnn pools integers exactly",
     },
-    "mode": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-    },
-    "mvlgamma": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "mvlgamma_": {"exc-class": "another exception class than torch's (pending)"},
-    "nan_to_num": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-    },
-    "nan_to_num_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-    },
-    "nanmedian": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-    },
-    "nansum": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
     "new": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
+        "lenient": "x.new(t) with t of another dtype: torch refuses, xpnn converts t to x's"
+            " dtype (as x.new_tensor(t))",
     },
-    "norm": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "normal": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
-    "normal_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+    "normal": {
+        "lenient": "a std tensor with negative entries: torch checks every entry (a host "
+            "read); xpnn does not read the data (the draws are mean + std * z)",
     },
     "nuclear_norm": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "pairwise_distance": {"lenient": "torch refuses, xpnn computes (pending)"},
     "pca_lowrank": {
         "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "complex input outside xpnn's complex slice (README): linalg.qr "
+            "is real",
     },
-    "pdist": {"exc-class": "another exception class than torch's (pending)"},
     "pinverse": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "polygamma": {
-        "value": "polygamma(2, x) at -0.0 and +-inf: torch NaN/-inf corners (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "pow": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
-    "pow_": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "qr": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "random_": {"exc-class": "another exception class than torch's (pending)"},
-    "relu": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "remainder": {"exc-class": "another exception class than torch's (pending)"},
-    "remainder_": {"exc-class": "another exception class than torch's (pending)"},
-    "repeat_interleave": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses, xpnn computes (pending)",
-    },
-    "roll": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "rot90": {"exc-class": "another exception class than torch's (pending)"},
-    "round": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "round_": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "rrelu": {"exc-class": "another exception class than torch's (pending)"},
     "rsqrt": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "rsqrt_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "scalar_tensor": {"exc-class": "another exception class than torch's (pending)"},
-    "searchsorted": {
-        "exc-class": "another exception class than torch's (pending)",
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "sigmoid": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "sigmoid_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "sign": {"exc-class": "another exception class than torch's (pending)"},
-    "sign_": {"exc-class": "another exception class than torch's (pending)"},
-    "signbit": {"lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)"},
     "sinc": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "sinc_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "sinh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "sinh_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "slice_scatter": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
-    "spmm": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
-    },
     "squeeze_": {"xpnn-raises": "in-place shape change of a view (README: tensors are dense)"},
     "std": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "std_mean": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "stride": {
@@ -422,63 +181,48 @@ KNOWN = {
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "svd_lowrank": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "complex input outside xpnn's complex slice (README): linalg.qr "
+            "is real",
     },
     "t_": {"xpnn-raises": "in-place shape change of a view (README: tensors are dense)"},
     "take_along_dim": {
-        "exc-class": "another exception class than torch's (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "empty float indices: torch skips its index dtype check when there "
+            "is no element; xpnn checks",
     },
     "tan": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "tan_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "tanh": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "tanh_": {"xpnn-raises": "complex input outside xpnn's complex slice (README)"},
     "to_sparse": {
-        "exc-class": "another exception class than torch's (pending)",
         "value": "xpnn's sparse COO tensor is its own class (README, sparse)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "a 0-d tensor: xpnn's COO tensors have at least one sparse dim "
+            "(torch: sparse_dim 0, one value)",
     },
     "to_sparse_coo": {
         "value": "xpnn's sparse COO tensor is its own class (README, sparse)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "xpnn-raises": "a 0-d tensor: xpnn's COO tensors have at least one sparse dim "
+            "(torch: sparse_dim 0, one value)",
     },
     "topk": {
-        "lenient": "torch refuses, xpnn computes (pending)",
-        "xpnn-raises": "torch takes this input, xpnn refuses it (pending)",
+        "lenient": "bool inputs: torch refuses them on CPU only (its CUDA kernel takes them); "
+            "xpnn takes them on every backend (tests/test_ops.py)",
     },
     "trapezoid": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "value": "integer inputs: torch adds in the integer dtype (int64 wraps), xpnn in float",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "trapz": {
-        "lenient": "torch refuses, xpnn computes (pending)",
         "value": "integer inputs: torch adds in the integer dtype (int64 wraps), xpnn in float",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "tril_indices": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "triu_indices": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "trunc": {"lenient": "torch refuses, xpnn computes (pending)"},
-    "trunc_": {"lenient": "torch refuses, xpnn computes (pending)"},
     "uniform_": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "unique": {"exc-class": "another exception class than torch's (pending)"},
-    "unique_consecutive": {
-        "lenient": "torch refuses these dtypes (complex/bool), xpnn computes (pending)",
-    },
     "unsqueeze_": {"xpnn-raises": "in-place shape change of a view (README: tensors are dense)"},
-    "vander": {"exc-class": "another exception class than torch's (pending)"},
     "var": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
     "var_mean": {
-        "exc-class": "another exception class than torch's (pending)",
         "xpnn-raises": "complex input outside xpnn's complex slice (README)",
     },
-    "view": {"xpnn-raises": "torch takes this input, xpnn refuses it (pending)"},
-    "vsplit": {"exc-class": "another exception class than torch's (pending)"},
 }

@@ -912,7 +912,6 @@ XFAIL = {
     "numpy_requires_grad": "xpnn's .numpy() copies, so a tensor that requires grad is allowed",
     "mm_dtype_mismatch": "xpnn promotes float32 @ float64 (torch refuses mixed dtypes in mm)",
     "lerp_weight_dtype": "xpnn promotes lerp's weight dtype",
-    "elu_inplace_int": "xpnn's relu accepts a bool tensor",
     # a check xpnn does not make: it would read p back from the device
     "bernoulli_bad_p": "bernoulli does not check p in [0, 1] (a host read of p)",
 }

@@ -67,3 +67,8 @@ class NotIntError(TypeError, ValueError):
 class IntOverflowError(OverflowError, ValueError):
     """A Python int beyond the range of the dtype it must fit (torch: ValueError "Overflow
     when unpacking long long"); still the OverflowError NumPy raises."""
+
+
+class DtypeValueError(DtypeNotImplemented, ValueError):
+    """A dtype an op refuses where torch raises ValueError (binomial's count and prob);
+    still the DtypeNotImplemented xpnn raised before."""

@@ -82,12 +82,12 @@ def from_dense(x, sparse_dim=None, op="to_sparse"):
     nd = x.ndim
     sdim = nd if sparse_dim is None else operator.index(sparse_dim)
     if not 0 < sdim <= nd:
-        raise ValueError(f"{op}: sparse_dim must be in 1..{nd} for a tensor of shape "
+        raise ShapeError(f"{op}: sparse_dim must be in 1..{nd} for a tensor of shape "
                          f"{tuple(x.shape)}, got {sparse_dim}")
     xp, be = x.xp, x._be
     sparse, dense = tuple(x.shape[:sdim]), tuple(x.shape[sdim:])
     rows = F.reshape(x, (math.prod(sparse),) + dense)
-    hit = rows.array != 0
+    hit = rows.array if rows.dtype == xp.bool else rows.array != 0  # the standard: no bool != 0
     if dense:
         hit = xp.any(xp.reshape(hit, (hit.shape[0], -1)), axis=1)
     (keys,) = xp.nonzero(hit)

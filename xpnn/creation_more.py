@@ -10,6 +10,7 @@ from . import backend as B
 from ._errors import ArgumentError, DtypeError, IndexRangeError
 from .autograd import TensorBase
 from .creation import arange, as_tensor, ones, tensor
+from .functional.scalar_args import int_arg
 from .functional.special_more import i0
 
 
@@ -23,6 +24,7 @@ def _window_dtype(op, dtype):
 def _window(op, window_length, periodic, dtype, device, requires_grad, backend, fn):
     """``fn(n, N)`` over n = 0..N-1 (N one more for a periodic window, whose last entry is
     then dropped), as PyTorch's window functions."""
+    window_length = int_arg(window_length)  # a 0-d integer tensor, as in PyTorch
     if isinstance(window_length, bool) or not isinstance(window_length, int) or \
             window_length < 0:
         raise ArgumentError(f"{op}: window_length must be a non-negative int, got "
@@ -95,6 +97,9 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
     """A 0-d tensor of the number ``s``, in the default float dtype unless ``dtype`` says
     otherwise, as ``torch.scalar_tensor``."""
     if isinstance(s, TensorBase):
+        if len(s.shape):  # PyTorch takes a number (a 0-d tensor reads as one)
+            raise TypeError(f"scalar_tensor: s must be a number, not a tensor of shape "
+                            f"{tuple(s.shape)}")
         s = s.item()
     if not isinstance(s, (bool, int, float, complex, B.np.number, B.np.bool_)):
         raise TypeError(f"scalar_tensor: s must be a number, got {type(s).__name__}")

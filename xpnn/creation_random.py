@@ -10,6 +10,7 @@ from . import backend as B
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .creation_args import _backend, _float, _like, _made, _size
+from .functional.sampling import complex_draws as _complex_draws
 from .tensor import Tensor
 
 
@@ -80,15 +81,6 @@ def _drawn_dtype(be, dtype, op):
     return B.dtype_name(dt)
 
 
-def _complex_draws(be, draw, shape, dt, generator, scale):
-    """A complex dtype's draws as PyTorch makes them: the real and imaginary parts each
-    drawn in the matching real dtype (times ``scale``)."""
-    real = "float64" if dt == "complex128" else "float32"
-    re, im = draw(shape, real, generator), draw(shape, real, generator)
-    xp, c = be.xp, be.dtype(dt)
-    return (xp.astype(re, c) + xp.astype(im, c) * 1j) * scale
-
-
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
     """U[0, 1) samples from the backend's generator (complex: each part U[0, 1))."""
     be = _backend(backend, device)
@@ -149,6 +141,10 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     from . import functional as F
     like = mean if isinstance(mean, TensorBase) else std if isinstance(std, TensorBase) \
         else None
+    from .functional.dtype_refusals import refuse_dtypes
+    # PyTorch: no integer or bool draws, and a real std
+    refuse_dtypes("normal", ("bool", "integer"), mean, std, names=("mean", "std"))
+    refuse_dtypes("normal", ("complex",), std, names=("std",), runtime=True)
     if not isinstance(std, TensorBase) and std < 0:  # a tensor std is not read back
         raise ArgumentError(f"normal: expects std >= 0.0, but found std {std}")
     if like is None:

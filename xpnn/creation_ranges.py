@@ -11,9 +11,11 @@ from . import backend as B
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .creation_args import _backend, _float, _made
+from .functional.scalar_args import int_arg
 
 
 def _triangle_indices(op, row, col, offset, lower, dtype, device, backend):
+    row, col, offset = (int_arg(v) for v in (row, col, offset))  # 0-d int tensors, as PyTorch
     for name, v in (("row", row), ("col", col), ("offset", offset)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"{op}: {name} must be an int, got {v!r}")

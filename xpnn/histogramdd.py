@@ -73,7 +73,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
             edges.append(xp.astype(as_tensor(b, like=input, op="histogramdd").array, dt))
         else:
             if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
-                raise ValueError(f"histogramdd: bins must be > 0, got {b!r} for dim {d}")
+                raise ArgumentError(f"histogramdd: bins must be > 0, got {b!r} for dim {d}")
             lo_hi = None if range is None else range[2 * d:2 * d + 2]
             edges.append(uniform_edges("histogramdd", be, X[:, d], b, lo_hi, dt))
     sizes = [e.shape[0] - 1 for e in edges]

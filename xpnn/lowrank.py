@@ -9,7 +9,7 @@ both recover the same subspace and the same reconstruction U diag(S) V^H.
 from __future__ import annotations
 
 from . import linalg as _linalg
-from ._errors import ArgumentError, ShapeError
+from ._errors import ArgumentError, DtypeError, ShapeError
 from .autograd import TensorBase
 from .creation import randn
 
@@ -46,11 +46,11 @@ def _check(op, A, q, niter):
         raise ShapeError(f"{op}: A must have at least 2 dims (..., m, n), got shape "
                          f"{tuple(A.shape)}")
     if not A.is_floating_point() and not A.is_complex():
-        raise TypeError(f"{op}: A must be floating or complex, got {A.dtype}")
+        raise DtypeError(f"{op}: A must be floating or complex, got {A.dtype}")
     if isinstance(niter, bool) or not isinstance(niter, int) or niter < 0:
         raise ArgumentError(f"{op}: niter must be a non-negative int, got {niter!r}")
-    if isinstance(q, bool) or not isinstance(q, int) or q <= 0:
-        raise ArgumentError(f"{op}: q must be a positive int, got {q!r}")
+    if isinstance(q, bool) or not isinstance(q, int) or q < 0:
+        raise ArgumentError(f"{op}: q must be a non-negative int, got {q!r}")
 
 
 def svd_lowrank(A, q=6, niter=2, M=None, *, generator=None):
@@ -71,6 +71,9 @@ def svd_lowrank(A, q=6, niter=2, M=None, *, generator=None):
     if M is not None:
         M = M.broadcast_to(A.shape) if tuple(M.shape) != tuple(A.shape) else M
     m, n = A.shape[-2:]
+    if q == 0:  # rank 0 (PyTorch takes it): empty factors, still in A's graph
+        U, V = A[..., :, :0], _h(A)[..., :, :0]
+        return U, U.sum(dim=-2).abs(), V
     if m < n:  # work on the tall form, as PyTorch: the basis is of the smaller range
         V, S, U = svd_lowrank(_h(A), q, niter, None if M is None else _h(M),
                               generator=generator)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 
 from . import backend as B
-from ._errors import ArgumentError, ShapeError
+from ._errors import ArgumentError, DtypeError, ShapeError
 from .autograd import TensorBase
 from .functional.indexing import narrow
 from .functional.shape import _axis, cat
@@ -126,6 +126,9 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                         f"{type(input).__name__}")
     if edge_order not in (1, 2) or isinstance(edge_order, bool):
         raise ArgumentError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if B.dtype_name(input.dtype) in ("uint8", "bool"):  # PyTorch refuses both
+        raise DtypeError(f"torch.gradient: input of dtype {B.dtype_name(input.dtype)} is "
+                         "not supported, as in PyTorch")
     dims = _dims(input, dim)
     hs = _spacings(input, spacing, dims, dim is not None)
     for d in dims:

@@ -312,6 +312,8 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         empty, of shape (0,)."""
         if not args:
             return self.new_empty(0)
+        if len(args) == 1 and isinstance(args[0], (float, complex)):  # PyTorch's TypeError
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
         if len(args) == 1 and not isinstance(args[0], int) and not isinstance(args[0], Size):
             return self.new_tensor(args[0])
         return self.new_empty(*args)

@@ -8,7 +8,7 @@ import math
 from . import backend as B
 from . import functional as F
 from .autograd import TensorBase, as_tensor
-from ._errors import ArgumentError
+from ._errors import ArgumentError, ShapeError
 from .functional import indexing as _indexing
 from .functional.shape import _axis
 from .tensor_inplace import write_back
@@ -191,9 +191,11 @@ class IndexMethods:
         """Set the main diagonal to ``fill_value`` (``torch.Tensor.fill_diagonal_``): a
         matrix, or a tensor whose dims are all equal; ``wrap`` continues a tall matrix's
         diagonal below its first N rows."""
+        from .functional.dtype_refusals import number_only
+        number_only("fill_diagonal_", "fill_value", fill_value)
         shape = tuple(self.shape)
         if self.ndim < 2 or (self.ndim > 2 and len(set(shape)) != 1):
-            raise ValueError(f"fill_diagonal_: expected a matrix or a tensor with all dims "
+            raise ShapeError(f"fill_diagonal_: expected a matrix or a tensor with all dims "
                              f"equal, got shape {shape}")
         xp, n = self.xp, math.prod(shape)
         step = sum(math.prod(shape[i + 1:]) for i in range(self.ndim))

@@ -7,13 +7,17 @@ a view reaches its base (``write_back``). The ``_`` forms of the other math meth
 from these by the loop in tensor.py. Part of :class:`xpnn.tensor.Tensor`."""
 from __future__ import annotations
 
+import warnings
+
 import array_api_compat as compat
 
 from . import backend as B
 from . import functional as F
 from .autograd import (TensorBase, as_tensor, is_grad_enabled, is_inference_mode_enabled,
                        no_grad)
-from ._errors import DtypeError, ShapeError
+from ._errors import ArgumentError, DtypeError, ShapeError
+from .functional import complex as _complex
+from .functional.broadcast import _wrap_int
 from .tensor_views import _refresh_copies, _refresh_views, write_back  # noqa: F401
 
 
@@ -201,9 +205,10 @@ class InplaceMethods:
         self._unshared(op)
         o = self._operand(other, op)
         arr = self._writable()
-        res = getattr(arr, iop)(o)
-        if res is NotImplemented:
-            res = getattr(arr, iop.replace("__i", "__", 1))(o)
+        with self._be.quiet():  # inf - inf, 0 * inf, x / 0: NaN/inf silently, as torch
+            res = getattr(arr, iop)(o)
+            if res is NotImplemented:
+                res = getattr(arr, iop.replace("__i", "__", 1))(o)
         if res is not arr:
             self._set_array(res)
         self._changed()
@@ -308,14 +313,26 @@ class InplaceMethods:
             if value._be is self._be:  # in the graph (the gradient reaches value), no sync
                 return self._unary_inplace("fill_", _replaced, value, other=value)
             value = value.item()
+        if isinstance(value, float) and not self._be.is_inexact(self.dtype) and \
+                self.dtype != self.xp.bool:  # PyTorch refuses a float beyond the range
+            info = B.np.iinfo(B.dtype_name(self.dtype))
+            if not info.min <= value <= info.max:
+                raise ArgumentError(f"fill_: value {value} cannot be converted to type "
+                                    f"{B.dtype_name(self.dtype)} without overflow")
+        if type(value) is int and value < 0 and self.dtype == self.xp.uint8 and value >= -255:
+            value += 256  # PyTorch wraps -255..-1 into an unsigned byte (fill_(-1): 255)
         return self._unary_inplace("fill_", _replaced, value)
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (any backend, broadcast to this shape) into this tensor."""
-        if not isinstance(src, TensorBase):
-            src = as_tensor(src, like=self, op="copy_")
+        if not isinstance(src, TensorBase):  # a number converts as a tensor of its own: wraps
+            src = as_tensor(_wrap_int(src, self, "copy_"), like=self, op="copy_")
         if src._be is not self._be:
             src = F.to(src, self._be.name, self._be.device)
+        if src._be.is_complex(src.dtype) and not self._be.is_complex(self.dtype):
+            warnings.warn("copy_: casting complex values to real discards the imaginary part "
+                          "(as PyTorch)", UserWarning, stacklevel=2)
+            src = _complex.real(src)  # the standard has no complex -> real cast
         src = F.expand(src, self.shape)
         return self._unary_inplace("copy_", _replaced, src, other=src)
 
@@ -323,6 +340,9 @@ class InplaceMethods:
         return self._unary_inplace("neg_", F.neg)
 
     def abs_(self):
+        if self._be.is_complex(self.dtype):  # |z| is real: PyTorch refuses it in place
+            raise DtypeError(f"abs_: in-place abs is not supported for complex tensors "
+                             f"(got {B.dtype_name(self.dtype)})")
         return self._unary_inplace("abs_", F.abs)
 
     def _float_inplace(self, op, fn):

@@ -4,7 +4,9 @@ hashes by identity, as PyTorch's. Part of :class:`xpnn.tensor.Tensor`."""
 from __future__ import annotations
 
 from . import functional as F
+from ._errors import DtypeError
 from .autograd import as_tensor
+from .functional.broadcast import _wrap_int
 
 
 class OperatorMethods:
@@ -56,7 +58,8 @@ class OperatorMethods:
         return F.pow(self, other)
 
     def __rpow__(self, other):
-        return F.pow(as_tensor(other, like=self), self)
+        # a Python int converts wrapped into an integer dtype (-1 by uint8: 255), as PyTorch
+        return F.pow(as_tensor(_wrap_int(other, self, "pow"), like=self), self)
 
     def __matmul__(self, other):
         return F.matmul(self, other)
@@ -68,6 +71,9 @@ class OperatorMethods:
         return F.neg(self)
 
     def __pos__(self):
+        if self.dtype == self.xp.bool:  # PyTorch refuses unary + of bools
+            raise DtypeError("__pos__: the + operator is not supported on a bool tensor, "
+                             "as in PyTorch")
         return self
 
     def __abs__(self):

@@ -7,9 +7,10 @@ import math
 
 from . import functional as F
 from ._errors import ShapeError
-from .autograd import is_inference_mode_enabled
+from .autograd import TensorBase, is_inference_mode_enabled
 from .functional import layout as _layout
 from .functional.complex import conj as _conj
+from .functional.scalar_args import int_list_arg
 from .functional.shape import _dims
 
 
@@ -41,6 +42,8 @@ class ShapeMethods:
         return _new_view(self, F.reshape(self, *shape))
 
     def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], TensorBase):  # sizes as a tensor
+            shape = (int_list_arg(shape[0]),)
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
             return self.to(dtype=shape[0])  # view(dtype): a cast here, not a bit view
         return _new_view(self, F.reshape(self, *shape))

@@ -34,6 +34,8 @@ def nuclear_norm(input, dim=None, keepdim=False):
     _tensor("nuclear_norm", input)
     if isinstance(dim, bool):
         dim, keepdim = None, dim
+    if isinstance(dim, int):  # PyTorch reads one int as the pair (dim, dim): refused there
+        dim = (dim, dim)
     return _linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else tuple(dim),
                                keepdim=keepdim)
 

@@ -27,6 +27,8 @@ with their readers: ``engine._anomaly`` (detect_anomaly) and ``function_base._tr
 """
 from __future__ import annotations
 
+import contextlib
+
 from .._errors import ShapeError
 from . import engine as _engine
 from . import function_base as _function_base
@@ -55,6 +57,14 @@ def __getattr__(name):
 
 
 # -- backward --------------------------------------------------------------------------------
+def _quiet(roots):
+    """The roots' backend's quiet context (no NumPy floating-point warnings) for a sweep:
+    every backward of the sweep runs in it (torch warns for no inf or NaN), so the ``quiet``
+    decorator of the ops (functional/broadcast.py) needs to cover their forwards only."""
+    first = roots[0] if roots else None
+    return first._be.quiet() if isinstance(first, TensorBase) else contextlib.nullcontext()
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
 
@@ -80,12 +90,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inner = [t for t in ins if t._node is not None]
         capture = {(id(t._node), t._idx): [t, None] for t in inner} or None
     if create_graph:
-        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=only)
+        with _quiet(roots):
+            _run_graph(roots, grads, retain_graph is not False, capture=capture, only=only)
         for t, g in (capture or {}).values():
             if g is not None:
                 t._grad = g if t._grad is None else t._grad + g
         return
-    _run(roots, grads, bool(retain_graph), capture=capture, only=only)
+    with _quiet(roots):  # gradients summed from inf and -inf: NaN, silently as torch
+        _run(roots, grads, bool(retain_graph), capture=capture, only=only)
     for t, g in (capture or {}).values():
         if g is not None:
             t._grad = t._result(t.xp.asarray(g, copy=True), t._be) if t._grad is None else \
@@ -125,10 +137,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         keys.append(key)
         capture.setdefault(key, [i, None])  # an input listed twice gets the gradient twice
     if create_graph:
-        _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set(),
-                   prune=True)
+        with _quiet(roots):
+            _run_graph(roots, grads, retain_graph is not False, capture=capture, only=set(),
+                       prune=True)
     else:
-        _run(roots, grads, bool(retain_graph), capture=capture, only=set(), prune=True)
+        with _quiet(roots):  # as in backward
+            _run(roots, grads, bool(retain_graph), capture=capture, only=set(), prune=True)
     out = [capture[key][1] for key in keys]
     result = []
     for i, (t, g) in enumerate(zip(ins, out)):

@@ -4,6 +4,7 @@ depend on the cut."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import os
 import threading
@@ -140,7 +141,8 @@ class _Pool:
                 used, hand, wait = self.workers[:len(tasks) - 1], _hand_sleeping, \
                     _wait_sleeping
             for w, t in zip(used, tasks):
-                hand(w, t)
+                # in the caller's context: its NumPy errstate (Backend.quiet) holds there too
+                hand(w, partial(contextvars.copy_context().run, t))
         except BaseException:
             self.busy.release()
             raise

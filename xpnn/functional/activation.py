@@ -11,6 +11,7 @@ from functools import partial
 
 from .. import backend as B
 from .. import cpu
+from .._errors import DtypeError
 from ..autograd import Function, as_tensor
 from .activation_base import _dim, _in_place, _input, _sigmoid
 from .broadcast import quiet
@@ -218,6 +219,7 @@ class GELU(Function):
         return dY * (Phi + X * (_INV_SQRT_2PI * (-0.5 * X * X).exp()))
 
 
+@quiet
 class Softmax(Function):
     saved_inputs = ()
     saves_output = True
@@ -244,6 +246,7 @@ class Softmax(Function):
         return Y * (dY - (dY * Y).sum(dim=self.axis, keepdim=True))
 
 
+@quiet
 class LogSoftmax(Function):
     saved_inputs = ()
     saves_output = True
@@ -312,6 +315,8 @@ def relu(input, inplace=False):
         return _in_place(relu, input)
     x = as_tensor(input, op="relu")
     refuse_complex("relu", x)
+    if x.dtype == x.xp.bool:  # PyTorch: "Boolean inputs not supported for relu"
+        raise DtypeError("relu: bool inputs are not supported (got bool), as in PyTorch")
     return ReLU.apply(x)
 
 

@@ -7,9 +7,11 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
 from .._errors import ShapeError
 from .activation_base import _in_place, _input, _sigmoid
 from .activation_pointwise import softplus
+from .scalar_args import number_arg
 
 
 class _Local(Function):
@@ -67,6 +69,7 @@ class Shrink(_Local):
         return Y, _mask(xp, keep, X.dtype) if grad else None
 
 
+@quiet
 class Mish(_Local):
     @staticmethod
     def f(xp, X, grad):
@@ -81,6 +84,7 @@ class Mish(_Local):
         return T + X * X.sigmoid() * (1 - T * T)
 
 
+@quiet
 class Softsign(_Local):
     @staticmethod
     def f(xp, X, grad):
@@ -133,6 +137,7 @@ class Hardsigmoid(_Local):
         return xp.clip(X / 6 + 0.5, 0.0, 1.0), D
 
 
+@quiet
 class Hardswish(_Local):
     @staticmethod
     def f(xp, X, grad):
@@ -162,6 +167,7 @@ class Tanhshrink(_Local):
         return T * T
 
 
+@quiet
 class PReLU(Function):
     """Y = X where X > 0, else W X, with W broadcast over X (one slope per channel)."""
 
@@ -183,6 +189,7 @@ class PReLU(Function):
         return prelu_graph(self, dY)
 
 
+@quiet
 class GLU(Function):
     """Y = A * sigmoid(B) for the halves A, B of X along ``axis`` (Dauphin et al. 2017)."""
 
@@ -210,6 +217,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _number(op, name, value):
+    value = number_arg(value)  # a 0-d tensor reads as its number, as in PyTorch
     if isinstance(value, bool) or not isinstance(value, (int, float, B.np.number)):
         raise TypeError(f"{op}: {name} must be a number, got {value!r}")
     return float(value)

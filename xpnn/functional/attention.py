@@ -13,6 +13,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor, raw, unwrap
+from .broadcast import quiet
 from .dropout import dropout_mask
 from .elementwise import unbroadcast
 from .._errors import ArgumentError, DtypeError, ShapeError
@@ -36,6 +37,7 @@ def causal_mask(xp, L, S, device):
     return xp.arange(L, device=device)[:, None] >= xp.arange(S, device=device)[None, :]
 
 
+@quiet
 class ScaledDotProductAttention(Function):
     """O = dropout(softmax(Q K^T scale + M)) V; optional second output: the weights used."""
 

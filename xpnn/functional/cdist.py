@@ -12,6 +12,8 @@ import math
 from .. import backend as B
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
+from .dtype_refusals import number_only, refuse_dtypes
 from .elementwise import promote, sub
 from .indexing import take
 from .shape import broadcast_shapes, expand, unsqueeze
@@ -19,6 +21,7 @@ from .shape import broadcast_shapes, expand, unsqueeze
 _MM_ROWS = 25  # PyTorch's use_mm_for_euclid_dist_if_necessary: mm above 25 rows
 
 
+@quiet
 class PNorm(Function):
     """Y = ||D||_p over the last axis (p >= 0, inf); dD = dY sign(D) |D|^(p-1) / Y^(p-1),
     0 where Y = 0 (inf: dY at the entries reaching the max; 0: no gradient)."""
@@ -61,6 +64,7 @@ class PNorm(Function):
         return xp.where(Yx == 0, zero, G)
 
 
+@quiet
 class EuclidMM(Function):
     """Y[b, i, j] = |X1[b, i] - X2[b, j]| as sqrt(max(|x1|^2 + |x2|^2 - 2 x1.x2, 0));
     with W = dY / Y (0 where Y = 0): dX1 = X1 sum_j W - W X2, dX2 = X2 sum_i W - W^T X1."""
@@ -87,6 +91,7 @@ class EuclidMM(Function):
 
 
 def _check_p(op, p):
+    p = number_only(op, "p", p)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or p < 0 or p != p:
         raise ArgumentError(f"{op}: only supports non-negative p values, got {p!r}")
     return float(p)
@@ -110,6 +115,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if compute_mode not in modes:
         raise ArgumentError(f"cdist: compute_mode must be one of {modes}, got "
                             f"{compute_mode!r}")
+    refuse_dtypes("cdist", ("bool", "integer"), x1, x2, names=("x1", "x2"), runtime=True)
     p = _check_p("cdist", p)
     a, b = promote(as_tensor(x1, op="cdist"), as_tensor(x2, op="cdist"), "cdist",
                    broadcast=False)

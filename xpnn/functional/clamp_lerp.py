@@ -9,7 +9,7 @@ from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
 from .._errors import ArgumentError, DtypeNotImplemented
 from .complex_base import refuse_complex
-from .broadcast import _floating, promote, unbroadcast, unbroadcast_graph
+from .broadcast import _floating, promote, quiet, unbroadcast, unbroadcast_graph
 from .compare import Compare, where
 from .transfer import to
 
@@ -37,6 +37,7 @@ class Clip(Function):
         return where(self.inside, dY, 0.0)
 
 
+@quiet
 class Lerp(Function):
     """A + W (E - A) by PyTorch's two formulas: A + W D where |W| < 0.5, else E - D (1 - W)
     (so W = 1 gives E exactly), D = E - A. Each product and sum is taken in float64 and
@@ -115,6 +116,8 @@ def clamp(input, min=None, max=None):
         return where(nan_bound, float("nan"), x) if x._be.is_floating(x.dtype) else x
     if isinstance(min, float) or isinstance(max, float):
         x = _floating(x)
+    elif x.dtype == x.xp.bool and not isinstance(min, bool) and not isinstance(max, bool):
+        x = to(x, dtype="int64")  # bool by an int: int64, as PyTorch (the standard: no bool clip)
     elif x.dtype != x.xp.bool and not x._be.is_inexact(x.dtype):
         min, max = _int_bounds(x, min, max)
     return Clip.apply(x, lo=min, hi=max)

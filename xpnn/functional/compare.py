@@ -104,6 +104,8 @@ class Predicate(Function):
     def forward(self, X, op=None):
         if op == "not":
             return ~X if X.dtype == self.xp.bool else X == 0
+        if X.dtype == self.xp.bool:  # every bool is finite (the standard takes numbers only)
+            return self.xp.full(X.shape, op == "isfinite", dtype=X.dtype, device=X.device)
         return getattr(self.xp, op)(X)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
+from .broadcast import quiet
 from .._errors import DtypeError, ShapeError
 from .linalg import mm2d, mm2d_pair
 from .conv_native import CupyConv, TorchConv
@@ -95,6 +96,7 @@ def _mT(xp, A):
     return xp.matrix_transpose(A)
 
 
+@quiet
 class ConvNd(Function):
     """Convolution (or its adjoint, the transposed convolution) over 1 or 2 spatial dims.
 

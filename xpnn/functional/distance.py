@@ -10,12 +10,15 @@ from __future__ import annotations
 from .. import backend as B
 from .._errors import DtypeError, ShapeError
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
+from .dtype_refusals import refuse_dtypes
 from .elementwise import add, clamp, mul, promote, sqrt, sub, unbroadcast, where
 from .loss import _check_reduction, legacy_reduction, reduce_loss
 from .reduce import norm, sum
 from .shape import _axis
 
 
+@quiet
 class CosineSimilarity(Function):
     """<x1, x2> / (max(|x1|, eps) max(|x2|, eps)) along ``axis``, broadcast.
 
@@ -91,6 +94,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         the broadcast shape without its last dim (kept as 1 with ``keepdim``); integers
         give the default float dtype.
     """
+    # PyTorch subtracts first, and refuses a bool operand there
+    refuse_dtypes("pairwise_distance", ("bool",), x1, x2, names=("x1", "x2"), runtime=True)
     a, b = promote(x1, x2, "pairwise_distance")
     diff = add(sub(a, b), float(eps))
     return norm(diff, p, dim=-1 if diff.ndim else None, keepdim=keepdim)
@@ -230,6 +235,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     it is neither, as PyTorch computes it)."""
     reduction = _reduction("hinge_embedding_loss", size_average, reduce, reduction)
     x = as_tensor(input, op="hinge_embedding_loss")
+    refuse_dtypes("hinge_embedding_loss", ("complex",), x)  # PyTorch's clamp: none
     if not x._be.is_floating(x.dtype):
         raise DtypeError(f"hinge_embedding_loss: expected a floating input, got "
                         f"{B.dtype_name(x.dtype)}")

@@ -8,7 +8,10 @@ import math
 import warnings
 
 from .. import backend as B
+from .._errors import ArgumentError, DtypeNotImplemented
+from .dtype_refusals import number_only
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
 
 
 def _keep_portable(be, shape, dtype, p, generator):
@@ -59,6 +62,7 @@ def dropout_mask(be, shape, dtype, p, generator=None):
     return be.xp.astype(keep, dtype) * (1 / (1 - p))
 
 
+@quiet
 class Dropout(Function):
     """Y = X * M for a mask M of ``mask_shape`` (broadcast over the dims it has as 1)."""
 
@@ -81,8 +85,9 @@ def _check(op, x, p):
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"{op}: p must be in [0, 1], got {p!r}")
     x = as_tensor(x, op=op)
-    if not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+    if not x._be.is_floating(x.dtype):  # PyTorch: NotImplementedError (or RuntimeError)
+        raise DtypeNotImplemented(f"{op}: expected a floating tensor, got "
+                                  f"{B.dtype_name(x.dtype)}")
     return x
 
 
@@ -147,6 +152,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 _SELU_ALPHA = 1.6732632423543772 * 1.0507009873554805  # SELU's negative saturation, -a'
 
 
+@quiet
 class AlphaDropout(Function):
     """Y = a * (X * M + alpha' * (1 - M)) + b for a 0/1 keep mask M: dropped entries go to
     SELU's saturation -alpha', then the affine map (a, b) restores zero mean and unit
@@ -236,9 +242,11 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """
     x = as_tensor(input, op="rrelu")
     if not x._be.is_floating(x.dtype):
-        raise TypeError(f"rrelu: expected a floating tensor, got {B.dtype_name(x.dtype)}")
-    if not lower <= upper:
-        raise ValueError(f"rrelu: lower bound {lower!r} must be <= upper bound {upper!r}")
+        raise DtypeNotImplemented(f"rrelu: expected a floating tensor, got "
+                                  f"{B.dtype_name(x.dtype)}")
+    lower, upper = (number_only("rrelu", n, v) for n, v in (("lower", lower), ("upper", upper)))
+    if not lower <= upper:  # PyTorch: RuntimeError
+        raise ArgumentError(f"rrelu: lower bound {lower!r} must be <= upper bound {upper!r}")
     if not training:
         from .activation import leaky_relu
         return leaky_relu(x, (lower + upper) / 2)

@@ -17,6 +17,7 @@ from ..autograd import Function, TensorBase, as_tensor
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ZeroDivision
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
 from .complex_base import conj, refuse_complex
+from .complex_pow import ComplexPow
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
                         promote, promote_float, quiet, unbroadcast, unbroadcast_graph)
 from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # noqa: F401
@@ -33,6 +34,7 @@ from .unary import (Abs, Constant, Cos, Exp, Expm1, Log, Log1p, Neg, _rounding, 
                     log, log1p, neg, negative, reciprocal, rsqrt, sign, sin, sqrt, trunc)
 
 
+@quiet
 class Add(Function):
     saved_inputs = ()
 
@@ -54,6 +56,7 @@ class Add(Function):
         return unbroadcast_graph(dY, sa) if self.needs[0] else None, dB
 
 
+@quiet
 class Sub(Function):
     saved_inputs = ()
 
@@ -74,6 +77,7 @@ class Sub(Function):
         return unbroadcast_graph(dY, sa) if self.needs[0] else None, dB
 
 
+@quiet
 class Mul(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
@@ -338,7 +342,11 @@ def pow(input, exponent):
                              f"({B.dtype_name(input.dtype)} tensor ** {p})")
         return PowScalar.apply(input, p=p)
     a, b = promote(input, exponent, "pow")
-    refuse_complex("pow (with a tensor exponent)", a, b)
+    if a._be.is_complex(a.dtype):  # promoted: both complex
+        return ComplexPow.apply(a, b)
+    if a.dtype == a.xp.bool:  # PyTorch has no bool ** bool kernel (NumPy gives int8)
+        raise DtypeNotImplemented("pow: not implemented for bool tensors (input and exponent "
+                                  "are bool), as in PyTorch")
     return Pow.apply(a, b)
 
 

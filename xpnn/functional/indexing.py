@@ -292,7 +292,7 @@ def masked_select(input, mask):
     x = as_tensor(input, op="masked_select")
     m = as_tensor(mask, like=x, op="masked_select")
     if m.dtype != x.xp.bool:
-        raise TypeError(f"masked_select: mask must be bool, got {B.dtype_name(m.dtype)}")
+        raise DtypeError(f"masked_select: mask must be bool, got {B.dtype_name(m.dtype)}")
     try:
         shape = B.np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
     except ValueError:

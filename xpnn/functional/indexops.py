@@ -194,7 +194,7 @@ def take_along_dim(input, indices, dim=None):
         flat = reshape(x, (-1,))
         return Gather.apply(flat, pos=_checked(x, xp.reshape(idx, (-1,)), flat.shape[0], 0))
     if idx.ndim != x.ndim:
-        raise ValueError(f"take_along_dim: input and indices should have the same number of "
+        raise ShapeError(f"take_along_dim: input and indices should have the same number of "
                          f"dimensions, but got {x.ndim} and {idx.ndim}")
     d = _axis("take_along_dim", dim, x.ndim)
     xs, js = list(x.shape), list(idx.shape)
@@ -214,8 +214,8 @@ def _checked(x, idx, n, d):
     if x._be.on_host and math.prod(idx.shape):
         lo, hi = int(x.xp.min(idx)), int(x.xp.max(idx))
         if lo < -n or hi >= n:
-            raise IndexError(f"take_along_dim: index {lo if lo < -n else hi} is out of bounds "
-                             f"for dim {d} with size {n}")
+            raise IndexRangeError(f"take_along_dim: index {lo if lo < -n else hi} is out of "
+                                  f"bounds for dim {d} with size {n}")
     idx = _int64(x.xp, idx)
     return x.xp.where(idx < 0, idx + n, idx)
 

@@ -17,6 +17,8 @@ def int_pow(xp, A, B):
     """Integer A ** B elementwise, as PyTorch: a negative power truncates to 0 except for
     bases 1 and -1 (NumPy refuses the whole call)."""
     zero, one = (xp.asarray(v, dtype=A.dtype, device=A.device) for v in (0, 1))
+    if xp.iinfo(A.dtype).min == 0:  # unsigned: no negative power (and no -1 to compare)
+        return A ** B
     neg = B < 0
     Y = A ** xp.where(neg, zero, B)
     odd = (B % 2) != 0
@@ -60,9 +62,21 @@ _BINARY = {
     "and": lambda be, A, B: be.xp.bitwise_and(A, B),
     "or": lambda be, A, B: be.xp.bitwise_or(A, B),
     "xor": lambda be, A, B: be.xp.bitwise_xor(A, B),
-    "lshift": lambda be, A, B: be.xp.bitwise_left_shift(A, B),
-    "rshift": lambda be, A, B: be.xp.bitwise_right_shift(A, B),  # arithmetic for signed
+    "lshift": lambda be, A, B: _shift(be, A, B, be.xp.bitwise_left_shift, False),
+    "rshift": lambda be, A, B: _shift(be, A, B, be.xp.bitwise_right_shift, True),
 }
+
+
+def _shift(be, A, B, op, right):
+    """A shifted by B, as PyTorch: a shift that is negative or of at least the width
+    shifts every bit out (0; a right shift of a negative signed A: -1, its sign), where the
+    Array API leaves it undefined (array-api-strict refuses a negative shift)."""
+    xp = be.xp
+    zero = xp.zeros_like(A)
+    out = (B < 0) | (B >= xp.iinfo(A.dtype).bits)
+    Y = op(A, xp.where(out, zero, B))
+    fill = xp.where(A < 0, zero - 1, zero) if right else zero  # unsigned A is never < 0
+    return xp.where(out, fill, Y)
 
 
 class IntBinary(Function):

@@ -124,7 +124,7 @@ def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indic
 def _split_along(op, input, sections, d, need):
     x = as_tensor(input, op=op)
     if x.ndim < need:
-        raise ValueError(f"{op} requires a tensor with at least {need} dimension(s), but got "
+        raise ShapeError(f"{op} requires a tensor with at least {need} dimension(s), but got "
                          f"a tensor with {x.ndim} dimensions")
     if isinstance(sections, (int, B.np.integer)) and not isinstance(sections, bool):
         n = x.shape[d]
@@ -162,7 +162,7 @@ def rot90(input, k=1, dims=(0, 1)):
     if len(dims) != 2:
         raise ValueError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
     if x.ndim < 2:
-        raise ValueError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim}")
+        raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim}")
     a, b = _axis("rot90", dims[0], x.ndim), _axis("rot90", dims[1], x.ndim)
     if a == b:
         raise ArgumentError(f"rot90: expected rotation dims to be different, but got dim0 = "
@@ -272,7 +272,7 @@ def block_diag(*tensors):
     ts = _joinable("block_diag", list(tensors))
     for i, t in enumerate(ts):
         if t.ndim > 2:
-            raise ValueError(f"block_diag: input tensors must have 2 or fewer dimensions. "
+            raise ShapeError(f"block_diag: input tensors must have 2 or fewer dimensions. "
                              f"Input {i} has {t.ndim} dimensions")
     ts = [reshape(t, (1, math.prod(t.shape))) if t.ndim < 2 else t for t in ts]
     width = sum(t.shape[1] for t in ts)
@@ -293,7 +293,7 @@ def cartesian_prod(*tensors):
     ts = _tensors("cartesian_prod", tensors)
     for i, t in enumerate(ts):
         if t.ndim != 1:
-            raise ValueError(f"cartesian_prod: expect a 1D vector, but got shape {t.shape} for "
+            raise ShapeError(f"cartesian_prod: expect a 1D vector, but got shape {t.shape} for "
                              f"tensor {i}")
     if len(ts) == 1:
         return ts[0]
@@ -308,9 +308,9 @@ def combinations(input, r=2, with_replacement=False):
     1-d tensor. The positions depend only on sizes (no read of the data); differentiable."""
     x = as_tensor(input, op="combinations")
     if x.ndim != 1:
-        raise ValueError(f"combinations: expect a 1D vector, but got shape {x.shape}")
+        raise ShapeError(f"combinations: expect a 1D vector, but got shape {x.shape}")
     if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-        raise ValueError(f"combinations: r must be a non-negative int, got {r!r}")
+        raise ArgumentError(f"combinations: r must be a non-negative int, got {r!r}")
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
     rows = list(pick(range(x.shape[0]), r))

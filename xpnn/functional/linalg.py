@@ -9,6 +9,7 @@ here. Tests that empty ``MATMUL`` or ``BATCHED_MATMUL`` patch gemm.py, which rea
 from __future__ import annotations
 
 from ..autograd import Function, TensorBase, _mixed, as_tensor
+from .broadcast import quiet
 from .elementwise import _broadcastable, _saved_for, promote, unbroadcast, unbroadcast_graph
 from .complex import conj as conj_t  # Tensors: the recorded backward (a real one as is)
 from .complex_base import conj
@@ -25,6 +26,7 @@ from .gemm import (BATCHED_MATMUL, GEMM_GRAIN, LEAD, MATMUL, Reused, _GEMM,  # n
 _product = array_matmul
 
 
+@quiet
 class MatMul(Function):
     def forward(self, A, B):
         self.A, self.B = A, B
@@ -48,6 +50,7 @@ class MatMul(Function):
         return dA, dB
 
 
+@quiet
 class Linear(Function):
     """Y = X W^T + b for X of shape (N, in), W (out, in), b (out,)."""
 

@@ -11,6 +11,7 @@ from functools import partial
 from .. import backend as B
 from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor, raw
+from .broadcast import quiet
 from .activation import _log_softmax
 from .shape import permute, reshape
 from .._errors import (ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError,
@@ -180,6 +181,7 @@ def _softmax_grad_rows(np, LP, labels, coef, P, a, b):
 SOFTMAX_GRAD = {"numpy": _softmax_grad_numpy}
 
 
+@quiet
 class CrossEntropy(Function):
     """-sum_c K_ic logsoftmax(X)_ic per row, reduced. Integer labels without smoothing take
     each row's log-probability by its label (one gather): the classes a row does not name

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import ArgumentError
+from .._errors import ArgumentError, DtypeError
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
 from .activation import _sigmoid
 from .shape import reshape
 from .loss_pointwise import BCEWithLogits, _Pointwise, _pointwise
@@ -114,6 +115,7 @@ class SoftMargin(_Pointwise):
         return -T * S, -X * S
 
 
+@quiet
 class GaussianNLL(Function):
     """0.5 (log v + (x - t)^2 / v) with v = max(var, eps), broadcast. As in PyTorch the clamp
     is invisible to the gradient (PyTorch clamps under no_grad)."""
@@ -182,9 +184,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, "
                          f"got {reduction!r}")
     x = as_tensor(input, op="kl_div")
-    if not x._be.is_floating(x.dtype):
-        raise TypeError(f"kl_div: integral inputs are not supported, got "
-                        f"{B.dtype_name(x.dtype)}")
+    t = as_tensor(target, like=x, op="kl_div")
+    for name, v in (("input", x), ("target", t)):  # PyTorch refuses either
+        if not (v._be.is_floating(v.dtype) or v._be.is_complex(v.dtype)):
+            raise DtypeError(f"kl_div: integral inputs are not supported, got {name} of "
+                             f"{B.dtype_name(v.dtype)}")
     batch = reduction == "batchmean"
     out = _pointwise(KLDiv, "kl_div", x, target, "sum" if batch else reduction,
                      log_target=bool(log_target))

@@ -7,11 +7,13 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, _mixed, as_tensor, raw
+from .broadcast import quiet
 from .activation import _sigmoid
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from .loss_reduce import _check_reduction, _reduce_backward, _reduce_forward, legacy_reduction
 
 
+@quiet
 class _Pointwise(Function):
     """A loss made of a per-element value and its derivatives, then a reduction."""
 
@@ -290,6 +292,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduce=None, reduction="mean", pos_weight=None):
     """Sigmoid + BCE fused, stable for any logit; ``pos_weight`` scales positive targets."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    from .dtype_refusals import refuse_dtypes  # PyTorch: no integer log_sigmoid kernel
+    refuse_dtypes("binary_cross_entropy_with_logits", ("bool", "integer"), input)
     return _pointwise(BCEWithLogits, "binary_cross_entropy_with_logits", input, target,
                       reduction, pos_weight=pos_weight, weight=weight)
 

@@ -16,12 +16,13 @@ import warnings
 
 from .. import backend as B
 from .. import return_types
-from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError, \
-    ShapeError
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, DtypeValueError, \
+    IndexRangeError, ShapeError
 from ..autograd import TensorBase, as_tensor, no_grad
 from .complex import (Angle, angle, conj, conj_physical, imag, is_conj,  # noqa: F401
                       is_neg, real, resolve_conj, resolve_neg)  # moved there, re-exported
 from .complex_base import refuse_complex
+from .dtype_refusals import refuse_dtypes
 from .elementwise import promote
 from .indexing import index_add
 from .shape import _axis
@@ -36,6 +37,10 @@ def _tensor(op, x):
 def adjoint(input):
     """The conjugate transpose of the last two dims (``mT`` for real tensors)."""
     x = _tensor("adjoint", input)
+    if x.ndim == 0:  # PyTorch 2.13 still takes a 0-d tensor (deprecated): its conjugate
+        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
+                      UserWarning, stacklevel=2)
+        return conj(x)
     if x.ndim < 2:
         raise ShapeError(f"adjoint: expected a tensor with at least 2 dimensions, got "
                          f"{x.ndim}")
@@ -55,6 +60,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     weights ``fweights`` (integers) and importance weights ``aweights`` (floats) per
     observation, ``correction`` subtracted from the (weighted) count."""
     x = _tensor("cov", input)
+    refuse_dtypes("cov", ("bool",), x, runtime=True)
     if x.ndim > 2:
         raise ShapeError(f"cov: expected input to have two or fewer dimensions but got an "
                          f"input with {x.ndim} dimensions")
@@ -92,7 +98,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         norm = total - correction * ((w * aw).sum() / total if aw is not None else 1)
     if isinstance(norm, float):
         if norm <= 0:
-            warnings.warn("cov: degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+            warnings.warn("cov(): degrees of freedom is <= 0: the correction should be less "
+                          "than the number of observations", UserWarning, stacklevel=2)
             norm = 0.0
     else:
         norm = norm.clamp(min=0)
@@ -128,7 +135,7 @@ def uniform_edges(op, be, values, bins, lo_hi, dt):
     else:
         lo, hi = 0.0, 1.0
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"{op}: range of [{lo}, {hi}] is not finite")
+        raise ArgumentError(f"{op}: range of [{lo}, {hi}] is not finite")
     if lo > hi:
         raise ValueError(f"{op}: min ({lo}) must not be larger than max ({hi})")
     if lo == hi:
@@ -160,7 +167,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
         edges = xp.astype(as_tensor(bins, like=x, op="histogram").array, dt)
     else:
         if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
-            raise ValueError(f"histogram: bins must be > 0, got {bins!r}")
+            raise ArgumentError(f"histogram: bins must be > 0, got {bins!r}")
         lo_hi = None if range is None else tuple(float(v) for v in range)
         edges = uniform_edges("histogram", be, A, bins, lo_hi, dt)
     nb = edges.shape[0] - 1
@@ -266,6 +273,10 @@ def chain_matmul(*matrices, out=None):
         raise ArgumentError("chain_matmul: out= is not supported by xpnn")
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
+    for i, m in enumerate(matrices):  # PyTorch checks every type before any shape
+        if not isinstance(m, TensorBase):
+            raise TypeError(f"chain_matmul: expected a Tensor as element {i}, got "
+                            f"{type(m).__name__}")
     for i, m in enumerate(matrices):
         if _tensor("chain_matmul", m).ndim != 2:
             raise ShapeError(f"chain_matmul: tensor {i} must be 2-D, got {m.ndim}-D")
@@ -295,7 +306,7 @@ def vander(x, N=None, increasing=False):
         raise ShapeError(f"vander: x must be a one-dimensional tensor, got {t.ndim}-D")
     cols = t.shape[0] if N is None else int(N)
     if cols < 0:
-        raise ValueError(f"vander: N must be non-negative, got {N}")
+        raise ArgumentError(f"vander: N must be non-negative, got {N}")
     if cols <= 1:
         xp, be = t.xp, t._be
         dt = t.dtype if be.is_inexact(t.dtype) else xp.int64
@@ -329,9 +340,9 @@ def binomial(count, prob, generator=None):
     n = _tensor("binomial", count)
     p = as_tensor(prob, like=n, op="binomial")
     xp, be = n.xp, n._be
-    if not be.is_floating(n.dtype) or not be.is_floating(p.dtype):
-        raise DtypeNotImplemented(f"binomial: not implemented for count "
-                                  f"{B.dtype_name(n.dtype)} and prob {B.dtype_name(p.dtype)}")
+    if not be.is_floating(n.dtype) or not be.is_floating(p.dtype):  # PyTorch: ValueError
+        raise DtypeValueError(f"binomial: not implemented for count "
+                              f"{B.dtype_name(n.dtype)} and prob {B.dtype_name(p.dtype)}")
     f64 = be.dtype("float64")
     N, P = xp.broadcast_arrays(xp.astype(n.array, f64), xp.astype(p.array, f64))
     return n._result(xp.astype(binomial_array(be, xp, N, P, generator), n.dtype), be)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import ArgumentError, DtypeError, DtypeNotImplemented
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, TensorBase, as_tensor
 from .elementwise import (_floating, check_divisor, clamp, promote, promote_float, quiet,
                           unbroadcast)
 from .graph_math import remainder_graph, unary_graph
 from . import elementwise as E
 from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
+from .dtype_refusals import number_only, refuse_dtypes, refuse_promoted
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -151,8 +152,9 @@ class Remainder(Function):
         return remainder_graph(self, dY, "floor")
 
 
-def _binary(cls, name):
+def _binary(cls, name, refused=()):
     def op(input, other):
+        refuse_promoted(name, refused, input, other)  # PyTorch: no integer kernel
         a, b = promote_float(input, other, name)
         return cls.apply(_floating(a), _floating(b))
     op.__name__ = op.__qualname__ = name
@@ -183,9 +185,9 @@ class LogAddExp2(Function):
 
 atan2 = _binary(Atan2, "atan2")
 arctan2 = atan2
-hypot = _binary(Hypot, "hypot")
-logaddexp = _binary(LogAddExp, "logaddexp")
-logaddexp2 = _binary(LogAddExp2, "logaddexp2")
+hypot = _binary(Hypot, "hypot", ("bool", "integer"))
+logaddexp = _binary(LogAddExp, "logaddexp", ("bool", "integer"))
+logaddexp2 = _binary(LogAddExp2, "logaddexp2", ("bool", "integer"))
 logaddexp2.__doc__ = "log2(2^input + 2^other), as ``torch.logaddexp2``."
 atan2.__doc__ = "atan2(input, other): the angle of (other, input), as ``torch.atan2``."
 hypot.__doc__ = "sqrt(input^2 + other^2), as ``torch.hypot``."
@@ -196,6 +198,7 @@ def remainder(input, other):
     """input - floor(input / other) * other (Python's %), as ``torch.remainder``; exact for
     integers (no gradient), where a zero divisor raises."""
     a, b = promote(input, other, "remainder")
+    refuse_dtypes("remainder", ("bool", "complex"), a, b)
     if a._be.is_floating(a.dtype):
         return Remainder.apply(a, b)
     check_divisor(a._be, b.array, "remainder")
@@ -205,6 +208,7 @@ def remainder(input, other):
 def floor_divide(input, other):
     """floor(input / other), as ``torch.floor_divide`` (and ``//``): the values of
     ``div(rounding_mode="floor")``; a backward through it raises, as PyTorch's."""
+    refuse_dtypes("floor_divide", ("complex",), input, other)
     return E.rounded_div(input, other, "floor", no_derivative="floor_divide")
 
 
@@ -212,6 +216,7 @@ def _bitwise(name, array_fn, logical):
     def op(input, other):
         a, b = promote(input, other, name)
         xp = a.xp
+        refuse_dtypes(name, ("complex",) if logical else ("bool", "complex"), a, b)
         if a.dtype == xp.bool:  # bools: the logical op, as PyTorch (a recorded op, so
             return getattr(E, logical)(a, b)  # an ONNX export sees it)
         if a._be.is_floating(a.dtype):
@@ -234,6 +239,7 @@ def bitwise_not(input):
     """~x of an integer (bitwise) or bool (logical) tensor, as ``torch.bitwise_not``."""
     x = as_tensor(input, op="bitwise_not")
     xp = x.xp
+    refuse_dtypes("bitwise_not", ("complex",), x)
     if x._be.is_floating(x.dtype):
         raise DtypeNotImplemented(f"bitwise_not: not implemented for floating tensors "
                                   f"({B.dtype_name(x.dtype)})")
@@ -275,6 +281,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     where the input was finite."""
     from .elementwise import where
     x = as_tensor(input, op="nan_to_num")
+    for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        number_only("nan_to_num", name, v)
     if x._be.is_complex(x.dtype):  # each part on its own (PyTorch)
         from .complex import complex as _complex, imag, real
         return _complex(*(nan_to_num(p, nan, posinf, neginf) for p in (real(x), imag(x))))
@@ -337,6 +345,7 @@ def gcd(input, other):
     one host read per step."""
     a, b = promote(input, other, "gcd")
     be, xp = a._be, a.xp
+    refuse_dtypes("gcd", ("complex",), a, b)
     if be.is_floating(a.dtype) or a.dtype == xp.bool:
         raise DtypeNotImplemented(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
     x, y = xp.abs(a.array), xp.abs(b.array)
@@ -352,6 +361,7 @@ def lcm(input, other):
     """The least common multiple of integer tensors, elementwise (``torch.lcm``; 0 if
     either is 0)."""
     a, b = promote(input, other, "lcm")
+    refuse_dtypes("lcm", ("bool", "floating", "complex"), a, b)
     g = gcd(a, b).array
     xp = a.xp
     safe = xp.where(g == 0, xp.ones_like(g), g)
@@ -368,10 +378,11 @@ def inner(input, other):
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)
     if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"inner: the last dims must match, got shapes {a.shape} and "
+        raise ShapeError(f"inner: the last dims must match, got shapes {a.shape} and "
                          f"{b.shape}")
     k = a.shape[-1]
-    out = matmul(reshape(a, (-1, k)), reshape(b, (-1, k)).mT)
+    rows = [math.prod(t.shape[:-1]) for t in (a, b)]  # not -1: k may be 0
+    out = matmul(reshape(a, (rows[0], k)), reshape(b, (rows[1], k)).mT)
     return reshape(out, tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
 
 

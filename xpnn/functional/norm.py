@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function, as_tensor, raw
+from .broadcast import quiet
 from .._errors import ShapeError
 # re-exported where norm.py held them before the split (nn/sync_batchnorm.py, onnx, functional)
 from .norm_stats import (_affine, _affine_grads, _affine_grads_graph, _channel_shape,  # noqa: F401
@@ -26,6 +27,7 @@ from .norm_layer import (GroupNorm, LayerNorm, RMSNorm, group_norm, layer_norm, 
                          rms_norm)
 
 
+@quiet
 class BatchNorm(Function):
     """Normalize over every axis but 1 (channels) with given statistics: the batch's in
     training (the gradient then flows through them), the running ones in eval; then
@@ -146,15 +148,16 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         mean = xp.sum(per_channel(xp, x.array), axis=1)  # zeros (C,), like x
         inv = mean + 1
     elif training:
-        Xm = per_channel(xp, x.array)
-        mean = xp.mean(Xm, axis=1)
-        xc = Xm - xp.reshape(mean, (-1, 1))
-        var = xp.vecdot(xc, xc, axis=-1) / M  # biased, as the normalization uses
-        inv = 1 / xp.sqrt(var + eps)
-        if rm is not None:
-            rm[...] = (1 - momentum) * rm + momentum * mean
-        if rv is not None:
-            rv[...] = (1 - momentum) * rv + momentum * (var * (M / (M - 1)))
+        with x._be.quiet():  # a NaN or inf in the batch: NaN statistics, silently as torch
+            Xm = per_channel(xp, x.array)
+            mean = xp.mean(Xm, axis=1)
+            xc = Xm - xp.reshape(mean, (-1, 1))
+            var = xp.vecdot(xc, xc, axis=-1) / M  # biased, as the normalization uses
+            inv = 1 / xp.sqrt(var + eps)
+            if rm is not None:
+                rm[...] = (1 - momentum) * rm + momentum * mean
+            if rv is not None:
+                rv[...] = (1 - momentum) * rv + momentum * (var * (M / (M - 1)))
     else:
         mean, inv = rm, 1 / xp.sqrt(rv + eps)
     return BatchNorm.apply(*args, mean=mean, inv=inv, xc=xc, affine=affine, eps=eps)

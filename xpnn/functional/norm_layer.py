@@ -8,12 +8,14 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, as_tensor
+from .broadcast import quiet
 from .._errors import DtypeError, ShapeError
 from .norm_stats import (_affine, _affine_grads, _affine_grads_graph, _channel_shape, _stats,
                          _stats_graph, _standardized_backward, _standardized_backward_graph,
                          _trailing)
 
 
+@quiet
 class LayerNorm(Function):
     """Normalize over the last k axes; weight and bias have those k axes' shape."""
 
@@ -54,6 +56,7 @@ class LayerNorm(Function):
         return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, lead)
 
 
+@quiet
 class RMSNorm(Function):
     """Scale by the root mean square over the last k axes, Xhat = X * r with
     r = 1 / sqrt(mean(X^2) + eps), then ``* weight``. With G = dY * weight and M values per
@@ -85,6 +88,7 @@ class RMSNorm(Function):
         return rms_norm_graph(self, dY)
 
 
+@quiet
 class GroupNorm(Function):
     """Normalize each sample over groups of C/G channels (and all spatial positions)."""
 

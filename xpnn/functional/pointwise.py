@@ -21,6 +21,7 @@ from .erf_special import (ERFC, ERFINV, Erfc, Erfinv, erfc, erfc_portable,  # no
 from .graph_math import (copysign_graph, fmax_graph, logit_graph, remainder_graph,
                          sinc_graph, xlogy_graph)
 from .intops import IntBinary  # recorded ops, so an ONNX export sees them
+from .dtype_refusals import float_arg, refuse_dtypes
 
 
 def _zero(xp, like):
@@ -50,6 +51,7 @@ def fmod(input, other):
     """The remainder of ``input / other`` with the sign of ``input`` (C's fmod), as
     ``torch.fmod``; exact for integers (no gradient), where a zero divisor raises."""
     a, b = promote(input, other, "fmod")
+    refuse_dtypes("fmod", ("bool", "complex"), a, b)
     if a._be.is_floating(a.dtype):
         return Fmod.apply(a, b)
     check_divisor(a._be, b.array, "fmod")
@@ -102,12 +104,15 @@ def heaviside(input, values):
     0 for NaN), as ``torch.heaviside``; both of one dtype. No gradient (PyTorch has none)."""
     x = as_tensor(input, op="heaviside")
     v = as_tensor(values, like=x, op="heaviside")
+    refuse_dtypes("heaviside", ("complex",), x, v, names=("input", "values"), runtime=True)
     if v.dtype != x.dtype:
         raise RuntimeError(f"heaviside: input and values must have one dtype, got "
                            f"{B.dtype_name(x.dtype)} and {B.dtype_name(v.dtype)}")
     a, b = promote(x, v, "heaviside")
     xp, X = a.xp, a.array
     one = xp.ones((), dtype=X.dtype, device=X.device)
+    if X.dtype == xp.bool:  # the standard compares no bool with 0: X is its own step
+        return a._result(xp.where(X, X, b.array), a._be)
     step = xp.where(X > 0, one, _zero(xp, X))
     return a._result(xp.where(X == 0, b.array, step), a._be)
 
@@ -120,7 +125,10 @@ class Logit(Function):
     def forward(self, X, eps=None):
         xp = self.xp
         self.X, self.eps = X, eps
-        Z = X if eps is None else xp.clip(X, eps, 1 - eps)
+        Z = X
+        if eps is not None:  # PyTorch's test order: eps > 0.5 (lo > hi) gives hi or lo, no error
+            lo, hi = (xp.asarray(v, dtype=X.dtype, device=X.device) for v in (eps, 1 - eps))
+            Z = xp.where(X < lo, lo, xp.where(X > hi, hi, X))
         return xp.log(Z / (1 - Z))
 
     def backward(self, dY):
@@ -138,7 +146,7 @@ def logit(input, eps=None):
     """log(p / (1 - p)), the inverse of sigmoid, as ``torch.logit``; with ``eps`` the input
     is first clamped to [eps, 1 - eps]."""
     return Logit.apply(_floating(as_tensor(input, op="logit")),
-                       eps=None if eps is None else float(eps))
+                       eps=None if eps is None else float_arg("logit", "eps", eps))
 
 
 @quiet
@@ -183,6 +191,7 @@ def rad2deg(input):
 def signbit(input):
     """True where the sign bit is set (-0.0 included), as ``torch.signbit``; no gradient."""
     x = as_tensor(input, op="signbit")
+    refuse_dtypes("signbit", ("complex",), x)
     xp, X = x.xp, x.array
     if x._be.is_floating(x.dtype):
         return x._result(xp.signbit(X), x._be)
@@ -219,6 +228,7 @@ class Xlogy(Function):
         return xlogy_graph(self, dY)
 
 
+@quiet
 class CopySign(Function):
     """|A| with the sign of B; dA = dY Y / A (0 where A == 0), dB = 0 (PyTorch)."""
 

@@ -163,7 +163,7 @@ def _output_size(op, output_size, spatial):
     if 0 in spatial:  # a window would have no element (PyTorch refuses too)
         raise ShapeError(f"{op}: input of spatial size {tuple(spatial)} has nothing to pool "
                          f"(every size must be >= 1)")
-    return ntuple(op, "output_size", vals, n, 1)
+    return ntuple(op, "output_size", vals, n, 0)  # 0: an empty output, as PyTorch
 
 
 def adaptive_avg_pool2d(input, output_size):

@@ -109,6 +109,12 @@ class MaxUnpool(Function):
 def _adaptive_max(op, nd, input, output_size, return_indices):
     x, unbatched = _batched(op, input, nd, floating=True)
     out = _output_size(op, output_size, x.shape[2:])
+    if 0 in out:  # an empty output (PyTorch takes output_size 0): no window to search
+        N, C = x.shape[:2]
+        vals = reshape(reshape(x, (N, C, -1))[:, :, :0], (N, C) + out)
+        idx = vals._result(x.xp.zeros(tuple(vals.shape), dtype=x.xp.int64,
+                                      device=x._be.device), x._be)
+        return _unbatch((vals, idx) if return_indices else vals, unbatched)
     if nd == 1:
         N, C, L = x.shape
         res = AdaptiveMaxPool.apply(reshape(x, (N, C, 1, L)), out=(1,) + out,

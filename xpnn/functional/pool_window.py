@@ -4,7 +4,7 @@ from pool.py; see its docstring for the (C, H, W, N) layout of the windows."""
 from __future__ import annotations
 
 from .. import backend as B
-from .._errors import ArgumentError, ShapeError
+from .._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, as_tensor
 from .im2col import ntuple, to_chwn, window
 from .shape import reshape
@@ -107,8 +107,9 @@ def _batched(op, x, nd, floating=False):
         names = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
         raise ShapeError(f"{op}: expected a {nd + 2}-D or {nd + 1}-D input {names}, got "
                          f"shape {x.shape}")
-    if floating and not x._be.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating tensor, got {B.dtype_name(x.dtype)}")
+    if floating and not x._be.is_floating(x.dtype):  # PyTorch: NotImplementedError
+        raise DtypeNotImplemented(f"{op}: expected a floating tensor, got "
+                                  f"{B.dtype_name(x.dtype)}")
     if x.ndim == nd + 1:
         return reshape(x, (1,) + x.shape), True
     return x, False

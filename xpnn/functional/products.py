@@ -13,6 +13,7 @@ from .._errors import DtypeError, DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from ..autograd.tensor_base import TensorBase
 from .complex import conj
+from .dtype_refusals import refuse_dtypes
 from .elementwise import add, div, mul, promote, unbroadcast
 from .linalg import bmm, matmul, mm, outer
 from .rearrange import diagonal
@@ -192,6 +193,7 @@ def cross(input, other, dim=None):
     """The cross product of 3-vectors along ``dim``, broadcasting the other dims, as
     ``torch.cross``; without ``dim``, along the first dim of size 3 (PyTorch's deprecated
     default, which ``torch.linalg.cross`` replaces with -1)."""
+    refuse_dtypes("cross", ("bool",), input, other)  # PyTorch has no bool kernel
     _same_dtype_args("cross", input, other)
     a, b = promote(input, other, "cross")
     if a.ndim != b.ndim:

@@ -3,10 +3,14 @@ tril/triu, diagonal/diag. Each gradient sends every output entry's gradient back
 entry it came from."""
 from __future__ import annotations
 
+import math
+
 from .. import backend as B
-from .._errors import ArgumentError, ShapeError
+from .._errors import ArgumentError, DtypeNotImplemented, IndexShapeError, ShapeError
 from ..autograd import Function, as_tensor, link_view
+from .dtype_refusals import refuse_dtypes
 from .indexing import Take, _int_array
+from .scalar_args import int_list_arg
 from .shape import _axis, reshape
 
 
@@ -107,7 +111,7 @@ def fliplr(input):
     """Flip dim 1 (left/right) of a tensor with at least 2 dims."""
     x = as_tensor(input, op="fliplr")
     if x.ndim < 2:
-        raise ValueError(f"fliplr: input must have at least 2 dims, got shape {x.shape}")
+        raise ShapeError(f"fliplr: input must have at least 2 dims, got shape {x.shape}")
     return flip(x, 1)
 
 
@@ -115,7 +119,7 @@ def flipud(input):
     """Flip dim 0 (up/down) of a tensor with at least 1 dim."""
     x = as_tensor(input, op="flipud")
     if x.ndim < 1:
-        raise ValueError("flipud: input must have at least 1 dim, got a 0-d tensor")
+        raise ShapeError("flipud: input must have at least 1 dim, got a 0-d tensor")
     return flip(x, 0)
 
 
@@ -123,6 +127,7 @@ def roll(input, shifts, dims=None):
     """Entries moved ``shifts`` places along ``dims`` (wrapping around); without dims, the
     flattened tensor is rolled and the shape restored."""
     x = as_tensor(input, op="roll")
+    shifts = int_list_arg(shifts)  # integer tensors read as ints, as in PyTorch
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
@@ -142,6 +147,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     x = as_tensor(input, op="repeat_interleave")
     xp, be = x.xp, x._be
     if repeats is None:  # torch.repeat_interleave(repeats): indices
+        refuse_dtypes("repeat_interleave", ("bool", "floating", "complex"), x,
+                      names=("repeats",))
+        if x.ndim > 1:
+            raise ShapeError(f"repeat_interleave: repeats must be 0-dim or 1-dim, got shape "
+                             f"{tuple(x.shape)}")
         n = x.shape[0] if x.ndim else 1
         counts = xp.reshape(x.array, (-1,))
         return x._result(xp.repeat(xp.arange(n, dtype=xp.int64, device=be.device), counts),
@@ -153,12 +163,18 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     n = x.shape[d] if x.ndim else 1
     if isinstance(repeats, int) and not isinstance(repeats, bool):
         if repeats < 0:
-            raise ValueError(f"repeat_interleave: repeats must be >= 0, got {repeats}")
+            raise ArgumentError(f"repeat_interleave: repeats must be >= 0, got {repeats}")
         counts = repeats
     else:
+        if hasattr(repeats, "dtype") and B.dtype_name(repeats.dtype) not in ("int32", "int64"):
+            raise DtypeNotImplemented(f"repeat_interleave: repeats must be int32 or int64, "
+                                      f"got {B.dtype_name(repeats.dtype)}, as in PyTorch")
         counts = _int_array(be, repeats, "repeat_interleave")
+        # the output size is read from the counts anyway (a host read): refuse negatives
+        if math.prod(counts.shape) and int(xp.min(counts)) < 0:
+            raise ArgumentError("repeat_interleave: repeats can not be negative")
         if counts.ndim > 1 or (counts.ndim == 1 and counts.shape[0] not in (1, n)):
-            raise ValueError(f"repeat_interleave: repeats of shape {tuple(counts.shape)} must "
+            raise ShapeError(f"repeat_interleave: repeats of shape {tuple(counts.shape)} must "
                              f"be one count or one per entry ({n}) of dim {d}")
         counts = xp.broadcast_to(xp.reshape(counts, (-1,)), (n,))
     idx = xp.repeat(xp.arange(n, dtype=xp.int64, device=be.device), counts)
@@ -189,7 +205,8 @@ def triu(input, diagonal=0):
 
 def _diagonal_dims(op, x, dim1, dim2):
     if x.ndim < 2:
-        raise ValueError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
+        # PyTorch: IndexError, "Dimension out of range"
+        raise IndexShapeError(f"{op}: input must have at least 2 dims, got shape {x.shape}")
     a, b = _axis(op, dim1, x.ndim), _axis(op, dim2, x.ndim)
     if a == b:
         raise ArgumentError(f"{op}: dim1 and dim2 must differ, got {dim1} and {dim2}")
@@ -268,7 +285,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     from .shape import permute
     x = as_tensor(input, op="diag_embed")
     if x.ndim < 1:
-        raise ValueError("diag_embed: input must have at least 1 dim, got a 0-d tensor")
+        raise IndexShapeError("diag_embed: input must have at least 1 dim, got a 0-d tensor")
     a, b = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
     if a == b:
         raise ArgumentError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")

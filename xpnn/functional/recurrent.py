@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Function
+from .broadcast import quiet
 from .linalg import mm2d, mm2d_start, product_loop, reused
 from .recurrent_graph import recurrent_backward_graph
 from .recurrent_steps import (_gate_affine, _input_projection, _keep, _prev_states,
@@ -104,6 +105,7 @@ def _lstm_backward_cupy(be, dh, dy, dc, G, Og, Fg, dz):
 LSTM_CELL = {"cupy": (_lstm_forward_cupy, _lstm_backward_cupy)}
 
 
+@quiet
 class RNNLayer(Function):
     """h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
 
@@ -145,6 +147,7 @@ class RNNLayer(Function):
     backward_graph = recurrent_backward_graph  # recurrent_graph.py: recomputed, recorded
 
 
+@quiet
 class LSTMLayer(Function):
     """Hochreiter & Schmidhuber (1997) with a forget gate, PyTorch's (i, f, g, o) layout.
 
@@ -288,6 +291,7 @@ class LSTMLayer(Function):
     backward_graph = recurrent_backward_graph
 
 
+@quiet
 class GRULayer(Function):
     """Cho et al. (2014), PyTorch's form: r, z = sigmoid(.), n = tanh(W_in x + b_in +
     r (W_hn h + b_hn)), h_t = (1 - z) n + z h_{t-1}.

@@ -22,6 +22,7 @@ packing work.
 from __future__ import annotations
 
 from ..autograd import Function
+from .broadcast import quiet
 from .activation import relu
 from .activation_pointwise import sigmoid, tanh
 from .linalg import linear, mm2d, product_loop, reused
@@ -75,6 +76,7 @@ def _grads_2d(be, needs, X, Hp, dZx, dZh, W_ih, has_bias):
     return (None if dX is None else xp.reshape(dX, X.shape), *dW)
 
 
+@quiet
 class PackedRNNLayer(Function):
     """h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) over packed steps (act tanh or relu)."""
 
@@ -127,6 +129,7 @@ class PackedRNNLayer(Function):
         return recomputed_grads(self, _rnn_graph, dYs)
 
 
+@quiet
 class PackedLSTMLayer(Function):
     """PyTorch's LSTM cell (gates i, f, g, o; with ``proj`` the last input is W_hr (P, H) and
     the state carried is (o tanh(c)) W_hr^T) over packed steps."""
@@ -220,6 +223,7 @@ class PackedLSTMLayer(Function):
         return recomputed_grads(self, _lstm_graph, dYs)
 
 
+@quiet
 class PackedGRULayer(Function):
     """PyTorch's GRU cell, n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h_t = (1 - z) n +
     z h_{t-1}, over packed steps."""

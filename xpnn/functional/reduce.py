@@ -16,9 +16,11 @@ import math
 import warnings
 
 from .. import backend as B
-from ..autograd import Function
+from ..autograd import Function, as_tensor
+from .broadcast import quiet
 from .._errors import ArgumentError, ShapeError
 from .complex_base import refuse_complex
+from .scalar_args import number_arg
 from .transfer import to
 from .reduce_basic import (  # noqa: F401  (re-exported: the import path of the basics)
     BoolReduce, CumSum, Max, MaxDim, MaxResult, Mean, MinResult, Prod, Sum, _arg, _axes,
@@ -46,6 +48,7 @@ class _Spread(Function):
         return X - Mean.apply(X, axes=self.axes, keepdims=True)
 
 
+@quiet
 class Var(_Spread):
     def forward(self, X, axes=(), keepdims=False, correction=0):
         xp = self.xp
@@ -66,6 +69,7 @@ class Var(_Spread):
             return g * c * 2 / float(self.denom)
 
 
+@quiet
 class Std(_Spread):
     """sqrt(var): the gradient (x_i - mean) / ((n - correction) std) is 0 where std is 0,
     as in PyTorch."""
@@ -111,6 +115,7 @@ def _safe_div(xp, a, n):
     return xp.where(a == 0, full[0], xp.where(a > 0, full[1], full[2]))
 
 
+@quiet
 class LogSumExp(Function):
     saves_output = True
     saved_inputs = ()
@@ -163,7 +168,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     """Variance over ``dim``. ``correction`` (or ``unbiased``) defaults to 1 as in PyTorch
     (0 when the dims are given as ``axis``, the Array API's default); ``correction >= n``
     gives inf/NaN as in PyTorch."""
-    x, axes, keep = _prep("var", input, dim, axis, keepdim, keepdims)
+    # PyTorch checks the dtype before the dims
+    x = _float_input("var", as_tensor(input, op="var"))
+    x, axes, keep = _prep("var", x, dim, axis, keepdim, keepdims)
     c = _correction(unbiased, correction, axis)
     _warn_dof("var", x, axes, c)
     return Var.apply(_float_input("var", x), axes=axes, keepdims=keep, correction=c)
@@ -172,7 +179,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Standard deviation over ``dim``; its gradient is 0 where it is 0 (PyTorch)."""
-    x, axes, keep = _prep("std", input, dim, axis, keepdim, keepdims)
+    x = _float_input("std", as_tensor(input, op="std"))  # the dtype before the dims
+    x, axes, keep = _prep("std", x, dim, axis, keepdim, keepdims)
     c = _correction(unbiased, correction, axis)
     _warn_dof("std", x, axes, c)
     return Std.apply(_float_input("std", x), axes=axes, keepdims=keep, correction=c)
@@ -213,6 +221,7 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     real p, as ``torch.norm`` for vectors; "nuc", the nuclear norm of the matrices over
     the two dims ``dim`` (of a matrix by default)."""
     from .elementwise import abs as _abs, where as _where
+    p = number_arg(p)  # a 0-d tensor reads as its number, as in PyTorch
     if isinstance(p, str) and p != "fro":
         if p != "nuc":
             raise ArgumentError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
@@ -223,6 +232,10 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None):
     x = _float_input("norm", x)
     if p in ("fro", 2, 2.0):
         return L2Norm.apply(x, axes=axes, keepdims=keep)
+    if p < 0 and 0 in [x.shape[d] for d in (axes if axes else range(x.ndim))]:
+        # a negative p is a min-like reduction, which has no identity (PyTorch refuses)
+        raise ArgumentError(f"norm: cannot compute the {p} norm over an empty dim of a "
+                            f"tensor of shape {x.shape}: the operation has no identity")
     a = _abs(x)
     if p == float("inf"):
         return Max.apply(a, axes=axes, keepdims=keep, sign=1)
@@ -255,6 +268,7 @@ def _nuclear(input, dim, axis, keepdim, keepdims):
         return out
     return reshape(out, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
 
+@quiet
 class PNorm(Function):
     """(sum |x|^p)^(1/p) for any other real p; dX = dY sign(x) |x|^(p-1) / N^(p-1), 0 where
     x or the norm is 0 (PyTorch: the composition's 0 * inf gave NaN there)."""
@@ -281,6 +295,7 @@ class PNorm(Function):
         return pnorm_graph(self, dY)
 
 
+@quiet
 class L2Norm(Function):
     """sqrt(sum(x^2)); the gradient x / norm is 0 where the norm is 0 (PyTorch)."""
 

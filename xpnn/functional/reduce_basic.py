@@ -12,7 +12,7 @@ from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .._errors import DtypeError, DtypeNotImplemented, IndexRangeError, ShapeError
 from .complex_base import refuse_complex
-from .broadcast import index_arg
+from .broadcast import index_arg, quiet
 from .transfer import to
 from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
 
@@ -71,6 +71,7 @@ def _drop(shape, axes):
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
+@quiet
 class Sum(Function):
     saved_inputs = ()
 
@@ -86,6 +87,7 @@ class Sum(Function):
         return _expand_graph(dY, self.axes, self.keep).expand(*self.shape)
 
 
+@quiet
 class Mean(Function):
     saved_inputs = ()
 
@@ -110,6 +112,7 @@ class Mean(Function):
         return (_expand_graph(dY, self.axes, self.keep) / self.n).expand(*self.shape)
 
 
+@quiet
 class Prod(Function):
     saves_output = True
 
@@ -189,6 +192,7 @@ class MaxDim(Function):
         return max_dim_graph(self, dV)
 
 
+@quiet
 class CumSum(Function):
     saved_inputs = ()
 
@@ -238,8 +242,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-    x, axes, keep = _prep("mean", input, dim, axis, keepdim, keepdims)
-    return Mean.apply(_float_input("mean", x, dtype, complex_ok=True), axes=axes,
+    x = _float_input("mean", as_tensor(input, op="mean"), dtype, complex_ok=True)
+    x, axes, keep = _prep("mean", x, dim, axis, keepdim, keepdims)  # the dtype first
+    return Mean.apply(x, axes=axes,
                       keepdims=keep)
 
 

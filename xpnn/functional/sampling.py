@@ -3,7 +3,10 @@ from the backend's seeded generator or a ``generator=``."""
 from __future__ import annotations
 
 from .. import backend as B
+from .._errors import ArgumentError, DtypeNotImplemented
 from ..autograd import TensorBase
+from .dtype_refusals import refuse_dtypes
+from .scalar_args import number_arg
 
 
 def _tensor_arg(op, x):
@@ -16,12 +19,18 @@ def bernoulli(input, p=None, *, generator=None):
     """0/1 samples, 1 with probability ``input`` (or ``p``), in input's dtype and place, as
     ``torch.bernoulli``; no gradient."""
     x = _tensor_arg("bernoulli", input)
+    refuse_dtypes("bernoulli", ("complex",), x)
     be, xp = x._be, x.xp
-    if not be.is_floating(x.dtype):
-        raise TypeError(f"bernoulli: expected floating probabilities, got "
-                        f"{B.dtype_name(x.dtype)}")
-    prob = x.array if p is None else float(p)
-    u = be.uniform(tuple(x.shape), B.dtype_name(x.dtype), generator)
+    floating = be.is_floating(x.dtype)
+    if not floating and p is None:  # PyTorch: NotImplementedError
+        raise DtypeNotImplemented(f"bernoulli: expected floating probabilities, got "
+                                  f"{B.dtype_name(x.dtype)}")
+    # with p, input only gives the shape and dtype (any dtype, as PyTorch); p may be 0-d
+    prob = x.array if p is None else float(number_arg(p))
+    if p is not None and not 0 <= prob <= 1:  # a number: checked without reading data
+        raise ArgumentError(f"bernoulli: expects p to be in [0, 1], but got p={p}")
+    u = be.uniform(tuple(x.shape), B.dtype_name(x.dtype) if floating else "float32",
+                   generator)
     return x._result(xp.astype(u < prob, x.dtype), be)
 
 
@@ -66,3 +75,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         idx = xp.minimum(idx, C - 1)
     idx = xp.astype(idx, xp.int64)
     return x._result(idx if x.ndim == 2 else xp.reshape(idx, (n,)), be)
+
+
+def complex_draws(be, draw, shape, dt, generator, scale):
+    """A complex dtype's draws as PyTorch makes them: the real and imaginary parts each
+    drawn in the matching real dtype (times ``scale``)."""
+    real = "float64" if dt == "complex128" else "float32"
+    re, im = draw(shape, real, generator), draw(shape, real, generator)
+    xp, c = be.xp, be.dtype(dt)
+    return (xp.astype(re, c) + xp.astype(im, c) * 1j) * scale

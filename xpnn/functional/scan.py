@@ -14,6 +14,7 @@ from .._errors import ArgumentError
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
 from .complex_base import refuse_complex
+from .dtype_refusals import refuse_dtypes
 from .elementwise import _floating, add, logical_xor, mul, quiet, sub
 from .gather import Gather, flat_positions
 from .indexing import narrow
@@ -131,8 +132,9 @@ class LogCumSumExp(Function):
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along ``dim``, computed stably, as ``torch.logcumsumexp``
     (floating tensors only)."""
-    x = _float_input("logcumsumexp", as_tensor(input, op="logcumsumexp"))
-    d = _axis("logcumsumexp", dim, x.ndim)
+    x = as_tensor(input, op="logcumsumexp")
+    d = _axis("logcumsumexp", dim, x.ndim)  # PyTorch checks the dim before the dtype
+    x = _float_input("logcumsumexp", x)
     if x.ndim == 0:
         return reshape(LogCumSumExp.apply(reshape(x, (1,)), axis=0), ())
     return LogCumSumExp.apply(x, axis=d)
@@ -215,6 +217,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 def _areas(op, y, x, dx, dim):
     """The trapezoids' areas along ``dim`` (one fewer than y's entries) and that dim."""
+    refuse_dtypes(op, ("bool",), y, x, names=("y", "x"), runtime=True)
     y = _floating(as_tensor(y, op=op))
     if y.ndim == 0:
         raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .._errors import ArgumentError, DtypeNotImplemented, ShapeError
+from .._errors import ArgumentError, DtypeNotImplemented, ShapeError, UnsupportedError
+from .dtype_refusals import dtype_kind, refuse_dtypes
 from ..autograd import TensorBase, as_tensor, raw
+from .broadcast import _wrap_int
 from .elementwise import promote
 from .indexing import index_add
 from .shape import _axis
@@ -100,12 +102,14 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         the values (input's dtype), and as asked ``inverse`` (int64, input's shape, or
         (size of dim,) with ``dim``: where each entry landed) and ``counts`` (int64).
     """
+    refuse_dtypes("unique", ("complex",), input)
     return _unique("unique", input, True, return_inverse, return_counts, dim)
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """``unique`` of runs of equal neighbours only (no sorting), as
     ``torch.unique_consecutive``. The output size depends on the data (one host read)."""
+    refuse_dtypes("unique_consecutive", ("complex",), input)
     return _unique("unique_consecutive", input, False, return_inverse, return_counts, dim)
 
 
@@ -121,10 +125,12 @@ def bincount(input, weights=None, minlength=0):
     """
     x = as_tensor(input, op="bincount")
     xp, be = x.xp, x._be
-    if x.ndim != 1 or x._be.is_floating(x.dtype) or x.dtype == xp.bool:
-        # PyTorch raises RuntimeError (NotImplementedError for the dtype): both here
-        raise ArgumentError(f"bincount: input must be a 1-d integer tensor, got shape "
-                            f"{x.shape} of {B.dtype_name(x.dtype)}")
+    integer = dtype_kind(x.dtype) == "integer"
+    if x.ndim != 1 or not integer:
+        # PyTorch: RuntimeError for the shape, NotImplementedError for the dtype
+        cls = ArgumentError if integer else UnsupportedError
+        raise cls(f"bincount: input must be a 1-d integer tensor, got shape "
+                  f"{x.shape} of {B.dtype_name(x.dtype)}")
     if isinstance(minlength, bool) or not isinstance(minlength, int):
         raise TypeError(f"bincount: minlength should be a non-negative int, got {minlength!r}")
     if minlength < 0:
@@ -166,7 +172,7 @@ def histc(input, bins=100, min=0, max=0):
         raise DtypeNotImplemented(f"histc: not implemented for {B.dtype_name(x.dtype)} (a "
                                   "floating tensor is expected, as in PyTorch)")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
-        raise ValueError(f"histc: bins must be > 0, got {bins!r}")
+        raise ArgumentError(f"histc: bins must be > 0, got {bins!r}")
     if min > max:
         raise ValueError(f"histc: max must be larger than min, got min {min} and max {max}")
     A = xp.reshape(x.array, (-1,))
@@ -200,9 +206,13 @@ def _search(op, seq, values, right, side, sorter, out_int32):
         right = side == "right"
     s = as_tensor(seq, op=op)
     scalar = not isinstance(values, TensorBase) and not B.is_array(values)
-    v = as_tensor(values, like=s, op=op)
+    v = as_tensor(_wrap_int(values, s, op), like=s, op=op)  # -1 by uint8: 255, as PyTorch
+    # bool only where both are (PyTorch promotes a bool sequence searched for floats)
+    both_bool = s.dtype == s.xp.bool and v.dtype == v.xp.bool
+    refuse_dtypes(op, ("bool", "complex") if both_bool else ("complex",), s, v,
+                  names=("sorted_sequence", "input"))
     if s.ndim == 0:
-        raise ValueError(f"{op}: the sorted sequence must have at least 1 dim, got 0")
+        raise ShapeError(f"{op}: the sorted sequence must have at least 1 dim, got 0")
     if s.ndim > 1 and (scalar or tuple(s.shape[:-1]) != tuple(v.shape[:-1])):
         raise ShapeError(f"{op}: boundaries of shape {s.shape} and input of shape {v.shape} "
                          "must have the same leading dims (all but the last)")
@@ -267,7 +277,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     boundaries[i-1] <= x < boundaries[i]). int64 (or int32) of input's shape."""
     b = as_tensor(boundaries, op="bucketize")
     if b.ndim != 1:
-        raise ValueError(f"bucketize: boundaries must be a 1-d tensor, got shape {b.shape}")
+        raise ShapeError(f"bucketize: boundaries must be a 1-d tensor, got shape {b.shape}")
     return _search("bucketize", b, input, right, None, None, out_int32)
 
 
@@ -281,8 +291,11 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     like = elements if isinstance(elements, TensorBase) else test_elements
     if not isinstance(like, TensorBase):
         raise TypeError("isin: elements or test_elements must be a Tensor")
-    e, t = promote(as_tensor(elements, like=like, op="isin"),
-                   as_tensor(test_elements, like=like, op="isin"), "isin", broadcast=False)
+    e, t = (as_tensor(_wrap_int(v, like, "isin"), like=like, op="isin")  # -1 by uint8: 255
+            for v in (elements, test_elements))
+    refuse_dtypes("isin", ("bool", "complex"), e, t, names=("elements", "test_elements"),
+                  runtime=True)
+    e, t = promote(e, t, "isin", broadcast=False)
     xp, be = e.xp, e._be
     E = e.array
     T = xp.sort(xp.reshape(t.array, (-1,)))
@@ -298,6 +311,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 def _signed_inf(op, input, positive):
     x = as_tensor(input, op=op)
+    refuse_dtypes(op, ("complex",), x, runtime=True)
     xp = x.xp
     if not x._be.is_floating(x.dtype):
         return x._result(xp.zeros(x.shape, dtype=xp.bool, device=x._be.device), x._be)

@@ -156,6 +156,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one (``torch.flatten``; 0-d becomes 1-d)."""
     x = as_tensor(input, op="flatten")
     if x.ndim == 0:
+        _axis("flatten", start_dim, 0), _axis("flatten", end_dim, 0)  # -1 or 0, as PyTorch
         return reshape(x, (1,))
     s, e = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
     if s > e:
@@ -306,6 +307,10 @@ def tile(input, dims):
 
 
 def broadcast_tensors(*tensors):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, TensorBase):  # PyTorch's TypeError (numbers are not taken)
+            raise TypeError(f"broadcast_tensors: expected a Tensor as element {i}, got "
+                            f"{type(t).__name__}")
     shape = broadcast_shapes(*[t.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
 

@@ -14,6 +14,7 @@ from .._errors import ShapeError
 from ..autograd import as_tensor
 from .complex_base import refuse_complex
 from .gather import Gather, _take_flat, flat_positions
+from .scalar_args import int_arg
 from .shape import _axis
 
 SortResult = return_types.sort
@@ -93,6 +94,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """
     x, d = _prepare("topk", input, dim)
     n = x.shape[d] if x.ndim else 1
+    k = int_arg(k)  # a 0-d integer tensor reads as its int, as in PyTorch
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
         raise ShapeError(f"topk: k must be an int in [0, {n}] (dim {dim} of the input of "
                          f"shape {x.shape}), got {k!r}")

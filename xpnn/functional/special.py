@@ -16,6 +16,7 @@ from ..autograd import Function
 from .activation import _input
 from .elementwise import quiet
 from .graph_math import lgamma_graph, polygamma_graph
+from .scalar_args import int_arg
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # B_2, B_4, ..., B_20: the Bernoulli numbers of the Stirling and digamma series
@@ -155,7 +156,11 @@ def polygamma_array(xp, n, X):
     for coef in q[-2::-1]:
         Qc = Qc * c + coef
     Y = xp.where(neg, -sign * Y - math.pi * Qc, Y)
-    return xp.where(X == 0, xp.full_like(X, sign * math.inf), Y)
+    Y = xp.where(X == 0, xp.full_like(X, sign * math.inf), Y)
+    if n >= 2:  # PyTorch's (-1)^(n+1) n! zeta(n + 1, x) at +-inf: NaN at +inf, +-inf at -inf
+        Y = xp.where(X == math.inf, xp.full_like(X, math.nan), Y)
+        Y = xp.where(X == -math.inf, xp.full_like(X, sign * math.inf), Y)
+    return Y
 
 
 @quiet
@@ -207,6 +212,7 @@ def polygamma(n, input):
         n: a non-negative int.
         input: a Tensor (integers give the default float dtype).
     """
+    n = int_arg(n)  # a 0-d integer tensor reads as its int, as in PyTorch
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"polygamma: n must be an int, got {type(n).__name__}")
     if n < 0:

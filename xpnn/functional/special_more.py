@@ -25,6 +25,7 @@ from .elementwise import _floating, promote_float, quiet, unbroadcast
 from .graph_math import (entr_graph, erfcx_graph, log_ndtr_graph, mvlgamma_graph,
                          ndtr_graph, ndtri_graph, xlogy_graph)
 from .pointwise import ERFC, ERFINV, _zero, erfc_portable, erfinv_portable
+from .scalar_args import int_arg
 from .special import digamma, digamma_array, lgamma_array
 from .special_i01 import _bessel, i0, i0e, i1, i1e  # noqa: F401 (re-exported)
 
@@ -299,6 +300,7 @@ def mvlgamma(input, p):
         input: a Tensor (integers give the default float dtype).
         p: the dimension, an int >= 1.
     """
+    p = int_arg(p)  # a 0-d integer tensor reads as its int, as in PyTorch
     if isinstance(p, bool) or not isinstance(p, int):
         raise TypeError(f"mvlgamma: p must be an int, got {type(p).__name__}")
     if p < 1:

@@ -14,10 +14,12 @@ from .. import backend as B
 from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor
 from .complex_base import refuse_complex
+from .dtype_refusals import refuse_dtypes
 from .elementwise import div, lerp, mul, quiet, sub, where
 from .gather import Gather, flat_positions, gather
 from .reduce import _axes, _float_input, amax, amin, mean, resolve, std, sum as _sum, var
 from .._errors import DtypeError, ShapeError
+from .scalar_args import int_arg
 from .scan import scan_array
 from .shape import _axis, expand, movedim, reshape, squeeze, unsqueeze
 from .sorting import argsort_array, sort
@@ -87,6 +89,7 @@ class SpreadTies(Function):
 
 def _median(op, input, dim, keepdim, ignore_nan):
     x = as_tensor(input, op=op)
+    refuse_dtypes(op, ("bool", "complex"), x)  # PyTorch: "median_cpu" has neither kernel
     xp, be = x.xp, x._be
     result = return_types.nanmedian if ignore_nan else MedianResult
     flat = dim is None
@@ -94,6 +97,7 @@ def _median(op, input, dim, keepdim, ignore_nan):
         x = reshape(x, (-1,))
         keepdim = False
     elif x.ndim == 0:
+        _axis(op, dim, 0)  # a 0-d tensor takes dim -1 or 0, as in PyTorch
         return result(x, x._result(xp.zeros((), dtype=xp.int64, device=be.device), be))
     d = 0 if flat else _axis(op, dim, x.ndim)
     n = x.shape[d]
@@ -135,6 +139,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     xp, be = x.xp, x._be
     d = _axis("kthvalue", dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
+    k = int_arg(k)  # a 0-d integer tensor reads as its int, as in PyTorch
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} "
                            f"(k={k!r}, size {n})")
@@ -152,8 +157,10 @@ def mode(input, dim=-1, keepdim=False):
     equally frequent ones) and the index of its last occurrence, as ``torch.mode``. The
     values are differentiable."""
     x = as_tensor(input, op="mode")
+    refuse_dtypes("mode", ("complex",), x)
     xp, be = x.xp, x._be
     if x.ndim == 0:
+        _axis("mode", dim, 0)  # a 0-d tensor takes dim -1 or 0, as in PyTorch
         return ModeResult(x, x._result(xp.zeros((), dtype=xp.int64, device=be.device), be))
     d = _axis("mode", dim, x.ndim)
     _nonempty("mode", x, d)
@@ -299,6 +306,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=No
     """The sum over ``dim`` with NaNs taken as 0, as ``torch.nansum``; no gradient reaches
     the NaNs. Integers sum to int64."""
     x = as_tensor(input, op="nansum")
+    refuse_dtypes("nansum", ("complex",), x, runtime=True)  # PyTorch: not on CPU
     if dtype is not None:
         x = _float_input("nansum", x, dtype)
     if x._be.is_floating(x.dtype):

@@ -21,7 +21,10 @@ class Transfer(Function):
             # nonzero (PyTorch: bool(1j) is True)
             X = X != 0 if B.dtype_name(dtype) == "bool" else self.xp.real(X)
         if target is self.be:
-            return X if dtype is None else self.xp.astype(X, target.dtype(dtype))
+            if dtype is None:
+                return X
+            with self.be.quiet():  # NaN/inf to an integer, overflow to float16: as torch
+                return self.xp.astype(X, target.dtype(dtype))
         return target.asarray(X, dtype=dtype)
 
     def backward(self, dY):

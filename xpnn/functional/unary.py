@@ -138,6 +138,7 @@ class Reciprocal(Function):
         return -dY * conj_t(Y) * conj_t(Y)
 
 
+@quiet
 class Sin(Function):
     def forward(self, X):
         self.X = X
@@ -151,6 +152,7 @@ class Sin(Function):
         return dY * conj_t(cos(X))
 
 
+@quiet
 class Cos(Function):
     def forward(self, X):
         self.X = X
@@ -254,7 +256,9 @@ exp.__doc__ = "e ** x, elementwise (integers are computed in the default float d
 def _rounding(fn):
     def op(input):
         x = as_tensor(input, op=fn)
-        refuse_complex(fn, x, kind="runtime" if fn == "sign" else "not_implemented")
+        refuse_complex(fn, x)
+        if fn != "sign" and x.dtype == x.xp.bool:  # PyTorch has no bool rounding kernel
+            raise DtypeNotImplemented(f"{fn}: not implemented for bool tensors, as in PyTorch")
         if not x._be.is_floating(x.dtype) and (fn != "sign" or x.dtype == x.xp.bool):
             return x
         return Constant.apply(x, fn=fn)

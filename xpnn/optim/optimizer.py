@@ -22,6 +22,7 @@ importable from here, as before).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import defaultdict
 
@@ -33,6 +34,13 @@ from .optimizer_state import OptimizerStateDict
 from .slots import (_host_number, _host_scalar, _scalar_home, add_weight_decay,  # noqa: F401
                     check_flags, check_hyper, check_pair, full_like_param, scalar_dtype,
                     slot_tensor, zeros_like_param)
+
+
+def _quiet(group):
+    """The backend's quiet context (no NumPy floating-point warnings) for a group's update,
+    taken from its first parameter."""
+    params = group["params"]
+    return params[0]._be.quiet() if params else contextlib.nullcontext()
 
 
 class Optimizer(OptimizerHooks, OptimizerStateDict):
@@ -266,7 +274,8 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
             if group.get("differentiable"):
                 self._refuse_differentiable(group)
             self._follow_params(group)
-            self._update_group(group)
+            with _quiet(group):  # a NaN or inf gradient: NaN/inf state, silently as torch
+                self._update_group(group)
             for p in group["params"]:  # a graph that saved p now refuses to backward
                 if p.grad is not None:
                     p._changed()  # its diagonal views, which hold copies, read it again

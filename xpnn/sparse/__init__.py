@@ -70,7 +70,12 @@ def mm(mat1, mat2, reduce=None):
     return S._sparse_matmul(mat2, "sparse.mm")
 
 
-spmm = mm
+def spmm(input, mat2):
+    """``torch.spmm``: :func:`mm` for a sparse ``input``; a dense one gives the dense
+    product, as PyTorch."""
+    if isinstance(input, TensorBase) and not isinstance(input, SparseTensor):
+        return F.mm(input, mat2)
+    return mm(input, mat2)
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
