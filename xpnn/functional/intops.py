@@ -4,13 +4,16 @@ an ONNX export sees them like any other op instead of a value computed outside t
 
 Each one runs the array code the public function ran before (imported from nowhere else in
 xpnn.functional: DESIGN.md's imports are one-way); the public functions keep their argument
-checks (a zero integer divisor raises there).
+checks (a zero integer divisor raises there). ``gcd``/``lcm`` (no gradient either) live here
+too, re-exported by moremath.py.
 """
 from __future__ import annotations
 
 from .. import backend as B
-from .._errors import ArgumentError
+from .._errors import ArgumentError, DtypeNotImplemented
 from ..autograd import Function
+from .broadcast import promote
+from .dtype_refusals import refuse_dtypes
 
 
 def int_pow(xp, A, B):
@@ -109,3 +112,31 @@ class BoolReduce(Function):
         truth = X if X.dtype == xp.bool else X != 0
         return getattr(xp, op)(truth, axis=axes, keepdims=keepdims)
 
+
+def gcd(input, other):
+    """The greatest common divisor of integer tensors, elementwise (``torch.gcd``;
+    gcd(0, 0) = 0, always non-negative). Euclid's steps run until every remainder is zero:
+    one host read per step."""
+    a, b = promote(input, other, "gcd")
+    be, xp = a._be, a.xp
+    refuse_dtypes("gcd", ("complex",), a, b)
+    if be.is_floating(a.dtype) or a.dtype == xp.bool:
+        raise DtypeNotImplemented(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
+    x, y = xp.abs(a.array), xp.abs(b.array)
+    x, y = xp.broadcast_arrays(x, y)
+    while bool(xp.any(y != 0)):  # (x, y) -> (y, x mod y) where y != 0; x is done where 0
+        done = y == 0
+        r = x % xp.where(done, xp.ones_like(y), y)
+        x, y = xp.where(done, x, y), xp.where(done, y, r)
+    return a._result(x, be)
+
+
+def lcm(input, other):
+    """The least common multiple of integer tensors, elementwise (``torch.lcm``; 0 if
+    either is 0)."""
+    a, b = promote(input, other, "lcm")
+    refuse_dtypes("lcm", ("bool", "floating", "complex"), a, b)
+    g = gcd(a, b).array
+    xp = a.xp
+    safe = xp.where(g == 0, xp.ones_like(g), g)
+    return a._result(xp.abs(a.array // safe * b.array), a._be)

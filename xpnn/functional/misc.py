@@ -16,8 +16,8 @@ import warnings
 
 from .. import backend as B
 from .. import return_types
-from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, DtypeValueError, \
-    IndexRangeError, ShapeError
+from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError, \
+    ShapeError
 from ..autograd import TensorBase, as_tensor, no_grad
 from .complex import (Angle, angle, conj, conj_physical, imag, is_conj,  # noqa: F401
                       is_neg, real, resolve_conj, resolve_neg)  # moved there, re-exported
@@ -25,6 +25,7 @@ from .complex_base import refuse_complex
 from .dtype_refusals import refuse_dtypes
 from .elementwise import promote
 from .indexing import index_add
+from .sampling import binomial, poisson  # noqa: F401 (torch.poisson, torch.binomial)
 from .shape import _axis
 
 
@@ -316,36 +317,6 @@ def vander(x, N=None, increasing=False):
         t = t.to("int64")
     out = _vander(t, N=cols)
     return out if increasing else out.flip(-1)
-
-
-# -- count draws -------------------------------------------------------------------------------
-def poisson(input, generator=None):
-    """Poisson counts with the rates in ``input`` (floating, >= 0), in input's dtype, as
-    ``torch.poisson``. No gradient."""
-    from ..distributions._counts import poisson_array
-    x = _tensor("poisson", input)
-    xp, be = x.xp, x._be
-    if not be.is_floating(x.dtype):
-        raise DtypeNotImplemented(f"poisson: not implemented for {B.dtype_name(x.dtype)}")
-    rate = xp.astype(x.array, be.dtype("float64"))
-    if be.on_host and math.prod(rate.shape) and bool(xp.any(rate < 0)):
-        raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative")
-    return x._result(xp.astype(poisson_array(be, xp, rate, generator), x.dtype), be)
-
-
-def binomial(count, prob, generator=None):
-    """Binomial counts of ``count`` trials (floating, whole) each with success probability
-    ``prob``, in count's dtype, as ``torch.binomial``. No gradient."""
-    from ..distributions._counts import binomial_array
-    n = _tensor("binomial", count)
-    p = as_tensor(prob, like=n, op="binomial")
-    xp, be = n.xp, n._be
-    if not be.is_floating(n.dtype) or not be.is_floating(p.dtype):  # PyTorch: ValueError
-        raise DtypeValueError(f"binomial: not implemented for count "
-                              f"{B.dtype_name(n.dtype)} and prob {B.dtype_name(p.dtype)}")
-    f64 = be.dtype("float64")
-    N, P = xp.broadcast_arrays(xp.astype(n.array, f64), xp.astype(p.array, f64))
-    return n._result(xp.astype(binomial_array(be, xp, N, P, generator), n.dtype), be)
 
 
 # -- torch.<name>(input, ...) for Tensor methods -----------------------------------------------

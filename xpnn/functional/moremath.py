@@ -18,6 +18,7 @@ from .elementwise import (_floating, check_divisor, clamp, promote, promote_floa
 from .graph_math import remainder_graph, unary_graph
 from . import elementwise as E
 from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
+from .intops import gcd, lcm  # noqa: F401 (torch.gcd/lcm, the integer ops' module)
 from .dtype_refusals import number_only, refuse_dtypes, refuse_promoted
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -337,35 +338,6 @@ def ldexp(input, other):
     from .elementwise import mul, pow as _pow
     a, b = promote_float(input, other, "ldexp")
     return mul(_floating(a), _pow(2.0, _floating(b)))
-
-
-def gcd(input, other):
-    """The greatest common divisor of integer tensors, elementwise (``torch.gcd``;
-    gcd(0, 0) = 0, always non-negative). Euclid's steps run until every remainder is zero:
-    one host read per step."""
-    a, b = promote(input, other, "gcd")
-    be, xp = a._be, a.xp
-    refuse_dtypes("gcd", ("complex",), a, b)
-    if be.is_floating(a.dtype) or a.dtype == xp.bool:
-        raise DtypeNotImplemented(f"gcd: expected integer tensors, got {B.dtype_name(a.dtype)}")
-    x, y = xp.abs(a.array), xp.abs(b.array)
-    x, y = xp.broadcast_arrays(x, y)
-    while bool(xp.any(y != 0)):  # (x, y) -> (y, x mod y) where y != 0; x is done where 0
-        done = y == 0
-        r = x % xp.where(done, xp.ones_like(y), y)
-        x, y = xp.where(done, x, y), xp.where(done, y, r)
-    return a._result(x, be)
-
-
-def lcm(input, other):
-    """The least common multiple of integer tensors, elementwise (``torch.lcm``; 0 if
-    either is 0)."""
-    a, b = promote(input, other, "lcm")
-    refuse_dtypes("lcm", ("bool", "floating", "complex"), a, b)
-    g = gcd(a, b).array
-    xp = a.xp
-    safe = xp.where(g == 0, xp.ones_like(g), g)
-    return a._result(xp.abs(a.array // safe * b.array), a._be)
 
 
 def inner(input, other):

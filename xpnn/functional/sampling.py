@@ -1,10 +1,13 @@
-"""Random draws from tensors of probabilities: bernoulli and multinomial (no gradient),
-from the backend's seeded generator or a ``generator=``."""
+"""Random draws from tensors of parameters: bernoulli and multinomial, poisson and binomial
+counts (no gradient), and complex draws (each part drawn in its real dtype), from the
+backend's seeded generator or a ``generator=``."""
 from __future__ import annotations
 
+import math
+
 from .. import backend as B
-from .._errors import ArgumentError, DtypeNotImplemented
-from ..autograd import TensorBase
+from .._errors import ArgumentError, DtypeNotImplemented, DtypeValueError
+from ..autograd import TensorBase, as_tensor
 from .dtype_refusals import refuse_dtypes
 from .scalar_args import number_arg
 
@@ -84,3 +87,33 @@ def complex_draws(be, draw, shape, dt, generator, scale):
     re, im = draw(shape, real, generator), draw(shape, real, generator)
     xp, c = be.xp, be.dtype(dt)
     return (xp.astype(re, c) + xp.astype(im, c) * 1j) * scale
+
+
+# -- count draws -------------------------------------------------------------------------------
+def poisson(input, generator=None):
+    """Poisson counts with the rates in ``input`` (floating, >= 0), in input's dtype, as
+    ``torch.poisson``. No gradient."""
+    from ..distributions._counts import poisson_array
+    x = _tensor_arg("poisson", input)
+    xp, be = x.xp, x._be
+    if not be.is_floating(x.dtype):
+        raise DtypeNotImplemented(f"poisson: not implemented for {B.dtype_name(x.dtype)}")
+    rate = xp.astype(x.array, be.dtype("float64"))
+    if be.on_host and math.prod(rate.shape) and bool(xp.any(rate < 0)):
+        raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative")
+    return x._result(xp.astype(poisson_array(be, xp, rate, generator), x.dtype), be)
+
+
+def binomial(count, prob, generator=None):
+    """Binomial counts of ``count`` trials (floating, whole) each with success probability
+    ``prob``, in count's dtype, as ``torch.binomial``. No gradient."""
+    from ..distributions._counts import binomial_array
+    n = _tensor_arg("binomial", count)
+    p = as_tensor(prob, like=n, op="binomial")
+    xp, be = n.xp, n._be
+    if not be.is_floating(n.dtype) or not be.is_floating(p.dtype):  # PyTorch: ValueError
+        raise DtypeValueError(f"binomial: not implemented for count "
+                              f"{B.dtype_name(n.dtype)} and prob {B.dtype_name(p.dtype)}")
+    f64 = be.dtype("float64")
+    N, P = xp.broadcast_arrays(xp.astype(n.array, f64), xp.astype(p.array, f64))
+    return n._result(xp.astype(binomial_array(be, xp, N, P, generator), n.dtype), be)

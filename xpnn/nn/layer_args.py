@@ -59,3 +59,15 @@ def check_int(layer, arg, value, minimum=1):
     if value < minimum:  # torch: RuntimeError
         raise ArgumentError(f"{layer}: {arg} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+def _check_name(owner, kind, name, exists):
+    """PyTorch's checks on a parameter/buffer/submodule name."""
+    if not isinstance(name, str):
+        raise TypeError(f"{owner}: {kind} name should be a string, got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f"{owner}: {kind} name can't contain \".\", got {name!r}")
+    if name == "":
+        raise KeyError(f"{owner}: {kind} name can't be empty string \"\"")
+    if exists:
+        raise KeyError(f"{owner}: attribute {name!r} already exists")

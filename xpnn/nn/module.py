@@ -18,7 +18,7 @@ from ..backend_meta import meta_empty
 from ..tensor import Tensor
 from .buffer import Buffer
 from .hooks import BackwardHookCall
-from .layer_args import as_input, check_int, placement, rebuild_on
+from .layer_args import _check_name, as_input, check_int, placement, rebuild_on
 from . import module_global_hooks as _global
 from .module_convert import _ModuleConvert, _move, _param_setter
 from .module_hooks import _ModuleHooks
@@ -93,18 +93,6 @@ def _recipe_value(v):
     if type(v) in (dict, OrderedDict):
         return type(v)((k, _recipe_value(x)) for k, x in v.items())
     return v
-
-
-def _check_name(owner, kind, name, exists):
-    """PyTorch's checks on a parameter/buffer/submodule name."""
-    if not isinstance(name, str):
-        raise TypeError(f"{owner}: {kind} name should be a string, got {type(name).__name__}")
-    if "." in name:
-        raise KeyError(f"{owner}: {kind} name can't contain \".\", got {name!r}")
-    if name == "":
-        raise KeyError(f"{owner}: {kind} name can't be empty string \"\"")
-    if exists:
-        raise KeyError(f"{owner}: attribute {name!r} already exists")
 
 
 def _hooked(module):
