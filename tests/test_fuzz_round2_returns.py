@@ -215,7 +215,7 @@ def test_complex_pow_real_base_and_number_base(backend):
 
 
 def test_complex_pow_second_derivative_matches_torch(backend):
-    """create_graph through ComplexPow's recorded backward (complex128, 1e3 eps scaled)."""
+    """create_graph through Pow's recorded backward (complex) (complex128, 1e3 eps scaled)."""
     off_cut = [[1.5 - 1j, -2.5 + 0.3j, 3j], [0.25 + 0.5j, -1.0 - 0.2j, 7.0 - 2j]]
     grads = []
     for m in (xpnn, torch):

@@ -16,8 +16,8 @@ from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ZeroDivision
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
+from .complex import real as real_t
 from .complex_base import conj, refuse_complex
-from .complex_pow import ComplexPow
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
                         promote, promote_float, quiet, unbroadcast, unbroadcast_graph)
 from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # noqa: F401
@@ -134,12 +134,15 @@ class Pow(Function):
         zero = xp.zeros((), dtype=dY.dtype, device=dY.device)
         dA = dB = None
         if self.needs[0]:
-            # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch: a^0 is constant)
-            dA = unbroadcast(xp, xp.where(B == 0, zero, dY * B * A ** (B - 1)), A.shape)
+            # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch: a^0 is constant);
+            # complex: conjugated (PyTorch's convention)
+            dA = xp.where(B == 0, zero, dY * conj(xp, B * A ** (B - 1)))
+            dA = unbroadcast(xp, dA, A.shape)
         if self.needs[1]:
-            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule: NaN
-            # where a < 0, -inf at a == 0 and b < 0, where a^b is inf)
-            dB = xp.where((A == 0) & (B >= 0), zero, dY * (self.Y * xp.log(A)))
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (Re b for complex;
+            # PyTorch's rule: NaN where a < 0, -inf at a == 0 and b < 0, where a^b is inf)
+            re_b = xp.real(B) if self.be.is_complex(B.dtype) else B
+            dB = xp.where((A == 0) & (re_b >= 0), zero, dY * conj(xp, self.Y * xp.log(A)))
             dB = unbroadcast(xp, dB, B.shape)
         return dA, dB
 
@@ -147,9 +150,10 @@ class Pow(Function):
         A, B = self.inputs
         dA = dB = None
         if self.needs[0]:
-            dA = unbroadcast_graph(where(B == 0, 0.0, dY * B * A ** (B - 1)), A.shape)
+            dA = unbroadcast_graph(where(B == 0, 0.0, dY * conj_t(B * A ** (B - 1))), A.shape)
         if self.needs[1]:
-            dB = where((A == 0) & (B >= 0), 0.0, dY * (A ** B * log(A)))
+            re_b = real_t(B) if B._be.is_complex(B.dtype) else B
+            dB = where((A == 0) & (re_b >= 0), 0.0, dY * conj_t(A ** B * log(A)))
             dB = unbroadcast_graph(dB, B.shape)
         return dA, dB
 
@@ -342,8 +346,6 @@ def pow(input, exponent):
                              f"({B.dtype_name(input.dtype)} tensor ** {p})")
         return PowScalar.apply(input, p=p)
     a, b = promote(input, exponent, "pow")
-    if a._be.is_complex(a.dtype):  # promoted: both complex
-        return ComplexPow.apply(a, b)
     if a.dtype == a.xp.bool:  # PyTorch has no bool ** bool kernel (NumPy gives int8)
         raise DtypeNotImplemented("pow: not implemented for bool tensors (input and exponent "
                                   "are bool), as in PyTorch")
