@@ -191,7 +191,7 @@ class IndexMethods:
         """Set the main diagonal to ``fill_value`` (``torch.Tensor.fill_diagonal_``): a
         matrix, or a tensor whose dims are all equal; ``wrap`` continues a tall matrix's
         diagonal below its first N rows."""
-        from .functional.dtype_refusals import number_only
+        from .functional.scalar_args import number_only
         number_only("fill_diagonal_", "fill_value", fill_value)
         shape = tuple(self.shape)
         if self.ndim < 2 or (self.ndim > 2 and len(set(shape)) != 1):

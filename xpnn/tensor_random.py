@@ -9,7 +9,8 @@ from . import backend as B
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .functional import sampling as _sampling
-from .functional.dtype_refusals import number_only, refuse_dtypes
+from .functional.dtype_refusals import refuse_dtypes
+from .functional.scalar_args import number_only
 from .functional.scalar_args import number_arg
 from .tensor_inplace import write_back
 

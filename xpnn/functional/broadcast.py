@@ -116,14 +116,6 @@ def promote(a, b, op="op", broadcast=True):
     return (_cast(a, b.dtype), b) if kb > ka else (a, _cast(b, a.dtype))
 
 
-def index_arg(v):
-    """``v``, or the int in ``v`` where it is a 0-d integer tensor: PyTorch takes those as
-    dims and sizes (through ``__index__``)."""
-    if isinstance(v, TensorBase) and v.ndim == 0 and B.dtype_is(v.xp, v.dtype, "integral"):
-        return int(v.item())
-    return v
-
-
 def promote_float(a, b, op="op"):
     """:func:`promote` for the ops that compute integers in the default float dtype (div,
     copysign, atan2, ...): where neither operand is floating, each tensor becomes float

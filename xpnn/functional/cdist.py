@@ -13,7 +13,8 @@ from .. import backend as B
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, as_tensor
 from .broadcast import quiet
-from .dtype_refusals import number_only, refuse_dtypes
+from .dtype_refusals import refuse_dtypes
+from .scalar_args import number_only
 from .elementwise import promote, sub
 from .indexing import take
 from .shape import broadcast_shapes, expand, unsqueeze

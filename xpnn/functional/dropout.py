@@ -9,7 +9,7 @@ import warnings
 
 from .. import backend as B
 from .._errors import ArgumentError, DtypeNotImplemented
-from .dtype_refusals import number_only
+from .scalar_args import number_only
 from ..autograd import Function, as_tensor
 from .broadcast import quiet
 

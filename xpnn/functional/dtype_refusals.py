@@ -45,23 +45,6 @@ def refuse_dtypes(op, refused, *tensors, names=("input", "other"), runtime=False
                       f"{B.dtype_name(dt)}), as in PyTorch")
 
 
-def number_only(op, name, value):
-    """``value`` unchanged, unless it is a tensor with dims (or a complex one) where PyTorch's
-    signature takes a number (``float``/``Scalar``): then PyTorch's TypeError, naming the
-    argument, instead of the error of converting it later."""
-    if getattr(value, "shape", None) is not None and not isinstance(value, (int, float)):
-        if len(value.shape) != 0 or dtype_kind(value.dtype) == "complex":
-            raise TypeError(f"{op}: {name} must be a number, not a tensor of shape "
-                            f"{tuple(value.shape)} and dtype {B.dtype_name(value.dtype)}")
-    return value
-
-
-def float_arg(op, name, value):
-    """A number argument as a Python float (a 0-d real tensor reads as its value, as
-    PyTorch's parser does); see :func:`number_only`."""
-    return float(number_only(op, name, value))
-
-
 def refuse_promoted(op, refused, input, other):
     """Raise DtypeNotImplemented where both operands of a binary op are of a kind in
     ``refused`` (so their promoted dtype is, PyTorch's test: float32 with int64 passes);

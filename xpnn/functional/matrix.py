@@ -38,7 +38,7 @@ def logdet(input):
 def pinverse(input, rcond=1e-15):
     """The pseudo-inverse, singular values below ``rcond`` times the largest dropped, as
     ``torch.pinverse``."""
-    from .dtype_refusals import float_arg
+    from .scalar_args import float_arg
     return decomp.pinv(input, rtol=float_arg("pinverse", "rcond", rcond))
 
 

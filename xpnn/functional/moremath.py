@@ -19,7 +19,8 @@ from .graph_math import remainder_graph, unary_graph
 from . import elementwise as E
 from .intops import IntBinary, IntInvert  # recorded ops, so an ONNX export sees them
 from .intops import gcd, lcm  # noqa: F401 (torch.gcd/lcm, the integer ops' module)
-from .dtype_refusals import number_only, refuse_dtypes, refuse_promoted
+from .dtype_refusals import refuse_dtypes, refuse_promoted
+from .scalar_args import number_only
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 

@@ -21,7 +21,8 @@ from .erf_special import (ERFC, ERFINV, Erfc, Erfinv, erfc, erfc_portable,  # no
 from .graph_math import (copysign_graph, fmax_graph, logit_graph, remainder_graph,
                          sinc_graph, xlogy_graph)
 from .intops import IntBinary  # recorded ops, so an ONNX export sees them
-from .dtype_refusals import float_arg, refuse_dtypes
+from .dtype_refusals import refuse_dtypes
+from .scalar_args import float_arg
 
 
 def _zero(xp, like):

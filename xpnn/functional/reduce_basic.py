@@ -12,7 +12,8 @@ from .. import return_types
 from ..autograd import Function, TensorBase, as_tensor, no_grad
 from .._errors import DtypeError, DtypeNotImplemented, IndexRangeError, ShapeError
 from .complex_base import refuse_complex
-from .broadcast import index_arg, quiet
+from .broadcast import quiet
+from .scalar_args import int_arg
 from .transfer import to
 from .intops import BoolReduce  # recorded ops, so an ONNX export sees them
 
@@ -38,7 +39,7 @@ def _axes(op, dim, nd):
     dims = (dim,) if not isinstance(dim, (tuple, list)) else dim
     n = builtins.max(nd, 1)
     out = []
-    for d in map(index_arg, dims):
+    for d in map(int_arg, dims):
         if isinstance(d, bool) or not isinstance(d, (int, B.np.integer)):
             raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {d!r}")
         if not -n <= d < n:

@@ -9,7 +9,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
-from .broadcast import index_arg
+from .scalar_args import int_arg
 from .elementwise import promote, unbroadcast, unbroadcast_graph
 from .._errors import ArgumentError, ShapeError
 from .transfer import to  # noqa: F401  (one of shape's public names)
@@ -19,7 +19,7 @@ def _dims(op, args):
     """Dims given as f(x, 2, 3) or f(x, (2, 3)) -> a tuple of ints."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
-    args = tuple(index_arg(a) for a in args)
+    args = tuple(int_arg(a) for a in args)
     for a in args:
         if isinstance(a, bool) or not isinstance(a, (int, B.np.integer)):
             raise TypeError(f"{op}: expected ints, got {args!r}")
@@ -28,7 +28,7 @@ def _dims(op, args):
 
 def _axis(op, axis, ndim):
     """A dim in [-ndim, ndim) as a non-negative int (0 for a 0-d tensor's dim -1 or 0)."""
-    n, axis = max(ndim, 1), index_arg(axis)
+    n, axis = max(ndim, 1), int_arg(axis)
     if isinstance(axis, bool) or not isinstance(axis, (int, B.np.integer)):
         raise TypeError(f"{op}: dim must be an int, got {axis!r}")
     if not -n <= axis < n:
