@@ -4,7 +4,6 @@ depend on the cut."""
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import ctypes
 import os
 import threading
@@ -82,6 +81,10 @@ class _Worker:
 
     def _loop(self):
         _region.inside = True  # kernels called from a task do not split again
+        # the kernels' inf/NaN pass silently here, as in the caller's Backend.quiet (NumPy's
+        # errstate is per thread: this one is xpnn's own, so its setting stays with it)
+        import numpy
+        numpy.seterr(all="ignore")
         while True:
             self.go.acquire()
             task, self.task = self.task, None
@@ -141,8 +144,7 @@ class _Pool:
                 used, hand, wait = self.workers[:len(tasks) - 1], _hand_sleeping, \
                     _wait_sleeping
             for w, t in zip(used, tasks):
-                # in the caller's context: its NumPy errstate (Backend.quiet) holds there too
-                hand(w, partial(contextvars.copy_context().run, t))
+                hand(w, t)
         except BaseException:
             self.busy.release()
             raise
