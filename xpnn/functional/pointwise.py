@@ -296,22 +296,21 @@ def copysign(input, other):
     return CopySign.apply(_floating(a), _floating(b))
 
 
+def _fmax(op, sign, input, other):
+    a, b = promote(input, other, op)
+    refuse_complex(op, a, kind="runtime")
+    if a.dtype == a.xp.bool:  # no NaN to skip: maximum ("or") / minimum ("and")
+        from .elementwise import maximum, minimum
+        return (maximum if sign > 0 else minimum)(a, b)
+    return FMax.apply(a, b, sign=sign)
+
+
 def fmax(input, other):
     """The elementwise maximum where a NaN loses to a number (NaN only where both are), as
     ``torch.fmax``."""
-    a, b = promote(input, other, "fmax")
-    refuse_complex("fmax", a, kind="runtime")
-    if a.dtype == a.xp.bool:  # no NaN to skip: maximum ("or")
-        from .elementwise import maximum
-        return maximum(a, b)
-    return FMax.apply(a, b, sign=1)
+    return _fmax("fmax", 1, input, other)
 
 
 def fmin(input, other):
     """The elementwise minimum where a NaN loses to a number, as ``torch.fmin``."""
-    a, b = promote(input, other, "fmin")
-    refuse_complex("fmin", a, kind="runtime")
-    if a.dtype == a.xp.bool:
-        from .elementwise import minimum
-        return minimum(a, b)
-    return FMax.apply(a, b, sign=-1)
+    return _fmax("fmin", -1, input, other)
