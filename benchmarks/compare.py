@@ -15,6 +15,11 @@ data of the real shapes.
     python benchmarks/compare.py --load 0 1           # both, plus xpnn's loaded/quiet share
     python benchmarks/compare.py --same-process       # both libraries in one process
     python benchmarks/compare.py --markdown           # tables for the README
+    python benchmarks/compare.py --threads 1          # each library on one thread
+
+``--threads N`` sets both libraries' thread count (``set_num_threads(N)``) instead of their
+defaults: with 1, the figures compare the two on one core (kernels and per-op overhead alone),
+and the default run's figures over these say how much each gains from its other threads.
 
 ``--same-process`` runs both libraries in the same process (torch imported beside xpnn, each
 training in turn, order alternating per round), the setting of a user who has both; torch is
@@ -160,7 +165,9 @@ def training_step(model, opt, x, y, loss_fn):
     return step
 
 
-def _train(lib, lib_name, kind, batch, seconds):
+def _train(lib, lib_name, kind, batch, seconds, threads=None):
+    if threads:
+        lib.set_num_threads(threads)
     step = training_step(*build(lib, kind, batch))
     for _ in range(3):  # warm-up: allocator, kernel selection, thread pools
         step()
@@ -185,7 +192,7 @@ def _threads(lib, name):
     return lib.get_num_threads() if hasattr(lib, "get_num_threads") else None
 
 
-def worker(libs, kind, batch, seconds):
+def worker(libs, kind, batch, seconds, threads=None):
     """Train one model with each library in ``libs`` (in this order, in this process); print
     one JSON line per library: samples/s, foreign load, peak RSS."""
     base_rss = _rss_mb()
@@ -196,7 +203,7 @@ def worker(libs, kind, batch, seconds):
         mods[name] = __import__(name)
     import_rss = _rss_mb()
     for name in libs:
-        out = _train(mods[name], name, kind, batch, seconds)
+        out = _train(mods[name], name, kind, batch, seconds, threads)
         out.update(peak_rss_mb=_rss_mb(), import_rss_mb=import_rss, base_rss_mb=base_rss)
         print(json.dumps(out), flush=True)
 
@@ -205,10 +212,10 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _run(libs, name, seconds):
+def _run(libs, name, seconds, threads=None):
     kind, batch = MODELS[name]
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", ",".join(libs), kind,
-           str(batch), str(seconds)]
+           str(batch), str(seconds), str(threads or 0)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"worker {cmd} failed:\n{proc.stderr[-3000:]}")
@@ -223,21 +230,22 @@ def _busy():
                              f"import os\nwhile os.getppid() == {os.getpid()}: pass"])
 
 
-def _round(name, order, seconds, load, same_process, quiet):
+def _round(name, order, seconds, load, same_process, quiet, threads=None):
     """One round: {lib: run} for both libraries, in ``order``."""
     if same_process:
         if quiet is not None:
             wait_quiet(quiet, load)
-        return _run(order, name, seconds)
+        return _run(order, name, seconds, threads)
     got = {}
     for lib in order:
         if quiet is not None:
             wait_quiet(quiet, load)
-        got.update(_run((lib,), name, seconds))
+        got.update(_run((lib,), name, seconds, threads))
     return got
 
 
-def measure(models, rounds, seconds, load, same_process, quiet=None, log=print, retries=3):
+def measure(models, rounds, seconds, load, same_process, quiet=None, log=print, retries=3,
+            threads=None):
     """{model: {"xpnn": [run, ...], "torch": [...]}} over ``rounds`` alternating rounds.
 
     With ``quiet`` (cores), a round in which either run saw more foreign load than that
@@ -251,7 +259,7 @@ def measure(models, rounds, seconds, load, same_process, quiet=None, log=print, 
             for r in range(rounds):
                 order = LIBS if r % 2 == 0 else LIBS[::-1]
                 for _ in range(retries + 1):
-                    got = _round(name, order, seconds, load, same_process, quiet)
+                    got = _round(name, order, seconds, load, same_process, quiet, threads)
                     if quiet is None or all(g["foreign_cores"] - load < 2 * quiet
                                             for g in got.values()):
                         break
@@ -328,6 +336,8 @@ def main(argv=None):
                    help="run both libraries in one process, in turn")
     p.add_argument("--quiet", type=float, default=None, metavar="CORES",
                    help="before each run, wait until other processes use under CORES cores")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="set both libraries' thread count to N (default: their own)")
     p.add_argument("--markdown", action="store_true", help="print README tables at the end")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
@@ -336,10 +346,11 @@ def main(argv=None):
     for load in args.load:
         print(f"-- load: {load} busy process(es); "
               f"{'same process' if args.same_process else 'a process per library and run'}; "
-              f"{os.cpu_count()} CPUs; loadavg {os.getloadavg()[0]:.1f}", flush=True)
+              f"{os.cpu_count()} CPUs; threads {args.threads or 'default'}; "
+              f"loadavg {os.getloadavg()[0]:.1f}", flush=True)
         all_results[load] = measure(args.models, args.rounds, args.seconds, load,
                                     args.same_process, args.quiet,
-                                    log=lambda s: print(s, flush=True))
+                                    log=lambda s: print(s, flush=True), threads=args.threads)
     if 0 in all_results and len(all_results) > 1:
         for load in args.load:
             if load:
@@ -359,6 +370,7 @@ def main(argv=None):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+        worker(sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
+               int(sys.argv[6]) if len(sys.argv) > 6 else None)
     else:
         main()
