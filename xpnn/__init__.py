@@ -146,7 +146,8 @@ from .torch_names import (adaptive_max_pool1d, batch_norm, constant_pad_nd, ctc_
                           instance_norm, is_inference, is_warn_always_enabled, nuclear_norm,
                           set_flush_denormal, set_warn_always)
 
-__version__ = "0.2.0"
+from . import version  # torch.version
+from .version import __version__
 
 # dtypes as PyTorch names them; each equals that dtype of every backend (see DType)
 float16 = half = DType("float16")

@@ -1,7 +1,9 @@
 """torch.backends.cuda's switches: ``matmul.allow_tf32`` (the float32 matmul precision, as
 in PyTorch: True is "high", False "highest"), the reduced-precision reduction flags, and the
-scaled-dot-product-attention kernel toggles (recorded; xpnn has one attention path)."""
+scaled-dot-product-attention kernel switches (functional/sdpa_backends.py: xpnn has one
+attention kernel, which runs unless all four are off, as PyTorch finds none then)."""
 from .. import _settings
+from ..functional.sdpa_backends import ENABLED, SDPBackend
 
 
 class _Matmul:
@@ -22,7 +24,8 @@ class _Matmul:
 
 matmul = _Matmul()
 
-_SDP = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+_SDP = {"flash": SDPBackend.FLASH_ATTENTION, "mem_efficient": SDPBackend.EFFICIENT_ATTENTION,
+        "math": SDPBackend.MATH, "cudnn": SDPBackend.CUDNN_ATTENTION}
 
 
 def is_built():
@@ -32,32 +35,32 @@ def is_built():
 
 
 def enable_flash_sdp(enabled):
-    _SDP["flash"] = bool(enabled)
+    ENABLED[_SDP["flash"]] = bool(enabled)
 
 
 def enable_mem_efficient_sdp(enabled):
-    _SDP["mem_efficient"] = bool(enabled)
+    ENABLED[_SDP["mem_efficient"]] = bool(enabled)
 
 
 def enable_math_sdp(enabled):
-    _SDP["math"] = bool(enabled)
+    ENABLED[_SDP["math"]] = bool(enabled)
 
 
 def enable_cudnn_sdp(enabled):
-    _SDP["cudnn"] = bool(enabled)
+    ENABLED[_SDP["cudnn"]] = bool(enabled)
 
 
 def flash_sdp_enabled():
-    return _SDP["flash"]
+    return ENABLED[_SDP["flash"]]
 
 
 def mem_efficient_sdp_enabled():
-    return _SDP["mem_efficient"]
+    return ENABLED[_SDP["mem_efficient"]]
 
 
 def math_sdp_enabled():
-    return _SDP["math"]
+    return ENABLED[_SDP["math"]]
 
 
 def cudnn_sdp_enabled():
-    return _SDP["cudnn"]
+    return ENABLED[_SDP["cudnn"]]

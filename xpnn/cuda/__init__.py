@@ -34,6 +34,16 @@ def is_available():
     return device_count() > 0
 
 
+def is_bf16_supported(including_emulation=True):
+    """Whether bfloat16 tensors can go to CUDA: on the torch backend, torch's answer; on CuPy,
+    False (CuPy has no bfloat16 dtype, so xpnn's CuPy backend has none); without CUDA, False.
+    ``including_emulation`` is passed on to torch."""
+    if not is_available() or _kind() != "torch":
+        return False
+    return bool(B.optional_module("torch").cuda.is_bf16_supported(
+        including_emulation=including_emulation))
+
+
 def current_device():
     return 0 if is_available() else None
 

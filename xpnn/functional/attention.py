@@ -18,6 +18,7 @@ from .dropout import dropout_mask
 from .elementwise import unbroadcast
 from .._errors import ArgumentError, DtypeError, ShapeError
 from .linalg import array_matmul as mm
+from . import sdpa_backends
 from .shape import expand, reshape
 
 
@@ -126,6 +127,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         (..., L, Ev) Tensor; with need_weights, a pair (output, weights).
     """
     name = "scaled_dot_product_attention"
+    sdpa_backends.check(name)
     q = as_tensor(query, op="scaled_dot_product_attention")
     k, v = as_tensor(key, like=q, op=name), as_tensor(value, like=q, op=name)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:

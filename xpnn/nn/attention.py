@@ -15,6 +15,7 @@ from .._errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from ..functional.attention import check_mask, scaled_dot_product_attention
 from ..functional.mha import multi_head_attention_forward
+from ..functional.sdpa_backends import SDPBackend, sdpa_kernel  # noqa: F401  torch.nn.attention
 from . import init
 from .dropout import Dropout
 from .linear import Linear

@@ -1,0 +1,127 @@
+"""What programs ask PyTorch about its build and kernels before they train, answered as
+PyTorch answers on a CPU build:
+
+* ``torch.version`` (``print(torch.version.cuda)`` in environment reports, ``__version__``):
+  xpnn.version was missing; pyproject.toml's version (0.1.0) also disagreed with
+  ``xpnn.__version__`` (0.2.0): one version now, in xpnn/version.py.
+* ``torch.cuda.is_bf16_supported()`` (LLM fine-tuning scripts pick bfloat16 or float16 by
+  it) was missing: False without CUDA and on CuPy (no bfloat16 dtype there).
+* ``torch.nn.attention.sdpa_kernel`` / ``SDPBackend`` were missing. They now switch the same
+  flags as ``torch.backends.cuda.enable_*_sdp`` (which were recorded and ignored before):
+  with MATH and every fused kernel off, scaled_dot_product_attention raises as PyTorch's.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xpnn
+
+torch = pytest.importorskip("torch")
+
+from xpnn.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
+from torch.nn.attention import SDPBackend as TSDPBackend  # noqa: E402
+from torch.nn.attention import sdpa_kernel as t_sdpa_kernel  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_version_module():
+    assert xpnn.version.__version__ == xpnn.__version__
+    assert xpnn.version.hip is None and xpnn.version.debug is False
+    cuda = xpnn.version.cuda  # None without a CuPy that can load a CUDA runtime
+    assert cuda is None or re.fullmatch(r"\d+\.\d+", cuda)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        xpnn.version.nope
+
+
+def test_one_version_everywhere():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == xpnn.__version__
+
+
+def test_is_bf16_supported_without_cuda():
+    if xpnn.cuda.is_available():
+        pytest.skip("a GPU is present: the answer is the device's")
+    assert xpnn.cuda.is_bf16_supported() is torch.cuda.is_bf16_supported() is False
+    assert xpnn.cuda.is_bf16_supported(including_emulation=False) is False
+
+
+def test_sdp_backend_names_and_values():
+    assert {n: b.value for n, b in SDPBackend.__members__.items()} == \
+        {n: b.value for n, b in TSDPBackend.__members__.items()}
+
+
+Q = np.random.default_rng(0).standard_normal((2, 2, 4, 8)).astype(np.float32)
+
+
+def _runs(lib, F, backends):
+    q = lib.tensor(Q)
+    try:
+        with (sdpa_kernel if lib is xpnn else t_sdpa_kernel)(backends):
+            return F.scaled_dot_product_attention(q, q, q).shape
+    except RuntimeError:
+        return "raises"
+
+
+@pytest.mark.parametrize("names", [["MATH"], ["FLASH_ATTENTION"], ["ERROR"], ["OVERRIDEABLE"],
+                                   [], ["MATH", "FLASH_ATTENTION"], ["ERROR", "MATH"]],
+                         ids=lambda n: "+".join(n) or "none")
+def test_sdpa_kernel_as_torch_on_cpu(names):
+    """Where PyTorch's CPU build runs or raises, so does xpnn (its kernel is the math one)."""
+    want = _runs(torch, torch.nn.functional, [getattr(TSDPBackend, n) for n in names])
+    got = _runs(xpnn, xpnn.nn.functional, [getattr(SDPBackend, n) for n in names])
+    assert (got == "raises") == (want == "raises")
+    if got != "raises":
+        assert tuple(got) == tuple(want)
+
+
+@pytest.mark.parametrize("name", ["EFFICIENT_ATTENTION", "CUDNN_ATTENTION"])
+def test_sdpa_kernel_fused_only_runs(name):
+    """PyTorch's CPU build has no such kernel and raises; xpnn's one kernel computes what
+    those compute, so it runs (module docstring of functional/sdpa_backends.py)."""
+    q = xpnn.tensor(Q)
+    with sdpa_kernel(getattr(SDPBackend, name)):
+        out = xpnn.nn.functional.scaled_dot_product_attention(q, q, q)
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(Q),) * 3)
+    np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sdpa_kernel_sets_and_restores_the_backends_cuda_switches():
+    cuda = xpnn.backends.cuda
+    tc = torch.backends.cuda
+    for lib, ctx, B in ((xpnn, sdpa_kernel, SDPBackend), (torch, t_sdpa_kernel, TSDPBackend)):
+        c = cuda if lib is xpnn else tc
+        with ctx(B.MATH):
+            inside = (c.flash_sdp_enabled(), c.math_sdp_enabled(), c.mem_efficient_sdp_enabled(),
+                      c.cudnn_sdp_enabled())
+        after = (c.flash_sdp_enabled(), c.math_sdp_enabled(), c.mem_efficient_sdp_enabled(),
+                 c.cudnn_sdp_enabled())
+        assert inside == (False, True, False, False) and after == (True, True, True, True)
+
+
+def test_enable_sdp_switches_reach_the_kernel():
+    cuda = xpnn.backends.cuda
+    q = xpnn.tensor(Q)
+    try:
+        for off in (cuda.enable_math_sdp, cuda.enable_flash_sdp, cuda.enable_mem_efficient_sdp):
+            off(False)
+            xpnn.nn.functional.scaled_dot_product_attention(q, q, q)  # cuDNN still on
+        cuda.enable_cudnn_sdp(False)
+        with pytest.raises(RuntimeError, match="scaled_dot_product_attention: no viable"):
+            xpnn.nn.functional.scaled_dot_product_attention(q, q, q)
+    finally:
+        for on in (cuda.enable_math_sdp, cuda.enable_flash_sdp, cuda.enable_mem_efficient_sdp,
+                   cuda.enable_cudnn_sdp):
+            on(True)
+    xpnn.nn.functional.scaled_dot_product_attention(q, q, q)
+
+
+@pytest.mark.parametrize("bad", ["math", 3, ["math"], [SDPBackend.MATH, None]],
+                         ids=["str", "int", "list-str", "list-none"])
+def test_sdpa_kernel_refuses_other_things(bad):
+    with pytest.raises(TypeError, match="sdpa_kernel: backends must be an SDPBackend"):
+        with sdpa_kernel(bad):
+            pass
+    assert xpnn.backends.cuda.math_sdp_enabled()  # nothing was switched
