@@ -125,3 +125,124 @@ def test_sdpa_kernel_refuses_other_things(bad):
         with sdpa_kernel(bad):
             pass
     assert xpnn.backends.cuda.math_sdp_enabled()  # nothing was switched
+
+
+# -- legacy typed classes, the default tensor type, torch.cuda's memory and timing ----------
+# * ``isinstance(x, torch.FloatTensor)`` raised TypeError (the legacy names were functions):
+#   they are classes now, whose isinstance checks dtype and device as PyTorch's do; the
+#   torch.cuda.* ones were missing, as were CharTensor and BFloat16Tensor.
+# * ``torch.set_default_tensor_type`` was missing.
+# * ``torch.cuda.memory_allocated`` and the other memory figures, ``torch.cuda.Event``,
+#   ``Stream``, ``stream`` and ``current_stream`` were missing.
+
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+          "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
+DTYPES = ["float32", "float64", "int64", "int32", "bool"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_type_isinstance_as_torch(name):
+    for dt in DTYPES:
+        x, tx = xpnn.zeros(2, dtype=getattr(xpnn, dt)), torch.zeros(2, dtype=getattr(torch, dt))
+        assert isinstance(x, getattr(xpnn, name)) == isinstance(tx, getattr(torch, name))
+        assert isinstance(x, getattr(xpnn.cuda, name)) is False  # on the host
+    assert not isinstance(np.zeros(2), getattr(xpnn, name))
+    assert repr(getattr(xpnn, name)) == repr(getattr(torch, name))
+    assert repr(getattr(xpnn.cuda, name)) == f"<class 'torch.cuda.{name}'>"
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_type_constructs_and_converts(name):
+    cls, tcls = getattr(xpnn, name), getattr(torch, name)
+    assert str(cls(2, 3).dtype).rpartition(".")[2] == str(tcls(2, 3).dtype).rpartition(".")[2]
+    assert tuple(cls(2, 3).shape) == (2, 3)
+    data = [[1, 0], [0, 1]]
+    np.testing.assert_array_equal(cls(data).numpy(), tcls(data).numpy())
+    x, tx = xpnn.tensor([1.5, -2.0]), torch.tensor([1.5, -2.0])
+    np.testing.assert_array_equal(x.type(cls).numpy(), tx.type(tcls).numpy())
+    assert x.type(cls).type() == tx.type(tcls).type()
+    assert x.type(f"torch.{name}").type() == tx.type(f"torch.{name}").type()
+
+
+@pytest.mark.filterwarnings("ignore:.*set_default_tensor_type.*deprecated")
+def test_set_default_tensor_type_as_torch():
+    try:
+        for lib in (xpnn, torch):
+            lib.set_default_tensor_type(lib.DoubleTensor)
+        assert str(xpnn.ones(1).dtype).endswith("float64") and \
+            str(xpnn.nn.Linear(2, 2).weight.dtype).endswith("float64")
+        for lib in (xpnn, torch):
+            lib.set_default_tensor_type("torch.FloatTensor")
+        assert str(xpnn.ones(1).dtype).endswith("float32")
+        assert xpnn.get_default_dtype() == xpnn.float32
+    finally:
+        xpnn.set_default_dtype(xpnn.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("bad", ["LongTensor", "torch.Nope", 3, "torch.cuda.FloatTensor"],
+                         ids=str)
+@pytest.mark.filterwarnings("ignore:.*set_default_tensor_type.*deprecated")
+def test_set_default_tensor_type_refuses(bad):
+    """Integer types and unknown names as PyTorch refuses them (TypeError); a CUDA type
+    without CUDA too (PyTorch's CPU build: TypeError)."""
+    if bad == "torch.cuda.FloatTensor" and xpnn.cuda.is_available():
+        pytest.skip("a GPU is present")
+    arg = getattr(xpnn, bad) if bad == "LongTensor" else bad
+    with pytest.raises(TypeError, match="set_default_tensor_type"):
+        xpnn.set_default_tensor_type(arg)
+    targ = getattr(torch, bad) if bad == "LongTensor" else bad
+    with pytest.raises((TypeError, AttributeError)):
+        torch.set_default_tensor_type(targ)
+    assert str(xpnn.ones(1).dtype).endswith("float32")
+
+
+def test_set_default_tensor_type_warns_as_torch():
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type.*deprecated"):
+            xpnn.set_default_tensor_type(xpnn.FloatTensor)
+    finally:
+        xpnn.set_default_dtype(xpnn.float32)
+
+
+MEMORY = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved"]
+
+
+@pytest.mark.parametrize("name", MEMORY)
+def test_cuda_memory_figures_without_cuda(name):
+    if xpnn.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert getattr(xpnn.cuda, name)() == getattr(torch.cuda, name)() == 0
+    assert xpnn.cuda.reset_peak_memory_stats() is None
+
+
+@pytest.mark.parametrize("make", ["Event", "Stream", "current_stream"])
+def test_cuda_events_and_streams_need_cuda(make):
+    if xpnn.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match=f"xpnn.cuda.{make}: no CUDA device"):
+        getattr(xpnn.cuda, make)()
+    with xpnn.cuda.stream(None) as s:  # as torch.cuda.stream(None): nothing happens
+        assert s is None
+
+
+def test_cuda_event_timing_on_a_gpu():
+    """The timing idiom of training scripts, on CuPy or torch's CUDA where there is a GPU."""
+    if not xpnn.cuda.is_available():
+        pytest.skip("no GPU")
+    start, end = xpnn.cuda.Event(enable_timing=True), xpnn.cuda.Event(enable_timing=True)
+    x = xpnn.randn(256, 256, device="cuda")
+    start.record()
+    y = x @ x
+    end.record()
+    end.synchronize()
+    assert start.query() and end.query()
+    assert start.elapsed_time(end) >= 0.0
+    s = xpnn.cuda.Stream()
+    with xpnn.cuda.stream(s):
+        z = x + 1
+    s.synchronize()
+    assert float(z.sum()) == pytest.approx(float((x + 1).sum()), rel=1e-5)
+    assert xpnn.cuda.memory_allocated() > 0 and \
+        xpnn.cuda.max_memory_allocated() >= xpnn.cuda.memory_allocated()
+    del y

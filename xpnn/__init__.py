@@ -15,8 +15,8 @@ from .backend import (Backend, BackendError, DType, device, get_backend, get_def
                       to_numpy)
 from .tensor import Size, Tensor
 from ._printing import set_printoptions
-from .creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor,
-                       IntTensor, LongTensor, ShortTensor)
+from .creation import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor,
+                       FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
 from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_dlpack,
                        from_numpy, full, full_like, linspace, normal, numel, ones, ones_like,
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm,
@@ -144,7 +144,7 @@ from .foreach import *  # noqa: E402,F401,F403  torch._foreach_add_ ... (foreach
 from .torch_names import (adaptive_max_pool1d, batch_norm, constant_pad_nd, ctc_loss, default_generator,
                           empty_strided, frobenius_norm, frombuffer, get_device,
                           instance_norm, is_inference, is_warn_always_enabled, nuclear_norm,
-                          set_flush_denormal, set_warn_always)
+                          set_default_tensor_type, set_flush_denormal, set_warn_always)
 
 from . import version  # torch.version
 from .version import __version__

@@ -304,26 +304,45 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                 backend=be.name, device=be.device, requires_grad=requires_grad)
 
 
-def _typed(dtype, name):
-    def make(*args, device=None):
-        """``torch.{name}``: ``{name}(data)`` copies data, ``{name}(*sizes)`` is an
-        uninitialised tensor of those sizes, with dtype {dtype}."""
+class _LegacyType(type):
+    """PyTorch's legacy typed tensor classes (``torch.FloatTensor``, ``torch.cuda.LongTensor``
+    ...): calling one makes a tensor of its dtype (``FloatTensor(data)`` copies data,
+    ``FloatTensor(*sizes)`` is uninitialised), ``isinstance(x, torch.FloatTensor)`` holds for
+    a float32 tensor off the GPU (``torch.cuda.FloatTensor``: on it), and ``x.type(cls)``
+    and ``set_default_tensor_type(cls)`` take them."""
+
+    def __call__(cls, *args, device=None):
+        if device is None and cls.is_cuda:
+            device = "cuda"
         if len(args) == 1 and not isinstance(args[0], int):
-            return tensor(args[0], dtype=dtype, device=device)
-        return empty(*args, dtype=dtype, device=device)
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = make.__doc__.format(name=name, dtype=dtype)
-    make.legacy_dtype = dtype  # x.type(xpnn.LongTensor)
-    return make
+            return tensor(args[0], dtype=cls.legacy_dtype, device=device)
+        return empty(*args, dtype=cls.legacy_dtype, device=device)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, TensorBase) and obj.is_cuda == cls.is_cuda and \
+            B.dtype_name(obj.dtype) == cls.legacy_dtype
+
+    def __repr__(cls):
+        return f"<class 'torch.{'cuda.' if cls.is_cuda else ''}{cls.__name__}'>"
 
 
-# PyTorch's legacy typed constructors (functions here: isinstance checks against them do not
-# work; compare ``t.dtype`` instead)
-FloatTensor, DoubleTensor, HalfTensor = (_typed(d, n) for d, n in (
-    ("float32", "FloatTensor"), ("float64", "DoubleTensor"), ("float16", "HalfTensor")))
-LongTensor, IntTensor, ShortTensor, ByteTensor, BoolTensor = (_typed(d, n) for d, n in (
-    ("int64", "LongTensor"), ("int32", "IntTensor"), ("int16", "ShortTensor"),
-    ("uint8", "ByteTensor"), ("bool", "BoolTensor")))
+_LEGACY_TYPES = (("FloatTensor", "float32"), ("DoubleTensor", "float64"),
+                 ("HalfTensor", "float16"), ("BFloat16Tensor", "bfloat16"),
+                 ("LongTensor", "int64"), ("IntTensor", "int32"), ("ShortTensor", "int16"),
+                 ("CharTensor", "int8"), ("ByteTensor", "uint8"), ("BoolTensor", "bool"))
+
+
+def legacy_types(is_cuda):
+    """{name: class} of the legacy typed tensor classes, host (torch.X) or CUDA
+    (torch.cuda.X)."""
+    return {name: _LegacyType(name, (), {"legacy_dtype": dtype, "is_cuda": is_cuda,
+                                         "__module__": "xpnn.cuda" if is_cuda else "xpnn"})
+            for name, dtype in _LEGACY_TYPES}
+
+
+_HOST_TYPES = legacy_types(False)
+FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor, \
+    CharTensor, ByteTensor, BoolTensor = _HOST_TYPES.values()
 
 
 def numel(input):

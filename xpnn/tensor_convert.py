@@ -125,12 +125,16 @@ class ConvertMethods:
             name = B.dtype_name(self.dtype)
             legacy = next((k for k, v in _LEGACY.items() if v == name), name)
             return f"torch.{'cuda.' if self.is_cuda else ''}{legacy}"
+        cuda = getattr(dtype, "is_cuda", None)  # a legacy class names its device too
         if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.LongTensor"
             name = dtype.rpartition(".")[2]
             if name not in _LEGACY:
                 raise ValueError(f"type: invalid type {dtype!r}")
-            dtype = _LEGACY[name]
-        return self.to(dtype=getattr(dtype, "legacy_dtype", dtype))
+            cuda, dtype = dtype.startswith(("torch.cuda.", "cuda.")), _LEGACY[name]
+        dtype = getattr(dtype, "legacy_dtype", dtype)
+        if cuda is not None and cuda != self.is_cuda:  # torch.cuda.FloatTensor <-> host
+            return self.to("cuda" if cuda else "cpu", dtype=dtype)
+        return self.to(dtype=dtype)
 
     def astype(self, dtype):
         return self.to(dtype=dtype)

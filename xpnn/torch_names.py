@@ -1,14 +1,21 @@
 """PyTorch's smaller top-level names that programs reach for: the deprecated norms
 (``nuclear_norm``, ``frobenius_norm``), the native-signature forms of batch/instance
 normalization and CTC loss, ``constant_pad_nd``, ``empty_strided``, ``frombuffer``,
-``default_generator``, the global switches (``set_flush_denormal``, ``set_warn_always``) and
-the queries ``get_device`` and ``is_inference``. Each forwards to the op xpnn already has.
+``default_generator``, the global switches (``set_flush_denormal``, ``set_warn_always``,
+``set_default_tensor_type``) and the queries ``get_device`` and ``is_inference``. Each forwards to the op xpnn already has.
 """
 from __future__ import annotations
+
+import warnings
 
 from . import backend as B
 from . import linalg as _linalg
 from . import random as _random
+from . import cuda as _cuda
+from ._settings import set_default_device
+from .cuda import _CUDA_TYPES
+from .creation import _HOST_TYPES
+from .dtypes import set_default_dtype
 from ._errors import ArgumentError, ShapeError
 from .autograd import TensorBase
 from .creation import Generator, empty, from_numpy, tensor
@@ -17,7 +24,8 @@ from .functional import instance_norm as _instance_norm
 
 __all__ = ["adaptive_max_pool1d", "batch_norm", "constant_pad_nd", "ctc_loss", "default_generator", "empty_strided",
            "frobenius_norm", "frombuffer", "get_device", "instance_norm", "is_inference",
-           "is_warn_always_enabled", "nuclear_norm", "set_flush_denormal", "set_warn_always"]
+           "is_warn_always_enabled", "nuclear_norm", "set_default_tensor_type",
+           "set_flush_denormal", "set_warn_always"]
 
 
 def _tensor(op, x):
@@ -187,6 +195,32 @@ def set_flush_denormal(mode):
     cannot switch the array libraries' floating-point modes, so flushing (``True``) is
     refused with False and leaving denormals alone (``False``, the default) succeeds."""
     return not mode
+
+
+def set_default_tensor_type(t):
+    """``torch.set_default_tensor_type`` (deprecated in PyTorch, kept for old code): ``t`` a
+    legacy floating class (``xpnn.FloatTensor``, ``xpnn.cuda.DoubleTensor``...) or its name
+    (``"torch.cuda.FloatTensor"``) sets the default dtype and, by the class's device, the
+    default device (CPU or CUDA), as ``set_default_dtype`` and ``set_default_device`` do.
+    Warns that it is deprecated, as PyTorch's."""
+    warnings.warn("set_default_tensor_type() is deprecated (as in PyTorch since 2.1): use "
+                  "set_default_dtype() and set_default_device()", UserWarning, stacklevel=2)
+    if isinstance(t, str):
+        mod, _, name = t.rpartition(".")
+        table = _CUDA_TYPES if mod in ("torch.cuda", "xpnn.cuda") else \
+            _HOST_TYPES if mod in ("torch", "xpnn") else {}
+        if name not in table:
+            raise TypeError(f"set_default_tensor_type: invalid type {t!r}")
+        t = table[name]
+    dtype = getattr(t, "legacy_dtype", None)
+    if dtype not in ("float16", "bfloat16", "float32", "float64"):
+        raise TypeError(f"set_default_tensor_type: only floating-point types are supported "
+                        f"as the default type, got {t!r}")
+    if t.is_cuda and not _cuda.is_available():
+        raise TypeError(f"set_default_tensor_type: {t!r} is not available: no CUDA device "
+                        "here (CuPy with a GPU, or torch's CUDA)")
+    set_default_dtype(dtype)
+    set_default_device("cuda" if t.is_cuda else None)
 
 
 def get_device(input):

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from .. import backend as B
 from . import amp  # torch.cuda.amp (the older spelling of xpnn.amp)
+from ..creation import legacy_types
+
+# torch.cuda.FloatTensor ...: the legacy typed classes of CUDA tensors
+_CUDA_TYPES = legacy_types(True)
+FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor, \
+    CharTensor, ByteTensor, BoolTensor = _CUDA_TYPES.values()
 
 
 def _kind():
@@ -77,3 +83,9 @@ def empty_cache():
         lib.cuda.empty_cache()
     else:
         lib.get_default_memory_pool().free_all_blocks()
+
+
+# below the functions above, which they use
+from .memory import (max_memory_allocated, max_memory_reserved, memory_allocated,  # noqa: E402
+                     memory_reserved, reset_max_memory_allocated, reset_peak_memory_stats)
+from .streams import Event, Stream, current_stream, stream  # noqa: E402
