@@ -887,6 +887,17 @@ OPS += [
         [A((1, 1, 2, 2, 2))], lambda x: TF.interpolate(x, size=(3, 1, 3), mode="trilinear")),
     _op("interpolate:area", lambda x: F.interpolate(x, size=3, mode="area"), [A((2, 1, 5))],
         lambda x: TF.interpolate(x, size=3, mode="area"), ROW),
+    # antialias=True (upsampling_aa.py): shrinking one axis, growing the other
+    _op("interpolate:bilinear_aa", lambda x: F.interpolate(
+        x, size=(3, 5), mode="bilinear", antialias=True), [A((2, 1, 7, 3))],
+        lambda x: TF.interpolate(x, size=(3, 5), mode="bilinear", antialias=True), ROW),
+    _op("interpolate:bicubic_aa_corners", lambda x: F.interpolate(
+        x, scale_factor=(0.4, 1.5), mode="bicubic", antialias=True, align_corners=True),
+        [A((1, 2, 8, 3))], lambda x: TF.interpolate(
+            x, scale_factor=(0.4, 1.5), mode="bicubic", antialias=True, align_corners=True)),
+    _op("interpolate:lanczos", lambda x: F.interpolate(
+        x, size=(2, 4), mode="lanczos", antialias=True), [A((1, 1, 9, 6))],
+        lambda x: TF.interpolate(x, size=(2, 4), mode="lanczos", antialias=True)),
     # spatial transformers (more in test_grid.py); grid positions N(0, 1): some outside
     _op("grid_sample:bilinear", lambda x, g: F.grid_sample(x, g, align_corners=False),
         [A((2, 2, 3, 4)), A((2, 3, 2, 2))],

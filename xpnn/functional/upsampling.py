@@ -16,10 +16,13 @@ from ..autograd import Function, as_tensor
 from .._errors import NotIntError, ShapeError, UnsupportedError
 from .indexing import Take, index_add
 from .shape import permute, reshape
+from .upsampling_aa import antialiased
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area", "bicubic")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area", "bicubic",
+         "lanczos")
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-_DIMS = dict(_LINEAR, bicubic=2)  # modes that need a given number of spatial dims
+_DIMS = dict(_LINEAR, bicubic=2, lanczos=2)  # modes that need a given number of spatial dims
+_ANTIALIAS = ("bilinear", "bicubic", "lanczos")  # the modes with antialias=True (4-D input)
 
 
 class _ModeDimError(ValueError, NotImplementedError):
@@ -180,21 +183,30 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         size: output spatial size (an int or one per dim); or
         scale_factor: multiplier(s) of the input size (the output size is floored).
         mode: "nearest" (PyTorch's legacy floor rule), "nearest-exact" (pixel centres),
-            "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D), "bicubic" (4-D) or
-            "area" (adaptive average pooling, 3-D and 4-D).
+            "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D), "bicubic" (4-D),
+            "area" (adaptive average pooling, 3-D and 4-D) or "lanczos" (4-D, with
+            antialias only).
         align_corners: linear and bicubic modes only: map corner pixels' centres onto each
             other (True) or pixel edges (False, the default).
         recompute_scale_factor: compute the index scale from the output size instead of
             using ``scale_factor`` as given.
+        antialias: bilinear, bicubic and lanczos on 4-D input: when shrinking, average
+            every input pixel under the filter stretched to the output's pixel size, as
+            PyTorch and PIL do (upsampling_aa.py), instead of sampling a few.
     Returns:
         (N, C, *size), input's dtype; differentiable.
     """
     x = as_tensor(input, op="interpolate")
     if mode not in MODES:
         raise UnsupportedError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
-    if antialias:
-        raise NotImplementedError(f"interpolate: antialias=True (mode={mode!r}) is not "
-                                  "implemented in xpnn")
+    if antialias and (mode not in _ANTIALIAS or x.ndim != 4):
+        raise ValueError(f"interpolate: antialias=True is restricted to the modes "
+                         f"{', '.join(_ANTIALIAS)} and needs a 4-D input, got mode={mode!r} "
+                         f"and shape {tuple(x.shape)}")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("interpolate: mode 'lanczos' needs antialias=True")
+    if mode == "lanczos" and align_corners:
+        raise ValueError("interpolate: mode 'lanczos' does not support align_corners=True")
     if align_corners is not None and mode not in _DIMS:
         raise ValueError("interpolate: align_corners can only be set with the interpolating "
                          f"modes linear | bilinear | bicubic | trilinear, got mode={mode!r}")
@@ -217,6 +229,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       "adaptive_avg_pool3d, which xpnn lacks")
         return (pool.adaptive_avg_pool1d if nd == 1 else pool.adaptive_avg_pool2d)(
             x, sizes[0] if nd == 1 else sizes)
+    if antialias:  # upsampling_aa.py: every input pixel under the stretched filter
+        return antialiased(x, mode, sizes, [_scale(n, m, s, bool(align_corners)) for n, m, s
+                                            in zip(x.shape[2:], sizes, scales)])
     be = x._be
     for k in range(nd):
         axis, n_in, n_out = 2 + k, x.shape[2 + k], sizes[k]
