@@ -90,9 +90,10 @@ class _Orthogonal(Module):
                 extra = randn(*Q.shape[:-2], n, n - k, dtype=Q.dtype, device=Q.device)
                 Q = _make_orthogonal(F.cat([Q, extra], -1))
             self.base = Q
-            # the X that every map sends to the identity's first columns
-            return -eye(shape[-2], shape[-1], dtype=Q.dtype,
-                        device=Q.device).expand(*shape).clone()
+            # the X that every map sends to the identity's first columns: -I, with +0.0 off
+            # the diagonal as PyTorch's (-eye would hold -0.0 there, printed "-0.")
+            neg_id = 0.0 - eye(shape[-2], shape[-1], dtype=Q.dtype, device=Q.device)
+            return neg_id.expand(*shape).clone()
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
