@@ -478,6 +478,17 @@ _loss("cross_entropy:smoothing_weight", [X, LBL, WC], ("weight",), label_smoothi
 _loss("cross_entropy:smoothing_ignore", [X, IGN, WC], ("weight",), label_smoothing=0.2)
 _loss("cross_entropy:probs", [X, PROB])
 _loss("cross_entropy:probs_weight", [X, PROB, WC], ("weight",))
+# linear_cross_entropy (input, linear weight (C, D), labels): the reference path, and the
+# chunked one (row chunks of 3, recomputed in the backward)
+_XD, _WL = A((N, 5)), A((C, 5))
+_LXE = F.LinearCrossEntropyOptions(batch_chunk_size=3)
+_loss("linear_cross_entropy", [_XD, _WL, IGN, WC], ("weight",), batched=(0, 2),
+      label_smoothing=0.1)
+OPS.extend(_op(f"linear_cross_entropy:chunked:{r}", lambda x, w, t, c, r=r: (
+    F.linear_cross_entropy(x, w, t, weight=c, reduction=r, options=_LXE)),
+    [_XD, _WL, IGN, WC], TF and (lambda x, w, t, c, r=r: TF.linear_cross_entropy(
+        x, w, t, weight=c, reduction=r)), (0, 2) if r == "none" else ())
+    for r in ("mean", "sum", "none"))
 _loss("cross_entropy:probs_smoothing", [X, PROB], label_smoothing=0.3)
 _loss("cross_entropy:probs_spatial", [A((2, C, 2, 2)), A((2, C, 2, 2), "probs", False)])
 

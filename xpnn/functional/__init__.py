@@ -46,6 +46,7 @@ from .linalg import bmm, linear, matmul, mm, outer
 from .fold import fold, unfold
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    huber_loss, l1_loss, mse_loss, nll_loss)
+from .linear_cross_entropy import LinearCrossEntropyOptions, linear_cross_entropy
 from .loss import (gaussian_nll_loss, kl_div, multilabel_soft_margin_loss, poisson_nll_loss,
                    smooth_l1_loss, soft_margin_loss)
 from .norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm

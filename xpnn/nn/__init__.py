@@ -36,6 +36,8 @@ from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLD
                    MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, SmoothL1Loss,
                    SoftMarginLoss, TripletMarginLoss)
 from .loss import MultiLabelMarginLoss, MultiMarginLoss, TripletMarginWithDistanceLoss
+from .loss import LinearCrossEntropyLoss
+from ..functional.linear_cross_entropy import LinearCrossEntropyOptions
 from .ctc import CTCLoss
 from .module import Identity, Module, Parameter
 from .sequential import ModuleList, Sequential

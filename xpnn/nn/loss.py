@@ -1,8 +1,12 @@
 """Loss modules: hold a loss's settings and call the fused functional form."""
 from __future__ import annotations
 
+import math
+
 from .. import functional as F
+from .._errors import ArgumentError, ShapeError
 from ..functional.loss import legacy_reduction as _legacy
+from .linear import Linear
 from .module import Module
 
 
@@ -264,3 +268,41 @@ class MultiLabelMarginLoss(_Loss):
 
     def forward(self, input, target):
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class LinearCrossEntropyLoss(_Loss):
+    """``F.linear_cross_entropy`` with its own linear layer (PyTorch 2.13): logits from
+    ``self.linear`` (weight (C * prod(out_features), in_features), stored flat as PyTorch's
+    and reshaped to (C, *out_features, in_features) in forward), then cross-entropy."""
+
+    def __init__(self, in_features, num_classes, *, out_features=(), bias=False, device=None,
+                 dtype=None, reduction="mean", weight=None, ignore_index=None,
+                 label_smoothing=0.0, options=None):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise ShapeError(f"LinearCrossEntropyLoss: expected weight shape to be "
+                             f"{(num_classes,)}, got {tuple(weight.shape)}")
+        if not 0 <= label_smoothing <= 1:
+            raise ArgumentError(f"LinearCrossEntropyLoss: expected label_smoothing to be in "
+                                f"range [0, 1], got {label_smoothing}")
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.num_classes, self.out_features = num_classes, tuple(out_features)
+        self.ignore_index, self.label_smoothing, self.options = ignore_index, \
+            label_smoothing, options
+        self.linear = Linear(in_features, math.prod(self.out_features) * num_classes,
+                             bias=bias, device=device, dtype=dtype)
+
+    def extra_repr(self):
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
+
+    def forward(self, input, target):
+        shape = (self.num_classes,) + self.out_features
+        bias = self.linear.bias
+        return F.linear_cross_entropy(
+            input, self.linear.weight.reshape(shape + (self.linear.in_features,)), target,
+            linear_bias=None if bias is None else bias.reshape(shape), weight=self.weight,
+            reduction=self.reduction, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, options=self.options)
