@@ -57,6 +57,8 @@ from .functional.special_more import i0, mvlgamma
 from .functional.special_gamma import igamma, igammac
 from .functional import addr, isreal, put
 from .functional import renorm
+from .functional.fake_quant import (fake_quantize_per_channel_affine,
+                                    fake_quantize_per_tensor_affine)
 from .functional import (allclose, diag_embed, diagflat, diagonal_scatter, dist, equal,
                          float_power, gcd, inner, lcm, ldexp, logaddexp2)
 from .functional import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd import grad as _autograd_grad
 from .tensor import Tensor
 
 
@@ -68,32 +69,37 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     be = inputs[checked[0]]._be
     # each direction lives where its output does (fn may move data with .to())
     weights = [o._be.asarray(_direction(rng, o), dtype=o.dtype) for o in outs]
-    for i in checked:
-        inputs[i].grad = None
-    _project(outs, weights).backward()
+    # by autograd.grad, as PyTorch's: the inputs' .grad (a model's parameters') stay as
+    # they were
+    grads = _autograd_grad(_project(outs, weights), [inputs[i] for i in checked],
+                           allow_unused=True)
 
     worst = None
-    for i in checked:
+    for i, g in zip(checked, grads):
         x = inputs[i]
         cplx = x.is_complex()
         kind = np.complex128 if cplx else np.float64
         host = x.numpy().astype(kind)
-        analytic = (np.zeros(host.shape, kind) if x.grad is None else
-                    np.asarray((x.grad.to_dense() if x.grad.is_sparse else x.grad).numpy(),
-                               dtype=kind))  # a sparse .grad: Embedding(sparse=True)
+        analytic = (np.zeros(host.shape, kind) if g is None else
+                    np.asarray((g.to_dense() if g.is_sparse else g).numpy(),
+                               dtype=kind))  # a sparse gradient: Embedding(sparse=True)
         numeric = np.zeros(host.shape, kind)
+        orig = x.array
         for idx in np.ndindex(host.shape):
             for unit in ((1, 1j) if cplx else (1,)):  # dL/dx + i dL/dy for a complex input
                 vals = []
                 for step in (eps, -eps):
                     bumped = host.copy()
                     bumped[idx] += step * unit
-                    args = list(inputs)
-                    # still requiring grad, as PyTorch's gradcheck evaluates: fn may take
-                    # gradients inside (autograd.grad of an inner loss, MAML's inner step)
-                    args[i] = Tensor(be.asarray(bumped, dtype=x.dtype),
-                                     _be=be).requires_grad_()
-                    vals.append(float(_project(outputs_of(args), weights).item()))
+                    # the input itself is perturbed, as PyTorch's gradcheck writes into its
+                    # data: fn may reach it another way (a module's parameter passed in and
+                    # used through the module), and it still requires grad (fn may take
+                    # gradients inside: autograd.grad of an inner loss, MAML's inner step)
+                    x.data = be.asarray(bumped, dtype=x.dtype)
+                    try:
+                        vals.append(float(_project(outputs_of(inputs), weights).item()))
+                    finally:
+                        x.data = orig
                 numeric[idx] += unit * (vals[0] - vals[1]) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
