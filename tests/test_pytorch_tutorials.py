@@ -1,5 +1,5 @@
-"""Coming from PyTorch, lighter: ninety-nine tutorial-style PyTorch programs run unchanged on
-xpnn.
+"""Coming from PyTorch, lighter: a hundred and eleven tutorial-style PyTorch programs run
+unchanged on xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
 well-known tutorial or example (DCGAN, seq2seq with attention, time sequence prediction,
@@ -132,7 +132,42 @@ stochastic depth by bernoulli_, Hardswish, kaiming_normal_(mode="fan_out"), RMSp
 AveragedModel EMA with update_bn, a SequentialLR warmup-cosine), a conditional VAE (one_hot
 conditions, KL annealing, kl_divergence against the closed form, a hand-written make_grid)
 and a Gaussian mixture fitted by EM on MultivariateNormal and by Adam on MixtureSameFamily
-through transform_to(constraints.lower_cholesky), small enough to run in a second or two, on made-up data. Each runs twice in this process
+through transform_to(constraints.lower_cholesky),
+N-BEATS forecasting (generic, polynomial-trend and cos/sin seasonality blocks stacked doubly
+residually, Tensor.unfold windows, TensorDataset + DataLoader(shuffle=True),
+clip_grad_value_, StepLR, sMAPE and MASE), a hypernetwork generating a target MLP's weights
+per task (F.linear, torch.bmm/baddbmm and functional_call paths agreeing, nn.ModuleDict,
+nn.ParameterList) with FiLM-modulated conv features, parametrizations (a custom symmetric
+one, orthogonal on an RNN's weight_hh_l0 for a copying task, weight_norm, parametrize.cached,
+a state_dict round trip, remove_parametrizations(leave_parametrized=True), a precision matrix
+kept positive definite by chained symmetric and matrix_exp parametrizations), differentiable
+physics in float64 (a pendulum's initial state shot at a target by LBFGS through a
+semi-implicit Euler loop; autograd.functional jacobian/hvp and torch.func jvp/vjp/jacfwd
+against finite differences; linalg.eigvals of a spring chain's linearisation), DETR-style set
+prediction (nn.TransformerDecoder over expanded learned queries, brute-force Hungarian
+matching by itertools.permutations on cdist(p=1), class and hand-written GIoU costs, a
+no-object class weight, argsort ranking), stochastic variational inference for Bayesian
+logistic regression (a LowRankMultivariateNormal guide, an Independent(Normal) prior,
+Bernoulli(logits=) likelihood, kl_divergence of MultivariateNormals against Monte Carlo,
+LogNormal against TransformedDistribution(Normal, [ExpTransform()]), Dirichlet, Gamma and
+Beta), a tiny LLaMA (a hand-written RMSNorm against nn.RMSNorm, rotary embeddings by
+torch.polar and view_as_complex/view_as_real, SwiGLU, grouped-query attention by
+repeat_interleave into scaled_dot_product_attention(is_causal=True), a KV cache grown by
+torch.cat for greedy generation checked against the full forward, AdamW groups under a
+warmup-cosine LambdaLR), masked-language-model pretraining of a tiny BERT (token, position and
+token-type embeddings, TransformerEncoder(norm_first=True, activation="gelu") with
+src_key_padding_mask, the 80/10/10 rule by bernoulli, rand and where, ignore_index=-100,
+masked_select accuracy), a reversible residual network on a new-style autograd.Function
+(setup_context saving the output alone, inputs recomputed under enable_grad with
+autograd.grad inside, ctx.needs_input_grad, gradcheck in float64 through the blocks'
+parameters), quantization-aware training (fake_quantize_per_tensor_affine and
+fake_quantize_per_channel_affine from aminmax observers kept as buffers, a hand-written
+straight-through round, histc, int8 weights in a state_dict dequantized back), log-domain
+Sinkhorn transport (logsumexp along either dim, cdist(p=2) ** 2 costs, a point cloud moved by
+Adam through the iterations, allclose marginals, a barycentric map) and a DARTS cell (mixed
+ops weighted by softmax of architecture alphas, SGD with nesterov momentum on the weights and
+Adam on the alphas, autograd.grad with respect to the alphas, the genotype by argmax), small
+enough to run in a second or two, on made-up data. Each runs twice in this process
 (tests/pytorch_programs/harness.py): on PyTorch, then on xpnn from a copy whose import lines
 alone are rewritten.
 
@@ -863,6 +898,82 @@ TUTORIALS = {
         learning=lambda out, items: tuple(
             -v for v in _first_last(r"adam step \d+ \| mean log-likelihood ([-\d.]+)")(
                 out, items))),
+    # N-BEATS on made-up seasonal series under the mean absolute error: 8 epochs of 23 Adam
+    # steps. In float64 all 210 values agree with PyTorch's to 1e-15; in float32 the L1
+    # loss's gradient, sign(prediction - target), flips on residuals that round to either
+    # side of zero, and Adam's first steps (each weight moved by about lr whatever its
+    # gradient's size) carry those flips tenfold per step from the 4th: the first 7 values
+    # are held to 1e-4
+    "nbeats_forecast": Tutorial(
+        "nbeats_forecast.py", replay=True, compared=7, land=0.1,
+        learning=_first_last(r"test mae ([\d.]+)")),
+    # a hypernetwork generating a target MLP's weights per task plus FiLM conditioning of a
+    # conv branch: 8 epochs of 6 Adam steps (mini-batches by NumPy permutations)
+    "hypernet_film": Tutorial(
+        "hypernet_film.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # parametrizations: an RNN with an orthogonal weight_hh_l0 on the copying task (120 Adam
+    # steps), a state_dict round trip, remove_parametrizations, then a positive-definite
+    # precision matrix through chained parametrizations (100 Adam steps, its own start at the
+    # identity). The parametrizations are registered after the model's first (untrained)
+    # call: PyTorch calls a ParametrizationList at registration, which the replay would take
+    # for the model
+    "parametrize_orthogonal": Tutorial(
+        "parametrize_orthogonal.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # a pendulum's initial state shot at a target by 4 LBFGS steps (strong Wolfe) through a
+    # semi-implicit Euler loop in float64; derivatives against finite differences; the
+    # eigenvalues of a spring chain's linearisation
+    "differentiable_physics": Tutorial(
+        "differentiable_physics.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"after ([\d.e+-]+)")),
+    # DETR-style set prediction: 6 epochs of 6 AdamW steps with a brute-force Hungarian
+    # matching per image
+    "detr_hungarian": Tutorial(
+        "detr_hungarian.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test ce ([\d.]+)")),
+    # SVI for Bayesian logistic regression: 300 Adam steps on a Monte-Carlo ELBO; the
+    # guide's rsample draws are made inside torch.distributions (not replayed), so no
+    # replay: the first 7 printed lines (closed-form log-densities, KL and entropies) must
+    # match PyTorch's to the character, and the test nll at the posterior mean must fall
+    "svi_bayes_logreg": Tutorial(
+        "svi_bayes_logreg.py", replay=False, land=0.05, exact=7,
+        learning=_first_last(r"test nll at the mean ([\d.]+)")),
+    # a tiny LLaMA: 6 epochs of 8 AdamW steps (decay / no-decay groups) under a warmup-cosine
+    # LambdaLR, then greedy generation through a KV cache
+    "llama_tiny": Tutorial(
+        "llama_tiny.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # masked-language-model pretraining of a tiny BERT: the 80/10/10 masks are drawn by
+    # torch.bernoulli / rand / randint (not replayed), so no replay: the untrained test loss
+    # against the mean of the last 2 epochs' (a run with the masks drawn by NumPy instead
+    # agrees replayed on all 215 values to 3e-7)
+    "bert_mlm": Tutorial(
+        "bert_mlm.py", replay=False, land=0.3,
+        learning=lambda out, items: (
+            _floats(r"test mlm loss ([\d.]+)", out)[0],
+            float(np.mean(_floats(r"test mlm loss ([\d.]+)", out)[-2:])))),
+    # a reversible residual network on a new-style autograd.Function (setup_context, inputs
+    # recomputed in backward, autograd.grad inside), gradcheck in float64, 8 epochs of 12
+    # Adam steps
+    "revnet_function": Tutorial(
+        "revnet_function.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # quantization-aware training by the fake-quantize ops: 8 epochs of 16 Adam steps, then
+    # int8 weights exported and dequantized
+    "fake_quant_qat": Tutorial(
+        "fake_quant_qat.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
+    # log-domain Sinkhorn transport differentiated through 50 iterations: 60 Adam steps on a
+    # point cloud (float32 values agree to 6e-6; float64 to 1e-12)
+    "sinkhorn_ot": Tutorial(
+        "sinkhorn_ot.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"sinkhorn cost ([\d.]+)")),
+    # a DARTS cell: 5 epochs of 8 alternating first-order steps (Adam on the alphas by
+    # autograd.grad, nesterov SGD on the weights), the genotype by argmax
+    "darts_search": Tutorial(
+        "darts_search.py", replay=True, compared=10 ** 9, land=0.02,
+        learning=_first_last(r"test loss ([\d.]+)")),
 }
 
 _RUNS = {}
