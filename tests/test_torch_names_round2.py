@@ -532,3 +532,23 @@ def test_sobol_scrambled_properties(backend):
     counts = np.bincount(cells[:, 0] * 2 ** (m // 2) + cells[:, 1], minlength=2 ** m)
     assert (counts == 1).all()
     assert abs(a.mean() - 0.5) < 0.01
+
+
+def test_inplace_baddbmm_polygamma_conj_physical():
+    """Tensor.baddbmm_, polygamma_ and conj_physical_ (missing before): the out-of-place
+    result written into the tensor, as PyTorch's."""
+    rng = np.random.default_rng(5)
+    x, a, b = (rng.standard_normal(s).astype(np.float32) for s in ((2, 2, 2), (2, 2, 3),
+                                                                     (2, 3, 2)))
+    got, want = xpnn.tensor(x), torch.tensor(x)
+    got.baddbmm_(xpnn.tensor(a), xpnn.tensor(b), beta=0.5, alpha=2.0)
+    want.baddbmm_(torch.tensor(a), torch.tensor(b), beta=0.5, alpha=2.0)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    p = np.array([0.5, 1.5, 3.0], np.float32)
+    got, want = xpnn.tensor(p), torch.tensor(p)
+    got.polygamma_(1)
+    want.polygamma_(1)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+    got, want = xpnn.tensor(p), torch.tensor(p)
+    assert got.conj_physical_() is got
+    np.testing.assert_array_equal(got.numpy(), want.conj_physical_().numpy())

@@ -353,7 +353,7 @@ for _name in ("absolute", "acos", "acosh", "addbmm", "addmm", "addmv", "addr", "
               "square", "subtract", "tan", "true_divide", "trunc", "xlogy", "hardtanh",
               "leaky_relu", "elu", "silu", "gelu", "softplus", "mish", "hardswish",
               "hardsigmoid", "relu6", "selu", "celu", "threshold", "mvlgamma", "nextafter",
-              "igamma", "igammac"):
+              "igamma", "igammac", "baddbmm", "polygamma", "conj_physical"):
     if hasattr(Tensor, _name) and not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _inplace(_name))
 
