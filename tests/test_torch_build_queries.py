@@ -246,3 +246,122 @@ def test_cuda_event_timing_on_a_gpu():
     assert xpnn.cuda.memory_allocated() > 0 and \
         xpnn.cuda.max_memory_allocated() >= xpnn.cuda.memory_allocated()
     del y
+
+
+# -- torch.cuda's device and generator functions, torch.mps / torch.xpu, the CPU-library
+# queries of torch.backends, torch.autograd.profiler, torch.utils.benchmark --------------
+# Each was missing (AttributeError): get_device_name/properties/capability, mem_get_info,
+# set_device, device, get_arch_list, is_initialized, init, ipc_collect, get_rng_state(_all),
+# set_rng_state(_all), seed(_all), initial_seed; torch.mps, torch.xpu; backends.mkldnn,
+# openmp, mkl, cpu, opt_einsum; autograd.profiler; utils.benchmark.
+
+NEED_CUDA = ["get_device_name", "get_device_properties", "get_device_capability",
+             "mem_get_info", "get_rng_state", "initial_seed", "init", "ipc_collect"]
+
+
+@pytest.mark.parametrize("name", NEED_CUDA)
+def test_cuda_queries_raise_without_cuda_as_torch(name):
+    if xpnn.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match=f"xpnn.cuda.{name}: no CUDA device"):
+        getattr(xpnn.cuda, name)()
+    with pytest.raises((RuntimeError, AssertionError, AttributeError)):
+        getattr(torch.cuda, name)()
+
+
+def test_cuda_answers_without_cuda_as_torch():
+    if xpnn.cuda.is_available():
+        pytest.skip("a GPU is present")
+    for name in ("get_rng_state_all", "get_arch_list", "is_initialized", "seed", "seed_all"):
+        assert getattr(xpnn.cuda, name)() == getattr(torch.cuda, name)(), name
+    assert xpnn.cuda.set_rng_state_all([]) is None
+    with xpnn.cuda.device(None):  # None: nothing chosen, as torch.cuda.device(None)... runs
+        pass
+    with pytest.raises(RuntimeError, match="xpnn.cuda.set_device: no CUDA device"):
+        xpnn.cuda.set_device(0)
+    with pytest.raises(ValueError, match="expected a cuda device, got 'cpu'"):
+        xpnn.cuda.set_device("cpu")
+    with pytest.raises(RuntimeError, match="xpnn.cuda.device: no CUDA device"):
+        with xpnn.cuda.device(0):
+            pass
+
+
+def test_cuda_device_queries_on_a_gpu():
+    if not xpnn.cuda.is_available():
+        pytest.skip("no GPU")
+    props = xpnn.cuda.get_device_properties(0)
+    assert isinstance(xpnn.cuda.get_device_name(0), str) and props.total_memory > 0
+    major, minor = xpnn.cuda.get_device_capability()
+    assert major >= 3 and xpnn.cuda.get_arch_list()
+    free, total = xpnn.cuda.mem_get_info()
+    assert 0 < free <= total
+    xpnn.cuda.set_device(0)
+    with xpnn.cuda.device("cuda:0"):
+        x = xpnn.randn(4, device="cuda")
+    state = xpnn.cuda.get_rng_state()
+    a = xpnn.randn(3, device="cuda")
+    xpnn.cuda.set_rng_state(state)
+    np.testing.assert_array_equal(a.cpu().numpy(), xpnn.randn(3, device="cuda").cpu().numpy())
+    assert len(xpnn.cuda.get_rng_state_all()) == xpnn.cuda.device_count()
+    del x
+
+
+def test_mps_and_xpu_as_on_a_machine_without_them():
+    for lib_mod, t_mod in ((xpnn.mps, torch.mps), (xpnn.xpu, torch.xpu)):
+        assert lib_mod.is_available() is t_mod.is_available() is False
+        assert lib_mod.device_count() == t_mod.device_count() == 0
+    assert xpnn.mps.manual_seed(0) is torch.mps.manual_seed(0) is None
+    for name in ("synchronize", "empty_cache", "current_allocated_memory", "seed"):
+        with pytest.raises(RuntimeError, match=f"xpnn.mps.{name}: no MPS device"):
+            getattr(xpnn.mps, name)()
+        with pytest.raises(RuntimeError):
+            getattr(torch.mps, name)()
+
+
+def test_backends_cpu_library_queries():
+    b = xpnn.backends
+    assert b.mkldnn.is_available() is False and b.openmp.is_available() is False
+    assert isinstance(b.mkl.is_available(), bool)
+    assert b.cpu.get_cpu_capability() in ("DEFAULT", "AVX2", "AVX512")
+    assert b.opt_einsum.is_available() is False and b.opt_einsum.enabled is False
+    b.mkldnn.enabled = False  # a flag programs set; recorded
+    b.mkldnn.enabled = True
+
+
+def test_autograd_profiler_as_torch():
+    import xpnn.autograd.profiler as prof_mod
+    assert prof_mod is xpnn.autograd.profiler
+    m = xpnn.nn.Linear(4, 3)
+    with xpnn.autograd.profiler.profile(record_shapes=True) as prof:
+        with xpnn.autograd.profiler.record_function("forward"):
+            m(xpnn.randn(2, 4)).sum().backward()
+    names = {e.key for e in prof.key_averages()}
+    assert {"forward", "xpnn::Linear", "xpnn::backward"} <= names
+    assert "Self CPU" in prof.key_averages().table(sort_by="self_cpu_time_total")
+    with xpnn.autograd.profiler.profile(enabled=False) as off:
+        m(xpnn.randn(2, 4))
+    assert len(off.key_averages()) == 0
+    with xpnn.autograd.profiler.emit_nvtx(), xpnn.autograd.profiler.emit_itt():
+        pass
+
+
+def test_benchmark_timer_as_torch():
+    from xpnn.utils import benchmark
+    from torch.utils import benchmark as tbench
+    for lib, bench in ((xpnn, benchmark), (torch, tbench)):
+        x = lib.ones(8, 8)
+        t = bench.Timer("x @ x", globals={"x": x}, label="mm", sub_label="8",
+                        description=lib.__name__)
+        m = t.timeit(50)
+        assert m.number_per_run == 50 and len(m.times) == 1 and m.mean > 0
+        assert m.title == "mm: 8" and m.median == m.mean
+        b = t.blocked_autorange(min_run_time=0.02)
+        assert len(b.times) >= 1 and sum(b.raw_times) >= 0.02 and b.iqr >= 0
+        assert "Median" in repr(b) or len(b.times) == 1
+    assert "[----- mm -----]" in str(benchmark.Compare([m for m in (
+        benchmark.Timer("1 + 1", label="mm", sub_label="8", description="xpnn").timeit(10),)]))
+    before = xpnn.cpu.thread_policy()
+    benchmark.Timer("1 + 1", num_threads=1).timeit(5)
+    assert xpnn.cpu.thread_policy() == before  # the thread policy comes back
+    with pytest.raises(ValueError, match="Python statements only"):
+        benchmark.Timer("x", language="c++")

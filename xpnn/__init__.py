@@ -5,6 +5,7 @@
 """
 from . import _coretype  # first: it may choose OpenBLAS's kernels before NumPy loads them
 import math as _math
+import sys as _sys
 from . import backend as _backend
 from .cpu import get_num_threads, set_num_threads  # the CPU thread policy (see xpnn/cpu.py)
 from .autograd import (Function, backward, enable_grad, inference_mode, is_grad_enabled,
@@ -89,6 +90,11 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd
 autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
 autograd.gradgradcheck = gradgradcheck
+from . import autograd_profiler  # noqa: E402  torch.autograd.profiler
+from . import mps  # noqa: E402  torch.mps
+xpu = mps  # torch.xpu: not available either
+autograd.profiler = autograd_profiler
+_sys.modules[__name__ + ".autograd.profiler"] = autograd_profiler
 from .anomaly import AnomalyError, detect_anomaly
 from . import anomaly as _anomaly
 from .autograd import functional as _autograd_functional  # torch.autograd.functional
