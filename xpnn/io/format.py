@@ -130,13 +130,20 @@ def encode(arrays, metadata=None):
 
 
 # -- reading ---------------------------------------------------------------------------------
+# the start of torch.save's legacy files: protocol 2, then its magic number as a long
+_TORCH_LEGACY = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8"
+
+
 def _guess(buf):
     """What a non-safetensors file looks like, for the error message."""
     head = bytes(buf[:4])
-    if head.startswith(b"PK\x03\x04"):
-        return ("; it is a zip archive, as torch.save writes: xpnn never unpickles. In "
-                "PyTorch, convert it: safetensors.torch.save_file(torch.load(f), "
-                "'x.safetensors')")
+    if head.startswith(b"PK\x03\x04"):  # load() reads torch.save's archives before this
+        return "; it is a zip archive"
+    if bytes(buf[:12]) == _TORCH_LEGACY:
+        return ("; it is torch.save's legacy format (PyTorch before 1.6, or "
+                "_use_new_zipfile_serialization=False): a bare pickle, which xpnn never "
+                "loads. Load it in PyTorch and save it again with torch.save, whose zip "
+                "archives xpnn reads")
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "; it is a pickle, which xpnn never loads"
     return ""

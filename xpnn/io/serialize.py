@@ -31,6 +31,7 @@ from .rebuild import Rebuilder
 from .recipe import Recorder
 from .safe import Unstorable
 from .tree import Decoder, Encoder, Placer, check_refs
+from .torch_zip import is_torch_zip, load_torch_zip
 from .weights import load_into, parse_json
 
 VERSION = "1"
@@ -172,6 +173,8 @@ def load(f, *args, map_location=None, pickle_module=None, weights_only=None, mma
         map_location = B.get_backend(backend, device)
     placer = Placer(map_location)
     path, buf = _read(f)
+    if is_torch_zip(buf):  # torch.save's own format (torch_zip.py): read without unpickling code
+        return load_torch_zip(path, buf, placer)
     meta, entries = decode(buf, path)
     if OBJECT_KEY in meta:
         return _load_object(path, buf, meta, entries, placer, weights_only is False)
