@@ -88,9 +88,9 @@ def empty_cache():
 # below the functions above, which they use
 from .memory import (max_memory_allocated, max_memory_reserved, memory_allocated,  # noqa: E402
                      memory_reserved, reset_max_memory_allocated, reset_peak_memory_stats)
-from .streams import Event, Stream, current_stream, stream  # noqa: E402
 from .devices import (device, get_arch_list, get_device_capability,  # noqa: E402
                       get_device_name, get_device_properties, get_rng_state,
                       get_rng_state_all, init, initial_seed, ipc_collect, is_initialized,
                       mem_get_info, seed, seed_all, set_device, set_rng_state,
                       set_rng_state_all)
+from .streams import Event, Stream, current_stream, stream  # noqa: E402

@@ -11,16 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from .. import backend as B
-from . import _kind, is_available
-
-
-def _lib(what):
-    """(kind, module) of the CUDA library in use; RuntimeError without CUDA."""
-    if not is_available():
-        raise RuntimeError(f"xpnn.cuda.{what}: no CUDA device here (CuPy with a GPU, or "
-                           "torch's CUDA), as torch.cuda on a CPU build")
-    kind = _kind()
-    return kind, B.optional_module(kind)
+from .devices import _need
 
 
 class Event:
@@ -28,7 +19,7 @@ class Event:
     ordering between streams."""
 
     def __init__(self, enable_timing=False, blocking=False, interprocess=False):
-        self._kind, lib = _lib("Event")
+        self._kind, lib = _need("Event")
         if self._kind == "torch":
             self._event = lib.cuda.Event(enable_timing=enable_timing, blocking=blocking,
                                          interprocess=interprocess)
@@ -69,7 +60,7 @@ class Stream:
     """``torch.cuda.Stream``: a queue of GPU work; ``native`` is the library's own stream."""
 
     def __init__(self, device=None, priority=0):
-        self._kind, lib = _lib("Stream")
+        self._kind, lib = _need("Stream")
         if self._kind == "torch":
             self.native = lib.cuda.Stream(device, priority=priority)
         else:  # older CuPy has no priority argument: pass it only when asked for
@@ -104,7 +95,7 @@ def stream(s):
     if s is None:
         yield None
         return
-    kind, lib = _lib("stream")
+    kind, lib = _need("stream")
     native = _native(s)
     with (lib.cuda.stream(native) if kind == "torch" else native):
         yield s
@@ -113,7 +104,7 @@ def stream(s):
 def current_stream(device=None):
     """The stream GPU work goes to now (torch's, or CuPy's current stream, as ``native`` of
     an xpnn Stream)."""
-    kind, lib = _lib("current_stream")
+    kind, lib = _need("current_stream")
     out = Stream.__new__(Stream)
     out._kind = kind
     out.native = lib.cuda.current_stream(device) if kind == "torch" else \
