@@ -92,6 +92,7 @@ autograd.gradcheck = gradcheck  # torch.autograd.gradcheck, its usual spelling
 autograd.gradgradcheck = gradgradcheck
 from . import autograd_profiler  # noqa: E402  torch.autograd.profiler
 from . import mps  # noqa: E402  torch.mps
+from . import hub  # noqa: E402  torch.hub (weight downloads)
 xpu = mps  # torch.xpu: not available either
 autograd.profiler = autograd_profiler
 _sys.modules[__name__ + ".autograd.profiler"] = autograd_profiler
