@@ -48,3 +48,7 @@ __all__ += ["LKJCholesky", "Wishart"]
 from . import constraint_registry  # noqa: E402
 from .constraint_registry import biject_to, transform_to  # noqa: E402
 __all__ += ["biject_to", "transform_to", "constraint_registry"]
+from . import utils  # noqa: E402  torch.distributions.utils
+import sys as _sys  # noqa: E402
+from . import _torch_paths  # noqa: E402
+_torch_paths.register(_sys.modules[__name__])  # torch.distributions.normal ...

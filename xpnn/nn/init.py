@@ -370,3 +370,22 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     zero_rows = np.argsort(rng.random(shape), axis=0)[:math.ceil(sparsity * rows)]
     np.put_along_axis(host, zero_rows, 0.0, axis=0)  # a random subset of rows per column
     return _fill(tensor, host)
+
+
+def _deprecated(new, name):
+    """PyTorch's deprecated spelling ``nn.init.<name>`` of ``new``: warns, then calls it."""
+    def old(*args, **kwargs):
+        warnings.warn(f"`nn.init.{name}` is now deprecated in favor of "
+                      f"`nn.init.{new.__name__}`.", FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    old.__name__ = old.__qualname__ = name
+    old.__doc__ = f"Deprecated: use :func:`{new.__name__}`."
+    return old
+
+
+# the old names without the trailing underscore (tutorials written before PyTorch 0.4)
+uniform, normal, constant, eye, dirac, xavier_uniform, xavier_normal, kaiming_uniform, \
+    kaiming_normal, orthogonal, sparse = (
+        _deprecated(f, f.__name__[:-1]) for f in (
+            uniform_, normal_, constant_, eye_, dirac_, xavier_uniform_, xavier_normal_,
+            kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_))

@@ -3,6 +3,7 @@ sequences, (in ``parametrize`` and ``parametrizations``) reparametrized weights,
 hook-based weight and spectral norms, (in ``prune``) pruning masks, and conv/linear + batch
 norm fusion, under PyTorch's path (``torch.nn.utils``)."""
 import inspect
+import warnings
 
 from ... import _memory_format
 from ... import backend as B
@@ -79,6 +80,14 @@ def convert_conv3d_weight_memory_format(module, memory_format):
     return _check_memory_format("convert_conv3d_weight_memory_format", module, memory_format)
 
 
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                   foreach=None):
+    """Deprecated spelling of :func:`clip_grad_norm_` (warns, as PyTorch's)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
 def _check_memory_format(fn, module, memory_format):
     if not isinstance(memory_format, _memory_format.memory_format):
         raise TypeError(f"{fn}: memory_format must be an xpnn memory format (e.g. "
@@ -86,7 +95,7 @@ def _check_memory_format(fn, module, memory_format):
     return module
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
            "convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format",
            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
