@@ -138,3 +138,99 @@ def test_clip_grad_norm_old_name_and_module_paths():
         total = xpnn.nn.utils.clip_grad_norm(m.parameters(), 0.1)
     assert float(total) > 0.1
     assert parameters_to_vector(m.parameters()).shape == (6,)
+
+
+# -- private bases and helper modules that programs import from PyTorch's paths ----------
+# * torch.nn.modules.loss._Loss/_WeightedLoss (the bases custom losses subclass; _Loss's
+#   constructor now takes PyTorch's (size_average, reduce, reduction)), batchnorm._BatchNorm
+#   and _NormBase (isinstance checks; the instance norms are no longer _BatchNorm, as in
+#   PyTorch), instancenorm._InstanceNorm, conv._ConvNd, dropout._DropoutNd,
+#   torch.nn.modules.utils (_pair...), torch.nn.common_types, torch.utils.data._utils.collate,
+#   torch.autograd.variable and torch.types were missing.
+
+
+def test_norm_and_conv_bases_answer_isinstance_as_torch():
+    from xpnn.nn.modules.batchnorm import _BatchNorm, _NormBase
+    from xpnn.nn.modules.conv import _ConvNd
+    from xpnn.nn.modules.dropout import _DropoutNd
+    from xpnn.nn.modules.instancenorm import _InstanceNorm
+    from torch.nn.modules import batchnorm as tb, conv as tc, dropout as td, instancenorm as ti
+    pairs = [(_BatchNorm, tb._BatchNorm), (_NormBase, tb._NormBase), (_ConvNd, tc._ConvNd),
+             (_DropoutNd, td._DropoutNd), (_InstanceNorm, ti._InstanceNorm)]
+    layers = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "InstanceNorm1d",
+              "InstanceNorm2d", "LazyBatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+              "Dropout", "Dropout2d", "AlphaDropout", "LayerNorm", "GroupNorm", "Linear"]
+    args = {"Conv1d": (2, 3, 3), "Conv2d": (2, 3, 3), "ConvTranspose2d": (2, 3, 3),
+            "LayerNorm": (3,), "GroupNorm": (1, 3), "Linear": (2, 3), "Dropout": (),
+            "Dropout2d": (), "AlphaDropout": (), "LazyBatchNorm2d": ()}
+    for name in layers:
+        a = args.get(name, (3,))
+        mine, theirs = getattr(xpnn.nn, name)(*a), getattr(torch.nn, name)(*a)
+        for x_cls, t_cls in pairs:
+            assert isinstance(mine, x_cls) == isinstance(theirs, t_cls), (name, t_cls)
+
+
+def test_custom_losses_subclass_the_bases_as_in_torch():
+    from xpnn.nn.modules.loss import _Loss, _WeightedLoss
+
+    def make(base_lib, weighted):
+        base = (base_lib.nn.modules.loss._WeightedLoss if weighted
+                else base_lib.nn.modules.loss._Loss)
+
+        class Focal(base):
+            def __init__(self, weight=None, gamma=2.0, reduction="mean"):
+                if weighted:
+                    super().__init__(weight, None, None, reduction)
+                else:
+                    super().__init__(None, None, reduction)
+                self.gamma = gamma
+
+            def forward(self, logits, target):
+                ce = base_lib.nn.functional.cross_entropy(
+                    logits, target, weight=getattr(self, "weight", None), reduction="none")
+                loss = (1 - (-ce).exp()) ** self.gamma * ce
+                return loss.mean() if self.reduction == "mean" else loss.sum()
+        return Focal
+    rng = np.random.default_rng(3)
+    z, t = rng.standard_normal((6, 4)).astype(np.float32), rng.integers(0, 4, 6)
+    w = np.array([1.0, 2.0, 0.5, 1.0], np.float32)
+    for weighted in (False, True):
+        kw = {"weight": w} if weighted else {}
+        mine = make(xpnn, weighted)(reduction="sum", **{k: xpnn.tensor(v) for k, v in
+                                                         kw.items()})
+        theirs = make(torch, weighted)(reduction="sum", **{k: torch.tensor(v) for k, v in
+                                                           kw.items()})
+        assert isinstance(mine, _Loss) and isinstance(mine, _WeightedLoss) == weighted
+        assert mine.reduction == "sum" and list(dict(mine.named_buffers())) == \
+            list(dict(theirs.named_buffers()))
+        np.testing.assert_allclose(mine(xpnn.tensor(z), xpnn.tensor(t)).numpy(),
+                                   theirs(torch.tensor(z), torch.tensor(t)).numpy(),
+                                   rtol=1e-5)
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        assert _Loss(size_average=False).reduction == "sum"
+    for name in ("CrossEntropyLoss", "NLLLoss", "BCELoss", "MultiMarginLoss",
+                 "MultiLabelSoftMarginLoss", "MSELoss", "BCEWithLogitsLoss"):
+        assert isinstance(getattr(xpnn.nn, name)(), _WeightedLoss) == isinstance(
+            getattr(torch.nn, name)(), torch.nn.modules.loss._WeightedLoss), name
+
+
+def test_module_utils_as_torch():
+    from xpnn.nn.modules import utils as U
+    from torch.nn.modules import utils as TU
+    for name in ("_single", "_pair", "_triple", "_quadruple"):
+        for v in (3, (1, 2), [4, 5, 6]):
+            assert getattr(U, name)(v) == getattr(TU, name)(v)
+    assert U._ntuple(5)(2) == TU._ntuple(5)(2)
+    assert U._reverse_repeat_tuple((1, 2, 3), 2) == TU._reverse_repeat_tuple((1, 2, 3), 2)
+    assert U._list_with_default([None, 3], [1, 2, 5, 6]) == \
+        TU._list_with_default([None, 3], [1, 2, 5, 6])
+
+
+def test_more_module_paths():
+    from xpnn.autograd.variable import Variable
+    from xpnn.nn.common_types import _size_2_t, _size_any_t  # noqa: F401
+    from xpnn.types import Device, Number  # noqa: F401
+    from xpnn.utils.data._utils.collate import default_collate
+    out = default_collate([{"a": xpnn.ones(2)}, {"a": xpnn.zeros(2)}])
+    assert tuple(out["a"].shape) == (2, 2)
+    assert Variable is xpnn.autograd.Variable

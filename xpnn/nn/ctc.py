@@ -19,7 +19,7 @@ class CTCLoss(_Loss):
     """
 
     def __init__(self, blank=0, reduction="mean", zero_infinity=False):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if isinstance(blank, bool) or not isinstance(blank, int) or blank < 0:
             raise ValueError(f"CTCLoss: blank must be an int >= 0, got {blank!r}")
         self.blank, self.zero_infinity = blank, bool(zero_infinity)

@@ -11,8 +11,13 @@ from .module import Module
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    """The base of the loss modules (``torch.nn.modules.loss._Loss``, which custom losses
+    subclass): ``self.reduction``, from ``reduction`` or PyTorch's deprecated
+    ``size_average``/``reduce`` (which warn)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
+        reduction = _legacy(size_average, reduce, reduction)
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
                              f"'none', got {reduction!r}")
@@ -22,16 +27,24 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
-class CrossEntropyLoss(_Loss):
+class _WeightedLoss(_Loss):
+    """A loss with per-class weights, the ``weight`` buffer (``torch.nn.modules.loss
+    ._WeightedLoss``)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
     """F.cross_entropy as a module (logits and integer labels or probabilities)."""
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean", label_smoothing=0.0):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(weight, size_average, reduce, reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
                              f"{label_smoothing!r}")
-        self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
@@ -40,11 +53,10 @@ class CrossEntropyLoss(_Loss):
                                label_smoothing=self.label_smoothing)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -54,7 +66,7 @@ class NLLLoss(_Loss):
 
 class MSELoss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
@@ -62,7 +74,7 @@ class MSELoss(_Loss):
 
 class L1Loss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
@@ -70,7 +82,7 @@ class L1Loss(_Loss):
 
 class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if delta <= 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
         self.delta = float(delta)
@@ -79,10 +91,9 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
@@ -91,7 +102,7 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -113,7 +124,7 @@ def _positive(layer, arg, value, strict=False):
 
 class SmoothL1Loss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.beta = _positive("SmoothL1Loss", "beta", beta)
 
     def forward(self, input, target):
@@ -125,7 +136,7 @@ class KLDivLoss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         reduction = _legacy(size_average, reduce, reduction)
-        super().__init__("mean" if reduction == "batchmean" else reduction)
+        super().__init__(reduction="mean" if reduction == "batchmean" else reduction)
         self.reduction, self.log_target = reduction, bool(log_target)
 
     def forward(self, input, target):
@@ -135,7 +146,7 @@ class KLDivLoss(_Loss):
 class PoissonNLLLoss(_Loss):
     def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                  reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.log_input, self.full = bool(log_input), bool(full)
         self.eps = _positive("PoissonNLLLoss", "eps", eps)
 
@@ -146,7 +157,7 @@ class PoissonNLLLoss(_Loss):
 
 class GaussianNLLLoss(_Loss):
     def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.full = bool(full)
         self.eps = _positive("GaussianNLLLoss", "eps", eps)
 
@@ -157,16 +168,15 @@ class GaussianNLLLoss(_Loss):
 
 class SoftMarginLoss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
@@ -175,7 +185,7 @@ class MultiLabelSoftMarginLoss(_Loss):
 
 class _MarginLoss(_Loss):
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)):
             raise ValueError(f"{type(self).__name__}: margin must be a number, got "
                              f"{margin!r}")
@@ -222,7 +232,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     function (pairwise_distance when None)."""
 
     def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: margin must be a number > 0, "
                              f"got {margin!r}")
@@ -240,12 +250,12 @@ class TripletMarginWithDistanceLoss(_Loss):
             margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
-class MultiMarginLoss(_Loss):
+class MultiMarginLoss(_WeightedLoss):
     """F.multi_margin_loss as a module: the multi-class hinge loss (p 1 or 2)."""
 
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                  reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(weight, size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got "
                              f"{p!r}")
@@ -253,7 +263,6 @@ class MultiMarginLoss(_Loss):
             raise ValueError(f"MultiMarginLoss: weight must be 1-D (C,), got shape "
                              f"{tuple(weight.shape)}")
         self.p, self.margin = p, margin
-        self.register_buffer("weight", weight)
 
     def forward(self, input, target):
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
@@ -264,13 +273,13 @@ class MultiLabelMarginLoss(_Loss):
     """F.multilabel_margin_loss as a module: the multi-label hinge loss."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
-class LinearCrossEntropyLoss(_Loss):
+class LinearCrossEntropyLoss(_WeightedLoss):
     """``F.linear_cross_entropy`` with its own linear layer (PyTorch 2.13): logits from
     ``self.linear`` (weight (C * prod(out_features), in_features), stored flat as PyTorch's
     and reshaped to (C, *out_features, in_features) in forward), then cross-entropy."""
@@ -284,8 +293,7 @@ class LinearCrossEntropyLoss(_Loss):
         if not 0 <= label_smoothing <= 1:
             raise ArgumentError(f"LinearCrossEntropyLoss: expected label_smoothing to be in "
                                 f"range [0, 1], got {label_smoothing}")
-        super().__init__(reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, reduction=reduction)
         self.num_classes, self.out_features = num_classes, tuple(out_features)
         self.ignore_index, self.label_smoothing, self.options = ignore_index, \
             label_smoothing, options

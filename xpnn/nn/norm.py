@@ -16,8 +16,9 @@ def _check_eps(name, eps):
     return float(eps)
 
 
-class _BatchNorm(Module):
-    """Shared by BatchNorm1d/2d: weight, bias, running_mean/var, num_batches_tracked."""
+class _NormBase(Module):
+    """Shared by the batch and instance norms (PyTorch's _NormBase): weight, bias,
+    running_mean/var, num_batches_tracked."""
 
     ranks = (4,)
     dims = "(N, C, H, W)"
@@ -92,6 +93,11 @@ class _BatchNorm(Module):
                 f"track_running_stats={self.track_running_stats}")
 
 
+class _BatchNorm(_NormBase):
+    """BatchNorm1d/2d/3d and SyncBatchNorm (PyTorch's _BatchNorm, which isinstance checks
+    name to find them; the instance norms are _NormBase only, as PyTorch's)."""
+
+
 class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W): statistics per channel over N, H and W.
 
@@ -123,7 +129,7 @@ class BatchNorm3d(_BatchNorm):
     dims = "(N, C, D, H, W)"
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Shared by InstanceNorm1d/2d/3d: torch's defaults (no affine, no running statistics);
     an input with one dim fewer is a single unbatched sample."""
 

@@ -8,3 +8,4 @@ __all__, __getattr__ = reexport(globals(), __name__, [
     "CrossEntropyLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss",
     "MarginRankingLoss", "MultiMarginLoss", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "CTCLoss"])
+from ..loss import _Loss, _WeightedLoss  # noqa: E402,F401  the bases custom losses subclass
