@@ -28,7 +28,7 @@ from .backend_meta import meta_repr, meta_spec
 from .autograd import TensorBase, _init
 from ._device_type import typed_device
 from ._errors import ShapeError
-from .functional.shape import _axis, _dims
+from .functional.shape import _axis, _dims, _sizes
 from .tensor_convert import ConvertMethods
 from .tensor_extra import ExtraMethods
 from .tensor_index import IndexMethods
@@ -294,14 +294,14 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
             else xp.empty(size, dtype=dt, device=self._be.device)
         return self._result(arr, self._be).requires_grad_(requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(0, size, dtype, requires_grad)
+    def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return self._new(0, _sizes("new_zeros", args, "size", size), dtype, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(1, size, dtype, requires_grad)
+    def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return self._new(1, _sizes("new_ones", args, "size", size), dtype, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(None, size, dtype, requires_grad)
+    def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return self._new(None, _sizes("new_empty", args, "size", size), dtype, requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         return self._new(fill_value, (size,), dtype, requires_grad)

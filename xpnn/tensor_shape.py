@@ -11,7 +11,7 @@ from .autograd import TensorBase, is_inference_mode_enabled
 from .functional import layout as _layout
 from .functional.complex import conj as _conj
 from .functional.scalar_args import int_list_arg
-from .functional.shape import _dims
+from .functional.shape import _dims, _sizes
 
 
 def _new_view(base, out):
@@ -38,10 +38,15 @@ class ShapeMethods:
 
     __slots__ = ()
 
-    def reshape(self, *shape):
-        return _new_view(self, F.reshape(self, *shape))
+    def reshape(self, *args, shape=None):
+        return _new_view(self, F.reshape(self, *_sizes("reshape", args, "shape", shape)))
 
-    def view(self, *shape):
+    def view(self, *args, size=None, dtype=None):
+        if dtype is not None:
+            if args or size is not None:
+                raise TypeError("view(): takes a size or a dtype, not both")
+            args = (dtype,)
+        shape = _sizes("view", args, "size", size)
         if len(shape) == 1 and isinstance(shape[0], TensorBase):  # sizes as a tensor
             shape = (int_list_arg(shape[0]),)
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
@@ -60,8 +65,8 @@ class ShapeMethods:
     def unflatten(self, dim, sizes):
         return F.unflatten(self, dim, sizes)
 
-    def permute(self, *dims):
-        return F.permute(self, *dims)
+    def permute(self, *args, dims=None):
+        return F.permute(self, *_sizes("permute", args, "dims", dims))
 
     def transpose(self, dim0, dim1):
         return F.transpose(self, dim0, dim1)
@@ -95,8 +100,8 @@ class ShapeMethods:
     def unsqueeze(self, dim):
         return F.unsqueeze(self, dim)
 
-    def expand(self, *sizes):
-        return F.expand(self, *sizes)
+    def expand(self, *args, size=None):
+        return F.expand(self, *_sizes("expand", args, "size", size))
 
     def expand_as(self, other):
         return F.expand(self, other.shape)
@@ -113,17 +118,17 @@ class ShapeMethods:
     def unbind(self, dim=0):
         return F.unbind(self, dim)
 
-    def repeat(self, *sizes):
+    def repeat(self, *args, repeats=None):
         """Tile the tensor ``sizes`` times along each dim (PyTorch's ``repeat``: at least
         one count per dim, unlike ``tile``)."""
-        sizes = _dims("repeat", sizes)
+        sizes = _dims("repeat", _sizes("repeat", args, "repeats", repeats))
         if len(sizes) < self.ndim:
             raise ShapeError(f"repeat: {len(sizes)} repeat counts {sizes} for a tensor of "
                              f"shape {self.shape}: give at least one per dim")
         return F.tile(self, sizes)
 
-    def tile(self, *dims):
-        return F.tile(self, _dims("tile", dims))
+    def tile(self, *args, dims=None):
+        return F.tile(self, _dims("tile", _sizes("tile", args, "dims", dims)))
 
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
         return F.repeat_interleave(self, repeats, dim, output_size=output_size)
@@ -147,8 +152,8 @@ class ShapeMethods:
     def dsplit(self, indices_or_sections=None, *, sections=None, indices=None):
         return F.dsplit(self, indices_or_sections, sections=sections, indices=indices)
 
-    def flip(self, *dims):
-        return F.flip(self, _dims("flip", dims))
+    def flip(self, *args, dims=None):
+        return F.flip(self, _dims("flip", _sizes("flip", args, "dims", dims)))
 
     def fliplr(self):
         return F.fliplr(self)
@@ -199,10 +204,10 @@ class ShapeMethods:
 
     swapaxes_ = swapdims_ = transpose_
 
-    def resize_(self, *sizes):
+    def resize_(self, *args, size=None):
         """Reshape to ``sizes`` when the element count stays (PyTorch's resize_ may also grow
         or shrink the storage; xpnn refuses that)."""
-        size = _dims("resize_", sizes)
+        size = _dims("resize_", _sizes("resize_", args, "size", size))
         if math.prod(size) != math.prod(self.shape):
             raise RuntimeError(f"resize_: xpnn resizes only to the same number of elements "
                                f"({math.prod(self.shape)}), got size {size}")

@@ -308,7 +308,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         weight: (num_embeddings, D) floating Tensor.
         offsets: with 1-D input, the start of each bag (offsets[0] == 0; sorted); a bag may
             be empty.
-        max_norm, norm_type, scale_grad_by_freq: only PyTorch's defaults.
+        max_norm, norm_type: the rows of ``weight`` that ``input`` reads whose
+            ``norm_type``-norm exceeds max_norm are first scaled to it, in place (as
+            :func:`embedding`).
+        scale_grad_by_freq: only PyTorch's default (False).
         sparse: a leaf ``weight`` gets a sparse COO ``.grad`` ("sum"/"mean" only, as torch).
         mode: "sum", "mean" or "max" (per feature; the gradient goes to the first maximum).
         per_sample_weights: input's shape, floating; each row is scaled by it ("sum" only).
@@ -320,7 +323,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         work is a (B, len(input), D) table: fine for a batch, not for a huge 1-D input.
     """
     op = "embedding_bag"
-    _defaults_only(op, max_norm, scale_grad_by_freq, False)
+    _defaults_only(op, None, scale_grad_by_freq, False)
     if sparse and mode == "max":
         raise ValueError(f"{op}: max mode does not support sparse weights")
     if mode not in ("sum", "mean", "max"):
@@ -346,6 +349,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     bad = check_ids(op, ids, V)
     if bad is not None:
         ids = xp.where(bad, 0, ids)
+    if max_norm is not None:  # every id of the input, padding too (as PyTorch's renorm)
+        _renorm_rows(op, weight, ids, max_norm, norm_type)
     padding_idx = _padding(op, padding_idx, V)
     if getattr(function_base._tracer, "exporting", False):  # ops an export can follow
         from .bag_export import traced_embedding_bag

@@ -15,6 +15,17 @@ from .._errors import ArgumentError, ShapeError
 from .transfer import to  # noqa: F401  (one of shape's public names)
 
 
+def _sizes(op, args, name, value):
+    """The sizes a shape method was given either way PyTorch takes them: as arguments
+    (``x.reshape(2, 3)``, ``x.reshape((2, 3))``) or by keyword (``x.reshape(shape=(2, 3))``,
+    as MAE's patchify writes it)."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{op}(): got multiple values for argument '{name}'")
+    return (value,)
+
+
 def _dims(op, args):
     """Dims given as f(x, 2, 3) or f(x, (2, 3)) -> a tuple of ints."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -127,11 +138,11 @@ class Stack(Function):
 
 
 # -- public functions --------------------------------------------------------------------
-def reshape(input, *shape):
+def reshape(input, *args, shape=None):
     """``input`` with a new shape of the same size (one dim may be -1); a view where the
     backend can make one. ``view`` is the same function."""
     x = as_tensor(input, op="reshape")
-    shape = _dims("reshape", shape)
+    shape = _dims("reshape", _sizes("reshape", args, "shape", shape))
     size = math.prod(x.shape)
     if shape.count(-1) > 1 or any(d < -1 for d in shape):
         raise ShapeError(f"reshape: invalid shape {shape} (at most one -1, no other negatives)")
@@ -179,11 +190,11 @@ def unflatten(input, dim, sizes):
     return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
-def permute(input, *dims):
+def permute(input, *args, dims=None):
     """The dims of ``input`` reordered (``torch.permute``; ``permute_dims`` in the Array
     API)."""
     x = as_tensor(input, op="permute")
-    dims = _dims("permute", dims)
+    dims = _dims("permute", _sizes("permute", args, "dims", dims))
     if len(dims) == x.ndim:  # each dim in range first (torch: IndexError), so 5 is not 2
         dims = tuple(_axis("permute", d, x.ndim) for d in dims)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):

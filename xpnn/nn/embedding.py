@@ -120,7 +120,9 @@ class EmbeddingBag(Module):
 
     Args:
         num_embeddings, embedding_dim: V and D (ints >= 1).
-        max_norm, norm_type, scale_grad_by_freq: only PyTorch's defaults.
+        max_norm, norm_type: the rows each call reads whose norm exceeds max_norm are scaled
+            to it in the table, in place (PyTorch's renorm, as nn.Embedding's).
+        scale_grad_by_freq: only PyTorch's default (False).
         mode: "sum", "mean" (default) or "max".
         sparse: the weight's ``.grad`` is a sparse COO tensor ("sum"/"mean" only).
         include_last_offset: offsets carry a last entry, len(input).
@@ -138,12 +140,16 @@ class EmbeddingBag(Module):
         name = "EmbeddingBag"
         V = self.num_embeddings = check_int(name, "num_embeddings", num_embeddings)
         self.embedding_dim = check_int(name, "embedding_dim", embedding_dim)
-        for arg, value, default in (("max_norm", max_norm, None),
-                                    ("scale_grad_by_freq", scale_grad_by_freq, False),
+        for arg, value, default in (("scale_grad_by_freq", scale_grad_by_freq, False),
                                     ("_weight", _weight, None)):
             if (value is not None) if default is None else value != default:
                 raise NotImplementedError(f"{name}: {arg}={value!r} is not supported by xpnn "
                                           f"(only {arg}={default!r})")
+        if max_norm is not None and (isinstance(max_norm, bool) or
+                                     not isinstance(max_norm, (int, float)) or max_norm < 0):
+            raise ValueError(f"{name}: max_norm must be a number >= 0 or None, got "
+                             f"{max_norm!r}")
+        self.max_norm, self.norm_type = max_norm, float(norm_type)
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"{name}: mode has to be one of 'sum', 'mean' or 'max', got "
                              f"{mode!r}")
@@ -175,11 +181,14 @@ class EmbeddingBag(Module):
         return bag
 
     def forward(self, input, offsets=None, per_sample_weights=None):
-        return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
-                               per_sample_weights=per_sample_weights,
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               mode=self.mode, per_sample_weights=per_sample_weights,
                                include_last_offset=self.include_last_offset,
                                padding_idx=self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self):
+        norm = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            norm += f", norm_type={self.norm_type}"
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}{pad}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{norm}, mode={self.mode!r}{pad}"
