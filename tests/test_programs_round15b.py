@@ -10,8 +10,8 @@ cpc_infonce.py, a2c_vector_env.py).
   gradient that depends on nothing else did not require grad at all (``.backward()``
   raised). PyTorch records threshold_backward / leaky_relu_backward as nodes of (grad,
   input) whose derivative in the input is ``zeros_like(grad)``; xpnn's ReLU and LeakyReLU
-  now record their gradient as one such node, SlopeBackward
-  (xpnn/functional/activation_pointwise.py), with zeros for the input.
+  now record their gradient linked to the input the same way (first_order.link, shared
+  with the other piecewise ops), with zeros for the input.
 """
 import numpy as np
 import pytest

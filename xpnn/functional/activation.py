@@ -23,8 +23,9 @@ from .activation_more import (GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid,
                               _threshold, celu, glu, hardshrink, hardsigmoid, hardswish,
                               hardtanh, logsigmoid, mish, prelu, relu6, selu, softshrink,
                               softsign, tanhshrink, threshold)
-from .activation_pointwise import (ELU, LeakyReLU, Sigmoid, SiLU, SlopeBackward, Softplus,
-                                   Tanh, elu, leaky_relu, sigmoid, silu, softplus, tanh)
+from .first_order import link
+from .activation_pointwise import (ELU, LeakyReLU, Sigmoid, SiLU, Softplus, Tanh, elu,
+                                   leaky_relu, sigmoid, silu, softplus, tanh)
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
@@ -186,7 +187,8 @@ class ReLU(Function):
         return RELU.get(self.be.name, _RELU_PORTABLE)[1](self.be, dY, self.Y)
 
     def backward_graph(self, dY):
-        return SlopeBackward.apply(dY, self.inputs[0], nan_passes=True)
+        X = self.inputs[0]  # linked: PyTorch's threshold_backward reads X (zeros for it)
+        return link(dY.where(~(X <= 0), 0.0), X)
 
 
 @quiet  # x Phi(x) at x = -inf: -inf * 0 = NaN, silently as in PyTorch

@@ -8,6 +8,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, as_tensor
 from .broadcast import quiet
+from .first_order import first_order_only, link
 from .._errors import ShapeError
 from .activation_base import _in_place, _input, _sigmoid
 from .activation_pointwise import softplus
@@ -30,10 +31,12 @@ class _Local(Function):
 
     def backward_graph(self, dY):
         """dY * f'(X) with f' written in recorded ops (``df``), so it differentiates again;
-        a piecewise-constant f' is ``D`` itself."""
+        a piecewise-constant f' is ``D`` itself, linked to X (PyTorch's hardtanh_backward,
+        threshold_backward, ...: zeros for X, so the gradient still depends on X)."""
         X = self.inputs[0]
-        D = X._result(self.D, X._be) if self.df is None else self.df(X, **self.kw)
-        return dY * D
+        if self.df is None:
+            return link(dY * X._result(self.D, X._be), X)
+        return dY * self.df(X, **self.kw)
 
     df = None  # f'(X) of a Tensor X in recorded ops, where f' is not piecewise constant
 
@@ -135,6 +138,9 @@ class Hardsigmoid(_Local):
     def f(xp, X, grad):
         D = _mask(xp, (X > -3) & (X < 3), X.dtype) * _ONE_SIXTH_F32 if grad else None
         return xp.clip(X / 6 + 0.5, 0.0, 1.0), D
+
+    def backward_graph(self, dY):  # PyTorch 2.13: hardsigmoid_backward has no derivative
+        return first_order_only(self, (dY,), "hardsigmoid")
 
 
 @quiet

@@ -6,37 +6,7 @@ from __future__ import annotations
 from ..autograd import Function
 from .activation_base import _in_place, _input, _sigmoid
 from .broadcast import quiet
-
-
-class SlopeBackward(Function):
-    """dY times a piecewise-constant slope of X (1 where X > 0, else ``slope``): the
-    gradient of ReLU (slope 0) and LeakyReLU as a node of (dY, X), as PyTorch records its
-    threshold_backward and leaky_relu_backward. Its derivative in dY is itself; in X it is
-    zero, delivered as zeros (PyTorch's ``self: zeros_like(grad)``), so a gradient taken
-    with create_graph=True still depends on X: it requires grad, its ``.backward()`` runs,
-    and whatever made X (a bias) gets a zero gradient rather than None.
-
-    nan_passes: the positive piece is "not X <= 0" (ReLU's: a NaN passes its gradient)
-    rather than "X > 0" (LeakyReLU's). With slope 0 the other piece is 0, not dY * 0.
-    """
-    saved_inputs = ()
-
-    def forward(self, dY, X, slope=0.0, nan_passes=False):
-        xp = self.xp
-        self.pos = ~(X <= 0) if nan_passes else X > 0
-        self.slope, self.nan_passes = slope, nan_passes
-        return xp.where(self.pos, dY, dY * slope if slope else xp.zeros_like(dY))
-
-    def backward(self, dZ):
-        xp = self.xp
-        slope = dZ * self.slope if self.slope else xp.zeros_like(dZ)
-        d_dY = xp.where(self.pos, dZ, slope) if self.needs[0] else None
-        return d_dY, (xp.zeros_like(dZ) if self.needs[1] else None)
-
-    def backward_graph(self, dZ):
-        d_dY = SlopeBackward.apply(dZ, self.inputs[1], slope=self.slope,
-                                   nan_passes=self.nan_passes) if self.needs[0] else None
-        return d_dY, (dZ.new_zeros(dZ.shape) if self.needs[1] else None)
+from .first_order import link
 
 
 class LeakyReLU(Function):
@@ -50,7 +20,8 @@ class LeakyReLU(Function):
         return self.xp.where(self.pos, dY, dY * self.slope)
 
     def backward_graph(self, dY):
-        return SlopeBackward.apply(dY, self.inputs[0], slope=self.slope)
+        # linked to X: PyTorch's leaky_relu_backward node reads it (zeros for X)
+        return link(dY.where(self.pos, dY * self.slope), self.inputs[0])
 
 
 class ELU(Function):

@@ -16,6 +16,7 @@ conv without pads and a crop, as the native kernels pad only symmetrically.
 """
 from __future__ import annotations
 
+from .first_order import link
 from .reduce_basic import sum as _sum
 from .shape import permute, reshape, squeeze, unsqueeze
 
@@ -40,7 +41,9 @@ def conv_backward_graph(node, dY):
         if need_w:
             dW = _weight_grad(apply, X, dY, W.shape, geo)
     if node.has_b and node.needs[2]:
-        db = _sum(dY, (0, 2, 3))
+        # an output of PyTorch's convolution_backward node: requires grad where X or W
+        # does, differentiates to None
+        db = link(_sum(dY, (0, 2, 3)), node.inputs[0], node.inputs[1], zeros=False)
     if one_d:
         dX = None if dX is None else squeeze(dX, 2)
         dW = None if dW is None else squeeze(dW, 2)

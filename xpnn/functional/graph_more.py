@@ -16,7 +16,7 @@ import itertools
 import math
 
 from .compare import where
-from .first_order import NoDerivative
+from .first_order import NoDerivative, link
 from .graph_misc import constant
 from .indexing import Take, TakeGrad, index_add
 from .recurrent_graph import recomputed_grads
@@ -144,10 +144,16 @@ def grid_sample_graph(node, dY):
     """GridSample: its forward recomputed from recorded ops (the corners and whether they
     are inside as the forward found them, the weights and coordinates as functions of the
     grid), differentiated with create_graph."""
-    dX, dG = recomputed_grads(node, _grid_sample, (dY,))
+    nearest = node.weights is None  # the grid only picks the corner: nothing to recompute
+    dX, dG = (None, None) if nearest and not node.needs[0] else \
+        recomputed_grads(node, _grid_sample, (dY,))
     if dG is None and node.needs[1]:  # "nearest": a zero gradient in dY's graph, as torch
         dG = constant(dY, node.xp.zeros(node.g_shape, dtype=dY.dtype, device=node.be.device))
         dG = dG + dY.sum() * 0.0
+    if nearest:  # linked as outputs of PyTorch's backward node of
+        X, G = node.inputs[0], node.inputs[1]  # (dY, X, grid): zeros in the grid for dX
+        dX = None if dX is None else link(link(dX, G), X, zeros=False)
+        dG = None if dG is None else link(dG, X, G, zeros=False)
     return dX, dG
 
 

@@ -21,6 +21,7 @@ import math
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
 from .._errors import ArgumentError, DtypeError, IndexRangeError, IndexShapeError, ShapeError
+from .first_order import link
 from .shape import _axis, permute, reshape
 from .index_key import (  # noqa: F401  (re-exported)
     _IndexTypeError, _Key, _int_array, _is_bool, _is_trivial, _wrap_negative, parse_key)
@@ -71,12 +72,16 @@ class BasicIndexGrad(Function):
 
 
 class Take(Function):
-    """Y = take(X, indices, axis); dX = scatter-add of dY (repeats add up)."""
+    """Y = take(X, indices, axis); dX = scatter-add of dY (repeats add up).
+
+    linked: the recorded gradient is linked to X (first_order.link), for the ops whose
+    PyTorch backward node reads the input (reflect and replicate padding)."""
 
     saved_inputs = ()
 
-    def forward(self, X, indices=None, axis=0):
+    def forward(self, X, indices=None, axis=0, linked=False):
         self.shape, self.indices, self.axis = X.shape, indices, axis
+        self.linked = linked
         return self.xp.take(X, indices, axis=axis)
 
     def backward(self, dY):
@@ -84,7 +89,8 @@ class Take(Function):
         return index_add(self.be, dX, self.axis, self.indices, dY)
 
     def backward_graph(self, dY):
-        return TakeGrad.apply(dY, shape=self.shape, indices=self.indices, axis=self.axis)
+        dX = TakeGrad.apply(dY, shape=self.shape, indices=self.indices, axis=self.axis)
+        return link(dX, self.inputs[0]) if self.linked else dX
 
 
 class TakeGrad(Function):

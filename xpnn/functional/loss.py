@@ -12,6 +12,7 @@ from .. import backend as B
 from .. import cpu
 from ..autograd import Function, TensorBase, as_tensor, raw
 from .broadcast import quiet
+from .first_order import link
 from .activation import _log_softmax
 from .shape import permute, reshape
 from .._errors import (ArgumentError, DtypeError, DtypeNotImplemented, IndexRangeError,
@@ -262,8 +263,8 @@ class CrossEntropy(Function):
             coef = (g * self.rows).where(self.rows != 0 if kept is None else kept,
                                          0.0)[:, None]
         onehot = _onehot(xp, be, self.labels, X.shape[1], X.dtype)
-        if self.log_probs:
-            return (coef * -onehot).where(onehot != 0, 0.0)
+        if self.log_probs:  # linked to X: PyTorch's nll_loss_backward reads it (zeros)
+            return link((coef * -onehot).where(onehot != 0, 0.0), X)
         return (X.softmax(1) - onehot) * coef
 
     def _backward_graph_coeffs(self, dY):
@@ -281,7 +282,7 @@ class CrossEntropy(Function):
             (X.softmax(1) * K.sum(1, keepdim=True) - K) * g
         if self.labelled:  # rows of ignored labels get 0, as in backward
             dX = dX.where(xp.any(self.K != 0, axis=1, keepdims=True), 0.0)
-        return dX
+        return link(dX, X) if self.log_probs else dX  # nll_loss_backward reads X
 
 
 def _classification(name, input, target, weight, ignore_index, reduction, label_smoothing,

@@ -7,6 +7,7 @@ import math
 
 from .. import backend as B
 from .. import cpu
+from .first_order import link
 from .pool_graph import max_pool_positions, scatter_to_positions
 from .pool_window import _batched, _disjoint, _Pool, _pool_geometry, _unbatch
 
@@ -242,8 +243,10 @@ class MaxPool(_Pool):
                                  self.shape))
 
     def backward_graph(self, dY, dI=None):
-        """dY added at each window's first maximum, recorded (pool_graph.py)."""
-        return scatter_to_positions(dY, max_pool_positions(self), self.inputs[0].shape)
+        """dY added at each window's first maximum, recorded (pool_graph.py), linked to X
+        as PyTorch's max_pool2d_with_indices_backward (zeros for X)."""
+        X = self.inputs[0]
+        return link(scatter_to_positions(dY, max_pool_positions(self), X.shape), X)
 
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

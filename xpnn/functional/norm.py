@@ -19,6 +19,7 @@ import math
 from ..autograd import Function, as_tensor, raw
 from .broadcast import quiet
 from .._errors import ShapeError
+from .first_order import link
 # re-exported where norm.py held them before the split (nn/sync_batchnorm.py, onnx, functional)
 from .norm_stats import (_affine, _affine_grads, _affine_grads_graph, _channel_shape,  # noqa: F401
                          _standardized_backward, _standardized_backward_graph, _stats,
@@ -101,9 +102,11 @@ class BatchNorm(Function):
         dX = None
         if self.needs[0]:
             dXhat = dY if W is None else dY * W.reshape(cs)
+            # running statistics: linked to X as an output of PyTorch's backward node
             dX = _standardized_backward_graph(dXhat, Xhat, inv, axes) if self.training \
-                else dXhat * inv
-        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
+                else link(dXhat * inv, X, zeros=False)
+        tie = (X,) if W is None else (X, W)  # native_batch_norm_backward's inputs
+        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes, tie)
 
 
 # -- public functions ----------------------------------------------------------------------

@@ -53,7 +53,8 @@ class LayerNorm(Function):
             dX = _standardized_backward_graph(dY if W is None else dY * W, Xhat, inv,
                                               self.axes)
         lead = tuple(range(dY.ndim - len(self.axes)))
-        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, lead)
+        tie = (X,) if W is None else (X, W)  # native_layer_norm_backward's inputs
+        return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, lead, tie)
 
 
 @quiet

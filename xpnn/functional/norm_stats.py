@@ -15,6 +15,7 @@ import math
 
 from ..autograd import as_tensor
 from .._errors import DtypeError, ShapeError
+from .first_order import link
 
 
 def _stats(xp, X, axes, eps):
@@ -46,12 +47,17 @@ def _standardized_backward_graph(dXhat, Xhat, inv, axes):
     return inv * (dXhat - m1 - Xhat * m2)
 
 
-def _affine_grads_graph(needs, affine, dY, Xhat, axes):
-    """The weight and bias gradients, recorded: sums of dY * Xhat and dY over ``axes``."""
+def _affine_grads_graph(needs, affine, dY, Xhat, axes, tie=()):
+    """The weight and bias gradients, recorded: sums of dY * Xhat and dY over ``axes``.
+
+    tie: the node's inputs its bias gradient is linked to (no derivative in them): PyTorch's
+    native_batch_norm_backward / native_layer_norm_backward outputs it, so it requires grad
+    where X does, and differentiating it gives None."""
     def total(t):
         return t.sum(dim=axes) if axes else t
+    bias = total(dY) if "bias" in affine else None
     grads = {"weight": total(dY * Xhat) if "weight" in affine else None,
-             "bias": total(dY) if "bias" in affine else None}
+             "bias": link(bias, *tie, zeros=False) if tie and bias is not None else bias}
     return _affine_grads(needs, affine, grads)
 
 

@@ -137,5 +137,6 @@ def pad(input, pad, mode="constant", value=None):
             continue
         idx = be.xp.asarray(source_positions(mode, x.shape[d], lo, hi), dtype=be.xp.int64,
                             device=be.device)
-        x = Take.apply(x, indices=idx, axis=d)
+        # reflect/replicate: PyTorch's backward node reads the input (linked, zeros for it)
+        x = Take.apply(x, indices=idx, axis=d, linked=mode != "circular")
     return x

@@ -4,13 +4,16 @@ Max pools: the gradient goes to each window's first maximum, so it is a scatter-
 those flat positions (``TakeGrad``, whose own gradient is the take back): differentiable in
 dY, and as in PyTorch its derivative in the input is zero. Average pools are linear maps A:
 their gradient A^T dY is recorded as an :class:`Adjoint` node, whose backward is A again
-(the pool's own forward), so derivatives of any order follow.
+(the pool's own forward), so derivatives of any order follow. Both are linked to the
+pool's input (first_order.link), as PyTorch's backward nodes read it: its derivative there
+is zeros, not None.
 """
 from __future__ import annotations
 
 import math
 
 from ..autograd import Function
+from .first_order import link
 from .indexing import Take, TakeGrad
 from .shape import reshape
 
@@ -63,4 +66,5 @@ def adjoint_graph(node, dY, **params):
     state = type(node).__new__(type(node))
     state.__dict__.update({k: v for k, v in node.__dict__.items()
                            if k not in ("inputs", "edges", "versions")})
-    return Adjoint.apply(dY, op=type(node), params=params, state=state)
+    # linked to X: PyTorch's avg_pool2d_backward and adaptive_avg_pool2d_backward read it
+    return link(Adjoint.apply(dY, op=type(node), params=params, state=state), node.inputs[0])

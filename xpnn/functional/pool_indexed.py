@@ -13,6 +13,7 @@ from .. import backend as B
 from ..autograd import Function, raw
 from .conv import ntuple
 from .._errors import IndexRangeError
+from .first_order import link
 from .indexing import index_add
 from .pool import _batched, _output_size, _unbatch
 from .pool_graph import scatter_to_positions, take_positions
@@ -71,8 +72,8 @@ class AdaptiveMaxPool(Function):
         dX = index_add(self.be, dX, 0, self.flat, xp.reshape(dY, (-1,)))
         return xp.reshape(dX, self.shape)
 
-    def backward_graph(self, dY, dI=None):
-        return scatter_to_positions(dY, self.flat, self.shape)
+    def backward_graph(self, dY, dI=None):  # linked: adaptive_max_pool2d_backward's zeros
+        return link(scatter_to_positions(dY, self.flat, self.shape), self.inputs[0])
 
 
 class MaxUnpool(Function):

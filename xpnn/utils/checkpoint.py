@@ -62,7 +62,12 @@ class CheckpointFunction(Function):
     def backward(ctx, *grads):
         call, tensors = ctx.call, ctx.saved_tensors
         n = ctx.n_args
-        fresh = [t.detach().requires_grad_(t.requires_grad) for t in tensors[:n]]
+        # create_graph=True (the engine runs this with recording on): the call is recomputed
+        # on the arguments themselves and its gradient recorded, so it depends on them as
+        # PyTorch's non-reentrant checkpoint's does; otherwise on detached copies
+        graph = is_grad_enabled()
+        fresh = list(tensors[:n]) if graph else \
+            [t.detach().requires_grad_(t.requires_grad) for t in tensors[:n]]
         it = iter(fresh)
         args = [next(it) if isinstance(a, TensorBase) else a for a in call.args]
         now = S.get_rng_state() if call.rng is not None else None
@@ -79,7 +84,8 @@ class CheckpointFunction(Function):
                  if isinstance(o, TensorBase) and o.requires_grad and g is not None]
         wrt = [t for t in fresh if t.requires_grad] + list(tensors[n:])
         found = autograd.grad([o for o, _ in pairs], wrt, [g for _, g in pairs],
-                              allow_unused=True) if pairs and wrt else [None] * len(wrt)
+                              allow_unused=True, create_graph=graph) \
+            if pairs and wrt else [None] * len(wrt)
         found = iter(found)
         arg_grads = [next(found) if t.requires_grad else None for t in fresh]
         return (None, None) + tuple(arg_grads) + tuple(found)
