@@ -12,13 +12,9 @@ downloaded code, so those raise NotImplementedError.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
-import tempfile
-import urllib.parse
-import urllib.request
 
 from .io.serialize import load as _load
 
@@ -45,6 +41,9 @@ def set_dir(d):
 def download_url_to_file(url, dst, hash_prefix=None, progress=True):
     """Download ``url`` to the path ``dst``: into a temporary file beside it, checked against
     ``hash_prefix`` (the start of its SHA-256, hex) when given, then renamed to ``dst``."""
+    import hashlib  # here, not at import: `import xpnn` does not pay for urllib
+    import tempfile
+    import urllib.request
     dst = os.path.expanduser(os.fspath(dst))
     folder = os.path.dirname(os.path.abspath(dst))
     digest = hashlib.sha256()
@@ -79,6 +78,7 @@ def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=Tr
                              check_hash=False, file_name=None, weights_only=False):
     """The object saved at ``url`` (a state dict, usually), downloaded once into
     ``model_dir`` (default ``get_dir()/checkpoints``) and loaded by ``xpnn.load``."""
+    import urllib.parse
     model_dir = os.path.join(get_dir(), "checkpoints") if model_dir is None else \
         os.path.expanduser(os.fspath(model_dir))
     os.makedirs(model_dir, exist_ok=True)
