@@ -234,3 +234,22 @@ def test_more_module_paths():
     out = default_collate([{"a": xpnn.ones(2)}, {"a": xpnn.zeros(2)}])
     assert tuple(out["a"].shape) == (2, 2)
     assert Variable is xpnn.autograd.Variable
+
+
+@pytest.mark.parametrize("name", ["numpy", "torch", "array_api_strict"])
+def test_from_numpy_lands_on_the_default_backends_cpu(name):
+    """torch.from_numpy shares the array's memory and gives a CPU tensor that meets a CPU
+    model; with the default backend torch or array-api-strict it was a NumPy-backend tensor,
+    which a model of the default backend refused (mixed backends)."""
+    from xpnn.backend import default_backend
+    before = default_backend()
+    xpnn.set_default_backend(name)
+    try:
+        a = np.ones((2, 3), np.float32)
+        t = xpnn.from_numpy(a)
+        assert t.backend == name and t.device.type == "cpu"
+        a[0, 0] = 7.0  # shared memory, as torch.from_numpy's
+        assert float(t[0, 0].item()) == 7.0
+        assert tuple(xpnn.nn.Linear(3, 2)(t).shape) == (2, 2)
+    finally:
+        xpnn.set_default_backend(before.name, before.device)

@@ -169,10 +169,18 @@ def as_tensor(data, dtype=None, device=None, *, backend=None):
 
 
 def from_numpy(ndarray):
-    """A NumPy-backend Tensor sharing ``ndarray``'s memory (``torch.from_numpy``)."""
+    """A CPU Tensor sharing ``ndarray``'s memory (``torch.from_numpy``): on NumPy, or on the
+    default backend's CPU where that is torch or array-api-strict (so that it meets the
+    model's tensors there, as torch.from_numpy's tensor meets a CPU model)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
-    return Tensor(ndarray, _be=B.get_backend("numpy"))
+    name = B.default_backend().name
+    if name not in ("torch", "array_api_strict"):
+        return Tensor(ndarray, _be=B.get_backend("numpy"))  # NumPy, CuPy's host, meta
+    be = B.get_backend(name, "cpu" if name == "torch" else None)
+    lib = be.lib
+    arr = lib.from_numpy(ndarray) if name == "torch" else lib.asarray(ndarray, copy=False)
+    return Tensor(arr, _be=be)
 
 
 def from_dlpack(ext_tensor, *, backend=None, device=None):
