@@ -93,7 +93,7 @@ autograd.gradgradcheck = gradgradcheck
 from . import autograd_profiler  # noqa: E402  torch.autograd.profiler
 from . import mps  # noqa: E402  torch.mps
 from . import hub  # noqa: E402  torch.hub (weight downloads)
-xpu = mps  # torch.xpu: not available either
+from .mps import xpu  # noqa: E402  torch.xpu: not available either
 autograd.profiler = autograd_profiler
 _sys.modules[__name__ + ".autograd.profiler"] = autograd_profiler
 from .anomaly import AnomalyError, detect_anomaly

@@ -1,30 +1,32 @@
 """``torch.mps`` (Apple's Metal GPUs) and ``torch.xpu`` (Intel's GPUs): xpnn has neither, so
 each answers as PyTorch does on a machine without one: not available, no devices, seeding
-a no-op, and the calls that need the device raise RuntimeError."""
+a no-op, and the calls that need the device raise RuntimeError naming it."""
 from __future__ import annotations
 
+import sys
+import types
 
-def is_available():
-    return False
-
-
-def device_count():
-    return 0
+_NEEDS_DEVICE = ("synchronize", "empty_cache", "current_allocated_memory", "seed")
 
 
-def manual_seed(seed):
-    """Nothing to seed (PyTorch's returns None too without the device)."""
-
-
-def _missing(what):
+def _missing(kind, what):
     def call(*args, **kwargs):
-        raise RuntimeError(f"xpnn.mps.{what}: no MPS device (xpnn has no Metal backend)")
+        raise RuntimeError(f"xpnn.{kind}.{what}: no {kind.upper()} device (xpnn has no "
+                           f"{kind.upper()} backend)")
     call.__name__ = what
     return call
 
 
-synchronize, empty_cache, current_allocated_memory, seed = (
-    _missing(n) for n in ("synchronize", "empty_cache", "current_allocated_memory", "seed"))
+def _absent(namespace, kind):
+    """Fill ``namespace`` with the answers of a machine without ``kind`` devices."""
+    namespace.update(is_available=lambda: False, device_count=lambda: 0,
+                     manual_seed=lambda seed: None,
+                     **{what: _missing(kind, what) for what in _NEEDS_DEVICE})
+    namespace["__all__"] = sorted(("device_count", "is_available", "manual_seed")
+                                  + _NEEDS_DEVICE)
 
-__all__ = ["current_allocated_memory", "device_count", "empty_cache", "is_available",
-           "manual_seed", "seed", "synchronize"]
+
+_absent(globals(), "mps")
+xpu = types.ModuleType("xpnn.xpu", "torch.xpu: no Intel GPU backend in xpnn")
+_absent(xpu.__dict__, "xpu")
+sys.modules["xpnn.xpu"] = xpu
