@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 
 from .. import backend as B
 from ..tensor import Tensor
@@ -142,6 +143,8 @@ def load(f, *args, map_location=None, pickle_module=None, weights_only=None, mma
             function or class the file names is called except a Module class's
             constructor, and no pickle is read.
         backend, device: xpnn's spelling of map_location (a backend and device).
+        mmap: accepted (PyTorch's memory-mapping switch); the file is read whole either
+            way, with a warning when True.
     Raises:
         CheckpointError (a ValueError) naming the file and entry for a bad file;
         UnsafeGlobalError (a CheckpointError and pickle.UnpicklingError) for a class that
@@ -161,9 +164,10 @@ def load(f, *args, map_location=None, pickle_module=None, weights_only=None, mma
                         "passes these to the unpickler; xpnn has none)")
     if weights_only not in (None, True, False):
         raise TypeError(f"load: weights_only must be a bool or None, got {weights_only!r}")
-    if mmap:
-        raise NotImplementedError("load: mmap=True is not supported; the file is read and "
-                                  "validated whole before anything is built")
+    if mmap:  # the same values either way: read whole, said once per call site
+        warnings.warn("load: mmap=True maps nothing in xpnn: the file is read and validated "
+                      "whole before anything is built (the tensors are the same)",
+                      UserWarning, stacklevel=2)
     if not strict:
         raise TypeError("load: strict= applies to loading into a model: "
                         "xpnn.load(model, path, strict=False)")
