@@ -7,8 +7,8 @@ each tensor is a call of ``torch._utils._rebuild_tensor_v2(storage, offset, size
 ...)``, and ``<name>/data/<key>``, the raw bytes of each storage (little-endian unless
 ``<name>/byteorder`` says otherwise). The pickle is read by an Unpickler whose
 ``find_class`` answers from a fixed table of xpnn's own functions (tensors, parameters,
-dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``, a few builtins and NumPy's
-scalars) and refuses every other name with UnsafeGlobalError, as ``torch.load(...,
+dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``, ``Counter``, a few builtins and
+NumPy's scalars) and refuses every other name with UnsafeGlobalError, as ``torch.load(...,
 weights_only=True)`` refuses it: nothing the file names is imported or called. A pickled
 whole module (``torch.save(model)``) is refused that way; save ``model.state_dict()``.
 Strides and offsets are honoured (views of one storage load as separate copies), and the
@@ -97,6 +97,7 @@ class TorchZipReader:
     def global_(self, module, name):
         module = "builtins" if module == "__builtin__" else module  # protocol 2's name
         table = {("collections", "OrderedDict"): collections.OrderedDict,
+                 ("collections", "Counter"): collections.Counter,  # MultiStepLR's milestones
                  ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
                  ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
                  ("torch._utils", "_rebuild_parameter"): self.rebuild_parameter,
