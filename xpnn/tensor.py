@@ -28,7 +28,7 @@ from .backend_meta import meta_repr, meta_spec
 from .autograd import TensorBase, _init
 from ._device_type import typed_device
 from ._errors import ShapeError
-from .functional.shape import _axis, _dims, _sizes
+from .functional.shape import _axis, _dims, _exporting, _sizes
 from .tensor_convert import ConvertMethods
 from .tensor_extra import ExtraMethods
 from .tensor_index import IndexMethods
@@ -261,7 +261,9 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         if view is not None and view[1] == "overlap":
             return self.clone()
         if view is not None and view[1] == "permute":
-            moved = [d for d in view[2] if view[0].shape[d] != 1]  # size-1 dims move freely
+            # size-1 dims move freely; but while xpnn.onnx traces, the traces at other sizes
+            # must copy where this one does (a (1, 1, H, D) at T = 1), so every dim counts
+            moved = [d for d in view[2] if view[0].shape[d] != 1 or _exporting()]
             if moved != sorted(moved):
                 return self.clone()
         return self

@@ -27,7 +27,7 @@ def traced_embedding_bag(lookup, input, weight, mode, psw, padding_idx, bag, ins
     """
     from .elementwise import where
     from .linalg import matmul
-    from .reduce import amax, sum as _sum
+    from .reduce import amax, mean, sum as _sum
     ids = as_tensor(input, like=weight, op="embedding_bag")
     xp, dev = weight.xp, weight._be.device
     rows = lookup(ids, weight)  # (B, L, D) or (N, D)
@@ -41,13 +41,13 @@ def traced_embedding_bag(lookup, input, weight, mode, psw, padding_idx, bag, ins
             low = where(keep.unsqueeze(-1), rows, float("-inf")) if keep is not None else rows
             Y = amax(low, dim=1)
             return Y if keep is None else where(keep.any(dim=1, keepdim=True), Y, 0.0)
+        if mode == "mean" and keep is None:  # a mean op: the bag length may be a dynamic axis
+            return mean(rows, dim=1)
         if w is not None:
             rows = rows * w.unsqueeze(-1)
         Y = _sum(rows, dim=1)
         if mode == "mean":
-            count = ids.shape[1] if keep is None else \
-                _sum(keep.to(weight.dtype), dim=1, keepdim=True).clamp(min=1.0)
-            Y = Y / count
+            Y = Y / _sum(keep.to(weight.dtype), dim=1, keepdim=True).clamp(min=1.0)
         return Y
     # 1-D ids with offsets: M[b, j] = 1 where id j lies in bag b
     member = (bag[None, :] == xp.arange(n, device=dev)[:, None]) & inside[None, :]

@@ -13,6 +13,14 @@ from .scalar_args import int_arg
 from .elementwise import promote, unbroadcast, unbroadcast_graph
 from .._errors import ArgumentError, ShapeError
 from .transfer import to  # noqa: F401  (one of shape's public names)
+from .. import autograd as _autograd  # not autograd.function_base: that closes a cycle
+
+
+def _exporting():
+    """True while xpnn.onnx traces: a reshape or expand that is the identity at the traced
+    size (expand(B, -1, -1) of a (1, 1, D) at batch 1) is still recorded, so the traces at
+    other sizes run the same ops and the graph keeps the op that sizes it."""
+    return getattr(_autograd._tracer, "exporting", False)
 
 
 def _sizes(op, args, name, value):
@@ -155,7 +163,7 @@ def reshape(input, *args, shape=None):
     if math.prod(shape) != size:
         raise ShapeError(f"reshape: shape {shape} is invalid for input of shape {x.shape} "
                          f"(size {size})")
-    if shape == x.shape:
+    if shape == x.shape and not _exporting():
         return x
     return link_view(x, Reshape.apply(x, shape=shape), "reshape", None)  # tensor.write_back
 
@@ -292,9 +300,14 @@ def expand(input, *sizes):
                              f"1 (input shape {x.shape}, sizes {sizes})")
         shape.append(s)
     shape = tuple(shape)
-    if shape == x.shape:
+    if shape == x.shape and not _exporting():
         return x
     overlap = math.prod(shape) > math.prod(x.shape)  # see xpnn.tensor.write_back
+    if _exporting():
+        # a size-1 (or new) dim given a size overlaps at any size but 1: the same kind of
+        # view at every traced size, so .contiguous() copies in all traces or in none
+        overlap = overlap or any(s != -1 and (i < lead or x.shape[i - lead] == 1)
+                                 for i, s in enumerate(sizes))
     return link_view(x, Expand.apply(x, shape=shape), "overlap" if overlap else "reshape", None)
 
 

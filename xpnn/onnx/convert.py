@@ -9,7 +9,7 @@ from .. import backend as B
 from . import trace as T
 from .errors import ExportError, UnsupportedOperatorError
 from .graph import Graph, Ref
-from .registry import CONVERTERS, RECOMPUTED, static, unsupported
+from .registry import CONVERTERS, RECOMPUTED, REFUSED, UNREAD, static, unsupported
 
 
 class _Op:
@@ -109,6 +109,17 @@ class Converter:
             shape = T.merge(tuple(host.shape), [tuple(o.shape) for o in others], self.sizes)
             ref = self.consts[id(a.array)] = Ref(g, "tri", shape, dtype, host=tri)
             return ref
+        prog = _progression([host] + others)
+        if prog is not None and any(o.shape != host.shape for o in others):
+            # positions (arange(T)), whose length (and start) follow a dynamic axis
+            starts, step = prog
+            shape = T.merge(tuple(host.shape), [tuple(o.shape) for o in others], self.sizes)
+            if host.dtype.kind == "f" and len(set(starts)) > 1:
+                raise T.Mismatch(f"{what} is a {dtype} arange whose start changes with the "
+                                 "input sizes; make it an integer arange (then .float())")
+            start = T.merge(starts[0], starts[1:], self.sizes)
+            ref = self.consts[id(a.array)] = Ref(g, "range", shape, dtype, host=(start, step))
+            return ref
         shape = f"{tuple(host.shape)}" if host.ndim else "0-d"
         raise T.Mismatch(f"{what} is a {shape} {dtype} array computed outside xpnn's ops "
                          "(host values, raw array code, comparisons, argmax, an index that "
@@ -141,6 +152,10 @@ class Converter:
         live, used = self._live(linked, outputs)
         for i, name in enumerate(names):
             if i not in used:
+                for k in sorted(live):  # an op that cannot export is the likelier cause
+                    if first.nodes[k].cls in REFUSED:
+                        node = first.nodes[k]
+                        raise unsupported(node, REFUSED[node.cls])
                 raise ExportError(_unused_input(name, i, linked, first))
         for tr in extra:
             if len(tr.nodes) != len(first.nodes) or len(tr.outputs) != len(first.outputs) \
@@ -166,6 +181,8 @@ class Converter:
 
     def _convert(self, g, k, mine, theirs):
         node = self.first.nodes[k]
+        if node.cls in REFUSED:
+            raise unsupported(node, REFUSED[node.cls])
         entry = None
         for cls in node.cls.__mro__:
             entry = CONVERTERS.get(cls)
@@ -182,6 +199,9 @@ class Converter:
             mine = (mine[0], {key: v for key, v in mine[1].items() if key not in skip})
             theirs = [(t[0], {key: v for key, v in t[1].items() if key not in skip})
                       for t in theirs]
+        unread = UNREAD.get(cls)
+        if unread is not None:
+            mine, theirs = (mine[0], unread(mine[1])), [(t[0], unread(t[1])) for t in theirs]
         op = _Op()
         op.cls, op.where = node.cls, node.where
         try:
@@ -268,7 +288,7 @@ def _triangle(arrays):
         if x.ndim < 2 or any(d != 1 for d in x.shape[:-2]) or 0 in x.shape[-2:]:
             return None
         mats.append(x.reshape(x.shape[-2:]))
-    first = mats[0]
+    first = max(mats, key=lambda m: m.size)  # a 1 x 1 mask (traced at T = 1) has no b
     a, b = first[-1, 0], first[0, -1]
     for k in range(-2, 3):
         if all(np.array_equal(np.where(np.arange(m.shape[1])[None, :] <=
@@ -276,6 +296,25 @@ def _triangle(arrays):
                for m in mats):
             return a, b, k
     return None
+
+
+def _progression(arrays):
+    """([start per array], step) if every array is ``start + step * i`` along its one axis
+    longer than 1, with one step for all, bit for bit as the graph computes it (i cast to
+    the dtype, times step, plus start), else None: positions made by arange."""
+    if any(x.dtype.kind not in "iuf" or x.size == 0 or sum(d != 1 for d in x.shape) > 1
+           for x in arrays):
+        return None
+    flat = [x.reshape(-1) for x in arrays]
+    steps = {x[1] - x[0] for x in flat if x.size > 1}
+    if len(steps) != 1:
+        return None
+    step = steps.pop()
+    for x in flat:
+        want = np.arange(x.size).astype(x.dtype) * step + x[0]
+        if want.dtype != x.dtype or not np.array_equal(want, x):
+            return None
+    return [x[0].item() for x in flat], step.item()
 
 
 def _srcs(v):

@@ -42,30 +42,27 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         first = T.run(model, args, kwargs, slots, arrays, modules)
         extra, varied = [], []
         for sym in (list(base) or [None]):
-            moved = T.varied_inputs(arrays, axes_of, sym, 1)
-            try:
-                extra.append(T.run(model, args, kwargs, slots, moved, modules))
-            except ExportError:
-                raise
-            except Exception as exc:
-                what = f"dynamic axis {sym!r} one longer" if sym else \
-                    "its inputs rolled and rescaled"
-                raise ExportError(f"xpnn.onnx.export: the model failed when traced again with "
-                                  f"{what} (to find the sizes that follow the inputs): "
-                                  f"{type(exc).__name__}: {exc}") from exc
-            varied.append((sym, base[sym] + 1) if sym else (None, None))
-        # a check trace: every dynamic axis twice as long plus one, the values negated
-        grown = {sym: 2 * n + 1 for sym, n in base.items()}
-        try:
-            extra.append(T.run(model, args, kwargs, slots,
-                               T.check_inputs(arrays, axes_of, grown), modules))
-        except ExportError:
-            raise
-        except Exception as exc:
-            raise ExportError(f"xpnn.onnx.export: the model failed when traced again with its "
-                              f"dynamic axes at {grown} and its inputs negated (to check that "
-                              f"sizes and constants follow the inputs): {type(exc).__name__}: "
-                              f"{exc}") from exc
+            # one longer; one shorter where the model refuses one longer (a GPT traced at its
+            # block size) and the axis stays at least 2 long (1 would broadcast)
+            grows = [1, -1] if sym and base[sym] > 2 else [1]
+            tries = [(lambda g=g: T.varied_inputs(arrays, axes_of, sym, g),
+                      f"dynamic axis {sym!r} one {'longer' if g > 0 else 'shorter'}" if sym
+                      else "its inputs rolled and rescaled") for g in grows]
+            i, trace = _first_that_runs(model, args, kwargs, slots, modules, tries,
+                                        "to find the sizes that follow the inputs", bool(sym))
+            extra.append(trace)
+            varied.append((sym, base[sym] + grows[i]) if sym else (None, None))
+        # a check trace at a third size of every dynamic axis, the values negated: twice as
+        # long plus one, or, where the model refuses that (a position table, a block size),
+        # the nearest sizes not traced yet
+        checks = _check_sizes(base, varied)
+        tries = [(lambda at=at: T.check_inputs(arrays, axes_of, at),
+                  f"its dynamic axes at {at} and its inputs negated") for at in checks]
+        i, trace = _first_that_runs(model, args, kwargs, slots, modules, tries,
+                                    "to check that sizes and constants follow the inputs",
+                                    bool(base))
+        extra.append(trace)
+        grown = checks[i]
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
@@ -84,6 +81,44 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                           f"(full_check=True): {exc}") from exc
     _write(proto, f)
     return proto
+
+
+def _first_that_runs(model, args, kwargs, slots, modules, tries, why, resized):
+    """(index, trace) of the first of ``tries`` ((make the input arrays, what they are))
+    whose trace runs; an ExportError propagates, and if every try fails the first failure is
+    reported (with a hint on dynamic axes where ``resized``: the tries changed sizes)."""
+    failed = None
+    for i, (make, what) in enumerate(tries):
+        try:
+            return i, T.run(model, args, kwargs, slots, make(), modules)
+        except ExportError:
+            raise
+        except Exception as exc:
+            failed = failed or (what, exc)
+    what, exc = failed
+    hint = ("; a model that takes only some sizes on an axis (a U-Net: multiples of its "
+            "total stride) cannot have that axis dynamic, export it static") \
+        if resized else ""
+    raise ExportError(f"xpnn.onnx.export: the model failed when traced again with {what} "
+                      f"({why}): {type(exc).__name__}: {exc}{hint}") from exc
+
+
+def _check_sizes(base, varied):
+    """The sizes of the check trace, in the order tried: {symbol: 2n + 1}, then for each
+    symbol (traced at n and n + d, d = +-1) n + 2d, then n - d, kept at 2 or more. Three
+    sizes of an axis are enough to catch what is not linear in it (``T // 2``, a host-built
+    triangle); 2n + 1 comes first as it also catches a size capped above n + 1."""
+    if not base:
+        return [{}]
+    step = {sym: size - base[sym] for sym, size in varied}
+    near = {sym: [m for m in (n + 2 * step[sym], n - step[sym]) if m >= 2] or [2 * n + 1]
+            for sym, n in base.items()}
+    out = [{sym: 2 * n + 1 for sym, n in base.items()}]
+    for k in range(2):
+        at = {sym: near[sym][min(k, len(near[sym]) - 1)] for sym in base}
+        if at not in out:
+            out.append(at)
+    return out
 
 
 # -- arguments ------------------------------------------------------------------------------

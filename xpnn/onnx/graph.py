@@ -30,11 +30,13 @@ class Ref:
         kind: "value" (computed in the graph), "param" (a model parameter or buffer, stored
             under its state_dict name), "const" (any other array), "fill" (a constant of one
             repeated value whose shape follows a dynamic axis), "tri" (a triangular mask
-            whose shape follows a dynamic axis).
+            whose shape follows a dynamic axis), "range" (``start + step * i`` along its
+            one long axis, whose length follows a dynamic axis: positions by arange).
         shape: tuple of ints (:class:`Dyn` where a dynamic axis enters).
         dtype: dtype name, "float32" etc.
         host: the values (NumPy) of a param or const; the repeated value of a fill; (value
-            on and below diagonal k, value above, k) of a tri.
+            on and below diagonal k, value above, k) of a tri; (start, step) of a range (the
+            start a :class:`Dyn` where it follows a dynamic axis).
     """
 
     __slots__ = ("g", "kind", "shape", "dtype", "host", "label", "_name")
@@ -198,6 +200,24 @@ class Graph:
                 return lower if bool(a) else self.op("Not", [lower])
             return self.op("Where", [lower, self.scalar(a, ref.dtype),
                                      self.scalar(b, ref.dtype)])
+        if ref.kind == "range":  # start + step * i, i < the length of its one long axis
+            start, step = ref.host
+            count = self.op("Reshape", [self.dim(next(d for d in ref.shape
+                                                      if isinstance(d, Dyn))), self.ints([])])
+            out = self.op("Range", [self.scalar(0, "int64"), count, self.scalar(1, "int64")])
+            if ref.dtype != "int64":
+                out = self.op("Cast", [out], to=onnx_type(ref.dtype))
+            if step != 1:
+                out = self.op("Mul", [out, self.scalar(step, ref.dtype)])
+            if isinstance(start, Dyn):  # arange(T - 1, -1, -1): an int start
+                first = self.dim(start)
+                if ref.dtype != "int64":
+                    first = self.op("Cast", [first], to=onnx_type(ref.dtype))
+                out = self.op("Add", [out, first])
+            elif start != 0:
+                out = self.op("Add", [out, self.scalar(start, ref.dtype)])
+            return out if len(ref.shape) == 1 else \
+                self.op("Reshape", [out, self.ints(ref.shape)])
         raise ExportError(f"internal: a {ref.kind} without a name")
 
     # -- the model ----------------------------------------------------------------------

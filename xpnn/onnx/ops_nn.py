@@ -7,7 +7,7 @@ from importlib import import_module
 
 import numpy as np
 
-from .registry import classes, converts, static, unsupported
+from .registry import REFUSED, UNREAD, classes, converts, static, unsupported
 
 # by module path: xpnn.functional re-exports functions named like some of its modules
 # (norm, embedding, dropout), so attribute access would find those instead
@@ -44,6 +44,16 @@ def _padded(g, x, pad, extra, value):
     """x padded explicitly: ``pad`` on both sides plus ``extra`` at the end (ceil_mode)."""
     pads = [0, 0] + list(pad) + [0, 0] + [p + e for p, e in zip(pad, extra)]
     return g.op("Pad", [x.name, g.ints(pads), g.scalar(value, x.dtype)], mode="constant")
+
+
+def _without_out_size(p):
+    """MaxPool's params less the output size in ``geo`` (MaxPool computes it; with a
+    dynamic H or W it is floor((H + 2p - k) / s) + 1, which the traces cannot fit)."""
+    geo = p.get("geo")
+    return p if geo is None else {**p, "geo": tuple(geo[:4]) + (None,) + tuple(geo[5:])}
+
+
+UNREAD[P.MaxPool] = _without_out_size
 
 
 @converts(P.MaxPool, dynamic=("geo",))
@@ -252,6 +262,14 @@ def _gru(g, n):
 @converts(Rnn.RNNLayer)
 def _rnn(g, n):
     return _recurrent(g, n, "RNN")
+
+
+for _cls in classes("recurrent_packed", "PackedRNNLayer", "PackedLSTMLayer", "PackedGRULayer"):
+    REFUSED[_cls] = (
+        "a PackedSequence's layout (which sequences still run at each step) is worked out "
+        "on the host from the lengths' values, so a trace would freeze the lengths it saw; "
+        "run the layer on the padded batch and pick each sequence's last output with "
+        "gather(out, 1, lengths - 1) (a forward direction's h_n), which exports")
 
 
 # -- attention ----------------------------------------------------------------------------

@@ -10,6 +10,13 @@ CONVERTERS = {}  # Function class -> (converter, names of params that may follow
 # from its inputs outside the trace (batch statistics) and that its converter recomputes in
 # the graph: they are left out of the comparison of traces and out of ``node.p``
 RECOMPUTED = {}
+# Function class -> fn(params) -> the params with the parts its converter never reads set to
+# None, before the traces are compared: a size there that follows a dynamic axis but not
+# linearly (a strided pooling's output length) then does not stop the export
+UNREAD = {}
+# Function class -> why it cannot be exported (said in its UnsupportedOperatorError, also
+# when an input that only such an op read is what the export trips on first)
+REFUSED = {}
 
 
 def converts(*classes, dynamic=()):

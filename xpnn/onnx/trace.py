@@ -6,7 +6,8 @@ A tensor is known by the identity of its backend array: a graph input, an op's o
 model parameter (by its state_dict name) or, for anything else an op consumes, a constant.
 
 Sizes that follow a dynamic axis (a Reshape target, a slice bound) are found by tracing again
-with that axis one longer (:func:`merge`): an int that changes becomes a :class:`Dyn`, an
+with that axis one longer, or one shorter where the model refuses longer (:func:`merge`):
+an int that changes becomes a :class:`Dyn`, an
 expression ``k * prod(symbols) + c`` in the dynamic sizes. The inputs of every extra trace are
 also rolled by one along each axis and rescaled (:func:`varied_inputs`), so a value that the
 forward computed from an input outside xpnn's ops (which the trace cannot see) shows up as a

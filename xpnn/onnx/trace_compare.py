@@ -1,5 +1,6 @@
 """Comparing traces (re-exported by :mod:`.trace`): sizes that follow a dynamic axis are
-found by tracing again with that axis one longer (:func:`merge`): an int that changes becomes
+found by tracing again with that axis one longer, or one shorter where the model refuses
+longer (:func:`merge`): an int that changes becomes
 a :class:`Dyn`, an expression ``k * prod(symbols) + c`` in the dynamic sizes. The inputs of
 every extra trace are rolled by one along each axis and rescaled (:func:`varied_inputs`), so a
 value the forward computed outside xpnn's ops shows up as a constant that changed.
@@ -59,7 +60,7 @@ class Sizes:
                 fitted.k * math.prod(at[s] for s in fitted.syms) + fitted.c
             if b != want:
                 how = f"{fitted.describe()} = {want}" if isinstance(fitted, Dyn) else \
-                    f"{a}, as it stayed when each axis grew by one"
+                    f"{a}, as it stayed when each axis changed by one"
                 raise Mismatch(f"{a} becomes {b} when the dynamic axes are {at} (expected "
                                f"{how}): a size that does not follow k * (product of dynamic "
                                "sizes) + c, such as T // 2 or a strided length, or a value "
@@ -155,7 +156,8 @@ def check_inputs(arrays, axes_of, grown):
 def varied_inputs(arrays, axes_of, symbol, grow):
     """The input arrays of an extra trace: each rolled by one along every axis, floating ones
     scaled by 17/16 (zeros, signs and infinities kept), and ``grow`` entries longer along the
-    axes named ``symbol`` (repeating existing entries, so integer ids and masks stay valid).
+    axes named ``symbol`` (repeating existing entries, so integer ids and masks stay valid;
+    a negative ``grow`` drops the last entries).
     Anything the forward computed from the inputs outside the ops then changes."""
     return _perturbed(arrays, axes_of,
                       lambda name, n: n + grow if name == symbol else n,
