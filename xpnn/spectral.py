@@ -20,9 +20,11 @@ __all__ = ["stft", "istft"]
 
 
 def _window(op, window, win_length, n_fft, like):
-    """The window (ones by default) zero-padded on both sides to n_fft."""
+    """The window (ones by default) zero-padded on both sides to n_fft. win_length is
+    n_fft unless given, whatever the window's size (PyTorch's default): a shorter window
+    needs win_length to say so."""
     if win_length is None:
-        win_length = n_fft if window is None else window.shape[0]
+        win_length = n_fft
     if not 0 < win_length <= n_fft:
         raise ArgumentError(f"{op}: expected 0 < win_length <= n_fft, but got "
                             f"win_length={win_length}, n_fft={n_fft}")

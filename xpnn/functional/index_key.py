@@ -25,11 +25,17 @@ class _IndexTypeError(IndexError, TypeError):
     for a float and TypeError for a string."""
 
 
-def _int_array(be, idx, op):
-    """An integer index as an array of ``be`` (lists and NumPy host data are converted)."""
+def _int_array(be, idx, op, from_tensor=False):
+    """An integer index as an array of ``be`` (lists and NumPy host data are converted).
+
+    A bare NumPy array is host data, like a list (PyTorch takes one for a tensor on any
+    device); a Tensor's array (``from_tensor``: parse_key unwraps Tensors first) on another
+    backend is refused.
+    """
+    host_data = isinstance(idx, B.np.ndarray) and not from_tensor
     if isinstance(idx, TensorBase):
         idx = idx.array
-    if B.is_array(idx):
+    if B.is_array(idx) and not (host_data and B.backend_of(idx) is not be):
         ib = B.backend_of(idx)
         if ib is not be:
             raise TypeError(f"{op}: an index array on {ib.name}:{ib.device} for a tensor on "
@@ -113,14 +119,15 @@ def parse_key(be, shape, key, op="getitem"):
         key = (key,)
     items = []
     for k in key:
-        if isinstance(k, TensorBase):
+        from_tensor = isinstance(k, TensorBase)
+        if from_tensor:
             k = k.array
         if isinstance(k, B.np.integer):  # before arrays: a NumPy scalar is a number here
             k = int(k)
         elif isinstance(k, bool):  # PyTorch: True a new axis, False a new axis of length 0
             k = be.asarray(B.np.asarray(k))
         elif isinstance(k, (list, tuple, B.np.ndarray)) or B.is_array(k):
-            k = _int_array(be, k, op)
+            k = _int_array(be, k, op, from_tensor)
             k = _index_dtype(be, k, op)
         elif not (k is None or k is Ellipsis or isinstance(k, (
                 int, slice))):
