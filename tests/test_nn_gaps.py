@@ -455,19 +455,6 @@ def test_adafactor_bad_arguments():
             optim.Adafactor(p, **kw)
 
 
-def _ns_float32(grad, coefficients, steps, eps):
-    """torch's Newton-Schulz iteration in float32 (torch runs it in bfloat16)."""
-    a, b, c = coefficients
-    X = grad.float()
-    tall = grad.size(0) > grad.size(1)
-    X = X.T if tall else X
-    X = X / X.norm().clamp(min=eps)
-    for _ in range(steps):
-        A = X @ X.T
-        X = a * X + (b * A + c * (A @ A)) @ X
-    return X.T if tall else X
-
-
 MUON = {"defaults": {}, "plain_momentum": dict(nesterov=False, lr=0.02),
         "adamw_rms": dict(adjust_lr_fn="match_rms_adamw", weight_decay=0.0, ns_steps=3)}
 
@@ -475,7 +462,8 @@ MUON = {"defaults": {}, "plain_momentum": dict(nesterov=False, lr=0.02),
 @pytest.mark.parametrize("case", list(MUON), ids=list(MUON))
 def test_muon_matches_torch_float32_newton_schulz(case, backend, rng, monkeypatch):
     import torch.optim._muon as tmuon
-    monkeypatch.setattr(tmuon, "_zeropower_via_newtonschulz", _ns_float32)
+    from torch_same import ns_float32
+    monkeypatch.setattr(tmuon, "_zeropower_via_newtonschulz", ns_float32)
     tp, xp_, topt, xopt = _trajectory(torch.optim.Muon, optim.Muon, MUON[case],
                                       [(4, 6), (7, 3)], rng)
     for t, x in zip(tp, xp_):

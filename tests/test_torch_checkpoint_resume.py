@@ -125,20 +125,6 @@ OPT_CASES = [
 OPT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, _, kw in OPT_CASES]
 
 
-def _ns_float32(grad, coefficients, steps, eps):
-    """torch's Newton-Schulz iteration in float32 (torch runs it in bfloat16; xpnn in the
-    parameter's dtype, DESIGN.md)."""
-    a, b, c = coefficients
-    X = grad.float()
-    tall = grad.size(0) > grad.size(1)
-    X = X.T if tall else X
-    X = X / X.norm().clamp(min=eps)
-    for _ in range(steps):
-        A = X @ X.T
-        X = a * X + (b * A + c * (A @ A)) @ X
-    return X.T if tall else X
-
-
 def _problem(shapes, steps):
     rng = np.random.default_rng(3)
     params = [rng.standard_normal(s).astype("float32") for s in shapes]
@@ -169,7 +155,8 @@ def test_optimizer_resumes_from_torch(name, lr, kw, place, monkeypatch):
     shapes = [(3, 4), (5,)]
     if name == "Muon":  # matrices only; torch's bfloat16 Newton-Schulz made float32, as ours
         import torch.optim._muon as tmuon
-        monkeypatch.setattr(tmuon, "_zeropower_via_newtonschulz", _ns_float32)
+        from torch_same import ns_float32
+        monkeypatch.setattr(tmuon, "_zeropower_via_newtonschulz", ns_float32)
         shapes = [(3, 4), (4, 2)]
     params, grads = _problem(shapes, N_BEFORE + K_AFTER)
     ts = [torch.nn.Parameter(torch.tensor(p)) for p in params]

@@ -67,3 +67,18 @@ def _pair(make):
     xm.load_state_dict({k: xpnn.tensor(v.detach().numpy()) for k, v in
                         tm.state_dict().items()})
     return tm, xm
+
+
+def ns_float32(grad, coefficients, steps, eps):
+    """torch's Muon Newton-Schulz iteration in float32 (torch runs it in bfloat16; xpnn in
+    the parameter's dtype, DESIGN.md): patched into torch.optim's muon module where a test
+    compares xpnn's Muon with it."""
+    a, b, c = coefficients
+    X = grad.float()
+    tall = grad.size(0) > grad.size(1)
+    X = X.T if tall else X
+    X = X / X.norm().clamp(min=eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * (A @ A)) @ X
+    return X.T if tall else X
