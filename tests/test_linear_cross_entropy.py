@@ -171,3 +171,16 @@ def test_module_as_torch():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_chunked_path_of_an_empty_batch(reduction):
+    """No rows: the chunked path gives what the reference gives (NaN mean, 0 sum, an empty
+    vector), as PyTorch's; it indexed the first of no chunks before."""
+    opts = F.LinearCrossEntropyOptions(batch_chunk_size=2)
+    x = xpnn.zeros(0, D, requires_grad=True)
+    got = F.linear_cross_entropy(x, xpnn.tensor(W), xpnn.zeros(0, dtype=xpnn.int64),
+                                 reduction=reduction, options=opts)
+    want = TF.linear_cross_entropy(torch.zeros(0, D), torch.tensor(W),
+                                   torch.zeros(0, dtype=torch.int64), reduction=reduction)
+    np.testing.assert_array_equal(to_np(got), want.numpy())

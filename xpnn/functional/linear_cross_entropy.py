@@ -72,9 +72,11 @@ def _chunk_rows(options, n, c, d):
     return 1 << max(0, (rows - 1).bit_length())  # the next power of two
 
 
-def _chunk_loss(x, target, weight, bias, class_weight, ignore_index, label_smoothing):
+def _chunk_loss(x, target, weight, bias, class_weight, ignore_index, label_smoothing,
+                reduction):
+    """One chunk's loss: its rows' losses ("none") or their sum ("sum")."""
     return cross_entropy(linear(x, weight, bias), target, class_weight,
-                         ignore_index=ignore_index, reduction="sum",
+                         ignore_index=ignore_index, reduction=reduction,
                          label_smoothing=label_smoothing)
 
 
@@ -126,19 +128,16 @@ def _chunked(x, w, target, bias, class_weight, reduction, ignore, label_smoothin
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"linear_cross_entropy: reduction must be 'mean', 'sum' or 'none', "
                          f"got {reduction!r}")
+    if n == 0:  # no rows, no chunks: the whole (empty) batch's loss, as the reference's
+        return _chunk_loss(x, target, w, bias, class_weight, ignore, label_smoothing,
+                           reduction)
     rows = _chunk_rows(options, n, w.shape[0], w.shape[1])
-    parts = []
-    for a in range(0, n, rows):
-        xa, ta = x[a:a + rows], target[a:a + rows]
-        if reduction == "none":
-            parts.append(checkpoint(_chunk_none, xa, ta, w, bias, class_weight, ignore,
-                                    label_smoothing, use_reentrant=False))
-        else:
-            parts.append(checkpoint(_chunk_loss, xa, ta, w, bias, class_weight, ignore,
-                                    label_smoothing, use_reentrant=False))
+    part = "none" if reduction == "none" else "sum"  # a mean divides the sum at the end
+    parts = [checkpoint(_chunk_loss, x[a:a + rows], target[a:a + rows], w, bias,
+                        class_weight, ignore, label_smoothing, part, use_reentrant=False)
+             for a in range(0, n, rows)]
     if reduction == "none":
-        return cat(parts) if parts else _chunk_none(x, target, w, bias, class_weight, ignore,
-                                                    label_smoothing)
+        return cat(parts)
     total = parts[0]
     for p in parts[1:]:
         total = total + p
@@ -149,8 +148,3 @@ def _chunked(x, w, target, bias, class_weight, reduction, ignore, label_smoothin
         if class_weight is not None else keep.sum()
     return total / count.to(total.dtype)
 
-
-def _chunk_none(x, target, weight, bias, class_weight, ignore_index, label_smoothing):
-    return cross_entropy(linear(x, weight, bias), target, class_weight,
-                         ignore_index=ignore_index, reduction="none",
-                         label_smoothing=label_smoothing)
