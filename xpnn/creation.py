@@ -16,6 +16,7 @@ from . import backend as B
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeError, IntOverflowError
 from .tensor import Tensor
+from .tensor_convert import _LEGACY
 from .creation_args import (_backend, _checked, _fit_int, _float, _like, _made, _scalars,
                             _size, _sizes)
 from .creation_random import (Generator, manual_seed, normal, rand, rand_like,  # noqa: F401
@@ -334,18 +335,12 @@ class _LegacyType(type):
         return f"<class 'torch.{'cuda.' if cls.is_cuda else ''}{cls.__name__}'>"
 
 
-_LEGACY_TYPES = (("FloatTensor", "float32"), ("DoubleTensor", "float64"),
-                 ("HalfTensor", "float16"), ("BFloat16Tensor", "bfloat16"),
-                 ("LongTensor", "int64"), ("IntTensor", "int32"), ("ShortTensor", "int16"),
-                 ("CharTensor", "int8"), ("ByteTensor", "uint8"), ("BoolTensor", "bool"))
-
-
 def legacy_types(is_cuda):
     """{name: class} of the legacy typed tensor classes, host (torch.X) or CUDA
     (torch.cuda.X)."""
     return {name: _LegacyType(name, (), {"legacy_dtype": dtype, "is_cuda": is_cuda,
                                          "__module__": "xpnn.cuda" if is_cuda else "xpnn"})
-            for name, dtype in _LEGACY_TYPES}
+            for name, dtype in _LEGACY.items()}  # tensor_convert's table of the names
 
 
 _HOST_TYPES = legacy_types(False)

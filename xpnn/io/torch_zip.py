@@ -90,28 +90,32 @@ class TorchZipReader:
             raise CheckpointError(path, "a zip archive but not one torch.save wrote (no "
                                   "single '<name>/data.pkl' entry)")
         self.prefix = pkl[0][:-len("data.pkl")]
+        self.table = self._globals()
         order = self.prefix + "byteorder"
         self.big = order in names and self.zip.read(order).strip() == b"big"
 
     # -- what the pickle may name ---------------------------------------------------------------
+    def _globals(self):
+        """(module, name) -> what the pickle gets for it (the rebuilders bound here)."""
+        return {("collections", "OrderedDict"): collections.OrderedDict,
+                ("collections", "Counter"): collections.Counter,  # MultiStepLR's milestones
+                ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
+                ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
+                ("torch._utils", "_rebuild_parameter"): self.rebuild_parameter,
+                ("torch._utils", "_rebuild_parameter_with_state"): self.rebuild_parameter,
+                ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type,
+                ("torch", "Size"): Size, ("torch", "device"): B.device,
+                ("torch", "Tensor"): _TYPE, ("torch.nn.parameter", "Parameter"): _TYPE,
+                ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
+                ("builtins", "slice"): slice, ("builtins", "complex"): complex,
+                ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _encode,
+                ("numpy", "dtype"): _np_dtype,
+                ("numpy.core.multiarray", "scalar"): _np_scalar,
+                ("numpy._core.multiarray", "scalar"): _np_scalar}
+
     def global_(self, module, name):
         module = "builtins" if module == "__builtin__" else module  # protocol 2's name
-        table = {("collections", "OrderedDict"): collections.OrderedDict,
-                 ("collections", "Counter"): collections.Counter,  # MultiStepLR's milestones
-                 ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
-                 ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
-                 ("torch._utils", "_rebuild_parameter"): self.rebuild_parameter,
-                 ("torch._utils", "_rebuild_parameter_with_state"): self.rebuild_parameter,
-                 ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type,
-                 ("torch", "Size"): Size, ("torch", "device"): B.device,
-                 ("torch", "Tensor"): _TYPE, ("torch.nn.parameter", "Parameter"): _TYPE,
-                 ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
-                 ("builtins", "slice"): slice, ("builtins", "complex"): complex,
-                 ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _encode,
-                 ("numpy", "dtype"): _np_dtype,
-                 ("numpy.core.multiarray", "scalar"): _np_scalar,
-                 ("numpy._core.multiarray", "scalar"): _np_scalar}
-        got = table.get((module, name))
+        got = self.table.get((module, name))
         if got is not None:
             return got
         if module == "torch" and name in _STORAGES:
