@@ -345,20 +345,22 @@ def test_started_region_runs_while_the_caller_works(two_threads, hot):
 @pytest.mark.parametrize("shape", [(64, 321, 1024), (300, 200, 64), (33, 64, 17),
                                    (5, 7, 9)])
 def test_started_products_same_bits_on_any_thread_count(monkeypatch, shape):
-    """gemm.mm2d_start: the caller's block is smaller (LEAD); the bits do not depend on
-    the thread count; the function returns the same product on every call."""
+    """gemm.mm2d_start: the caller's block is smaller by ``lead`` (the LSTM's, and none);
+    the bits do not depend on the thread count; the function returns the same product on
+    every call."""
     from xpnn.functional.linalg import mm2d_start, reused
+    from xpnn.functional.recurrent import SAVING_LEAD
     be = xpnn.get_backend("numpy")
     M, K, N = shape
     rng = np.random.default_rng(5)
     A = rng.standard_normal((M, K)).astype(np.float32)
     B = rng.standard_normal((K, N)).astype(np.float32)
     want = A.astype(np.float64) @ B
-    for rhs in (B, reused(be, B), B.T.copy().T):
+    for rhs, lead in ((B, 0.0), (reused(be, B), SAVING_LEAD), (B.T.copy().T, SAVING_LEAD)):
         got = []
         for threads in (3, 1):
             _force_three(monkeypatch, threads)
-            result = mm2d_start(be, A, rhs)
+            result = mm2d_start(be, A, rhs, lead)
             got.append(result())
             assert result() is got[-1]
             np.testing.assert_allclose(got[-1], want, rtol=1e-4, atol=1e-4 * np.sqrt(K))

@@ -194,25 +194,19 @@ def mm2d(be, A, B, bias=None, bias_dim=1):
     return MATMUL.get(be.name, _mm_portable)(be, A, B, bias, bias_dim)
 
 
-# How much smaller the caller's block of a started product is (:func:`mm2d_start`), measured
-# on the benchmark LSTM's 64 x 321 x 1024 step products: the caller starts its block 90-140
-# us after the hand-off (it computes the step's saved values first), the helper ~45 us after
-# (a thread wake-up and the GIL); with even blocks the caller ended ~50 us after the helper,
-# with 1/8 less the two end within ~25 us of each other, either one first.
-LEAD = 0.125
-
-
-def mm2d_start(be, A, B):
+def mm2d_start(be, A, B, lead=0.0):
     """:func:`mm2d` (no bias) in two halves, for a loop that has other work to do meanwhile:
     returns a function that returns ``A @ B``. Where NumPy's kernel splits the product over
-    xpnn's CPU threads, the helper threads start their blocks now and the caller's block
-    (:data:`LEAD` smaller) runs at the function's first call, so what the caller does in
-    between runs while the helpers wake up and work (an LSTM step's saved values, during the
-    next step's product); no other product may run before that call. Elsewhere the product
+    xpnn's CPU threads, the helper threads start their blocks now and the caller's block runs
+    at the function's first call, so what the caller does in between runs while the helpers
+    wake up and work (an LSTM step's saved values, during the next step's product); no other
+    product may run before that call. ``lead``: the fraction of an even share by which the
+    caller's block is smaller, for the work it does first (a fixed figure per call site, so
+    that the cut, and with it every bit of the result, stays fixed). Elsewhere the product
     is computed now. Call it in a ``finally`` too where an error could skip the call: later
     calls only return the product."""
     if MATMUL.get(be.name) is _mm_numpy:
-        return _mm_numpy_start(be, A, B, lead=LEAD)
+        return _mm_numpy_start(be, A, B, lead=lead)
     out = mm2d(be, A, B)
     return lambda: out
 

@@ -17,7 +17,7 @@ from .._errors import DtypeError, DtypeNotImplemented, ShapeError
 from .shape import reshape
 # the native kernels, re-exported where linalg.py held them before the split (conv,
 # recurrent, attention, tests)
-from .gemm import (BATCHED_MATMUL, GEMM_GRAIN, LEAD, MATMUL, Reused, _GEMM,  # noqa: F401
+from .gemm import (BATCHED_MATMUL, GEMM_GRAIN, MATMUL, Reused, _GEMM,  # noqa: F401
                    _bmm_numpy, _gemm_layout, _mm_block, _mm_cupy, _mm_numpy,
                    _mm_numpy_start, _mm_portable, _pair_pays, _product_blocks, _split,
                    _store_product, array_matmul, mm2d, mm2d_pair, mm2d_start, product_loop,

@@ -48,6 +48,16 @@ from .recurrent_steps import (_gate_affine, _input_projection, _keep, _prev_stat
                               _weight_grads)
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
+
+# How much smaller the caller's block of the LSTM's started step product is where the
+# forward saves values for the backward (linalg.mm2d_start's ``lead``): the caller computes
+# the step's saved values first (~200 us on the benchmark LSTM's 64 x 321 x 1024 products,
+# Intel Xeon host), the helper starts its block ~65 us after the hand-off. With 1/8 less
+# the caller ended ~140 us after the helper; with 0.45 less the two end within ~10 us, and
+# the forward went 36.4-37.1 -> 32.1-34.5 ms (alternating processes, benchmarks/stages.py).
+# With nothing to save the caller has ~30 us of work and even blocks run fastest (no_grad
+# forward 20.5-22.4 ms; 26.6-27.0 with 0.45 less).
+SAVING_LEAD = 0.45
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -154,7 +164,8 @@ class LSTMLayer(Function):
                 # each step's product starts as soon as its input state is in XH, and the
                 # previous step's saved values are computed while the helper threads work on
                 # it (linalg.mm2d_start)
-                product = mm2d_start(self.be, XH[order[0], ...], W_allT)
+                lead = SAVING_LEAD if save else 0.0
+                product = mm2d_start(self.be, XH[order[0], ...], W_allT, lead)
                 try:
                     for t in order:
                         z = product()
@@ -175,7 +186,7 @@ class LSTMLayer(Function):
                             h = mm2d(self.be, h, W_hrT)
                         if 0 <= t + step < T:
                             XH[t + step, :, In:In + P] = h
-                            product = mm2d_start(self.be, XH[t + step, ...], W_allT)
+                            product = mm2d_start(self.be, XH[t + step, ...], W_allT, lead)
                         Y[t, ...] = h
                         if save:
                             d *= neg_slope_t
@@ -223,8 +234,11 @@ class LSTMLayer(Function):
                 dc = dc - dh * Og[t, ...]  # dc += dh * o * (1 - tanh(c)^2)
                 dz = _keep(self.be, _product_into(self.be, xp.concat([dc, dc, dc, dh], axis=1),
                                                   G[t, ...], dZ, t), dZ, t)
-                dc = dc * Fg[t, ...]
-                dh = mm2d(self.be, dz, W_step)
+                product = mm2d_start(self.be, dz, W_step)
+                try:
+                    dc = dc * Fg[t, ...]  # while the helper thread starts its block
+                finally:  # (see the forward's)
+                    dh = product()
         dX, *dW = _stacked_grads(self.be, self.needs, dZ, self.XH, self.W_ih, self.P,
                                  self.has_bias)
         if W_hr is None:
