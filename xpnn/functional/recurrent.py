@@ -54,7 +54,8 @@ MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 # the step's saved values first (~200 us on the benchmark LSTM's 64 x 321 x 1024 products,
 # Intel Xeon host), the helper starts its block ~65 us after the hand-off. With 1/8 less
 # the caller ended ~140 us after the helper; with 0.45 less the two end within ~10 us, and
-# the forward went 36.4-37.1 -> 32.1-34.5 ms (alternating processes, benchmarks/stages.py).
+# the forward went 36.4-37.1 -> 32.1-34.5 ms (alternating processes, benchmarks/stages.py);
+# moving the first saved product (th^2) there too: 30.8-33.4 -> 29.3-31.4 ms.
 # With nothing to save the caller has ~30 us of work and even blocks run fastest (no_grad
 # forward 20.5-22.4 ms; 26.6-27.0 with 0.45 less).
 SAVING_LEAD = 0.45
@@ -170,10 +171,7 @@ class LSTMLayer(Function):
                     for t in order:
                         z = product()
                         th = xp.tanh(z)
-                        if save:  # G[t] becomes slope * (1 - th^2) * [g, c_prev, i, tc]
-                            d = _product_into(self.be, th, th, G, t)
-                        a = th  # th is not needed past here: the gates overwrite it
-                        a *= scale_t  # (N, 4H): i f g o
+                        a = th * scale_t  # (N, 4H): i f g o (th is kept for the saving)
                         a += shift_t
                         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
                         c_prev, c = c, f * c
@@ -188,7 +186,8 @@ class LSTMLayer(Function):
                             XH[t + step, :, In:In + P] = h
                             product = mm2d_start(self.be, XH[t + step, ...], W_allT, lead)
                         Y[t, ...] = h
-                        if save:
+                        if save:  # G[t] = slope * (1 - th^2) * [g, c_prev, i, tc]
+                            d = _product_into(self.be, th, th, G, t)
                             d *= neg_slope_t
                             d += slope_t
                             d[:, :H] *= g  # a quarter at a time: no (N, 4H) concat
