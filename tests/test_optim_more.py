@@ -595,7 +595,7 @@ BAD_SCHEDULES = [
     (lambda o: optim.CyclicLR(optim.Adagrad(o.param_groups[0]["params"]), 0.1, 1.0),
      ValueError, "'momentum' or 'betas'"),
     (lambda o: optim.ChainedScheduler([]), ValueError, "at least one scheduler"),
-    (lambda o: optim.ChainedScheduler([optim.ReduceLROnPlateau(o)]), TypeError,
+    (lambda o: optim.ChainedScheduler([optim.ReduceLROnPlateau(o)]), ValueError,
      r"schedulers\[0\] is a ReduceLROnPlateau"),
     (lambda o: optim.ChainedScheduler([optim.StepLR(o, 2)], optimizer=optim.SGD(
         [nn.Parameter(xpnn.tensor(np.zeros(1, np.float32)))])), ValueError,

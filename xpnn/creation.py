@@ -306,7 +306,7 @@ zeros_like, ones_like, empty_like = (_like(f) for f in (zeros, ones, empty))
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              backend=None):
+              backend=None, memory_format=None):
     be = input._be if backend is None and device is None else _backend(
         backend or input.backend, device)
     return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,

@@ -118,7 +118,9 @@ def _made(arr, be, requires_grad):
 
 
 def _like(fn):
-    def make(input, *, dtype=None, device=None, requires_grad=False, backend=None, **kwargs):
+    # memory_format: accepted as PyTorch's; xpnn's arrays have no strides to preserve
+    def make(input, *, dtype=None, device=None, requires_grad=False, backend=None,
+             memory_format=None, **kwargs):
         if not isinstance(input, TensorBase):
             raise TypeError(f"{fn.__name__}_like: input must be a Tensor, not "
                             f"{type(input).__name__}")

@@ -159,7 +159,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return F.add(F.mul(z, std), mean)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=None):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=None,
+                 memory_format=None):
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, dtype=dtype or input.dtype, backend=input.backend,

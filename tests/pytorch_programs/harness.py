@@ -215,6 +215,9 @@ def run(files, argv, workdir, framework, recorded=None, env=None, backend="numpy
         hooks = replay.xpnn_hooks(result, recorded, roots) if replay_draws else \
             [replay.item_hook(xpnn.Tensor, result, roots)]
         hooks.append(_default_backend(xpnn, backend))
+        # warnings xpnn gives once per process are given again, as in the program's own
+        # process (a program's run does not depend on the programs run before it)
+        xpnn.amp.autocast_mode._warned = False
     hooks.append(_global_settings(torch if framework == "torch" else xpnn))
     out = io.StringIO()
     start, start_cpu = time.perf_counter(), time.process_time()

@@ -41,7 +41,8 @@ class MixtureSameFamily(Distribution):
             if a != 1 and b != 1 and a != b:
                 raise ValueError(f"`mixture_distribution.batch_shape` ({mdbs}) is not "
                                  f"compatible with `component_distribution.batch_shape`({cdbs})")
-        km = mixture_distribution.param_shape[-1]
+        # read through .logits, as torch does: a probs-made Categorical then has both (repr)
+        km = mixture_distribution.logits.shape[-1]
         kc = component_distribution.batch_shape[-1]
         if km != kc:
             raise ValueError(f"`mixture_distribution component` ({km}) does not equal "

@@ -225,9 +225,15 @@ def complex(real, imag):
 
 
 def polar(abs, angle):
-    """``abs * (cos(angle) + i sin(angle))`` (``torch.polar``), differentiable in both."""
+    """``abs * (cos(angle) + i sin(angle))`` (``torch.polar``), differentiable in both.
+
+    The gradient of ``abs`` is PyTorch's, Re(conj(dZ) * sgn(Z)): the plain derivative times
+    sign(abs), so 0 where abs is 0 (a ReLU'd magnitude) and negated where abs < 0."""
     _same_float("polar", abs, angle, ("abs", "angle"))
-    return Complex.apply(abs * angle.cos(), abs * angle.sin())
+    # value abs exactly (|a| + (a - |a|) is exact in floating point), derivative sign(abs)
+    magnitude = abs.abs()
+    signed = magnitude + (abs - magnitude).detach()
+    return Complex.apply(signed * angle.cos(), signed * angle.sin())
 
 
 class ViewAsReal(Function):

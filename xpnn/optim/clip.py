@@ -139,8 +139,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
                 v = v * (coef if v.dtype == coef.dtype else xp.astype(coef, v.dtype))
                 p.grad._v = G._v._result(v, G._v._be)
                 continue
-            g = G.array
-            p.grad = g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype))
+            g = G.array  # in place, as torch's: a reference kept to p.grad sees the clip
+            G._assign(g * (coef if g.dtype == coef.dtype else xp.astype(coef, g.dtype)))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
@@ -176,16 +176,18 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clamp every gradient element into ``[-clip_value, clip_value]``.
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient element into ``[-clip_value, clip_value]``, in place (a
+    reference kept to ``p.grad`` sees the clipped values, as in PyTorch).
 
     Args:
         parameters: a Tensor or an iterable of Tensors whose ``.grad`` to clip.
         clip_value: the bound (>= 0).
+        foreach: accepted for PyTorch's signature; one code path serves every backend.
     Returns:
         None
     """
     _, with_grad = _with_grads(parameters, "clip_grad_value_")
     clip_value = _non_negative("clip_grad_value_", "clip_value", clip_value)
     for p in with_grad:
-        p.grad = p._be.xp.clip(p.grad.array, -clip_value, clip_value)
+        p.grad._assign(p._be.xp.clip(p.grad.array, -clip_value, clip_value))

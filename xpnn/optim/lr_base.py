@@ -134,7 +134,10 @@ class LRScheduler:
         raise NotImplementedError
 
     def _closed_form(self):
-        """The rates for ``self.last_epoch`` from ``base_lrs`` (None: not available)."""
+        """The rates for ``self.last_epoch`` from ``base_lrs`` (None: not available). A user's
+        subclass gives them under PyTorch's name for this hook, ``_get_closed_form_lr``."""
+        closed_form = getattr(self, "_get_closed_form_lr", None)
+        return None if closed_form is None else closed_form()
 
     def _current(self):
         return [group["lr"] for group in self.optimizer.param_groups]

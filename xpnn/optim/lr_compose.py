@@ -15,9 +15,13 @@ def _check_schedulers(owner, schedulers, optimizer):
     if not schedulers:
         raise ValueError(f"{owner}: expected at least one scheduler, got none")
     for i, s in enumerate(schedulers):
-        if not isinstance(s, LRScheduler) or isinstance(s, ReduceLROnPlateau):
+        # PyTorch's exception types: ValueError for a ReduceLROnPlateau, TypeError otherwise
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{owner}: schedulers[{i}] is a ReduceLROnPlateau, which needs "
+                             "a metric at each step; expected an epoch-indexed LRScheduler")
+        if not isinstance(s, LRScheduler):
             raise TypeError(f"{owner}: schedulers[{i}] is a {type(s).__name__}; expected an "
-                            "epoch-indexed LRScheduler (ReduceLROnPlateau needs a metric)")
+                            "epoch-indexed LRScheduler")
         if s.optimizer is not optimizer:
             raise ValueError(f"{owner}: schedulers[{i}] ({type(s).__name__}) acts on another "
                              "optimizer")

@@ -257,9 +257,9 @@ class Optimizer(OptimizerHooks, OptimizerStateDict):
                     p.grad = None
                 elif p.grad.is_sparse:  # no entries left, still sparse (torch's zero_())
                     p.grad.zero_()
-                else:  # a fresh array: the old one may be shared with another leaf
-                    p.grad = p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
-                                        device=p._be.device)
+                else:  # in place, as torch's: a reference kept to p.grad sees the zeros
+                    p.grad._assign(p.xp.zeros(p.array.shape, dtype=p.grad.dtype,
+                                              device=p._be.device))
     @_with_hooks
     def step(self, closure=None):
         """Update every parameter that has a gradient; params whose grad is None are skipped.
