@@ -67,14 +67,17 @@ class ScaledDotProductAttention(Function):
         Q, K, V, scale = self.Q, self.K, self.V, self.scale
         dV = unbroadcast(xp, mm(be, xp.matrix_transpose(Pd), dO), V.shape) \
             if self.needs[2] else None
-        dP = mm(be, dO, xp.matrix_transpose(V))
+        dP = mm(be, dO, xp.matrix_transpose(V))  # fresh, so changed in place below
         if dW is not None:
             dP = dP + dW  # the returned weights were used downstream too
         if self.keep is not None:
-            dP = dP * self.keep
-        dS = P * (dP - xp.sum(dP * P, axis=-1, keepdims=True))
-        dQ = unbroadcast(xp, mm(be, dS, K) * scale, Q.shape) if self.needs[0] else None
-        dK = unbroadcast(xp, mm(be, xp.matrix_transpose(dS), Q) * scale, K.shape) \
+            dP *= self.keep
+        dP -= xp.sum(dP * P, axis=-1, keepdims=True)
+        dP *= P
+        dS = dP  # P * (dP - rowsum(dP * P))
+        dQ = unbroadcast(xp, _scaled(mm(be, dS, K), scale), Q.shape) \
+            if self.needs[0] else None
+        dK = unbroadcast(xp, _scaled(mm(be, xp.matrix_transpose(dS), Q), scale), K.shape) \
             if self.needs[1] else None
         if self.m_shape is None:
             return dQ, dK, dV
@@ -84,6 +87,12 @@ class ScaledDotProductAttention(Function):
     def backward_graph(self, dO, dW=None):
         from .graph_misc import sdpa_graph  # the same formula on Tensors, recorded
         return sdpa_graph(self, dO, dW)
+
+
+def _scaled(A, scale):
+    """A * scale for a fresh product A, in place."""
+    A *= scale
+    return A
 
 
 def _broadcastable(shape, target):
