@@ -297,6 +297,35 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return (out, prods, aux) if has_aux else (out, prods)
 
 
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)`` as ``torch.func.linearize``: ``jvp_fn(*tangents)`` gives
+    ``J @ tangents`` at ``primals``, structured like the output, for tangents structured,
+    shaped and typed like ``primals``. Here ``jvp_fn`` evaluates :func:`jvp` at the saved
+    primals on each call (xpnn has no graph capture to replay): the same values, the
+    function's cost per call."""
+    what = "linearize(func, *primals)"
+    if not primals:
+        raise RuntimeError(f"{what}: expected at least one primal")
+    leaves, spec = _tensor_leaves(f"{what}: primals", primals)
+    out = vjp(func, *primals)[0]
+
+    def jvp_fn(*tangents):
+        vs, v_spec = _tensor_leaves("linearize's jvp_fn: tangents", tangents)
+        if v_spec != spec:
+            raise RuntimeError(f"linearize's jvp_fn: expected tangents with the structure of "
+                               f"the primals, {_pytree.describe(spec)}, got "
+                               f"{_pytree.describe(v_spec)}")
+        for i, (x, v) in enumerate(zip(leaves, vs)):
+            if v.shape != x.shape or v.dtype != x.dtype:
+                raise RuntimeError(
+                    f"linearize's jvp_fn: tangent {i} has shape {tuple(v.shape)} and dtype "
+                    f"{B.dtype_name(v.dtype)}, but its primal has shape {tuple(x.shape)} and "
+                    f"dtype {B.dtype_name(x.dtype)}")
+        return jvp(func, primals, tangents)[1]
+
+    return out, jvp_fn
+
+
 # -- Jacobians and Hessians ------------------------------------------------------------------
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
     """A function returning the Jacobian of ``func`` with respect to the arguments at
@@ -344,4 +373,4 @@ def hessian(func, argnums=0):
 
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
-           "stack_module_state", "vjp", "vmap"]
+           "linearize", "stack_module_state", "vjp", "vmap"]

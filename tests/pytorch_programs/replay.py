@@ -226,7 +226,8 @@ def xpnn_hooks(run, recorded, roots):
         if tuple(out.shape) != shape:
             raise ReplayError(f"xpnn drew {what} of shape {tuple(out.shape)}, PyTorch {shape}")
         with xpnn.no_grad():
-            out.copy_(xpnn.tensor(values))
+            # float64 draws stay float64 (xpnn.tensor of a float64 array makes float32)
+            out.copy_(xpnn.tensor(values, dtype=out.dtype))
         return out
 
     orig_randn, orig_randn_like = xpnn.randn, xpnn.randn_like
