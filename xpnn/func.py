@@ -77,6 +77,24 @@ def _tensor_leaves(what, tree):
     return leaves, spec
 
 
+def _checked_tangents(what, primal_leaves, tangents, dtypes=False):
+    """The Tensors of ``tangents``, refused naming ``what`` unless they have the structure
+    and shapes (and with ``dtypes``, the dtypes) of ``primal_leaves`` (a :func:`_tensor_leaves`
+    pair)."""
+    leaves, spec = primal_leaves
+    vs, v_spec = _tensor_leaves(f"{what}: tangents", tangents)
+    if v_spec != spec:
+        raise RuntimeError(f"{what}: expected tangents with the structure of the primals, "
+                           f"{_pytree.describe(spec)}, got {_pytree.describe(v_spec)}")
+    for i, (x, v) in enumerate(zip(leaves, vs)):
+        if v.shape != x.shape or (dtypes and v.dtype != x.dtype):
+            raise RuntimeError(
+                f"{what}: tangent {i} has shape {tuple(v.shape)} and dtype "
+                f"{B.dtype_name(v.dtype)}, but its primal has shape {tuple(x.shape)} and "
+                f"dtype {B.dtype_name(x.dtype)}")
+    return vs
+
+
 def _detach_tree(tree):
     leaves, spec = _pytree.flatten(tree)
     return _pytree.unflatten([x.detach() if isinstance(x, TensorBase) else x for x in leaves],
@@ -270,14 +288,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             raise RuntimeError(f"{what}: expected {name} to be a tuple (f(*{name}) must be "
                                f"a valid call), got {type(v).__name__}")
     inputs = _Inputs(what, primals, tuple(range(len(primals))))
-    vs, v_spec = _tensor_leaves(f"{what}: tangents", tangents)
-    if v_spec != _tensor_leaves(what, primals)[1]:
-        raise RuntimeError(f"{what}: expected tangents with the structure of primals, "
-                           f"{_pytree.describe(inputs.spec)}, got {_pytree.describe(v_spec)}")
-    for x, v in zip(inputs.leaves, vs):
-        if v.shape != x.shape:
-            raise RuntimeError(f"{what}: a tangent has shape {v.shape} but its primal has "
-                               f"shape {x.shape}")
+    vs = _checked_tangents(what, _tensor_leaves(what, primals), tangents)
     graph = inputs.connect or _connected(vs)
     with _Transform():
         res = func(*inputs.enter())
@@ -306,21 +317,11 @@ def linearize(func, *primals):
     what = "linearize(func, *primals)"
     if not primals:
         raise RuntimeError(f"{what}: expected at least one primal")
-    leaves, spec = _tensor_leaves(f"{what}: primals", primals)
+    primal_leaves = _tensor_leaves(f"{what}: primals", primals)
     out = vjp(func, *primals)[0]
 
     def jvp_fn(*tangents):
-        vs, v_spec = _tensor_leaves("linearize's jvp_fn: tangents", tangents)
-        if v_spec != spec:
-            raise RuntimeError(f"linearize's jvp_fn: expected tangents with the structure of "
-                               f"the primals, {_pytree.describe(spec)}, got "
-                               f"{_pytree.describe(v_spec)}")
-        for i, (x, v) in enumerate(zip(leaves, vs)):
-            if v.shape != x.shape or v.dtype != x.dtype:
-                raise RuntimeError(
-                    f"linearize's jvp_fn: tangent {i} has shape {tuple(v.shape)} and dtype "
-                    f"{B.dtype_name(v.dtype)}, but its primal has shape {tuple(x.shape)} and "
-                    f"dtype {B.dtype_name(x.dtype)}")
+        _checked_tangents("linearize's jvp_fn", primal_leaves, tangents, dtypes=True)
         return jvp(func, primals, tangents)[1]
 
     return out, jvp_fn
