@@ -811,7 +811,7 @@ OPS += [
 # padding,upsampling,gather,sorting,rearrange,einsum}.py). One case per code path, tiny
 # inputs: the gradient check costs two forward passes per input element.
 def _no_warnings(fn):
-    """fn with warnings silenced (PyTorch warns about kl_div's reduction="mean")."""
+    """fn with warnings silenced (PyTorch and xpnn warn about kl_div's reduction="mean")."""
     import warnings
 
     def call(*t):
@@ -1029,7 +1029,8 @@ _loss_none("triplet_margin_with_distance_loss:swap", [X2, X2, X2], (0, 1, 2), sw
            margin=0.5)
 _loss("hinge_embedding_loss", [X2, SGN_2C], margin=0.5)
 for _r in ("batchmean", "sum", "none", "mean"):
-    OPS.append(_op(f"kl_div:{_r}", lambda x, t, r=_r: F.kl_div(x, t, reduction=r), [X2, U2],
+    OPS.append(_op(f"kl_div:{_r}", _no_warnings(lambda x, t, r=_r: F.kl_div(x, t, reduction=r)),
+                   [X2, U2],
                    _no_warnings(lambda x, t, r=_r: TF.kl_div(x, t, reduction=r)),
                    (0, 1) if _r == "none" else ()))
 _loss_none("kl_div:log_target", [X2, X2], log_target=True)

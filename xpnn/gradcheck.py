@@ -33,7 +33,10 @@ def _direction(rng, out):
 
 
 def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
-              nondet_tol=0.0, fast_mode=False, seed=0):
+              nondet_tol=0.0, fast_mode=False, seed=0, check_undefined_grad=True,
+              check_grad_dtypes=False, check_batched_grad=False,
+              check_batched_forward_grad=False, check_forward_ad=False,
+              check_backward_ad=True, masked=None):
     """Compare backward() with central differences for every input that requires grad.
 
     Args:
@@ -46,10 +49,20 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         nondet_tol, fast_mode: PyTorch's; accepted, nothing changes (backward is
             deterministic here, and every check is already against one random projection
             of the outputs, as PyTorch's fast mode).
+        check_forward_ad, check_backward_ad: which derivatives to check (at least one must
+            be True, as PyTorch asks). xpnn has no forward mode: its Jacobian-vector
+            products (``func.jvp``, ``jacfwd``) come from backward, so checking either is
+            the one check of backward against finite differences (a Function's own ``jvp``
+            staticmethod is never called).
+        check_undefined_grad, check_grad_dtypes, check_batched_grad,
+            check_batched_forward_grad, masked: PyTorch's extra checks; accepted, not run.
     Returns:
         True. Raises GradcheckError with the input index, element, analytic and numeric
         values of the worst mismatch (or returns False, ``raise_exception=False``).
     """
+    if not (check_forward_ad or check_backward_ad):  # PyTorch's AssertionError
+        raise AssertionError("gradcheck: expected at least one of check_forward_ad or "
+                             "check_backward_ad to be True")
     if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
         inputs = tuple(inputs[0])  # PyTorch's form: gradcheck(fn, (x, y))
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]

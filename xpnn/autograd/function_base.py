@@ -162,6 +162,16 @@ class Function:
                 _raise_modified(type(self).__name__, t.shape, t._vc[0], v)
         return saved
 
+    def save_for_forward(self, *tensors):
+        """PyTorch's: keep tensors for the Function's ``jvp`` (forward mode). xpnn has no
+        forward mode (``jvp``/``jacfwd`` go through backward), so ``jvp`` is never called;
+        the tensors are only checked and held, and ``saved_tensors`` stays backward's."""
+        for t in tensors:
+            if t is not None and not isinstance(t, TensorBase):
+                raise TypeError("save_for_forward expects all arguments to be tensors; you "
+                                "should save non-tensors as attributes on ctx.")
+        self._saved_forward = tuple(tensors)
+
     def mark_non_differentiable(self, *outputs):
         self.__dict__.setdefault("_non_diff", set()).update(id(o) for o in outputs)
 

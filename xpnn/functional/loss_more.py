@@ -3,6 +3,7 @@ soft margin and multi-label soft margin (most built on :class:`.loss_pointwise._
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import backend as B
 from .._errors import ArgumentError, DtypeError
@@ -179,7 +180,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         input: log-probabilities, any shape.
         target: probabilities (log-probabilities with ``log_target=True``), input's shape.
     """
+    legacy = size_average is not None or reduce is not None
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean" and not legacy:   # PyTorch's warning, word for word
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
     if reduction not in _REDUCTIONS + ("batchmean",):
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, "
                          f"got {reduction!r}")
