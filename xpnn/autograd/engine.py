@@ -10,6 +10,7 @@ from .. import backend as B
 from .._errors import ShapeError
 from .grad_mode import _mode, is_grad_enabled, no_grad
 from .leaves import _hooked, _Leaves
+from .placed import add_grads, dense
 from .tensor_base import TensorBase
 
 _anomaly = None  # xpnn.detect_anomaly() sets a checker here; None (the default) costs nothing
@@ -161,11 +162,14 @@ def _run(roots, grads, retain_graph, capture, only, prune=False):
     leaves = _Leaves(order, [t for t, _ in leaf_roots], capture, only)
     for root, arr in leaf_roots:
         leaves.give(root, arr, False)
+    placed = False  # whether a Placed gradient was handed on (see placed.py)
     for node in order:
         dYs = pending.pop(node, None)
         if dYs is None:  # nothing reached it: its leaf edges deliver nothing
             leaves.skip(node)
             continue
+        if placed:
+            dYs = [dense(dY) for dY in dYs]
         d = node.__dict__
         if "inputs" not in d:
             _raise_freed(type(node).__name__)
@@ -187,7 +191,12 @@ def _run(roots, grads, retain_graph, capture, only, prune=False):
             dYs = [dY if dY is not None or t is None else
                    node.xp.zeros(s, dtype=t, device=node.be.device)
                    for dY, (s, t) in zip(dYs, node.out_meta)]
-        dXs = _call_ctx_backward(node, dYs) if node._ctx_style else node.backward(*dYs)
+        if node._ctx_style:
+            dXs = _call_ctx_backward(node, dYs)
+        elif node.placed_grads and _anomaly is None and node.edges[0][0] is not None:
+            dXs, placed = node.backward_placed(*dYs), True
+        else:
+            dXs = node.backward(*dYs)
         if type(dXs) is not tuple:
             dXs = (dXs,)
         if _anomaly is not None:
@@ -203,7 +212,7 @@ def _run(roots, grads, retain_graph, capture, only, prune=False):
                 if slots is None:
                     slots = pending[src] = _slots(src)
                 prev = slots[idx]
-                slots[idx] = dX if prev is None else prev + dX
+                slots[idx] = dX if prev is None else add_grads(prev, dX)
         if not retain_graph:
             _free(node, d)  # frees saved activations as the sweep goes
 

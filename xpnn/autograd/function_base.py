@@ -53,6 +53,10 @@ class Function:
     # True where backward always returns new arrays that nothing else holds: a leaf can then
     # keep its first gradient as it is instead of copying it (see _accumulate)
     fresh_grads = False
+    # True where the op also has ``backward_placed(self, *dYs)``: its input's gradient as a
+    # Placed one (zero but for one block, see placed.py), which the backward sweep uses
+    # where the input comes from another node (not a leaf)
+    placed_grads = False
     _ctx_style = False
     _setup_style = False  # PyTorch 2's forward(*args) without ctx, plus setup_context
 

@@ -20,6 +20,7 @@ import math
 
 from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, link_view
+from ..autograd.placed import Placed
 from .._errors import ArgumentError, DtypeError, IndexRangeError, IndexShapeError, ShapeError
 from .first_order import link
 from .shape import _axis, permute, reshape
@@ -33,10 +34,16 @@ class BasicIndex(Function):
     """Y = X[key] for a key of ints, slices and None covering every axis (a view)."""
 
     saved_inputs = ()
+    placed_grads = True
 
     def forward(self, X, key=None):
         self.shape, self.key = X.shape, key
         return X[key]
+
+    def backward_placed(self, dY):
+        """dX as a Placed gradient (see xpnn/autograd/placed.py): pieces of one tensor
+        meet in one array of zeros instead of one each."""
+        return Placed(self.xp, self.shape, self.key, dY)
 
     def backward(self, dY):
         xp = self.xp
