@@ -3,6 +3,7 @@ sorting, rearranging, einsum, more activations and losses): what the case table 
 cannot say (integer results, indices, randomness, error messages, reprs, deprecated
 arguments), and that every op and module of these files has a case there."""
 import inspect
+import itertools
 import warnings
 
 import numpy as np
@@ -155,14 +156,15 @@ def test_scatter_src_larger_than_index_and_repeated_positions(backend):
 
 def _ce_runs(dtype, seed=0):
     """Cross-entropy with integer labels, forward and gradient, over reductions, class
-    weights, an ignored row and a -inf logit."""
+    weights, an ignored row or none (NumPy's fast path) and a -inf logit."""
     rng, outs = np.random.default_rng(seed), []
-    for reduction in ("mean", "sum", "none"):
+    for reduction, ignored in itertools.product(("mean", "sum", "none"), (True, False)):
         for weight in (None, rng.random(7).astype(dtype)):
             X = (rng.standard_normal((13, 7)) * 5).astype(dtype)
             X[2, 3] = -np.inf
             t = rng.integers(0, 7, 13)
-            t[4] = -100
+            if ignored:
+                t[4] = -100
             x = xpnn.from_numpy(X).requires_grad_()
             loss = F.cross_entropy(x, xpnn.from_numpy(t), reduction=reduction,
                                    weight=None if weight is None else xpnn.from_numpy(weight))
@@ -177,14 +179,15 @@ def _ce_runs(dtype, seed=0):
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("split", [False, True])
 def test_numpy_softmax_gradient_equals_portable_bitwise(monkeypatch, dtype, split):
-    """NumPy's log softmax and cross-entropy gradient (over blocks of rows on the CPU
-    threads: ``split`` cuts the 13 rows in 3) give the portable code's bits."""
+    """NumPy's log softmax, cross-entropy labels and gradient (over blocks of rows on the
+    CPU threads: ``split`` cuts the 13 rows in 3) give the portable code's bits."""
     from xpnn import cpu
     from xpnn.functional import activation, loss
     if split:
         monkeypatch.setattr(cpu.pool, "workers", lambda work, grain=1: 3)
     native = _ce_runs(dtype)
     monkeypatch.setattr(loss, "SOFTMAX_GRAD", {})
+    monkeypatch.setattr(loss, "CE_LABELS", {})
     monkeypatch.setattr(activation, "LOG_SOFTMAX", {})
     for a, b in zip(native, _ce_runs(dtype)):
         assert a.dtype == b.dtype
