@@ -86,8 +86,8 @@ def native_tables():
     """Every table of native kernels by backend name that an op keeps beside its portable
     code (see each op file): (module, attribute name)."""
     import importlib
-    from xpnn.functional import (activation, conv, gemm, indexing, loss, recurrent,
-                                 scatter_kernels)
+    from xpnn.functional import (activation, conv, gemm, indexing, loss, norm_layer,
+                                 recurrent, scatter_kernels)
     from xpnn.functional import recurrent_steps
     dropout = importlib.import_module("xpnn.functional.dropout")  # the package's name for it
     # is the dropout function
@@ -101,7 +101,7 @@ def native_tables():
             (gemm, "MATMUL"),
             (gemm, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
             (recurrent_steps, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
-            (loss, "SOFTMAX_GRAD")]
+            (loss, "SOFTMAX_GRAD"), (norm_layer, "LAYER_NORM")]
 
 
 @pytest.fixture
