@@ -1210,10 +1210,12 @@ TUTORIALS = {
     # added to every score), which Adam at eps=1e-9 turns into steps of the full learning
     # rate in directions that differ between PyTorch's kernels and NumPy's; the runs drift
     # apart after ~24 steps, though each step's gradients, with the parameters synced, agree
-    # within 3e-6. The first 24 values are compared, then the landing.
+    # within 3e-6. The first 24 values are compared, then the landing. So the decoded
+    # beam of the drifted model is not compared either: its length follows near-ties
+    # between hypotheses (a change in the order of a bias gradient's sums flipped it).
     "seq2seq_transformer_beam": Tutorial(
         "seq2seq_transformer_beam.py", replay=True, compared=24, land=0.05,
-        learning=_first_last(r"test loss ([\d.]+)")),
+        learning=_first_last(r"test loss ([\d.]+)"), ignore=(r"^first source ",)),
     # 150 episodes; torch.rand / torch.randint (exploration, replay sampling) are not
     # replayed, and there are two networks, so no replay: the negated mean return of the
     # first print against the mean of the last 3
