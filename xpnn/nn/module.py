@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from .. import backend as B
 from ..autograd import is_grad_enabled
@@ -85,9 +86,26 @@ class ArgModule:
         return (ArgModule, (m,) if m is not None else (None, self.cls, self.recipe))
 
 
+class SpentIterator:
+    """A constructor argument that was an iterator (``ModuleList(m for m in ...)``): the
+    constructor consumed it, so the recipe keeps only its kind (a generator cannot be
+    deep-copied or pickled); saving a module whose rebuild would need it refuses it as any
+    unstorable argument (containers are rebuilt from their items and never read it)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __repr__(self):
+        return f"<spent {self.kind}>"
+
+
 def _recipe_value(v):
     if isinstance(v, Module):
         return ArgModule(v)
+    if isinstance(v, Iterator):
+        return SpentIterator(type(v).__name__)
     if type(v) in (list, tuple):
         return type(v)(_recipe_value(x) for x in v)
     if type(v) in (dict, OrderedDict):
