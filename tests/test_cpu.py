@@ -416,6 +416,32 @@ def test_relu_blocks_equal_maximum_bitwise(three_threads, dtype, shape):
                                       np.ascontiguousarray(want).view(np.uint8))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 7), (70001,), (300, 1000)])
+def test_relu_gradient_equals_portable_and_torch(three_threads, monkeypatch, dtype, shape):
+    """NumPy's ReLU backward (a multiply by output != 0: the output is never negative)
+    gives the portable code's bits and PyTorch's threshold_backward: the gradient passes
+    where the input is positive, +inf or NaN, and stops at -0.0, 0 and negatives."""
+    from xpnn.functional import activation
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[::7], flat[1::11], flat[2::13], flat[3::17] = np.nan, -0.0, -np.inf, np.inf
+    flat[5::23] = 0.0
+    g = rng.standard_normal(shape).astype(dtype)
+    got = []
+    for tables in (activation.RELU, {}):
+        monkeypatch.setattr(activation, "RELU", tables)
+        x = xpnn.from_numpy(a.copy()).requires_grad_()
+        F.relu(x).backward(xpnn.from_numpy(g))
+        got.append(x.grad.numpy())
+    np.testing.assert_array_equal(got[0].view(np.uint8), got[1].view(np.uint8))
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(a, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(got[0], xt.grad.numpy())
+
+
 def _sequence_steps(kind, seed=0):
     xpnn.manual_seed(seed)
     if kind == "lstm":

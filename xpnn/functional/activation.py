@@ -152,11 +152,12 @@ def _relu_numpy(be, X):
 
 
 def _relu_backward_numpy(be, dY, Y):
+    """dY where the output Y is not <= 0, as the portable code: Y = max(X, 0) is never
+    negative, so that is Y != 0 (one mask instead of a compare and its negation; NaN
+    passes, -0.0 stops), times the bool mask itself (NumPy converts it in the loop)."""
     np = be.lib
     dX = np.empty_like(dY)
-    # (times the bool mask itself: NumPy converts it in the loop, no float mask array)
-    cpu.split_flat(lambda dy, y, dx: np.multiply(dy, np.logical_not(y <= 0), out=dx),
-                   dY, Y, dX)
+    cpu.split_flat(lambda dy, y, dx: np.multiply(dy, y != 0, out=dx), dY, Y, dX)
     return dX
 
 
