@@ -22,15 +22,22 @@ from . import sdpa_backends
 from .shape import expand, reshape
 
 
-def safe_softmax(xp, S):
-    """Softmax over the last axis; rows that are entirely -inf give zeros, not NaN."""
+def safe_softmax(xp, S, fresh=False):
+    """Softmax over the last axis; rows that are entirely -inf give zeros, not NaN.
+    ``fresh``: S is a new array nothing else holds, changed in place (the scores of a
+    32 x 4 x 64 x 64 batch are 2 MB: each temporary spared is a pass over new memory)."""
     if S.shape[-1] == 0:  # no keys: no weights (max has no identity)
         return S + 0
     m = xp.max(S, axis=-1, keepdims=True)
     m = xp.where(m > -xp.inf, m, 0.0)
-    E = xp.exp(S - m)
+    if fresh:
+        S -= m
+        E = xp.exp(S)
+    else:
+        E = xp.exp(S - m)
     total = xp.sum(E, axis=-1, keepdims=True)
-    return E / xp.where(total > 0, total, 1.0)
+    E /= xp.where(total > 0, total, 1.0)  # E is exp's new array
+    return E
 
 
 def causal_mask(xp, L, S, device):
@@ -47,11 +54,13 @@ class ScaledDotProductAttention(Function):
         xp, be = self.xp, self.be
         S = mm(be, Q, xp.matrix_transpose(K))
         S *= scale  # S is fresh
-        if M is not None:
+        if M is not None and M.dtype == S.dtype and _broadcastable(M.shape, S.shape):
+            S += M
+        elif M is not None:
             S = S + M
         if allowed is not None:
             S = xp.where(allowed, S, -xp.inf)
-        P = safe_softmax(xp, S)
+        P = safe_softmax(xp, S, fresh=True)
         self.P, self.keep = P, None
         if dropout_p > 0:
             self.keep = dropout_mask(self.be, P.shape, P.dtype, dropout_p)
