@@ -12,6 +12,7 @@ from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .creation_args import _backend, _float, _made
 from .functional.scalar_args import int_arg
+from .functional.grid import _fma
 
 
 def _triangle_indices(op, row, col, offset, lower, dtype, device, backend):
@@ -92,6 +93,20 @@ def _check_steps(op, steps):
         raise ArgumentError(f"{op}: number of steps must be non-negative, got {steps}")
 
 
+def _linspace_halves(be, dt, start, end, steps):
+    """torch.linspace's CPU values: the step (end - start) / (steps - 1) in ``dt``, the first
+    half start + step * i and the second end - step * (steps - 1 - i), each a fused
+    multiply-add (formed in float64 by grid's _fma, rounded to ``dt`` once), so a symmetric
+    range has an exact 0 in the middle only where PyTorch's has."""
+    xp, f64 = be.xp, be.dtype("float64")
+    a, b = (xp.asarray(float(v), dtype=dt, device=be.device) for v in (start, end))
+    step = xp.astype((b - a) / (steps - 1), f64)
+    a, b = xp.astype(a, f64), xp.astype(b, f64)
+    i = xp.arange(steps, dtype=f64, device=be.device)
+    out = xp.where(i < steps // 2, _fma(xp, step, i, a), _fma(xp, -step, steps - 1 - i, b))
+    return xp.astype(out, dt)
+
+
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              backend=None):
     start, end = (v.item() if isinstance(v, TensorBase) else v for v in (start, end))
@@ -102,6 +117,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     if dt == be.xp.bool:
         raise DtypeNotImplemented("linspace: not implemented for dtype bool")
+    if B.dtype_name(dt) in ("float32", "float64") and 1 < steps < 2 ** 26:
+        return _made(_linspace_halves(be, dt, start, end, steps), be, requires_grad)
     if be.is_inexact(dt):
         return _made(be.xp.linspace(start, end, steps, dtype=dt, device=be.device), be,
                      requires_grad)

@@ -204,18 +204,34 @@ def eigvalsh(A, UPLO="L"):
     return Eigh.apply(x, upper=_uplo("linalg.eigvalsh", UPLO), values_only=True)[0]
 
 
-def svd(A, full_matrices=True):
+def _svd_driver(op, x, driver):
+    """PyTorch's ``driver=`` picks a cuSOLVER method on CUDA inputs alone (None anywhere);
+    the backend's own SVD runs whichever is named, as the factors are the same."""
+    if driver is None:
+        return
+    if driver not in ("gesvd", "gesvdj", "gesvda"):
+        raise ArgumentError(f"{op}: driver must be None, 'gesvd', 'gesvdj' or 'gesvda', "
+                            f"got {driver!r}")
+    if x.device.type != "cuda":
+        raise RuntimeError(f"{op}: keyword argument `driver=` is only supported on CUDA "
+                           f"inputs, got driver={driver!r} for a tensor on {x.device}")
+
+
+def svd(A, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with A = U diag(S) Vh, as ``torch.linalg.svd``: for A (*, m, n) and
     k = min(m, n), S (*, k) descending; U (*, m, m) and Vh (*, n, n) with
     ``full_matrices``, else (*, m, k) and (*, k, n). The gradient of U and Vh needs
-    distinct nonzero singular values."""
+    distinct nonzero singular values. ``driver`` as PyTorch's (CUDA inputs only)."""
     x = _matrix("linalg.svd", A, square=False)
+    _svd_driver("linalg.svd", x, driver)
     return SVDResult(*SVD.apply(x, full_matrices=bool(full_matrices)))
 
 
-def svdvals(A):
-    """The singular values (*, min(m, n)), descending, as ``torch.linalg.svdvals``."""
+def svdvals(A, *, driver=None):
+    """The singular values (*, min(m, n)), descending, as ``torch.linalg.svdvals``
+    (``driver`` as in :func:`svd`)."""
     x = _matrix("linalg.svdvals", A, square=False)
+    _svd_driver("linalg.svdvals", x, driver)
     return SVD.apply(x, full_matrices=False, values_only=True)[1]
 
 
