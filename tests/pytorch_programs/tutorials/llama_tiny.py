@@ -241,11 +241,11 @@ prompt = test_x[:4, :3].to(device)
 out, step_logits, caches = generate(prompt, 6)
 with torch.no_grad():
     full = model(out)[:, prompt.shape[1]:]
-print(f'cached keys {tuple(caches[0]["k"].shape)}, incremental logits == full forward: '
-      f'{torch.allclose(step_logits, full, atol=1e-4)}, max diff '
-      f'{(step_logits - full).abs().max().item():.1e}')
 for row in out.tolist():
     print('generated', row)
 target = (test_x[:4, :1] + (test_x[:4, 1:2] - test_x[:4, :1]) % vocab
           * torch.arange(9)) % vocab
 print(f'generated progressions correct: {(out == target).all(dim=1).sum().item()} of 4')
+print(f'cached keys {tuple(caches[0]["k"].shape)}, incremental logits == full forward: '
+      f'{torch.allclose(step_logits, full, atol=1e-4)}, max diff '
+      f'{(step_logits - full).abs().max().item():.1e}')
