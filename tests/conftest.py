@@ -99,7 +99,7 @@ def native_tables():
             (scatter_kernels, "INDEX_ADD"), (indexing, "INDEX_ADD"),
             (activation, "ERF"), (activation, "RELU"), (activation, "LOG_SOFTMAX"),
             (gemm, "MATMUL"),
-            (gemm, "BATCHED_MATMUL"), (gemm, "SUMS"), (adam, "ADAM"), (dropout, "KEEP"),
+            (gemm, "BATCHED_MATMUL"), (adam, "ADAM"), (dropout, "KEEP"),
             (dropout, "MASK"),
             (recurrent_steps, "PRODUCT_INTO"), (recurrent, "LSTM_CELL"), (loss, "CE_LABELS"),
             (loss, "SOFTMAX_GRAD"), (norm_layer, "LAYER_NORM")]

@@ -1267,7 +1267,8 @@ TUTORIALS = {
     # apart after ~24 steps, though each step's gradients, with the parameters synced, agree
     # within 3e-6. The first 24 values are compared, then the landing. So the decoded
     # beam of the drifted model is not compared either: its length follows near-ties
-    # between hypotheses (a change in the order of a bias gradient's sums flipped it).
+    # between hypotheses (changes in the order of the attention's and layer norm's sums
+    # flipped it).
     "seq2seq_transformer_beam": Tutorial(
         "seq2seq_transformer_beam.py", replay=True, compared=24, land=0.05,
         learning=_first_last(r"test loss ([\d.]+)"), ignore=(r"^first source ",)),

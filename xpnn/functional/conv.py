@@ -20,17 +20,17 @@ NumPy and CuPy get im2col as one strided view, col2im as in-place adds on NumPy 
 kernel that sums each element's taps in the same order on CuPy (``IM2COL``, ``COL2IM``);
 torch (oneDNN / cuDNN) and CuPy (cuDNN, where CuPy still ships it) run the whole convolution
 with their own kernels (``CONV``, conv_native.py). On NumPy the GEMMs (linalg.mm2d), the
-im2col copy and the col2im adds are split over xpnn's CPU threads (xpnn/cpu.py) without
-changing any sum, and the bias gradient's row sums (``BIAS_GRAD``) are one BLAS
-matrix-vector product. Tests check that each native kernel gives the portable result (to
-float32 rounding where the sums' order differs).
+im2col copy, the col2im adds and the bias gradient's row sums (``BIAS_GRAD``) are split over
+xpnn's CPU threads (xpnn/cpu.py) without changing any sum. Tests check that each native
+kernel gives the portable result.
 """
 from __future__ import annotations
 
+from .. import cpu
 from ..autograd import Function, TensorBase, _mixed, as_tensor
 from .broadcast import quiet
 from .._errors import DtypeError, ShapeError
-from .linalg import mm2d, mm2d_pair, sums
+from .linalg import mm2d, mm2d_pair
 from .conv_native import CupyConv, TorchConv
 from .conv_graph import conv_backward_graph
 # re-exported where conv.py held them before the split (fold.py, pool.py, nn/conv.py, tests)
@@ -47,11 +47,13 @@ def _bias_grad_portable(be, dYm):
 
 
 def _bias_grad_numpy(be, dYm):
-    """Row sums of dY as (g*O/g, positions), by a BLAS matrix-vector product with ones
-    (:func:`~xpnn.functional.gemm.sums`; the CNN benchmark's first layer, 32 x 86528 float32:
-    223 us, against 512 us for NumPy's row sums on one thread and ~260 split over two)."""
+    """Row sums of dY as (g*O/g, positions), a block of rows per CPU thread (each row's
+    sum is the same pairwise sum as in one call)."""
+    np = be.lib
     M = dYm.reshape(dYm.shape[0] * dYm.shape[1], dYm.shape[2])
-    return sums(be, M, 1)
+    out = np.empty(M.shape[0], dtype=M.dtype)
+    cpu.split_rows(lambda a, b: np.sum(M[a:b], axis=1, out=out[a:b]), M.shape[0], M.size)
+    return out
 
 
 # Native bias gradients (row sums) by backend name.

@@ -224,31 +224,6 @@ def reused(be, B):
     return Reused(B) if _split(be) else B
 
 
-def _sums_numpy(be, A, axis):
-    """Sums over ``axis`` of a 2-D float32/float64 NumPy array as a BLAS matrix-vector
-    product with a vector of ones: a bias gradient's sums over 2048 x 384 float32 in 42 us
-    where NumPy's sum takes 142 (the sums' order differs: float32 rounding). Other dtypes
-    (float16, complex, integers) take NumPy's sum."""
-    np = be.lib
-    if A.ndim != 2 or A.dtype.kind != "f" or A.dtype.itemsize < 4:
-        return np.sum(A, axis=axis)
-    if axis == 0:
-        return np.ones(A.shape[0], dtype=A.dtype) @ A
-    return A @ np.ones(A.shape[1], dtype=A.dtype)
-
-
-# Native sums over one axis of a matrix by backend name; the others take xp.sum.
-SUMS = {"numpy": _sums_numpy}
-
-
-def sums(be, A, axis):
-    """``xp.sum(A, axis=axis)`` for a 2-D array of backend ``be`` (axis 0: column sums, 1:
-    row sums), by its native kernel if it has one: a linear layer's or convolution's bias
-    gradient at every step."""
-    native = SUMS.get(be.name)
-    return native(be, A, axis) if native else be.xp.sum(A, axis=axis)
-
-
 def _bmm_numpy(be, A, B):
     """Stacks of matrix products with one leading shape, the stack split over xpnn's CPU
     threads (each matrix's product is the same BLAS call as in one ``A @ B``)."""

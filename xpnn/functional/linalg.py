@@ -21,7 +21,7 @@ from .gemm import (BATCHED_MATMUL, GEMM_GRAIN, MATMUL, Reused, _GEMM,  # noqa: F
                    _bmm_numpy, _gemm_layout, _mm_block, _mm_cupy, _mm_numpy,
                    _mm_numpy_start, _mm_portable, _pair_pays, _product_blocks, _split,
                    _store_product, array_matmul, mm2d, mm2d_pair, mm2d_start, product_loop,
-                   reused, sums)
+                   reused)
 
 _product = array_matmul
 
@@ -70,7 +70,7 @@ class Linear(Function):
             dW = mm2d(be, dY.T, X) if self.needs[1] else None
         if len(self.needs) == 2:
             return dX, dW
-        return dX, dW, (sums(be, dY, 0) if self.needs[2] else None)
+        return dX, dW, (xp.sum(dY, axis=0) if self.needs[2] else None)
 
     def backward_graph(self, dY):
         X, W = conj_t(self.inputs[0]), conj_t(self.inputs[1])
