@@ -51,10 +51,10 @@ def _draw_numpy(be, p, generator, out, scale=None):
     kept when the bits, as an integer, are at least p * 2^32. That is the uniform-float
     compare at 2^-32 resolution without turning bits into floats, the bulk of a mask's cost
     (a million elements: 1.2 ms instead of 2.0 ms here). Up to twice :data:`MASK_PIECE`
-    elements are drawn from the generator itself; a larger mask takes one raw 64-bit seed per piece
-    from it and draws each piece from a new generator of its kind seeded with it, the pieces
-    on xpnn's CPU threads (the Transformer benchmark draws 4.2 million a step). Returns
-    False where p rounds to dropping everything (``out`` untouched)."""
+    elements are drawn from the generator itself; a larger mask takes one raw 64-bit seed
+    per piece from it and draws each piece from a new generator of its kind seeded with it,
+    the pieces on xpnn's CPU threads (the Transformer benchmark draws 4.2 million a step).
+    Returns False where p rounds to dropping everything (``out`` untouched)."""
     np = be.lib
     rng = be.generator(generator)
     cut = math.ceil(p * 2 ** 32)

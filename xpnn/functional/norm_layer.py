@@ -12,7 +12,7 @@ from .broadcast import quiet
 from .._errors import DtypeError, ShapeError
 from .norm_stats import (_affine, _affine_grads, _affine_grads_graph, _channel_shape, _stats,
                          _stats_graph, _standardized_backward, _standardized_backward_graph,
-                         _trailing)
+                         _standardized_dx, _trailing)
 
 
 def _rows(np, A, D):
@@ -57,7 +57,8 @@ def _layer_norm_numpy(be, X, W, b, k, eps):
 def _layer_norm_backward_numpy(be, dY, Xhat, inv, W, k, need_x, need_w, need_b):
     """(dX, dW, db) of the portable backward below, None where not needed, with fewer
     passes: the sums of dY and dY W over a row by BLAS matrix-vector products, those of
-    dY Xhat and dXhat Xhat by einsum (no temporaries); dX as the portable code builds it.
+    dY Xhat and dXhat Xhat by einsum (no temporaries); dX from them as the portable code
+    builds it (norm_stats._standardized_dx).
     None where it does not apply."""
     np = be.lib
     D = math.prod(dY.shape[dY.ndim - k:])
@@ -76,11 +77,8 @@ def _layer_norm_backward_numpy(be, dY, Xhat, inv, W, k, need_x, need_w, need_b):
         m1 /= D
         m2 = np.einsum("ij,ij->i", dXhat, Xh)
         m2 /= D
-        dX = Xh * m2[:, None]
-        dX += m1[:, None]
-        dX -= dXhat
-        dX *= np.negative(np.reshape(inv, (-1, 1)))
-        dX = np.reshape(dX, dY.shape)
+        dX = np.reshape(_standardized_dx(dXhat, Xh, np.reshape(inv, (-1, 1)), m1[:, None],
+                                         m2[:, None]), dY.shape)
     return dX, dW, db
 
 

@@ -30,8 +30,15 @@ def _standardized_backward(xp, dXhat, Xhat, inv, axes):
     """dX from dXhat for Xhat standardized over ``axes`` (the formula in the module doc)."""
     m1 = xp.mean(dXhat, axis=axes, keepdims=True)
     m2 = xp.mean(dXhat * Xhat, axis=axes, keepdims=True)
-    dX = Xhat * m2  # then in place: -inv * (Xhat m2 + m1 - dXhat), one array instead of four
-    dX += m1        # (2048 x 128 float32: 0.61 -> 0.50 ms on NumPy)
+    return _standardized_dx(dXhat, Xhat, inv, m1, m2)
+
+
+def _standardized_dx(dXhat, Xhat, inv, m1, m2):
+    """dX = -inv (Xhat m2 + m1 - dXhat) from the means m1 = mean(dXhat) and m2 =
+    mean(dXhat Xhat) (broadcast over the normalized axes), built in place in one array
+    instead of four (2048 x 128 float32: 0.61 -> 0.50 ms on NumPy)."""
+    dX = Xhat * m2
+    dX += m1
     dX -= dXhat
     dX *= -inv
     return dX
