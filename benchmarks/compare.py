@@ -32,7 +32,10 @@ shared machine, ``--quiet X`` waits before each run until the foreign load (beyo
 ``--load`` processes) has stayed under X cores for a second, and runs a round again (up to 3
 times) when a run saw more than 2X cores of it, so quiet figures are quiet.
 Peak resident memory (ru_maxrss) of each training process is printed too, with the part the
-training run added on top of the imports.
+training run added on top of the imports, and the kernel set NumPy's OpenBLAS ran for xpnn
+("xpnn BLAS": Haswell is AVX2, SkylakeX AVX-512; an OPENBLAS_CORETYPE in the environment
+decides it, and the header says so: on an AMD Zen 5 the AVX2 set halves xpnn's products'
+speed, see xpnn/_coretype.py).
 """
 import argparse
 import json
@@ -181,9 +184,12 @@ def _train(lib, lib_name, kind, batch, seconds, threads=None):
         if elapsed >= seconds and steps >= 3:
             break
     loss.item()
-    return {"lib": lib_name, "model": kind, "batch": batch, "steps": steps,
-            "samples_per_s": steps * batch / elapsed, "foreign_cores": foreign.cores(),
-            "threads": _threads(lib, lib_name)}
+    out = {"lib": lib_name, "model": kind, "batch": batch, "steps": steps,
+           "samples_per_s": steps * batch / elapsed, "foreign_cores": foreign.cores(),
+           "threads": _threads(lib, lib_name)}
+    if lib_name == "xpnn":  # the kernel set of NumPy's OpenBLAS (xpnn/_coretype.py)
+        out["blas"] = lib.cpu.blas_kernels()
+    return out
 
 
 def _threads(lib, name):
@@ -286,7 +292,8 @@ def summary(runs):
                      for lib, rs in runs.items()},
             "foreign": statistics.median(r["foreign_cores"] for rs in runs.values()
                                          for r in rs),
-            "threads": sorted({str(r.get("threads")) for r in runs["xpnn"]})}
+            "threads": sorted({str(r.get("threads")) for r in runs["xpnn"]}),
+            "blas": sorted({str(r.get("blas")) for r in runs["xpnn"]})}
 
 
 def _line(name, runs, load):
@@ -296,7 +303,7 @@ def _line(name, runs, load):
             f"{s['ratio']:.2f}x (rounds {lo:.2f}-{hi:.2f})  peak RSS MB xpnn "
             f"{s['rss']['xpnn']:.0f} (+{s['grow']['xpnn']:.0f}) torch {s['rss']['torch']:.0f} "
             f"(+{s['grow']['torch']:.0f})  foreign load {s['foreign'] - load:.2f}+{load}  "
-            f"xpnn threads {','.join(s['threads'])}")
+            f"xpnn threads {','.join(s['threads'])}  xpnn BLAS {','.join(s['blas'])}")
 
 
 def markdown(all_results, loads):
@@ -325,6 +332,11 @@ def markdown(all_results, loads):
     return "\n".join(lines)
 
 
+def _coretype_note():
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    return f"; OPENBLAS_CORETYPE={core} in the environment" if core else ""
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -347,7 +359,7 @@ def main(argv=None):
         print(f"-- load: {load} busy process(es); "
               f"{'same process' if args.same_process else 'a process per library and run'}; "
               f"{os.cpu_count()} CPUs; threads {args.threads or 'default'}; "
-              f"loadavg {os.getloadavg()[0]:.1f}", flush=True)
+              f"loadavg {os.getloadavg()[0]:.1f}{_coretype_note()}", flush=True)
         all_results[load] = measure(args.models, args.rounds, args.seconds, load,
                                     args.same_process, args.quiet,
                                     log=lambda s: print(s, flush=True), threads=args.threads)

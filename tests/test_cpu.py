@@ -588,3 +588,21 @@ def test_openblas_coretype_choice():
                                   "flags": "fpu avx2"})  # Zen 3
     assert not _coretype.is_zen4({"vendor_id": "GenuineIntel", "cpu family": "6",
                                   "flags": "avx512f"})
+
+
+def test_blas_kernels_names_what_openblas_runs():
+    """xpnn.cpu.blas_kernels() reads the kernel set from the loaded OpenBLAS itself: an
+    OPENBLAS_CORETYPE in the environment decides it, whoever set it."""
+    code = "import xpnn; print(xpnn.cpu.blas_kernels())"
+    own = _run(code).stdout.strip()
+    if own == "None":
+        pytest.skip("NumPy's BLAS is not an OpenBLAS that names its kernels")
+    assert own in ("Haswell", "SkylakeX", "Zen", "Sandybridge", "Cooperlake",
+                   "SapphireRapids"), own
+    if __import__("platform").machine() not in ("x86_64", "AMD64"):
+        return
+    # a forced set is what it runs (Nehalem's: SSE4.2, which every x86-64 host of this
+    # project's has), NumPy loaded first or not
+    assert _run(code, OPENBLAS_CORETYPE="Nehalem").stdout.split() == ["Nehalem"]
+    assert _run("import numpy; " + code, OPENBLAS_CORETYPE="Nehalem").stdout.split() \
+        == ["Nehalem"]

@@ -72,6 +72,9 @@ OpenBLAS's kernels. On AMD Zen 4 OpenBLAS picks its AVX-512 kernels, which run s
 than its AVX2 ones (5-10% on single-precision products); ``import xpnn`` before NumPy sets
 OPENBLAS_CORETYPE=Haswell on such CPUs, where the user has not set it
 (:data:`blas_coretype` says whether it did; xpnn/_coretype.py has the details and figures).
+On Zen 5 OpenBLAS picks its AVX-512 kernels itself, twice as fast there as its AVX2 ones.
+An OPENBLAS_CORETYPE in the environment always wins; :func:`blas_kernels` says which set
+NumPy's OpenBLAS runs.
 
 Files: ``policy.py`` (the thread count: BLAS control, the load measure, the switches),
 ``pool.py`` (the helper threads and the helpers that split kernels), ``allocator.py``.
@@ -87,7 +90,14 @@ from .pool import chunks, flat_views, parallel, split_flat, split_rows, workers
 
 blas_coretype = _coretype.chosen  # "Haswell" where xpnn chose OpenBLAS's kernels, else None
 
-__all__ = ["allocator_tuned", "blas_coretype", "chunks", "cores", "current_device",
+
+def blas_kernels():
+    """The kernel set NumPy's OpenBLAS runs ("Haswell": AVX2, "SkylakeX": AVX-512, ...), or
+    None where NumPy's BLAS is not an OpenBLAS that says (xpnn/_coretype.py)."""
+    found = policy._Blas.find()
+    return None if found is None else _coretype.corename(found.path)
+
+__all__ = ["allocator_tuned", "blas_coretype", "blas_kernels", "chunks", "cores", "current_device",
            "device_count", "flat_views", "get_num_threads", "is_available", "parallel",
            "set_num_threads", "split_flat", "split_rows", "synchronize", "thread_policy", "tick",
            "workers"]
