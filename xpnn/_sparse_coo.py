@@ -18,6 +18,7 @@ from . import backend as B
 from . import functional as F
 from ._errors import DtypeError, ShapeError
 from ._memory_format import sparse_coo
+from ._sparse_dense import mul_dense
 from ._sparse_print import sparse_repr
 from .autograd import TensorBase, as_tensor
 from .dtypes import DType
@@ -254,10 +255,12 @@ class SparseTensor:
 
     # -- arithmetic ------------------------------------------------------------------------
     def mul(self, other):
-        """Times a number or a 0-d tensor (a sparse result with the same indices)."""
-        if isinstance(other, SparseTensor) or (isinstance(other, TensorBase) and other.ndim):
+        """Times a number or a tensor broadcasting to this size: sparse (_sparse_dense.py)."""
+        if isinstance(other, SparseTensor):
             raise NotImplementedError("SparseTensor.mul: xpnn multiplies a sparse tensor by a "
-                                      "number or a 0-d tensor only")
+                                      "number or a dense tensor only")
+        if isinstance(other, TensorBase) and other.ndim:
+            return mul_dense(self, other)
         if not isinstance(other, (bool, int, float, TensorBase)):
             return NotImplemented
         return SparseTensor(self._i, F.mul(self._v, other), self._size, self._coalesced)

@@ -16,6 +16,7 @@ from . import functional as F
 from .autograd import (TensorBase, as_tensor, is_grad_enabled, is_inference_mode_enabled,
                        no_grad)
 from ._errors import ArgumentError, DtypeError, ShapeError
+from ._sparse_dense import is_sparse_coo
 from .functional import complex as _complex
 from .functional.broadcast import _wrap_int
 from .tensor_views import _refresh_copies, _refresh_views, write_back  # noqa: F401
@@ -189,6 +190,8 @@ class InplaceMethods:
         """self = fn(self, other): recorded through ``fn`` on a recorded tensor, else the
         array's own in-place operator ``iop`` (rebinding where the backend returns a new
         array)."""
+        if is_sparse_coo(other) and op in ("add_", "sub_", "mul_"):
+            other = other.to_dense()  # dense.add_(sparse) stays dense (PyTorch)
         if self.dtype == self.xp.bool:  # bools take bools only (PyTorch), as logical ops
             if not (isinstance(other, (bool, B.np.bool_)) or isinstance(
                     other, TensorBase) and other.dtype == other.xp.bool):
