@@ -9,7 +9,8 @@ fixmatch_semisupervised.py, quantile_dqn.py).
   (NotImplementedError), and a dense Tensor refused a sparse operand in ``+``, ``-``, ``*``
   and the in-place ``add_``/``sub_``/``mul_`` (TypeError from as_tensor). PyTorch's rules
   are now xpnn's (the new xpnn/_sparse_dense.py, used by _sparse_coo.py's
-  ``SparseTensor.mul`` and by tensor_operators.py and tensor_inplace.py): sparse * dense
+  ``SparseTensor.mul``, by functional/elementwise.py's add/sub/mul, which the operators and
+  ``torch.add(d, s)``, ``d.mul(s)`` reach, and by tensor_inplace.py): sparse * dense
   and dense * sparse are sparse, with the sparse operand's indices and its values times the
   dense tensor (broadcast to the sparse size) read at them; dense +/- sparse and the
   in-place forms are dense; sparse + dense stays refused. Differentiable in the values and
@@ -107,6 +108,23 @@ def test_dense_plus_minus_sparse_as_pytorch(backend):
     np.testing.assert_allclose(to_np(d), a + ts.to_dense().numpy(), rtol=1e-12)
     with pytest.raises(RuntimeError):
         s + dense(xpnn, a)
+    # the function and method spellings (F.add/sub/mul take a sparse second operand)
+    spelled = [
+        lambda lib, d, sp: lib.add(d, sp),
+        lambda lib, d, sp: lib.add(d, sp, alpha=2.0),
+        lambda lib, d, sp: d.add(sp),
+        lambda lib, d, sp: lib.sub(d, sp),
+        lambda lib, d, sp: d.sub(sp, alpha=0.5),
+    ]
+    for case in spelled:
+        got, want = case(xpnn, dense(xpnn, a), s), case(torch, dense(torch, a), ts)
+        assert not got.is_sparse and not want.is_sparse
+        np.testing.assert_allclose(to_np(got), want.numpy(), rtol=1e-12)
+    for case in (lambda lib, d, sp: lib.mul(d, sp), lambda lib, d, sp: d.mul(sp)):
+        got, want = case(xpnn, dense(xpnn, a), s), case(torch, dense(torch, a), ts)
+        assert got.is_sparse and want.is_sparse
+        np.testing.assert_allclose(to_np(got.to_dense()), want.to_dense().numpy(),
+                                   rtol=1e-12)
     with pytest.raises(RuntimeError):
         ts + dense(torch, a)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from . import functional as F
 from ._errors import DtypeError
 from .autograd import as_tensor
-from ._sparse_dense import is_sparse_coo
 from .functional.broadcast import _wrap_int
 
 
@@ -20,24 +19,18 @@ class OperatorMethods:
         return id(self)
 
     def __add__(self, other):
-        if is_sparse_coo(other):  # dense + sparse is dense (PyTorch)
-            return F.add(self, other.to_dense())
         return F.add(self, other)
 
     def __radd__(self, other):
         return F.add(other, self)
 
     def __sub__(self, other):
-        if is_sparse_coo(other):
-            return F.sub(self, other.to_dense())
         return F.sub(self, other)
 
     def __rsub__(self, other):
         return F.sub(other, self)
 
     def __mul__(self, other):
-        if is_sparse_coo(other):  # dense * sparse is sparse (PyTorch)
-            return other.mul(self)
         return F.mul(self, other)
 
     def __rmul__(self, other):

@@ -246,8 +246,16 @@ class Maximum(Function):
 
 
 # -- public functions ------------------------------------------------------------------------
+def _sparse(x):
+    """Whether ``x`` is a sparse COO tensor (xpnn/_sparse_coo.py; not a Tensor): dense +/-
+    sparse is dense and dense * sparse sparse, as in PyTorch (xpnn/_sparse_dense.py)."""
+    return not isinstance(x, TensorBase) and hasattr(x, "_sparse_matmul")
+
+
 def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting. Two bools add as "or" (PyTorch)."""
+    if _sparse(other):
+        other = other.to_dense()
     a, b = promote(input, other, "add")
     _check_alpha("add", a, alpha)
     if a.dtype == a.xp.bool and b.dtype == a.dtype and alpha in (1, True):
@@ -261,6 +269,8 @@ def sub(input, other, *, alpha=1):
            for v in (input, other)):  # PyTorch refuses a bool on either side
         raise DtypeError("sub: subtraction with a bool tensor or bool is not supported; use "
                          "~ or logical_not to invert a mask, ^ or logical_xor for two")
+    if _sparse(other):
+        other = other.to_dense()
     a, b = promote(input, other, "sub")
     _check_alpha("sub", a, alpha)
     return Sub.apply(a, b, alpha=alpha)
@@ -271,6 +281,8 @@ subtract = sub
 
 def mul(input, other):
     """input * other, broadcasting. Two bools multiply as "and" (PyTorch)."""
+    if _sparse(other) and isinstance(input, TensorBase):
+        return other.mul(input)
     a, b = promote(input, other, "mul")
     if a.dtype == a.xp.bool and b.dtype == a.dtype:
         return logical_and(a, b)  # the Array API multiplies numbers only
