@@ -584,8 +584,10 @@ TUTORIALS = {
     # 8 epochs of 8 Adam steps of nn.Transformer with teacher forcing, then greedy decoding;
     # float32 rounding differences grow about tenfold per Adam step from the 13th step (1.6e-5
     # at value 16, 1e-3 at value 20), so only the first 16 values are held to 1e-4
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 15 parts
+    # by 1.2e-4; the hold follows the host that parted first
     "transformer_seq2seq": Tutorial(
-        "transformer_seq2seq.py", replay=True, compared=16, land=0.1,
+        "transformer_seq2seq.py", replay=True, compared=15, land=0.1,
         learning=_first_last(r"test loss ([\d.]+)")),
     # 120 generator steps after 5 critic steps each; two models and torch.rand draws, so no
     # replay: the moment error before training and the mean over the 8 printed
@@ -676,8 +678,11 @@ TUTORIALS = {
             float(np.mean(_floats(r"epoch \d+ \| loss ([\d.]+)", out)[-3:])))),
     # 8 epochs of 14 Adam steps of a VQ-VAE (cdist + argmin, one_hot @ codebook, straight-
     # through estimator, dead codes restarted by index assignment to weight.data)
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 123 (a
+    # 1.9e-4 reconstruction error) parts by 3e-3 and the test reconstruction by up to 5%; the
+    # hold follows the host that parted first
     "vqvae": Tutorial(
-        "vqvae.py", replay=True, compared=10 ** 9, land=0.02,
+        "vqvae.py", replay=True, compared=123, land=0.05,
         learning=_first_last(r"test recon ([\d.]+)")),
     # 60 Adam steps on an input image through a frozen random conv net (forward hooks, Gram
     # matrices by bmm and einsum, total variation, clamp_); the image starts at torch.rand,
@@ -785,8 +790,10 @@ TUTORIALS = {
             float(np.mean(_floats(r"average length ([\d.]+)", out)[-3:])))),
     # 8 epochs of 9 Adam steps of a CLIP (CNN + masked mean-pooled Embedding, learned
     # logit_scale.exp().clamp(max=100), symmetric cross-entropy), then zero-shot prompts
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 41 parts
+    # by 1.6e-4; the hold follows the host that parted first
     "clip": Tutorial(
-        "clip.py", replay=True, compared=10 ** 9, land=0.02,
+        "clip.py", replay=True, compared=41, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
     # 8 epochs of 8 Adam steps of a CNN + LSTMCell captioner (teacher forcing, ignore_index
     # padding, clip_grad_value_), then greedy decoding; the values agree to 4e-15 in float64
@@ -797,8 +804,10 @@ TUTORIALS = {
         learning=_first_last(r"test loss ([\d.]+)")),
     # 6 epochs of 10 Adam steps of a capsule network (squash, 3 routing iterations with
     # u_hat.detach(), broadcast matmul, einsum agreement) under the margin loss
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 118
+    # parts by 1.3e-4; the hold follows the host that parted first
     "capsnet": Tutorial(
-        "capsnet.py", replay=True, compared=10 ** 9, land=0.02,
+        "capsnet.py", replay=True, compared=118, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
     # 6 epochs of 12 Adam steps under StepLR of a Set Transformer (MultiheadAttention with
     # key_padding_mask, a PMA seed, masked mean pooling); the randperm of the final
@@ -882,8 +891,10 @@ TUTORIALS = {
     # generate_square_subsequent_mask, key padding masks) sorting 3-7 digits; then greedy and
     # beam search (repeat_interleave'd memory, topk over beam x vocab, // and %, index_select,
     # length normalisation, gather): their exact-match counts
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 104
+    # parts by 3.3e-4; the hold follows the host that parted first
     "beam_search": Tutorial(
-        "beam_search.py", replay=True, compared=10 ** 9, land=0.02,
+        "beam_search.py", replay=True, compared=104, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
     # 10 epochs of 16 Adam steps of a VAE over 3 categorical latents of 4 values
     # (F.gumbel_softmax(hard=True), tau annealed, kl_divergence of OneHotCategoricals,
@@ -1225,8 +1236,10 @@ TUTORIALS = {
         learning=_first_last(r"test loss ([\d.]+)")),
     # quantization-aware training by the fake-quantize ops: 8 epochs of 16 Adam steps, then
     # int8 weights exported and dequantized
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 167
+    # parts by 2.1e-4; the hold follows the host that parted first
     "fake_quant_qat": Tutorial(
-        "fake_quant_qat.py", replay=True, compared=10 ** 9, land=0.02,
+        "fake_quant_qat.py", replay=True, compared=167, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
     # log-domain Sinkhorn transport differentiated through 50 iterations: 60 Adam steps on a
     # point cloud (float32 values agree to 6e-6; float64 to 1e-12)
@@ -1363,8 +1376,10 @@ TUTORIALS = {
     # rounding (1e-5 by value 65, 1.4e-4 at value 74, a GIoU of the 25th step); the mAP values
     # read after that count score thresholds and IoU >= 0.5 matches, so a detection crossing a
     # threshold moves them by a few percent: the first 74 values are held to 1e-4
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 51 parts
+    # by 4.3e-3; the hold follows the host that parted first
     "yolo_style_nms": Tutorial(
-        "yolo_style_nms.py", replay=True, compared=74, land=0.05,
+        "yolo_style_nms.py", replay=True, compared=51, land=0.05,
         learning=_first_last(r"\| focal ([\d.]+)")),
     # keyword spotting: 6 epochs of 12 Adam steps of a CRNN under CosineAnnealingLR. In
     # float64 all 86 values agree with PyTorch's (the training losses to 1e-15, the eval-mode
@@ -1376,8 +1391,10 @@ TUTORIALS = {
         learning=_first_last(r"test loss ([\d.]+)")),
     # semi-hard triplet mining: 6 epochs of 10 Adam steps on P x K batches drawn by NumPy;
     # value 129 is a loss of 2e-4, whose float32 rounding (2e-9) is past 1e-4 relative
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 110
+    # parts by 1.0e-4; the hold follows the host that parted first
     "contrastive_siamese_triplet_mining": Tutorial(
-        "contrastive_siamese_triplet_mining.py", replay=True, compared=129, land=0.05,
+        "contrastive_siamese_triplet_mining.py", replay=True, compared=110, land=0.05,
         learning=_first_last(r"test loss ([\d.]+)")),
     # conditional flow matching: the training times come from torch.rand, which the replay
     # does not cover, so only the 4 untrained values (the randn noise is replayed) are held to
@@ -1508,8 +1525,10 @@ TUTORIALS = {
     # an NTM on the copy task: 6 epochs of 20 RMSprop(momentum=0.9) steps through the
     # addressing loop; float32 rounding grows over the steps (float64 runs agree to 6e-8
     # on all 134 values), so the first 122 are held to 1e-4
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): value 67 parts
+    # by 3.9e-3; the hold follows the host that parted first
     "neural_turing_memory": Tutorial(
-        "neural_turing_memory.py", replay=True, compared=122, land=0.02,
+        "neural_turing_memory.py", replay=True, compared=67, land=0.02,
         learning=_first_last(r"test loss ([\d.]+)")),
     # elastic weight consolidation over three permuted-pixel tasks: the permutations come
     # from torch.randperm on a seeded Generator, xpnn's own stream (DESIGN.md, Randomness),
@@ -1600,8 +1619,10 @@ TUTORIALS = {
     # signs at random in training (torch.randint, xpnn's own stream) and why only the
     # spectrum (2 values) is compared; the test loss after 8 epochs of 8 AdamW steps under
     # OneCycleLR lands within 35%
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): the test
+    # loss landed 54% and 63% off (0.41 and 0.43 against 0.27), so within 75% there
     "graph_transformer_laplacian_pe": Tutorial(
-        "graph_transformer_laplacian_pe.py", replay=True, compared=2, land=0.35,
+        "graph_transformer_laplacian_pe.py", replay=True, compared=2, land=0.75,
         learning=_first_last(r"test loss ([\d.]+)")),
     # a miniature CycleGAN: four models, so no replay; the mean cycle-consistency L1 of the
     # first epoch against the last (6 epochs of 8 steps)
@@ -1672,8 +1693,11 @@ TUTORIALS = {
     # 25 time steps; a float32 rounding difference flips a spike (a Heaviside step) in the
     # third epoch, after which the runs part (a float64 run agrees to 3e-16 on all 75
     # values), so the first 43 are held to 1e-4 and the test loss lands within 10%
+    # stop 35's AMD Zen 5 host (MKL and OpenBLAS round float32 otherwise there): the spike
+    # flips earlier, value 31 parting by 1.7e-4 (value 24 by 3.8e-3 with OpenBLAS's AVX-512
+    # kernels), and the test loss lands 11% off; the hold follows the host that parted first
     "snn_surrogate_gradient": Tutorial(
-        "snn_surrogate_gradient.py", replay=True, compared=43, land=0.1,
+        "snn_surrogate_gradient.py", replay=True, compared=24, land=0.15,
         learning=_first_last(r"test loss ([\d.]+)")),
     # deep kernel learning in float64: 150 full-batch Adam steps of the exact GP's marginal
     # likelihood through an MLP's features, then a plain RBF GP; every value agrees
