@@ -5,7 +5,9 @@
   sparse tensor's size, as ``torch.mul`` broadcasts it);
 * ``dense + sparse``, ``dense - sparse`` and the in-place ``dense.add_(sparse, alpha=)``,
   ``sub_``, ``mul_``: a dense result, as if the sparse operand were ``to_dense()``
-  (``sparse + dense`` stays refused, as in PyTorch).
+  (``sparse + dense`` stays refused, as in PyTorch). functional/elementwise.py's add, sub
+  and mul (which the operators and the Tensor methods reach) and tensor_inplace.py tell a
+  sparse operand by ``elementwise.is_sparse_coo`` and send it here or make it dense.
 
 A hand-written sparse optimizer step (``p.add_(scale * p.grad, alpha=-lr)`` with an
 ``nn.Embedding(sparse=True)``'s gradient) is made of these. Both go through differentiable
@@ -15,13 +17,6 @@ to the dense operand.
 from __future__ import annotations
 
 from . import functional as F
-from ._memory_format import sparse_coo
-
-
-def is_sparse_coo(x):
-    """Whether ``x`` is one of xpnn's sparse COO tensors (which are not Tensors). The class
-    attribute is read, so a dense Tensor's ``layout`` property is not run on the hot path."""
-    return getattr(type(x), "layout", None) is sparse_coo
 
 
 def mul_dense(s, dense, op="mul"):

@@ -16,8 +16,8 @@ from . import functional as F
 from .autograd import (TensorBase, as_tensor, is_grad_enabled, is_inference_mode_enabled,
                        no_grad)
 from ._errors import ArgumentError, DtypeError, ShapeError
-from ._sparse_dense import is_sparse_coo
 from .functional import complex as _complex
+from .functional.elementwise import is_sparse_coo
 from .functional.broadcast import _wrap_int
 from .tensor_views import _refresh_copies, _refresh_views, write_back  # noqa: F401
 

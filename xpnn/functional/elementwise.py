@@ -246,7 +246,7 @@ class Maximum(Function):
 
 
 # -- public functions ------------------------------------------------------------------------
-def _sparse(x):
+def is_sparse_coo(x):
     """Whether ``x`` is a sparse COO tensor (xpnn/_sparse_coo.py; not a Tensor): dense +/-
     sparse is dense and dense * sparse sparse, as in PyTorch (xpnn/_sparse_dense.py)."""
     return not isinstance(x, TensorBase) and hasattr(x, "_sparse_matmul")
@@ -254,7 +254,7 @@ def _sparse(x):
 
 def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting. Two bools add as "or" (PyTorch)."""
-    if _sparse(other):
+    if is_sparse_coo(other):
         other = other.to_dense()
     a, b = promote(input, other, "add")
     _check_alpha("add", a, alpha)
@@ -269,7 +269,7 @@ def sub(input, other, *, alpha=1):
            for v in (input, other)):  # PyTorch refuses a bool on either side
         raise DtypeError("sub: subtraction with a bool tensor or bool is not supported; use "
                          "~ or logical_not to invert a mask, ^ or logical_xor for two")
-    if _sparse(other):
+    if is_sparse_coo(other):
         other = other.to_dense()
     a, b = promote(input, other, "sub")
     _check_alpha("sub", a, alpha)
@@ -281,7 +281,7 @@ subtract = sub
 
 def mul(input, other):
     """input * other, broadcasting. Two bools multiply as "and" (PyTorch)."""
-    if _sparse(other) and isinstance(input, TensorBase):
+    if is_sparse_coo(other) and isinstance(input, TensorBase):
         return other.mul(input)
     a, b = promote(input, other, "mul")
     if a.dtype == a.xp.bool and b.dtype == a.dtype:
