@@ -94,7 +94,7 @@ blas_coretype = _coretype.chosen  # "Haswell" where xpnn chose OpenBLAS's kernel
 def blas_kernels():
     """The kernel set NumPy's OpenBLAS runs ("Haswell": AVX2, "SkylakeX": AVX-512, ...), or
     None where NumPy's BLAS is not an OpenBLAS that says (xpnn/_coretype.py)."""
-    found = policy._Blas.find()
+    found = policy._policy._blas()  # found once per process, as the thread policy's
     return None if found is None else _coretype.corename(found.path)
 
 __all__ = ["allocator_tuned", "blas_coretype", "blas_kernels", "chunks", "cores", "current_device",
