@@ -19,7 +19,7 @@ from __future__ import annotations
 from . import functional as F
 
 
-def mul_dense(s, dense, op="mul"):
+def mul_dense(s, dense):
     """``s * dense`` for a sparse ``s`` and a dense Tensor that broadcasts to ``s.shape``.
 
     Returns:
@@ -29,11 +29,11 @@ def mul_dense(s, dense, op="mul"):
     """
     size = tuple(s.shape)
     if dense._be is not s._v._be:
-        raise TypeError(f"{op}: a sparse tensor on {s.backend} met a dense one on "
+        raise TypeError(f"mul: a sparse tensor on {s.backend} met a dense one on "
                         f"{dense.backend}; move one with .to(...)")
     shape = tuple(F.broadcast_shapes(tuple(dense.shape), size))
     if shape != size:
-        raise RuntimeError(f"{op}: a sparse tensor of size {list(size)} times a dense one of "
+        raise RuntimeError(f"mul: a sparse tensor of size {list(size)} times a dense one of "
                            f"shape {list(dense.shape)}: the dense operand must broadcast to "
                            "the sparse tensor's size")
     full = F.expand(dense, *size) if tuple(dense.shape) != size else dense

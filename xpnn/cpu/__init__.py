@@ -97,10 +97,11 @@ def blas_kernels():
     found = policy._policy._blas()  # found once per process, as the thread policy's
     return None if found is None else _coretype.corename(found.path)
 
-__all__ = ["allocator_tuned", "blas_coretype", "blas_kernels", "chunks", "cores", "current_device",
-           "device_count", "flat_views", "get_num_threads", "is_available", "parallel",
-           "set_num_threads", "split_flat", "split_rows", "synchronize", "thread_policy", "tick",
-           "workers"]
+
+__all__ = ["allocator_tuned", "blas_coretype", "blas_kernels", "chunks", "cores",
+           "current_device", "device_count", "flat_views", "get_num_threads", "is_available",
+           "parallel", "set_num_threads", "split_flat", "split_rows", "synchronize",
+           "thread_policy", "tick", "workers"]
 
 
 # -- torch.cpu's names, for programs that ask ---------------------------------------------
