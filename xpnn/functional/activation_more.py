@@ -9,7 +9,7 @@ from .. import backend as B
 from ..autograd import Function, as_tensor
 from .broadcast import quiet
 from .first_order import first_order_only, link
-from .._errors import ShapeError
+from .._errors import ArgumentError, ShapeError
 from .activation_base import _in_place, _input, _sigmoid
 from .activation_pointwise import softplus
 from .scalar_args import number_arg
@@ -271,8 +271,8 @@ def hardshrink(input, lambd=0.5):
 def softshrink(input, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
     lambd = _number("softshrink", "lambd", lambd)
-    if lambd < 0:
-        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd!r}")
+    if lambd < 0:  # torch: RuntimeError
+        raise ArgumentError(f"softshrink: lambd must be >= 0, got {lambd!r}")
     return Shrink.apply(_input("softshrink", input, False), lambd=lambd, soft=True)
 
 

@@ -267,8 +267,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Huber loss: quadratic within ``delta`` of the target, linear beyond (weighted as
     mse_loss)."""
-    if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
+    if delta <= 0:  # torch: RuntimeError
+        raise ArgumentError(f"huber_loss: delta must be > 0, got {delta!r}")
     if weight is not None:
         return _weighted(Huber, "huber_loss", input, target, reduction, weight, delta=delta)
     return _pointwise(Huber, "huber_loss", input, target, reduction, delta=delta)

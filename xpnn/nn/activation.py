@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
+from .._errors import ArgumentError
 from . import init as nn_init
 from .module import Module, check_int, new_parameter
 
@@ -256,8 +257,8 @@ class Hardshrink(Module):
 class Softshrink(Hardshrink):
     def __init__(self, lambd=0.5):
         super().__init__(lambd)
-        if self.lambd < 0:
-            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
+        if self.lambd < 0:  # torch raises RuntimeError (at the call)
+            raise ArgumentError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
 
     def forward(self, x):
         return F.softshrink(x, self.lambd)

@@ -83,8 +83,8 @@ class L1Loss(_Loss):
 class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
-        if delta <= 0:
-            raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
+        if delta <= 0:  # torch: RuntimeError (at the call)
+            raise ArgumentError(f"HuberLoss: delta must be > 0, got {delta!r}")
         self.delta = float(delta)
 
     def forward(self, input, target):
