@@ -230,7 +230,8 @@ def _bad(name):
     return {
         "mode": lambda: F.grid_sample(x, g, mode="cubic", align_corners=False),
         "padding": lambda: F.grid_sample(x, g, padding_mode="wrap", align_corners=False),
-        "bicubic": lambda: F.grid_sample(x, g, mode="bicubic", align_corners=False),
+        "bicubic": lambda: F.grid_sample(xpnn.zeros(2, 3, 2, 4, 5), xpnn.zeros(2, 3, 3, 3, 3),
+                                         mode="bicubic", align_corners=False),
         "grid_dims": lambda: F.grid_sample(x, xpnn.zeros(2, 3, 2), align_corners=False),
         "input_dims": lambda: F.grid_sample(xpnn.zeros(3, 4, 5), g, align_corners=False),
         "batch": lambda: F.grid_sample(x, xpnn.zeros(1, 3, 3, 2), align_corners=False),
@@ -252,7 +253,7 @@ def _bad(name):
 
 BAD = [("mode", ValueError, r"grid_sample: expected mode .*got: 'cubic'"),
        ("padding", ValueError, r"grid_sample: expected padding_mode .*got: 'wrap'"),
-       ("bicubic", NotImplementedError, r"grid_sample: mode='bicubic'"),
+       ("bicubic", RuntimeError, r"bicubic interpolation only supports 4D input"),
        ("grid_dims", RuntimeError, r"grid_sample: .*grid of shape xpnn.Size\(\[2, 3, 2\]\)"),
        ("input_dims", RuntimeError, r"grid_sample: expected 4-D or 5-D input .*xpnn.Size\(\[3, 4, 5\]\)"),
        ("batch", RuntimeError, r"grid_sample: .*same batch size.*xpnn.Size\(\[1, 3, 3, 2\]\)"),

@@ -14,6 +14,10 @@ from .grad_mode import _mode, is_grad_enabled
 from .tensor_base import TensorBase
 
 _tracer = None   # an exporter (xpnn.onnx) sets a recorder of every op call here; None: free
+# the (pack_hook, unpack_hook) pairs of the active autograd.graph.saved_tensors_hooks,
+# innermost last (graph.py pushes and pops them); empty: nothing packed, one read per node
+_saved_hooks = []
+_saved_hooks_disabled = None  # disable_saved_tensors_hooks' message while it is active
 
 
 ALL = "all"
@@ -140,6 +144,8 @@ class Function:
             # non-leaf input to a new node (see Tensor._become)
             fn.edges = [(t._node, t._idx) for t in inputs]
             _remember_versions(fn, cls, inputs, outs)
+            if _saved_hooks:
+                _pack_saved(fn, inputs)
         return outs
 
     # -- PyTorch-style context --------------------------------------------------------
@@ -150,12 +156,24 @@ class Function:
                                 f"argument {i} is of type {type(t).__name__}")
         if _gm.inference_seen and self.__dict__.get("record"):
             _refuse_inference(type(self), tensors)
-        self._saved = tuple(tensors)
         self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
+        if _saved_hooks and self.__dict__.get("record"):
+            # saved_tensors_hooks: keep what pack_hook made and the version cells alone
+            unpack = _saved_hooks[-1][1]
+            self._saved_packed = (unpack, tuple(
+                None if t is None else (_call_pack(t), t._vc) for t in tensors))
+            return
+        self._saved = tuple(tensors)
 
     @property
     def saved_tensors(self):
         saved = self.__dict__.get("_saved")
+        if saved is None and "_saved_packed" in self.__dict__:
+            unpack, packed = self._saved_packed
+            for p, v in zip(packed, self._saved_versions):
+                if p is not None and p[1][0] != v:
+                    _raise_modified(type(self).__name__, (), p[1][0], v)
+            return tuple(None if p is None else _call_unpack(unpack, p[0]) for p in packed)
         if saved is None:
             if "_saved_versions" in self.__dict__ or "inputs" not in self.__dict__:
                 raise RuntimeError(f"{type(self).__name__}: saved_tensors was already freed "
@@ -216,6 +234,84 @@ def _remember_versions(fn, cls, inputs, outs):
     if cls.saves_output:
         versions += [(o._vc, 0, o.shape) for o in (outs if type(outs) is tuple else (outs,))]
     fn.versions = versions
+
+
+# -- saved_tensors_hooks (autograd/graph.py) ------------------------------------------------
+_APPLY_KEPT = frozenset(("be", "xp", "record", "needs", "inputs", "edges", "versions",
+                         "out_meta"))
+
+
+def _call_pack(tensor):
+    """The innermost pack_hook on ``tensor``, with the hooks off while it runs (what it
+    computes saves nothing through them)."""
+    global _saved_hooks
+    hooks, _saved_hooks = _saved_hooks, []
+    try:
+        return hooks[-1][0](tensor)
+    finally:
+        _saved_hooks = hooks
+
+
+def _call_unpack(unpack, packed):
+    """``unpack(packed)``, which must give back a Tensor."""
+    out = unpack(packed)
+    if not isinstance(out, TensorBase):
+        raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got "
+                        f"result of type {type(out).__name__}")
+    return out
+
+
+def _pack_saved(fn, inputs):
+    """Put the arrays an xpnn-style node kept for its backward (its attributes, or the
+    arrays in a tuple or list attribute) through the active pack_hook, and drop them; the
+    node's backward unpacks them first (:class:`_Unpacking`). An array that is an input's
+    is packed as that input tensor, as PyTorch hands pack_hook the saved tensor itself."""
+    d = fn.__dict__
+    kind = type(inputs[0].array)
+    owner = {id(t.array): t for t in inputs}
+
+    def pack(a):
+        t = owner.get(id(a))
+        return _call_pack(t if t is not None else inputs[0]._result(a, fn.be))
+
+    packed = {}
+    for name, v in d.items():
+        if name in _APPLY_KEPT:
+            continue
+        if isinstance(v, kind):
+            packed[name] = (None, pack(v))
+        elif isinstance(v, (tuple, list)) and any(isinstance(e, kind) for e in v):
+            packed[name] = (type(v), [(True, pack(e)) if isinstance(e, kind) else (False, e)
+                                      for e in v])
+    if not packed:
+        return
+    for name in packed:
+        del d[name]
+    d["_packed"] = (_saved_hooks[-1][1], packed)
+    d["backward"] = _Unpacking(fn, "backward")
+    d["placed_grads"] = False  # backward_placed would read the dropped arrays
+    if hasattr(type(fn), "backward_graph"):
+        d["backward_graph"] = _Unpacking(fn, "backward_graph")
+
+
+class _Unpacking:
+    """A packed node's ``backward`` (or ``backward_graph``): its arrays back from the
+    unpack_hook (once per call, as PyTorch unpacks at each use), then the class's method."""
+
+    def __init__(self, fn, method):
+        self.fn, self.method = fn, method
+
+    def __call__(self, *dYs):
+        fn = self.fn
+        d = fn.__dict__
+        unpack, packed = d["_packed"]
+        for name, (seq, p) in packed.items():
+            if seq is None:
+                d[name] = _call_unpack(unpack, p).array
+            else:
+                d[name] = seq(_call_unpack(unpack, e).array if is_packed else e
+                              for is_packed, e in p)
+        return getattr(type(fn), self.method)(fn, *dYs)
 
 
 def _refuse_inference(cls, saved):

@@ -6,10 +6,11 @@ A grid holds normalized positions (x, y[, z]) in [-1, 1], one per output pixel, 
 ``align_corners`` -1 and 1 are the centres of the corner pixels, else their outer edges),
 the padding mode folds it back (border: clamp; reflection: mirror at the edges, then clamp),
 then "bilinear" blends the 2^d neighbours and "nearest" takes the closest one (half to even,
-as PyTorch's nearbyint). Neighbours outside the input read as zeros. The input is gathered
-as rows of an (N * H * W, C) view with ``take``; the backward adds into it with
-:func:`indexing.index_add`. The arithmetic follows PyTorch's CPU kernel step by step, so
-ties and out-of-range positions land where PyTorch's do.
+as PyTorch's nearbyint); "bicubic" (4-D only) is grid_bicubic.py's. Neighbours outside the
+input read as zeros. The input is gathered as rows of an (N * H * W, C) view with ``take``;
+the backward adds into it with :func:`indexing.index_add` (the coordinate helpers are in
+grid_coords.py). The arithmetic follows PyTorch's CPU kernel step by step, so ties and
+out-of-range positions land where PyTorch's do.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import warnings
 from .. import backend as B
 from ..autograd import Function, as_tensor
 from .elementwise import quiet
+from .grid_bicubic import GridSampleBicubic
+from .grid_coords import _corner, _index, fold
 from .indexing import index_add
 from .linalg import matmul
 from .shape import reshape, transpose
@@ -40,11 +43,6 @@ def _corners_flag(align_corners):
     return bool(align_corners)
 
 
-def _clamp(xp, p, hi):
-    """min(max(p, 0), hi) as PyTorch's vector kernel: NaN becomes 0, +inf becomes hi."""
-    return xp.where(p > 0, xp.where(p < hi, p, float(hi)), 0.0)
-
-
 def _source(xp, c, size, padding_mode, align_corners, grad):
     """Pixel coordinate of the normalized coordinate ``c`` along a dim of ``size`` after
     padding (PyTorch's grid_sampler_compute_source_index), and d(pixel)/dc when ``grad``."""
@@ -52,47 +50,8 @@ def _source(xp, c, size, padding_mode, align_corners, grad):
     p = (c + 1) * scale
     if not align_corners:
         p = p - 0.5
-    dp = xp.full_like(p, scale) if grad else None
-    if padding_mode == "reflection":
-        # mirror at -0.5 and size - 0.5 (pixel edges) or 0 and size - 1 (corner centres):
-        # the distance from the low edge modulo one period, folded into the span
-        low, period = (0.0, 2.0 * (size - 1)) if align_corners else (-0.5, 2.0 * size)
-        if period == 0:
-            return xp.zeros_like(p), xp.zeros_like(p) if grad else None
-        a = p - low
-        negative = a < 0
-        a = xp.abs(a)
-        extra = a - xp.floor(a / period) * period
-        back = period - extra
-        flipped = extra > back
-        p = xp.where(flipped, back, extra) + low
-        if grad:
-            dp = xp.where(flipped != negative, -dp, dp)
-    if padding_mode != "zeros":
-        # the borders count as outside for the gradient (PyTorch: clip_coordinates_set_grad)
-        inside = (p > 0) & (p < size - 1)
-        p = _clamp(xp, p, size - 1)
-        if grad:
-            dp = xp.where(inside, dp, 0.0)
-    return p, dp
-
-
-def _index(xp, f, size):
-    """An integer index from a float one; positions far outside are clamped to just outside
-    first, so the cast cannot overflow (NaN too: it reads as outside)."""
-    safe = xp.where(f > -2, xp.where(f < size + 1, f, float(size + 1)), -2.0)
-    return xp.astype(safe, xp.int64)
-
-
-def _corner(xp, base, strides, ids, spatial, w):
-    """(flat row index, inside, weight) of one neighbour; outside ones point at row 0."""
-    inside = None
-    flat = base
-    for i, size, stride in zip(ids, spatial, strides):
-        ok = (i >= 0) & (i < size)
-        inside = ok if inside is None else inside & ok
-        flat = flat + i * stride
-    return xp.where(inside, flat, 0), inside, w
+    return fold(xp, p, size, padding_mode, align_corners,
+                xp.full_like(p, scale) if grad else None)
 
 
 @quiet  # inf - inf of non-finite positions is NaN without a warning, as in PyTorch
@@ -198,14 +157,17 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         input: (N, C, H_in, W_in), or (N, C, D_in, H_in, W_in); floating.
         grid: (N, H_out, W_out, 2) positions (x, y), or (N, D_out, H_out, W_out, 3)
             positions (x, y, z); -1 and 1 are the input's edges; input's dtype.
-        mode: "bilinear" (trilinear on 5-D input) or "nearest" (half to even).
+        mode: "bilinear" (trilinear on 5-D input), "nearest" (half to even) or "bicubic"
+            (4-D input only; PyTorch's cubic convolution with A = -0.75 over 4x4 neighbours,
+            each read through the padding mode).
         padding_mode: what positions outside read: "zeros", "border" (the nearest edge
             value) or "reflection" (mirrored at the edges).
         align_corners: -1 and 1 are the centres of the corner pixels (True) or their outer
             edges (False; None means False with PyTorch's warning).
     Returns:
         (N, C, H_out, W_out) (or (N, C, D_out, H_out, W_out)), input's dtype; differentiable
-        in input and grid ("nearest" gives grid a zero gradient, as PyTorch).
+        in input and grid ("nearest" gives grid a zero gradient, as PyTorch; "bicubic" has
+        no create_graph backward).
     """
     x = as_tensor(input, op="grid_sample")
     g = as_tensor(grid, like=x, op="grid_sample")
@@ -216,9 +178,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError("grid_sample: expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: {padding_mode!r}")
     align_corners = _corners_flag(align_corners)
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in xpnn "
-                                  "(bilinear and nearest are)")
     if x.ndim not in (4, 5) or g.ndim != x.ndim:
         raise RuntimeError("grid_sample: expected 4-D or 5-D input and a grid with the same "
                            f"number of dims, got input of shape {x.shape} and grid of shape "
@@ -239,6 +198,11 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if g.dtype != x.dtype:
         raise RuntimeError(f"grid_sample: expected input and grid to have the same dtype, got "
                            f"input {B.dtype_name(x.dtype)} and grid {B.dtype_name(g.dtype)}")
+    if mode == "bicubic":
+        if x.ndim != 4:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        return GridSampleBicubic.apply(x, g, padding_mode=padding_mode,
+                                       align_corners=align_corners)
     return GridSample.apply(x, g, mode=mode, padding_mode=padding_mode,
                             align_corners=align_corners)
 

@@ -6,6 +6,8 @@ marks positions that may NOT be attended, a float one is added to the scores.
 """
 from __future__ import annotations
 
+import warnings
+
 from .._errors import ShapeError
 from ..autograd import as_tensor
 from .attention import check_mask, scaled_dot_product_attention
@@ -55,6 +57,22 @@ def _blocked_float(m, q):
     return where(m, neg, zero)
 
 
+def same_type_masks(mask, name, other, other_name, q):
+    """PyTorch's deprecation warning where a key padding mask and an attention mask are both
+    given with different dtypes (one bool, one float); the bool one then becomes the float
+    mask it stands for (:func:`_blocked_float`, ``q``'s dtype), as in PyTorch's canonical
+    masks, so that the layers inside see masks of one type and do not warn again. Returns
+    (mask, other), Tensors like ``q`` (or None)."""
+    mask = None if mask is None else as_tensor(mask, like=q, op=name)
+    other = None if other is None else as_tensor(other, like=q, op=other_name)
+    if mask is None or other is None or mask.dtype == other.dtype or \
+            not all(m.dtype == q.xp.bool or m.is_floating_point() for m in (mask, other)):
+        return mask, other  # (a mask of another dtype is refused by the checks after)
+    warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                  "type for both instead.", UserWarning, stacklevel=3)
+    return _blocked_float(mask, q), _blocked_float(other, q)
+
+
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
                                  in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
                                  dropout_p, out_proj_weight, out_proj_bias, training=True,
@@ -89,6 +107,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                            f"(unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
     batched = q.ndim == 3
     same = query is key and key is value
+    key_padding_mask, attn_mask = same_type_masks(key_padding_mask, "key_padding_mask",
+                                                  attn_mask, "attn_mask", q)
     if not batched:
         q, k, v = (unsqueeze(t, 1) for t in (q, k, v))
         if key_padding_mask is not None:

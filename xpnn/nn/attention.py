@@ -14,7 +14,7 @@ from .. import functional as F
 from .._errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from ..functional.attention import check_mask, scaled_dot_product_attention
-from ..functional.mha import multi_head_attention_forward
+from ..functional.mha import multi_head_attention_forward, same_type_masks
 from ..functional.sdpa_backends import SDPBackend, sdpa_kernel  # noqa: F401  torch.nn.attention
 from . import init
 from .dropout import Dropout
@@ -152,6 +152,8 @@ class MultiheadAttention(Module):
             raise DtypeError(f"{name}: input dtype {q.dtype} differs from the weights' dtype "
                              f"{self.out_proj.weight.dtype}")
         batched = q.ndim == 3
+        key_padding_mask, attn_mask = same_type_masks(key_padding_mask, "key_padding_mask",
+                                                      attn_mask, "attn_mask", q)
         if self.bias_k is not None or self.add_zero_attn:
             return self._forward_extra_keys(q, k, v, key_padding_mask, need_weights,
                                             attn_mask, average_attn_weights, is_causal)

@@ -16,6 +16,7 @@ from .. import functional as F
 from .._errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from . import init
+from ..functional.mha import same_type_masks
 from .attention import MultiheadAttention, _ShapeAssert
 from .dropout import Dropout
 from .linear import Linear
@@ -107,6 +108,8 @@ class TransformerEncoderLayer(_Block):
         (S,) unbatched); is_causal: with no src_mask, mask future positions. Returns a
         Tensor shaped like src."""
         x = _check_rank("TransformerEncoderLayer", "src", as_input(src))
+        src_key_padding_mask, src_mask = same_type_masks(
+            src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask", x)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))
@@ -186,7 +189,9 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         """Args as TransformerEncoderLayer.forward (``mask`` is src_mask)."""
-        x = src
+        x = as_input(src)
+        src_key_padding_mask, mask = same_type_masks(src_key_padding_mask,
+                                                     "src_key_padding_mask", mask, "mask", x)
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=bool(is_causal))
