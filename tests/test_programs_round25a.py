@@ -279,3 +279,20 @@ def test_mismatched_mask_types_warn_as_pytorch(backend, case):
     none, out_floats = _mask_warnings(xpnn, case, floats=True)
     assert none == []
     np.testing.assert_allclose(to_np(out), to_np(out_floats), rtol=1e-6, atol=1e-6)
+
+
+def test_save_on_cpu_keeps_gradients(backend):
+    """autograd.graph.save_on_cpu (saved_tensors_hooks moving saved tensors to the CPU and
+    back): the same gradients as the plain run and as PyTorch's, on the parameters'
+    device."""
+    arrays = _mlp_data(3)
+    _, plain = _grads(xpnn, arrays)
+    x, w1, b1, w2 = [xpnn.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+    with xpnn.autograd.graph.save_on_cpu(pin_memory=False):
+        loss = _mlp_loss(xpnn, x, w1, b1, w2)
+    loss.backward()
+    _, want = _grads(torch, arrays)
+    for p, same, theirs in zip((w1, b1, w2), plain, want):
+        assert p.grad.device == p.device
+        np.testing.assert_array_equal(to_np(p.grad), to_np(same))
+        np.testing.assert_allclose(to_np(p.grad), theirs.numpy(), rtol=1e-5, atol=1e-6)

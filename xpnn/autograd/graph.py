@@ -1,6 +1,6 @@
 """torch.autograd.graph: hooks on the tensors a graph saves for its backward.
 
-``saved_tensors_hooks(pack_hook, unpack_hook)`` is PyTorch's: while the context is active,
+``saved_tensors_hooks(pack_hook, unpack_hook)`` is PyTorch's (``save_on_cpu`` one use of it): while the context is active,
 every tensor a recorded op saves for its backward goes through ``pack_hook`` when it is
 saved, and what ``pack_hook`` returned goes through ``unpack_hook`` when backward needs the
 tensor (which must give back a tensor of the same shape). Offloading activations, or
@@ -40,6 +40,30 @@ class saved_tensors_hooks:
     def __exit__(self, *exc):
         _fb._saved_hooks.pop()
         return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Context manager: the tensors saved for backward wait on the CPU, moved there when
+    saved and back to their device when backward reads them (PyTorch's way to spend
+    transfers on saving accelerator memory; tensors already on the CPU stay as they are).
+
+    Args:
+        pin_memory: accepted for PyTorch's signature (xpnn copies to ordinary host memory).
+        device_type: accepted for PyTorch's signature (every device's tensors move).
+    """
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        self.pin_memory, self.device_type = bool(pin_memory), device_type
+        super().__init__(_to_cpu, _back)
+
+
+def _to_cpu(tensor):
+    return tensor.device, tensor.to("cpu")
+
+
+def _back(packed):
+    device, tensor = packed
+    return tensor.to(device)
 
 
 class disable_saved_tensors_hooks:
