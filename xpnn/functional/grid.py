@@ -22,7 +22,7 @@ from .. import backend as B
 from ..autograd import Function, as_tensor
 from .elementwise import quiet
 from .grid_bicubic import GridSampleBicubic
-from .grid_coords import _corner, _index, fold
+from .grid_coords import _corner, _index, fold, unnormalize
 from .indexing import index_add
 from .linalg import matmul
 from .shape import reshape, transpose
@@ -46,10 +46,7 @@ def _corners_flag(align_corners):
 def _source(xp, c, size, padding_mode, align_corners, grad):
     """Pixel coordinate of the normalized coordinate ``c`` along a dim of ``size`` after
     padding (PyTorch's grid_sampler_compute_source_index), and d(pixel)/dc when ``grad``."""
-    scale = (size - 1) / 2 if align_corners else size / 2
-    p = (c + 1) * scale
-    if not align_corners:
-        p = p - 0.5
+    p, scale = unnormalize(c, size, align_corners)
     return fold(xp, p, size, padding_mode, align_corners,
                 xp.full_like(p, scale) if grad else None)
 

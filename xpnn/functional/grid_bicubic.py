@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function
-from .grid_coords import _corner, _index, fold
+from .grid_coords import _corner, _index, fold, unnormalize
 from .indexing import index_add
 
 A = -0.75
@@ -49,10 +49,7 @@ class GridSampleBicubic(Function):
         base = xp.reshape(xp.broadcast_to(xp.reshape(batch, (n, 1)), (n, per_image)), (-1,))
         scales, fracs, starts = [], [], []
         for comp, size in ((0, w), (1, h)):
-            scale = (size - 1) / 2 if align_corners else size / 2
-            p = (xp.reshape(G[..., comp], (-1,)) + 1) * scale
-            if not align_corners:
-                p = p - 0.5
+            p, scale = unnormalize(xp.reshape(G[..., comp], (-1,)), size, align_corners)
             f = xp.floor(p)
             scales.append(scale)
             fracs.append(p - f)

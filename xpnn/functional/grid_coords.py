@@ -5,6 +5,14 @@ overflow, and a neighbour's flat row index in the gathered input.
 from __future__ import annotations
 
 
+def unnormalize(c, size, align_corners):
+    """(pixel coordinate of the normalized coordinate ``c`` along a dim of ``size``, its
+    slope d(pixel)/dc), before any padding fold (PyTorch's grid_sampler_unnormalize)."""
+    scale = (size - 1) / 2 if align_corners else size / 2
+    p = (c + 1) * scale
+    return (p if align_corners else p - 0.5), scale
+
+
 def _clamp(xp, p, hi):
     """min(max(p, 0), hi) as PyTorch's vector kernel: NaN becomes 0, +inf becomes hi."""
     return xp.where(p > 0, xp.where(p < hi, p, float(hi)), 0.0)
