@@ -132,6 +132,8 @@ from . import jit, multiprocessing, profiler, testing  # torch.jit changes nothi
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .cpu import amp as _cpu_amp  # torch.cpu.amp (xpnn.cuda.amp comes with xpnn.cuda)
 from ._compile import compile
+from . import library  # torch.library: custom ops (xpnn/library.py)
+from .library import ops  # torch.ops.<namespace>.<op>
 from .func import vmap
 from .functional.misc import (adjoint, angle, binomial, chain_matmul, conj, conj_physical,
                               corrcoef, cov, frexp, get_num_interop_threads, histogram, imag,
