@@ -41,6 +41,7 @@ from .engine_graph import (_call_ctx_backward_graph, _deliver_graph_leaf, _graph
 from .function_base import (ALL, AccumulateGrad, Function, _apply_ctx, _ctx_forward, _mixed,
                             _remember_versions)
 from . import graph  # torch.autograd.graph: saved_tensors_hooks
+from . import forward_ad  # torch.autograd.forward_ad: dual tensors over the double-vjp trick
 from .grad_mode import (_GradMode, _mode, enable_grad, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .leaves import _accumulate, _deliver_leaf, _hooked, _Leaves
