@@ -181,8 +181,9 @@ newaxis = None
 
 
 def is_tensor(obj):
-    """True for an xpnn Tensor."""
-    return isinstance(obj, Tensor)
+    """True for an xpnn Tensor or a sparse COO tensor (PyTorch's answer for both; a
+    SparseTensor is not a Tensor subclass, so ``isinstance(s, Tensor)`` stays False)."""
+    return isinstance(obj, (Tensor, sparse.SparseTensor))
 
 
 def is_floating_point(input):

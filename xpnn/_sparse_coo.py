@@ -19,7 +19,9 @@ from . import functional as F
 from ._errors import DtypeError, ShapeError
 from ._memory_format import sparse_coo
 from ._sparse_dense import mul_dense
+from ._sparse_index import SparseIndexOps
 from ._sparse_print import sparse_repr
+from ._sparse_unary import SparseUnaryOps
 from .autograd import TensorBase, as_tensor
 from .dtypes import DType
 from .functional.shape import _axis
@@ -39,13 +41,15 @@ def _unique(xp, key):
     return got.values, xp.astype(xp.reshape(got.inverse_indices, (-1,)), xp.int64)
 
 
-class SparseTensor:
+class SparseTensor(SparseUnaryOps, SparseIndexOps):
     """A sparse COO tensor: ``values[e]`` stored at ``indices[:, e]`` in a tensor of ``size``
     (PyTorch's ``torch.sparse_coo`` layout). Make one with :func:`xpnn.sparse_coo_tensor` or
     ``x.to_sparse()``.
 
     Sparse dims come first, then the dense dims of each value (hybrid tensors); products,
-    softmax and ``t()`` take matrices with no dense dims, as PyTorch's do.
+    softmax and ``t()`` take matrices with no dense dims, as PyTorch's do. The elementwise
+    ops that keep zeros come from SparseUnaryOps (_sparse_unary.py), index_select, ``s[i]``,
+    narrow_copy and cat/stack from SparseIndexOps (_sparse_index.py).
     """
 
     __slots__ = ("_i", "_v", "_size", "_coalesced", "__weakref__")
@@ -219,8 +223,18 @@ class SparseTensor:
     def float(self):
         return self.to(DType("float32"))
 
+    def half(self):
+        return self.to(DType("float16"))
+
     def cpu(self):
         return self.to("cpu")
+
+    def _load_from(self, other):
+        """Take ``other``'s entries in place, on this tensor's backend and dtype (a sparse
+        buffer's ``load_state_dict``, as PyTorch's ``copy_``)."""
+        other = other.to(self._v._be.name, self._v._be.device).to(self.dtype)
+        self._i, self._v = other._i, other._v.detach().clone()
+        self._coalesced = other._coalesced
 
     def type(self, dtype):
         return self.to(dtype)
@@ -266,14 +280,6 @@ class SparseTensor:
         return SparseTensor(self._i, F.mul(self._v, other), self._size, self._coalesced)
 
     __mul__ = __rmul__ = mul
-
-    def __truediv__(self, other):
-        if isinstance(other, SparseTensor) or (isinstance(other, TensorBase) and other.ndim):
-            raise NotImplementedError("SparseTensor.div: xpnn divides a sparse tensor by a "
-                                      "number or a 0-d tensor only")
-        return SparseTensor(self._i, F.div(self._v, other), self._size, self._coalesced)
-
-    div = __truediv__
 
     def __neg__(self):
         return SparseTensor(self._i, F.neg(self._v), self._size, self._coalesced)

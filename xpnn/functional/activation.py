@@ -14,7 +14,7 @@ from .. import cpu
 from .._errors import DtypeError
 from ..autograd import Function, as_tensor
 from .activation_base import _dim, _in_place, _input, _sigmoid
-from .broadcast import quiet
+from .broadcast import is_sparse_coo, quiet
 from .complex_base import refuse_complex
 # the other families live in their own files and are re-exported here, where callers look
 from .activation_more import (GLU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU,
@@ -104,6 +104,8 @@ class Erf(Function):
 
 def erf(input):
     """The error function, as ``torch.erf`` (integers give the default float dtype)."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("erf")
     return Erf.apply(_input("erf", input))
 
 
@@ -318,6 +320,8 @@ def _log_softmax(be, X, axis=-1):
 
 def relu(input, inplace=False):
     """max(x, 0); integers stay integers, as in PyTorch."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("relu")
     if inplace:
         return _in_place(relu, input)
     x = as_tensor(input, op="relu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from .activation_base import _in_place, _input, _sigmoid
-from .broadcast import quiet
+from .broadcast import is_sparse_coo, quiet
 from .first_order import link
 
 
@@ -121,6 +121,8 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def sigmoid(input):
+    if is_sparse_coo(input):  # sparse COO: refused
+        return input._sparse_unary("sigmoid")
     return Sigmoid.apply(_input("sigmoid", input))
 
 
@@ -131,6 +133,8 @@ def silu(input, inplace=False):
 
 
 def tanh(input):
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("tanh")
     return Tanh.apply(_input("tanh", input))
 
 

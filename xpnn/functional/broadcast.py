@@ -166,3 +166,10 @@ def _floating(t, op="this op"):
 def _saved_for(needs):
     """Inputs a product's backward reads: B for dA, A for dB (Mul, Div, MatMul)."""
     return (1,) if not needs[1] else (0,) if not needs[0] else (0, 1)
+
+
+def is_sparse_coo(x):
+    """Whether ``x`` is a sparse COO tensor (xpnn/_sparse_coo.py; not a Tensor): dense +/-
+    sparse is dense and dense * sparse sparse, as in PyTorch (xpnn/_sparse_dense.py); the
+    elementwise ops that keep zeros hand one to its own method (xpnn/_sparse_unary.py)."""
+    return not isinstance(x, TensorBase) and hasattr(x, "_sparse_matmul")

@@ -8,7 +8,8 @@ from .. import backend as B
 from ..autograd import Function, TensorBase, as_tensor, raw
 from .._errors import DtypeError, ShapeError
 from .complex_base import refuse_complex
-from .broadcast import _broadcastable, _cast, promote, unbroadcast, unbroadcast_graph
+from .broadcast import (_broadcastable, _cast, is_sparse_coo, promote, unbroadcast,
+                        unbroadcast_graph)
 
 
 class Where(Function):
@@ -133,6 +134,8 @@ logical_xor = _compare("logical_xor", "xor")
 
 def _predicate(name):
     def pred(input):
+        if is_sparse_coo(input):  # sparse COO
+            return input._sparse_unary(name)
         return Predicate.apply(as_tensor(input, op=name), op=name)
     pred.__name__ = pred.__qualname__ = name
     return pred

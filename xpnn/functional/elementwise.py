@@ -19,7 +19,8 @@ from .complex import conj as conj_t  # Tensors: the recorded backwards (a real o
 from .complex import real as real_t
 from .complex_base import conj, refuse_complex
 from .broadcast import (_broadcastable, _cast, _floating, _kind, _saved_for,  # noqa: F401
-                        promote, promote_float, quiet, unbroadcast, unbroadcast_graph)
+                        is_sparse_coo, promote, promote_float, quiet, unbroadcast,
+                        unbroadcast_graph)
 from .compare import (Compare, Predicate, Where, argwhere, eq, ge, greater,  # noqa: F401
                       greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal,
                       logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, ne,
@@ -246,12 +247,6 @@ class Maximum(Function):
 
 
 # -- public functions ------------------------------------------------------------------------
-def is_sparse_coo(x):
-    """Whether ``x`` is a sparse COO tensor (xpnn/_sparse_coo.py; not a Tensor): dense +/-
-    sparse is dense and dense * sparse sparse, as in PyTorch (xpnn/_sparse_dense.py)."""
-    return not isinstance(x, TensorBase) and hasattr(x, "_sparse_matmul")
-
-
 def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting. Two bools add as "or" (PyTorch)."""
     if is_sparse_coo(other):
@@ -295,6 +290,8 @@ multiply = mul
 def div(input, other, *, rounding_mode=None):
     """input / other; integers divide to the default float dtype (``rounding_mode``
     "trunc" or "floor" keeps them integral, with a zero gradient)."""
+    if is_sparse_coo(input):
+        return input.div(other, rounding_mode=rounding_mode)
     return rounded_div(input, other, rounding_mode)
 
 
@@ -345,6 +342,8 @@ def _int_div(be, A, B, rounding_mode, op):
 
 def pow(input, exponent):
     """input ** exponent; a Python-number exponent takes the one-input path."""
+    if is_sparse_coo(input):
+        return input.pow(exponent)
     if isinstance(input, TensorBase) and isinstance(exponent, (int, float, B.np.number)) \
             and not isinstance(exponent, bool):
         # a NumPy float64 exponent would upcast float32: take the Python number it holds
@@ -377,6 +376,8 @@ def minimum(input, other):
 
 
 def square(input):
+    if is_sparse_coo(input):
+        return input.square()
     x = as_tensor(input, op="square")
     if x.dtype == x.xp.bool:  # PyTorch squares bools as int64
         x = to(x, dtype=x.xp.int64)
@@ -385,6 +386,8 @@ def square(input):
 
 def round(input, decimals=0):
     """Round half to even (as PyTorch), optionally to ``decimals`` places; zero gradient."""
+    if is_sparse_coo(input):
+        return input.round(decimals=decimals)
     x = as_tensor(input, op="round")
     if decimals == 0:
         return _rounding("round")(x)

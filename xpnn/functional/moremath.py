@@ -13,6 +13,7 @@ import math
 from .. import backend as B
 from .._errors import ArgumentError, DtypeError, DtypeNotImplemented, ShapeError
 from ..autograd import Function, TensorBase, as_tensor
+from .broadcast import is_sparse_coo
 from .elementwise import (_floating, check_divisor, clamp, promote, promote_float, quiet,
                           unbroadcast)
 from .graph_math import remainder_graph, unary_graph
@@ -60,6 +61,8 @@ class Unary(Function):
 
 def _unary(name):
     def op(input):
+        if is_sparse_coo(input):  # sparse COO
+            return input._sparse_unary(name)
         return Unary.apply(_floating(as_tensor(input, op=name)), fn=name)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"{name}(x), elementwise, as ``torch.{name}`` (integers give floats)."
@@ -210,6 +213,8 @@ def remainder(input, other):
 def floor_divide(input, other):
     """floor(input / other), as ``torch.floor_divide`` (and ``//``): the values of
     ``div(rounding_mode="floor")``; a backward through it raises, as PyTorch's."""
+    if is_sparse_coo(input):
+        return input.div(other, rounding_mode="floor")  # sparse COO
     refuse_dtypes("floor_divide", ("complex",), input, other)
     return E.rounded_div(input, other, "floor", no_derivative="floor_divide")
 
@@ -281,6 +286,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default the
     dtype's largest and lowest finite values), as ``torch.nan_to_num``; the gradient passes
     where the input was finite."""
+    if is_sparse_coo(input):
+        return input._sparse_unary("nan_to_num", nan, posinf, neginf)
     from .elementwise import where
     x = as_tensor(input, op="nan_to_num")
     for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):

@@ -13,6 +13,7 @@ from .. import backend as B
 from .._errors import DtypeNotImplemented
 from ..autograd import Function, as_tensor
 from .complex_base import refuse_complex
+from .broadcast import is_sparse_coo
 from .elementwise import (_floating, check_divisor, isnan, mul, promote, promote_float,
                           quiet, sign, unbroadcast, where)
 from .fmod_kernels import FMOD, fmod_array, fmod_portable  # noqa: F401
@@ -85,12 +86,16 @@ class Frac(Function):
 
 def frac(input):
     """The fractional part ``x - trunc(x)``, as ``torch.frac`` (floating tensors only)."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("frac")
     return Frac.apply(_float_only("frac", as_tensor(input, op="frac")))
 
 
 def sgn(input):
     """-1, 0 or 1 by the sign of each entry, 0 for NaN, as ``torch.sgn`` of a real tensor
     (zero gradient); z / |z| (0 at 0) of a complex one."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("sgn")
     x = as_tensor(input, op="sgn")
     if x._be.is_complex(x.dtype):  # z / |z|, 0 at 0; differentiable
         r = x.abs()
@@ -181,11 +186,15 @@ def sinc(input):
 
 def deg2rad(input):
     """Degrees to radians, as ``torch.deg2rad`` (integers give the default float dtype)."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("deg2rad")
     return mul(_floating(as_tensor(input, op="deg2rad")), math.pi / 180)
 
 
 def rad2deg(input):
     """Radians to degrees, as ``torch.rad2deg`` (integers give the default float dtype)."""
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("rad2deg")
     return mul(_floating(as_tensor(input, op="rad2deg")), 180 / math.pi)
 
 

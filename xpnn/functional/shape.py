@@ -362,6 +362,14 @@ def tensor_list(op, tensors):
     return list(tensors)
 
 
+def _sparse_in(tensors):
+    """The first sparse COO tensor in a list to join, or None."""
+    if isinstance(tensors, (list, tuple)):
+        return next((t for t in tensors if not isinstance(t, TensorBase)
+                     and hasattr(t, "_sparse_join")), None)
+    return None
+
+
 def _joinable(op, tensors):
     tensors = tensor_list(op, tensors)
     like = next((t for t in tensors if isinstance(t, TensorBase)), None)
@@ -381,6 +389,9 @@ def _joinable(op, tensors):
 
 def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (``concat`` is the Array API name)."""
+    sparse = _sparse_in(tensors)
+    if sparse is not None:  # sparse COO tensors: xpnn/_sparse_index.py
+        return sparse._sparse_join("cat", tensors, dim if axis is None else axis)
     tensors = _joinable("cat", tensors)
     dim = dim if axis is None else axis
     # PyTorch's legacy rule: 1-D empty tensors (torch.tensor([])) join anything, skipped
@@ -407,6 +418,9 @@ concat = concatenate = cat
 
 def stack(tensors, dim=0, *, axis=None):
     """Join tensors of one shape along a new dim."""
+    sparse = _sparse_in(tensors)
+    if sparse is not None:  # sparse COO tensors: xpnn/_sparse_index.py
+        return sparse._sparse_join("stack", tensors, dim if axis is None else axis)
     tensors = _joinable("stack", tensors)
     dim = dim if axis is None else axis
     first = tensors[0].shape

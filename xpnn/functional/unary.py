@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import Function, as_tensor
 from .._errors import DtypeError, DtypeNotImplemented
-from .broadcast import _floating, quiet
+from .broadcast import _floating, is_sparse_coo, quiet
 from .complex import conj as conj_t  # Tensors: the recorded backwards (a real one as is)
 from .compare import where
 from .complex_base import conj, refuse_complex
@@ -212,6 +212,8 @@ class Constant(Function):
 
 # -- public functions ------------------------------------------------------------------------
 def neg(input):
+    if is_sparse_coo(input):  # sparse COO
+        return input._sparse_unary("neg")
     x = as_tensor(input, op="neg")
     if x.dtype == x.xp.bool:
         raise DtypeError("neg: negation of a bool tensor is not supported; use ~ or "
@@ -227,6 +229,8 @@ _COMPLEX_OK = ("exp", "log", "sqrt", "reciprocal", "sin", "cos", "abs")  # conj 
 
 def _unary(cls, name, float_only=True):
     def op(input):
+        if is_sparse_coo(input):  # sparse COO
+            return input._sparse_unary(name)
         x = as_tensor(input, op=name)
         if x._be.is_complex(x.dtype):
             if name not in _COMPLEX_OK:
@@ -255,6 +259,8 @@ exp.__doc__ = "e ** x, elementwise (integers are computed in the default float d
 
 def _rounding(fn):
     def op(input):
+        if is_sparse_coo(input):  # sparse COO
+            return input._sparse_unary(fn)
         x = as_tensor(input, op=fn)
         refuse_complex(fn, x)
         if fn != "sign" and x.dtype == x.xp.bool:  # PyTorch has no bool rounding kernel

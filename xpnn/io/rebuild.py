@@ -75,8 +75,10 @@ class Rebuilder:
         state, tied = ref["state"], ref.get("tied", {})
         if not isinstance(state, dict) or not isinstance(tied, dict):
             raise ValueError("a module's state and tied entries must be objects")
-        arrays = {k: self.dec.array(r) for k, r in state.items()}
-        main = B.backend_of(next(iter(arrays.values()))) if arrays else \
+        arrays = {k: self.dec.value(r) if "$sparse" in r else self.dec.array(r)
+                  for k, r in state.items()}  # a sparse buffer comes back a SparseTensor
+        dense = [a for a in arrays.values() if not getattr(a, "is_sparse", False)]
+        main = B.backend_of(dense[0]) if dense else \
             self.dec.placer.backend(where_of(B.default_backend()))
         from ..nn.module import rebuild_on
         rng = B.host_rng().bit_generator.state  # constructors draw initial weights from it

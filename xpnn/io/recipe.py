@@ -67,6 +67,10 @@ class Recorder:
             self.with_state.add(id(m))
             state, first, tied = {}, {}, {}
             for key, t in m.state_dict(keep_vars=True).items():
+                if getattr(t, "is_sparse", False):  # a sparse buffer: its $sparse JSON
+                    state[key] = self.enc.value(t.detach(), f"{name}.{key}" if name else key,
+                                                key)
+                    continue
                 r = self.enc.tensor(t, f"{name}.{key}" if name else key, shared=False)
                 state[key] = {"$tensor": r["$tensor"], "on": r["on"]}
                 k0 = first.setdefault(id(t), key)

@@ -18,6 +18,9 @@ else is a one-key object tagged with ``$``:
     {"$module": i, ...}               a Module (see recipe.py)
     {"$global": "pkg.mod.name"}       a module-level function or class, resolved on load
                                       only if it is xpnn's own or allowed (safe globals)
+    {"$sparse": [indices, values], "size": [...], "coalesced": b}
+                                      a sparse COO tensor: its two tensors (references
+                                      as above, named "<name>.indices"/"<name>.values")
 
 Host-side code: NumPy is imported here.
 """
@@ -30,12 +33,14 @@ import numpy as np
 
 from .. import backend as B
 from ..autograd import TensorBase
+from .._sparse_build import build
+from .._sparse_coo import SparseTensor
 from ..tensor import Tensor
 from .format import CheckpointError, host_array, to_backend, to_host
 from .safe import Unstorable, global_name
 
 TAGS = ("$tensor", "$float", "$tuple", "$dict", "$odict", "$scalar", "$dtype", "$device",
-        "$module", "$global")
+        "$module", "$global", "$sparse")
 # -- where tensors live ------------------------------------------------------------------------
 def where_of(be):
     """"backend:device" for a Backend ("numpy:cpu", "torch:cuda:0", "cupy:0")."""
@@ -189,6 +194,11 @@ class Encoder:
             return float(obj) if math.isfinite(obj) else {"$float": repr(float(obj))}
         if isinstance(obj, TensorBase) or (B.is_array(obj) and not isinstance(obj, np.generic)):
             return self.tensor(obj, name)
+        if isinstance(obj, SparseTensor):  # its parts, stored as tensors
+            return {"$sparse": [self.tensor(obj._indices(), join(name, "indices")),
+                                self.tensor(obj._values().detach(), join(name, "values"))],
+                    "size": list(obj.shape), "coalesced": obj.is_coalesced(),
+                    "requires_grad": bool(obj.requires_grad)}
         if isinstance(obj, np.generic):
             if obj.dtype.kind not in "biuf":
                 raise Unstorable(where, obj)
@@ -310,11 +320,25 @@ class Decoder:
             return B.DType(val)
         if tag == "$device":
             return B.device(str(val))
+        if tag == "$sparse":
+            return _sparse(self, j, val)
         if self.rebuilder is None:
             raise ValueError(f"{tag} outside a module file")
         if tag == "$module":
             return self.rebuilder.module(j)
         return self.rebuilder.resolve(val)
+
+
+def _sparse(dec, j, val):
+    """A sparse COO tensor from its JSON: indices and values references, size, flags; the
+    parts are checked as ``sparse_coo_tensor`` checks them (indices within the size)."""
+    parts = _list(val)
+    if len(parts) != 2:
+        raise ValueError("$sparse needs [indices, values]")
+    size = [int(n) for n in _list(j["size"])]
+    i, v = (dec.tensor(dict(p, kind="tensor", requires_grad=False)) for p in parts)
+    out = build(i, v, size, is_coalesced=bool(j.get("coalesced", False)))
+    return out.requires_grad_() if j.get("requires_grad") else out
 
 
 def _list(val):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from .. import backend as B
 from ..autograd import is_grad_enabled
+from .._sparse_coo import SparseTensor
 from ..backend_meta import meta_empty
 from ..tensor import Tensor
 from .buffer import Buffer
@@ -38,6 +39,11 @@ class Parameter(Tensor):
             be = B.default_backend()
             data = be.xp.empty((0,), dtype=be.dtype(B.get_default_dtype()), device=be.device)
         inference = False
+        if isinstance(data, SparseTensor):  # PyTorch trains these; xpnn's are dense only
+            raise NotImplementedError("nn.Parameter: a sparse COO tensor cannot be a "
+                                      "Parameter in xpnn; register it as a buffer "
+                                      "(register_buffer), or make the weight dense with "
+                                      ".to_dense()")
         if isinstance(data, Tensor):  # an inference tensor's Parameter is one (PyTorch)
             data, inference = data.array, bool(data._inf)
         super().__init__(data)
@@ -185,7 +191,7 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
             self.register_buffer(name, value, persistent=value.persistent)
             return
         elif name in bufs:
-            if value is not None and not isinstance(value, Tensor):
+            if value is not None and not isinstance(value, (Tensor, SparseTensor)):
                 if not B.is_array(value):
                     raise TypeError(f"cannot assign {type(value).__name__!r} as buffer "
                                     f"{name!r} (Tensor, array or None expected)")
@@ -213,7 +219,7 @@ class Module(_ModuleHooks, _ModuleTraversal, _ModuleState, _ModuleConvert):
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         _check_name(f"{type(self).__name__}.register_buffer", "buffer", name,
                     hasattr(self, name) and name not in self._buffers)
-        if tensor is not None and not isinstance(tensor, Tensor):
+        if tensor is not None and not isinstance(tensor, (Tensor, SparseTensor)):
             if not B.is_array(tensor):
                 raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__!r} "
                                 f"object to buffer {name!r} (Tensor, array or None required)")

@@ -4,6 +4,7 @@ gradients (``zero_grad``, ``requires_grad_``) and ``apply`` (a mixin base of
 from __future__ import annotations
 
 from .. import backend as B
+from .._memory_format import sparse_coo
 from ..backend_meta import COPY_OUT
 from ..autograd import no_grad
 
@@ -42,8 +43,11 @@ class _ModuleConvert:
         mods = self.modules() if recurse else (self,)
         for mod in mods:
             for table in (mod._parameters, mod._buffers):
-                for t in table.values():
-                    if t is None:
+                for name, t in list(table.items()):
+                    if getattr(t, "layout", None) is sparse_coo:  # a sparse buffer: moved
+                        mod._buffers[name] = t.to(device)
+                        object.__setattr__(mod, name, mod._buffers[name])
+                    if t is None or getattr(t, "layout", None) is sparse_coo:
                         continue
                     be, _ = B.resolve_to(t._be, (), {"device": device}, "Module.to_empty")
                     if getattr(type(t), "_lazy_placeholder", False):
@@ -63,7 +67,10 @@ class _ModuleConvert:
                     be, dtype = B.resolve_to(p._be, args, kwargs, "Module.to")
                     yield p, be, dtype, _param_setter(p)
             for name, buf in list(mod._buffers.items()):
-                if buf is not None:
+                if getattr(buf, "layout", None) is sparse_coo:  # a new SparseTensor, as torch
+                    be, dtype = B.resolve_to(buf._v._be, args, kwargs, "Module.to")
+                    yield buf._v, be, dtype, _sparse_setter(mod, name, buf)
+                elif buf is not None:
                     be, dtype = B.resolve_to(buf._be, args, kwargs, "Module.to")
                     yield buf, be, dtype, _param_setter(buf)
 
@@ -142,4 +149,16 @@ def _param_setter(t):
         t._bump()
         if grad is not None:  # the gradient moves along, as in PyTorch
             t.grad = _move(grad.array, be, B.dtype_name(arr.dtype))
+    return set_to
+
+
+def _sparse_setter(mod, name, buf):
+    """Replaces a sparse buffer by one whose values are ``arr`` (indices moved along)."""
+    def set_to(arr, be):
+        i = buf._i
+        if i._be is not be:
+            i = i._result(be.asarray(i.array), be)
+        new = type(buf)(i, buf._v._result(arr, be), buf._size, buf._coalesced)
+        mod._buffers[name] = new
+        object.__setattr__(mod, name, new)
     return set_to

@@ -102,7 +102,7 @@ class _ModuleState:
             out._metadata[prefix[:-1]] = meta
         for name in names:
             value = getattr(self, name)
-            if not isinstance(value, Tensor):
+            if not isinstance(value, Tensor) and not getattr(value, "is_sparse", False):
                 value = Tensor(value)
             out[prefix + name] = value if keep_vars else value.detach()
         if self._has_extra("get_extra_state"):
@@ -231,6 +231,9 @@ class _ModuleState:
                             "uninitialized (a lazy module's placeholder) in the state dict "
                             f"but has shape {tuple(current.shape)} in the model"))
                 continue
+            if getattr(current, "is_sparse", False) or getattr(value, "is_sparse", False):
+                _stage_sparse(key, current, value, staged, bad)  # sparse buffers: copy_
+                continue
             value = value.array if isinstance(value, TensorBase) else value
             if not B.is_array(value):
                 bad.append((StateDictTypeError, f"key {key!r} is a "
@@ -255,7 +258,9 @@ class _ModuleState:
             cls = bad[0][0] if bad else StateDictKeyError
             raise cls(f"load_state_dict into {type(self).__name__}: " + "; ".join(texts))
         for current, arr in staged:
-            if assign:
+            if getattr(current, "is_sparse", False):
+                current._load_from(arr)
+            elif assign:
                 be = B.backend_of(arr)
                 if be is not current._be or arr.dtype != current.array.dtype:
                     current._grad = None  # a gradient of another dtype/device no longer fits
@@ -277,3 +282,19 @@ class _ModuleState:
             raise StateDictKeyError(f"load_state_dict into {type(self).__name__}: missing "
                                     f"keys {missing}, unexpected keys {unexpected}")
         return result
+
+
+def _stage_sparse(key, current, value, staged, bad):
+    """A sparse buffer takes a sparse value of its size (PyTorch's ``copy_``); a dense value
+    for it, or a sparse one for a dense slot, is refused."""
+    if not (getattr(current, "is_sparse", False) and getattr(value, "is_sparse", False)):
+        bad.append((StateDictTypeError, f"key {key!r}: cannot copy a "
+                    f"{'sparse' if getattr(value, 'is_sparse', False) else 'dense'} value "
+                    f"into a {'sparse' if getattr(current, 'is_sparse', False) else 'dense'} "
+                    "tensor of the model (xpnn copies sparse into sparse only)"))
+    elif tuple(value.shape) != tuple(current.shape):
+        bad.append((StateDictShapeError, f"size mismatch for {key}: copying a param with "
+                    f"shape {tuple(value.shape)} from checkpoint, the shape in current model "
+                    f"is {tuple(current.shape)}."))
+    else:
+        staged.append((current, value))

@@ -103,6 +103,10 @@ def collate(batch, be):
     if len(batch) == 0:
         raise EmptyBatchError("default_collate: the batch is empty")
     elem = batch[0]
+    if getattr(elem, "is_sparse", False) is True and not isinstance(elem, TensorBase):
+        raise RuntimeError("Batches of sparse tensors are not currently supported by the "
+                           "default collate_fn; please provide a custom collate_fn to handle "
+                           "them appropriately.")
     if isinstance(elem, (str, bytes)):  # np.str_ too: before the NumPy branches
         return batch  # as it came: a list, or a tuple from a namedtuple/sequence field
     if isinstance(elem, TensorBase):
