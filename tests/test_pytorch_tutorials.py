@@ -1,8 +1,11 @@
-"""Coming from PyTorch, lighter: two hundred and twenty-four tutorial-style PyTorch programs
+"""Coming from PyTorch, lighter: two hundred and twenty-seven tutorial-style PyTorch programs
 run unchanged on xpnn.
 
 Each program in tests/pytorch_programs/tutorials/ is written in plain PyTorch after a
-well-known tutorial or example (DCGAN, point-cloud correspondence weights learned through a
+well-known tutorial or example (DCGAN, Python custom operators by torch.library (a fused SwiGLU
+custom_op on detached tensor math with register_fake and register_autograd(setup_context=),
+a mutating EMA op, opcheck, torch.ops.mylib.<op>.default, a torch.compile evaluation),
+point-cloud correspondence weights learned through a
 differentiable weighted Procrustes step (centring, a cross-covariance,
 linalg.svd(full_matrices=False), a reflection fix by the sign of linalg.det through diag_embed,
 U diag V^T, an alignment loss; an affine fit by linalg.lstsq, a ridge solve by cholesky and
@@ -433,7 +436,12 @@ the load-balancing loss and a logsumexp router z-loss, AdamW) and int8 quantizat
 fake-quantized F.linear, a straight-through quantization-aware fine-tune),
 CutMix and MixUp by tensor ops (Beta(1, 1).sample mixing ratios, randperm partners, a
 randint box pasted by slice assignment into a clone, label-mixed cross-entropy checked
-against soft one-hot targets) beside plain training of a deepcopy'd CNN,
+against soft one-hot targets) a Kipf & Welling GCN whose normalised sparse adjacency
+(sparse_coo_tensor, degrees by torch.sparse.sum(...).to_dense().pow(-0.5)) is a registered
+buffer, trained with Adam and its state dict round-tripped through torch.save, beside plain training of a deepcopy'd CNN,
+forward-mode AD after PyTorch's tutorial (fwAD.make_dual and unpack_dual through a
+function, an nn.Linear and functional_call with dual parameters, checked against
+torch.func.jvp; a PINN trained with Adam on a residual whose u' is a dual tangent),
 a learned wavelet-shrinkage denoiser (a 2-D Haar transform by F.conv2d(stride=2, groups=C)
 on filters held by register_buffer, its inverse by F.conv_transpose2d, two levels,
 learned per-subband soft thresholds by sign * relu, a torch.roll cycle-spinning average,
@@ -590,6 +598,13 @@ _BACKEND_DTYPE = ("xpnn's Tensor.dtype is the backend's dtype (numpy.dtype on Nu
                   "has no .is_floating_point: AttributeError in the teacher's buffer EMA")
 
 TUTORIALS = {
+    # PyTorch's Python custom-operator tutorial: a fused SwiGLU custom_op (register_fake,
+    # register_autograd with setup_context) in a gated MLP, 8 epochs of 12 Adam steps from a
+    # shuffling DataLoader (replayed), a mutating EMA op, opcheck's result dicts, torch.ops
+    # and a torch.compile'd test loss; all values agree; the training loss lands within 5%
+    "custom_op_library": Tutorial(
+        "custom_op_library.py", replay=True, compared=10 ** 9, land=0.05,
+        learning=_first_last(r"train loss ([\d.]+)")),
     # correspondence weights for a differentiable weighted Procrustes step (svd, a det sign
     # fix by diag_embed), 6 epochs of 8 Adam steps from a shuffling DataLoader (replayed),
     # then lstsq and a cholesky / solve_triangular ridge solve; 71 of the 72 values agree
@@ -2126,6 +2141,14 @@ TUTORIALS = {
     "sam_optimizer": Tutorial(
         "sam_optimizer.py", replay=True, compared=10 ** 9, land=0.05,
         learning=_first_last(r"sam epoch \d \| train loss ([\d.]+)")),
+    # a two-layer GCN on a fixed 4-community graph whose renormalised adjacency is a sparse
+    # COO buffer (register_buffer, sparse.mm, sparse.sum(...).to_dense().pow(-0.5), sparse *
+    # dense): 60 Adam steps, the state dict saved with torch.save to a BytesIO and loaded
+    # into a fresh model. Replayed (the graph and features draw nothing; the replay reads a
+    # sparse buffer's dense values): every value agrees, the train loss lands within 5%
+    "gcn_sparse_buffer": Tutorial(
+        "gcn_sparse_buffer.py", replay=True, compared=10 ** 9, land=0.05,
+        learning=_first_last(r"train loss ([\d.]+)")),
     # spectral clustering on a learned affinity (cdist Gaussian kernel, normalised
     # Laplacian, eigh in float64, its gradient through the lowest 3 eigenvectors, k-means by
     # argmin): 6 epochs of 8 Adam steps from a shuffling DataLoader (replayed), no other draw.
@@ -2137,6 +2160,14 @@ TUTORIALS = {
     "spectral_clustering_eigh": Tutorial(
         "spectral_clustering_eigh.py", replay=True, compared=214, land=0.05,
         learning=_first_last(r"test pair loss ([\d.]+)")),
+    # forward-mode AD's dual tensors (fwAD.make_dual / unpack_dual): a function of two dual
+    # inputs, an nn.Linear on one, dual parameters through functional_call (checked against
+    # torch.func.jvp), then a PINN for u' = -2 x u whose residual holds u' as the tangent
+    # along a dual input, 8 epochs of 25 Adam steps in float64 (replayed): all values agree;
+    # the test loss lands within 5%
+    "forward_ad_dual_tensors": Tutorial(
+        "forward_ad_dual_tensors.py", replay=True, compared=10 ** 9, land=0.05,
+        learning=_first_last(r"\| test loss ([\d.]+)")),
 }
 
 _RUNS = {}

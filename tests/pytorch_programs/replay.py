@@ -174,7 +174,7 @@ def torch_hooks(run, roots):
         # parameters "_orig_mod.<name>"; xpnn's compile returns the model itself
         module = getattr(module, "_orig_mod", module)
         run.params = {k: v.detach().cpu().numpy().copy() for k, v in module.named_parameters()}
-        run.buffers = {k: v.detach().cpu().numpy().copy() for k, v in module.named_buffers()}
+        run.buffers = {k: _host(v.detach().cpu()) for k, v in module.named_buffers()}
 
     return [mock.patch.object(F, "dropout", dropout),
             mock.patch.object(F, "scaled_dot_product_attention", sdpa),
@@ -260,7 +260,7 @@ def xpnn_hooks(run, recorded, roots):
                 f"  only in xpnn: {sorted(set(names.items()) - set(want.items()))}\n"
                 f"  only in PyTorch: {sorted(set(want.items()) - set(names.items()))}")
         run.params = {k: v.numpy().copy() for k, v in module.named_parameters()}
-        run.buffers = {k: v.numpy().copy() for k, v in module.named_buffers()}
+        run.buffers = {k: _host(v) for k, v in module.named_buffers()}
         module.load_state_dict(recorded.params, strict=False)
 
     return [mock.patch.object(dropout_mod, "dropout_mask", dropout_mask),
@@ -270,3 +270,8 @@ def xpnn_hooks(run, recorded, roots):
             mock.patch.object(sampler_mod.RandomSampler, "_indices", sampler_indices),
             _first_model_hook(xpnn.nn.Module, first_model),
             item_hook(xpnn.Tensor, run, roots)]
+
+
+def _host(t):
+    """A buffer's values as a NumPy copy (a sparse buffer's dense values)."""
+    return (t.to_dense() if t.is_sparse else t).numpy().copy()
