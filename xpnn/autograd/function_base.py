@@ -136,8 +136,6 @@ class Function:
                 fn.out_meta = [(o.shape, o.dtype) for o in out]
         else:
             outs = first._result(out, be, node, 0)
-        if _tracer is not None:
-            _tracer.record(cls, inputs, params, outs)
         if record:
             fn.inputs = inputs
             # where each input's gradient goes, fixed now: an in-place op may later rebind a
@@ -146,6 +144,8 @@ class Function:
             _remember_versions(fn, cls, inputs, outs)
             if _saved_hooks:
                 _pack_saved(fn, inputs)
+        if _tracer is not None:  # after the packing: a recorder may wrap the node's backward
+            _tracer.record(cls, inputs, params, outs)
         return outs
 
     # -- PyTorch-style context --------------------------------------------------------
