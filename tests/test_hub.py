@@ -91,3 +91,9 @@ def test_download_url_to_file_checks_the_prefix(tmp_path):
 def test_hub_code_loading_is_refused(name):
     with pytest.raises(NotImplementedError, match="does not run downloaded code"):
         getattr(xpnn.hub, name)("pytorch/vision", "resnet18")
+
+
+def test_model_zoo_load_url_is_the_hub_download():
+    """torch.utils.model_zoo.load_url, the old spelling, is torch.hub's weight download."""
+    import xpnn.utils.model_zoo as model_zoo
+    assert model_zoo.load_url is xpnn.hub.load_state_dict_from_url
