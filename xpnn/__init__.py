@@ -83,6 +83,7 @@ from . import linalg
 from . import accelerator, backends, cuda, nn, onnx, optim, utils
 from . import distributions, special
 from . import fft  # torch.fft
+from . import export  # torch.export (xpnn/export/)
 from . import sparse  # torch.sparse: COO tensors (xpnn/_sparse_coo.py)
 from .sparse import sparse_coo_tensor, spmm
 from .spectral import istft, stft
