@@ -5,6 +5,11 @@ process. To compare two versions of xpnn, run it in alternating processes:
     python benchmarks/stages.py lstm                 # xpnn
     python benchmarks/stages.py mlp256 --lib torch   # PyTorch, the same model
     PYTHONPATH=/path/to/other/checkout python benchmarks/stages.py cnn   # another xpnn
+    python benchmarks/stages.py lstm --lib torch --no-onednn   # PyTorch without oneDNN
+
+``--no-onednn`` turns PyTorch's oneDNN (mkldnn) kernels off (``torch.backends.mkldnn``), so
+its CPU LSTM runs ATen's own cell loop (MKL products plus elementwise kernels) instead of
+oneDNN's fused RNN primitive: the figure says how much of PyTorch's lead is that kernel.
 """
 import argparse
 import importlib
@@ -22,8 +27,14 @@ def main():
     ap.add_argument("--lib", choices=("xpnn", "torch"), default="xpnn")
     ap.add_argument("--steps", type=int, default=130)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--no-onednn", action="store_true",
+                    help="with --lib torch: turn PyTorch's oneDNN kernels off")
     args = ap.parse_args()
     lib = importlib.import_module(args.lib)
+    if args.no_onednn:
+        if args.lib != "torch":
+            ap.error("--no-onednn applies to --lib torch")
+        lib.backends.mkldnn.enabled = False
     kind, batch = MODELS[args.model]
     model, opt, x, y, loss_fn = build(lib, kind, batch)
     clock, times = time.perf_counter, {k: [] for k in STAGES}
@@ -42,7 +53,8 @@ def main():
         if i >= args.warmup:
             for k, v in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)):
                 times[k].append(v * 1e3)
-    print(f"{args.lib} {args.model} ({args.steps} steps, median ms):",
+    name = args.lib + (" (oneDNN off)" if args.no_onednn else "")
+    print(f"{name} {args.model} ({args.steps} steps, median ms):",
           "  ".join(f"{k} {statistics.median(v):.3f}" for k, v in times.items()),
           f"  [{lib.__file__}]")
 
