@@ -18,14 +18,7 @@ from xpnn import nn
 torch = pytest.importorskip("torch")
 tfwAD = torch.autograd.forward_ad
 
-TOL32 = 100 * np.finfo(np.float32).eps  # float32 results against torch's float32
-TOL64 = 1e-10                           # float64 results against torch's float64
-
-
-def _pair(a, dtype="float32"):
-    """The same data as an xpnn tensor (default backend) and a torch tensor."""
-    a = np.asarray(a, dtype=dtype)
-    return xpnn.tensor(a, dtype=getattr(xpnn, dtype)), torch.tensor(a)
+from test_func import TOL32, TOL64, _pair  # noqa: E402 (torch.func's tests' helpers)
 
 
 def _close(x, t, tol=TOL32):

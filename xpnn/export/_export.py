@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..nn.module import Module
 from ..onnx import trace as OT
+from ..onnx.trace_compare import check_sizes
 from . import _trace
 from ._graph import build
 from ._trace import ExportError
@@ -71,7 +72,7 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
             i, trace = _first_that_runs(mod, args, kwargs, slots, modules, tries)
             extra.append(trace)
             varied.append((sym, base[sym] + grows[i]) if sym else (None, None))
-        checks = _check_sizes(base, varied)
+        checks = check_sizes(base, varied)
         tries = [(lambda at=at: OT.check_inputs(arrays, axes_of, at),
                   f"the Dims at {at} and other input values") for at in checks]
         i, trace = _first_that_runs(mod, args, kwargs, slots, modules, tries)
@@ -141,19 +142,3 @@ def _first_that_runs(mod, args, kwargs, slots, modules, tries):
                       f"(to find which sizes follow the inputs): {type(exc).__name__}: {exc}; "
                       "a model that only takes some sizes on an axis cannot have it dynamic"
                       ) from exc
-
-
-def _check_sizes(base, varied):
-    """Sizes of the check trace, in the order tried: 2n + 1 per Dim, then n + 2d and n - d
-    (d the step of the extra trace), kept at 2 or more."""
-    if not base:
-        return [{}]
-    step = {sym: size - base[sym] for sym, size in varied}
-    near = {sym: [m for m in (n + 2 * step[sym], n - step[sym]) if m >= 2] or [2 * n + 1]
-            for sym, n in base.items()}
-    out = [{sym: 2 * n + 1 for sym, n in base.items()}]
-    for k in range(2):
-        at = {sym: near[sym][min(k, len(near[sym]) - 1)] for sym in base}
-        if at not in out:
-            out.append(at)
-    return out

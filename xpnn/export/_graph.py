@@ -123,18 +123,8 @@ def _live(linked, outputs):
         if s.kind == "node" and s.key[0] not in live:
             live.add(s.key[0])
             ins, params = linked[s.key[0]]
-            stack += ins + _srcs(params)
+            stack += ins + OT.srcs(params)
     return live
-
-
-def _srcs(v):
-    if isinstance(v, OT.Src):
-        return [v]
-    if isinstance(v, (tuple, list)):
-        return [s for x in v for s in _srcs(x)]
-    if isinstance(v, dict):
-        return [s for x in v.values() for s in _srcs(x)]
-    return []
 
 
 # -- replay ----------------------------------------------------------------------------------

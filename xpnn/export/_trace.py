@@ -9,10 +9,8 @@ a dynamic axis: an RNN's zero initial state).
 """
 from __future__ import annotations
 
-from .. import autograd
 from .. import backend as B
 from ..autograd import TensorBase
-from ..autograd import function_base  # owns _tracer, which Function.apply reads
 from ..onnx import trace as OT
 
 
@@ -101,45 +99,16 @@ def flatten(out, leaves):
 def run(model, args, kwargs, slots, arrays, modules):
     """Trace ``model(*args, **kwargs)`` with ``arrays`` in the input ``slots`` (see
     :func:`xpnn.onnx.trace.run`); returns (calls, input arrays, output arrays, out spec)."""
-    if function_base._tracer is not None:
-        raise ExportError("xpnn.export.export: another export or trace is running (exports "
-                          "cannot be nested or run from two threads at once)")
-    inputs = [OT._input_tensor(a) for a in arrays]
-    before = [(t.array, t._vc[0]) for t in inputs]
-    args, kwargs = list(args), dict(kwargs)
-    for slot, t in zip(slots, inputs):
-        head, rest = slot[0], slot[1:]
-        where = args if isinstance(head, int) else kwargs
-        where[head] = OT._placed(where[head], rest, t)
-    stack = []
-    handles = OT._track(model, stack) if modules else []
-    rec = Recorder(modules, None if handles is None else stack)
-    function_base._tracer = rec
-    try:
-        with autograd.enable_grad():
-            out = model(*args, **kwargs)
-    finally:
-        function_base._tracer = None
-        for h in handles or ():
-            h.remove()
-    for i, (t, (arr, version)) in enumerate(zip(inputs, before)):
-        if t._vc[0] != version and t.array is arr:
-            raise ExportError(f"xpnn.export.export: input {i} was changed in place by code "
-                              "that no op recorded; use the out-of-place op")
+    rec, out, inputs = OT.traced(model, args, kwargs, slots, arrays, modules, Recorder,
+                                 "xpnn.export.export", ExportError)
     for c in rec.nodes:
         if getattr(c.cls, "_ctx_style", False):
             raise ExportError(f"xpnn.export.export: the custom autograd.Function "
                               f"{c.cls.__name__} called {c.where} cannot be exported (only "
                               "xpnn's own ops can be replayed and saved)")
-        for t, version in c.versions:
-            if t._vc[0] != version and any(t.array is o for o in c.outs):
-                raise ExportError(
-                    f"xpnn.export.export: the output of {c.cls.__name__} called {c.where} "
-                    "was changed in place by code that no op recorded (under no_grad() or "
-                    "through .array); use the out-of-place op")
     leaves = []
     spec = flatten(out, leaves)
-    return rec.nodes, [a for a, _ in before], leaves, spec
+    return rec.nodes, inputs, leaves, spec
 
 
 class ParamSrc(OT.Src):

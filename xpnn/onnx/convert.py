@@ -76,7 +76,7 @@ class Converter:
             elif s.kind == "node" and s.key[0] not in live:
                 live.add(s.key[0])
                 ins, params = linked[s.key[0]]
-                stack += ins + _srcs(params)
+                stack += ins + T.srcs(params)
         return live, inputs
 
     # -- merging the traces -------------------------------------------------------------
@@ -317,20 +317,10 @@ def _progression(arrays):
     return [x[0].item() for x in flat], step.item()
 
 
-def _srcs(v):
-    if isinstance(v, T.Src):
-        return [v]
-    if isinstance(v, (tuple, list)):
-        return [s for x in v for s in _srcs(x)]
-    if isinstance(v, dict):
-        return [s for x in v.values() for s in _srcs(x)]
-    return []
-
-
 def _unused_input(name, i, linked, tr):
     last = None
     for k, (ins, params) in enumerate(linked):
-        if any(s.kind == "in" and s.key == i for s in ins + _srcs(params)):
+        if any(s.kind == "in" and s.key == i for s in ins + T.srcs(params)):
             last = k
     msg = (f"xpnn.onnx.export: input {name!r} does not reach the outputs through xpnn's ops, "
            "so the exported model would ignore it. ")

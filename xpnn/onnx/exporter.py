@@ -55,7 +55,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         # a check trace at a third size of every dynamic axis, the values negated: twice as
         # long plus one, or, where the model refuses that (a position table, a block size),
         # the nearest sizes not traced yet
-        checks = _check_sizes(base, varied)
+        checks = T.check_sizes(base, varied)
         tries = [(lambda at=at: T.check_inputs(arrays, axes_of, at),
                   f"its dynamic axes at {at} and its inputs negated") for at in checks]
         i, trace = _first_that_runs(model, args, kwargs, slots, modules, tries,
@@ -101,24 +101,6 @@ def _first_that_runs(model, args, kwargs, slots, modules, tries, why, resized):
         if resized else ""
     raise ExportError(f"xpnn.onnx.export: the model failed when traced again with {what} "
                       f"({why}): {type(exc).__name__}: {exc}{hint}") from exc
-
-
-def _check_sizes(base, varied):
-    """The sizes of the check trace, in the order tried: {symbol: 2n + 1}, then for each
-    symbol (traced at n and n + d, d = +-1) n + 2d, then n - d, kept at 2 or more. Three
-    sizes of an axis are enough to catch what is not linear in it (``T // 2``, a host-built
-    triangle); 2n + 1 comes first as it also catches a size capped above n + 1."""
-    if not base:
-        return [{}]
-    step = {sym: size - base[sym] for sym, size in varied}
-    near = {sym: [m for m in (n + 2 * step[sym], n - step[sym]) if m >= 2] or [2 * n + 1]
-            for sym, n in base.items()}
-    out = [{sym: 2 * n + 1 for sym, n in base.items()}]
-    for k in range(2):
-        at = {sym: near[sym][min(k, len(near[sym]) - 1)] for sym in base}
-        if at not in out:
-            out.append(at)
-    return out
 
 
 # -- arguments ------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ from .. import backend as B
 from ..autograd import TensorBase
 from ..tensor import Tensor
 from .errors import ExportError
-from .trace_compare import (Dyn, Mismatch, Sizes, Src, check_inputs, merge,  # noqa: F401
-                            same_array, varied_inputs)
+from .trace_compare import (Dyn, Mismatch, Sizes, Src, check_inputs,  # noqa: F401
+                            check_sizes, merge, same_array, srcs, varied_inputs)
 
 _XPNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -195,9 +195,19 @@ def run(model, args, kwargs, slots, arrays, modules):
         modules: id(module) -> (path, class name), for :class:`Where` (empty for a plain
             function).
     """
+    rec, out, inputs = traced(model, args, kwargs, slots, arrays, modules, Recorder,
+                              "xpnn.onnx.export", ExportError)
+    return Trace(rec.nodes, inputs, [t.array for t in flatten(out)])
+
+
+def traced(model, args, kwargs, slots, arrays, modules, recorder, what, error):
+    """The recording behind :func:`run` (and xpnn.export's): ``model`` called with
+    ``arrays`` in ``slots`` under a ``recorder(modules, stack)`` set as the tracer; refuses
+    (``error``, naming ``what``) a nested trace and in-place writes no op recorded.
+    Returns (the recorder, the model's output, the input arrays)."""
     if function_base._tracer is not None:
-        raise ExportError("xpnn.onnx.export: another export is already tracing (exports "
-                          "cannot be nested or run from two threads at once)")
+        raise error(f"{what}: another export is already tracing (exports cannot be nested "
+                    "or run from two threads at once)")
     inputs = [_input_tensor(a) for a in arrays]
     before = [(t.array, t._vc[0]) for t in inputs]
     args, kwargs = list(args), dict(kwargs)
@@ -207,7 +217,7 @@ def run(model, args, kwargs, slots, arrays, modules):
         where[head] = _placed(where[head], rest, t)
     stack = []
     handles = _track(model, stack) if modules else []
-    rec = Recorder(modules, None if handles is None else stack)
+    rec = recorder(modules, None if handles is None else stack)
     function_base._tracer = rec
     try:
         with autograd.enable_grad():
@@ -218,15 +228,15 @@ def run(model, args, kwargs, slots, arrays, modules):
             h.remove()
     for i, (t, (arr, version)) in enumerate(zip(inputs, before)):
         if t._vc[0] != version and t.array is arr:
-            raise ExportError(f"xpnn.onnx.export: input {i} was changed in place by code that "
-                              "no op recorded (an integer input, or a write under no_grad() "
-                              "or through .array); use the out-of-place op")
+            raise error(f"{what}: input {i} was changed in place by code that no op "
+                        "recorded (an integer input, or a write under no_grad() or through "
+                        ".array); use the out-of-place op")
     for node in rec.nodes:
         for t, version in node.versions:
             if t._vc[0] != version and any(t.array is o for o in node.outs):
-                raise ExportError(
-                    f"xpnn.onnx.export: the output of {node.cls.__name__} called {node.where} "
-                    "was changed in place by code that no op recorded (an in-place op under "
-                    "no_grad(), or a write through .array), so the traced graph would compute "
-                    "something else; use the out-of-place op")
-    return Trace(rec.nodes, [a for a, _ in before], [t.array for t in flatten(out)])
+                raise error(
+                    f"{what}: the output of {node.cls.__name__} called {node.where} was "
+                    "changed in place by code that no op recorded (an in-place op under "
+                    "no_grad(), or a write through .array), so the traced graph would "
+                    "compute something else; use the out-of-place op")
+    return rec, out, [a for a, _ in before]

@@ -181,3 +181,32 @@ def _perturbed(arrays, axes_of, length, scale):
             host = scale(host)
         out.append(be.asarray(np.ascontiguousarray(host), dtype=B.dtype_name(arr.dtype)))
     return out
+
+
+def check_sizes(base, varied):
+    """The sizes of the check trace, in the order tried: {symbol: 2n + 1}, then for each
+    symbol (traced at n and n + d, d = +-1) n + 2d, then n - d, kept at 2 or more. Three
+    sizes of an axis are enough to catch what is not linear in it (``T // 2``, a host-built
+    triangle); 2n + 1 comes first as it also catches a size capped above n + 1."""
+    if not base:
+        return [{}]
+    step = {sym: size - base[sym] for sym, size in varied}
+    near = {sym: [m for m in (n + 2 * step[sym], n - step[sym]) if m >= 2] or [2 * n + 1]
+            for sym, n in base.items()}
+    out = [{sym: 2 * n + 1 for sym, n in base.items()}]
+    for k in range(2):
+        at = {sym: near[sym][min(k, len(near[sym]) - 1)] for sym in base}
+        if at not in out:
+            out.append(at)
+    return out
+
+
+def srcs(v):
+    """The Srcs in an op's params (nested in tuples, lists and dicts)."""
+    if isinstance(v, Src):
+        return [v]
+    if isinstance(v, (tuple, list)):
+        return [s for x in v for s in srcs(x)]
+    if isinstance(v, dict):
+        return [s for x in v.values() for s in srcs(x)]
+    return []
