@@ -129,16 +129,10 @@ def _refuse_buffer_updates(named_b, kept):
 
 
 def _first_that_runs(mod, args, kwargs, slots, modules, tries):
-    failed = None
-    for i, (make, what) in enumerate(tries):
-        try:
-            return i, _trace.run(mod, args, kwargs, slots, make(), modules)
-        except ExportError:
-            raise
-        except Exception as exc:
-            failed = failed or (what, exc)
-    what, exc = failed
-    raise ExportError(f"xpnn.export.export: the forward failed when traced again with {what} "
-                      f"(to find which sizes follow the inputs): {type(exc).__name__}: {exc}; "
-                      "a model that only takes some sizes on an axis cannot have it dynamic"
-                      ) from exc
+    return OT.first_that_runs(
+        lambda arrays: _trace.run(mod, args, kwargs, slots, arrays, modules), tries,
+        ExportError,
+        lambda what, exc: f"xpnn.export.export: the forward failed when traced again with "
+                          f"{what} (to find which sizes follow the inputs): "
+                          f"{type(exc).__name__}: {exc}; a model that only takes some sizes "
+                          "on an axis cannot have it dynamic")

@@ -47,7 +47,8 @@ class _ModuleConvert:
                     if getattr(t, "layout", None) is sparse_coo:  # a sparse buffer: moved
                         mod._buffers[name] = t.to(device)
                         object.__setattr__(mod, name, mod._buffers[name])
-                    if t is None or getattr(t, "layout", None) is sparse_coo:
+                        continue
+                    if t is None:
                         continue
                     be, _ = B.resolve_to(t._be, (), {"device": device}, "Module.to_empty")
                     if getattr(type(t), "_lazy_placeholder", False):

@@ -84,23 +84,16 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
 
 
 def _first_that_runs(model, args, kwargs, slots, modules, tries, why, resized):
-    """(index, trace) of the first of ``tries`` ((make the input arrays, what they are))
-    whose trace runs; an ExportError propagates, and if every try fails the first failure is
-    reported (with a hint on dynamic axes where ``resized``: the tries changed sizes)."""
-    failed = None
-    for i, (make, what) in enumerate(tries):
-        try:
-            return i, T.run(model, args, kwargs, slots, make(), modules)
-        except ExportError:
-            raise
-        except Exception as exc:
-            failed = failed or (what, exc)
-    what, exc = failed
+    """(index, trace) of the first of ``tries`` whose trace runs (:func:`trace.first_that_runs`);
+    if every try fails the first failure is reported (with a hint on dynamic axes where
+    ``resized``: the tries changed sizes)."""
     hint = ("; a model that takes only some sizes on an axis (a U-Net: multiples of its "
             "total stride) cannot have that axis dynamic, export it static") \
         if resized else ""
-    raise ExportError(f"xpnn.onnx.export: the model failed when traced again with {what} "
-                      f"({why}): {type(exc).__name__}: {exc}{hint}") from exc
+    return T.first_that_runs(
+        lambda arrays: T.run(model, args, kwargs, slots, arrays, modules), tries, ExportError,
+        lambda what, exc: f"xpnn.onnx.export: the model failed when traced again with {what} "
+                          f"({why}): {type(exc).__name__}: {exc}{hint}")
 
 
 # -- arguments ------------------------------------------------------------------------------

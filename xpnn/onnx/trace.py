@@ -240,3 +240,19 @@ def traced(model, args, kwargs, slots, arrays, modules, recorder, what, error):
                     "no_grad(), or a write through .array), so the traced graph would "
                     "compute something else; use the out-of-place op")
     return rec, out, [a for a, _ in before]
+
+
+def first_that_runs(trace, tries, error, message):
+    """(index, ``trace(arrays)``) of the first of ``tries`` ((make the input arrays, what
+    they are)) whose trace runs; an ``error`` raised by a trace propagates, and if every try
+    fails, ``error(message(what, exc))`` is raised from the first failure."""
+    failed = None
+    for i, (make, what) in enumerate(tries):
+        try:
+            return i, trace(make())
+        except error:
+            raise
+        except Exception as exc:
+            failed = failed or (what, exc)
+    what, exc = failed
+    raise error(message(what, exc)) from exc
