@@ -225,3 +225,16 @@ def test_save_refuses_unstorable_and_is_atomic(tmp_path):
     buf = io.BytesIO(b"not a zip")
     with pytest.raises(RuntimeError, match="not a program written by"):
         xpnn.export.load(buf)
+
+
+def test_a_forward_refusing_another_size_cannot_have_it_dynamic():
+    """Every re-trace failing (the forward takes one size only) is reported with the first
+    failure, as onnx.export reports it."""
+    class OnlyFour(xpnn.nn.Module):
+        def forward(self, x):
+            if x.shape[0] != 4:
+                raise ValueError("only 4 rows")
+            return x * 2
+    with pytest.raises(RuntimeError, match="traced again with Dim 'n' one longer.*only 4 rows"):
+        xpnn.export.export(OnlyFour(), (xpnn.randn(4, 3),),
+                           dynamic_shapes={"x": {0: xpnn.export.Dim("n")}})
