@@ -130,7 +130,10 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
 
 
 def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True, nondet_tol=0.0, fast_mode=False, seed=0):
+                  gen_non_contig_grad_outputs=False, raise_exception=True, nondet_tol=0.0,
+                  check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+                  check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False, seed=0):
     """Check second derivatives: :func:`gradcheck` of the first-order gradients, taken with
     ``create_graph=True``, w.r.t. the inputs and the output gradients (PyTorch's
     ``gradgradcheck``: those are random float64 tensors unless ``grad_outputs`` is given).
@@ -139,10 +142,25 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3
         fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, fast_mode, seed: as for
             :func:`gradcheck` (float64 inputs).
         grad_outputs: dL/d(output) for each output of ``fn`` (default: random).
+        check_fwd_over_rev, check_rev_over_rev: which second derivatives to check (at least
+            one True, with PyTorch's AssertionErrors for the combinations it refuses); both
+            are the one check of reverse-over-reverse here (no forward mode).
+        gen_non_contig_grad_outputs, check_undefined_grad, check_grad_dtypes,
+            check_batched_grad, masked: PyTorch's extra checks; accepted, not run (arrays
+            here have no memory layout to vary).
     Returns:
         True, or raises GradcheckError naming the worst mismatch.
     """
     from .autograd import grad
+
+    if not (check_fwd_over_rev or check_rev_over_rev):  # PyTorch's AssertionErrors
+        raise AssertionError("gradgradcheck: expected at least one of check_fwd_over_rev or "
+                             "check_rev_over_rev to be True")
+    for flag, name in ((check_undefined_grad, "check_undefined_grad"),
+                       (check_batched_grad, "check_batched_grad")):
+        if flag and not check_rev_over_rev:
+            raise AssertionError(f"gradgradcheck: setting {name}=True requires "
+                                 "check_rev_over_rev to be True")
 
     if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
         inputs = tuple(inputs[0])

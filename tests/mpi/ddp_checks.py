@@ -7,6 +7,7 @@ writes {check name: "ok" | "skip: why" | "rank R: traceback"} to RESULTS.json. O
 runs them all, since starting MPI and importing torch costs more than the checks.
 """
 import contextlib
+import datetime
 import importlib.util
 import io
 import json
@@ -185,6 +186,9 @@ def collectives():
         t = tensor([[r, r], [r, r]], where)
         dist.broadcast(t, src=1)
         assert t.numpy().tolist() == [[1, 1], [1, 1]]
+        t = tensor([r, r], where)
+        dist.broadcast(t, group_src=1)  # PyTorch's rank-in-group spelling
+        assert t.numpy().tolist() == [1, 1]
         parts = [tensor([0.0, 0.0], where) for _ in range(2)]
         dist.all_gather(parts, tensor([r, 10.0 + r], where))
         assert [p.numpy().tolist() for p in parts] == [[0, 10], [1, 11]]
@@ -200,7 +204,17 @@ def collectives():
     lst = ["from", rank()]
     dist.broadcast_object_list(lst, src=0)
     assert lst == ["from", 0]
-    dist.barrier()
+    lst = ["from", rank()]
+    dist.broadcast_object_list(lst, group_src=1)
+    assert lst == ["from", 1]
+    for bad in (dict(src=0, group_src=0), dict()):
+        try:
+            dist.broadcast(tensor([1.0], HOST), **bad)
+        except ValueError as e:
+            assert "src" in str(e)
+        else:
+            raise AssertionError(f"broadcast({bad}) must raise")
+    dist.barrier(timeout=datetime.timedelta(seconds=60))
     try:
         dist.all_reduce(xpnn.tensor([1, 2]), op=dist.ReduceOp.AVG)
     except TypeError as e:

@@ -28,6 +28,7 @@ with their readers: ``engine._anomaly`` (detect_anomaly) and ``function_base._tr
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 from .._errors import ShapeError
 from . import engine as _engine
@@ -67,7 +68,8 @@ def _quiet(roots):
     return first._be.quiet() if isinstance(first, TensorBase) else contextlib.nullcontext()
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
 
     Args:
@@ -76,8 +78,18 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph: keep the graph for another backward.
         create_graph: record the backward itself (higher-order gradients; see
             :func:`_run_graph`); implies ``retain_graph`` unless it is False.
-        inputs: accumulate only into these leaves.
+        grad_variables: PyTorch's deprecated name of ``grad_tensors`` (FutureWarning).
+        inputs: accumulate only into these leaves (a sequence, or a dict of them).
     """
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("backward: `grad_tensors` and `grad_variables` (deprecated) "
+                               "arguments both passed; only use `grad_tensors`")
+        grad_tensors = grad_variables
+    if isinstance(inputs, dict):
+        inputs = list(inputs.values())
     roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     grads = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else \
         [grad_tensors] * len(roots)
@@ -107,16 +119,27 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned instead of accumulated.
 
-    ``is_grads_batched``: each grad_output has a leading batch dim; the result is the
-    gradient for each slice, stacked (a loop of backward passes here, not vmap).
+    ``inputs``: a Tensor, a sequence of them, or a dict of them (the gradients then come
+    back as a dict with the same keys, as in PyTorch 2.13). ``only_inputs``: PyTorch's
+    deprecated flag, ignored (False warns, as PyTorch does). ``is_grads_batched``: each
+    grad_output has a leading batch dim; the result is the gradient for each slice, stacked
+    (a loop of backward passes here, not vmap).
 
     Returns:
         tuple with one Tensor per input (None for an input the outputs do not depend on,
         if ``allow_unused``; zeros with ``materialize_grads``).
     """
+    if isinstance(inputs, dict):
+        got = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph,
+                   True, allow_unused, is_grads_batched, materialize_grads)
+        return dict(zip(inputs.keys(), got))
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please "
+                      "use xpnn.autograd.backward.", FutureWarning, stacklevel=2)
     if materialize_grads and allow_unused is False:
         raise ValueError("grad: allow_unused must be True or left out when "
                          "materialize_grads=True, got allow_unused=False")

@@ -248,7 +248,7 @@ class TensorBase:
             inputs: accumulate only into these leaves (default: every leaf).
         """
         from . import backward  # the entry point, in the package: it imports this module
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
 
 def link_view(base, view, kind, arg):

@@ -220,8 +220,9 @@ def get_backend(group=None):
     return _group("get_backend", group).backend
 
 
-def barrier(group=None, async_op=False, device_ids=None):
-    """Block until every rank reached this call."""
+def barrier(group=None, async_op=False, device_ids=None, timeout=None):
+    """Block until every rank reached this call. ``timeout`` (PyTorch's, a timedelta) is
+    accepted and not applied: MPI's barrier waits without a limit."""
     _group("barrier", group).mpi.barrier()
 
 
@@ -300,8 +301,21 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     return _run(work, finish, async_op)
 
 
-def broadcast(tensor, src, group=None, async_op=False):
-    """Copy ``tensor`` of rank ``src`` into ``tensor`` of every rank, in place."""
+def _source(op, src, group_src):
+    """The source rank from PyTorch's two spellings: ``src`` (a global rank) or
+    ``group_src`` (a rank in the group; the same here, where the group is the world)."""
+    if src is not None and group_src is not None:
+        raise ValueError(f"{op}: can't specify both src and group_src, got {src!r} and "
+                         f"{group_src!r}")
+    if src is None and group_src is None:
+        raise ValueError(f"{op}: either src or group_src must be set")
+    return src if group_src is None else group_src
+
+
+def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
+    """Copy ``tensor`` of rank ``src`` (or ``group_src``) into ``tensor`` of every rank, in
+    place."""
+    src = _source("broadcast", src, group_src)
     g = _group("broadcast", group)
     arr = _array("broadcast", tensor)
     _check_rank("broadcast", "src", src, g)
@@ -362,8 +376,11 @@ def all_gather_object(object_list, obj, group=None):
     object_list[:] = objs
 
 
-def broadcast_object_list(object_list, src=0, group=None, device=None):
-    """Replace ``object_list``'s items on every rank with those of rank ``src``."""
+def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
+    """Replace ``object_list``'s items on every rank with those of rank ``src`` (or
+    ``group_src``: give one of the two; neither means rank 0, as PyTorch's)."""
+    src = _source("broadcast_object_list", 0 if src is None and group_src is None else src,
+                  group_src)
     g = _group("broadcast_object_list", group)
     _check_rank("broadcast_object_list", "src", src, g)
     objs = g.mpi.broadcast_object(list(object_list) if g.rank == src else None, src)

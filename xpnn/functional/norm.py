@@ -112,23 +112,23 @@ class BatchNorm(Function):
 # -- public functions ----------------------------------------------------------------------
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalization (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
 
     Args:
-        x: (N, C), (N, C, L) or (N, C, H, W).
+        input: (N, C), (N, C, L) or (N, C, H, W).
         running_mean, running_var: (C,) arrays or None. In training they are updated in
             place: r = (1 - momentum) r + momentum * batch_stat, with the unbiased batch
-            variance; in eval they normalize x.
+            variance; in eval they normalize the input.
         weight, bias: (C,) or None.
         training: use (and return gradients through) the batch statistics.
         momentum: a float, or a 0-d array (a cumulative average passes 1/batches_seen).
         eps: added to the variance.
     Returns:
-        Tensor shaped like x.
+        Tensor shaped like input.
     """
-    x = as_tensor(x, op="batch_norm")
+    x = as_tensor(input, op="batch_norm")
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]

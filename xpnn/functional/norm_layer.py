@@ -227,17 +227,17 @@ class GroupNorm(Function):
         return (dX,) + _affine_grads_graph(self.needs, self.affine, dY, Xhat, axes)
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization (Ba et al. 2016), as ``torch.nn.functional.layer_norm``.
 
     Args:
-        x: (..., *normalized_shape).
+        input: (..., *normalized_shape).
         normalized_shape: int or tuple, the trailing dims to normalize over.
         weight, bias: normalized_shape, or None.
     Returns:
-        Tensor shaped like x.
+        Tensor shaped like input.
     """
-    x = as_tensor(x, op="layer_norm")
+    x = as_tensor(input, op="layer_norm")
     shape = _trailing("layer_norm", x, normalized_shape)
     k = len(shape)
     args, affine = _affine("layer_norm", x, weight, bias, shape)
@@ -268,17 +268,17 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return RMSNorm.apply(*args, k=k, eps=eps)
 
 
-def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Group normalization (Wu & He 2018), as ``torch.nn.functional.group_norm``.
 
     Args:
-        x: (N, C, *).
+        input: (N, C, *).
         num_groups: divides C.
         weight, bias: (C,) or None.
     Returns:
-        Tensor shaped like x.
+        Tensor shaped like input.
     """
-    x = as_tensor(x, op="group_norm")
+    x = as_tensor(input, op="group_norm")
     if x.ndim < 2:
         raise ShapeError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
     C = x.shape[1]

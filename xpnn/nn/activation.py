@@ -21,8 +21,8 @@ class ReLU(Module):
         super().__init__()
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return F.relu(x)
+    def forward(self, input):
+        return F.relu(input)
 
     def extra_repr(self):
         return _inplace(self.inplace, "")
@@ -33,8 +33,8 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope, self.inplace = float(negative_slope), bool(inplace)
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + _inplace(self.inplace)
@@ -45,8 +45,8 @@ class ELU(Module):
         super().__init__()
         self.alpha, self.inplace = float(alpha), bool(inplace)
 
-    def forward(self, x):
-        return F.elu(x, self.alpha)
+    def forward(self, input):
+        return F.elu(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + _inplace(self.inplace)
@@ -59,8 +59,8 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -71,21 +71,21 @@ class SiLU(Module):
         super().__init__()
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return F.silu(x)
+    def forward(self, input):
+        return F.silu(input)
 
     def extra_repr(self):
         return _inplace(self.inplace, "")
 
 
 class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, input):
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, input):
+        return F.tanh(input)
 
 
 class Softplus(Module):
@@ -95,8 +95,8 @@ class Softplus(Module):
             raise ValueError(f"Softplus: beta must be > 0, got {beta!r}")
         self.beta, self.threshold = beta, threshold  # as given, as PyTorch keeps (and prints) them
 
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -107,16 +107,16 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
-        return F.softmax(x, self.dim)
+    def forward(self, input):
+        return F.softmax(input, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)
 
 
 # -- more activations, with torch.nn's signatures ----------------------------------------------
@@ -149,8 +149,8 @@ class Hardtanh(Module):
                              f"than min_val {min_val!r}")
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val)
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}{_inplace(self.inplace)}"
@@ -173,8 +173,8 @@ class _Plain(Module):
         super().__init__()
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return type(self).fn(x)
+    def forward(self, input):
+        return type(self).fn(input)
 
     def extra_repr(self):
         return _inplace(self.inplace, "")
@@ -197,18 +197,18 @@ class Hardswish(_Plain):
 
 
 class Softsign(Module):
-    def forward(self, x):
-        return F.softsign(x)
+    def forward(self, input):
+        return F.softsign(input)
 
 
 class LogSigmoid(Module):
-    def forward(self, x):
-        return F.logsigmoid(x)
+    def forward(self, input):
+        return F.logsigmoid(input)
 
 
 class Tanhshrink(Module):
-    def forward(self, x):
-        return F.tanhshrink(x)
+    def forward(self, input):
+        return F.tanhshrink(input)
 
 
 class CELU(Module):
@@ -219,8 +219,8 @@ class CELU(Module):
             raise ValueError("CELU: alpha must not be 0")
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return F.celu(x, self.alpha)
+    def forward(self, input):
+        return F.celu(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace(self.inplace)}"
@@ -235,8 +235,8 @@ class Threshold(Module):
         self.value = _num("Threshold", "value", value)
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        return F.threshold(x, self.threshold, self.value)
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
 
     def extra_repr(self):
         return f"threshold={self.threshold}, value={self.value}{_inplace(self.inplace)}"
@@ -247,8 +247,8 @@ class Hardshrink(Module):
         super().__init__()
         self.lambd = _num(type(self).__name__, "lambd", lambd)
 
-    def forward(self, x):
-        return F.hardshrink(x, self.lambd)
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
 
     def extra_repr(self):
         return f"{self.lambd}"
@@ -260,8 +260,8 @@ class Softshrink(Hardshrink):
         if self.lambd < 0:  # torch raises RuntimeError (at the call)
             raise ArgumentError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
 
-    def forward(self, x):
-        return F.softshrink(x, self.lambd)
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
 
 
 class PReLU(Module):
@@ -284,8 +284,8 @@ class PReLU(Module):
     def reset_parameters(self):
         nn_init.constant_(self.weight, self.init)
 
-    def forward(self, x):
-        return F.prelu(x, self.weight)
+    def forward(self, input):
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
@@ -298,8 +298,8 @@ class Softmin(Module):
             raise ValueError(f"Softmin: dim must be an int or None, got {dim!r}")
         self.dim = dim
 
-    def forward(self, x):
-        return F.softmin(x, self.dim)
+    def forward(self, input):
+        return F.softmin(input, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -314,8 +314,8 @@ class GLU(Module):
             raise ValueError(f"GLU: dim must be an int, got {dim!r}")
         self.dim = dim
 
-    def forward(self, x):
-        return F.glu(x, self.dim)
+    def forward(self, input):
+        return F.glu(input, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -332,8 +332,8 @@ class RReLU(Module):
             raise ValueError(f"RReLU: lower bound {lower!r} must be <= upper bound {upper!r}")
         self.lower, self.upper, self.inplace = lower, upper, bool(inplace)
 
-    def forward(self, x):
-        return F.rrelu(x, self.lower, self.upper, self.training)
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
 
     def extra_repr(self):
         return f"lower={self.lower}, upper={self.upper}" + _inplace(self.inplace)
@@ -342,8 +342,8 @@ class RReLU(Module):
 class Softmax2d(Module):
     """Softmax over the channels of (N, C, H, W) or (C, H, W) at every position."""
 
-    def forward(self, x):
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D "
-                             f"(shape {x.shape})")
-        return F.softmax(x, -3)
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             f"(shape {input.shape})")
+        return F.softmax(input, -3)

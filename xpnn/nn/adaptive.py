@@ -101,11 +101,11 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                               f"{' or '.join(shapes[r] for r in ranks)}, got "
                               f"{tuple(x.shape)}")
 
-    def forward(self, input, target):
+    def forward(self, input_, target_):  # PyTorch's argument names
         """(output, loss): each row's log-probability of its target, and their negative
         mean."""
         name = type(self).__name__
-        x, t = input, target
+        x, t = input_, target_
         if t.ndim == 1:
             self._check("forward", x, (2,))
             if x.shape[0] != t.shape[0]:

@@ -300,10 +300,10 @@ class SinusoidalPositionalEncoding(Module):
         self.register_buffer("pe", pe, persistent=False)
         self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
 
-    def forward(self, x):
-        x = as_input(x)
+    def forward(self, input):
+        input = as_input(input)
         pe = self.pe
-        return self.dropout(_add_positions("SinusoidalPositionalEncoding", x, pe,
+        return self.dropout(_add_positions("SinusoidalPositionalEncoding", input, pe,
                                            self.batch_first))
 
 
@@ -320,6 +320,6 @@ class LearnedPositionalEncoding(Module):
         init.normal_(self.weight, 0.0, 0.02)
         self.dropout, self.batch_first = Dropout(dropout), bool(batch_first)
 
-    def forward(self, x):
-        return self.dropout(_add_positions("LearnedPositionalEncoding", as_input(x),
+    def forward(self, input):
+        return self.dropout(_add_positions("LearnedPositionalEncoding", as_input(input),
                                            self.weight, self.batch_first))

@@ -141,10 +141,10 @@ class Conv2d(_Conv):
     Wo)); weight (C_out, C_in/groups, kh, kw).
     """
 
-    def forward(self, x):
-        self._check_input(x)
-        x, padding = self._padded(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+    def forward(self, input):
+        self._check_input(input)
+        input, padding = self._padded(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -157,10 +157,10 @@ class Conv1d(_Conv):
 
     nd = 1
 
-    def forward(self, x):
-        self._check_input(x)
-        x, padding = self._padded(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+    def forward(self, input):
+        self._check_input(input)
+        input, padding = self._padded(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -208,12 +208,12 @@ class ConvTranspose2d(_ConvNd):
                              f"shape {x.shape})")
         return tuple(n - lo for n, lo in zip(size, least))
 
-    def forward(self, x, output_size=None):
+    def forward(self, input, output_size=None):
         """(N, C_in, ...) -> (N, C_out, ...); ``output_size`` picks among the sizes a
         stride > 1 allows (it sets output_padding for this call)."""
-        self._check_input(x)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups,
+        self._check_input(input)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 
 
@@ -222,10 +222,10 @@ class ConvTranspose1d(ConvTranspose2d):
 
     nd = 1
 
-    def forward(self, x, output_size=None):
-        self._check_input(x)
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups,
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 
 
@@ -236,10 +236,10 @@ class Conv3d(_Conv):
 
     nd = 3
 
-    def forward(self, x):
-        self._check_input(x)
-        x, padding = self._padded(x)
-        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+    def forward(self, input):
+        self._check_input(input)
+        input, padding = self._padded(input)
+        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -250,8 +250,8 @@ class ConvTranspose3d(ConvTranspose2d):
 
     nd = 3
 
-    def forward(self, x, output_size=None):
-        self._check_input(x)
-        return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups,
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
                                   self.dilation)

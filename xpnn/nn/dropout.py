@@ -18,8 +18,8 @@ class Dropout(Module):
                              f"{p!r}")
         self.p, self.inplace = float(p), bool(inplace)
 
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -31,46 +31,46 @@ class Dropout2d(Dropout):
     the identity in eval mode. A 3-D input is (N, C, L), with PyTorch's warning (see
     ``F.dropout2d``)."""
 
-    def forward(self, x):
-        if x.ndim not in (3, 4):
+    def forward(self, input):
+        if input.ndim not in (3, 4):
             raise ValueError(f"{self!r}: expected a 4-D input (N, C, H, W) (or a 3-D "
-                             f"(N, C, L)), got shape {x.shape}")
-        return F.dropout2d(x, self.p, self.training)
+                             f"(N, C, L)), got shape {input.shape}")
+        return F.dropout2d(input, self.p, self.training)
 
 
 class Dropout1d(Dropout2d):
     """Zeroes whole channels of (N, C, L) (or unbatched (C, L)) with probability p in
     training mode."""
 
-    def forward(self, x):
-        if x.ndim not in (2, 3):
+    def forward(self, input):
+        if input.ndim not in (2, 3):
             raise ShapeError(f"{self!r}: expected a 3-D input (N, C, L) or a 2-D unbatched "
-                             f"input (C, L), got shape {x.shape}")
-        return F.dropout1d(x, self.p, self.training)
+                             f"input (C, L), got shape {input.shape}")
+        return F.dropout1d(input, self.p, self.training)
 
 
 class Dropout3d(Dropout2d):
     """Zeroes whole channels of (N, C, D, H, W) (or unbatched (C, D, H, W)) with probability
     p in training mode."""
 
-    def forward(self, x):
-        if x.ndim not in (4, 5):
+    def forward(self, input):
+        if input.ndim not in (4, 5):
             raise ShapeError(f"{self!r}: expected a 5-D input (N, C, D, H, W) or a 4-D "
-                             f"unbatched input (C, D, H, W), got shape {x.shape}")
-        return F.dropout3d(x, self.p, self.training)
+                             f"unbatched input (C, D, H, W), got shape {input.shape}")
+        return F.dropout3d(input, self.p, self.training)
 
 
 class AlphaDropout(Dropout):
     """Alpha dropout for SELU networks in training mode (keeps zero mean and unit variance);
     the identity in eval mode."""
 
-    def forward(self, x):
-        return F.alpha_dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
 
 
 class FeatureAlphaDropout(AlphaDropout):
     """Alpha dropout of whole channels of (N, C, ...) in training mode; the identity in eval
     mode."""
 
-    def forward(self, x):
-        return F.feature_alpha_dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

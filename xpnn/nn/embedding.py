@@ -88,12 +88,12 @@ class Embedding(Module):
         emb.weight = Parameter(be.asarray(data, dtype=data.dtype), requires_grad=not freeze)
         return emb
 
-    def forward(self, ids):
+    def forward(self, input):
         """Args: ids, integer Tensor/array of any shape. Returns ids.shape + (D,)."""
-        if isinstance(ids, Tensor):
-            data = ids.array
+        if isinstance(input, Tensor):
+            data = input.array
         else:
-            data = ids
+            data = input
         if B.is_array(data) and not B.backend_of(data).xp.isdtype(data.dtype, "integral"):
             raise DtypeError(f"Embedding: ids must be integers, got dtype {data.dtype} "
                              f"(shape {tuple(data.shape)})")

@@ -22,8 +22,8 @@ class Unflatten(Module):
                              f"may be -1), got {unflattened_size!r}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, x):
-        return F.unflatten(x, self.dim, tuple(self.unflattened_size))
+    def forward(self, input):
+        return F.unflatten(input, self.dim, tuple(self.unflattened_size))
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -15,8 +15,8 @@ class Unfold(Module):
         self.padding, self.stride = padding, stride
         _geometry("Unfold", kernel_size, dilation, padding, stride)  # checked now
 
-    def forward(self, x):
-        return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
@@ -33,8 +33,8 @@ class Fold(Module):
         self.dilation, self.padding, self.stride = dilation, padding, stride
         _geometry("Fold", kernel_size, dilation, padding, stride)  # checked now
 
-    def forward(self, x):
-        return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding,
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
                       self.stride)
 
     def extra_repr(self):

@@ -404,8 +404,8 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 def new_parameter(shape, backend=None, device=None, dtype=None):

@@ -70,10 +70,10 @@ class _NormBase(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, x):
-        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+    def forward(self, input):
+        if input.ndim not in self.ranks or input.shape[1] != self.num_features:
             raise ShapeError(f"{self!r}: expected input {self.dims} with C={self.num_features}"
-                             f", got shape {x.shape}")
+                             f", got shape {input.shape}")
         use_batch = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -83,7 +83,7 @@ class _NormBase(Module):
                 momentum = 1 / xp.astype(self.num_batches_tracked.array,
                                          self.running_mean.dtype)
         track = self.training and self.track_running_stats
-        return F.batch_norm(x, self.running_mean if track or not use_batch else None,
+        return F.batch_norm(input, self.running_mean if track or not use_batch else None,
                             self.running_var if track or not use_batch else None,
                             self.weight, self.bias, use_batch, momentum, self.eps)
 
@@ -142,25 +142,25 @@ class _InstanceNorm(_NormBase):
         self._setup(num_features, eps, momentum, affine, track_running_stats, bias, backend,
                     device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):
         name, k = type(self).__name__, self.spatial
-        if x.ndim not in (k + 1, k + 2):
+        if input.ndim not in (k + 1, k + 2):
             dims = {1: "L", 2: "H, W", 3: "D, H, W"}[k]
             raise ShapeError(f"{self!r}: expected input (N, C, {dims}) or unbatched "
-                             f"(C, {dims}), got shape {x.shape}")
-        unbatched = x.ndim == k + 1
+                             f"(C, {dims}), got shape {input.shape}")
+        unbatched = input.ndim == k + 1
         if unbatched:
-            x = F.unsqueeze(x, 0)
-        if x.shape[1] != self.num_features:
+            input = F.unsqueeze(input, 0)
+        if input.shape[1] != self.num_features:
             if self.affine or self.track_running_stats:
                 raise ShapeError(f"{self!r}: expected input with C={self.num_features} at "
                                  f"dim {0 if unbatched else 1}, got shape "
-                                 f"{x.shape[1:] if unbatched else x.shape}")
-            warnings.warn(f"{name}: input has {x.shape[1]} channels but num_features="
+                                 f"{input.shape[1:] if unbatched else input.shape}")
+            warnings.warn(f"{name}: input has {input.shape[1]} channels but num_features="
                           f"{self.num_features}; num_features is unused with affine=False "
                           "and track_running_stats=False", UserWarning, stacklevel=2)
         use_input_stats = self.training or not self.track_running_stats
-        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+        y = F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             use_input_stats, 0.0 if self.momentum is None else self.momentum,
                             self.eps)
         return F.squeeze(y, 0) if unbatched else y
@@ -223,12 +223,12 @@ class LayerNorm(Module):
         if self.weight is not None:
             init.ones_(self.weight)
 
-    def forward(self, x):
+    def forward(self, input):
         k = len(self.normalized_shape)
-        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
-            raise ShapeError(f"{self!r}: input of shape {x.shape} does not end with "
+        if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
+            raise ShapeError(f"{self!r}: input of shape {input.shape} does not end with "
                              f"{self.normalized_shape}")
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -265,7 +265,7 @@ class RMSNorm(Module):
         if self.weight is not None:
             init.ones_(self.weight)
 
-    def forward(self, x):
+    def forward(self, x):  # PyTorch's RMSNorm names its argument x
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
@@ -300,11 +300,11 @@ class GroupNorm(Module):
         if affine:
             init.ones_(self.weight)
 
-    def forward(self, x):
-        if x.ndim < 2 or x.shape[1] != self.num_channels:
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ShapeError(f"{self!r}: expected input (N, C, ...) with C={self.num_channels}"
-                             f", got shape {x.shape}")
-        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+                             f", got shape {input.shape}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
@@ -324,8 +324,8 @@ class LocalResponseNorm(Module):
         self.size = check_int("LocalResponseNorm", "size", size)
         self.alpha, self.beta, self.k = alpha, beta, k
 
-    def forward(self, x):
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -23,8 +23,8 @@ class _PadNd(Module):
                              f"ints, got {padding!r}")
         self.padding = tuple(padding)
 
-    def forward(self, x):
-        return F.pad(x, self.padding, self.mode)
+    def forward(self, input):
+        return F.pad(input, self.padding, self.mode)
 
     def extra_repr(self):
         return f"{self.padding}"
@@ -37,8 +37,8 @@ class _ConstantPadNd(_PadNd):
             raise ValueError(f"{type(self).__name__}: value must be a number, got {value!r}")
         self.value = value
 
-    def forward(self, x):
-        return F.pad(x, self.padding, "constant", self.value)
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self):
         return f"padding={self.padding}, value={self.value}"

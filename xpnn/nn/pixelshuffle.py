@@ -12,8 +12,8 @@ class PixelShuffle(Module):
         super().__init__()
         self.upscale_factor = check_int("PixelShuffle", "upscale_factor", upscale_factor)
 
-    def forward(self, x):
-        return F.pixel_shuffle(x, self.upscale_factor)
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self):
         return f"upscale_factor={self.upscale_factor}"
@@ -27,8 +27,8 @@ class PixelUnshuffle(Module):
         self.downscale_factor = check_int("PixelUnshuffle", "downscale_factor",
                                           downscale_factor)
 
-    def forward(self, x):
-        return F.pixel_unshuffle(x, self.downscale_factor)
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
@@ -41,8 +41,8 @@ class ChannelShuffle(Module):
         super().__init__()
         self.groups = check_int("ChannelShuffle", "groups", groups)
 
-    def forward(self, x):
-        return F.channel_shuffle(x, self.groups)
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self):
         return f"groups={self.groups}"

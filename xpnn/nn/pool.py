@@ -72,10 +72,10 @@ class MaxPool2d(_Pool):
     def _max_pool_plain(self):  # Sequential may run it before a ReLU (see there)
         return not self.return_indices and type(self).forward is MaxPool2d.forward
 
-    def forward(self, x):
-        self._check_input(x)
+    def forward(self, input):
+        self._check_input(input)
         pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[self.nd]
-        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
                     self.ceil_mode, self.return_indices)
 
 
@@ -109,10 +109,10 @@ class AvgPool2d(_Pool):
         k, s, p, _ = self._given
         return f"kernel_size={k}, stride={s}, padding={p}"
 
-    def forward(self, x):
-        self._check_input(x)
+    def forward(self, input):
+        self._check_input(input)
         pool = F.avg_pool2d if self.nd == 2 else F.avg_pool3d
-        return pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                     self.count_include_pad, self.divisor_override)
 
 
@@ -136,9 +136,9 @@ class AvgPool1d(_Pool):
     def extra_repr(self):  # PyTorch's AvgPool1d keeps its arguments as 1-tuples and prints them
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-    def forward(self, x):
-        self._check_input(x)
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input):
+        self._check_input(input)
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
 
@@ -175,9 +175,9 @@ class AdaptiveAvgPool2d(_Adaptive):
     average pooling.
     """
 
-    def forward(self, x):
-        _check_rank(self, x, 2)
-        return F.adaptive_avg_pool2d(x, self.output_size)
+    def forward(self, input):
+        _check_rank(self, input, 2)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(_Adaptive):
@@ -185,9 +185,9 @@ class AdaptiveAvgPool1d(_Adaptive):
 
     nd = 1
 
-    def forward(self, x):
-        _check_rank(self, x, 1)
-        return F.adaptive_avg_pool1d(x, self.output_size)
+    def forward(self, input):
+        _check_rank(self, input, 1)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool3d(_Adaptive):
@@ -196,9 +196,9 @@ class AdaptiveAvgPool3d(_Adaptive):
 
     nd = 3
 
-    def forward(self, x):
-        _check_rank(self, x, 3)
-        return F.adaptive_avg_pool3d(x, self.output_size)
+    def forward(self, input):
+        _check_rank(self, input, 3)
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class AdaptiveMaxPool2d(_Adaptive):
@@ -212,11 +212,11 @@ class AdaptiveMaxPool2d(_Adaptive):
         super().__init__(output_size)
         self.return_indices = bool(return_indices)
 
-    def forward(self, x):
-        _check_rank(self, x, self.nd)
+    def forward(self, input):
+        _check_rank(self, input, self.nd)
         pool = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d,
                 3: F.adaptive_max_pool3d}[self.nd]
-        return pool(x, self.output_size, self.return_indices)
+        return pool(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
@@ -292,10 +292,10 @@ class LPPool2d(Module):
         self.norm_type, self.kernel_size, self.stride = norm_type, kernel_size, stride
         self.ceil_mode = bool(ceil_mode)
 
-    def forward(self, x):
-        _check_rank(self, x, self.nd)
+    def forward(self, input):
+        _check_rank(self, input, self.nd)
         pool = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}[self.nd]
-        return pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+        return pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self):
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "

@@ -66,19 +66,19 @@ class Sequential(_Numbered):
                                 "Module")
             self.add_module(name, m)  # PyTorch's name checks ("a.b"); None allowed, as there
 
-    def forward(self, x):
+    def forward(self, input):
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
             if i + 1 < n and m._max_pool_commutes and mods[i + 1]._max_pool_plain and \
                     not _hooked(m) and not _hooked(mods[i + 1]):
-                x = m(mods[i + 1](x))  # ReLU, MaxPool run as MaxPool, ReLU: see the class
+                input = m(mods[i + 1](input))  # ReLU, MaxPool run as MaxPool, ReLU: see the class
                 i += 2
                 continue
-            x = m(x)
+            input = m(input)
             i += 1
-        return x
+        return input
 
     def __getitem__(self, i):
         if isinstance(i, slice):  # the children keep their names (and state_dict keys)

@@ -102,21 +102,21 @@ class SyncBatchNorm(_BatchNorm):
                              f"got process_group={process_group!r}")
         self.process_group = process_group
 
-    def forward(self, x):
+    def forward(self, input):
         group = current_group()
         if not self.training or group is None or group.size == 1:
-            return super().forward(x)
-        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+            return super().forward(input)
+        if input.ndim not in self.ranks or input.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input {self.dims} with C={self.num_features}"
-                             f", got shape {x.shape}")
-        xp = x.xp
+                             f", got shape {input.shape}")
+        xp = input.xp
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative average: weight 1/batches seen
                 momentum = 1 / xp.astype(self.num_batches_tracked.array,
                                          self.running_mean.dtype)
-        Xm = per_channel(xp, x.array)
+        Xm = per_channel(xp, input.array)
         mean, var, N = global_stats(group, Xm)
         xc = Xm - xp.reshape(mean, (-1, 1))
         inv = 1 / xp.sqrt(var + self.eps)
@@ -124,7 +124,7 @@ class SyncBatchNorm(_BatchNorm):
             rm, rv = self.running_mean.array, self.running_var.array
             rm[...] = (1 - momentum) * rm + momentum * mean
             rv[...] = (1 - momentum) * rv + momentum * (var * (N / (N - 1)))
-        args, affine = _affine("SyncBatchNorm", x, self.weight, self.bias,
+        args, affine = _affine("SyncBatchNorm", input, self.weight, self.bias,
                                (self.num_features,))
         return SyncBatchNormNode.apply(*args, inv=inv, xc=xc, affine=affine, group=group,
                                        count=N)
