@@ -134,7 +134,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     if isinstance(inputs, dict):
         got = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph,
-                   True, allow_unused, is_grads_batched, materialize_grads)
+                   allow_unused=allow_unused, is_grads_batched=is_grads_batched,
+                   materialize_grads=materialize_grads)
         return dict(zip(inputs.keys(), got))
     if not only_inputs:
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
@@ -199,6 +200,7 @@ def _grad_batched(roots, ins, grads, retain_graph, create_graph, allow_unused,
     for b in range(n):
         keep = True if b < n - 1 else retain_graph
         per.append(grad(roots, ins, [None if g is None else g[b] for g in grads], keep,
-                        create_graph, allow_unused, False, materialize_grads))
+                        create_graph, allow_unused=allow_unused,
+                        materialize_grads=materialize_grads))
     return tuple(None if per[0][i] is None else stack([p[i] for p in per])
                  for i in range(len(ins)))
