@@ -234,3 +234,130 @@ def test_every_keyword_pytorch_takes_is_taken(package):
             if lost:
                 missing[where] = lost
     assert not missing, missing
+
+
+FACTORIES = [
+    ("zeros", (2, 3), {}), ("ones", (2,), {}), ("empty", (2,), {}), ("full", ((2,), 1.5), {}),
+    ("eye", (3,), {}), ("arange", (4,), {}), ("linspace", (0, 1, 5), {}),
+    ("logspace", (0, 1, 5), {}), ("rand", (2,), {}), ("randn", (2,), {}),
+    ("randint", (0, 5, (3,)), {}), ("randperm", (4,), {}), ("tril_indices", (3, 3), {}),
+    ("triu_indices", (3, 3), {}), ("hann_window", (4,), {}), ("kaiser_window", (5,), {}),
+    ("bartlett_window", (5,), {}), ("hamming_window", (5,), {}), ("scalar_tensor", (1.5,), {}),
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs", FACTORIES, ids=[f[0] for f in FACTORIES])
+def test_factories_take_layout_and_pin_memory(name, args, kwargs):
+    made = getattr(xpnn, name)(*args, layout=xpnn.strided, pin_memory=False, **kwargs)
+    want = getattr(torch, name)(*args, layout=torch.strided, pin_memory=False, **kwargs)
+    assert tuple(made.shape) == tuple(want.shape)
+    assert str(made.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    with pytest.raises(NotImplementedError, match=f"{name}: layout=xpnn.sparse_coo"):
+        getattr(xpnn, name)(*args, layout=xpnn.sparse_coo, **kwargs)
+
+
+def test_pin_memory_true_is_accepted_as_tensor_pin_memory():
+    """PyTorch without an accelerator refuses pin_memory=True; xpnn's pin_memory() returns
+    the tensor itself, and the factories' keyword does the same nothing."""
+    assert xpnn.zeros(2, pin_memory=True).tolist() == [0.0, 0.0]
+    assert xpnn.ones(2).new_zeros(3, pin_memory=True).shape == (3,)
+
+
+def test_rand_and_randn_take_size_by_keyword():
+    assert xpnn.rand(size=(2, 3)).shape == (2, 3) == tuple(torch.rand(size=(2, 3)).shape)
+    assert xpnn.randn(size=(4,)).shape == (4,)
+    with pytest.raises(TypeError, match="size"):
+        xpnn.randn()
+    with pytest.raises(TypeError, match="size"):
+        torch.randn()
+    assert xpnn.rand(()).shape == ()
+    assert xpnn.empty(2, memory_format=xpnn.contiguous_format).shape == (2,)
+
+
+def test_new_factories_honour_device_and_layout():
+    """x.new_zeros(..., device=) used to keep x's device silently."""
+    x = xpnn.zeros(2, backend="array_api_strict")
+    for make in (lambda: x.new_zeros(3, device="device1"),
+                 lambda: x.new_ones(3, device="device1"),
+                 lambda: x.new_empty(3, device="device1"),
+                 lambda: x.new_full((3,), 2.0, device="device1")):
+        y = make()
+        assert y.shape == (3,) and str(y.device) == str(xpnn.ones(1, backend="array_api_strict",
+                                                                 device="device1").device)
+    with pytest.raises(NotImplementedError, match="new_zeros: layout"):
+        x.new_zeros(2, layout=xpnn.sparse_coo)
+
+
+def test_functionals_take_pytorchs_keywords():
+    rng = np.random.default_rng(2)
+    img = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    got = F.conv2d(input=xpnn.tensor(img), weight=xpnn.tensor(w), padding=1)
+    want = torch.nn.functional.conv2d(input=torch.tensor(img), weight=torch.tensor(w), padding=1)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    seq = rng.standard_normal((1, 2, 7)).astype(np.float32)
+    w1 = rng.standard_normal((3, 2, 2)).astype(np.float32)
+    for name, x, wt in (("conv1d", seq, w1), ("conv_transpose1d", seq, w1.transpose(1, 0, 2)),
+                        ("conv_transpose2d", img, w.transpose(1, 0, 2, 3))):
+        wt = np.ascontiguousarray(wt)
+        got = getattr(F, name)(input=xpnn.tensor(x), weight=xpnn.tensor(wt))
+        want = getattr(torch.nn.functional, name)(input=torch.tensor(x), weight=torch.tensor(wt))
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    a, b = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(
+        np.float32)
+    np.testing.assert_allclose(F.linear(input=xpnn.tensor(a), weight=xpnn.tensor(b)).numpy(),
+                               a @ b.T, rtol=1e-5, atol=1e-6)
+    assert F.one_hot(input=xpnn.tensor([0, 2]), num_classes=3).tolist() == \
+        torch.nn.functional.one_hot(input=torch.tensor([0, 2]), num_classes=3).tolist()
+
+
+def test_special_functions_named_x_as_pytorch():
+    x = np.array([0.1, 0.5], np.float32)
+    for name in ("airy_ai", "spherical_bessel_j0", "scaled_modified_bessel_k0"):
+        got = getattr(xpnn.special, name)(x=xpnn.tensor(x))
+        want = getattr(torch.special, name)(x=torch.tensor(x))
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+    got = xpnn.special.chebyshev_polynomial_t(x=xpnn.tensor(x), n=3)
+    want = torch.special.chebyshev_polynomial_t(x=torch.tensor(x), n=3)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_take_and_gather_keywords():
+    t = xpnn.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert xpnn.take(t, index=xpnn.tensor([0, 3])).tolist() == [1.0, 4.0]
+    assert t.take(index=xpnn.tensor([1])).tolist() == [2.0]
+    assert xpnn.take(t, indices=xpnn.tensor([2])).tolist() == [3.0]  # the Array API's name
+    with pytest.raises(TypeError, match="take: give the index once"):
+        xpnn.take(t, xpnn.tensor([0]), indices=xpnn.tensor([0]))
+    idx = xpnn.tensor([[1], [0]])
+    assert t.gather(1, idx, sparse_grad=False).tolist() == [[2.0], [3.0]]
+
+
+def test_zeros_ones_empty_write_into_out():
+    """out= was accepted and ignored: ``torch.zeros(3, out=buf)`` left buf as it was."""
+    buf = xpnn.ones(3)
+    assert xpnn.zeros(3, out=buf) is buf and buf.tolist() == [0.0, 0.0, 0.0]
+    ints = xpnn.zeros(4, dtype=xpnn.int64)
+    xpnn.ones(2, 2, out=ints)  # out's own dtype, reshaped as resize_ does
+    assert ints.tolist() == [[1, 1], [1, 1]] and ints.dtype == xpnn.int64
+    assert xpnn.empty(4, out=ints).shape == (4,)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        xpnn.zeros(3, out=xpnn.ones(3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="dtype"):
+        xpnn.zeros(3, dtype=xpnn.float32, out=xpnn.ones(3, dtype=xpnn.int64))
+    with pytest.raises(ValueError, match="zeros: out has shape"):
+        xpnn.zeros(5, out=xpnn.ones(3))
+
+
+def test_randint_like_device_and_integer_requires_grad():
+    x = xpnn.zeros(2, backend="array_api_strict")
+    far = xpnn.ones(1, backend="array_api_strict", device="device1").device
+    assert str(xpnn.randint_like(x, 5, device="device1").device) == str(far)
+    assert str(xpnn.randint_like(x, 5).device) == str(x.device)
+    for make in (lambda lib: lib.randint(0, 5, (2,), requires_grad=True),
+                 lambda lib: lib.randperm(3, requires_grad=True)):
+        with pytest.raises(RuntimeError, match="floating point"):
+            make(torch)
+        with pytest.raises(RuntimeError, match="floating point"):
+            make(xpnn)
+    assert xpnn.randint(0, 5, (2,), dtype=xpnn.float32, requires_grad=True).requires_grad

@@ -49,3 +49,13 @@ sparse_csr = layout("sparse_csr")
 sparse_csc = layout("sparse_csc")
 sparse_bsr = layout("sparse_bsr")
 sparse_bsc = layout("sparse_bsc")
+
+
+def dense_only(op, layout):
+    """PyTorch's ``layout=`` of a factory: the factories make dense (strided) tensors only.
+    (Their ``pin_memory=`` is accepted and changes nothing, as :meth:`Tensor.pin_memory`:
+    pinning only speeds host-to-GPU copies.)"""
+    if layout is not None and layout is not strided:
+        raise NotImplementedError(f"{op}: layout={layout!r} is not supported; the factories "
+                                  "make dense tensors (layout=xpnn.strided); for a sparse "
+                                  "one use xpnn.sparse_coo_tensor or Tensor.to_sparse()")

@@ -13,8 +13,9 @@ import math
 import numpy as np  # host data only: Python lists and NumPy input are read on the host
 
 from . import backend as B
+from ._memory_format import dense_only as _dense
 from .autograd import TensorBase
-from ._errors import ArgumentError, DtypeError, IntOverflowError
+from ._errors import ArgumentError, DtypeError, IntOverflowError, ShapeError
 from .tensor import Tensor
 from .tensor_convert import _LEGACY
 from .creation_args import (_backend, _checked, _fit_int, _float, _like, _made, _scalars,
@@ -262,27 +263,61 @@ def _fill(size, value, dtype, backend, device, requires_grad):
     return _made(arr, be, requires_grad)
 
 
-def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
-          out=None):
+def _out(op, out, size, value, dtype, requires_grad):
+    """PyTorch's ``out=`` of zeros/ones/empty: ``out`` reshaped to ``size`` (as
+    ``Tensor.resize_``: the same number of elements), filled with ``value`` (None: left as it is) in its own dtype, and
+    returned."""
+    if not isinstance(out, TensorBase):
+        raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
+    if requires_grad or out.requires_grad:
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if dtype is not None and B.dtype_name(dtype) != B.dtype_name(out.dtype):
+        raise DtypeError(f"{op}: dtype {B.dtype_name(dtype)} does not match the dtype of out "
+                         f"({B.dtype_name(out.dtype)})")
+    size = _size(size)
+    if tuple(out.shape) != size:
+        if math.prod(size) != math.prod(out.shape):  # (PyTorch would reallocate, and warn)
+            raise ShapeError(f"{op}: out has shape {tuple(out.shape)}, and xpnn resizes it "
+                             f"only to a size of as many elements, got {size}")
+        out.resize_(size)
+    if value is not None:
+        out.fill_(value)
+    return out
+
+
+def zeros(*args, size=None, dtype=None, device=None, layout=None, pin_memory=False,
+          requires_grad=False, backend=None, out=None):
+    _dense("zeros", layout)
     size = _sizes("zeros", args, size)
+    if out is not None:
+        return _out("zeros", out, size, 0, dtype, requires_grad)
     return _fill(size, 0.0 if dtype is None else 0, dtype, backend, device, requires_grad)
 
 
-def ones(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
-          out=None):
+def ones(*args, size=None, dtype=None, device=None, layout=None, pin_memory=False,
+         requires_grad=False, backend=None, out=None):
+    _dense("ones", layout)
     size = _sizes("ones", args, size)
+    if out is not None:
+        return _out("ones", out, size, 1, dtype, requires_grad)
     return _fill(size, 1.0 if dtype is None else 1, dtype, backend, device, requires_grad)
 
 
-def empty(*args, size=None, dtype=None, device=None, requires_grad=False, backend=None,
-          out=None):
+def empty(*args, size=None, dtype=None, device=None, layout=None, pin_memory=False,
+          requires_grad=False, backend=None, out=None, memory_format=None):
+    _dense("empty", layout)  # memory_format: PyTorch's; xpnn's arrays have no strides
     size = _sizes("empty", args, size)
+    if out is not None:
+        return _out("empty", out, size, None, dtype, requires_grad)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))
     return _made(be.xp.empty(_size(size), dtype=dt, device=be.device), be, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, backend=None):
+def full(size, fill_value, *, dtype=None, device=None, layout=None, pin_memory=False,
+         requires_grad=False, backend=None):
+    _dense("full", layout)
     if isinstance(fill_value, TensorBase):
         fill_value = fill_value.item()
     if not isinstance(fill_value, (int, float, complex, bool, np.number, np.bool_)):
@@ -292,7 +327,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, back
                  backend, device, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, backend=None):
+def eye(n, m=None, *, dtype=None, device=None, layout=None, pin_memory=False, requires_grad=False,
+        backend=None):
+    _dense("eye", layout)
     for name, v in (("n", n), ("m", m)):
         if v is not None and not isinstance(v, bool) and isinstance(v, int) and v < 0:
             raise ArgumentError(f"eye: {name} must be greater or equal to 0, got {v}")
@@ -305,8 +342,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, backend=None
 zeros_like, ones_like, empty_like = (_like(f) for f in (zeros, ones, empty))
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              backend=None, memory_format=None):
+def full_like(input, fill_value, *, dtype=None, device=None, layout=None, pin_memory=False,
+              requires_grad=False, backend=None, memory_format=None):
+    _dense("full_like", layout)
     be = input._be if backend is None and device is None else _backend(
         backend or input.backend, device)
     return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,

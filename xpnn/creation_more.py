@@ -7,6 +7,7 @@ import math
 import warnings
 
 from . import backend as B
+from ._memory_format import dense_only as _dense
 from ._errors import ArgumentError, DtypeError, IndexRangeError
 from .autograd import TensorBase
 from .creation import arange, as_tensor, ones, tensor
@@ -43,6 +44,8 @@ def _window(op, window_length, periodic, dtype, device, requires_grad, backend, 
 def _cosines(op, coefs):
     def window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                requires_grad=False, pin_memory=False, backend=None):
+        _dense(op, layout)
+
         def fn(n, N):
             out = 0
             for k, c in enumerate(coefs):
@@ -65,6 +68,8 @@ def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype
                    backend=None):
     """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))``, as
     ``torch.hamming_window``."""
+    _dense("hamming_window", layout)
+
     def fn(n, N):
         return alpha - beta * (2 * math.pi * n / (N - 1)).cos()
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
@@ -74,6 +79,8 @@ def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     requires_grad=False, pin_memory=False, backend=None):
     """The Bartlett (triangular) window, as ``torch.bartlett_window``."""
+    _dense("bartlett_window", layout)
+
     def fn(n, N):
         return 1 - (2 * n / (N - 1) - 1).abs()
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
@@ -84,6 +91,7 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
                   device=None, requires_grad=False, pin_memory=False, backend=None):
     """The Kaiser window ``I0(beta sqrt(1 - (2n/(N-1) - 1)^2)) / I0(beta)``, as
     ``torch.kaiser_window``."""
+    _dense("kaiser_window", layout)
 
     def fn(n, N):
         r = (1 - (2 * n / (N - 1) - 1) ** 2).clamp(min=0).sqrt()
@@ -96,6 +104,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
                   pin_memory=False, backend=None):
     """A 0-d tensor of the number ``s``, in the default float dtype unless ``dtype`` says
     otherwise, as ``torch.scalar_tensor``."""
+    _dense("scalar_tensor", layout)
     if isinstance(s, TensorBase):
         if len(s.shape):  # PyTorch takes a number (a 0-d tensor reads as one)
             raise TypeError(f"scalar_tensor: s must be a number, not a tensor of shape "
@@ -131,9 +140,10 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False, bac
 
 
 def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,  # noqa: A001
-          requires_grad=False, backend=None):
+          pin_memory=False, requires_grad=False, backend=None):
     """``start, start + step, ..., end`` with ``end`` included, in the default float dtype
     (``torch.range``: deprecated in PyTorch, which warns, for ``arange``)."""
+    _dense("range", layout)
     warnings.warn("xpnn.range is deprecated (as torch.range) and will be removed; use "
                   "xpnn.arange, which excludes end", UserWarning, stacklevel=2)
     if end is None:

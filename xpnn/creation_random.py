@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as B
+from ._memory_format import dense_only as _dense
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
-from .creation_args import _backend, _float, _like, _made, _size
+from .creation_args import _backend, _float, _like, _made, _size, _sizes
 from .functional.sampling import complex_draws as _complex_draws
 from .tensor import Tensor
 
@@ -81,8 +82,11 @@ def _drawn_dtype(be, dtype, op):
     return B.dtype_name(dt)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+def rand(*args, size=None, generator=None, dtype=None, device=None, layout=None,
+         pin_memory=False, requires_grad=False, backend=None):
     """U[0, 1) samples from the backend's generator (complex: each part U[0, 1))."""
+    _dense("rand", layout)
+    size = _sizes("rand", args, size)
     be = _backend(backend, device)
     dt = _drawn_dtype(be, dtype, "rand")
     if dt in B.COMPLEX_DTYPES:
@@ -92,9 +96,12 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, ba
     return _made(arr, be, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+def randn(*args, size=None, generator=None, dtype=None, device=None, layout=None,
+          pin_memory=False, requires_grad=False, backend=None):
     """N(0, 1) samples from the backend's generator (complex: each part N(0, 1/2), so
     E|z|^2 = 1, as PyTorch)."""
+    _dense("randn", layout)
+    size = _sizes("randn", args, size)
     be = _backend(backend, device)
     dt = _drawn_dtype(be, dtype, "randn")
     if dt in B.COMPLEX_DTYPES:
@@ -104,9 +111,10 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, b
     return _made(arr, be, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, backend=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, layout=None,
+            pin_memory=False, requires_grad=False, backend=None):
     """Integers in [low, high) (``randint(high, size)`` means low = 0), int64."""
+    _dense("randint", layout)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     for name, v in (("low", low), ("high", high)):
@@ -119,10 +127,12 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
                       generator)
     if dtype is not None:
         arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
-    return _made(arr, be, False)
+    return _made(arr, be, requires_grad)  # integers: requires_grad_ refuses, as torch
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, backend=None):
+def randperm(n, *, generator=None, dtype=None, device=None, layout=None, pin_memory=False,
+             requires_grad=False, backend=None):
+    _dense("randperm", layout)
     if isinstance(n, (float, bool)):  # PyTorch's signature takes an int
         raise TypeError(f"randperm: n must be an int, got {n!r}")
     if int(n) < 0:
@@ -131,7 +141,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     arr = be.permutation(int(n), generator)
     if dtype is not None:
         arr = be.xp.astype(arr, be.dtype(B.dtype_name(dtype)))
-    return _made(arr, be, False)
+    return _made(arr, be, requires_grad)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
@@ -159,12 +169,15 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return F.add(F.mul(z, std), mean)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, backend=None,
-                 memory_format=None):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, layout=None,
+                 pin_memory=False, backend=None, memory_format=None):
+    _dense("randint_like", layout)
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, backend=input.backend,
-                   device=input.device)
+    if backend is None and device is None:  # input's place unless asked otherwise
+        backend, device = input.backend, input.device
+    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+                   backend=backend or input.backend, device=device)
 
 
 rand_like, randn_like = _like(rand), _like(randn)

@@ -8,6 +8,7 @@ import math
 import numpy as np  # host data only: the index grids are made on the host
 
 from . import backend as B
+from ._memory_format import dense_only as _dense
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
 from .creation_args import _backend, _float, _made
@@ -28,22 +29,27 @@ def _triangle_indices(op, row, col, offset, lower, dtype, device, backend):
     return _made(be.asarray(np.stack([r, c]).astype(np.int64), dtype=dt), be, False)
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, backend=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None, pin_memory=False,
+                 backend=None):
     """The (2, N) coordinates of the lower triangle (on and below diagonal ``offset``) of a
     row x col matrix, row by row, as ``torch.tril_indices`` (int64 unless ``dtype``)."""
+    _dense("tril_indices", layout)
     return _triangle_indices("tril_indices", row, col, offset, True, dtype, device, backend)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, backend=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None, pin_memory=False,
+                 backend=None):
     """The (2, N) coordinates of the upper triangle (on and above diagonal ``offset``) of a
     row x col matrix, row by row, as ``torch.triu_indices``."""
+    _dense("triu_indices", layout)
     return _triangle_indices("triu_indices", row, col, offset, False, dtype, device, backend)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           backend=None):
+def arange(start, end=None, step=1, *, dtype=None, device=None, layout=None, pin_memory=False,
+           requires_grad=False, backend=None):
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer
     arguments, the default float dtype otherwise (PyTorch's rule)."""
+    _dense("arange", layout)
     if end is None:
         start, end = 0, start
     # 0-d tensors as bounds or step, as PyTorch (read on the host: this is not a step op)
@@ -107,8 +113,9 @@ def _linspace_halves(be, dt, start, end, steps):
     return xp.astype(out, dt)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
-             backend=None):
+def linspace(start, end, steps, *, dtype=None, device=None, layout=None, pin_memory=False,
+             requires_grad=False, backend=None):
+    _dense("linspace", layout)
     start, end = (v.item() if isinstance(v, TensorBase) else v for v in (start, end))
     if isinstance(steps, TensorBase) and steps.ndim == 0:  # PyTorch reads a 0-d int tensor
         steps = steps.item()
@@ -127,11 +134,12 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     return _made(be.xp.astype(pts, dt), be, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
-             backend=None):
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,
+             pin_memory=False, requires_grad=False, backend=None):
     """``steps`` values ``base ** e`` for e evenly spaced from ``start`` to ``end``, as
     ``torch.logspace`` (the default float dtype; for an integer dtype, as PyTorch, ``start``
     and ``end`` are truncated to ints, the powers taken in float64 and truncated)."""
+    _dense("logspace", layout)
     _check_steps("logspace", steps)
     be = _backend(backend, device)
     dt = _float(be, None) if dtype is None else be.dtype(B.dtype_name(dtype))

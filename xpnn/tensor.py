@@ -27,6 +27,7 @@ from . import functional as F
 from .backend_meta import meta_repr, meta_spec
 from .autograd import TensorBase, _init
 from ._device_type import typed_device
+from ._memory_format import dense_only as _dense
 from ._errors import ShapeError
 from .functional.shape import _axis, _dims, _exporting, _sizes
 from .tensor_convert import ConvertMethods
@@ -285,28 +286,40 @@ class Tensor(OperatorMethods, InplaceMethods, IndexMethods, ShapeMethods, MathMe
         dt = B.dtype_name(self.dtype if dtype is None else dtype)
         return self._result(be.asarray(data, dtype=dt), be).requires_grad_(requires_grad)
 
-    def _new(self, fill, size, dtype, requires_grad):
+    def _new(self, op, fill, size, dtype, device, layout, requires_grad):
+        """A ``new_*`` tensor: this tensor's dtype, backend and device unless given (PyTorch's
+        ``layout=`` dense only; ``pin_memory=`` accepted, as :meth:`pin_memory`)."""
+        _dense(op, layout)
         size = _dims("new", size)
         if any(s < 0 for s in size):
             raise ShapeError(f"new_*: trying to create a tensor with negative dimension: "
                              f"{size}")
-        dt = self.dtype if dtype is None else self._be.dtype(dtype)
-        xp = self.xp
-        arr = xp.full(size, fill, dtype=dt, device=self._be.device) if fill is not None \
-            else xp.empty(size, dtype=dt, device=self._be.device)
-        return self._result(arr, self._be).requires_grad_(requires_grad)
+        be = self._be if device is None else B.resolve_device(self._be, device)
+        dt = self.dtype if dtype is None else be.dtype(dtype)
+        xp = be.xp
+        arr = xp.full(size, fill, dtype=dt, device=be.device) if fill is not None \
+            else xp.empty(size, dtype=dt, device=be.device)
+        return self._result(arr, be).requires_grad_(requires_grad)
 
-    def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False):
-        return self._new(0, _sizes("new_zeros", args, "size", size), dtype, requires_grad)
+    def new_zeros(self, *args, size=None, dtype=None, device=None, layout=None,
+                  pin_memory=False, requires_grad=False):
+        return self._new("new_zeros", 0, _sizes("new_zeros", args, "size", size), dtype,
+                         device, layout, requires_grad)
 
-    def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False):
-        return self._new(1, _sizes("new_ones", args, "size", size), dtype, requires_grad)
+    def new_ones(self, *args, size=None, dtype=None, device=None, layout=None,
+                 pin_memory=False, requires_grad=False):
+        return self._new("new_ones", 1, _sizes("new_ones", args, "size", size), dtype, device,
+                         layout, requires_grad)
 
-    def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False):
-        return self._new(None, _sizes("new_empty", args, "size", size), dtype, requires_grad)
+    def new_empty(self, *args, size=None, dtype=None, device=None, layout=None,
+                  pin_memory=False, requires_grad=False):
+        return self._new("new_empty", None, _sizes("new_empty", args, "size", size), dtype,
+                         device, layout, requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        return self._new(fill_value, (size,), dtype, requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, layout=None,
+                 pin_memory=False, requires_grad=False):
+        return self._new("new_full", fill_value, (size,), dtype, device, layout,
+                         requires_grad)
 
     def new(self, *args):
         """PyTorch's legacy constructor: ``x.new(2, 3)`` uninitialized of that size,

@@ -93,8 +93,8 @@ class IndexMethods:
     def index_select(self, dim, index):
         return F.index_select(self, dim, index)
 
-    def gather(self, dim, index):
-        return F.gather(self, dim, index)
+    def gather(self, dim, index, *, sparse_grad=False):
+        return F.gather(self, dim, index, sparse_grad=sparse_grad)
 
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):
         return F.scatter(self, dim, index, src, value, reduce=reduce)
@@ -184,8 +184,8 @@ class IndexMethods:
     def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
         return F.diagonal_scatter(self, src, offset, dim1, dim2)
 
-    def take(self, indices, axis=None):
-        return F.take(self, indices, axis)
+    def take(self, index=None, axis=None, *, indices=None):
+        return F.take(self, index, axis, indices=indices)
 
     def fill_diagonal_(self, fill_value, wrap=False):
         """Set the main diagonal to ``fill_value`` (``torch.Tensor.fill_diagonal_``): a

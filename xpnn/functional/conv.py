@@ -277,11 +277,11 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     return ConvNd.apply(*args, geo=geo, transposed=False)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
     Args:
-        x: (N, C_in, H, W), or unbatched (C_in, H, W).
+        input: (N, C_in, H, W), or unbatched (C_in, H, W).
         weight: (C_out, C_in / groups, kh, kw).
         bias: (C_out,) or None.
         stride, dilation: int or (h, w), >= 1.
@@ -289,28 +289,28 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         groups: splits channels into independent groups; must divide C_in and C_out.
     Returns:
         (N, C_out, Ho, Wo) (unbatched: (C_out, Ho, Wo)), Ho = (H + 2p - d(kh - 1) - 1) // s
-        + 1; the dtype of x.
+        + 1; the dtype of input.
     """
-    if isinstance(x, TensorBase) and x.ndim == 3:  # unbatched, as PyTorch accepts
-        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation,
+    if isinstance(input, TensorBase) and input.ndim == 3:  # unbatched, as PyTorch accepts
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
                       groups).squeeze(0)
-    return _conv("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
 
     Args:
-        x: (N, C_in, L) or unbatched (C_in, L); weight: (C_out, C_in / groups, k); bias:
+        input: (N, C_in, L) or unbatched (C_in, L); weight: (C_out, C_in / groups, k); bias:
             (C_out,) or None.
         stride, padding, dilation, groups: as in :func:`conv2d`, ints.
     Returns:
         (N, C_out, Lo) (unbatched: (C_out, Lo)), Lo = (L + 2p - d(k - 1) - 1) // s + 1.
     """
-    if isinstance(x, TensorBase) and x.ndim == 2:  # unbatched, as PyTorch accepts
-        return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation,
+    if isinstance(input, TensorBase) and input.ndim == 2:  # unbatched, as PyTorch accepts
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
                       groups).squeeze(0)
-    return _conv("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def _conv_t(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -322,12 +322,12 @@ def _conv_t(op, nd, x, weight, bias, stride, padding, output_padding, groups, di
     return ConvNd.apply(*args, geo=geo, transposed=True)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
     """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input), as PyTorch's.
 
     Args:
-        x: (N, C_in, H, W), or unbatched (C_in, H, W) (then the output has no N either).
+        input: (N, C_in, H, W), or unbatched (C_in, H, W) (then the output has no N either).
         weight: (C_in, C_out / groups, kh, kw).
         bias: (C_out,) or None.
         stride, padding, dilation, groups: those of the conv this one is the adjoint of.
@@ -335,20 +335,20 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     Returns:
         (N, C_out, Ho, Wo), Ho = (H - 1)s - 2p + d(kh - 1) + output_padding + 1.
     """
-    if isinstance(x, TensorBase) and x.ndim == 3:  # unbatched, as PyTorch accepts
-        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
-                                groups, dilation).squeeze(0)
-    return _conv_t("conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding,
-                   groups, dilation)
+    if isinstance(input, TensorBase) and input.ndim == 3:  # unbatched, as PyTorch accepts
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                   output_padding, groups, dilation)
 
 
-def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """Transposed 1-D convolution; x (N, C_in, L) or unbatched (C_in, L), weight
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Transposed 1-D convolution; input (N, C_in, L) or unbatched (C_in, L), weight
     (C_in, C_out / groups, k)."""
-    if isinstance(x, TensorBase) and x.ndim == 2:  # unbatched, as PyTorch accepts
-        return conv_transpose1d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
-                                groups, dilation).squeeze(0)
-    return _conv_t("conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding,
-                   groups, dilation)
+    if isinstance(input, TensorBase) and input.ndim == 2:  # unbatched, as PyTorch accepts
+        return conv_transpose1d(input.unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                   output_padding, groups, dilation)
 

@@ -268,12 +268,12 @@ def scatter_add(input, dim, index, src):
                          dim=d if x.ndim else None)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(input, num_classes=-1):
     """(*) int64 class indices -> (*, num_classes) int64 one-hot rows (no gradient).
 
     ``num_classes=-1`` takes the largest index + 1 (a read of the data, as in PyTorch).
     """
-    t = as_tensor(tensor, op="one_hot")
+    t = as_tensor(input, op="one_hot")
     xp, be = t.xp, t._be
     if not xp.isdtype(t.dtype, "integral"):
         raise DtypeError(f"one_hot: expected an integer tensor of class indices, got "

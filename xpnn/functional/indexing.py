@@ -273,12 +273,17 @@ class SetItem(Function):
 
 
 # -- take / index_select ------------------------------------------------------------------------
-def take(x, indices, axis=None, *, dim=None):
-    """Entries of ``x`` picked by an integer index array (repeats allowed, negatives count
-    from the end); differentiable in ``x``. Without ``axis``, as ``torch.take``: ``x`` read
-    as flattened, the result shaped like ``indices``. With ``axis`` (or ``dim``), entries
-    along that axis by a 1-D index, as the Array API's ``take`` and ``index_select``."""
-    x = as_tensor(x, op="take")
+def take(input, index=None, axis=None, *, dim=None, indices=None):
+    """Entries of ``input`` picked by an integer index array (repeats allowed, negatives
+    count from the end); differentiable in ``input``. Without ``axis``, as ``torch.take``:
+    ``input`` read as flattened, the result shaped like ``index``. With ``axis`` (or
+    ``dim``), entries along that axis by a 1-D index, as the Array API's ``take`` and
+    ``index_select``. ``indices=`` is the Array API's name of ``index``."""
+    x = as_tensor(input, op="take")
+    if (index is None) == (indices is None):
+        raise TypeError("take: give the index once, as index (PyTorch's name) or indices "
+                        "(the Array API's)")
+    indices = index if indices is None else indices
     axis = axis if dim is None else dim
     if axis is None:  # PyTorch's take: the flat index of a contiguous x
         idx = _int_array(x._be, indices, "take")

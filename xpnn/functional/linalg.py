@@ -117,17 +117,17 @@ def matmul(input, other):
     return MatMul.apply(a, b)
 
 
-def linear(x, weight, bias=None):
-    """Affine map ``x @ weight.T + bias`` over the last axis, as one graph node.
+def linear(input, weight, bias=None):
+    """Affine map ``input @ weight.T + bias`` over the last axis, as one graph node.
 
     Args:
-        x: (..., in_features)
+        input: (..., in_features)
         weight: (out_features, in_features)
         bias: (out_features,) or None
     Returns:
-        (..., out_features), the dtype of x
+        (..., out_features), the dtype of input
     """
-    x = as_tensor(x, like=weight if isinstance(weight, TensorBase) else None, op="linear")
+    x = as_tensor(input, like=weight if isinstance(weight, TensorBase) else None, op="linear")
     if x._be is not weight._be:  # before the dtype check: torch.float32 != np.float32
         _mixed("linear", (x, weight))
     if weight.ndim == 1:  # PyTorch: a 1-D weight is one output feature, dropped from the shape

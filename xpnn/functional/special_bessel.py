@@ -339,9 +339,18 @@ class BesselFamily(Function):
         return bessel_array(self.be, X, name)
 
 
+# torch.special names the argument of these x (the others' input)
+_NAMED_X = ("scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
+            "airy_ai")
+
+
 def _make(name, summary):
-    def fn(input):
-        return BesselFamily.apply(_input(name, input), name=name)
+    if name in _NAMED_X:
+        def fn(x):
+            return BesselFamily.apply(_input(name, x), name=name)
+    else:
+        def fn(input):
+            return BesselFamily.apply(_input(name, input), name=name)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"{summary}, as ``torch.special.{name}`` (integers give the default "
                   "float dtype; no gradient, as in PyTorch).")

@@ -1,7 +1,7 @@
-"""The orthogonal polynomials of torch.special, each f(input, n): chebyshev_polynomial_t/u/v/w
+"""The orthogonal polynomials of torch.special, each f(x, n): chebyshev_polynomial_t/u/v/w
 (the four kinds), their shifted forms on [0, 1] (x -> 2x - 1), hermite_polynomial_h
 (physicists') and hermite_polynomial_he (probabilists'), laguerre_polynomial_l and
-legendre_polynomial_p. n may be a number or a Tensor (broadcast with input); as in PyTorch it
+legendre_polynomial_p. n may be a number or a Tensor (broadcast with x); as in PyTorch it
 is truncated to an integer, n < 0 gives 0, and there is no gradient.
 
 Chebyshev: closed forms for every n (no loop over n, no host read): with x = cos(theta) on
@@ -149,12 +149,12 @@ def _polynomial(name, kind, shifted, input, n):
 
 
 def _make(name, kind, shifted, summary):
-    def fn(input, n):
-        return _polynomial(name, kind, shifted, input, n)
+    def fn(x, n):  # torch.special's argument names
+        return _polynomial(name, kind, shifted, x, n)
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"{summary}, as ``torch.special.{name}``.\n\n    Args:\n        input: a "
+    fn.__doc__ = (f"{summary}, as ``torch.special.{name}``.\n\n    Args:\n        x: a "
                   "Tensor (or a number when n is a Tensor).\n        n: the degree, a number "
-                  "or a Tensor broadcast with input (truncated to an integer; n < 0 gives 0)."
+                  "or a Tensor broadcast with x (truncated to an integer; n < 0 gives 0)."
                   "\n    Returns:\n        A floating Tensor (integers give the default float "
                   "dtype); no gradient, as in PyTorch.")
     return fn
