@@ -18,8 +18,8 @@ from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeError, IntOverflowError, ShapeError
 from .tensor import Tensor
 from .tensor_convert import _LEGACY
-from .creation_args import (_backend, _checked, _fit_int, _float, _like, _made, _scalars,
-                            _size, _sizes)
+from .creation_args import (_backend, _checked, _fit_int, _float, _like, _like_backend,
+                            _made, _scalars, _size, _sizes)
 from .creation_random import (Generator, manual_seed, normal, rand, rand_like,  # noqa: F401
                               randint, randint_like, randn, randn_like, randperm)
 from .creation_ranges import arange, linspace, logspace, tril_indices, triu_indices  # noqa: F401
@@ -265,8 +265,8 @@ def _fill(size, value, dtype, backend, device, requires_grad):
 
 def _out(op, out, size, value, dtype, requires_grad):
     """PyTorch's ``out=`` of zeros/ones/empty: ``out`` reshaped to ``size`` (as
-    ``Tensor.resize_``: the same number of elements), filled with ``value`` (None: left as it is) in its own dtype, and
-    returned."""
+    ``Tensor.resize_``: the same number of elements), filled with ``value`` (None: left as
+    it is) in its own dtype, and returned."""
     if not isinstance(out, TensorBase):
         raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
     if requires_grad or out.requires_grad:
@@ -345,8 +345,7 @@ zeros_like, ones_like, empty_like = (_like(f) for f in (zeros, ones, empty))
 def full_like(input, fill_value, *, dtype=None, device=None, layout=None, pin_memory=False,
               requires_grad=False, backend=None, memory_format=None):
     _dense("full_like", layout)
-    be = input._be if backend is None and device is None else _backend(
-        backend or input.backend, device)
+    be = _like_backend(input, backend, device)
     return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 backend=be.name, device=be.device, requires_grad=requires_grad)
 

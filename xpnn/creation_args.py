@@ -117,6 +117,14 @@ def _made(arr, be, requires_grad):
     return t
 
 
+def _like_backend(input, backend, device):
+    """Where a ``*_like`` result goes: ``input``'s backend and device unless asked otherwise
+    (a device alone keeps ``input``'s backend family)."""
+    if backend is None and device is None:
+        return input._be
+    return _backend(backend or input.backend, device)
+
+
 def _like(fn):
     # memory_format: accepted as PyTorch's; xpnn's arrays have no strides to preserve
     def make(input, *, dtype=None, device=None, requires_grad=False, backend=None,
@@ -124,8 +132,7 @@ def _like(fn):
         if not isinstance(input, TensorBase):
             raise TypeError(f"{fn.__name__}_like: input must be a Tensor, not "
                             f"{type(input).__name__}")
-        be = input._be if backend is None and device is None else _backend(
-            backend or input.backend, device)
+        be = _like_backend(input, backend, device)
         return fn(tuple(input.shape), dtype=input.dtype if dtype is None else dtype,
                   backend=be.name, device=be.device, requires_grad=requires_grad, **kwargs)
     make.__name__ = fn.__name__ + "_like"

@@ -10,7 +10,7 @@ from . import backend as B
 from ._memory_format import dense_only as _dense
 from .autograd import TensorBase
 from ._errors import ArgumentError, DtypeNotImplemented, ShapeError
-from .creation_args import _backend, _float, _like, _made, _size, _sizes
+from .creation_args import _backend, _float, _like, _like_backend, _made, _size, _sizes
 from .functional.sampling import complex_draws as _complex_draws
 from .tensor import Tensor
 
@@ -174,10 +174,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, layout=Non
     _dense("randint_like", layout)
     if high is None:
         low, high = 0, low
-    if backend is None and device is None:  # input's place unless asked otherwise
-        backend, device = input.backend, input.device
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   backend=backend or input.backend, device=device)
+    be = _like_backend(input, backend, device)
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, backend=be.name,
+                   device=be.device)
 
 
 rand_like, randn_like = _like(rand), _like(randn)
